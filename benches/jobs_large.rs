@@ -1,0 +1,146 @@
+//! Benchmark: the full jobs check of a 100,000-job jobs.json (about 60 MB) against a bare
+//! `serde_json::from_slice::<serde_json::Value>` of the same bytes.
+//!
+//! Targets (issue #2): the doctor takes no longer than the bare parse, and its peak memory stays
+//! under 2x the file's size. Each measurement runs in a fresh child process so that peak RSS
+//! (VmHWM) belongs to one task alone.
+//!
+//! Run: `cargo bench --bench jobs_large` (add `-- --quick` for one round).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use instar_doctor::engine::{self, Context, Selection};
+use instar_doctor::render;
+use instar_doctor::version::{VersionSource, NEWEST_KNOWN};
+
+const JOBS: usize = 100_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("child-serde") => child_serde(Path::new(&args[2])),
+        Some("child-doctor") => child_doctor(Path::new(&args[2])),
+        _ => driver(args.iter().any(|a| a == "--quick")),
+    }
+}
+
+/// A job shaped like a real agent's: long prompt with escapes, grounding, tags, a gate.
+fn job(i: usize, invalid: bool) -> String {
+    let priority = if invalid { "urgent" } else { ["critical", "high", "medium", "low"][i % 4] };
+    let schedule = ["*/15 * * * *", "0 */4 * * *", "0 9 * * MON-FRI", "30 22 * * *", "0 1,7,13,19 * * *"][i % 5];
+    format!(
+        r#"  {{
+    "slug": "job-{i:06}",
+    "name": "Job number {i}",
+    "description": "Monitor the agent's health and surface anything that needs a human: part {i}.",
+    "schedule": "{schedule}",
+    "priority": "{priority}",
+    "expectedDurationMinutes": {duration},
+    "model": "haiku",
+    "enabled": true,
+    "execute": {{
+      "type": "prompt",
+      "value": "[NOTIFICATION PROTOCOL: quiet mode. Include \"[ATTENTION] reason\" on its own line only when something is actionable.]\n\nRun a quick health check: verify the server responds (curl http://localhost:4042/health), check disk space (df -h), and report issues in plain language. Never dump raw JSON.\n\nJob {i} of the benchmark corpus; the prompt is long because real prompts are."
+    }},
+    "gate": "test -f .instar/state/ready",
+    "tags": ["cat:ops", "bench"],
+    "telegramNotify": "on-alert",
+    "supervision": "tier1",
+    "grounding": {{
+      "requiresIdentity": true,
+      "processesExternalInput": false,
+      "questions": ["What does healthy look like for this agent?"]
+    }}
+  }}"#,
+        duration = 1 + i % 9
+    )
+}
+
+fn write_corpus(path: &Path, invalid_every: Option<usize>) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(b"[\n").unwrap();
+    for i in 0..JOBS {
+        if i > 0 {
+            out.write_all(b",\n").unwrap();
+        }
+        let invalid = invalid_every.is_some_and(|n| i % n == n - 1);
+        out.write_all(job(i, invalid).as_bytes()).unwrap();
+    }
+    out.write_all(b"\n]\n").unwrap();
+}
+
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn child_serde(path: &Path) {
+    let started = Instant::now();
+    let bytes = std::fs::read(path).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    std::hint::black_box(&value);
+    println!("{elapsed} {}", peak_rss_bytes());
+}
+
+fn child_doctor(project: &Path) {
+    let started = Instant::now();
+    let cx = Context::new(project.to_path_buf(), NEWEST_KNOWN, Some(NEWEST_KNOWN), VersionSource::Flag, 1_795_000_000, false);
+    let report = engine::run(&cx, &Selection { select: vec!["jobs".into()], ignore: vec![] });
+    let doc = render::json::document(&cx, &report, 0);
+    let mut sink = std::io::BufWriter::new(std::fs::File::create("/dev/null").unwrap());
+    sink.write_all(render::json::to_string(&doc).as_bytes()).unwrap();
+    drop(sink);
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("{elapsed} {} {}", peak_rss_bytes(), report.diagnostics.len());
+}
+
+fn measure(mode: &str, arg: &Path, rounds: usize) -> (f64, u64, String) {
+    let exe = std::env::current_exe().unwrap();
+    let mut best = f64::MAX;
+    let mut peak = 0;
+    let mut extra = String::new();
+    for _ in 0..rounds {
+        let out = Command::new(&exe).arg(mode).arg(arg).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        let secs: f64 = parts.next().and_then(|s| s.parse().ok()).expect("child reports its time");
+        let rss: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        extra = parts.next().unwrap_or("").to_string();
+        best = best.min(secs);
+        peak = peak.max(rss);
+    }
+    (best, peak, extra)
+}
+
+fn driver(quick: bool) {
+    let rounds = if quick { 1 } else { 5 };
+    let dir = tempfile::tempdir().unwrap();
+    for (label, invalid_every) in [("valid", None), ("1% invalid", Some(100))] {
+        let project: PathBuf = dir.path().join(label.replace(['%', ' '], "_"));
+        std::fs::create_dir_all(project.join(".instar")).unwrap();
+        let jobs = project.join(".instar/jobs.json");
+        write_corpus(&jobs, invalid_every);
+        let size = std::fs::metadata(&jobs).unwrap().len();
+        let (serde_s, serde_rss, _) = measure("child-serde", &jobs, rounds);
+        let (doc_s, doc_rss, findings) = measure("child-doctor", &project, rounds);
+        println!(
+            "{label}: {JOBS} jobs, {:.1} MB | serde_json::Value {:.0} ms, peak {:.0} MB ({:.1}x file) | doctor {:.0} ms, peak {:.0} MB ({:.2}x file), {findings} findings | doctor/serde time {:.2}",
+            size as f64 / 1e6,
+            serde_s * 1e3,
+            serde_rss as f64 / 1e6,
+            serde_rss as f64 / size as f64,
+            doc_s * 1e3,
+            doc_rss as f64 / 1e6,
+            doc_rss as f64 / size as f64,
+            doc_s / serde_s,
+        );
+    }
+}

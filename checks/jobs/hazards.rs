@@ -1,0 +1,418 @@
+//! What instar's loader accepts but the runtime then gets wrong (doctor-only findings).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::cron::{self, Schedule};
+use crate::diag::{Code, Severity, Span};
+use crate::json::{Kind, Value};
+use crate::version::{boundary, Version};
+
+use super::codes::*;
+use super::entry::{js_type, shown};
+
+/// Slugs instar's grounding audit never warns about (spec §3.3).
+const GROUNDING_EXEMPT: &[&str] = &[
+    "health-check",
+    "feedback-retry",
+    "dispatch-check",
+    "update-check",
+    "project-map-refresh",
+    "git-sync",
+];
+
+/// The built-in slugs HEAD adds to the exemption list.
+const GROUNDING_EXEMPT_HEAD: &[&str] = &[
+    "reflection-trigger",
+    "relationship-maintenance",
+    "insight-harvest",
+    "evolution-overdue-check",
+    "coherence-audit",
+    "degradation-digest",
+    "state-integrity-check",
+    "memory-hygiene",
+    "guardian-pulse",
+    "session-continuity-check",
+    "memory-export",
+    "capability-audit",
+    "identity-review",
+    "evolution-proposal-evaluate",
+    "evolution-proposal-implement",
+    "commitment-detection",
+    "dashboard-link-refresh",
+    "overseer-guardian",
+    "overseer-learning",
+    "overseer-maintenance",
+    "overseer-infrastructure",
+    "overseer-development",
+    "sentry-error-scan",
+    "self-diagnosis",
+    "evolution-review",
+    "commitment-check",
+];
+
+pub fn grounding_exempt(slug: &str, version: Version) -> bool {
+    GROUNDING_EXEMPT.contains(&slug)
+        || (version >= boundary::GROUNDING_EXEMPT_EXTENDED && GROUNDING_EXEMPT_HEAD.contains(&slug))
+}
+
+/// A doctor-only finding about one entry, before it knows its file.
+#[derive(Debug, Clone)]
+pub struct Hazard {
+    pub code: &'static Code,
+    pub severity: Severity,
+    pub message: String,
+    pub label: String,
+    pub span: Span,
+    pub pointer: String,
+    /// A coercion the doctor can make: replace `span` with this text (unsafe).
+    pub coerce: Option<(Span, String)>,
+    pub help: Option<String>,
+}
+
+impl Hazard {
+    fn new(code: &'static Code, message: String, label: &str, span: Span, pointer: &str) -> Self {
+        Hazard {
+            code,
+            severity: code.severity,
+            message,
+            label: label.to_string(),
+            span,
+            pointer: pointer.to_string(),
+            coerce: None,
+            help: None,
+        }
+    }
+}
+
+/// The machines a job may name: registry ids and names, lowercased (instar matches them
+/// case-insensitively).
+pub enum KnownMachines {
+    Known(HashSet<String>),
+    /// No readable registry: nothing can be verified.
+    Unknown,
+}
+
+/// Shared, per-run knowledge the per-entry hazards need.
+pub struct HazardContext<'a> {
+    pub version: Version,
+    pub now: &'a cron::Now,
+    pub now_epoch: i64,
+    pub machines: &'a KnownMachines,
+    pub state_dir: &'a Path,
+    /// contextFiles existence, cached: agents reuse the same few files across jobs.
+    pub exists_cache: &'a mut HashMap<PathBuf, bool>,
+}
+
+pub fn check_entry(entry: &Value<'_>, hx: &mut HazardContext<'_>) -> Vec<Hazard> {
+    let mut out = Vec::new();
+    if entry.kind() != Kind::Object {
+        return out;
+    }
+    schedule_hazards(entry, hx, &mut out);
+    type_hazards(entry, &mut out);
+    machine_hazards(entry, hx.machines, &mut out);
+    grounding_hazards(entry, hx, &mut out);
+    out
+}
+
+fn schedule_hazards(entry: &Value<'_>, hx: &HazardContext<'_>, out: &mut Vec<Hazard>) {
+    let Some(value) = entry.get("schedule") else {
+        return;
+    };
+    let Some(text) = value.as_str() else {
+        return;
+    };
+    let Ok(schedule) = cron::parse(&text, hx.now) else {
+        return; // invalid patterns are reported by the entry rules
+    };
+    match schedule {
+        Schedule::OneShot(one) if !one.recognised => out.push(Hazard::new(
+            &CRON_UNVERIFIED_DATE,
+            format!(
+                "schedule {} is handed to JavaScript's date parser (it has a ':'), in a form the doctor cannot verify",
+                shown(&value)
+            ),
+            "parsed as a date, not a cron pattern",
+            value.span(),
+            "/schedule",
+        )),
+        Schedule::OneShot(one) => match one.naive_epoch_seconds {
+            Some(at) if at < hx.now_epoch => out.push(Hazard::new(
+                &CRON_NEVER_FIRES,
+                format!("schedule {} is a one-shot date in the past: the job never fires", shown(&value)),
+                "a past date",
+                value.span(),
+                "/schedule",
+            )),
+            _ => out.push(Hazard::new(
+                &CRON_ONE_SHOT,
+                format!("schedule {} is a one-shot date: the job runs once at most", shown(&value)),
+                "a date, not a recurring pattern",
+                value.span(),
+                "/schedule",
+            )),
+        },
+        Schedule::Pattern(pattern) => {
+            for span in &pattern.question_marks {
+                out.push(Hazard::new(
+                    &CRON_NONDETERMINISTIC,
+                    format!(
+                        "schedule {} uses '?', which croner replaces with the current value when the job loads",
+                        shown(&value)
+                    ),
+                    "replaced by the load time's value",
+                    value.source_range(span.clone()),
+                    "/schedule",
+                ));
+            }
+            for span in &pattern.last_weekday_traps {
+                let part = &text[span.clone()];
+                let day = part.trim_end_matches(['L', 'l']);
+                let mut hazard = Hazard::new(
+                    &CRON_LAST_WEEKDAY_TRAP,
+                    format!(
+                        "\"{part}\" in schedule {} fires on every day {day} of the week, not the last one",
+                        shown(&value)
+                    ),
+                    "read as every week",
+                    value.source_range(span.clone()),
+                    "/schedule",
+                );
+                hazard.help = Some(format!("for the last one of the month write {day}#L"));
+                out.push(hazard);
+            }
+            if pattern.never_fires() {
+                out.push(Hazard::new(
+                    &CRON_NEVER_FIRES,
+                    format!("schedule {} matches no date: the job never fires", shown(&value)),
+                    "no month has this day",
+                    value.source_range(pattern.never_fires_span()),
+                    "/schedule",
+                ));
+            }
+        }
+    }
+}
+
+/// J-TYPES: fields the TypeScript type declares but validateJob never checks.
+fn type_hazards(entry: &Value<'_>, out: &mut Vec<Hazard>) {
+    if let Some(duration) = entry.get("expectedDurationMinutes") {
+        let positive = duration.as_f64().is_some_and(|n| n.is_finite() && n > 0.0);
+        if !positive {
+            let mut hazard = Hazard::new(
+                &FIELD_TYPE,
+                format!(
+                    "expectedDurationMinutes must be a positive number; got {}",
+                    shown(&duration)
+                ),
+                "not a positive number",
+                duration.span(),
+                "/expectedDurationMinutes",
+            );
+            hazard.coerce = numeric_string(&duration)
+                .filter(|n| n.parse::<f64>().is_ok_and(|x| x > 0.0))
+                .map(|n| (duration.span(), n));
+            hazard.help = Some(
+                "the scheduler's timeout then falls back to 30 minutes and the routes to 5".into(),
+            );
+            out.push(hazard);
+        }
+    }
+    if let Some(tags) = entry.get("tags") {
+        let ok = tags.kind() == Kind::Array && tags.elements().all(|t| t.kind() == Kind::String);
+        if !ok {
+            out.push(Hazard::new(
+                &FIELD_TYPE,
+                format!("tags must be an array of strings; got {}", js_type(&tags)),
+                "not a string array",
+                tags.span(),
+                "/tags",
+            ));
+        }
+    }
+    if let Some(topic) = entry.get("topicId") {
+        if topic.kind() != Kind::Number {
+            let mut hazard = Hazard::new(
+                &FIELD_TYPE,
+                format!("topicId must be a number; got {}", shown(&topic)),
+                "not a number",
+                topic.span(),
+                "/topicId",
+            );
+            hazard.coerce = numeric_string(&topic).map(|n| (topic.span(), n));
+            out.push(hazard);
+        }
+    }
+    if let Some(supervision) = entry.get("supervision") {
+        let ok = matches!(supervision.raw(), b"\"tier0\"" | b"\"tier1\"" | b"\"tier2\"");
+        if !ok {
+            out.push(Hazard::new(
+                &FIELD_TYPE,
+                format!(
+                    "supervision must be tier0, tier1 or tier2; got {}",
+                    shown(&supervision)
+                ),
+                "unknown supervision tier",
+                supervision.span(),
+                "/supervision",
+            ));
+        }
+    }
+}
+
+/// The text of a string that holds a plain JSON number (`"5"`, `"-1.5"`), ready to replace it.
+fn numeric_string(value: &Value<'_>) -> Option<String> {
+    if value.kind() != Kind::String {
+        return None;
+    }
+    let text = value.as_str()?;
+    let trimmed = text.trim();
+    let is_json_number = !trimmed.is_empty()
+        && trimmed.parse::<f64>().is_ok_and(f64::is_finite)
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'e' | b'E' | b'+'))
+        && !trimmed.starts_with('+')
+        && !trimmed.starts_with('.')
+        && !(trimmed.len() > 1 && trimmed.starts_with('0') && !trimmed.starts_with("0."));
+    is_json_number.then(|| trimmed.to_string())
+}
+
+fn machine_hazards(entry: &Value<'_>, machines: &KnownMachines, out: &mut Vec<Hazard>) {
+    let Some(list) = entry.get("machines") else {
+        return;
+    };
+    if list.kind() != Kind::Array || list.len() == 0 {
+        return; // invalid lists are entry errors; [] means every machine
+    }
+    let names: Vec<Value<'_>> = list.elements().filter(|e| e.kind() == Kind::String).collect();
+    if names.is_empty() {
+        return;
+    }
+    let known = match machines {
+        KnownMachines::Unknown => {
+            out.push(Hazard::new(
+                &MACHINES_UNVERIFIABLE,
+                "this job names machines, but there is no readable machine registry to check them against".into(),
+                "cannot be verified",
+                list.span(),
+                "/machines",
+            ));
+            return;
+        }
+        KnownMachines::Known(known) => known,
+    };
+    let unknown: Vec<(usize, &Value<'_>)> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| {
+            let text = name.as_str().unwrap_or_default().to_lowercase();
+            !known.contains(&text)
+        })
+        .collect();
+    if unknown.len() == names.len() {
+        let mut hazard = Hazard::new(
+            &MACHINES_MATCH_NONE,
+            "no name in this job's machines list matches a registry machine: the job never runs"
+                .into(),
+            "matches no machine",
+            list.span(),
+            "/machines",
+        );
+        hazard.help = Some(format!(
+            "registry machines: {}",
+            sorted_names(known).join(", ")
+        ));
+        out.push(hazard);
+    } else {
+        for (index, name) in unknown {
+            out.push(Hazard::new(
+                &UNKNOWN_MACHINE,
+                format!(
+                    "machine {} matches no registry machine id or name",
+                    shown(name)
+                ),
+                "unknown machine",
+                name.span(),
+                &format!("/machines/{index}"),
+            ));
+        }
+    }
+}
+
+fn sorted_names(known: &HashSet<String>) -> Vec<String> {
+    let mut names: Vec<String> = known.iter().cloned().collect();
+    names.sort();
+    names
+}
+
+fn grounding_hazards(entry: &Value<'_>, hx: &mut HazardContext<'_>, out: &mut Vec<Hazard>) {
+    let enabled = entry.get("enabled").and_then(|v| v.as_bool()) == Some(true);
+    let slug = entry.get("slug").and_then(|v| v.as_str()).unwrap_or_default();
+    match entry.get("grounding") {
+        None if enabled && !grounding_exempt(&slug, hx.version) => {
+            let start = entry.span().start;
+            let span = entry
+                .get("slug")
+                .map(|s| s.span())
+                .unwrap_or(start..start + 1);
+            let mut hazard = Hazard::new(
+                &UNGROUNDED,
+                format!("enabled job {slug:?} has no grounding; instar's grounding audit warns about it on every load"),
+                "no grounding",
+                span,
+                "/slug",
+            );
+            hazard.help = Some(
+                "add \"grounding\": {\"requiresIdentity\": …} describing what the job needs to know"
+                    .into(),
+            );
+            out.push(hazard);
+        }
+        Some(grounding) if grounding.kind() == Kind::Object => {
+            let Some(files) = grounding.get("contextFiles") else {
+                return;
+            };
+            if files.kind() != Kind::Array {
+                return;
+            }
+            for (index, file) in files.elements().enumerate() {
+                let Some(name) = file.as_str() else { continue };
+                if name.trim().is_empty() {
+                    continue;
+                }
+                let path = hx.state_dir.join(&*name);
+                let exists = *hx
+                    .exists_cache
+                    .entry(path.clone())
+                    .or_insert_with(|| path.exists());
+                if !exists {
+                    out.push(Hazard::new(
+                        &MISSING_CONTEXT_FILE,
+                        format!("context file {} does not exist in .instar/", shown(&file)),
+                        "no such file",
+                        file.span(),
+                        &format!("/grounding/contextFiles/{index}"),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grounding_exemptions_grow_at_head() {
+        let old = Version::new(0, 28, 44);
+        let head = crate::version::NEWEST_KNOWN;
+        assert!(grounding_exempt("git-sync", old));
+        assert!(!grounding_exempt("memory-hygiene", old));
+        assert!(grounding_exempt("memory-hygiene", head));
+        assert!(!grounding_exempt("my-own-job", head));
+    }
+}

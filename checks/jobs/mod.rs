@@ -1,0 +1,381 @@
+//! The jobs check: `.instar/jobs.json` (or `scheduler.jobsFile`), with the exact verdicts of
+//! instar's JobLoader at the version in use, plus the hazards it misses (spec §3).
+
+pub mod codes;
+mod entry;
+mod file_findings;
+mod hazards;
+mod manifests;
+mod sources;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::cron;
+use crate::diag::{Code, Diagnostic, Effect, Label, Sink, Span};
+use crate::engine::Context;
+use crate::fix::{Change, Fix};
+use crate::json::{self, RootShape, Tape, Value};
+use crate::json_edit;
+use crate::source::FileState;
+use crate::version::boundary;
+
+use super::Check;
+use codes::*;
+use entry::Remedy;
+use hazards::{HazardContext, KnownMachines};
+use sources::SchedulerConfig;
+
+pub struct JobsCheck;
+
+impl Check for JobsCheck {
+    fn id(&self) -> &'static str {
+        "jobs"
+    }
+
+    fn codes(&self) -> &'static [&'static Code] {
+        codes::ALL
+    }
+
+    fn run(&self, cx: &Context, sink: &mut Sink) {
+        let scheduler = sources::scheduler_config(cx);
+        let default_path = cx.state_path("jobs.json");
+        let mut path = scheduler
+            .jobs_file
+            .as_ref()
+            .map(|setting| setting.resolved.clone())
+            .unwrap_or_else(|| default_path.clone());
+
+        let state = cx.file(&path);
+        if let Some(setting) = &scheduler.jobs_file {
+            if !state.exists_for_instar() && setting.resolved != default_path {
+                sink.push(file_findings::stale_jobs_file(cx, &scheduler, setting, &default_path));
+                // The fix repoints instar at .instar/jobs.json, so that is the file to diagnose.
+                if !cx.file(&default_path).exists_for_instar() {
+                    return;
+                }
+                path = default_path.clone();
+            }
+        }
+
+        let run = JobsRun::new(cx, &scheduler, path.clone());
+        let state = cx.file(&path);
+        match &*state {
+            FileState::Present(loaded) => run.diagnose_bytes(&loaded.bytes, sink),
+            FileState::Missing => {
+                if !manifests::any(cx, &path) {
+                    sink.push(file_findings::missing(cx, &path));
+                }
+            }
+            other => sink.push(file_findings::not_loadable(cx, &path, other, run.effect_of_throw())),
+        }
+        manifests::check(cx, &path, sink);
+        file_findings::stray_temp_files(cx, &path, sink);
+    }
+}
+
+/// Per-run knowledge shared by every entry.
+struct JobsRun<'a> {
+    cx: &'a Context,
+    path: PathBuf,
+    /// What an invalid entry does at this version.
+    entry_effect: Effect,
+    dormant: Option<String>,
+    now: cron::Now,
+    machines: KnownMachines,
+}
+
+/// An entry that will be moved to quarantine, once its neighbours are known.
+struct PendingQuarantine {
+    diagnostic: usize,
+    entry: usize,
+}
+
+impl<'a> JobsRun<'a> {
+    fn new(cx: &'a Context, scheduler: &SchedulerConfig, path: PathBuf) -> Self {
+        let entry_effect = if cx.version >= boundary::JOBS_SKIP_INVALID_ENTRIES {
+            Effect::Skipped
+        } else {
+            Effect::Fatal
+        };
+        JobsRun {
+            cx,
+            path,
+            entry_effect,
+            dormant: sources::dormant_reason(cx, scheduler),
+            now: cron::now_from_epoch(cx.now),
+            machines: sources::known_machines(cx),
+        }
+    }
+
+    /// A whole-file failure is fatal at every version.
+    fn effect_of_throw(&self) -> Effect {
+        Effect::Fatal
+    }
+
+    fn with_dormancy(&self, diagnostic: Diagnostic) -> Diagnostic {
+        match (&self.dormant, diagnostic.effect) {
+            (Some(reason), Effect::Fatal) => diagnostic.add_help(reason),
+            _ => diagnostic,
+        }
+    }
+
+    fn diagnose_bytes(&self, bytes: &[u8], sink: &mut Sink) {
+        let has_bom = bytes.starts_with(&[0xEF, 0xBB, 0xBF]);
+        if has_bom {
+            sink.push(self.with_dormancy(file_findings::bom(self.cx, &self.path)));
+        }
+        let mut tape = Tape::new();
+        let mut found: Vec<Diagnostic> = Vec::new();
+        let mut entries: Vec<Span> = Vec::new();
+        let mut pending: Vec<PendingQuarantine> = Vec::new();
+        let mut slugs = SlugIndex::default();
+        let mut exists_cache = HashMap::new();
+        let state_dir = self.cx.state_dir.clone();
+        let mut hazard_cx = HazardContext {
+            version: self.cx.version,
+            now: &self.now,
+            now_epoch: self.cx.now,
+            machines: &self.machines,
+            state_dir: &state_dir,
+            exists_cache: &mut exists_cache,
+        };
+
+        let result = json::stream_root_array(bytes, &mut tape, |index, value| {
+            entries.push(value.span());
+            self.diagnose_entry(index, value, &mut hazard_cx, &mut slugs, &mut found, &mut pending);
+        });
+
+        match result {
+            Err(err) => {
+                // The file does not load at all: entry findings would only be noise.
+                sink.push(self.with_dormancy(file_findings::parse_error(self.cx, &self.path, bytes, &err)));
+            }
+            Ok((_, RootShape::NotArray)) => {
+                let root = tape.root();
+                sink.push(self.with_dormancy(file_findings::not_an_array(self.cx, &self.path, bytes, root)));
+            }
+            Ok((_, RootShape::Array { span: array_span, .. })) => {
+                for item in pending {
+                    let removal = json_edit::removal_span(&array_span, &entries, item.entry);
+                    let entry_span = entries[item.entry].clone();
+                    let fix = self.quarantine_fix(bytes, entry_span, removal);
+                    let diagnostic = &mut found[item.diagnostic];
+                    diagnostic.fix = Some(fix);
+                }
+                found.extend(slugs.duplicates(&self.path));
+                for diagnostic in found {
+                    sink.push(diagnostic);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn diagnose_entry(
+        &self,
+        index: usize,
+        entry: Value<'_>,
+        hazard_cx: &mut HazardContext<'_>,
+        slugs: &mut SlugIndex,
+        found: &mut Vec<Diagnostic>,
+        pending: &mut Vec<PendingQuarantine>,
+    ) {
+        let problems = entry::validate(entry, &self.now);
+        let slug_text = entry
+            .get("slug")
+            .and_then(|s| s.as_str())
+            .map(|s| s.into_owned());
+        let who = match &slug_text {
+            Some(slug) => format!("job {index} ({slug:?})"),
+            None => format!("job {index}"),
+        };
+        for (nth, problem) in problems.into_iter().enumerate() {
+            let first_note = if nth == 0 {
+                match self.entry_effect {
+                    Effect::Fatal => format!(
+                        "instar {} stops at this error and the whole jobs file fails to load",
+                        self.cx.version
+                    ),
+                    _ => format!("instar {} skips this job and logs this error", self.cx.version),
+                }
+            } else {
+                "instar reports only the first error of an entry; this one comes after it".to_string()
+            };
+            let mut diagnostic = Diagnostic::new(
+                problem.code,
+                self.entry_effect,
+                format!("{who}: {}", problem.message),
+            )
+            .file(&self.path)
+            .at(problem.span, problem.label)
+            .pointer(format!("/{index}{}", problem.pointer))
+            .help(first_note);
+            match problem.remedy {
+                Remedy::Replace { span, text, title, safe } => {
+                    let change = Change::Edit {
+                        file: self.path.clone(),
+                        span,
+                        replacement: text,
+                    };
+                    let fix = if safe {
+                        Fix::safe(title, vec![change])
+                    } else {
+                        Fix::unsafe_(title, vec![change])
+                    };
+                    diagnostic = diagnostic
+                        .fix(Some(fix))
+                        .add_help("or move the entry to the doctor's quarantine (jobs.invalid.json)");
+                }
+                Remedy::Quarantine => {
+                    pending.push(PendingQuarantine {
+                        diagnostic: found.len(),
+                        entry: index,
+                    });
+                }
+                Remedy::Nothing => {}
+            }
+            found.push(self.with_dormancy(diagnostic));
+        }
+
+        for hazard in hazards::check_entry(&entry, hazard_cx) {
+            let mut diagnostic = Diagnostic::new(hazard.code, Effect::Silent, format!("{who}: {}", hazard.message))
+                .severity(hazard.severity)
+                .file(&self.path)
+                .at(hazard.span, hazard.label)
+                .pointer(format!("/{index}{}", hazard.pointer));
+            if hazard.code == &UNGROUNDED {
+                diagnostic.effect = Effect::None;
+            }
+            if let Some(help) = hazard.help {
+                diagnostic = diagnostic.help(help);
+            }
+            if let Some((span, text)) = hazard.coerce {
+                diagnostic = diagnostic.fix(Some(Fix::unsafe_(
+                    format!("replace the string with the number {text}"),
+                    vec![Change::Edit {
+                        file: self.path.clone(),
+                        span,
+                        replacement: text,
+                    }],
+                )));
+            }
+            found.push(diagnostic);
+        }
+
+        let tape = entry.tape();
+        for dup in tape.duplicates() {
+            found.push(file_findings::duplicate_key(&self.path, index, entry, dup));
+        }
+        for (nth, bad) in tape.invalid_utf8().iter().enumerate() {
+            if nth == file_findings::MAX_UTF8_FINDINGS_PER_ENTRY {
+                break;
+            }
+            found.push(file_findings::invalid_utf8(&self.path, index, bad.clone()));
+        }
+
+        if let Some(slug_value) = entry.get("slug") {
+            if let Some(slug) = slug_value.as_str() {
+                slugs.record(&slug, slug_value.span(), index);
+            }
+        }
+    }
+
+    fn quarantine_fix(&self, bytes: &[u8], entry: Span, removal: Span) -> Fix {
+        let raw = bytes.get(entry).unwrap_or_default().to_vec();
+        Fix::unsafe_(
+            "move this entry to the doctor's quarantine (jobs.invalid.json)",
+            vec![
+                Change::Edit {
+                    file: self.path.clone(),
+                    span: removal,
+                    replacement: String::new(),
+                },
+                Change::QuarantineData {
+                    name: "jobs.invalid.json".to_string(),
+                    contents: raw,
+                },
+            ],
+        )
+    }
+}
+
+/// Slugs seen so far, to find exact and case-insensitive repeats.
+#[derive(Default)]
+struct SlugIndex {
+    /// lowercased slug → (slug as written, its span, entry index) of the first occurrence.
+    first: HashMap<String, (String, Span, usize)>,
+    repeats: Vec<(String, Span, usize, String, Span, usize)>,
+    all: std::collections::HashSet<String>,
+}
+
+impl SlugIndex {
+    fn record(&mut self, slug: &str, span: Span, index: usize) {
+        let key = slug.to_lowercase();
+        self.all.insert(key.clone());
+        match self.first.get(&key) {
+            Some((first_slug, first_span, first_index)) => self.repeats.push((
+                slug.to_string(),
+                span,
+                index,
+                first_slug.clone(),
+                first_span.clone(),
+                *first_index,
+            )),
+            None => {
+                self.first.insert(key, (slug.to_string(), span, index));
+            }
+        }
+    }
+
+    fn duplicates(&mut self, path: &Path) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let repeats = std::mem::take(&mut self.repeats);
+        for (slug, span, index, first_slug, first_span, first_index) in repeats {
+            let exact = slug == first_slug;
+            let message = if exact {
+                format!("job {index}: slug {slug:?} is already used by job {first_index}")
+            } else {
+                format!(
+                    "job {index}: slug {slug:?} differs only in case from job {first_index}'s {first_slug:?}"
+                )
+            };
+            let renamed = self.free_name(&slug);
+            self.all.insert(renamed.to_lowercase());
+            let fix = Fix::unsafe_(
+                format!("rename this job's slug to {renamed:?}"),
+                vec![Change::Edit {
+                    file: path.to_path_buf(),
+                    span: span.clone(),
+                    replacement: json_edit::string_literal(&renamed),
+                }],
+            );
+            let help = if exact {
+                "both jobs load; the scheduler keeps one handle per slug, so the first keeps firing untracked and their state files collide"
+            } else {
+                "both jobs load; their per-slug state files collide on case-insensitive file systems (macOS)"
+            };
+            out.push(
+                Diagnostic::new(&DUPLICATE_SLUG, Effect::Silent, message)
+                    .file(path)
+                    .at(span, "repeated slug")
+                    .pointer(format!("/{index}/slug"))
+                    .secondary(Label {
+                        file: path.to_path_buf(),
+                        span: Some(first_span),
+                        message: "first used here".into(),
+                    })
+                    .help(help)
+                    .fix(Some(fix)),
+            );
+        }
+        out
+    }
+
+    fn free_name(&self, slug: &str) -> String {
+        (2..)
+            .map(|n| format!("{slug}-{n}"))
+            .find(|candidate| !self.all.contains(&candidate.to_lowercase()))
+            .unwrap_or_else(|| format!("{slug}-copy"))
+    }
+}

@@ -1,0 +1,73 @@
+//! The plugin table: one static list of checks, in report order.
+//!
+//! Each area is one module with a zero-sized struct implementing `Check`, its codes declared in
+//! its own `codes` module. Adding an area means adding it here; `list`, `explain`, selection and
+//! the codes snapshot all read this table.
+
+use crate::diag::{Code, Sink};
+use crate::engine::Context;
+
+pub mod doctor;
+pub mod jobs;
+
+/// One area's diagnosis. Implementations read files only through `Context`, never print, never
+/// write, and never spawn a process unless `cx.deep` is set.
+pub trait Check: Sync {
+    /// The check id, the prefix of its codes (`jobs` for `jobs/invalid-cron`).
+    fn id(&self) -> &'static str;
+    /// Every code this check can emit, in documentation order.
+    fn codes(&self) -> &'static [&'static Code];
+    /// Diagnose the agent in `cx`, pushing findings into `sink`.
+    fn run(&self, cx: &Context, sink: &mut Sink);
+}
+
+/// The table, in report order. `doctor` comes first: it says which rules the others applied.
+pub static TABLE: &[&dyn Check] = &[&doctor::DoctorCheck, &jobs::JobsCheck];
+
+/// Every code of every check, in table order.
+pub fn all_codes() -> impl Iterator<Item = &'static Code> {
+    TABLE.iter().flat_map(|check| check.codes().iter().copied())
+}
+
+/// Finds a code by its id (`jobs/invalid-cron`).
+pub fn find_code(id: &str) -> Option<&'static Code> {
+    all_codes().find(|code| code.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_well_formed_and_owned_by_their_check() {
+        let mut seen = HashSet::new();
+        for check in TABLE {
+            for code in check.codes() {
+                assert!(seen.insert(code.id), "duplicate code {}", code.id);
+                assert_eq!(code.check(), check.id(), "{} is in the wrong table", code.id);
+                let (_, name) = code.id.split_once('/').expect("area/name");
+                assert!(
+                    !name.is_empty()
+                        && name.split('-').all(|part| !part.is_empty()
+                            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                    "{} is not kebab-case",
+                    code.id
+                );
+                assert!(!code.summary.is_empty() && !code.explain.is_empty());
+            }
+        }
+    }
+
+    /// A code is a public contract: renaming or dropping one must show up in review.
+    #[test]
+    fn code_catalogue_snapshot() {
+        let listing: Vec<String> = all_codes()
+            .map(|c| {
+                let fix = c.fix.map(|f| f.as_str()).unwrap_or("none");
+                format!("{:<36} {:<8} fix:{fix}", c.id, c.severity.as_str())
+            })
+            .collect();
+        insta::assert_snapshot!(listing.join("\n"));
+    }
+}

@@ -1,0 +1,276 @@
+//! What a command line asks for, carried out: parse → discover → run → render → exit code.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::checks;
+use crate::cli::{Cli, ColorChoice, Command, FailOn, Format};
+use crate::cron;
+use crate::diag::Severity;
+use crate::engine::{self, Context, Report, Selection, ShadowVersion};
+use crate::exit;
+use crate::fix::Applicability;
+use crate::render::{self, human::HumanOptions};
+use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
+
+/// Runs the doctor with these arguments (argv[0] included) and returns the exit code.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { exit::FAILURE } else { exit::HEALTHY };
+        }
+    };
+    match &cli.command {
+        Some(Command::List) => list(),
+        Some(Command::Explain { code }) => explain(code),
+        None => check(&cli),
+    }
+}
+
+fn list() -> u8 {
+    let mut out = String::new();
+    for check in checks::TABLE {
+        out.push_str(&format!("{}\n", check.id()));
+        for code in check.codes() {
+            let fix = code.fix.map(Applicability::as_str).unwrap_or("-");
+            out.push_str(&format!(
+                "  {:<34} {:<8} fix:{:<7} {}\n",
+                code.id,
+                code.severity.as_str(),
+                fix,
+                code.summary
+            ));
+        }
+    }
+    print(&out);
+    exit::HEALTHY
+}
+
+fn explain(id: &str) -> u8 {
+    match checks::find_code(id) {
+        Some(code) => {
+            let fix = code.fix.map(Applicability::as_str).unwrap_or("none");
+            print(&format!(
+                "{}\n{}\nseverity: {} · fix: {}\n\n{}\n",
+                code.id,
+                code.summary,
+                code.severity.as_str(),
+                fix,
+                code.explain
+            ));
+            exit::HEALTHY
+        }
+        None => {
+            eprintln!("error: unknown code `{id}`; `instar-doctor list` shows every code");
+            exit::FAILURE
+        }
+    }
+}
+
+/// Why a run gave no answer; rendered on stderr (and in the JSON document).
+struct Failure {
+    message: String,
+    project_dir: Option<PathBuf>,
+}
+
+fn fail(cli: &Cli, failure: Failure) -> u8 {
+    eprintln!("error: {}", failure.message);
+    if cli.format == Format::Json {
+        let doc = render::json::failure(&failure.message, failure.project_dir.as_deref());
+        print(&render::json::to_string(&doc));
+    }
+    exit::FAILURE
+}
+
+fn check(cli: &Cli) -> u8 {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let project_dir = match engine::discover(cli.dir.as_deref(), &cwd) {
+        Ok(dir) => dir,
+        Err(err) => {
+            return fail(
+                cli,
+                Failure {
+                    message: err.to_string(),
+                    project_dir: None,
+                },
+            )
+        }
+    };
+    let now = match now() {
+        Ok(now) => now,
+        Err(message) => {
+            return fail(
+                cli,
+                Failure {
+                    message,
+                    project_dir: Some(project_dir),
+                },
+            )
+        }
+    };
+    let (detected, source) = match &cli.instar_version {
+        Some(text) => match text.parse::<Version>() {
+            Ok(v) => (v, VersionSource::Flag),
+            Err(err) => {
+                return fail(
+                    cli,
+                    Failure {
+                        message: format!("--instar-version: {err}"),
+                        project_dir: Some(project_dir),
+                    },
+                )
+            }
+        },
+        None => match engine::shadow_install_version(&project_dir) {
+            ShadowVersion::Found(v) => (v, VersionSource::ShadowInstall),
+            _ => (NEWEST_KNOWN, VersionSource::Default),
+        },
+    };
+    let cx = Context::new(
+        project_dir,
+        version::rules_for(detected),
+        Some(detected),
+        source,
+        now,
+        cli.deep,
+    );
+    let selection = Selection {
+        select: cli.select.clone(),
+        ignore: cli.ignore.clone(),
+    };
+    let report = engine::run(&cx, &selection);
+
+    if cli.diff {
+        return diff(cli, &cx, &report);
+    }
+    let exit_code = exit_code(cli, &report);
+    match cli.format {
+        Format::Json => {
+            let doc = render::json::document(&cx, &report, exit_code);
+            print(&render::json::to_string(&doc));
+        }
+        Format::Human => {
+            let opts = human_options(cli);
+            print(&render::human::render(&cx, &report, &opts));
+        }
+    }
+    exit_code
+}
+
+fn threshold(fail_on: FailOn) -> Severity {
+    match fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    }
+}
+
+fn exit_code(cli: &Cli, report: &Report) -> u8 {
+    if report.crashed() {
+        return exit::FAILURE;
+    }
+    let threshold = threshold(cli.fail_on);
+    let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
+    if failing && !cli.exit_zero {
+        exit::FINDINGS
+    } else {
+        exit::HEALTHY
+    }
+}
+
+/// `--diff`: the diffs of the fixes `--fix` would apply. Exit 1 when there is any.
+fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
+    let mut out = String::new();
+    let mut shown = 0;
+    for d in &report.diagnostics {
+        let Some(fix) = &d.fix else { continue };
+        let wanted = match fix.applicability {
+            Applicability::Safe => true,
+            Applicability::Unsafe => cli.unsafe_fixes,
+            Applicability::Manual => false,
+        };
+        if !wanted || fix.changes.is_empty() {
+            continue;
+        }
+        shown += 1;
+        out.push_str(&format!(
+            "# {} ({}): {}\n",
+            d.code.id,
+            fix.applicability.as_str(),
+            fix.title
+        ));
+        out.push_str(&render::diff::fix_diff(cx, fix));
+        out.push('\n');
+    }
+    if report.crashed() {
+        eprint!("{out}");
+        return exit::FAILURE;
+    }
+    print(&out);
+    if shown > 0 && !cli.exit_zero {
+        exit::FINDINGS
+    } else {
+        exit::HEALTHY
+    }
+}
+
+fn color_enabled(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+            if env_set("NO_COLOR") {
+                false
+            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+                true
+            } else {
+                std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+fn interactive_terminal() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+fn human_options(cli: &Cli) -> HumanOptions {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(if std::io::stdout().is_terminal() { 100 } else { 80 });
+    HumanOptions {
+        color: color_enabled(cli.color),
+        width,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        threshold: threshold(cli.fail_on),
+        hint: interactive_terminal(),
+    }
+}
+
+/// "Now", from INSTAR_DOCTOR_NOW (RFC 3339) when set, so tests are reproducible.
+fn now() -> Result<i64, String> {
+    match std::env::var("INSTAR_DOCTOR_NOW") {
+        Ok(text) => cron::parse_rfc3339(&text)
+            .ok_or_else(|| format!("INSTAR_DOCTOR_NOW={text:?} is not an RFC 3339 timestamp")),
+        Err(_) => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}

@@ -1,0 +1,132 @@
+//! The command line (design.md §2), as clap derive definitions. Parsing only: `main.rs` acts.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "instar-doctor",
+    version,
+    about = "Diagnose (and, on request, repair) the on-disk state of an instar agent",
+    long_about = "Diagnose the on-disk state of an instar agent: jobs.json, the machine registry and \
+identity, the key PEMs, config.json and the boot wrapper. Checking is read-only and creates nothing.\n\n\
+Exit codes: 0 healthy at the --fail-on threshold · 1 findings remain (or --diff has changes) · \
+2 the doctor could not answer · 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The project folder holding .instar/ (a path ending in .instar is accepted).
+    /// Default: walk up from the working directory.
+    #[arg(short = 'd', long = "dir", value_name = "PROJECT", global = true)]
+    pub dir: Option<PathBuf>,
+
+    /// Apply the rules of this instar version (X.Y.Z, a leading v is accepted).
+    #[arg(long, value_name = "X.Y.Z", global = true)]
+    pub instar_version: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    pub format: Format,
+
+    /// Print the unified diff of every change --fix would make; writes nothing.
+    #[arg(long)]
+    pub diff: bool,
+
+    /// With --diff: include unsafe fixes (they may drop or change data).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+
+    /// Only these checks or codes (comma-separated, e.g. `jobs` or `jobs/invalid-cron`).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", global = true)]
+    pub select: Vec<String>,
+
+    /// Skip these checks or codes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", global = true)]
+    pub ignore: Vec<String>,
+
+    /// The lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
+    pub fail_on: FailOn,
+
+    /// Exit 0 instead of 1 when findings remain (2 stays 2).
+    #[arg(long, global = true)]
+    pub exit_zero: bool,
+
+    /// Also run the checks that spawn processes or probe the host.
+    #[arg(long, global = true)]
+    pub deep: bool,
+
+    /// When to colour the output (NO_COLOR and CLICOLOR_FORCE are honoured with auto).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Also list passing checks and timings.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print only findings at or above the threshold, no summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every check and code, with severity and fix safety.
+    List,
+    /// The documentation of one code (e.g. jobs/invalid-cron).
+    Explain {
+        /// The code, `area/kebab-name`.
+        code: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The arguments without a leading `doctor` word, so `instar doctor …` can delegate to us the
+/// way git and cargo run external subcommands.
+pub fn normalize_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.get(1).is_some_and(|a| a == "doctor") {
+        args.remove(1);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_leading_doctor_word_is_dropped() {
+        let args = normalize_args(vec!["instar-doctor".into(), "doctor".into(), "list".into()]);
+        assert_eq!(args, vec!["instar-doctor", "list"]);
+        let args = normalize_args(vec!["instar-doctor".into(), "--dir".into(), "doctor".into()]);
+        assert_eq!(args.len(), 3);
+    }
+}

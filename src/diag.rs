@@ -1,0 +1,206 @@
+//! The vocabulary every check speaks: codes, severities, effects, labels and diagnostics.
+//!
+//! Checks build `Diagnostic`s and push them into a `Sink`; they never print. Renderers turn
+//! them into text. Nothing here knows how a finding is displayed.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::fix::{Applicability, Fix};
+
+/// A byte range in a file, end exclusive. BOM bytes are included in offsets.
+pub type Span = std::ops::Range<usize>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the area's own instar loader does with the file alone, at the version in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// The loader throws: the command or boot that loads the file aborts.
+    Fatal,
+    /// The loader drops the entry and goes on.
+    Skipped,
+    /// The loader accepts it and the runtime misbehaves.
+    Silent,
+    /// No effect on the runtime (hygiene).
+    None,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Fatal => "fatal",
+            Effect::Skipped => "skipped",
+            Effect::Silent => "silent",
+            Effect::None => "none",
+        }
+    }
+}
+
+/// A stable finding code, `area/kebab-name`, with its documentation.
+///
+/// Codes are declared as statics in each check's `codes` module so that `list`, `explain` and the
+/// snapshot of all codes read one table.
+#[derive(Debug)]
+pub struct Code {
+    /// `area/kebab-name`; never renamed once released.
+    pub id: &'static str,
+    /// The usual severity (a finding may differ, e.g. an absence that is healthy on one machine).
+    pub severity: Severity,
+    /// The usual fix safety; `None` for findings that propose nothing.
+    pub fix: Option<Applicability>,
+    /// One line for `list`.
+    pub summary: &'static str,
+    /// `explain`: what it checks · why it matters · what instar does at each version · the fix.
+    pub explain: &'static str,
+}
+
+impl Code {
+    /// The check id: the part before the slash.
+    pub fn check(&self) -> &'static str {
+        self.id.split('/').next().unwrap_or(self.id)
+    }
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+/// A secondary location, possibly in another file.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub file: PathBuf,
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub code: &'static Code,
+    pub severity: Severity,
+    pub effect: Effect,
+    pub message: String,
+    pub help: Option<String>,
+    /// Absolute path of the file the finding is about (the file a fix must change).
+    pub file: Option<PathBuf>,
+    /// The primary span in `file`; `None` for a finding about a file as a whole.
+    pub span: Option<Span>,
+    /// Text for the primary label under the snippet.
+    pub label: Option<String>,
+    /// JSON Pointer of the value in `file`, when it is a JSON value.
+    pub pointer: Option<String>,
+    pub secondary: Vec<Label>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    /// A finding with the code's default severity and no location yet.
+    pub fn new(code: &'static Code, effect: Effect, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity,
+            effect,
+            message: message.into(),
+            help: None,
+            file: None,
+            span: None,
+            label: None,
+            pointer: None,
+            secondary: Vec::new(),
+            fix: None,
+        }
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    pub fn file(mut self, file: impl Into<PathBuf>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.span = Some(span);
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Appends a paragraph to the help text.
+    pub fn add_help(mut self, more: impl AsRef<str>) -> Self {
+        let more = more.as_ref();
+        self.help = Some(match self.help.take() {
+            Some(h) => format!("{h}\n{more}"),
+            None => more.to_string(),
+        });
+        self
+    }
+
+    pub fn secondary(mut self, label: Label) -> Self {
+        self.secondary.push(label);
+        self
+    }
+
+    pub fn fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
+}
+
+/// Where checks put their findings. Collecting in a plain vector keeps checks free of I/O.
+#[derive(Debug, Default)]
+pub struct Sink {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn len(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+}

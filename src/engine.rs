@@ -1,0 +1,456 @@
+//! The check loop: find the agent, decide which instar rules apply, run the selected checks, and
+//! collect their findings into a `Report`. Nothing here prints.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::checks::{self, Check};
+use crate::diag::{Diagnostic, Severity, Sink};
+use crate::json::{self, ParseError, ParseOutcome, Tape};
+use crate::source::{self, FileState};
+use crate::version::{Version, VersionSource};
+
+/// The folder name instar keeps its state in.
+pub const STATE_DIR: &str = ".instar";
+
+/// Everything a check may know about the run, and the only way it reads files.
+pub struct Context {
+    pub project_dir: PathBuf,
+    pub state_dir: PathBuf,
+    /// The version whose rules are applied (clamped into the known range).
+    pub version: Version,
+    /// The version as detected or given, before clamping.
+    pub detected_version: Option<Version>,
+    pub version_source: VersionSource,
+    /// "Now" as seconds since the Unix epoch (`INSTAR_DOCTOR_NOW` fixes it for tests).
+    pub now: i64,
+    /// Also run the checks that spawn processes or probe the host.
+    pub deep: bool,
+    files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
+    docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
+}
+
+/// A JSON file read once, with JSON.parse's verdict on it, shared by every check that reads it.
+///
+/// The tape borrows the bytes, so it is rebuilt on demand by `tape()` rather than stored beside
+/// them; the files that several checks share (config.json, the registry, identity.json) are
+/// small, and the large jobs.json is streamed by its own check instead.
+pub struct JsonDoc {
+    pub bytes: std::sync::Arc<[u8]>,
+    pub parsed: Result<ParseOutcome, ParseError>,
+}
+
+impl JsonDoc {
+    /// The parsed document when the file parses (a BOM alone still yields the content behind
+    /// it: check `parsed` for that); `None` on a syntax error.
+    pub fn tape(&self) -> Option<Tape<'_>> {
+        self.parsed.as_ref().ok()?;
+        let mut tape = Tape::new();
+        json::parse(&self.bytes, &mut tape).ok()?;
+        Some(tape)
+    }
+}
+
+impl Context {
+    pub fn new(
+        project_dir: PathBuf,
+        version: Version,
+        detected_version: Option<Version>,
+        version_source: VersionSource,
+        now: i64,
+        deep: bool,
+    ) -> Self {
+        let state_dir = project_dir.join(STATE_DIR);
+        Context {
+            project_dir,
+            state_dir,
+            version,
+            detected_version,
+            version_source,
+            now,
+            deep,
+            files: RefCell::default(),
+            docs: RefCell::default(),
+        }
+    }
+
+    /// A path inside `.instar/`.
+    pub fn state_path(&self, relative: &str) -> PathBuf {
+        self.state_dir.join(relative)
+    }
+
+    /// Reads a file once per run; later calls share the first read.
+    pub fn file(&self, path: &Path) -> Rc<FileState> {
+        if let Some(state) = self.files.borrow().get(path) {
+            return Rc::clone(state);
+        }
+        let state = Rc::new(source::read(path));
+        self.files
+            .borrow_mut()
+            .insert(path.to_path_buf(), Rc::clone(&state));
+        state
+    }
+
+    /// Reads and parses a JSON file once per run; `None` when it is not a readable file.
+    pub fn json(&self, path: &Path) -> Option<Rc<JsonDoc>> {
+        if let Some(doc) = self.docs.borrow().get(path) {
+            return Some(Rc::clone(doc));
+        }
+        let state = self.file(path);
+        let loaded = state.loaded()?;
+        let mut tape = Tape::new();
+        let parsed = json::parse(&loaded.bytes, &mut tape);
+        let doc = Rc::new(JsonDoc {
+            bytes: loaded.bytes.clone(),
+            parsed,
+        });
+        self.docs
+            .borrow_mut()
+            .insert(path.to_path_buf(), Rc::clone(&doc));
+        Some(doc)
+    }
+
+    /// Bytes of a file already read this run (for rendering snippets).
+    pub fn bytes_of(&self, path: &Path) -> Option<std::sync::Arc<[u8]>> {
+        self.files
+            .borrow()
+            .get(path)
+            .and_then(|state| state.loaded().map(|l| l.bytes.clone()))
+    }
+
+    /// Names of the entries of a directory, sorted; empty when it cannot be listed.
+    pub fn list_dir(&self, dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+
+    /// Whether a path exists as instar's `existsSync` sees it (symlinks followed).
+    pub fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    /// The path relative to the project with `/` separators, or absolute when outside it.
+    pub fn display_path(&self, path: &Path) -> String {
+        display_path(&self.project_dir, path)
+    }
+}
+
+pub fn display_path(project_dir: &Path, path: &Path) -> String {
+    match path.strip_prefix(project_dir) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => path.to_string_lossy().into_owned(),
+    }
+}
+
+/// Which checks and codes to run.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+impl Selection {
+    fn matches(pattern: &str, check: &str, code: Option<&str>) -> bool {
+        pattern == check || code == Some(pattern)
+    }
+
+    pub fn runs_check(&self, check: &str) -> bool {
+        let selected = self.select.is_empty()
+            || self
+                .select
+                .iter()
+                .any(|p| p == check || p.split('/').next() == Some(check));
+        selected && !self.ignore.iter().any(|p| p == check)
+    }
+
+    pub fn keeps(&self, check: &str, code: &str) -> bool {
+        let selected = self.select.is_empty()
+            || self
+                .select
+                .iter()
+                .any(|p| Self::matches(p, check, Some(code)));
+        selected
+            && !self
+                .ignore
+                .iter()
+                .any(|p| Self::matches(p, check, Some(code)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    Ok,
+    Warning,
+    Error,
+    Crashed,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::Warning => "warning",
+            CheckStatus::Error => "error",
+            CheckStatus::Crashed => "crashed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub id: &'static str,
+    pub status: CheckStatus,
+    pub duration_ms: f64,
+}
+
+/// The result of one run: per-check outcomes and every finding, in report order.
+pub struct Report {
+    pub checks: Vec<CheckOutcome>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn crashed(&self) -> bool {
+        self.checks.iter().any(|c| c.status == CheckStatus::Crashed)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+/// Runs every selected check of the table, in table order. A check that panics is reported as
+/// crashed; the others still run.
+pub fn run(cx: &Context, selection: &Selection) -> Report {
+    let mut outcomes = Vec::new();
+    let mut diagnostics = Vec::new();
+    for check in checks::TABLE {
+        if !selection.runs_check(check.id()) {
+            continue;
+        }
+        let started = Instant::now();
+        let mut sink = Sink::default();
+        let result = panic::catch_unwind(AssertUnwindSafe(|| check.run(cx, &mut sink)));
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut found: Vec<Diagnostic> = sink
+            .into_vec()
+            .into_iter()
+            .filter(|d| selection.keeps(check.id(), d.code.id))
+            .collect();
+        sort_for_report(cx, &mut found);
+        let status = match result {
+            Err(_) => CheckStatus::Crashed,
+            Ok(()) => status_of(&found),
+        };
+        outcomes.push(CheckOutcome {
+            id: check.id(),
+            status,
+            duration_ms,
+        });
+        diagnostics.extend(found);
+    }
+    Report {
+        checks: outcomes,
+        diagnostics,
+    }
+}
+
+fn status_of(found: &[Diagnostic]) -> CheckStatus {
+    match found.iter().map(|d| d.severity).max() {
+        Some(Severity::Error) => CheckStatus::Error,
+        Some(Severity::Warning) => CheckStatus::Warning,
+        _ => CheckStatus::Ok,
+    }
+}
+
+/// Within a check: by file, findings without a span first, then by span start.
+fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
+    found.sort_by(|a, b| {
+        let file_a = a.file.as_deref().map(|p| cx.display_path(p));
+        let file_b = b.file.as_deref().map(|p| cx.display_path(p));
+        file_a.cmp(&file_b).then_with(|| {
+            let start_a = a.span.as_ref().map(|s| s.start);
+            let start_b = b.span.as_ref().map(|s| s.start);
+            start_a.cmp(&start_b)
+        })
+    });
+}
+
+/// Why no agent could be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("no instar agent found: {0} has no .instar/ folder")]
+    NoStateDir(String),
+    #[error("no instar agent found in {0} or any parent folder (looked for .instar/ holding config.json, jobs.json, machine/ or machines/)")]
+    NotFound(String),
+    #[error(".instar/ in {0} cannot be read: {1}")]
+    Unreadable(String, String),
+}
+
+/// Resolves `--dir` (a path ending in `.instar` means its parent) or walks up from `cwd`.
+pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<PathBuf, DiscoveryError> {
+    match dir {
+        Some(dir) => {
+            let dir = if dir.is_absolute() {
+                dir.to_path_buf()
+            } else {
+                cwd.join(dir)
+            };
+            let project = if dir.file_name().is_some_and(|n| n == STATE_DIR) {
+                dir.parent().map(Path::to_path_buf).unwrap_or(dir)
+            } else {
+                dir
+            };
+            let project = normalize(&project);
+            let state = project.join(STATE_DIR);
+            match std::fs::read_dir(&state) {
+                Ok(_) => Ok(project),
+                Err(err) if state.is_dir() => Err(DiscoveryError::Unreadable(
+                    project.display().to_string(),
+                    err.to_string(),
+                )),
+                Err(_) => Err(DiscoveryError::NoStateDir(project.display().to_string())),
+            }
+        }
+        None => {
+            let start = normalize(cwd);
+            let mut here = Some(start.as_path());
+            while let Some(folder) = here {
+                if looks_like_agent(&folder.join(STATE_DIR)) {
+                    return Ok(folder.to_path_buf());
+                }
+                here = folder.parent();
+            }
+            Err(DiscoveryError::NotFound(start.display().to_string()))
+        }
+    }
+}
+
+/// The per-user `~/.instar/` (agent registry, `agents/`) holds none of these, so it never counts.
+fn looks_like_agent(state: &Path) -> bool {
+    ["config.json", "jobs.json", "machine", "machines"]
+        .iter()
+        .any(|name| std::fs::symlink_metadata(state.join(name)).is_ok())
+}
+
+/// Removes `.` and `..` lexically so that displayed paths are stable; symlinks are kept as given.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The version in `.instar/shadow-install/node_modules/instar/package.json`, if it can be read.
+pub enum ShadowVersion {
+    Absent,
+    Found(Version),
+    Broken { path: PathBuf, reason: String },
+}
+
+pub fn shadow_install_version(project_dir: &Path) -> ShadowVersion {
+    let path = project_dir
+        .join(STATE_DIR)
+        .join("shadow-install/node_modules/instar/package.json");
+    let state = source::read(&path);
+    let loaded = match &state {
+        FileState::Missing => return ShadowVersion::Absent,
+        FileState::Present(loaded) => loaded,
+        other => {
+            return ShadowVersion::Broken {
+                path,
+                reason: other.describe(),
+            }
+        }
+    };
+    let mut tape = Tape::new();
+    let broken = |reason: String| ShadowVersion::Broken {
+        path: path.clone(),
+        reason,
+    };
+    match json::parse(&loaded.bytes, &mut tape) {
+        Err(err) => broken(err.message),
+        Ok(_) => {
+            let root = tape.root();
+            match root.get("version").and_then(|v| v.as_str()) {
+                Some(text) => match text.parse() {
+                    Ok(version) => ShadowVersion::Found(version),
+                    Err(err) => broken(format!("{err}")),
+                },
+                None => broken("it has no \"version\" string".to_string()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_by_check_and_by_code() {
+        let sel = Selection {
+            select: vec!["jobs/invalid-cron".into()],
+            ignore: vec![],
+        };
+        assert!(sel.runs_check("jobs"));
+        assert!(!sel.runs_check("doctor"));
+        assert!(sel.keeps("jobs", "jobs/invalid-cron"));
+        assert!(!sel.keeps("jobs", "jobs/duplicate-slug"));
+
+        let sel = Selection {
+            select: vec![],
+            ignore: vec!["jobs/ungrounded".into()],
+        };
+        assert!(sel.runs_check("jobs"));
+        assert!(!sel.keeps("jobs", "jobs/ungrounded"));
+        assert!(sel.keeps("jobs", "jobs/invalid-cron"));
+    }
+
+    #[test]
+    fn discovery_walks_up_to_an_agent_and_ignores_bare_instar_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("agent");
+        std::fs::create_dir_all(project.join(".instar")).unwrap();
+        std::fs::write(project.join(".instar/jobs.json"), "[]").unwrap();
+        let nested = project.join("src/deep");
+        std::fs::create_dir_all(&nested).unwrap();
+        // A bare .instar/ in between (like the per-user registry) does not stop the walk.
+        std::fs::create_dir_all(project.join("src/.instar")).unwrap();
+        std::fs::write(project.join("src/.instar/registry.json"), "{}").unwrap();
+        assert_eq!(discover(None, &nested).unwrap(), project);
+        assert_eq!(
+            discover(Some(&project.join(".instar")), dir.path()).unwrap(),
+            project
+        );
+        assert!(matches!(
+            discover(Some(Path::new("nope")), dir.path()),
+            Err(DiscoveryError::NoStateDir(_))
+        ));
+    }
+}

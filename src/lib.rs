@@ -1,0 +1,21 @@
+//! instar-doctor: diagnoses (and, on request, repairs) the on-disk state of instar agents.
+//!
+//! The layout follows design.md §5: `engine` runs the check table of `checks/`, checks push
+//! `diag::Diagnostic`s with `fix::Fix`es into a sink, and `render` turns the report into text.
+
+pub mod app;
+pub mod cli;
+pub mod cron;
+pub mod diag;
+pub mod engine;
+pub mod exit;
+pub mod fix;
+pub mod json;
+pub mod json_edit;
+pub mod redact;
+pub mod render;
+pub mod source;
+pub mod version;
+
+#[path = "../checks/mod.rs"]
+pub mod checks;

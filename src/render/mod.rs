@@ -1,0 +1,44 @@
+//! Turning a `Report` into text. Every format reads the same report; none of them decides
+//! anything about the agent.
+
+pub mod diff;
+pub mod human;
+pub mod json;
+pub mod snippet;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diag::Span;
+use crate::engine::Context;
+use crate::redact;
+
+/// Source bytes and their secret spans, computed once per file per render.
+#[derive(Default)]
+pub struct Sources {
+    cache: HashMap<PathBuf, Option<(Arc<[u8]>, Arc<Vec<Span>>)>>,
+}
+
+impl Sources {
+    pub fn get(&mut self, cx: &Context, path: &Path) -> Option<(Arc<[u8]>, Arc<Vec<Span>>)> {
+        self.cache
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                let bytes = cx.bytes_of(path)?;
+                let secrets = if is_private_key_file(path) {
+                    // Nothing of a key file is ever shown, not even its armour.
+                    vec![0..bytes.len()]
+                } else {
+                    redact::secret_spans(&bytes)
+                };
+                Some((bytes, Arc::new(secrets)))
+            })
+            .clone()
+    }
+}
+
+fn is_private_key_file(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    name.ends_with(".pem") || name.contains(".pem.tmp.") || name.ends_with(".key")
+}

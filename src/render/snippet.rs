@@ -1,0 +1,227 @@
+//! A window of a source file, ready for miette: lossily decoded, secrets replaced, a BOM dropped,
+//! long lines clipped, and spans mapped from file offsets into the window.
+//!
+//! Building a window instead of handing miette the whole file keeps rendering cheap on a 60 MB
+//! jobs.json, and is the one place where secrets are removed from what the human report shows.
+
+use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
+use crate::diag::Span;
+use crate::redact::REDACTED;
+
+/// Lines longer than this are clipped around the labels (minified JSON is one long line).
+const MAX_LINE_BYTES: usize = 240;
+const CLIP_MARGIN: usize = 60;
+const CONTEXT_LINES: usize = 2;
+
+pub struct Snippet {
+    name: String,
+    text: String,
+    /// 0-based line number of the window's first line in the file.
+    first_line: usize,
+    /// (file offset, window offset) breakpoints, ascending in both.
+    map: Vec<(usize, usize)>,
+}
+
+impl Snippet {
+    /// A window covering `focus` (the label spans, file offsets) with a few lines of context.
+    pub fn build(name: String, bytes: &[u8], secrets: &[Span], focus: &[Span]) -> Snippet {
+        let lo = focus.iter().map(|s| s.start).min().unwrap_or(0).min(bytes.len());
+        let hi = focus.iter().map(|s| s.end).max().unwrap_or(0).min(bytes.len());
+        let mut start = line_start(bytes, lo);
+        for _ in 0..CONTEXT_LINES {
+            if start == 0 {
+                break;
+            }
+            start = line_start(bytes, start - 1);
+        }
+        let mut end = line_end(bytes, hi);
+        for _ in 0..CONTEXT_LINES {
+            if end >= bytes.len() {
+                break;
+            }
+            end = line_end(bytes, end + 1);
+        }
+        let first_line = bytes[..start].iter().filter(|b| **b == b'\n').count();
+        let mut builder = Builder::default();
+        let mut line_from = start;
+        while line_from <= end {
+            let line_to = line_end(bytes, line_from).min(end);
+            builder.line(bytes, line_from..line_to, secrets, lo, hi);
+            if line_to >= end {
+                break;
+            }
+            builder.push_raw(line_to, "\n");
+            line_from = line_to + 1;
+        }
+        builder.map.push((end, builder.text.len()));
+        Snippet {
+            name,
+            text: builder.text,
+            first_line,
+            map: builder.map,
+        }
+    }
+
+    /// Maps a file offset into the window.
+    pub fn map_offset(&self, offset: usize) -> usize {
+        match self.map.binary_search_by_key(&offset, |(file, _)| *file) {
+            Ok(i) => self.map[i].1,
+            Err(0) => 0,
+            Err(i) => {
+                let (file, window) = self.map[i - 1];
+                // Inside a replaced run (a redaction, a U+FFFD, a clip): clamp to its start.
+                let next_window = self.map.get(i).map_or(self.text.len(), |m| m.1);
+                (window + (offset - file)).min(next_window)
+            }
+        }
+    }
+
+    pub fn map_span(&self, span: &Span) -> SourceSpan {
+        let start = self.map_offset(span.start);
+        let end = self.map_offset(span.end).max(start);
+        SourceSpan::new(start.into(), end - start)
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    text: String,
+    map: Vec<(usize, usize)>,
+}
+
+impl Builder {
+    fn push_raw(&mut self, file_offset: usize, text: &str) {
+        self.map.push((file_offset, self.text.len()));
+        self.text.push_str(text);
+    }
+
+    /// Appends one line (no newline), clipping it when long and replacing secrets.
+    fn line(&mut self, bytes: &[u8], line: Span, secrets: &[Span], lo: usize, hi: usize) {
+        let mut from = line.start;
+        let mut to = line.end;
+        // A BOM is not part of the text a reader sees.
+        if from == 0 && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.map.push((0, self.text.len()));
+            from = 3.min(to);
+        }
+        if to - from > MAX_LINE_BYTES {
+            let keep_from = lo.saturating_sub(CLIP_MARGIN).max(from);
+            let keep_to = (hi + CLIP_MARGIN).min(to).max(keep_from);
+            if keep_from > from {
+                self.push_raw(from, "…");
+                from = keep_from;
+            }
+            if keep_to < to {
+                self.segment(bytes, from..keep_to, secrets);
+                self.push_raw(keep_to, "…");
+                // The rest of the line maps onto the ellipsis.
+                self.map.push((to, self.text.len()));
+                return;
+            }
+            to = line.end;
+        }
+        self.segment(bytes, from..to, secrets);
+    }
+
+    fn segment(&mut self, bytes: &[u8], range: Span, secrets: &[Span]) {
+        let mut cursor = range.start;
+        for secret in secrets {
+            if secret.end <= cursor || secret.start >= range.end {
+                continue;
+            }
+            let s = secret.start.max(cursor);
+            self.decode(bytes, cursor..s);
+            self.push_raw(s, REDACTED);
+            cursor = secret.end.min(range.end);
+            self.map.push((cursor, self.text.len()));
+        }
+        self.decode(bytes, cursor..range.end);
+    }
+
+    /// Lossy UTF-8 decoding with a breakpoint after each replacement, so offsets stay exact.
+    fn decode(&mut self, bytes: &[u8], range: Span) {
+        if range.is_empty() {
+            return;
+        }
+        self.map.push((range.start, self.text.len()));
+        let mut offset = range.start;
+        for chunk in bytes[range].utf8_chunks() {
+            self.text.push_str(chunk.valid());
+            offset += chunk.valid().len();
+            if !chunk.invalid().is_empty() {
+                self.map.push((offset, self.text.len()));
+                self.text.push('\u{FFFD}');
+                offset += chunk.invalid().len();
+                self.map.push((offset, self.text.len()));
+            }
+        }
+    }
+}
+
+fn line_start(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1)
+}
+
+fn line_end(bytes: &[u8], offset: usize) -> usize {
+    let from = offset.min(bytes.len());
+    bytes[from..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |p| from + p)
+}
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_spans_across_bom_redactions_and_invalid_bytes() {
+        let bytes = b"\xEF\xBB\xBF{\"authToken\": \"abc\", \"x\": \"\xFF!\"}";
+        let secrets = crate::redact::secret_spans(bytes);
+        let snip = Snippet::build("f".into(), bytes, &secrets, &[0..bytes.len()]);
+        assert_eq!(snip.text(), "{\"authToken\": \"[redacted]\", \"x\": \"\u{FFFD}!\"}");
+        // The '!' after the invalid byte.
+        let bang = bytes.iter().position(|b| *b == b'!').unwrap();
+        let mapped = snip.map_offset(bang);
+        assert_eq!(&snip.text()[mapped..mapped + 1], "!");
+    }
+
+    #[test]
+    fn long_lines_are_clipped_around_the_focus() {
+        let mut bytes = vec![b'a'; 10_000];
+        bytes[5000] = b'X';
+        let snip = Snippet::build("f".into(), &bytes, &[], &[5000..5001]);
+        assert!(snip.text().len() < 400);
+        let at = snip.map_offset(5000);
+        assert_eq!(&snip.text()[at..at + 1], "X");
+    }
+}

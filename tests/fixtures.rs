@@ -1,0 +1,134 @@
+//! Fixture trees, one per finding: each `fixtures/<area>/<case>/` is a project with a `.instar/`.
+//! For each, and for each line of its optional `args` file (extra arguments, one variant a line),
+//! the rendered human report, the JSON document and the `--diff --unsafe-fixes` output are
+//! snapshotted, and the JSON is validated against the published schema.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn cases() -> Vec<PathBuf> {
+    let mut cases = Vec::new();
+    for group in sorted_dirs(&fixtures()) {
+        for case in sorted_dirs(&group) {
+            if case.join(".instar").symlink_metadata().is_ok() {
+                cases.push(case);
+            }
+        }
+    }
+    cases
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn variants(case: &Path) -> Vec<Vec<String>> {
+    match std::fs::read_to_string(case.join("args")) {
+        Ok(text) => text
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .collect(),
+        Err(_) => vec![Vec::new()],
+    }
+}
+
+fn snapshot_for(case: &Path, extra: &[String]) -> String {
+    let dir = case.to_str().unwrap();
+    let mut base: Vec<&str> = vec!["--dir", dir];
+    base.extend(extra.iter().map(String::as_str));
+
+    let human = run(&base);
+    let mut json_args = base.clone();
+    json_args.extend(["--format", "json"]);
+    let json = run(&json_args);
+    let doc = assert_valid_json_output(&json.stdout);
+    assert_eq!(
+        doc["exit_code"].as_i64(),
+        Some(json.code as i64),
+        "the JSON's exit_code is what the process returns"
+    );
+    assert_eq!(human.code, json.code, "formats agree on the exit code");
+    let mut diff_args = base.clone();
+    diff_args.extend(["--diff", "--unsafe-fixes"]);
+    let diff = run(&diff_args);
+
+    let mut out = String::new();
+    out.push_str(&format!("args: {}\n", extra.join(" ")));
+    out.push_str(&format!("exit: {}\n", human.code));
+    out.push_str("---- human ----\n");
+    out.push_str(&human.stdout);
+    if !human.stderr.is_empty() {
+        out.push_str("---- stderr ----\n");
+        out.push_str(&human.stderr);
+    }
+    out.push_str("---- json diagnostics ----\n");
+    for d in doc["diagnostics"].as_array().unwrap() {
+        out.push_str(&format!(
+            "{} {} {} {} {} {} fix={}\n",
+            d["code"].as_str().unwrap(),
+            d["severity"].as_str().unwrap(),
+            d["instar_effect"].as_str().unwrap(),
+            d["file"].as_str().unwrap_or("-"),
+            d["pointer"].as_str().unwrap_or("-"),
+            match (&d["start"], &d["end"]) {
+                (serde_json::Value::Object(s), serde_json::Value::Object(e)) =>
+                    format!("{}:{}-{}:{}", s["line"], s["column"], e["line"], e["column"]),
+                _ => "-".to_string(),
+            },
+            d["fix"]["applicability"].as_str().unwrap_or("none"),
+        ));
+    }
+    out.push_str(&format!("---- diff (exit {}) ----\n", diff.code));
+    out.push_str(&diff.stdout);
+    normalize(&out, case)
+}
+
+#[test]
+fn every_fixture_matches_its_snapshot() {
+    let cases = cases();
+    assert!(cases.len() >= 30, "fixture corpus went missing: {}", cases.len());
+    for case in cases {
+        let rel = case.strip_prefix(fixtures()).unwrap().to_string_lossy().replace('/', "__");
+        for (n, extra) in variants(&case).iter().enumerate() {
+            let name = if n == 0 { rel.clone() } else { format!("{rel}@{n}") };
+            let text = snapshot_for(&case, extra);
+            insta::with_settings!({
+                snapshot_path => repo_root().join("tests/snapshots/fixtures"),
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(name, text);
+            });
+        }
+    }
+}
+
+/// No fixture's secret may reach any output, in any format.
+#[test]
+fn fixture_secrets_never_reach_any_output() {
+    for case in cases() {
+        let dir = case.to_str().unwrap();
+        for extra in [&[][..], &["--format", "json"][..], &["--diff", "--unsafe-fixes"][..], &["-v"][..]] {
+            let mut args = vec!["--dir", dir];
+            args.extend_from_slice(extra);
+            let out = run(&args);
+            for secret in ["FIXTURE-SECRET", "EXAMPLE-SECRET"] {
+                assert!(
+                    !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                    "{secret} leaked for {dir} {extra:?}:\n{}",
+                    out.stdout
+                );
+            }
+        }
+    }
+}
