@@ -29,8 +29,18 @@ fn main() {
 
 /// A job shaped like a real agent's: long prompt with escapes, grounding, tags, a gate.
 fn job(i: usize, invalid: bool) -> String {
-    let priority = if invalid { "urgent" } else { ["critical", "high", "medium", "low"][i % 4] };
-    let schedule = ["*/15 * * * *", "0 */4 * * *", "0 9 * * MON-FRI", "30 22 * * *", "0 1,7,13,19 * * *"][i % 5];
+    let priority = if invalid {
+        "urgent"
+    } else {
+        ["critical", "high", "medium", "low"][i % 4]
+    };
+    let schedule = [
+        "*/15 * * * *",
+        "0 */4 * * *",
+        "0 9 * * MON-FRI",
+        "30 22 * * *",
+        "0 1,7,13,19 * * *",
+    ][i % 5];
     format!(
         r#"  {{
     "slug": "job-{i:06}",
@@ -92,14 +102,32 @@ fn child_serde(path: &Path) {
 
 fn child_doctor(project: &Path) {
     let started = Instant::now();
-    let cx = Context::new(project.to_path_buf(), NEWEST_KNOWN, Some(NEWEST_KNOWN), VersionSource::Flag, 1_795_000_000, false);
-    let report = engine::run(&cx, &Selection { select: vec!["jobs".into()], ignore: vec![] });
+    let cx = Context::new(
+        project.to_path_buf(),
+        NEWEST_KNOWN,
+        Some(NEWEST_KNOWN),
+        VersionSource::Flag,
+        1_795_000_000,
+        false,
+    );
+    let report = engine::run(
+        &cx,
+        &Selection {
+            select: vec!["jobs".into()],
+            ignore: vec![],
+        },
+    );
     let doc = render::json::document(&cx, &report, 0);
     let mut sink = std::io::BufWriter::new(std::fs::File::create("/dev/null").unwrap());
-    sink.write_all(render::json::to_string(&doc).as_bytes()).unwrap();
+    sink.write_all(render::json::to_string(&doc).as_bytes())
+        .unwrap();
     drop(sink);
     let elapsed = started.elapsed().as_secs_f64();
-    println!("{elapsed} {} {}", peak_rss_bytes(), report.diagnostics.len());
+    println!(
+        "{elapsed} {} {}",
+        peak_rss_bytes(),
+        report.diagnostics.len()
+    );
 }
 
 fn measure(mode: &str, arg: &Path, rounds: usize) -> (f64, u64, String) {
@@ -111,7 +139,10 @@ fn measure(mode: &str, arg: &Path, rounds: usize) -> (f64, u64, String) {
         let out = Command::new(&exe).arg(mode).arg(arg).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let mut parts = text.split_whitespace();
-        let secs: f64 = parts.next().and_then(|s| s.parse().ok()).expect("child reports its time");
+        let secs: f64 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("child reports its time");
         let rss: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
         extra = parts.next().unwrap_or("").to_string();
         best = best.min(secs);

@@ -45,12 +45,19 @@ mod tests {
         for check in TABLE {
             for code in check.codes() {
                 assert!(seen.insert(code.id), "duplicate code {}", code.id);
-                assert_eq!(code.check(), check.id(), "{} is in the wrong table", code.id);
+                assert_eq!(
+                    code.check(),
+                    check.id(),
+                    "{} is in the wrong table",
+                    code.id
+                );
                 let (_, name) = code.id.split_once('/').expect("area/name");
                 assert!(
                     !name.is_empty()
                         && name.split('-').all(|part| !part.is_empty()
-                            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                            && part
+                                .bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
                     "{} is not kebab-case",
                     code.id
                 );

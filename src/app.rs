@@ -22,7 +22,11 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { exit::FAILURE } else { exit::HEALTHY };
+            return if err.use_stderr() {
+                exit::FAILURE
+            } else {
+                exit::HEALTHY
+            };
         }
     };
     match &cli.command {
@@ -187,8 +191,14 @@ fn exit_code(cli: &Cli, report: &Report) -> u8 {
 fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
     let mut out = String::new();
     let mut shown = 0;
+    let mut seen: Vec<&crate::fix::Fix> = Vec::new();
     for d in &report.diagnostics {
         let Some(fix) = &d.fix else { continue };
+        // Several findings of one entry share its quarantine fix: show it once.
+        if seen.contains(&fix) {
+            continue;
+        }
+        seen.push(fix);
         let wanted = match fix.applicability {
             Applicability::Safe => true,
             Applicability::Unsafe => cli.unsafe_fixes,
@@ -227,7 +237,8 @@ fn color_enabled(choice: ColorChoice) -> bool {
             let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
             if env_set("NO_COLOR") {
                 false
-            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
+            {
                 true
             } else {
                 std::io::stdout().is_terminal()
@@ -245,7 +256,11 @@ fn human_options(cli: &Cli) -> HumanOptions {
         .ok()
         .and_then(|c| c.parse().ok())
         .filter(|w| *w >= 40)
-        .unwrap_or(if std::io::stdout().is_terminal() { 100 } else { 80 });
+        .unwrap_or(if std::io::stdout().is_terminal() {
+            100
+        } else {
+            80
+        });
     HumanOptions {
         color: color_enabled(cli.color),
         width,

@@ -126,7 +126,11 @@ mod tests {
     fn a_leading_doctor_word_is_dropped() {
         let args = normalize_args(vec!["instar-doctor".into(), "doctor".into(), "list".into()]);
         assert_eq!(args, vec!["instar-doctor", "list"]);
-        let args = normalize_args(vec!["instar-doctor".into(), "--dir".into(), "doctor".into()]);
+        let args = normalize_args(vec![
+            "instar-doctor".into(),
+            "--dir".into(),
+            "doctor".into(),
+        ]);
         assert_eq!(args.len(), 3);
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::checks::{self, Check};
+use crate::checks;
 use crate::diag::{Diagnostic, Severity, Sink};
 use crate::json::{self, ParseError, ParseOutcome, Tape};
 use crate::source::{self, FileState};

@@ -15,7 +15,12 @@ mod tests {
     #[test]
     fn exit_codes_are_frozen() {
         assert_eq!(
-            (super::HEALTHY, super::FINDINGS, super::FAILURE, super::INTERRUPTED),
+            (
+                super::HEALTHY,
+                super::FINDINGS,
+                super::FAILURE,
+                super::INTERRUPTED
+            ),
             (0, 1, 2, 130)
         );
     }

@@ -59,7 +59,10 @@ mod tests {
         assert_eq!(remove(text, all.clone(), &siblings, 1), "[\n  1,\n  3\n]");
         assert_eq!(remove(text, all.clone(), &siblings, 2), "[\n  1,\n  2\n]");
         let lone = "[\n  1\n]";
-        assert_eq!(remove(lone, 0..lone.len(), &[4..5], 0), "[]");
+        assert_eq!(
+            remove(lone, 0..lone.len(), std::slice::from_ref(&(4..5)), 0),
+            "[]"
+        );
     }
 
     #[test]

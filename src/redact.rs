@@ -57,7 +57,10 @@ pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut cursor = 0;
     for span in spans {
-        if span.start < cursor || !text.is_char_boundary(span.start) || !text.is_char_boundary(span.end) {
+        if span.start < cursor
+            || !text.is_char_boundary(span.start)
+            || !text.is_char_boundary(span.end)
+        {
             continue;
         }
         out.push_str(&text[cursor..span.start]);
@@ -156,7 +159,10 @@ impl Scanner<'_> {
                 _ => {
                     let start = self.pos;
                     while self.pos < self.bytes.len()
-                        && !matches!(self.bytes[self.pos], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b':')
+                        && !matches!(
+                            self.bytes[self.pos],
+                            b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b':'
+                        )
                     {
                         self.pos += 1;
                     }

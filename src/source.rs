@@ -51,14 +51,20 @@ pub struct Loaded {
 pub enum FileState {
     Missing,
     /// A symlink whose target does not exist.
-    Dangling { target: PathBuf },
+    Dangling {
+        target: PathBuf,
+    },
     /// A symlink chain that never ends (ELOOP).
     SymlinkLoop,
     NotAFile(NotAFile),
     /// Exists but cannot be read (permissions, I/O error).
-    Unreadable { reason: String },
+    Unreadable {
+        reason: String,
+    },
     /// Too large for instar to load as a string (see `V8_MAX_STRING_BYTES`).
-    TooLarge { len: u64 },
+    TooLarge {
+        len: u64,
+    },
     Present(Loaded),
 }
 

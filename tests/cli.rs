@@ -33,12 +33,21 @@ fn exit_codes_follow_the_frozen_table() {
     assert_eq!(run(&["--dir", healthy.to_str().unwrap()]).code, 0);
     let broken = fixtures().join("examples/broken-agent");
     assert_eq!(run(&["--dir", broken.to_str().unwrap()]).code, 1);
-    assert_eq!(run(&["--dir", broken.to_str().unwrap(), "--exit-zero"]).code, 0);
+    assert_eq!(
+        run(&["--dir", broken.to_str().unwrap(), "--exit-zero"]).code,
+        0
+    );
     let nowhere = tempfile::tempdir().unwrap();
     assert_eq!(run(&["--dir", nowhere.path().to_str().unwrap()]).code, 2);
     assert_eq!(run(&["--no-such-flag"]).code, 2);
     assert_eq!(
-        run(&["--dir", healthy.to_str().unwrap(), "--instar-version", "one.two"]).code,
+        run(&[
+            "--dir",
+            healthy.to_str().unwrap(),
+            "--instar-version",
+            "one.two"
+        ])
+        .code,
         2
     );
 }
@@ -56,7 +65,15 @@ fn fail_on_lowers_the_threshold() {
     assert_eq!(run(&["--dir", &dir]).code, 0);
     assert_eq!(run(&["--dir", &dir, "--fail-on", "warning"]).code, 1);
     assert_eq!(
-        run(&["--dir", &dir, "--fail-on", "warning", "--ignore", "jobs/duplicate-slug"]).code,
+        run(&[
+            "--dir",
+            &dir,
+            "--fail-on",
+            "warning",
+            "--ignore",
+            "jobs/duplicate-slug"
+        ])
+        .code,
         0
     );
 }
@@ -68,7 +85,10 @@ fn no_agent_gives_exit_2_and_a_json_error_document() {
     assert_eq!(out.code, 2);
     let doc = assert_valid_json_output(&out.stdout);
     assert_eq!(doc["exit_code"], 2);
-    assert!(doc["error"]["message"].as_str().unwrap().contains("no instar agent"));
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no instar agent"));
 }
 
 #[test]
@@ -84,7 +104,10 @@ fn discovery_walks_up_and_accepts_a_dot_instar_path_and_a_doctor_word() {
     let dot = agent.path().join(".instar");
     let out = run(&["doctor", "--dir", dot.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.code, 0);
-    assert_eq!(assert_valid_json_output(&out.stdout)["project_dir"], agent.path().display().to_string());
+    assert_eq!(
+        assert_valid_json_output(&out.stdout)["project_dir"],
+        agent.path().display().to_string()
+    );
 }
 
 #[test]
@@ -107,7 +130,9 @@ fn select_and_ignore_by_check_and_code() {
     let only = codes(&["--select", "jobs/invalid-cron"]);
     assert!(!only.is_empty() && only.iter().all(|c| c == "jobs/invalid-cron"));
     let without = codes(&["--ignore", "jobs/invalid-cron,jobs/duplicate-slug"]);
-    assert!(without.iter().all(|c| c != "jobs/invalid-cron" && c != "jobs/duplicate-slug"));
+    assert!(without
+        .iter()
+        .all(|c| c != "jobs/invalid-cron" && c != "jobs/duplicate-slug"));
     assert!(codes(&["--ignore", "jobs"]).is_empty());
 }
 
@@ -141,7 +166,10 @@ fn quiet_prints_only_findings_at_the_threshold() {
     let broken = fixtures().join("examples/broken-agent");
     let out = run(&["--dir", broken.to_str().unwrap(), "-q"]);
     assert!(!out.stdout.contains("unhealthy"), "no summary with -q");
-    assert!(!out.stdout.contains("jobs/cron-last-weekday-trap"), "warnings are below the threshold");
+    assert!(
+        !out.stdout.contains("jobs/cron-last-weekday-trap"),
+        "warnings are below the threshold"
+    );
     assert!(out.stdout.contains("jobs/invalid-cron"));
     let healthy = fixtures().join("examples/healthy-agent");
     assert_eq!(run(&["--dir", healthy.to_str().unwrap(), "-q"]).stdout, "");
@@ -171,7 +199,9 @@ fn a_symlink_loop_is_reported_like_a_dangling_link() {
     fs::remove_file(&jobs).unwrap();
     std::os::unix::fs::symlink(agent.path().join(".instar/other.json"), &jobs).unwrap();
     std::os::unix::fs::symlink(&jobs, agent.path().join(".instar/other.json")).unwrap();
-    let doc = assert_valid_json_output(&run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout);
+    let doc = assert_valid_json_output(
+        &run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout,
+    );
     assert_eq!(doc["diagnostics"][0]["code"], "jobs/dangling-symlink");
 }
 
@@ -184,9 +214,14 @@ fn a_file_too_large_for_node_is_fatal_without_being_read() {
         .unwrap();
     // Sparse: no disk is used, and the doctor must not try to read it.
     jobs.set_len(600 * 1024 * 1024).unwrap();
-    let doc = assert_valid_json_output(&run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout);
+    let doc = assert_valid_json_output(
+        &run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout,
+    );
     assert_eq!(doc["diagnostics"][0]["code"], "jobs/unreadable");
-    assert!(doc["diagnostics"][0]["message"].as_str().unwrap().contains("larger than Node"));
+    assert!(doc["diagnostics"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("larger than Node"));
 }
 
 #[test]
@@ -199,7 +234,9 @@ fn deep_nesting_inside_an_unknown_field_is_accepted() {
     assert_eq!(out.code, 0, "{}", out.stdout);
     // And a truncated deep file is a parse error, not a stack overflow.
     let agent = agent_with_jobs(&"[".repeat(depth));
-    let doc = assert_valid_json_output(&run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout);
+    let doc = assert_valid_json_output(
+        &run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout,
+    );
     assert_eq!(doc["diagnostics"][0]["code"], "jobs/parse-error");
 }
 
@@ -214,7 +251,9 @@ fn unreadable_jobs_file() {
     let agent = agent_with_jobs("[]");
     let jobs = agent.path().join(".instar/jobs.json");
     fs::set_permissions(&jobs, fs::Permissions::from_mode(0o000)).unwrap();
-    let doc = assert_valid_json_output(&run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout);
+    let doc = assert_valid_json_output(
+        &run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout,
+    );
     assert_eq!(doc["diagnostics"][0]["code"], "jobs/unreadable");
     assert_eq!(doc["diagnostics"][0]["fix"]["applicability"], "safe");
 }
@@ -229,12 +268,24 @@ fn unsafe_is_root() -> bool {
 
 #[test]
 fn version_rules_switch_at_0_28_65() {
-    let jobs = format!("[{}, {}]", VALID_JOB, VALID_JOB.replace("\"low\"", "\"urgent\""));
+    let jobs = format!(
+        "[{}, {}]",
+        VALID_JOB,
+        VALID_JOB.replace("\"low\"", "\"urgent\"")
+    );
     let agent = agent_with_jobs(&jobs);
     let dir = dir_arg(agent.path());
     let effect = |version: &str| {
         let doc = assert_valid_json_output(
-            &run(&["--dir", &dir, "--format", "json", "--instar-version", version]).stdout,
+            &run(&[
+                "--dir",
+                &dir,
+                "--format",
+                "json",
+                "--instar-version",
+                version,
+            ])
+            .stdout,
         );
         let d = doc["diagnostics"]
             .as_array()
@@ -243,14 +294,20 @@ fn version_rules_switch_at_0_28_65() {
             .find(|d| d["code"] == "jobs/invalid-priority")
             .cloned()
             .unwrap();
-        (d["instar_effect"].as_str().unwrap().to_string(), doc["instar_version"].clone())
+        (
+            d["instar_effect"].as_str().unwrap().to_string(),
+            doc["instar_version"].clone(),
+        )
     };
     assert_eq!(effect("0.28.44").0, "fatal");
     assert_eq!(effect("v0.28.64").0, "fatal");
     assert_eq!(effect("0.28.65").0, "skipped");
     assert_eq!(effect("1.3.1186").0, "skipped");
     // Outside the known range the nearest known rules apply.
-    assert_eq!(effect("0.20.0"), ("fatal".to_string(), serde_json::json!("0.28.44")));
+    assert_eq!(
+        effect("0.20.0"),
+        ("fatal".to_string(), serde_json::json!("0.28.44"))
+    );
 }
 
 #[test]
@@ -264,9 +321,15 @@ fn a_large_jobs_file_is_checked_entry_by_entry() {
     }
     jobs.push_str("\n]");
     // One bad entry near the end, found with its exact pointer.
-    let jobs = jobs.replacen("\"slug\": \"job-19990\", \"name\": \"A\"", "\"slug\": \"job-19990\", \"name\": \"\"", 1);
+    let jobs = jobs.replacen(
+        "\"slug\": \"job-19990\", \"name\": \"A\"",
+        "\"slug\": \"job-19990\", \"name\": \"\"",
+        1,
+    );
     let agent = agent_with_jobs(&jobs);
-    let doc = assert_valid_json_output(&run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout);
+    let doc = assert_valid_json_output(
+        &run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout,
+    );
     let diags = doc["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0]["pointer"], "/19990/name");

@@ -25,7 +25,14 @@ fn errors(jobs: &str, version: Version) -> Vec<(String, String)> {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join(".instar")).unwrap();
     fs::write(dir.path().join(".instar/jobs.json"), jobs).unwrap();
-    let cx = Context::new(dir.path().to_path_buf(), version, Some(version), VersionSource::Flag, 1_795_000_000, false);
+    let cx = Context::new(
+        dir.path().to_path_buf(),
+        version,
+        Some(version),
+        VersionSource::Flag,
+        1_795_000_000,
+        false,
+    );
     let report = engine::run(&cx, &Selection::default());
     report
         .diagnostics
@@ -56,7 +63,10 @@ fn remove(key: &str) -> String {
 fn assert_accepts(jobs: &str) {
     for version in [OLD, HEAD] {
         let found = errors(jobs, version);
-        assert!(found.is_empty(), "{jobs} should load at {version}: {found:?}");
+        assert!(
+            found.is_empty(),
+            "{jobs} should load at {version}: {found:?}"
+        );
     }
 }
 
@@ -74,15 +84,32 @@ fn assert_rejects(jobs: &str, code: &str) {
 fn load_jobs_cases() {
     assert_accepts(&format!("[{}]", base()));
     assert_accepts("[]");
-    assert_accepts(&format!("[{}, {}]", base(), set("slug", "second".into()).trim_matches(['[', ']'])));
+    assert_accepts(&format!(
+        "[{}, {}]",
+        base(),
+        set("slug", "second".into()).trim_matches(['[', ']'])
+    ));
     assert_accepts(&set("enabled", false.into()));
     // Missing file: empty list, an info at most.
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join(".instar")).unwrap();
-    let cx = Context::new(dir.path().to_path_buf(), OLD, Some(OLD), VersionSource::Flag, 0, false);
+    let cx = Context::new(
+        dir.path().to_path_buf(),
+        OLD,
+        Some(OLD),
+        VersionSource::Flag,
+        0,
+        false,
+    );
     let report = engine::run(&cx, &Selection::default());
-    assert!(report.diagnostics.iter().all(|d| d.severity == Severity::Info));
-    assert!(report.diagnostics.iter().any(|d| d.code.id == "jobs/missing"));
+    assert!(report
+        .diagnostics
+        .iter()
+        .all(|d| d.severity == Severity::Info));
+    assert!(report
+        .diagnostics
+        .iter()
+        .any(|d| d.code.id == "jobs/missing"));
 }
 
 #[test]
@@ -97,7 +124,11 @@ fn whole_file_failures_are_fatal_at_every_version() {
     ] {
         for version in [OLD, HEAD] {
             let found = errors(jobs, version);
-            assert_eq!(found.first(), Some(&(code.to_string(), "fatal".to_string())), "{jobs:?}");
+            assert_eq!(
+                found.first(),
+                Some(&(code.to_string(), "fatal".to_string())),
+                "{jobs:?}"
+            );
         }
     }
 }
@@ -138,42 +169,180 @@ fn validate_job_rejections() {
         (set("model", "Opus".into()), "jobs/invalid-model"),
         (set("schedule", "not a cron".into()), "jobs/invalid-cron"),
         (set("schedule", " 0 * * * *".into()), "jobs/invalid-cron"),
-        (set("schedule", "0 0 0 1 1 * 2030".into()), "jobs/invalid-cron"),
+        (
+            set("schedule", "0 0 0 1 1 * 2030".into()),
+            "jobs/invalid-cron",
+        ),
         (set("enabled", "yes".into()), "jobs/invalid-enabled"),
         (set("enabled", "true".into()), "jobs/invalid-enabled"),
         (set("enabled", 1.into()), "jobs/invalid-enabled"),
         (remove("execute"), "jobs/invalid-execute"),
         (set("execute", "scan".into()), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!([])), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "unknown", "value": "x"})), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "bash", "value": "x"})), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "agentmd", "value": "x"})), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "skill", "value": ""})), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "skill", "value": "  "})), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "skill"})), "jobs/invalid-execute"),
-        (set("execute", serde_json::json!({"type": "skill", "value": "x", "args": 3})), "jobs/invalid-execute"),
+        (
+            set("execute", serde_json::json!([])),
+            "jobs/invalid-execute",
+        ),
+        (
+            set(
+                "execute",
+                serde_json::json!({"type": "unknown", "value": "x"}),
+            ),
+            "jobs/invalid-execute",
+        ),
+        (
+            set("execute", serde_json::json!({"type": "bash", "value": "x"})),
+            "jobs/invalid-execute",
+        ),
+        (
+            set(
+                "execute",
+                serde_json::json!({"type": "agentmd", "value": "x"}),
+            ),
+            "jobs/invalid-execute",
+        ),
+        (
+            set("execute", serde_json::json!({"type": "skill", "value": ""})),
+            "jobs/invalid-execute",
+        ),
+        (
+            set(
+                "execute",
+                serde_json::json!({"type": "skill", "value": "  "}),
+            ),
+            "jobs/invalid-execute",
+        ),
+        (
+            set("execute", serde_json::json!({"type": "skill"})),
+            "jobs/invalid-execute",
+        ),
+        (
+            set(
+                "execute",
+                serde_json::json!({"type": "skill", "value": "x", "args": 3}),
+            ),
+            "jobs/invalid-execute",
+        ),
         (set("gate", 1.into()), "jobs/invalid-gate"),
-        (set("telegramNotify", "always".into()), "jobs/invalid-telegram-notify"),
-        (set("telegramNotify", serde_json::Value::Null), "jobs/invalid-telegram-notify"),
+        (
+            set("telegramNotify", "always".into()),
+            "jobs/invalid-telegram-notify",
+        ),
+        (
+            set("telegramNotify", serde_json::Value::Null),
+            "jobs/invalid-telegram-notify",
+        ),
         (set("machines", "m_abc123".into()), "jobs/invalid-machines"),
-        (set("machines", serde_json::json!(["m_abc123", ""])), "jobs/invalid-machines"),
-        (set("machines", serde_json::json!([123])), "jobs/invalid-machines"),
+        (
+            set("machines", serde_json::json!(["m_abc123", ""])),
+            "jobs/invalid-machines",
+        ),
+        (
+            set("machines", serde_json::json!([123])),
+            "jobs/invalid-machines",
+        ),
         (set("grounding", "yes".into()), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::Value::Null), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": "yes"})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": true, "processesExternalInput": "true"})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": true, "contextFiles": "file.md"})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": true, "contextFiles": ["valid.md", ""]})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": true, "contextFiles": [" "]})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": true, "questions": "x"})), "jobs/invalid-grounding"),
-        (set("grounding", serde_json::json!({"requiresIdentity": true, "questions": ["valid?", "  "]})), "jobs/invalid-grounding"),
-        (set("commonBlockers", serde_json::json!([])), "jobs/invalid-common-blockers"),
-        (set("commonBlockers", serde_json::Value::Object((0..21).map(|i| (format!("b{i}"), serde_json::json!({"description": "d", "resolution": "r"}))).collect())), "jobs/invalid-common-blockers"),
-        (set("commonBlockers", serde_json::json!({"x": {"description": "d"}})), "jobs/invalid-common-blockers"),
-        (set("commonBlockers", serde_json::json!({"x": {"description": "d", "resolution": "r", "status": "done"}})), "jobs/invalid-common-blockers"),
-        (set("commonBlockers", serde_json::json!({"x": {"description": "d", "resolution": "r", "credentials": 1}})), "jobs/invalid-common-blockers"),
-        (set("commonBlockers", serde_json::json!({"x": {"description": "d", "resolution": "r", "successCount": "1"}})), "jobs/invalid-common-blockers"),
+        (
+            set("grounding", serde_json::Value::Null),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set("grounding", serde_json::json!({})),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set("grounding", serde_json::json!({"requiresIdentity": "yes"})),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set(
+                "grounding",
+                serde_json::json!({"requiresIdentity": true, "processesExternalInput": "true"}),
+            ),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set(
+                "grounding",
+                serde_json::json!({"requiresIdentity": true, "contextFiles": "file.md"}),
+            ),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set(
+                "grounding",
+                serde_json::json!({"requiresIdentity": true, "contextFiles": ["valid.md", ""]}),
+            ),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set(
+                "grounding",
+                serde_json::json!({"requiresIdentity": true, "contextFiles": [" "]}),
+            ),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set(
+                "grounding",
+                serde_json::json!({"requiresIdentity": true, "questions": "x"}),
+            ),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set(
+                "grounding",
+                serde_json::json!({"requiresIdentity": true, "questions": ["valid?", "  "]}),
+            ),
+            "jobs/invalid-grounding",
+        ),
+        (
+            set("commonBlockers", serde_json::json!([])),
+            "jobs/invalid-common-blockers",
+        ),
+        (
+            set(
+                "commonBlockers",
+                serde_json::Value::Object(
+                    (0..21)
+                        .map(|i| {
+                            (
+                                format!("b{i}"),
+                                serde_json::json!({"description": "d", "resolution": "r"}),
+                            )
+                        })
+                        .collect(),
+                ),
+            ),
+            "jobs/invalid-common-blockers",
+        ),
+        (
+            set(
+                "commonBlockers",
+                serde_json::json!({"x": {"description": "d"}}),
+            ),
+            "jobs/invalid-common-blockers",
+        ),
+        (
+            set(
+                "commonBlockers",
+                serde_json::json!({"x": {"description": "d", "resolution": "r", "status": "done"}}),
+            ),
+            "jobs/invalid-common-blockers",
+        ),
+        (
+            set(
+                "commonBlockers",
+                serde_json::json!({"x": {"description": "d", "resolution": "r", "credentials": 1}}),
+            ),
+            "jobs/invalid-common-blockers",
+        ),
+        (
+            set(
+                "commonBlockers",
+                serde_json::json!({"x": {"description": "d", "resolution": "r", "successCount": "1"}}),
+            ),
+            "jobs/invalid-common-blockers",
+        ),
     ];
     for (jobs, code) in cases {
         assert_rejects(&jobs, code);
@@ -188,16 +357,28 @@ fn validate_job_acceptances() {
         set("schedule", "0 0 0 * * *".into()),
         set("schedule", "@daily".into()),
         set("schedule", "2030-01-01T00:00:00".into()),
-        set("execute", serde_json::json!({"type": "skill", "value": "x", "args": "--a"})),
+        set(
+            "execute",
+            serde_json::json!({"type": "skill", "value": "x", "args": "--a"}),
+        ),
         remove("expectedDurationMinutes"),
         set("gate", "test -f x".into()),
         set("telegramNotify", "on-alert".into()),
         set("telegramNotify", true.into()),
-        set("machines", serde_json::json!(["m_abc123", "justins-macbook"])),
+        set(
+            "machines",
+            serde_json::json!(["m_abc123", "justins-macbook"]),
+        ),
         set("machines", serde_json::json!([])),
         set("grounding", serde_json::json!({"requiresIdentity": false})),
-        set("grounding", serde_json::json!({"requiresIdentity": true, "processesExternalInput": true, "contextFiles": ["a.md"], "questions": ["Who?"]})),
-        set("commonBlockers", serde_json::json!({"x": {"description": "d", "resolution": "r", "status": "confirmed", "toolsNeeded": ["t"], "credentials": "C", "addedFrom": "a", "addedAt": "b", "confirmedAt": "c", "expiresAt": "d", "lastUsedAt": "e", "successCount": 1}})),
+        set(
+            "grounding",
+            serde_json::json!({"requiresIdentity": true, "processesExternalInput": true, "contextFiles": ["a.md"], "questions": ["Who?"]}),
+        ),
+        set(
+            "commonBlockers",
+            serde_json::json!({"x": {"description": "d", "resolution": "r", "status": "confirmed", "toolsNeeded": ["t"], "credentials": "C", "addedFrom": "a", "addedAt": "b", "confirmedAt": "c", "expiresAt": "d", "lastUsedAt": "e", "successCount": 1}}),
+        ),
         // Not validated by instar (warnings at most).
         set("expectedDurationMinutes", "5".into()),
         set("expectedDurationMinutes", (-1).into()),
@@ -218,7 +399,17 @@ fn duplicate_slugs_load_but_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join(".instar")).unwrap();
     fs::write(dir.path().join(".instar/jobs.json"), &jobs).unwrap();
-    let cx = Context::new(dir.path().to_path_buf(), HEAD, Some(HEAD), VersionSource::Flag, 0, false);
+    let cx = Context::new(
+        dir.path().to_path_buf(),
+        HEAD,
+        Some(HEAD),
+        VersionSource::Flag,
+        0,
+        false,
+    );
     let report = engine::run(&cx, &Selection::default());
-    assert!(report.diagnostics.iter().any(|d| d.code.id == "jobs/duplicate-slug" && d.severity == Severity::Warning));
+    assert!(report
+        .diagnostics
+        .iter()
+        .any(|d| d.code.id == "jobs/duplicate-slug" && d.severity == Severity::Warning));
 }

@@ -81,8 +81,10 @@ fn snapshot_for(case: &Path, extra: &[String]) -> String {
             d["file"].as_str().unwrap_or("-"),
             d["pointer"].as_str().unwrap_or("-"),
             match (&d["start"], &d["end"]) {
-                (serde_json::Value::Object(s), serde_json::Value::Object(e)) =>
-                    format!("{}:{}-{}:{}", s["line"], s["column"], e["line"], e["column"]),
+                (serde_json::Value::Object(s), serde_json::Value::Object(e)) => format!(
+                    "{}:{}-{}:{}",
+                    s["line"], s["column"], e["line"], e["column"]
+                ),
                 _ => "-".to_string(),
             },
             d["fix"]["applicability"].as_str().unwrap_or("none"),
@@ -96,11 +98,23 @@ fn snapshot_for(case: &Path, extra: &[String]) -> String {
 #[test]
 fn every_fixture_matches_its_snapshot() {
     let cases = cases();
-    assert!(cases.len() >= 30, "fixture corpus went missing: {}", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "fixture corpus went missing: {}",
+        cases.len()
+    );
     for case in cases {
-        let rel = case.strip_prefix(fixtures()).unwrap().to_string_lossy().replace('/', "__");
+        let rel = case
+            .strip_prefix(fixtures())
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "__");
         for (n, extra) in variants(&case).iter().enumerate() {
-            let name = if n == 0 { rel.clone() } else { format!("{rel}@{n}") };
+            let name = if n == 0 {
+                rel.clone()
+            } else {
+                format!("{rel}@{n}")
+            };
             let text = snapshot_for(&case, extra);
             insta::with_settings!({
                 snapshot_path => repo_root().join("tests/snapshots/fixtures"),
@@ -118,7 +132,12 @@ fn every_fixture_matches_its_snapshot() {
 fn fixture_secrets_never_reach_any_output() {
     for case in cases() {
         let dir = case.to_str().unwrap();
-        for extra in [&[][..], &["--format", "json"][..], &["--diff", "--unsafe-fixes"][..], &["-v"][..]] {
+        for extra in [
+            &[][..],
+            &["--format", "json"][..],
+            &["--diff", "--unsafe-fixes"][..],
+            &["-v"][..],
+        ] {
             let mut args = vec!["--dir", dir];
             args.extend_from_slice(extra);
             let out = run(&args);

@@ -43,13 +43,18 @@ FIFO), so the scheduler cannot start.
 What instar does: JobScheduler.start() throws and server startup fails while the scheduler is on.
 Fix: for missing read permission, chmod u+rw (safe). Anything else is manual: put a real file there.");
 
-code!(DANGLING_SYMLINK, "jobs/dangling-symlink", Error, None,
-"the jobs file is a symlink to nothing",
-"What it checks: a jobs file that is a symlink whose target is missing or that loops.
+code!(
+    DANGLING_SYMLINK,
+    "jobs/dangling-symlink",
+    Error,
+    None,
+    "the jobs file is a symlink to nothing",
+    "What it checks: a jobs file that is a symlink whose target is missing or that loops.
 Why it matters: existsSync follows the link, so instar thinks there is no file and silently runs \
 no jobs.
 What instar does: warns \"Jobs file not found\" and loads an empty list.
-Fix: manual; restore the link's target or replace the link with the real file.");
+Fix: manual; restore the link's target or replace the link with the real file."
+);
 
 code!(PARSE_ERROR, "jobs/parse-error", Error, Some(Unsafe),
 "jobs.json is not valid JSON",
@@ -62,46 +67,76 @@ Fix: a BOM alone is stripped (safe, lossless). Merge-conflict markers: both side
 merged by slug (unsafe). Otherwise the newest parseable backup is restored (unsafe) or, with none, \
 restore from git history by hand (manual). The doctor never truncates the file to [].");
 
-code!(NOT_AN_ARRAY, "jobs/not-an-array", Error, Some(Unsafe),
-"the jobs file's root is not an array",
-"What it checks: that the root of the jobs file is a JSON array.
+code!(
+    NOT_AN_ARRAY,
+    "jobs/not-an-array",
+    Error,
+    Some(Unsafe),
+    "the jobs file's root is not an array",
+    "What it checks: that the root of the jobs file is a JSON array.
 Why it matters: `{\"jobs\": [...]}`, null, strings and numbers are rejected as a whole.
 What instar does (every version): throws \"Jobs file must contain a JSON array, got <type>\".
-Fix (unsafe): unwrap `{\"jobs\": [...]}` to its array; other roots need a manual repair.");
+Fix (unsafe): unwrap `{\"jobs\": [...]}` to its array; other roots need a manual repair."
+);
 
-code!(ENTRY_NOT_OBJECT, "jobs/entry-not-object", Error, Some(Unsafe),
-"a jobs entry is not an object",
-"What it checks: every entry of the array is an object (validateJob's first rule).
+code!(
+    ENTRY_NOT_OBJECT,
+    "jobs/entry-not-object",
+    Error,
+    Some(Unsafe),
+    "a jobs entry is not an object",
+    "What it checks: every entry of the array is an object (validateJob's first rule).
 Why it matters / what instar does: before v0.28.65 the first invalid entry makes the whole load \
 throw; from v0.28.65 the entry is skipped with an error log.
-Fix (unsafe): move the entry to .instar/doctor/quarantine/<run>/jobs.invalid.json.");
+Fix (unsafe): move the entry to .instar/doctor/quarantine/<run>/jobs.invalid.json."
+);
 
-code!(MISSING_FIELD, "jobs/missing-field", Error, Some(Unsafe),
-"a required job field is missing or blank",
-"What it checks: slug, name, description and schedule are strings that are non-empty after \
+code!(
+    MISSING_FIELD,
+    "jobs/missing-field",
+    Error,
+    Some(Unsafe),
+    "a required job field is missing or blank",
+    "What it checks: slug, name, description and schedule are strings that are non-empty after \
 JavaScript's trim (which also strips U+FEFF and NBSP, unlike Rust's).
 Why it matters / what instar does: validateJob fails: fatal before v0.28.65, the entry is skipped \
 from v0.28.65.
-Fix (unsafe): fill the field in by hand, or quarantine the entry.");
+Fix (unsafe): fill the field in by hand, or quarantine the entry."
+);
 
-code!(INVALID_SLUG, "jobs/invalid-slug", Error, Some(Unsafe),
-"a job slug does not match ^[a-zA-Z0-9_-]{1,100}$",
-"What it checks: the untrimmed slug against ^[a-zA-Z0-9_-]{1,100}$.
+code!(
+    INVALID_SLUG,
+    "jobs/invalid-slug",
+    Error,
+    Some(Unsafe),
+    "a job slug does not match ^[a-zA-Z0-9_-]{1,100}$",
+    "What it checks: the untrimmed slug against ^[a-zA-Z0-9_-]{1,100}$.
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after). \
 Spaces, dots, accents and invalid UTF-8 (read as U+FFFD) all fail.
-Fix (unsafe): when trimming alone makes it valid, trim it; otherwise quarantine the entry.");
+Fix (unsafe): when trimming alone makes it valid, trim it; otherwise quarantine the entry."
+);
 
-code!(INVALID_PRIORITY, "jobs/invalid-priority", Error, Some(Unsafe),
-"a job priority is not critical, high, medium or low",
-"What it checks: priority is exactly one of critical, high, medium, low (case-sensitive).
+code!(
+    INVALID_PRIORITY,
+    "jobs/invalid-priority",
+    Error,
+    Some(Unsafe),
+    "a job priority is not critical, high, medium or low",
+    "What it checks: priority is exactly one of critical, high, medium, low (case-sensitive).
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
-Fix (unsafe): lowercase it when that gives a valid priority; otherwise quarantine the entry.");
+Fix (unsafe): lowercase it when that gives a valid priority; otherwise quarantine the entry."
+);
 
-code!(INVALID_MODEL, "jobs/invalid-model", Error, Some(Unsafe),
-"a job model is not opus, sonnet or haiku",
-"What it checks: when present, model is exactly opus, sonnet or haiku; null is rejected.
+code!(
+    INVALID_MODEL,
+    "jobs/invalid-model",
+    Error,
+    Some(Unsafe),
+    "a job model is not opus, sonnet or haiku",
+    "What it checks: when present, model is exactly opus, sonnet or haiku; null is rejected.
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
-Fix (unsafe): lowercase it when that gives a valid model; otherwise quarantine the entry.");
+Fix (unsafe): lowercase it when that gives a valid model; otherwise quarantine the entry."
+);
 
 code!(INVALID_CRON, "jobs/invalid-cron", Error, Some(Safe),
 "a job schedule is rejected by croner 8.1.2",
@@ -111,11 +146,16 @@ Why it matters / what instar does: validateJob fails (fatal before v0.28.65, ski
 Fix: surrounding whitespace is trimmed (safe: the trimmed pattern is what was meant); other \
 errors need a manual edit, and the label points at the offending field.");
 
-code!(INVALID_ENABLED, "jobs/invalid-enabled", Error, Some(Unsafe),
-"a job's enabled is not a boolean",
-"What it checks: enabled is a real boolean (\"true\" and 1 are rejected).
+code!(
+    INVALID_ENABLED,
+    "jobs/invalid-enabled",
+    Error,
+    Some(Unsafe),
+    "a job's enabled is not a boolean",
+    "What it checks: enabled is a real boolean (\"true\" and 1 are rejected).
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
-Fix (unsafe): map \"true\"/\"false\" (and 1/0) to the boolean.");
+Fix (unsafe): map \"true\"/\"false\" (and 1/0) to the boolean."
+);
 
 code!(INVALID_EXECUTE, "jobs/invalid-execute", Error, Some(Unsafe),
 "a job's execute block is invalid",
@@ -124,11 +164,16 @@ valid in per-slug manifests), whose value is a non-blank string and whose args, 
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
 Fix (unsafe): quarantine the entry; the right command or prompt must come from its author.");
 
-code!(INVALID_GATE, "jobs/invalid-gate", Error, Some(Unsafe),
-"a job gate is not a string",
-"What it checks: gate, when present, is a string (a shell command).
+code!(
+    INVALID_GATE,
+    "jobs/invalid-gate",
+    Error,
+    Some(Unsafe),
+    "a job gate is not a string",
+    "What it checks: gate, when present, is a string (a shell command).
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
-Fix (unsafe): quarantine the entry.");
+Fix (unsafe): quarantine the entry."
+);
 
 code!(INVALID_TELEGRAM_NOTIFY, "jobs/invalid-telegram-notify", Error, Some(Unsafe),
 "a job's telegramNotify is not true, false or \"on-alert\"",
@@ -157,14 +202,19 @@ credentials string or string[], date fields as strings and a numeric successCoun
 Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
 Fix (unsafe): quarantine the entry.");
 
-code!(DUPLICATE_SLUG, "jobs/duplicate-slug", Warning, Some(Unsafe),
-"two jobs share a slug",
-"What it checks: slugs that repeat, exactly or ignoring case.
+code!(
+    DUPLICATE_SLUG,
+    "jobs/duplicate-slug",
+    Warning,
+    Some(Unsafe),
+    "two jobs share a slug",
+    "What it checks: slugs that repeat, exactly or ignoring case.
 Why it matters: both entries load; the scheduler keeps cron handles in a map by slug, so the \
 first job keeps firing untracked and per-slug state files collide. Case-only twins collide on \
 case-insensitive file systems.
 What instar does (every version): nothing; it does not detect this.
-Fix (unsafe): rename the later one with a -2 (-3, …) suffix.");
+Fix (unsafe): rename the later one with a -2 (-3, …) suffix."
+);
 
 code!(CRON_ONE_SHOT, "jobs/cron-one-shot", Warning, None,
 "a schedule is a one-shot date, not a recurring pattern",
@@ -182,45 +232,70 @@ Why it matters: the job is silently dead.
 What instar does: accepts it; the next run is null.
 Fix: none; correct the day or month.");
 
-code!(CRON_NONDETERMINISTIC, "jobs/cron-nondeterministic", Warning, None,
-"a schedule uses ?, which croner replaces with the time of loading",
-"What it checks: '?' in a schedule.
+code!(
+    CRON_NONDETERMINISTIC,
+    "jobs/cron-nondeterministic",
+    Warning,
+    None,
+    "a schedule uses ?, which croner replaces with the time of loading",
+    "What it checks: '?' in a schedule.
 Why it matters: croner substitutes the current value of that field when the job is loaded, so \
 `0 0 ? * *` means \"on whatever day of the month the server started\".
 What instar does: accepts it.
-Fix: none; use * or an explicit value.");
+Fix: none; use * or an explicit value."
+);
 
-code!(CRON_LAST_WEEKDAY_TRAP, "jobs/cron-last-weekday-trap", Warning, None,
-"a day-of-week like 5L means every Friday, not the last one",
-"What it checks: `<day>L` in the day-of-week field.
+code!(
+    CRON_LAST_WEEKDAY_TRAP,
+    "jobs/cron-last-weekday-trap",
+    Warning,
+    None,
+    "a day-of-week like 5L means every Friday, not the last one",
+    "What it checks: `<day>L` in the day-of-week field.
 Why it matters: croner 8.1.2 reads the number and ignores the L, so `0 0 * * 5L` fires every \
 Friday.
 What instar does: accepts it.
-Fix: none; use 5#L for the last Friday of the month.");
+Fix: none; use 5#L for the last Friday of the month."
+);
 
-code!(CRON_UNVERIFIED_DATE, "jobs/cron-unverified-date", Warning, None,
-"a schedule is a date string in a form the doctor cannot verify",
-"What it checks: schedules with ':' that croner hands to JavaScript's date parser, in a form \
+code!(
+    CRON_UNVERIFIED_DATE,
+    "jobs/cron-unverified-date",
+    Warning,
+    None,
+    "a schedule is a date string in a form the doctor cannot verify",
+    "What it checks: schedules with ':' that croner hands to JavaScript's date parser, in a form \
 other than ISO-8601 and the known accepted ones.
 Why it matters: JavaScript's Date parser accepts many odd forms; if it rejects this one the job \
 is invalid, and if it accepts it the job runs once at most.
 What instar does: depends on V8's date parser.
-Fix: none; use a cron pattern or an ISO-8601 date.");
+Fix: none; use a cron pattern or an ISO-8601 date."
+);
 
-code!(MACHINES_MATCH_NONE, "jobs/machines-match-none", Error, Some(Manual),
-"a job's machines list matches no machine in the registry",
-"What it checks: every name in a job's machines list against the registry's machine ids and \
+code!(
+    MACHINES_MATCH_NONE,
+    "jobs/machines-match-none",
+    Error,
+    Some(Manual),
+    "a job's machines list matches no machine in the registry",
+    "What it checks: every name in a job's machines list against the registry's machine ids and \
 names (case-insensitively).
 Why it matters: a job whose list matches no machine never runs anywhere.
 What instar does: loads it and never schedules it.
-Fix (manual): correct the names or remove the list.");
+Fix (manual): correct the names or remove the list."
+);
 
-code!(UNKNOWN_MACHINE, "jobs/unknown-machine", Warning, Some(Manual),
-"a name in a job's machines list matches no registry machine",
-"What it checks: each entry of a job's machines list against the registry.
+code!(
+    UNKNOWN_MACHINE,
+    "jobs/unknown-machine",
+    Warning,
+    Some(Manual),
+    "a name in a job's machines list matches no registry machine",
+    "What it checks: each entry of a job's machines list against the registry.
 Why it matters: a misspelt machine silently never runs the job.
 What instar does: ignores the name.
-Fix (manual): correct or remove the name.");
+Fix (manual): correct or remove the name."
+);
 
 code!(MACHINES_UNVERIFIABLE, "jobs/machines-unverifiable", Info, None,
 "a job's machines list cannot be checked without a registry",
@@ -237,42 +312,67 @@ Why it matters: instar logs a grounding-audit warning on every load.
 What instar does: warns; the job runs.
 Fix: none; add a grounding block.");
 
-code!(MISSING_CONTEXT_FILE, "jobs/missing-context-file", Warning, None,
-"a grounding contextFiles entry does not exist",
-"What it checks: grounding.contextFiles paths, relative to .instar/.
+code!(
+    MISSING_CONTEXT_FILE,
+    "jobs/missing-context-file",
+    Warning,
+    None,
+    "a grounding contextFiles entry does not exist",
+    "What it checks: grounding.contextFiles paths, relative to .instar/.
 Why it matters: the job runs without the context it asked for.
 What instar does: does not check.
-Fix: none; create the file or correct the path.");
+Fix: none; create the file or correct the path."
+);
 
-code!(FIELD_TYPE, "jobs/field-type", Warning, Some(Unsafe),
-"a field instar types but never validates has the wrong type",
-"What it checks: expectedDurationMinutes (a positive number), tags (string[]), topicId (a \
+code!(
+    FIELD_TYPE,
+    "jobs/field-type",
+    Warning,
+    Some(Unsafe),
+    "a field instar types but never validates has the wrong type",
+    "What it checks: expectedDurationMinutes (a positive number), tags (string[]), topicId (a \
 number), supervision (tier0|tier1|tier2).
 Why it matters: the values pass validation and misbehave later (timeouts, Telegram topics).
 What instar does: nothing at load.
-Fix (unsafe): a numeric string is coerced to a number; other values need a manual edit.");
+Fix (unsafe): a numeric string is coerced to a number; other values need a manual edit."
+);
 
-code!(DUPLICATE_KEY, "jobs/duplicate-key", Warning, Some(Unsafe),
-"an object has the same key twice; the last one wins",
-"What it checks: repeated keys inside one JSON object.
+code!(
+    DUPLICATE_KEY,
+    "jobs/duplicate-key",
+    Warning,
+    Some(Unsafe),
+    "an object has the same key twice; the last one wins",
+    "What it checks: repeated keys inside one JSON object.
 Why it matters: JSON.parse silently keeps the last value; the earlier one is dead and misleads \
 whoever edits the file.
 What instar does: uses the last value.
-Fix (unsafe): remove the earlier, overridden member (what instar sees does not change).");
+Fix (unsafe): remove the earlier, overridden member (what instar sees does not change)."
+);
 
-code!(INVALID_UTF8, "jobs/invalid-utf8", Warning, None,
-"bytes that are not UTF-8 inside a value",
-"What it checks: invalid UTF-8 inside JSON strings.
+code!(
+    INVALID_UTF8,
+    "jobs/invalid-utf8",
+    Warning,
+    None,
+    "bytes that are not UTF-8 inside a value",
+    "What it checks: invalid UTF-8 inside JSON strings.
 Why it matters: Node decodes them to U+FFFD, silently changing the text.
 What instar does: loads the replaced text (a slug with one fails the slug rule).
-Fix: none; re-save the file as UTF-8.");
+Fix: none; re-save the file as UTF-8."
+);
 
-code!(STRAY_TEMP_FILE, "jobs/stray-temp-file", Info, Some(Safe),
-"a leftover temp file from an interrupted jobs.json write",
-"What it checks: jobs.json.<pid>.<random>.tmp files from `instar job add`.
+code!(
+    STRAY_TEMP_FILE,
+    "jobs/stray-temp-file",
+    Info,
+    Some(Safe),
+    "a leftover temp file from an interrupted jobs.json write",
+    "What it checks: jobs.json.<pid>.<random>.tmp files from `instar job add`.
 Why it matters: a crash between write and rename leaves them; they may hold a newer copy.
 What instar does: ignores them.
-Fix (safe, when the writer is dead and jobs.json parses): move it to the doctor's quarantine.");
+Fix (safe, when the writer is dead and jobs.json parses): move it to the doctor's quarantine."
+);
 
 code!(MANIFEST_INVALID, "jobs/manifest-invalid", Error, Some(Unsafe),
 "a per-slug job manifest is rejected by validateManifest",
@@ -283,19 +383,29 @@ instead, or nothing.
 What instar does: logs a manifest-invalid problem and skips it.
 Fix (unsafe): missing priority and expectedDurationMinutes get jobMigrate's defaults (medium, 5).");
 
-code!(MANIFEST_BODY_MISSING, "jobs/manifest-body-missing", Error, Some(Manual),
-"an agentmd manifest has no markdown body",
-"What it checks: .instar/jobs/<origin>/<slug>.md for manifests whose execute.type is agentmd.
+code!(
+    MANIFEST_BODY_MISSING,
+    "jobs/manifest-body-missing",
+    Error,
+    Some(Manual),
+    "an agentmd manifest has no markdown body",
+    "What it checks: .instar/jobs/<origin>/<slug>.md for manifests whose execute.type is agentmd.
 Why it matters: the job cannot run without its body.
 What instar does: skips the job.
-Fix (manual): regenerate it with `instar job migrate`.");
+Fix (manual): regenerate it with `instar job migrate`."
+);
 
-code!(SHADOWED_BY_MANIFEST, "jobs/shadowed-by-manifest", Info, None,
-"a jobs.json entry is replaced by a per-slug manifest",
-"What it checks: jobs.json slugs that also have a valid manifest (instar >= 0.28.98).
+code!(
+    SHADOWED_BY_MANIFEST,
+    "jobs/shadowed-by-manifest",
+    Info,
+    None,
+    "a jobs.json entry is replaced by a per-slug manifest",
+    "What it checks: jobs.json slugs that also have a valid manifest (instar >= 0.28.98).
 Why it matters: edits to the jobs.json entry have no effect.
 What instar does: the manifest wins; the jobs.json entry is dropped with a warning.
-Fix: none; edit the manifest instead.");
+Fix: none; edit the manifest instead."
+);
 
 pub static ALL: &[&Code] = &[
     &MISSING,

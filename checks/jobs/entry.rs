@@ -22,8 +22,6 @@ pub enum Remedy {
     },
     /// Move the whole entry to the quarantine file.
     Quarantine,
-    /// Nothing the doctor can do.
-    Nothing,
 }
 
 #[derive(Debug, Clone)]
@@ -145,7 +143,9 @@ impl<'a> Validator<'a> {
                     };
                     self.problem(
                         &MISSING_FIELD,
-                        format!("\"{field}\" is required: it must be a non-blank string, not {what}"),
+                        format!(
+                            "\"{field}\" is required: it must be a non-blank string, not {what}"
+                        ),
                         &format!("{what} {field}"),
                         Self::label_span(&value),
                         &format!("/{field}"),
@@ -180,7 +180,10 @@ impl<'a> Validator<'a> {
             Remedy::Quarantine
         };
         let why = if text.chars().count() > 100 {
-            format!("it is {} characters long (at most 100)", text.chars().count())
+            format!(
+                "it is {} characters long (at most 100)",
+                text.chars().count()
+            )
         } else if let Some(bad) = text
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
@@ -202,13 +205,7 @@ impl<'a> Validator<'a> {
         );
     }
 
-    fn enum_field(
-        &mut self,
-        field: &str,
-        allowed: &[&str],
-        code: &'static Code,
-        required: bool,
-    ) {
+    fn enum_field(&mut self, field: &str, allowed: &[&str], code: &'static Code, required: bool) {
         let value = match self.entry.get(field) {
             Some(value) => value,
             None if required => {
@@ -293,7 +290,7 @@ impl<'a> Validator<'a> {
         self.problem(
             &INVALID_CRON,
             format!("invalid cron expression {}: {}", shown(&value), err.message),
-            &err.message,
+            cron_label(err.kind),
             span,
             "/schedule",
             remedy,
@@ -371,7 +368,10 @@ impl<'a> Validator<'a> {
         if !type_ok {
             let (span, got) = match &kind {
                 Some(t) => (t.span(), shown(t)),
-                None => (execute.span().start..execute.span().start + 1, "nothing".into()),
+                None => (
+                    execute.span().start..execute.span().start + 1,
+                    "nothing".into(),
+                ),
             };
             let extra = if kind.as_ref().and_then(|t| t.as_str()).as_deref() == Some("agentmd") {
                 " (agentmd is only valid in a per-slug manifest)"
@@ -445,7 +445,11 @@ impl<'a> Validator<'a> {
         }
         let remedy = match value.raw() {
             b"\"true\"" | b"\"false\"" => {
-                let text = if value.raw() == b"\"true\"" { "true" } else { "false" };
+                let text = if value.raw() == b"\"true\"" {
+                    "true"
+                } else {
+                    "false"
+                };
                 Remedy::Replace {
                     span: value.span(),
                     text: text.into(),
@@ -510,7 +514,10 @@ impl<'a> Validator<'a> {
         if grounding.kind() != Kind::Object {
             self.problem(
                 &INVALID_GROUNDING,
-                format!("\"grounding\" must be an object; got {}", js_type(&grounding)),
+                format!(
+                    "\"grounding\" must be an object; got {}",
+                    js_type(&grounding)
+                ),
                 "not an object",
                 grounding.span(),
                 "/grounding",
@@ -675,6 +682,21 @@ pub fn pointer_escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+fn cron_label(kind: cron::ErrorKind) -> &'static str {
+    match kind {
+        cron::ErrorKind::Empty => "empty schedule",
+        cron::ErrorKind::Whitespace => "whitespace croner does not trim",
+        cron::ErrorKind::FieldCount => "needs 5 or 6 fields",
+        cron::ErrorKind::Range => "out of range",
+        cron::ErrorKind::Syntax => "invalid syntax",
+        cron::ErrorKind::IllegalChar => "not allowed here",
+        cron::ErrorKind::DayOfWeek => "invalid day of week",
+        cron::ErrorKind::Nickname => "unknown nickname",
+        cron::ErrorKind::InvalidDate => "invalid date",
+        cron::ErrorKind::Overflow => "matches nothing: croner overflows",
+    }
+}
+
 /// Every problem of one entry, in validateJob's order.
 pub fn validate(entry: Value<'_>, now: &cron::Now) -> Vec<Problem> {
     let mut v = Validator {
@@ -706,5 +728,15 @@ pub fn validate(entry: Value<'_>, now: &cron::Now) -> Vec<Problem> {
     v.machines();
     v.grounding();
     v.common_blockers();
+    if entry.kind() == Kind::Array {
+        // typeof [] is "object", so instar reports a missing slug; every other field is missing
+        // too, and saying so seven times helps nobody.
+        v.problems.truncate(1);
+        if let Some(first) = v.problems.first_mut() {
+            first
+                .message
+                .push_str(" (the entry is an array, not a job object)");
+        }
+    }
     v.problems
 }

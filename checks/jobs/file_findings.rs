@@ -28,7 +28,10 @@ pub fn stale_jobs_file(
     let target = default_path.to_string_lossy().into_owned();
     let fix = if default_exists {
         Fix::unsafe_(
-            format!("repoint scheduler.jobsFile at {}", cx.display_path(default_path)),
+            format!(
+                "repoint scheduler.jobsFile at {}",
+                cx.display_path(default_path)
+            ),
             vec![Change::Edit {
                 file: scheduler.config_path.clone(),
                 span: setting.span.clone(),
@@ -63,7 +66,10 @@ pub fn missing(cx: &Context, path: &Path) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         &MISSING,
         Effect::None,
-        format!("{} does not exist: instar runs no jobs", cx.display_path(path)),
+        format!(
+            "{} does not exist: instar runs no jobs",
+            cx.display_path(path)
+        ),
     )
     .file(path)
     .help("this is healthy when the agent has no scheduled jobs");
@@ -271,7 +277,12 @@ pub fn not_an_array(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>) ->
     }
 }
 
-pub fn duplicate_key(path: &Path, index: usize, entry: Value<'_>, dup: &json::Duplicate) -> Diagnostic {
+pub fn duplicate_key(
+    path: &Path,
+    index: usize,
+    entry: Value<'_>,
+    dup: &json::Duplicate,
+) -> Diagnostic {
     let key = String::from_utf8_lossy(
         entry
             .raw()
@@ -397,8 +408,10 @@ fn merge_conflict(bytes: &[u8]) -> Option<Vec<u8>> {
     }
     let ours_entries = array_entries(ours.as_bytes())?;
     let theirs_entries = array_entries(theirs.as_bytes())?;
-    let mut seen: std::collections::HashSet<String> =
-        ours_entries.iter().filter_map(|(slug, _)| slug.clone()).collect();
+    let mut seen: std::collections::HashSet<String> = ours_entries
+        .iter()
+        .filter_map(|(slug, _)| slug.clone())
+        .collect();
     let mut merged: Vec<String> = ours_entries.into_iter().map(|(_, raw)| raw).collect();
     for (slug, raw) in theirs_entries {
         let new = slug.as_ref().is_none_or(|s| seen.insert(s.clone()));
@@ -428,7 +441,10 @@ fn array_entries(bytes: &[u8]) -> Option<Vec<(Option<String>, String)>> {
     Some(
         root.elements()
             .map(|e| {
-                let slug = e.get("slug").and_then(|s| s.as_str()).map(|s| s.into_owned());
+                let slug = e
+                    .get("slug")
+                    .and_then(|s| s.as_str())
+                    .map(|s| s.into_owned());
                 (slug, String::from_utf8_lossy(e.raw()).into_owned())
             })
             .collect(),
@@ -458,12 +474,17 @@ pub fn stray_temp_files(cx: &Context, path: &Path, sink: &mut Sink) {
         let mut diagnostic = Diagnostic::new(
             &STRAY_TEMP_FILE,
             Effect::None,
-            format!("{} is a leftover temp file of an interrupted jobs write", cx.display_path(&temp)),
+            format!(
+                "{} is a leftover temp file of an interrupted jobs write",
+                cx.display_path(&temp)
+            ),
         )
         .severity(Severity::Info)
         .file(&temp);
         diagnostic = if alive {
-            diagnostic.help(format!("process {pid} still runs: it may be writing the file right now"))
+            diagnostic.help(format!(
+                "process {pid} still runs: it may be writing the file right now"
+            ))
         } else if !main_parses {
             diagnostic.help("the jobs file itself does not parse: this temp file may be the only good copy; compare before removing")
         } else {
@@ -493,7 +514,10 @@ mod tests {
 
     #[test]
     fn temp_file_names() {
-        assert_eq!(temp_file_pid("jobs.json", "jobs.json.123.abc.tmp"), Some(123));
+        assert_eq!(
+            temp_file_pid("jobs.json", "jobs.json.123.abc.tmp"),
+            Some(123)
+        );
         assert_eq!(temp_file_pid("jobs.json", "jobs.json.tmp"), None);
         assert_eq!(temp_file_pid("jobs.json", "jobs.json.x.abc.tmp"), None);
         assert_eq!(temp_file_pid("jobs.json", "other.json.1.a.tmp"), None);

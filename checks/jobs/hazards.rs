@@ -245,7 +245,10 @@ fn type_hazards(entry: &Value<'_>, out: &mut Vec<Hazard>) {
         }
     }
     if let Some(supervision) = entry.get("supervision") {
-        let ok = matches!(supervision.raw(), b"\"tier0\"" | b"\"tier1\"" | b"\"tier2\"");
+        let ok = matches!(
+            supervision.raw(),
+            b"\"tier0\"" | b"\"tier1\"" | b"\"tier2\""
+        );
         if !ok {
             out.push(Hazard::new(
                 &FIELD_TYPE,
@@ -283,10 +286,13 @@ fn machine_hazards(entry: &Value<'_>, machines: &KnownMachines, out: &mut Vec<Ha
     let Some(list) = entry.get("machines") else {
         return;
     };
-    if list.kind() != Kind::Array || list.len() == 0 {
+    if list.kind() != Kind::Array || list.is_empty() {
         return; // invalid lists are entry errors; [] means every machine
     }
-    let names: Vec<Value<'_>> = list.elements().filter(|e| e.kind() == Kind::String).collect();
+    let names: Vec<Value<'_>> = list
+        .elements()
+        .filter(|e| e.kind() == Kind::String)
+        .collect();
     if names.is_empty() {
         return;
     }
@@ -349,7 +355,10 @@ fn sorted_names(known: &HashSet<String>) -> Vec<String> {
 
 fn grounding_hazards(entry: &Value<'_>, hx: &mut HazardContext<'_>, out: &mut Vec<Hazard>) {
     let enabled = entry.get("enabled").and_then(|v| v.as_bool()) == Some(true);
-    let slug = entry.get("slug").and_then(|v| v.as_str()).unwrap_or_default();
+    let slug = entry
+        .get("slug")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     match entry.get("grounding") {
         None if enabled && !grounding_exempt(&slug, hx.version) => {
             let start = entry.span().start;

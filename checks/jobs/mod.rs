@@ -49,7 +49,12 @@ impl Check for JobsCheck {
         let state = cx.file(&path);
         if let Some(setting) = &scheduler.jobs_file {
             if !state.exists_for_instar() && setting.resolved != default_path {
-                sink.push(file_findings::stale_jobs_file(cx, &scheduler, setting, &default_path));
+                sink.push(file_findings::stale_jobs_file(
+                    cx,
+                    &scheduler,
+                    setting,
+                    &default_path,
+                ));
                 // The fix repoints instar at .instar/jobs.json, so that is the file to diagnose.
                 if !cx.file(&default_path).exists_for_instar() {
                     return;
@@ -67,7 +72,12 @@ impl Check for JobsCheck {
                     sink.push(file_findings::missing(cx, &path));
                 }
             }
-            other => sink.push(file_findings::not_loadable(cx, &path, other, run.effect_of_throw())),
+            other => sink.push(file_findings::not_loadable(
+                cx,
+                &path,
+                other,
+                run.effect_of_throw(),
+            )),
         }
         manifests::check(cx, &path, sink);
         file_findings::stray_temp_files(cx, &path, sink);
@@ -143,19 +153,37 @@ impl<'a> JobsRun<'a> {
 
         let result = json::stream_root_array(bytes, &mut tape, |index, value| {
             entries.push(value.span());
-            self.diagnose_entry(index, value, &mut hazard_cx, &mut slugs, &mut found, &mut pending);
+            self.diagnose_entry(
+                index,
+                value,
+                &mut hazard_cx,
+                &mut slugs,
+                &mut found,
+                &mut pending,
+            );
         });
 
         match result {
             Err(err) => {
                 // The file does not load at all: entry findings would only be noise.
-                sink.push(self.with_dormancy(file_findings::parse_error(self.cx, &self.path, bytes, &err)));
+                sink.push(
+                    self.with_dormancy(file_findings::parse_error(
+                        self.cx, &self.path, bytes, &err,
+                    )),
+                );
             }
             Ok((_, RootShape::NotArray)) => {
                 let root = tape.root();
-                sink.push(self.with_dormancy(file_findings::not_an_array(self.cx, &self.path, bytes, root)));
+                sink.push(self.with_dormancy(file_findings::not_an_array(
+                    self.cx, &self.path, bytes, root,
+                )));
             }
-            Ok((_, RootShape::Array { span: array_span, .. })) => {
+            Ok((
+                _,
+                RootShape::Array {
+                    span: array_span, ..
+                },
+            )) => {
                 for item in pending {
                     let removal = json_edit::removal_span(&array_span, &entries, item.entry);
                     let entry_span = entries[item.entry].clone();
@@ -197,10 +225,14 @@ impl<'a> JobsRun<'a> {
                         "instar {} stops at this error and the whole jobs file fails to load",
                         self.cx.version
                     ),
-                    _ => format!("instar {} skips this job and logs this error", self.cx.version),
+                    _ => format!(
+                        "instar {} skips this job and logs this error",
+                        self.cx.version
+                    ),
                 }
             } else {
-                "instar reports only the first error of an entry; this one comes after it".to_string()
+                "instar reports only the first error of an entry; this one comes after it"
+                    .to_string()
             };
             let mut diagnostic = Diagnostic::new(
                 problem.code,
@@ -212,7 +244,12 @@ impl<'a> JobsRun<'a> {
             .pointer(format!("/{index}{}", problem.pointer))
             .help(first_note);
             match problem.remedy {
-                Remedy::Replace { span, text, title, safe } => {
+                Remedy::Replace {
+                    span,
+                    text,
+                    title,
+                    safe,
+                } => {
                     let change = Change::Edit {
                         file: self.path.clone(),
                         span,
@@ -223,9 +260,9 @@ impl<'a> JobsRun<'a> {
                     } else {
                         Fix::unsafe_(title, vec![change])
                     };
-                    diagnostic = diagnostic
-                        .fix(Some(fix))
-                        .add_help("or move the entry to the doctor's quarantine (jobs.invalid.json)");
+                    diagnostic = diagnostic.fix(Some(fix)).add_help(
+                        "alternatively, move the entry to the doctor's quarantine (jobs.invalid.json)",
+                    );
                 }
                 Remedy::Quarantine => {
                     pending.push(PendingQuarantine {
@@ -233,17 +270,20 @@ impl<'a> JobsRun<'a> {
                         entry: index,
                     });
                 }
-                Remedy::Nothing => {}
             }
             found.push(self.with_dormancy(diagnostic));
         }
 
         for hazard in hazards::check_entry(&entry, hazard_cx) {
-            let mut diagnostic = Diagnostic::new(hazard.code, Effect::Silent, format!("{who}: {}", hazard.message))
-                .severity(hazard.severity)
-                .file(&self.path)
-                .at(hazard.span, hazard.label)
-                .pointer(format!("/{index}{}", hazard.pointer));
+            let mut diagnostic = Diagnostic::new(
+                hazard.code,
+                Effect::Silent,
+                format!("{who}: {}", hazard.message),
+            )
+            .severity(hazard.severity)
+            .file(&self.path)
+            .at(hazard.span, hazard.label)
+            .pointer(format!("/{index}{}", hazard.pointer));
             if hazard.code == &UNGROUNDED {
                 diagnostic.effect = Effect::None;
             }

@@ -49,7 +49,10 @@ pub fn scheduler_config(cx: &Context) -> SchedulerConfig {
     }
     if let Some(value) = scheduler.get("jobsFile") {
         // instar uses the setting when it is a non-empty string, verbatim.
-        if let Some(text) = value.as_str().filter(|t| value.kind() == Kind::String && !t.is_empty()) {
+        if let Some(text) = value
+            .as_str()
+            .filter(|t| value.kind() == Kind::String && !t.is_empty())
+        {
             let path = PathBuf::from(&*text);
             let resolved = if path.is_absolute() {
                 path
@@ -105,7 +108,10 @@ pub fn known_machines(cx: &Context) -> KnownMachines {
 pub fn dormant_reason(cx: &Context, scheduler: &SchedulerConfig) -> Option<String> {
     if !scheduler.enabled {
         let why = if scheduler.enabled_is_default {
-            format!("scheduler.enabled is unset and defaults to false at instar {}", cx.version)
+            format!(
+                "scheduler.enabled is unset and defaults to false at instar {}",
+                cx.version
+            )
         } else {
             "scheduler.enabled is false".to_string()
         };

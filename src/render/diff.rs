@@ -123,7 +123,11 @@ fn common_prefix_lines(a: &[u8], b: &[u8]) -> usize {
 }
 
 fn common_suffix_len(a: &[u8], b: &[u8]) -> usize {
-    a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count()
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 fn nth_line_start(bytes: &[u8], line: usize) -> usize {
@@ -142,7 +146,10 @@ fn nth_line_start(bytes: &[u8], line: usize) -> usize {
 fn extend_lines(bytes: &[u8], offset: usize, more: usize) -> usize {
     let mut end = offset;
     for _ in 0..=more {
-        match bytes[end.min(bytes.len())..].iter().position(|b| *b == b'\n') {
+        match bytes[end.min(bytes.len())..]
+            .iter()
+            .position(|b| *b == b'\n')
+        {
             Some(p) => end = end + p + 1,
             None => return bytes.len(),
         }

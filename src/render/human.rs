@@ -60,7 +60,9 @@ impl miette::Diagnostic for View {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -79,7 +81,9 @@ impl miette::Diagnostic for View {
         if self.related.is_empty() {
             None
         } else {
-            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
         }
     }
 }
@@ -139,7 +143,11 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
             snippet = Some(snip);
         }
     }
-    for label in d.secondary.iter().filter(|l| Some(&l.file) != d.file.as_ref()) {
+    for label in d
+        .secondary
+        .iter()
+        .filter(|l| Some(&l.file) != d.file.as_ref())
+    {
         let mut rel = View {
             message: format!("{}: {}", cx.display_path(&label.file), label.message),
             code: String::new(),
@@ -150,7 +158,12 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
             related: Vec::new(),
         };
         if let (Some(span), Some((bytes, secrets))) = (&label.span, sources.get(cx, &label.file)) {
-            let snip = Snippet::build(cx.display_path(&label.file), &bytes, &secrets, &[span.clone()]);
+            let snip = Snippet::build(
+                cx.display_path(&label.file),
+                &bytes,
+                &secrets,
+                std::slice::from_ref(span),
+            );
             rel.labels.push(LabeledSpan::new_primary_with_span(
                 Some(label.message.clone()),
                 snip.map_span(span),
@@ -160,7 +173,9 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
         related.push(rel);
     }
     let message = match (&d.file, &d.span) {
-        (Some(file), None) => format!("{} ({})", d.message, cx.display_path(file)),
+        (Some(file), None) if !d.message.contains(&cx.display_path(file)) => {
+            format!("{} ({})", d.message, cx.display_path(file))
+        }
         _ => d.message.clone(),
     };
     View {
@@ -175,7 +190,12 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
 }
 
 /// Renders one diagnostic (used by the snapshot tests as well as the report).
-pub fn render_diagnostic(cx: &Context, sources: &mut Sources, d: &Diagnostic, opts: &HumanOptions) -> String {
+pub fn render_diagnostic(
+    cx: &Context,
+    sources: &mut Sources,
+    d: &Diagnostic,
+    opts: &HumanOptions,
+) -> String {
     let theme = if opts.color {
         GraphicalTheme::unicode()
     } else {
@@ -218,10 +238,11 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     }
     out.push_str(&summary_line(cx, report, opts.color));
     out.push('\n');
-    let fixable = report
-        .diagnostics
-        .iter()
-        .any(|d| d.fix.as_ref().is_some_and(|f| f.applicability != Applicability::Manual));
+    let fixable = report.diagnostics.iter().any(|d| {
+        d.fix
+            .as_ref()
+            .is_some_and(|f| f.applicability != Applicability::Manual)
+    });
     if opts.hint && fixable {
         out.push_str("hint: `instar-doctor --diff` previews the fixes, `--fix` applies the safe ones, `-i` asks for each\n");
     }
@@ -240,9 +261,17 @@ fn summary_line(cx: &Context, report: &Report, color: bool) -> String {
         plural(infos, "info")
     );
     let verdict = if errors > 0 {
-        if color { "✗ unhealthy".red().bold().to_string() } else { "✗ unhealthy".to_string() }
+        if color {
+            "✗ unhealthy".red().bold().to_string()
+        } else {
+            "✗ unhealthy".to_string()
+        }
     } else if warnings > 0 {
-        if color { "! warnings".yellow().bold().to_string() } else { "! warnings".to_string() }
+        if color {
+            "! warnings".yellow().bold().to_string()
+        } else {
+            "! warnings".to_string()
+        }
     } else if color {
         "✓ healthy".green().bold().to_string()
     } else {

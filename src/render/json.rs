@@ -155,7 +155,11 @@ pub fn document(cx: &Context, report: &Report, exit_code: u8) -> Document {
     }
 }
 
-fn diagnostic(cx: &Context, d: &Diagnostic, indexes: &mut HashMap<PathBuf, LineIndex>) -> DiagnosticOut {
+fn diagnostic(
+    cx: &Context,
+    d: &Diagnostic,
+    indexes: &mut HashMap<PathBuf, LineIndex>,
+) -> DiagnosticOut {
     let (start, end) = match (&d.file, &d.span) {
         (Some(file), Some(span)) => positions(cx, file, span, indexes),
         _ => (None, None),

@@ -14,21 +14,24 @@ use crate::diag::Span;
 use crate::engine::Context;
 use crate::redact;
 
+/// A file's bytes and the spans of its secrets.
+pub type RedactedSource = (Arc<[u8]>, Arc<Vec<Span>>);
+
 /// Source bytes and their secret spans, computed once per file per render.
 #[derive(Default)]
 pub struct Sources {
-    cache: HashMap<PathBuf, Option<(Arc<[u8]>, Arc<Vec<Span>>)>>,
+    cache: HashMap<PathBuf, Option<RedactedSource>>,
 }
 
 impl Sources {
-    pub fn get(&mut self, cx: &Context, path: &Path) -> Option<(Arc<[u8]>, Arc<Vec<Span>>)> {
+    pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
         self.cache
             .entry(path.to_path_buf())
             .or_insert_with(|| {
                 let bytes = cx.bytes_of(path)?;
                 let secrets = if is_private_key_file(path) {
                     // Nothing of a key file is ever shown, not even its armour.
-                    vec![0..bytes.len()]
+                    std::iter::once(0..bytes.len()).collect()
                 } else {
                     redact::secret_spans(&bytes)
                 };
@@ -39,6 +42,9 @@ impl Sources {
 }
 
 fn is_private_key_file(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     name.ends_with(".pem") || name.contains(".pem.tmp.") || name.ends_with(".key")
 }

@@ -26,8 +26,18 @@ pub struct Snippet {
 impl Snippet {
     /// A window covering `focus` (the label spans, file offsets) with a few lines of context.
     pub fn build(name: String, bytes: &[u8], secrets: &[Span], focus: &[Span]) -> Snippet {
-        let lo = focus.iter().map(|s| s.start).min().unwrap_or(0).min(bytes.len());
-        let hi = focus.iter().map(|s| s.end).max().unwrap_or(0).min(bytes.len());
+        let lo = focus
+            .iter()
+            .map(|s| s.start)
+            .min()
+            .unwrap_or(0)
+            .min(bytes.len());
+        let hi = focus
+            .iter()
+            .map(|s| s.end)
+            .max()
+            .unwrap_or(0)
+            .min(bytes.len());
         let mut start = line_start(bytes, lo);
         for _ in 0..CONTEXT_LINES {
             if start == 0 {
@@ -207,8 +217,16 @@ mod tests {
     fn maps_spans_across_bom_redactions_and_invalid_bytes() {
         let bytes = b"\xEF\xBB\xBF{\"authToken\": \"abc\", \"x\": \"\xFF!\"}";
         let secrets = crate::redact::secret_spans(bytes);
-        let snip = Snippet::build("f".into(), bytes, &secrets, &[0..bytes.len()]);
-        assert_eq!(snip.text(), "{\"authToken\": \"[redacted]\", \"x\": \"\u{FFFD}!\"}");
+        let snip = Snippet::build(
+            "f".into(),
+            bytes,
+            &secrets,
+            std::slice::from_ref(&(0..bytes.len())),
+        );
+        assert_eq!(
+            snip.text(),
+            "{\"authToken\": \"[redacted]\", \"x\": \"\u{FFFD}!\"}"
+        );
         // The '!' after the invalid byte.
         let bang = bytes.iter().position(|b| *b == b'!').unwrap();
         let mapped = snip.map_offset(bang);
@@ -219,7 +237,7 @@ mod tests {
     fn long_lines_are_clipped_around_the_focus() {
         let mut bytes = vec![b'a'; 10_000];
         bytes[5000] = b'X';
-        let snip = Snippet::build("f".into(), &bytes, &[], &[5000..5001]);
+        let snip = Snippet::build("f".into(), &bytes, &[], std::slice::from_ref(&(5000..5001)));
         assert!(snip.text().len() < 400);
         let at = snip.map_offset(5000);
         assert_eq!(&snip.text()[at..at + 1], "X");
