@@ -23,6 +23,12 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("child-serde") => child_serde(Path::new(&args[2])),
         Some("child-doctor") => child_doctor(Path::new(&args[2])),
+        // Writes a corpus for profiling: `write PROJECT_DIR`.
+        Some("write") => {
+            let project = Path::new(&args[2]);
+            std::fs::create_dir_all(project.join(".instar")).unwrap();
+            write_corpus(&project.join(".instar/jobs.json"), Some(100));
+        }
         _ => driver(args.iter().any(|a| a == "--quick")),
     }
 }
@@ -45,7 +51,7 @@ fn job(i: usize, invalid: bool) -> String {
         r#"  {{
     "slug": "job-{i:06}",
     "name": "Job number {i}",
-    "description": "Monitor the agent's health and surface anything that needs a human: part {i}.",
+    "description": "Monitor the agent's health, part {i}.",
     "schedule": "{schedule}",
     "priority": "{priority}",
     "expectedDurationMinutes": {duration},
@@ -53,16 +59,14 @@ fn job(i: usize, invalid: bool) -> String {
     "enabled": true,
     "execute": {{
       "type": "prompt",
-      "value": "[NOTIFICATION PROTOCOL: quiet mode. Include \"[ATTENTION] reason\" on its own line only when something is actionable.]\n\nRun a quick health check: verify the server responds (curl http://localhost:4042/health), check disk space (df -h), and report issues in plain language. Never dump raw JSON.\n\nJob {i} of the benchmark corpus; the prompt is long because real prompts are."
+      "value": "[NOTIFICATION PROTOCOL: quiet mode. Include \"[ATTENTION] reason\" only when actionable.]\n\nCheck that the server responds (curl http://localhost:4042/health) and report issues plainly. Job {i}."
     }},
     "gate": "test -f .instar/state/ready",
     "tags": ["cat:ops", "bench"],
     "telegramNotify": "on-alert",
-    "supervision": "tier1",
     "grounding": {{
       "requiresIdentity": true,
-      "processesExternalInput": false,
-      "questions": ["What does healthy look like for this agent?"]
+      "questions": ["What does healthy look like?"]
     }}
   }}"#,
         duration = 1 + i % 9

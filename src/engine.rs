@@ -40,7 +40,7 @@ pub struct Context {
 /// them; the files that several checks share (config.json, the registry, identity.json) are
 /// small, and the large jobs.json is streamed by its own check instead.
 pub struct JsonDoc {
-    pub bytes: std::sync::Arc<[u8]>,
+    pub bytes: crate::source::Bytes,
     pub parsed: Result<ParseOutcome, ParseError>,
 }
 
@@ -115,7 +115,7 @@ impl Context {
     }
 
     /// Bytes of a file already read this run (for rendering snippets).
-    pub fn bytes_of(&self, path: &Path) -> Option<std::sync::Arc<[u8]>> {
+    pub fn bytes_of(&self, path: &Path) -> Option<crate::source::Bytes> {
         self.files
             .borrow()
             .get(path)

@@ -36,10 +36,14 @@ impl NotAFile {
     }
 }
 
+/// A file's bytes, shared without copying. (`Arc<[u8]>` from a `Vec` would copy the whole file
+/// once more, doubling peak memory on a large jobs.json.)
+pub type Bytes = Arc<Vec<u8>>;
+
 /// The bytes of a regular file and what we learnt about it on the way.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    pub bytes: Arc<[u8]>,
+    pub bytes: Bytes,
     /// Permission bits (`st_mode & 0o7777`).
     pub mode: u32,
     pub uid: u32,
@@ -142,7 +146,7 @@ pub fn read(path: &Path) -> FileState {
     }
     match fs::read(path) {
         Ok(bytes) => FileState::Present(Loaded {
-            bytes: bytes.into(),
+            bytes: Arc::new(bytes),
             mode: meta.mode() & 0o7777,
             uid: meta.uid(),
             symlink_target,

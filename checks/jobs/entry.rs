@@ -48,9 +48,54 @@ const BLOCKER_DATE_FIELDS: &[&str] = &[
     "lastUsedAt",
 ];
 
+/// An entry's members, indexed once: validation and the hazards look up some thirty fields per
+/// entry, and a 100,000-job file makes every lookup count.
+pub struct Fields<'a> {
+    members: Vec<(std::borrow::Cow<'a, str>, Value<'a>)>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn of(entry: &Value<'a>) -> Self {
+        Fields {
+            members: entry.members().collect(),
+        }
+    }
+
+    /// The member JSON.parse keeps: the last one with this key.
+    pub fn get(&self, key: &str) -> Option<Value<'a>> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// croner verdicts by schedule text: agents reuse a handful of schedules across all their jobs.
+#[derive(Default)]
+pub struct CronCache {
+    verdicts: std::collections::HashMap<String, Result<cron::Schedule, cron::CronError>>,
+}
+
+impl CronCache {
+    pub fn parse(
+        &mut self,
+        text: &str,
+        now: &cron::Now,
+    ) -> &Result<cron::Schedule, cron::CronError> {
+        if !self.verdicts.contains_key(text) {
+            self.verdicts
+                .insert(text.to_string(), cron::parse(text, now));
+        }
+        &self.verdicts[text]
+    }
+}
+
 /// Collects the problems of one entry.
-struct Validator<'a> {
+struct Validator<'a, 'c> {
     entry: Value<'a>,
+    fields: &'c Fields<'a>,
+    crons: &'c mut CronCache,
     problems: Vec<Problem>,
 }
 
@@ -91,7 +136,7 @@ fn is_slug(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-impl<'a> Validator<'a> {
+impl<'a> Validator<'a, '_> {
     fn problem(
         &mut self,
         code: &'static Code,
@@ -123,7 +168,7 @@ impl<'a> Validator<'a> {
 
     fn required_strings(&mut self) {
         for field in ["slug", "name", "description", "schedule"] {
-            match self.entry.get(field) {
+            match self.fields.get(field) {
                 None => {
                     let span = self.opening();
                     self.problem(
@@ -158,7 +203,7 @@ impl<'a> Validator<'a> {
     }
 
     fn slug(&mut self) {
-        let Some(value) = self.entry.get("slug") else {
+        let Some(value) = self.fields.get("slug") else {
             return;
         };
         if !is_nonblank_string(&value) {
@@ -206,7 +251,7 @@ impl<'a> Validator<'a> {
     }
 
     fn enum_field(&mut self, field: &str, allowed: &[&str], code: &'static Code, required: bool) {
-        let value = match self.entry.get(field) {
+        let value = match self.fields.get(field) {
             Some(value) => value,
             None if required => {
                 let span = self.opening();
@@ -254,18 +299,18 @@ impl<'a> Validator<'a> {
     }
 
     fn schedule(&mut self, now: &cron::Now) {
-        let Some(value) = self.entry.get("schedule") else {
+        let Some(value) = self.fields.get("schedule") else {
             return;
         };
         if !is_nonblank_string(&value) {
             return;
         }
         let text = value.as_str().unwrap_or_default();
-        let Err(err) = cron::parse(&text, now) else {
+        let Err(err) = self.crons.parse(&text, now).clone() else {
             return;
         };
         let trimmed = json::js_trim(&text);
-        let trim_fixes = trimmed.len() != text.len() && cron::parse(trimmed, now).is_ok();
+        let trim_fixes = trimmed.len() != text.len() && self.crons.parse(trimmed, now).is_ok();
         let remedy = if trim_fixes {
             // Keep the pattern's own source bytes (escapes included); drop only the whitespace.
             let lead = text.len() - text.trim_start_matches(json::is_js_whitespace).len();
@@ -298,7 +343,7 @@ impl<'a> Validator<'a> {
     }
 
     fn enabled(&mut self) {
-        let value = self.entry.get("enabled");
+        let value = self.fields.get("enabled");
         if value.as_ref().is_some_and(|v| v.kind() == Kind::Bool) {
             return;
         }
@@ -337,7 +382,7 @@ impl<'a> Validator<'a> {
     }
 
     fn execute(&mut self) {
-        let Some(execute) = self.entry.get("execute") else {
+        let Some(execute) = self.fields.get("execute") else {
             let span = self.opening();
             self.problem(
                 &INVALID_EXECUTE,
@@ -422,7 +467,7 @@ impl<'a> Validator<'a> {
     }
 
     fn gate(&mut self) {
-        if let Some(gate) = self.entry.get("gate") {
+        if let Some(gate) = self.fields.get("gate") {
             if gate.kind() != Kind::String {
                 self.problem(
                     &INVALID_GATE,
@@ -437,7 +482,7 @@ impl<'a> Validator<'a> {
     }
 
     fn telegram_notify(&mut self) {
-        let Some(value) = self.entry.get("telegramNotify") else {
+        let Some(value) = self.fields.get("telegramNotify") else {
             return;
         };
         if value.kind() == Kind::Bool || value.raw() == b"\"on-alert\"" {
@@ -502,13 +547,13 @@ impl<'a> Validator<'a> {
     }
 
     fn machines(&mut self) {
-        if let Some(value) = self.entry.get("machines") {
+        if let Some(value) = self.fields.get("machines") {
             self.string_array(&value, "\"machines\"", "/machines", &INVALID_MACHINES);
         }
     }
 
     fn grounding(&mut self) {
-        let Some(grounding) = self.entry.get("grounding") else {
+        let Some(grounding) = self.fields.get("grounding") else {
             return;
         };
         if grounding.kind() != Kind::Object {
@@ -566,7 +611,7 @@ impl<'a> Validator<'a> {
     }
 
     fn common_blockers(&mut self) {
-        let Some(blockers) = self.entry.get("commonBlockers") else {
+        let Some(blockers) = self.fields.get("commonBlockers") else {
             return;
         };
         if blockers.kind() != Kind::Object {
@@ -698,9 +743,16 @@ fn cron_label(kind: cron::ErrorKind) -> &'static str {
 }
 
 /// Every problem of one entry, in validateJob's order.
-pub fn validate(entry: Value<'_>, now: &cron::Now) -> Vec<Problem> {
+pub fn validate<'a>(
+    entry: Value<'a>,
+    fields: &Fields<'a>,
+    crons: &mut CronCache,
+    now: &cron::Now,
+) -> Vec<Problem> {
     let mut v = Validator {
         entry,
+        fields,
+        crons,
         problems: Vec::new(),
     };
     // typeof null is "object" too, but validateJob rejects null explicitly; arrays pass this rule.

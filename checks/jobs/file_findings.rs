@@ -452,19 +452,13 @@ fn array_entries(bytes: &[u8]) -> Option<Vec<(Option<String>, String)>> {
 }
 
 /// `jobs.json.<pid>.<random>.tmp` files left by an interrupted `instar job add`.
-pub fn stray_temp_files(cx: &Context, path: &Path, sink: &mut Sink) {
+/// `main_parses`: whether JSON.parse accepts the jobs file itself (only then is a temp file
+/// certainly not the last good copy).
+pub fn stray_temp_files(cx: &Context, path: &Path, main_parses: bool, sink: &mut Sink) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
     };
     let name = name.to_string_lossy();
-    let main_parses = cx
-        .file(path)
-        .loaded()
-        .map(|l| {
-            let mut tape = Tape::new();
-            json::parse(&l.bytes, &mut tape).is_ok()
-        })
-        .unwrap_or(false);
     for entry in cx.list_dir(dir) {
         let Some(pid) = temp_file_pid(&name, &entry) else {
             continue;

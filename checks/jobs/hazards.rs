@@ -9,7 +9,7 @@ use crate::json::{Kind, Value};
 use crate::version::{boundary, Version};
 
 use super::codes::*;
-use super::entry::{js_type, shown};
+use super::entry::{js_type, shown, CronCache, Fields};
 
 /// Slugs instar's grounding audit never warns about (spec §3.3).
 const GROUNDING_EXEMPT: &[&str] = &[
@@ -104,26 +104,36 @@ pub struct HazardContext<'a> {
     pub exists_cache: &'a mut HashMap<PathBuf, bool>,
 }
 
-pub fn check_entry(entry: &Value<'_>, hx: &mut HazardContext<'_>) -> Vec<Hazard> {
+pub fn check_entry(
+    entry: &Value<'_>,
+    fields: &Fields<'_>,
+    crons: &mut CronCache,
+    hx: &mut HazardContext<'_>,
+) -> Vec<Hazard> {
     let mut out = Vec::new();
     if entry.kind() != Kind::Object {
         return out;
     }
-    schedule_hazards(entry, hx, &mut out);
-    type_hazards(entry, &mut out);
-    machine_hazards(entry, hx.machines, &mut out);
-    grounding_hazards(entry, hx, &mut out);
+    schedule_hazards(fields, crons, hx, &mut out);
+    type_hazards(fields, &mut out);
+    machine_hazards(fields, hx.machines, &mut out);
+    grounding_hazards(entry, fields, hx, &mut out);
     out
 }
 
-fn schedule_hazards(entry: &Value<'_>, hx: &HazardContext<'_>, out: &mut Vec<Hazard>) {
-    let Some(value) = entry.get("schedule") else {
+fn schedule_hazards(
+    fields: &Fields<'_>,
+    crons: &mut CronCache,
+    hx: &HazardContext<'_>,
+    out: &mut Vec<Hazard>,
+) {
+    let Some(value) = fields.get("schedule") else {
         return;
     };
     let Some(text) = value.as_str() else {
         return;
     };
-    let Ok(schedule) = cron::parse(&text, hx.now) else {
+    let Ok(schedule) = crons.parse(&text, hx.now) else {
         return; // invalid patterns are reported by the entry rules
     };
     match schedule {
@@ -196,8 +206,8 @@ fn schedule_hazards(entry: &Value<'_>, hx: &HazardContext<'_>, out: &mut Vec<Haz
 }
 
 /// J-TYPES: fields the TypeScript type declares but validateJob never checks.
-fn type_hazards(entry: &Value<'_>, out: &mut Vec<Hazard>) {
-    if let Some(duration) = entry.get("expectedDurationMinutes") {
+fn type_hazards(fields: &Fields<'_>, out: &mut Vec<Hazard>) {
+    if let Some(duration) = fields.get("expectedDurationMinutes") {
         let positive = duration.as_f64().is_some_and(|n| n.is_finite() && n > 0.0);
         if !positive {
             let mut hazard = Hazard::new(
@@ -219,7 +229,7 @@ fn type_hazards(entry: &Value<'_>, out: &mut Vec<Hazard>) {
             out.push(hazard);
         }
     }
-    if let Some(tags) = entry.get("tags") {
+    if let Some(tags) = fields.get("tags") {
         let ok = tags.kind() == Kind::Array && tags.elements().all(|t| t.kind() == Kind::String);
         if !ok {
             out.push(Hazard::new(
@@ -231,7 +241,7 @@ fn type_hazards(entry: &Value<'_>, out: &mut Vec<Hazard>) {
             ));
         }
     }
-    if let Some(topic) = entry.get("topicId") {
+    if let Some(topic) = fields.get("topicId") {
         if topic.kind() != Kind::Number {
             let mut hazard = Hazard::new(
                 &FIELD_TYPE,
@@ -244,7 +254,7 @@ fn type_hazards(entry: &Value<'_>, out: &mut Vec<Hazard>) {
             out.push(hazard);
         }
     }
-    if let Some(supervision) = entry.get("supervision") {
+    if let Some(supervision) = fields.get("supervision") {
         let ok = matches!(
             supervision.raw(),
             b"\"tier0\"" | b"\"tier1\"" | b"\"tier2\""
@@ -282,8 +292,8 @@ fn numeric_string(value: &Value<'_>) -> Option<String> {
     is_json_number.then(|| trimmed.to_string())
 }
 
-fn machine_hazards(entry: &Value<'_>, machines: &KnownMachines, out: &mut Vec<Hazard>) {
-    let Some(list) = entry.get("machines") else {
+fn machine_hazards(fields: &Fields<'_>, machines: &KnownMachines, out: &mut Vec<Hazard>) {
+    let Some(list) = fields.get("machines") else {
         return;
     };
     if list.kind() != Kind::Array || list.is_empty() {
@@ -353,13 +363,18 @@ fn sorted_names(known: &HashSet<String>) -> Vec<String> {
     names
 }
 
-fn grounding_hazards(entry: &Value<'_>, hx: &mut HazardContext<'_>, out: &mut Vec<Hazard>) {
-    let enabled = entry.get("enabled").and_then(|v| v.as_bool()) == Some(true);
+fn grounding_hazards(
+    entry: &Value<'_>,
+    fields: &Fields<'_>,
+    hx: &mut HazardContext<'_>,
+    out: &mut Vec<Hazard>,
+) {
+    let enabled = fields.get("enabled").and_then(|v| v.as_bool()) == Some(true);
     let slug = entry
         .get("slug")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    match entry.get("grounding") {
+    match fields.get("grounding") {
         None if enabled && !grounding_exempt(&slug, hx.version) => {
             let start = entry.span().start;
             let span = entry

@@ -65,8 +65,9 @@ impl Check for JobsCheck {
 
         let run = JobsRun::new(cx, &scheduler, path.clone());
         let state = cx.file(&path);
+        let mut parses = false;
         match &*state {
-            FileState::Present(loaded) => run.diagnose_bytes(&loaded.bytes, sink),
+            FileState::Present(loaded) => parses = run.diagnose_bytes(&loaded.bytes, sink),
             FileState::Missing => {
                 if !manifests::any(cx, &path) {
                     sink.push(file_findings::missing(cx, &path));
@@ -80,7 +81,7 @@ impl Check for JobsCheck {
             )),
         }
         manifests::check(cx, &path, sink);
-        file_findings::stray_temp_files(cx, &path, sink);
+        file_findings::stray_temp_files(cx, &path, parses, sink);
     }
 }
 
@@ -99,6 +100,18 @@ struct JobsRun<'a> {
 struct PendingQuarantine {
     diagnostic: usize,
     entry: usize,
+}
+
+/// What the pass over one jobs file accumulates, entry by entry.
+#[derive(Default)]
+struct EntryPass {
+    found: Vec<Diagnostic>,
+    /// Every entry's span, to compute removal edits once the whole array is known.
+    entries: Vec<Span>,
+    pending: Vec<PendingQuarantine>,
+    slugs: SlugIndex,
+    crons: entry::CronCache,
+    exists_cache: HashMap<PathBuf, bool>,
 }
 
 impl<'a> JobsRun<'a> {
@@ -130,37 +143,16 @@ impl<'a> JobsRun<'a> {
         }
     }
 
-    fn diagnose_bytes(&self, bytes: &[u8], sink: &mut Sink) {
-        let has_bom = bytes.starts_with(&[0xEF, 0xBB, 0xBF]);
-        if has_bom {
+    /// Diagnoses the file's bytes; returns whether JSON.parse accepts them.
+    fn diagnose_bytes(&self, bytes: &[u8], sink: &mut Sink) -> bool {
+        if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
             sink.push(self.with_dormancy(file_findings::bom(self.cx, &self.path)));
         }
         let mut tape = Tape::new();
-        let mut found: Vec<Diagnostic> = Vec::new();
-        let mut entries: Vec<Span> = Vec::new();
-        let mut pending: Vec<PendingQuarantine> = Vec::new();
-        let mut slugs = SlugIndex::default();
-        let mut exists_cache = HashMap::new();
-        let state_dir = self.cx.state_dir.clone();
-        let mut hazard_cx = HazardContext {
-            version: self.cx.version,
-            now: &self.now,
-            now_epoch: self.cx.now,
-            machines: &self.machines,
-            state_dir: &state_dir,
-            exists_cache: &mut exists_cache,
-        };
-
+        let mut pass = EntryPass::default();
         let result = json::stream_root_array(bytes, &mut tape, |index, value| {
-            entries.push(value.span());
-            self.diagnose_entry(
-                index,
-                value,
-                &mut hazard_cx,
-                &mut slugs,
-                &mut found,
-                &mut pending,
-            );
+            pass.entries.push(value.span());
+            self.diagnose_entry(index, value, &mut pass);
         });
 
         match result {
@@ -171,12 +163,14 @@ impl<'a> JobsRun<'a> {
                         self.cx, &self.path, bytes, &err,
                     )),
                 );
+                false
             }
             Ok((_, RootShape::NotArray)) => {
                 let root = tape.root();
                 sink.push(self.with_dormancy(file_findings::not_an_array(
                     self.cx, &self.path, bytes, root,
                 )));
+                !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
             Ok((
                 _,
@@ -184,60 +178,60 @@ impl<'a> JobsRun<'a> {
                     span: array_span, ..
                 },
             )) => {
-                for item in pending {
-                    let removal = json_edit::removal_span(&array_span, &entries, item.entry);
-                    let entry_span = entries[item.entry].clone();
+                for item in &pass.pending {
+                    let removal = json_edit::removal_span(&array_span, &pass.entries, item.entry);
+                    let entry_span = pass.entries[item.entry].clone();
                     let fix = self.quarantine_fix(bytes, entry_span, removal);
-                    let diagnostic = &mut found[item.diagnostic];
-                    diagnostic.fix = Some(fix);
+                    pass.found[item.diagnostic].fix = Some(fix);
                 }
-                found.extend(slugs.duplicates(&self.path));
-                for diagnostic in found {
+                pass.found.extend(pass.slugs.duplicates(&self.path));
+                for diagnostic in pass.found {
                     sink.push(diagnostic);
                 }
+                !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn diagnose_entry(
-        &self,
-        index: usize,
-        entry: Value<'_>,
-        hazard_cx: &mut HazardContext<'_>,
-        slugs: &mut SlugIndex,
-        found: &mut Vec<Diagnostic>,
-        pending: &mut Vec<PendingQuarantine>,
-    ) {
-        let problems = entry::validate(entry, &self.now);
-        let slug_text = entry
-            .get("slug")
-            .and_then(|s| s.as_str())
-            .map(|s| s.into_owned());
-        let who = match &slug_text {
+    fn diagnose_entry(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
+        let fields = entry::Fields::of(&entry);
+        let problems = entry::validate(entry, &fields, &mut pass.crons, &self.now);
+        let mut hazard_cx = HazardContext {
+            version: self.cx.version,
+            now: &self.now,
+            now_epoch: self.cx.now,
+            machines: &self.machines,
+            state_dir: &self.cx.state_dir,
+            exists_cache: &mut pass.exists_cache,
+        };
+        let hazards = hazards::check_entry(&entry, &fields, &mut pass.crons, &mut hazard_cx);
+        let slug_value = fields.get("slug");
+        let slug_text = slug_value.and_then(|s| s.as_str());
+        // Built only for entries that have something to say.
+        let who = || match &slug_text {
             Some(slug) => format!("job {index} ({slug:?})"),
             None => format!("job {index}"),
         };
+
         for (nth, problem) in problems.into_iter().enumerate() {
-            let first_note = if nth == 0 {
-                match self.entry_effect {
-                    Effect::Fatal => format!(
-                        "instar {} stops at this error and the whole jobs file fails to load",
-                        self.cx.version
-                    ),
-                    _ => format!(
-                        "instar {} skips this job and logs this error",
-                        self.cx.version
-                    ),
-                }
-            } else {
+            let first_note = if nth > 0 {
                 "instar reports only the first error of an entry; this one comes after it"
                     .to_string()
+            } else if self.entry_effect == Effect::Fatal {
+                format!(
+                    "instar {} stops at this error and the whole jobs file fails to load",
+                    self.cx.version
+                )
+            } else {
+                format!(
+                    "instar {} skips this job and logs this error",
+                    self.cx.version
+                )
             };
             let mut diagnostic = Diagnostic::new(
                 problem.code,
                 self.entry_effect,
-                format!("{who}: {}", problem.message),
+                format!("{}: {}", who(), problem.message),
             )
             .file(&self.path)
             .at(problem.span, problem.label)
@@ -264,29 +258,29 @@ impl<'a> JobsRun<'a> {
                         "alternatively, move the entry to the doctor's quarantine (jobs.invalid.json)",
                     );
                 }
-                Remedy::Quarantine => {
-                    pending.push(PendingQuarantine {
-                        diagnostic: found.len(),
-                        entry: index,
-                    });
-                }
+                Remedy::Quarantine => pass.pending.push(PendingQuarantine {
+                    diagnostic: pass.found.len(),
+                    entry: index,
+                }),
             }
-            found.push(self.with_dormancy(diagnostic));
+            pass.found.push(self.with_dormancy(diagnostic));
         }
 
-        for hazard in hazards::check_entry(&entry, hazard_cx) {
+        for hazard in hazards {
+            let effect = if hazard.code == &UNGROUNDED {
+                Effect::None
+            } else {
+                Effect::Silent
+            };
             let mut diagnostic = Diagnostic::new(
                 hazard.code,
-                Effect::Silent,
-                format!("{who}: {}", hazard.message),
+                effect,
+                format!("{}: {}", who(), hazard.message),
             )
             .severity(hazard.severity)
             .file(&self.path)
             .at(hazard.span, hazard.label)
             .pointer(format!("/{index}{}", hazard.pointer));
-            if hazard.code == &UNGROUNDED {
-                diagnostic.effect = Effect::None;
-            }
             if let Some(help) = hazard.help {
                 diagnostic = diagnostic.help(help);
             }
@@ -300,24 +294,25 @@ impl<'a> JobsRun<'a> {
                     }],
                 )));
             }
-            found.push(diagnostic);
+            pass.found.push(diagnostic);
         }
 
         let tape = entry.tape();
         for dup in tape.duplicates() {
-            found.push(file_findings::duplicate_key(&self.path, index, entry, dup));
+            pass.found
+                .push(file_findings::duplicate_key(&self.path, index, entry, dup));
         }
-        for (nth, bad) in tape.invalid_utf8().iter().enumerate() {
-            if nth == file_findings::MAX_UTF8_FINDINGS_PER_ENTRY {
-                break;
-            }
-            found.push(file_findings::invalid_utf8(&self.path, index, bad.clone()));
+        let bad_utf8 = tape.invalid_utf8();
+        for bad in bad_utf8
+            .iter()
+            .take(file_findings::MAX_UTF8_FINDINGS_PER_ENTRY)
+        {
+            pass.found
+                .push(file_findings::invalid_utf8(&self.path, index, bad.clone()));
         }
 
-        if let Some(slug_value) = entry.get("slug") {
-            if let Some(slug) = slug_value.as_str() {
-                slugs.record(&slug, slug_value.span(), index);
-            }
+        if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
+            pass.slugs.record(slug, value.span(), index);
         }
     }
 
@@ -346,13 +341,13 @@ struct SlugIndex {
     /// lowercased slug → (slug as written, its span, entry index) of the first occurrence.
     first: HashMap<String, (String, Span, usize)>,
     repeats: Vec<(String, Span, usize, String, Span, usize)>,
-    all: std::collections::HashSet<String>,
+    /// Names handed out by renames, so two renames never collide.
+    renamed: std::collections::HashSet<String>,
 }
 
 impl SlugIndex {
     fn record(&mut self, slug: &str, span: Span, index: usize) {
         let key = slug.to_lowercase();
-        self.all.insert(key.clone());
         match self.first.get(&key) {
             Some((first_slug, first_span, first_index)) => self.repeats.push((
                 slug.to_string(),
@@ -381,7 +376,7 @@ impl SlugIndex {
                 )
             };
             let renamed = self.free_name(&slug);
-            self.all.insert(renamed.to_lowercase());
+            self.renamed.insert(renamed.to_lowercase());
             let fix = Fix::unsafe_(
                 format!("rename this job's slug to {renamed:?}"),
                 vec![Change::Edit {
@@ -415,7 +410,10 @@ impl SlugIndex {
     fn free_name(&self, slug: &str) -> String {
         (2..)
             .map(|n| format!("{slug}-{n}"))
-            .find(|candidate| !self.all.contains(&candidate.to_lowercase()))
+            .find(|candidate| {
+                let key = candidate.to_lowercase();
+                !self.first.contains_key(&key) && !self.renamed.contains(&key)
+            })
             .unwrap_or_else(|| format!("{slug}-copy"))
     }
 }

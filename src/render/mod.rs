@@ -15,7 +15,7 @@ use crate::engine::Context;
 use crate::redact;
 
 /// A file's bytes and the spans of its secrets.
-pub type RedactedSource = (Arc<[u8]>, Arc<Vec<Span>>);
+pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 
 /// Source bytes and their secret spans, computed once per file per render.
 #[derive(Default)]
