@@ -276,25 +276,25 @@ code!(
     MACHINES_MATCH_NONE,
     "jobs/machines-match-none",
     Error,
-    Some(Manual),
+    None,
     "a job's machines list matches no machine in the registry",
     "What it checks: every name in a job's machines list against the registry's machine ids and \
 names (case-insensitively).
 Why it matters: a job whose list matches no machine never runs anywhere.
 What instar does: loads it and never schedules it.
-Fix (manual): correct the names or remove the list."
+Fix: none the doctor can make (the spec says report); correct the names or remove the list."
 );
 
 code!(
     UNKNOWN_MACHINE,
     "jobs/unknown-machine",
     Warning,
-    Some(Manual),
+    None,
     "a name in a job's machines list matches no registry machine",
     "What it checks: each entry of a job's machines list against the registry.
 Why it matters: a misspelt machine silently never runs the job.
 What instar does: ignores the name.
-Fix (manual): correct or remove the name."
+Fix: none the doctor can make; correct or remove the name."
 );
 
 code!(MACHINES_UNVERIFIABLE, "jobs/machines-unverifiable", Info, None,

@@ -338,11 +338,26 @@ fn member_removal(entry: Value<'_>, key: &Span) -> Option<Span> {
     None
 }
 
+/// Adjacent invalid sequences (`\xFF\xFE` is two for a decoder) merged into one run each.
+pub fn contiguous_runs(spans: &[Span]) -> Vec<Span> {
+    let mut runs: Vec<Span> = Vec::new();
+    for span in spans {
+        match runs.last_mut() {
+            Some(last) if last.end == span.start => last.end = span.end,
+            _ => runs.push(span.clone()),
+        }
+    }
+    runs
+}
+
 pub fn invalid_utf8(path: &Path, index: usize, span: Span) -> Diagnostic {
     Diagnostic::new(
         &INVALID_UTF8,
         Effect::Silent,
-        format!("job {index}: bytes that are not UTF-8; Node reads each sequence as U+FFFD"),
+        format!(
+            "job {index}: {} byte(s) that are not UTF-8; Node reads each invalid sequence as U+FFFD",
+            span.len()
+        ),
     )
     .file(path)
     .at(span, "not UTF-8")

@@ -302,13 +302,13 @@ impl<'a> JobsRun<'a> {
             pass.found
                 .push(file_findings::duplicate_key(&self.path, index, entry, dup));
         }
-        let bad_utf8 = tape.invalid_utf8();
-        for bad in bad_utf8
-            .iter()
+        let runs = file_findings::contiguous_runs(tape.invalid_utf8());
+        for bad in runs
+            .into_iter()
             .take(file_findings::MAX_UTF8_FINDINGS_PER_ENTRY)
         {
             pass.found
-                .push(file_findings::invalid_utf8(&self.path, index, bad.clone()));
+                .push(file_findings::invalid_utf8(&self.path, index, bad));
         }
 
         if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
