@@ -14,7 +14,9 @@ use crate::engine::{self, Context, Report, Selection, ShadowVersion};
 use crate::exit;
 use crate::fix::Applicability;
 use crate::render::{self, human::HumanOptions};
+use crate::repair::{self, RepairOptions};
 use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
+use crate::write;
 
 /// Runs the doctor with these arguments (argv[0] included) and returns the exit code.
 pub fn main(args: Vec<OsString>) -> u8 {
@@ -32,6 +34,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     match &cli.command {
         Some(Command::List) => list(),
         Some(Command::Explain { code }) => explain(code),
+        Some(Command::Undo { run_id, force }) => undo(&cli, run_id.as_deref(), *force),
         None => check(&cli),
     }
 }
@@ -91,64 +94,84 @@ fn fail(cli: &Cli, failure: Failure) -> u8 {
     exit::FAILURE
 }
 
-fn check(cli: &Cli) -> u8 {
+/// What every run needs before it can look at the agent: where it is, which rules, what time.
+struct Setup {
+    project_dir: PathBuf,
+    rules: Version,
+    detected: Version,
+    source: VersionSource,
+    now: i64,
+}
+
+impl Setup {
+    fn context(&self, deep: bool) -> Context {
+        Context::new(
+            self.project_dir.clone(),
+            self.rules,
+            Some(self.detected),
+            self.source,
+            self.now,
+            deep,
+        )
+    }
+}
+
+fn setup(cli: &Cli) -> Result<Setup, Failure> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let project_dir = match engine::discover(cli.dir.as_deref(), &cwd) {
-        Ok(dir) => dir,
-        Err(err) => {
-            return fail(
-                cli,
-                Failure {
-                    message: err.to_string(),
-                    project_dir: None,
-                },
-            )
-        }
+    let project_dir = engine::discover(cli.dir.as_deref(), &cwd).map_err(|err| Failure {
+        message: err.to_string(),
+        project_dir: None,
+    })?;
+    let failure = |message: String| Failure {
+        message,
+        project_dir: Some(project_dir.clone()),
     };
-    let now = match now() {
-        Ok(now) => now,
-        Err(message) => {
-            return fail(
-                cli,
-                Failure {
-                    message,
-                    project_dir: Some(project_dir),
-                },
-            )
-        }
-    };
+    let now = now().map_err(failure)?;
     let (detected, source) = match &cli.instar_version {
         Some(text) => match text.parse::<Version>() {
             Ok(v) => (v, VersionSource::Flag),
-            Err(err) => {
-                return fail(
-                    cli,
-                    Failure {
-                        message: format!("--instar-version: {err}"),
-                        project_dir: Some(project_dir),
-                    },
-                )
-            }
+            Err(err) => return Err(failure(format!("--instar-version: {err}"))),
         },
         None => match engine::shadow_install_version(&project_dir) {
             ShadowVersion::Found(v) => (v, VersionSource::ShadowInstall),
             _ => (NEWEST_KNOWN, VersionSource::Default),
         },
     };
-    let cx = Context::new(
+    Ok(Setup {
         project_dir,
-        version::rules_for(detected),
-        Some(detected),
+        rules: version::rules_for(detected),
+        detected,
         source,
         now,
-        cli.deep,
-    );
-    let selection = Selection {
-        select: cli.select.clone(),
-        ignore: cli.ignore.clone(),
-    };
-    let report = engine::run(&cx, &selection);
+    })
+}
 
+/// Writers refuse while instar runs for this agent: its writers ignore our lock.
+fn refuse_if_instar_runs(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
+    if cli.allow_running {
+        return Ok(());
+    }
+    match write::instar_running(&setup.project_dir.join(engine::STATE_DIR)) {
+        Some(pid) => Err(Failure {
+            message: format!(
+                "instar is running for this agent (lifeline pid {pid}); stop it first, or pass --allow-running"
+            ),
+            project_dir: Some(setup.project_dir.clone()),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check(cli: &Cli) -> u8 {
+    let setup = match setup(cli) {
+        Ok(setup) => setup,
+        Err(failure) => return fail(cli, failure),
+    };
+    if cli.fix || cli.interactive {
+        return fix(cli, &setup);
+    }
+    let cx = setup.context(cli.deep);
+    let report = engine::run(&cx, &selection(cli));
     if cli.diff {
         return diff(cli, &cx, &report);
     }
@@ -164,6 +187,123 @@ fn check(cli: &Cli) -> u8 {
         }
     }
     exit_code
+}
+
+fn selection(cli: &Cli) -> Selection {
+    Selection {
+        select: cli.select.clone(),
+        ignore: cli.ignore.clone(),
+    }
+}
+
+/// `--fix` and `-i`: a fix run to a fixpoint, then the report of what remains.
+fn fix(cli: &Cli, setup: &Setup) -> u8 {
+    if let Err(failure) = refuse_if_instar_runs(cli, setup) {
+        return fail(cli, failure);
+    }
+    if cli.interactive && !can_prompt() {
+        return fail(
+            cli,
+            Failure {
+                message: "-i needs a terminal to ask on; run `instar-doctor --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string(),
+                project_dir: Some(setup.project_dir.clone()),
+            },
+        );
+    }
+    let opts = RepairOptions {
+        unsafe_fixes: cli.unsafe_fixes,
+        interactive: cli.interactive,
+    };
+    let human = human_options(cli);
+    let mut ask = |cx: &Context, d: &crate::diag::Diagnostic| -> bool {
+        let mut sources = render::Sources::default();
+        eprint!(
+            "{}",
+            render::human::render_diagnostic(cx, &mut sources, d, &human)
+        );
+        if let Some(fix) = &d.fix {
+            eprint!("{}", render::diff::fix_diff(cx, fix));
+        }
+        dialoguer::Confirm::new()
+            .with_prompt("Apply this fix?")
+            .default(false)
+            .interact_on(&dialoguer::console::Term::stderr())
+            .unwrap_or(false)
+    };
+    let make_cx = || setup.context(cli.deep);
+    match repair::repair(&make_cx, &selection(cli), &opts, &mut ask) {
+        Ok(outcome) => {
+            let cx = &outcome.cx;
+            let code = if outcome.report.crashed() {
+                exit::FAILURE
+            } else {
+                exit_code(cli, &outcome.report)
+            };
+            match cli.format {
+                Format::Json => {
+                    let doc = render::json::document_after_fix(
+                        cx,
+                        &outcome.report,
+                        &outcome.handled,
+                        code,
+                    );
+                    print(&render::json::to_string(&doc));
+                }
+                Format::Human => {
+                    let mut out = render::human::render_fixed(
+                        cx,
+                        &outcome.handled,
+                        outcome.run_id.as_deref(),
+                    );
+                    out.push_str(&render::human::render(cx, &outcome.report, &human));
+                    print(&out);
+                }
+            }
+            code
+        }
+        Err(err) => fail(
+            cli,
+            Failure {
+                message: err.to_string(),
+                project_dir: Some(setup.project_dir.clone()),
+            },
+        ),
+    }
+}
+
+fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
+    let setup = match setup(cli) {
+        Ok(setup) => setup,
+        Err(failure) => return fail(cli, failure),
+    };
+    if let Err(failure) = refuse_if_instar_runs(cli, &setup) {
+        return fail(cli, failure);
+    }
+    let state = setup.project_dir.join(engine::STATE_DIR);
+    match write::undo(&setup.project_dir, &state, run_id, force) {
+        Ok(done) => {
+            print(&format!(
+                "undid run {}: restored {}\n",
+                done.run_id,
+                done.restored.join(", ")
+            ));
+            exit::HEALTHY
+        }
+        Err(err) => fail(
+            cli,
+            Failure {
+                message: err.to_string(),
+                project_dir: Some(setup.project_dir.clone()),
+            },
+        ),
+    }
+}
+
+/// Prompts only with a person at both ends: stdin and stderr terminals, and not under CI.
+fn can_prompt() -> bool {
+    std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
 }
 
 fn threshold(fail_on: FailOn) -> Severity {

@@ -35,9 +35,21 @@ pub struct Cli {
     #[arg(long)]
     pub diff: bool,
 
-    /// With --diff: include unsafe fixes (they may drop or change data).
+    /// Apply the safe fixes (with a backup; `undo` reverts the run).
+    #[arg(long, conflicts_with_all = ["diff", "interactive"])]
+    pub fix: bool,
+
+    /// Ask before each fix, showing its diff (terminal only).
+    #[arg(short = 'i', long, conflicts_with = "diff")]
+    pub interactive: bool,
+
+    /// With --fix or --diff: include unsafe fixes (they may drop or change data).
     #[arg(long)]
     pub unsafe_fixes: bool,
+
+    /// Fix even though instar itself appears to be running for this agent.
+    #[arg(long, global = true)]
+    pub allow_running: bool,
 
     /// Only these checks or codes (comma-separated, e.g. `jobs` or `jobs/invalid-cron`).
     #[arg(long, value_delimiter = ',', value_name = "LIST", global = true)]
@@ -80,6 +92,14 @@ pub enum Command {
     Explain {
         /// The code, `area/kebab-name`.
         code: String,
+    },
+    /// Restore the files of a fix run (default: the newest not yet undone).
+    Undo {
+        /// The run id (a folder name under .instar/doctor/runs/).
+        run_id: Option<String>,
+        /// Restore even files that changed after the run.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -114,6 +114,29 @@ pub struct Diagnostic {
     pub pointer: Option<String>,
     pub secondary: Vec<Label>,
     pub fix: Option<Fix>,
+    /// What became of the fix in a fix run.
+    pub fix_status: FixStatus,
+}
+
+/// What became of a finding's fix (`fix.status` in the JSON output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FixStatus {
+    #[default]
+    Proposed,
+    Applied,
+    Failed,
+    Declined,
+}
+
+impl FixStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixStatus::Proposed => "proposed",
+            FixStatus::Applied => "applied",
+            FixStatus::Failed => "failed",
+            FixStatus::Declined => "declined",
+        }
+    }
 }
 
 impl Diagnostic {
@@ -131,6 +154,7 @@ impl Diagnostic {
             pointer: None,
             secondary: Vec::new(),
             fix: None,
+            fix_status: FixStatus::Proposed,
         }
     }
 

@@ -14,8 +14,10 @@ pub mod json;
 pub mod json_edit;
 pub mod redact;
 pub mod render;
+pub mod repair;
 pub mod source;
 pub mod version;
+pub mod write;
 
 #[path = "../checks/mod.rs"]
 pub mod checks;

@@ -213,6 +213,35 @@ pub fn render_diagnostic(
     out
 }
 
+/// The findings a fix run handled, one line each, and how to undo the run.
+pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) -> String {
+    let mut out = String::new();
+    for d in handled {
+        let mark = match d.fix_status {
+            crate::diag::FixStatus::Applied => "fixed",
+            crate::diag::FixStatus::Declined => "declined",
+            crate::diag::FixStatus::Failed => "failed",
+            crate::diag::FixStatus::Proposed => continue,
+        };
+        let title = d.fix.as_ref().map(|f| f.title.as_str()).unwrap_or_default();
+        let file = d
+            .file
+            .as_deref()
+            .map(|f| cx.display_path(f))
+            .unwrap_or_default();
+        out.push_str(&redact::redact_text(&format!(
+            "{mark}: {} {file}: {title}\n",
+            d.code.id
+        )));
+    }
+    if let Some(run) = run_id {
+        out.push_str(&format!(
+            "backups in .instar/doctor/runs/{run}/ — `instar-doctor undo` restores them\n\n"
+        ));
+    }
+    out
+}
+
 pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     let mut sources = Sources::default();
     let mut out = String::new();

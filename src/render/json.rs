@@ -122,11 +122,23 @@ impl LineIndex {
 }
 
 pub fn document(cx: &Context, report: &Report, exit_code: u8) -> Document {
+    document_after_fix(cx, report, &[], exit_code)
+}
+
+/// The document of a fix run: what remains after the final re-check, then each handled finding
+/// with its `fix.status` (applied, declined, failed). `summary.fixed` counts the applied ones.
+pub fn document_after_fix(
+    cx: &Context,
+    report: &Report,
+    handled: &[Diagnostic],
+    exit_code: u8,
+) -> Document {
     let mut indexes: HashMap<PathBuf, LineIndex> = HashMap::new();
     let diagnostics = report
         .diagnostics
         .iter()
         .map(|d| diagnostic(cx, d, &mut indexes))
+        .chain(handled.iter().map(|d| diagnostic_unplaced(cx, d)))
         .collect();
     Document {
         schema: SCHEMA_ID,
@@ -148,11 +160,21 @@ pub fn document(cx: &Context, report: &Report, exit_code: u8) -> Document {
             errors: report.count(Severity::Error),
             warnings: report.count(Severity::Warning),
             infos: report.count(Severity::Info),
-            fixed: 0,
+            fixed: handled
+                .iter()
+                .filter(|d| d.fix_status == crate::diag::FixStatus::Applied)
+                .count(),
         },
         exit_code,
         error: None,
     }
+}
+
+/// A handled finding: its file has changed since, so its old span and position are not given.
+fn diagnostic_unplaced(cx: &Context, d: &Diagnostic) -> DiagnosticOut {
+    let mut out = diagnostic_at(cx, d, (None, None));
+    out.span = None;
+    out
 }
 
 fn diagnostic(
@@ -160,10 +182,18 @@ fn diagnostic(
     d: &Diagnostic,
     indexes: &mut HashMap<PathBuf, LineIndex>,
 ) -> DiagnosticOut {
-    let (start, end) = match (&d.file, &d.span) {
+    let positions = match (&d.file, &d.span) {
         (Some(file), Some(span)) => positions(cx, file, span, indexes),
         _ => (None, None),
     };
+    diagnostic_at(cx, d, positions)
+}
+
+fn diagnostic_at(
+    cx: &Context,
+    d: &Diagnostic,
+    (start, end): (Option<Pos>, Option<Pos>),
+) -> DiagnosticOut {
     DiagnosticOut {
         code: d.code.id,
         check: d.code.check(),
@@ -182,7 +212,7 @@ fn diagnostic(
         fix: d.fix.as_ref().map(|f| FixOut {
             applicability: f.applicability.as_str(),
             title: redact::redact_text(&f.title),
-            status: "proposed",
+            status: d.fix_status.as_str(),
         }),
     }
 }

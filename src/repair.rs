@@ -1,0 +1,394 @@
+//! Fix runs: apply the selected fixes through a `Transaction`, re-check, and repeat until nothing
+//! applicable is left (design.md §4). Rolled back whole when a fix does not do what it promised.
+//!
+//! The model is ruff's `lint_fix`: apply non-overlapping fixes, re-run every check on the result,
+//! and loop to a fixpoint with a cap, because one fix can expose the next (or make another moot).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Effect, FixStatus, Span};
+use crate::engine::{self, Context, Report, Selection};
+use crate::fix::{apply_edits, Applicability, Change, Fix};
+use crate::write::{Transaction, WriteError};
+
+/// A fixpoint that is not reached in this many passes is a doctor bug.
+pub const MAX_PASSES: usize = 10;
+
+pub struct RepairOptions {
+    pub unsafe_fixes: bool,
+    /// Ask before each fix; safe and unsafe fixes are both offered.
+    pub interactive: bool,
+}
+
+pub struct RepairOutcome {
+    /// The context of the final re-check (its files are the ones on disk now).
+    pub cx: Context,
+    /// The final re-check.
+    pub report: Report,
+    /// Findings whose fix was applied, declined or failed, with `fix_status` set.
+    pub handled: Vec<Diagnostic>,
+    /// The recorded run, when anything changed.
+    pub run_id: Option<String>,
+}
+
+impl RepairOutcome {
+    pub fn fixed(&self) -> usize {
+        self.handled
+            .iter()
+            .filter(|d| d.fix_status == FixStatus::Applied)
+            .count()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepairError {
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("rolled back: {0}")]
+    RolledBack(String),
+    #[error("the fixes did not converge after {MAX_PASSES} passes (a doctor bug); rolled back")]
+    NotConverged,
+}
+
+/// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
+/// files change, but the code, file, title and the bytes the finding points at do not.
+type FixKey = (String, Option<String>, String, Vec<u8>);
+
+fn key_of(cx: &Context, d: &Diagnostic) -> FixKey {
+    let pointed = match (&d.file, &d.span) {
+        (Some(file), Some(span)) => cx
+            .bytes_of(file)
+            .and_then(|b| b.get(span.clone()).map(<[u8]>::to_vec))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    (
+        d.code.id.to_string(),
+        d.file.as_ref().map(|f| f.display().to_string()),
+        d.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default(),
+        pointed,
+    )
+}
+
+fn wanted(fix: &Fix, opts: &RepairOptions) -> bool {
+    !fix.changes.is_empty()
+        && match fix.applicability {
+            Applicability::Safe => true,
+            Applicability::Unsafe => opts.unsafe_fixes || opts.interactive,
+            Applicability::Manual => false,
+        }
+}
+
+/// Byte ranges and whole-file claims of the fixes chosen so far in a pass.
+#[derive(Default)]
+struct Claims {
+    edits: HashMap<PathBuf, Vec<Span>>,
+    whole: HashSet<PathBuf>,
+}
+
+impl Claims {
+    /// Claims the fix's changes unless one overlaps a change already claimed; an overlapping fix
+    /// waits for the next pass, where it is re-diagnosed against the new text.
+    fn try_claim(&mut self, fix: &Fix) -> bool {
+        let free = fix.changes.iter().all(|change| match change {
+            Change::Edit { file, span, .. } => {
+                !self.whole.contains(file)
+                    && self
+                        .edits
+                        .get(file)
+                        .is_none_or(|taken| taken.iter().all(|t| disjoint(span, t)))
+            }
+            Change::Write { file, .. } | Change::Quarantine { file } => {
+                !self.whole.contains(file) && !self.edits.contains_key(file)
+            }
+            Change::SetMode { .. } | Change::QuarantineData { .. } => true,
+        });
+        if !free {
+            return false;
+        }
+        for change in &fix.changes {
+            match change {
+                Change::Edit { file, span, .. } => self
+                    .edits
+                    .entry(file.clone())
+                    .or_default()
+                    .push(span.clone()),
+                Change::Write { file, .. } | Change::Quarantine { file } => {
+                    self.whole.insert(file.clone());
+                }
+                Change::SetMode { .. } | Change::QuarantineData { .. } => {}
+            }
+        }
+        true
+    }
+}
+
+/// Edits may touch end to start (adjacent entries removed in one pass) but not overlap; an
+/// insertion is kept apart from everything at its offset, where the order would be a guess.
+fn disjoint(a: &Span, b: &Span) -> bool {
+    if a.is_empty() || b.is_empty() {
+        a.end < b.start || a.start > b.end
+    } else {
+        a.end <= b.start || a.start >= b.end
+    }
+}
+
+/// Runs fixes to a fixpoint. `new_context` builds a fresh context (files re-read) for each pass;
+/// `ask` is consulted per fix in interactive mode.
+pub fn repair(
+    new_context: &dyn Fn() -> Context,
+    selection: &Selection,
+    opts: &RepairOptions,
+    ask: &mut dyn FnMut(&Context, &Diagnostic) -> bool,
+) -> Result<RepairOutcome, RepairError> {
+    let cx = new_context();
+    let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
+    let mut handled: Vec<Diagnostic> = Vec::new();
+    let mut settled: HashSet<FixKey> = HashSet::new();
+    let mut cx = cx;
+    let mut report = engine::run(&cx, selection);
+
+    for _pass in 0..MAX_PASSES {
+        let mut claims = Claims::default();
+        let mut chosen: Vec<usize> = Vec::new();
+        for (i, d) in report.diagnostics.iter().enumerate() {
+            let Some(fix) = &d.fix else { continue };
+            if !wanted(fix, opts) || settled.contains(&key_of(&cx, d)) {
+                continue;
+            }
+            // Several findings can share one fix (an entry's problems and its quarantine).
+            if chosen
+                .iter()
+                .any(|&c| report.diagnostics[c].fix.as_ref() == Some(fix))
+            {
+                chosen.push(i);
+                continue;
+            }
+            if opts.interactive && !ask(&cx, d) {
+                settled.insert(key_of(&cx, d));
+                let mut declined = d.clone();
+                declined.fix_status = FixStatus::Declined;
+                handled.push(declined);
+                continue;
+            }
+            if claims.try_claim(fix) {
+                chosen.push(i);
+            }
+        }
+        if chosen.is_empty() {
+            let run_id = tx.commit()?;
+            return Ok(RepairOutcome {
+                cx,
+                report,
+                handled,
+                run_id,
+            });
+        }
+
+        let applied = match apply(&cx, &mut tx, &report, &chosen) {
+            Ok(applied) => applied,
+            Err(err) => {
+                tx.rollback()?;
+                return Err(err.into());
+            }
+        };
+        let mut failed = Vec::new();
+        for (i, outcome) in chosen.iter().zip(&applied) {
+            let d = &report.diagnostics[*i];
+            let mut done = d.clone();
+            match outcome {
+                Ok(()) => {
+                    done.fix_status = FixStatus::Applied;
+                    if let Some(fix) = &d.fix {
+                        tx.record_fix(d.code.id, &fix.title);
+                    }
+                }
+                Err(reason) => {
+                    settled.insert(key_of(&cx, d));
+                    done.fix_status = FixStatus::Failed;
+                    done = done.add_help(format!("the fix was not applied: {reason}"));
+                    failed.push(*i);
+                }
+            }
+            handled.push(done);
+        }
+
+        let next_cx = new_context();
+        let next = engine::run(&next_cx, selection);
+        let applied_here: Vec<&Diagnostic> = chosen
+            .iter()
+            .zip(&applied)
+            .filter(|(_, ok)| ok.is_ok())
+            .map(|(i, _)| &report.diagnostics[*i])
+            .collect();
+        if let Err(reason) = verify(&report, &next, &applied_here) {
+            tx.rollback()?;
+            return Err(RepairError::RolledBack(reason));
+        }
+        cx = next_cx;
+        report = next;
+    }
+    tx.rollback()?;
+    Err(RepairError::NotConverged)
+}
+
+/// Applies the chosen findings' fixes; one result per chosen finding. A fix that cannot be
+/// applied safely (a symlink leaving the project) fails alone; anything else aborts the run.
+fn apply(
+    cx: &Context,
+    tx: &mut Transaction,
+    report: &Report,
+    chosen: &[usize],
+) -> Result<Vec<Result<(), String>>, WriteError> {
+    let mut results: Vec<Result<(), String>> = vec![Ok(()); chosen.len()];
+    let mut seen: Vec<&Fix> = Vec::new();
+    let mut edits: BTreeMap<PathBuf, Vec<(Span, &str, usize)>> = BTreeMap::new();
+    let mut later: Vec<(&Change, usize)> = Vec::new();
+    for (slot, &i) in chosen.iter().enumerate() {
+        let Some(fix) = &report.diagnostics[i].fix else {
+            continue;
+        };
+        if seen.contains(&fix) {
+            continue;
+        }
+        seen.push(fix);
+        for change in &fix.changes {
+            match change {
+                Change::Edit {
+                    file,
+                    span,
+                    replacement,
+                } => edits.entry(file.clone()).or_default().push((
+                    span.clone(),
+                    replacement.as_str(),
+                    slot,
+                )),
+                other => later.push((other, slot)),
+            }
+        }
+    }
+    for (file, file_edits) in &edits {
+        let diagnosed = cx.bytes_of(file);
+        tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
+        let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
+        let plain: Vec<(Span, &str)> = file_edits.iter().map(|(s, r, _)| (s.clone(), *r)).collect();
+        let slots = file_edits.iter().map(|e| e.2);
+        let new = match apply_edits(original, &plain) {
+            Ok(new) => new,
+            Err(err) => {
+                mark(&mut results, slots, err.to_string());
+                continue;
+            }
+        };
+        match tx.write(file, &new) {
+            Ok(()) => {}
+            Err(err @ WriteError::SymlinkLeavesProject(_)) => {
+                mark(&mut results, slots, err.to_string())
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    // Contents first, then modes and moves, so a chmod applies to the new file.
+    later.sort_by_key(|(change, _)| match change {
+        Change::Write { .. } => 0,
+        Change::SetMode { .. } => 1,
+        Change::QuarantineData { .. } => 2,
+        Change::Quarantine { .. } | Change::Edit { .. } => 3,
+    });
+    for (change, slot) in later {
+        let outcome = match change {
+            Change::Write { file, contents } => {
+                let diagnosed = cx.bytes_of(file);
+                tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
+                tx.write(file, contents)
+            }
+            Change::SetMode { file, mode } => tx.set_mode(file, *mode),
+            Change::Quarantine { file } => tx.quarantine(file),
+            Change::QuarantineData { name, contents } => {
+                tx.save_to_quarantine(name, contents);
+                Ok(())
+            }
+            Change::Edit { .. } => Ok(()),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(err @ WriteError::SymlinkLeavesProject(_)) => {
+                results[slot] = Err(err.to_string());
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    // Every finding chosen for a shared fix gets the shared fix's result.
+    for (slot, &i) in chosen.iter().enumerate() {
+        if let Some(owner) = chosen
+            .iter()
+            .position(|&j| report.diagnostics[j].fix == report.diagnostics[i].fix)
+        {
+            if owner != slot {
+                results[slot] = results[owner].clone();
+            }
+        }
+    }
+    Ok(results)
+}
+
+fn mark(results: &mut [Result<(), String>], slots: impl Iterator<Item = usize>, reason: String) {
+    for slot in slots {
+        results[slot] = Err(reason.clone());
+    }
+}
+
+fn count(report: &Report, code: &str, file: Option<&Path>) -> usize {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.id == code && d.file.as_deref() == file)
+        .count()
+}
+
+fn fatal_in(report: &Report, file: &Path) -> usize {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.effect == Effect::Fatal && d.file.as_deref() == Some(file))
+        .count()
+}
+
+/// A pass is good when every applied fix removed its finding and no touched file gained a fatal
+/// finding (a file that stopped parsing included). Findings a fixed problem had masked are new
+/// but not fatal-by-the-fix, and are left for the next pass.
+fn verify(before: &Report, after: &Report, applied: &[&Diagnostic]) -> Result<(), String> {
+    let mut expected: HashMap<(&str, Option<&Path>), usize> = HashMap::new();
+    for d in applied {
+        *expected.entry((d.code.id, d.file.as_deref())).or_default() += 1;
+    }
+    for ((code, file), fixed) in expected {
+        let was = count(before, code, file);
+        let now = count(after, code, file);
+        if now + fixed > was {
+            return Err(format!(
+                "{code} is still reported for {} after its fix",
+                file.map(|f| f.display().to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    let touched: HashSet<&Path> = applied
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .flat_map(|f| {
+            f.changes
+                .iter()
+                .filter_map(|c| c.file().map(PathBuf::as_path))
+        })
+        .collect();
+    for file in touched {
+        if fatal_in(after, file) > fatal_in(before, file) {
+            return Err(format!(
+                "a fix made {} fail to load in instar",
+                file.display()
+            ));
+        }
+    }
+    Ok(())
+}
