@@ -144,6 +144,7 @@ pub fn repair(
 ) -> Result<RepairOutcome, RepairError> {
     let cx = new_context();
     let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
+    tx.sweep_own_temp_files()?;
     let mut handled: Vec<Diagnostic> = Vec::new();
     let mut settled: HashSet<FixKey> = HashSet::new();
     let mut cx = cx;

@@ -238,6 +238,35 @@ impl Transaction {
         })
     }
 
+    /// Quarantines temp files an earlier doctor left when it was killed mid-write (their writer
+    /// is dead); the file they were meant to replace is intact, old or new.
+    pub fn sweep_own_temp_files(&mut self) -> Result<(), WriteError> {
+        let mut stack = vec![(self.state_dir.clone(), 0)];
+        let mut found = Vec::new();
+        while let Some((dir, depth)) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() && depth < 3 && name != DOCTOR_DIR {
+                    stack.push((path, depth + 1));
+                } else if kind.is_file() && own_temp_writer_dead(&name) {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        for path in found {
+            self.quarantine(&path)?;
+        }
+        Ok(())
+    }
+
     pub fn run_id(&self) -> &str {
         &self.manifest.run_id
     }
@@ -423,6 +452,20 @@ impl Transaction {
         let _ = fs::remove_dir_all(&self.quarantine_dir);
         Ok(())
     }
+}
+
+/// `.<name>.instar-doctor.<pid>.tmp` whose pid no longer runs.
+fn own_temp_writer_dead(name: &str) -> bool {
+    let Some(rest) = name.strip_suffix(".tmp") else {
+        return false;
+    };
+    let Some((_, pid)) = rest.rsplit_once(".instar-doctor.") else {
+        return false;
+    };
+    name.starts_with('.')
+        && pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
+        })
 }
 
 fn absolute(project_dir: &Path, shown: &str) -> PathBuf {

@@ -346,9 +346,16 @@ fn a_killed_fix_never_leaves_a_half_written_file() {
             now == old || now == new,
             "round {round} (kill after {delay_ms} ms): jobs.json is neither the old nor the new version"
         );
-        // Whatever was left, a later run finishes the job and the file parses.
+        // Whatever was left, a later run finishes the job and the file parses; a temp file the
+        // killed run left behind is swept into the quarantine.
         let out = run(&["--dir", agent.path().to_str().unwrap(), "--fix", "-q"]);
         assert_ne!(out.code, 2, "{}", out.stderr);
         assert_eq!(fs::read(state.join("jobs.json")).unwrap(), new);
+        let leftovers: Vec<_> = fs::read_dir(&state)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".instar-doctor."))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
     }
 }
