@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::checks;
-use crate::cli::{Cli, ColorChoice, Command, FailOn, Format};
+use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, HookAction};
 use crate::cron;
 use crate::diag::Severity;
 use crate::engine::{self, Context, Report, Selection, ShadowVersion};
@@ -35,6 +35,14 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some(Command::List) => list(),
         Some(Command::Explain { code }) => explain(code),
         Some(Command::Undo { run_id, force }) => undo(&cli, run_id.as_deref(), *force),
+        Some(Command::Hook { action }) => hook(action),
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut command, "instar-doctor", &mut out);
+            print(&String::from_utf8_lossy(&out));
+            exit::HEALTHY
+        }
         None => check(&cli),
     }
 }
@@ -176,14 +184,51 @@ fn check(cli: &Cli) -> u8 {
         return diff(cli, &cx, &report);
     }
     let exit_code = exit_code(cli, &report);
-    match cli.format {
-        Format::Json => {
-            let doc = render::json::document(&cx, &report, exit_code);
-            print(&render::json::to_string(&doc));
+    emit(cli, &cx, &report, &[], None, exit_code)
+}
+
+/// Prints the report in the chosen format (the machine format to `-o` when given, with the
+/// human report on the terminal), and returns the exit code, or 2 when the file cannot be written.
+fn emit(
+    cli: &Cli,
+    cx: &Context,
+    report: &Report,
+    handled: &[crate::diag::Diagnostic],
+    run_id: Option<&str>,
+    exit_code: u8,
+) -> u8 {
+    let human = || {
+        let mut out = String::new();
+        if cli.fix || cli.interactive {
+            out.push_str(&render::human::render_fixed(cx, handled, run_id));
         }
-        Format::Human => {
-            let opts = human_options(cli);
-            print(&render::human::render(&cx, &report, &opts));
+        out.push_str(&render::human::render(cx, report, &human_options(cli)));
+        out
+    };
+    let machine = match cli.format {
+        Format::Human => None,
+        format => {
+            let doc = render::json::document_after_fix(cx, report, handled, exit_code);
+            Some(match format {
+                Format::Sarif => {
+                    let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
+                    render::sarif::render(cx, &doc, &all)
+                }
+                Format::Github => render::github::render(&doc),
+                Format::Junit => render::junit::render(&doc, threshold(cli.fail_on).as_str()),
+                _ => render::json::to_string(&doc),
+            })
+        }
+    };
+    match (machine, &cli.output_file) {
+        (None, _) => print(&human()),
+        (Some(text), None) => print(&text),
+        (Some(text), Some(path)) => {
+            if let Err(err) = std::fs::write(path, text) {
+                eprintln!("error: cannot write {}: {err}", path.display());
+                return exit::FAILURE;
+            }
+            print(&human());
         }
     }
     exit_code
@@ -239,27 +284,14 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
             } else {
                 exit_code(cli, &outcome.report)
             };
-            match cli.format {
-                Format::Json => {
-                    let doc = render::json::document_after_fix(
-                        cx,
-                        &outcome.report,
-                        &outcome.handled,
-                        code,
-                    );
-                    print(&render::json::to_string(&doc));
-                }
-                Format::Human => {
-                    let mut out = render::human::render_fixed(
-                        cx,
-                        &outcome.handled,
-                        outcome.run_id.as_deref(),
-                    );
-                    out.push_str(&render::human::render(cx, &outcome.report, &human));
-                    print(&out);
-                }
-            }
-            code
+            emit(
+                cli,
+                cx,
+                &outcome.report,
+                &outcome.handled,
+                outcome.run_id.as_deref(),
+                code,
+            )
         }
         Err(err) => fail(
             cli,
@@ -296,6 +328,24 @@ fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
                 project_dir: Some(setup.project_dir.clone()),
             },
         ),
+    }
+}
+
+fn hook(action: &HookAction) -> u8 {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let result = match action {
+        HookAction::Install => crate::hook::install(&cwd),
+        HookAction::Uninstall => crate::hook::uninstall(&cwd),
+    };
+    match result {
+        Ok(message) => {
+            print(&format!("{message}\n"));
+            exit::HEALTHY
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            exit::FAILURE
+        }
     }
 }
 

@@ -31,6 +31,10 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     pub format: Format,
 
+    /// Write the machine format to this file; the human report still goes to the terminal.
+    #[arg(short = 'o', long, value_name = "PATH", global = true)]
+    pub output_file: Option<PathBuf>,
+
     /// Print the unified diff of every change --fix would make; writes nothing.
     #[arg(long)]
     pub diff: bool,
@@ -93,6 +97,16 @@ pub enum Command {
         /// The code, `area/kebab-name`.
         code: String,
     },
+    /// Install or remove the git pre-push hook that runs the check before each push.
+    Hook {
+        #[command(subcommand)]
+        action: HookAction,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Restore the files of a fix run (default: the newest not yet undone).
     Undo {
         /// The run id (a folder name under .instar/doctor/runs/).
@@ -103,10 +117,21 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Install the pre-push hook in the current repository (an existing hook is chained).
+    Install,
+    /// Remove the hook (a chained hook is put back).
+    Uninstall,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
+    Sarif,
+    Github,
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -127,23 +127,53 @@ fn every_fixture_matches_its_snapshot() {
     }
 }
 
-/// No fixture's secret may reach any output, in any format.
+/// Secret values planted in fixtures: config tokens and the body lines of every PEM file.
+fn planted_secrets() -> Vec<String> {
+    let mut secrets = vec!["FIXTURE-SECRET".to_string(), "EXAMPLE-SECRET".to_string()];
+    let mut stack = vec![fixtures()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() && path.to_string_lossy().contains(".pem") {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                secrets.extend(
+                    text.lines()
+                        .filter(|l| !l.starts_with("-----") && l.trim().len() >= 16)
+                        .map(|l| l.trim().to_string()),
+                );
+            }
+        }
+    }
+    secrets
+}
+
+/// No fixture's secret may reach any output, in any format, fixes and diffs included.
 #[test]
 fn fixture_secrets_never_reach_any_output() {
+    let secrets = planted_secrets();
+    let formats: &[&[&str]] = &[
+        &[],
+        &["-v"],
+        &["--format", "json"],
+        &["--format", "sarif"],
+        &["--format", "github"],
+        &["--format", "junit"],
+        &["--diff", "--unsafe-fixes"],
+    ];
     for case in cases() {
         let dir = case.to_str().unwrap();
-        for extra in [
-            &[][..],
-            &["--format", "json"][..],
-            &["--diff", "--unsafe-fixes"][..],
-            &["-v"][..],
-        ] {
+        for extra in formats {
             let mut args = vec!["--dir", dir];
             args.extend_from_slice(extra);
             let out = run(&args);
-            for secret in ["FIXTURE-SECRET", "EXAMPLE-SECRET"] {
+            for secret in &secrets {
                 assert!(
-                    !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                    !out.stdout.contains(secret.as_str()) && !out.stderr.contains(secret.as_str()),
                     "{secret} leaked for {dir} {extra:?}:\n{}",
                     out.stdout
                 );

@@ -2,8 +2,11 @@
 //! anything about the agent.
 
 pub mod diff;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod snippet;
 
 use std::collections::HashMap;

@@ -1,0 +1,152 @@
+//! `hook install|uninstall`: the git pre-push hook that runs the check before each push.
+//!
+//! The hook blocks a push on exit 1 (errors in the agent's state) with a one-line hint, lets it
+//! through on exit 2 (a broken doctor must not hold a team hostage) and passes silently where the
+//! repository has no `.instar/`. An existing hook is chained, never overwritten, and put back on
+//! uninstall. This is the one command that runs git: to find the hooks folder as git sees it
+//! (worktrees and `core.hooksPath` included).
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HOOK: &str = "pre-push";
+const CHAINED: &str = "pre-push.instar-doctor-chained";
+/// Marks a hook as ours, so uninstall never removes someone else's.
+const MARKER: &str = "# installed by instar-doctor (hook install)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("not inside a git repository (git rev-parse failed: {0})")]
+    NotARepository(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0} is not instar-doctor's hook; nothing was removed")]
+    NotOurs(String),
+}
+
+fn git(cwd: &Path, args: &[&str]) -> Result<String, HookError> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .map_err(|e| HookError::NotARepository(e.to_string()))?;
+    if !out.status.success() {
+        return Err(HookError::NotARepository(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn hooks_dir(cwd: &Path) -> Result<PathBuf, HookError> {
+    let dir = PathBuf::from(git(cwd, &["rev-parse", "--git-path", "hooks"])?);
+    Ok(if dir.is_absolute() {
+        dir
+    } else {
+        cwd.join(dir)
+    })
+}
+
+/// Single-quotes a path for sh.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The hook script. The doctor's path at install time is tried first, then PATH.
+fn script(doctor: &Path) -> String {
+    format!(
+        r#"#!/bin/sh
+{MARKER}
+# Checks the instar agent's state before a push; `instar-doctor hook uninstall` removes it.
+hook_dir=$(dirname "$0")
+input=$(cat)
+if [ -x "$hook_dir/{CHAINED}" ]; then
+  printf '%s\n' "$input" | "$hook_dir/{CHAINED}" "$@" || exit $?
+fi
+root=$(git rev-parse --show-toplevel 2>/dev/null) || exit 0
+[ -d "$root/.instar" ] || exit 0
+doctor={doctor}
+[ -x "$doctor" ] || doctor=$(command -v instar-doctor) || exit 0
+"$doctor" --dir "$root" --quiet --color never >&2
+status=$?
+case $status in
+  0) exit 0 ;;
+  1) echo "instar-doctor: the agent's state has errors; preview fixes with \`instar-doctor --diff\`, then run \`instar-doctor --fix\`" >&2
+     exit 1 ;;
+  *) echo "instar-doctor could not check the agent (exit $status); letting the push through" >&2
+     exit 0 ;;
+esac
+"#,
+        doctor = sh_quote(&doctor.display().to_string())
+    )
+}
+
+fn is_ours(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|text| text.contains(MARKER))
+}
+
+pub fn install(cwd: &Path) -> Result<String, HookError> {
+    let dir = hooks_dir(cwd)?;
+    fs::create_dir_all(&dir).map_err(|e| HookError::Io(dir.display().to_string(), e))?;
+    let hook = dir.join(HOOK);
+    let chained = dir.join(CHAINED);
+    let mut note = String::new();
+    if hook.exists() && !is_ours(&hook) {
+        if chained.exists() {
+            return Err(HookError::Io(
+                chained.display().to_string(),
+                std::io::Error::other("a chained hook is already there; remove it first"),
+            ));
+        }
+        fs::rename(&hook, &chained).map_err(|e| HookError::Io(hook.display().to_string(), e))?;
+        note = format!(" (the existing hook now runs first, from {CHAINED})");
+    }
+    let doctor = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("instar-doctor"));
+    let temp = dir.join(format!(".{HOOK}.instar-doctor.tmp"));
+    fs::write(&temp, script(&doctor)).map_err(|e| HookError::Io(temp.display().to_string(), e))?;
+    fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
+        .map_err(|e| HookError::Io(temp.display().to_string(), e))?;
+    fs::rename(&temp, &hook).map_err(|e| HookError::Io(hook.display().to_string(), e))?;
+    Ok(format!("installed {}{note}", hook.display()))
+}
+
+pub fn uninstall(cwd: &Path) -> Result<String, HookError> {
+    let dir = hooks_dir(cwd)?;
+    let hook = dir.join(HOOK);
+    let chained = dir.join(CHAINED);
+    if !hook.exists() {
+        return Ok("no pre-push hook was installed".to_string());
+    }
+    if !is_ours(&hook) {
+        return Err(HookError::NotOurs(hook.display().to_string()));
+    }
+    if chained.exists() {
+        fs::rename(&chained, &hook).map_err(|e| HookError::Io(chained.display().to_string(), e))?;
+        Ok(format!(
+            "removed; the previous hook is back at {}",
+            hook.display()
+        ))
+    } else {
+        fs::remove_file(&hook).map_err(|e| HookError::Io(hook.display().to_string(), e))?;
+        Ok(format!("removed {}", hook.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_sh() {
+        assert_eq!(sh_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+
+    #[test]
+    fn the_script_is_marked_and_chains() {
+        let text = script(Path::new("/bin/instar-doctor"));
+        assert!(text.starts_with("#!/bin/sh\n"));
+        assert!(text.contains(MARKER) && text.contains(CHAINED));
+    }
+}

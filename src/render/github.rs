@@ -1,0 +1,60 @@
+//! `--format github`: GitHub Actions workflow commands, one per finding, so findings show up as
+//! annotations on the run and the pull request.
+
+use super::json::Document;
+
+/// Escaping of a workflow command's message (GitHub's `escapeData`).
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping of a workflow command's property values (GitHub's `escapeProperty`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub fn render(doc: &Document) -> String {
+    let mut out = String::new();
+    for d in &doc.diagnostics {
+        let command = match d.severity {
+            "error" => "error",
+            "warning" => "warning",
+            _ => "notice",
+        };
+        let mut props = Vec::new();
+        if let Some(file) = &d.file {
+            props.push(format!("file={}", escape_property(file)));
+        }
+        if let (Some(start), Some(end)) = (&d.start, &d.end) {
+            props.push(format!("line={}", start.line));
+            props.push(format!("col={}", start.column));
+            props.push(format!("endLine={}", end.line));
+            props.push(format!("endColumn={}", end.column));
+        }
+        props.push(format!("title={}", escape_property(d.code)));
+        let mut message = d.message.clone();
+        if let Some(help) = &d.help {
+            message.push('\n');
+            message.push_str(help);
+        }
+        out.push_str(&format!(
+            "::{command} {}::{}\n",
+            props.join(","),
+            escape_data(&message)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_the_actions_toolkit() {
+        assert_eq!(escape_data("50%\r\nnext"), "50%25%0D%0Anext");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+}

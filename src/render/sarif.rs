@@ -1,0 +1,170 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+//!
+//! Rules come from the code catalogue (so a rule's help is its `explain` text), results carry
+//! regions from our spans, fingerprints that survive unrelated edits, and fixes as
+//! artifactChanges where a fix is a set of byte-range edits.
+
+use serde_json::{json, Value};
+
+use crate::checks;
+use crate::diag::{Diagnostic, Severity};
+use crate::engine::Context;
+use crate::fix::Change;
+use crate::redact;
+use crate::write::sha256_hex;
+
+use super::json::{DiagnosticOut, Document};
+
+const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const SRCROOT: &str = "%SRCROOT%";
+
+fn level(severity: &str) -> &'static str {
+    match severity {
+        "error" => "error",
+        "warning" => "warning",
+        _ => "note",
+    }
+}
+
+fn level_of(severity: Severity) -> &'static str {
+    level(severity.as_str())
+}
+
+/// Stable across runs and unrelated edits: the code, the file and where in the JSON the finding
+/// is (or its message when it has no pointer), never line numbers.
+fn fingerprint(d: &DiagnosticOut) -> String {
+    let anchor = d.pointer.clone().unwrap_or_else(|| d.message.clone());
+    let text = format!(
+        "{}\u{0}{}\u{0}{}",
+        d.code,
+        d.file.as_deref().unwrap_or(""),
+        anchor
+    );
+    sha256_hex(text.as_bytes())[..32].to_string()
+}
+
+fn rules() -> Vec<Value> {
+    checks::all_codes()
+        .map(|code| {
+            json!({
+                "id": code.id,
+                "name": code.id.replace('/', "-"),
+                "shortDescription": { "text": code.summary },
+                "fullDescription": { "text": code.summary },
+                "help": { "text": code.explain },
+                "defaultConfiguration": { "level": level_of(code.severity) },
+                "properties": {
+                    "fix": code.fix.map(|f| f.as_str()).unwrap_or("none"),
+                    "tags": [code.check()],
+                },
+            })
+        })
+        .collect()
+}
+
+/// The fix as SARIF artifactChanges, when it is made of edits whose text can be shown (no
+/// secret would be revealed by the inserted text).
+fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
+    let fix = d.fix.as_ref()?;
+    if fix.changes.is_empty() {
+        return None;
+    }
+    let mut changes = Vec::new();
+    for change in &fix.changes {
+        match change {
+            Change::Edit {
+                file,
+                span,
+                replacement,
+            } => {
+                if redact::redact_text(replacement) != *replacement {
+                    return None;
+                }
+                changes.push(json!({
+                    "artifactLocation": { "uri": cx.display_path(file), "uriBaseId": SRCROOT },
+                    "replacements": [{
+                        "deletedRegion": { "byteOffset": span.start, "byteLength": span.len() },
+                        "insertedContent": { "text": replacement },
+                    }],
+                }));
+            }
+            Change::QuarantineData { .. } => {}
+            _ => return None,
+        }
+    }
+    (!changes.is_empty()).then(|| {
+        json!([{
+            "description": { "text": redact::redact_text(&fix.title) },
+            "artifactChanges": changes,
+        }])
+    })
+}
+
+pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> String {
+    let rule_index: Vec<&str> = checks::all_codes().map(|c| c.id).collect();
+    let results: Vec<Value> = doc
+        .diagnostics
+        .iter()
+        .zip(diagnostics)
+        .map(|(out, d)| {
+            let mut result = json!({
+                "ruleId": out.code,
+                "ruleIndex": rule_index.iter().position(|id| *id == out.code),
+                "level": level(out.severity),
+                "message": { "text": out.message },
+                "partialFingerprints": { "instarDoctor/v1": fingerprint(out) },
+                "properties": {
+                    "instar_effect": out.instar_effect,
+                    "pointer": out.pointer,
+                },
+            });
+            if let Some(file) = &out.file {
+                let mut physical = json!({
+                    "artifactLocation": { "uri": file, "uriBaseId": SRCROOT },
+                });
+                if let (Some(start), Some(end), Some(span)) = (&out.start, &out.end, &out.span) {
+                    physical["region"] = json!({
+                        "startLine": start.line,
+                        "startColumn": start.column,
+                        "endLine": end.line,
+                        "endColumn": end.column.max(if end.line == start.line { start.column } else { 1 }),
+                        "byteOffset": span.start,
+                        "byteLength": span.end - span.start,
+                    });
+                }
+                result["locations"] = json!([{ "physicalLocation": physical }]);
+            }
+            if let Some(help) = &out.help {
+                result["properties"]["help"] = json!(help);
+            }
+            if let Some(fixes) = sarif_fix(cx, d) {
+                result["fixes"] = fixes;
+            }
+            result
+        })
+        .collect();
+    let root = format!("file://{}/", doc.project_dir.as_deref().unwrap_or(""));
+    let sarif = json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "instar-doctor",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/JKHeadley/instar",
+                "rules": rules(),
+            }},
+            "originalUriBaseIds": { SRCROOT: { "uri": root } },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {
+                "instar_version": doc.instar_version,
+                "exit_code": doc.exit_code,
+            },
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    text.push('\n');
+    text
+}
