@@ -166,8 +166,24 @@ pub fn document_after_fix(
                 .count(),
         },
         exit_code,
-        error: None,
+        error: crashed_message(report),
     }
+}
+
+/// A crashed check means no answer (exit 2): say which, so the document explains the code.
+fn crashed_message(report: &Report) -> Option<ErrorOut> {
+    let crashed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == crate::engine::CheckStatus::Crashed)
+        .map(|c| c.id)
+        .collect();
+    (!crashed.is_empty()).then(|| ErrorOut {
+        message: format!(
+            "the {} check crashed (a doctor bug); its findings are incomplete",
+            crashed.join(", ")
+        ),
+    })
 }
 
 /// A handled finding: its file has changed since, so its old span and position are not given.
