@@ -73,16 +73,19 @@ pub fn missing(cx: &Context, path: &Path) -> Diagnostic {
     )
     .file(path)
     .help("this is healthy when the agent has no scheduled jobs");
-    match newest_backup(cx, path) {
-        Some((backup, contents)) => diagnostic.fix(Some(Fix::unsafe_(
-            format!("restore it from {}", cx.display_path(&backup)),
-            vec![Change::Write {
-                file: path.to_path_buf(),
-                contents,
-            }],
-        ))),
-        None => diagnostic,
-    }
+    diagnostic.fix(restore_fix(cx, path))
+}
+
+/// Restoring the newest parseable backup (unsafe: it brings back whatever the backup holds).
+fn restore_fix(cx: &Context, path: &Path) -> Option<Fix> {
+    let (backup, contents) = newest_backup(cx, path)?;
+    Some(Fix::unsafe_(
+        format!("restore it from {}", cx.display_path(&backup)),
+        vec![Change::Write {
+            file: path.to_path_buf(),
+            contents,
+        }],
+    ))
 }
 
 pub fn not_loadable(cx: &Context, path: &Path, state: &FileState, effect: Effect) -> Diagnostic {
@@ -191,14 +194,8 @@ pub fn parse_error(cx: &Context, path: &Path, bytes: &[u8], err: &ParseError) ->
             )));
         }
     }
-    match newest_backup(cx, path) {
-        Some((backup, contents)) => diagnostic.fix(Some(Fix::unsafe_(
-            format!("restore it from {}", cx.display_path(&backup)),
-            vec![Change::Write {
-                file: path.to_path_buf(),
-                contents,
-            }],
-        ))),
+    match restore_fix(cx, path) {
+        Some(fix) => diagnostic.fix(Some(fix)),
         None => diagnostic.fix(Some(Fix::manual(format!(
             "repair the JSON by hand, or restore it from git history (git show HEAD:{})",
             cx.display_path(path)
