@@ -116,6 +116,15 @@ fn every_fixture_fixes_idempotently_and_undoes_exactly() {
             let agent = copy_fixture(&case);
             let project = agent.path();
             let original = tree(project);
+            let before =
+                assert_valid_json_output(&doctor(project, &extra, &["--format", "json"]).stdout);
+            // When every finding at the default threshold has a safe fix, --fix leaves none.
+            let all_safe = before["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["severity"] == "error")
+                .all(|d| d["fix"]["applicability"] == "safe");
             let mut args = vec!["--fix", "--format", "json"];
             if unsafe_fixes {
                 args.push("--unsafe-fixes");
@@ -141,6 +150,32 @@ fn every_fixture_fixes_idempotently_and_undoes_exactly() {
                 doc["summary"]["fixed"].as_u64().unwrap() as usize,
                 applied.len()
             );
+            if all_safe && !unsafe_fixes {
+                assert_eq!(
+                    first.code,
+                    0,
+                    "{}: every error had a safe fix",
+                    case.display()
+                );
+            }
+            let count = |doc: &serde_json::Value, code: &str, status: Option<&str>| {
+                doc["diagnostics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["code"] == code && status.is_none_or(|s| d["fix"]["status"] == s))
+                    .count()
+            };
+            for code in &applied {
+                let fixed_here = applied.iter().filter(|c| *c == code).count();
+                let left =
+                    count(&doc, code, Some("proposed")) + count(&doc, code, Some("declined"));
+                assert!(
+                    left + fixed_here <= count(&before, code, None),
+                    "{}: {code} is still reported after its fix",
+                    case.display()
+                );
+            }
             if !unsafe_fixes {
                 assert!(
                     doc["diagnostics"]
