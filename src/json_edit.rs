@@ -134,7 +134,7 @@ mod tests {
         let (span, new) = insert_member(
             text.as_bytes(),
             &(0..text.len()),
-            &[4..25],
+            std::slice::from_ref(&(4..25)),
             "b",
             "{\n  \"y\": 2\n}",
         );

@@ -390,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             decode_spki("MCowBQ==", KeyAlg::Ed25519),
-            Err(SpkiError::WrongLength(5))
+            Err(SpkiError::WrongLength(4))
         );
     }
 

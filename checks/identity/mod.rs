@@ -110,6 +110,13 @@ fn missing(cx: &Context, path: &Path, file: &FileState, sink: &mut Sink) {
         FileState::Missing => "does not exist".to_string(),
         other => format!("{} (instar sees no file)", other.describe()),
     };
+    // Certainly broken when this machine had keys or the mesh has peers; a lone registry entry
+    // with no keys may be a leftover of a single machine.
+    let severity = if has_keys || registry.len() > 1 {
+        crate::diag::Severity::Error
+    } else {
+        crate::diag::Severity::Warning
+    };
     let mut diagnostic = Diagnostic::new(
         &MISSING_ON_MESH,
         Effect::Silent,
@@ -119,6 +126,7 @@ fn missing(cx: &Context, path: &Path, file: &FileState, sink: &mut Sink) {
             evidence.join(" and ")
         ),
     )
+    .severity(severity)
     .file(path)
     .help("on a mesh this machine then runs alongside the real awake machine (split brain)");
     if !registry.is_empty() {

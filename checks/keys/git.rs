@@ -17,12 +17,14 @@ pub fn check(cx: &Context, sink: &mut Sink) {
     if !state::any_key_file(cx) && !state::identity(cx).exists {
         return;
     }
-    let git = cx.project_dir.join(".git");
-    if std::fs::symlink_metadata(&git).is_err() {
-        return;
+    // Like instar's own doctor, .gitignore is checked in a repository and wherever one exists.
+    let git = std::fs::symlink_metadata(cx.project_dir.join(".git")).is_ok();
+    if git || std::fs::symlink_metadata(cx.project_dir.join(".gitignore")).is_ok() {
+        gitignore(cx, sink);
     }
-    gitignore(cx, sink);
-    tracked(cx, sink);
+    if git {
+        tracked(cx, sink);
+    }
 }
 
 /// Whether a `.gitignore` line ignores a key file of `names` (instar's substring test, plus the

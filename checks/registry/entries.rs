@@ -500,6 +500,7 @@ fn split_brain(
     })
     .file(path)
     .at(awake[0].1.clone(), "awake")
+    .pointer(format!("/machines/{}/role", awake[0].0))
     .help(if cx.version >= boundary::REGISTRY_LEASE {
         "at this version the signed lease is the authority and registry roles may lag"
     } else {

@@ -528,7 +528,7 @@ fn remote_identities(cx: &Context, identity: &IdentityView, sink: &mut Sink) {
             }
         }
         if let Some(ids) = &registered {
-            if !ids.iter().any(|i| *i == name) {
+            if !ids.contains(&name) {
                 sink.push(
                     Diagnostic::new(
                         &REMOTE_IDENTITY,
