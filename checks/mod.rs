@@ -8,7 +8,11 @@ use crate::diag::{Code, Sink};
 use crate::engine::Context;
 
 pub mod doctor;
+pub mod identity;
 pub mod jobs;
+pub mod keys;
+pub mod machine_state;
+pub mod registry;
 
 /// One area's diagnosis. Implementations read files only through `Context`, never print, never
 /// write, and never spawn a process unless `cx.deep` is set.
@@ -22,7 +26,13 @@ pub trait Check: Sync {
 }
 
 /// The table, in report order. `doctor` comes first: it says which rules the others applied.
-pub static TABLE: &[&dyn Check] = &[&doctor::DoctorCheck, &jobs::JobsCheck];
+pub static TABLE: &[&dyn Check] = &[
+    &doctor::DoctorCheck,
+    &jobs::JobsCheck,
+    &registry::RegistryCheck,
+    &identity::IdentityCheck,
+    &keys::KeysCheck,
+];
 
 /// Every code of every check, in table order.
 pub fn all_codes() -> impl Iterator<Item = &'static Code> {

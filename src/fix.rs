@@ -46,6 +46,9 @@ pub enum Change {
     Quarantine { file: PathBuf },
     /// Save data (e.g. invalid jobs entries) into a named file in the run's quarantine folder.
     QuarantineData { name: String, contents: Vec<u8> },
+    /// Rename a file within the project (promote a temp file, swap two key files back). The
+    /// bytes move unchanged: this is how a fix relocates a PEM without rewriting it.
+    Rename { from: PathBuf, to: PathBuf },
 }
 
 impl Change {
@@ -55,7 +58,8 @@ impl Change {
             Change::Edit { file, .. }
             | Change::Write { file, .. }
             | Change::SetMode { file, .. }
-            | Change::Quarantine { file } => Some(file),
+            | Change::Quarantine { file }
+            | Change::Rename { from: file, .. } => Some(file),
             Change::QuarantineData { .. } => None,
         }
     }

@@ -41,6 +41,58 @@ pub fn string_literal(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }
 
+/// The whitespace at the start of the line holding byte `offset`.
+pub fn line_indent(src: &[u8], offset: usize) -> String {
+    let start = src[..offset.min(src.len())]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    src[start..]
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .map(|b| *b as char)
+        .collect()
+}
+
+/// Re-indents a pretty-printed (2-space) JSON value so that it sits at `indent`: every line but
+/// the first gets the prefix.
+pub fn indent_value(pretty: &str, indent: &str) -> String {
+    pretty.replace('\n', &format!("\n{indent}"))
+}
+
+/// The edit that adds member `key: value` (a JSON text, pretty-printed with 2 spaces) as the last
+/// member of the object spanning `object` whose members' full spans (key through value) are
+/// `members`. The new member copies the indentation of the existing ones.
+pub fn insert_member(
+    src: &[u8],
+    object: &Span,
+    members: &[Span],
+    key: &str,
+    value: &str,
+) -> (Span, String) {
+    match members.last() {
+        Some(last) => {
+            let indent = line_indent(src, last.start);
+            let text = format!(
+                ",\n{indent}{}: {}",
+                string_literal(key),
+                indent_value(value, &indent)
+            );
+            (last.end..last.end, text)
+        }
+        None => {
+            let outer = line_indent(src, object.start);
+            let inner = format!("{outer}  ");
+            let text = format!(
+                "{{\n{inner}{}: {}\n{outer}}}",
+                string_literal(key),
+                indent_value(value, &inner)
+            );
+            (object.clone(), text)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +126,26 @@ mod tests {
     #[test]
     fn string_literals_escape_like_json_stringify() {
         assert_eq!(string_literal("a\"b\n"), "\"a\\\"b\\n\"");
+    }
+
+    #[test]
+    fn inserts_members_with_the_neighbours_indentation() {
+        let text = "{\n  \"a\": {\n    \"x\": 1\n  }\n}";
+        let (span, new) = insert_member(
+            text.as_bytes(),
+            &(0..text.len()),
+            std::slice::from_ref(&(4..25)),
+            "b",
+            "{\n  \"y\": 2\n}",
+        );
+        let out = format!("{}{}{}", &text[..span.start], new, &text[span.end..]);
+        assert_eq!(
+            out,
+            "{\n  \"a\": {\n    \"x\": 1\n  },\n  \"b\": {\n    \"y\": 2\n  }\n}"
+        );
+        let empty = "{\n  \"machines\": {}\n}";
+        let (span, new) = insert_member(empty.as_bytes(), &(16..18), &[], "m", "1");
+        let out = format!("{}{}{}", &empty[..span.start], new, &empty[span.end..]);
+        assert_eq!(out, "{\n  \"machines\": {\n    \"m\": 1\n  }\n}");
     }
 }

@@ -102,6 +102,9 @@ impl Claims {
             Change::Write { file, .. } | Change::Quarantine { file } => {
                 !self.whole.contains(file) && !self.edits.contains_key(file)
             }
+            Change::Rename { from, to } => [from, to]
+                .iter()
+                .all(|f| !self.whole.contains(*f) && !self.edits.contains_key(*f)),
             Change::SetMode { .. } | Change::QuarantineData { .. } => true,
         });
         if !free {
@@ -116,6 +119,10 @@ impl Claims {
                     .push(span.clone()),
                 Change::Write { file, .. } | Change::Quarantine { file } => {
                     self.whole.insert(file.clone());
+                }
+                Change::Rename { from, to } => {
+                    self.whole.insert(from.clone());
+                    self.whole.insert(to.clone());
                 }
                 Change::SetMode { .. } | Change::QuarantineData { .. } => {}
             }
@@ -290,12 +297,14 @@ fn apply(
             Err(other) => return Err(other),
         }
     }
-    // Contents first, then modes and moves, so a chmod applies to the new file.
+    // Contents first, then renames (in each fix's own order: the sort is stable), then modes and
+    // moves, so a chmod applies to the file that ends up at its path.
     later.sort_by_key(|(change, _)| match change {
         Change::Write { .. } => 0,
-        Change::SetMode { .. } => 1,
-        Change::QuarantineData { .. } => 2,
-        Change::Quarantine { .. } | Change::Edit { .. } => 3,
+        Change::Rename { .. } => 1,
+        Change::SetMode { .. } => 2,
+        Change::QuarantineData { .. } => 3,
+        Change::Quarantine { .. } | Change::Edit { .. } => 4,
     });
     for (change, slot) in later {
         let outcome = match change {
@@ -305,6 +314,7 @@ fn apply(
                 tx.write(file, contents)
             }
             Change::SetMode { file, mode } => tx.set_mode(file, *mode),
+            Change::Rename { from, to } => tx.rename(from, to),
             Change::Quarantine { file } => tx.quarantine(file),
             Change::QuarantineData { name, contents } => {
                 tx.save_to_quarantine(name, contents);
@@ -314,7 +324,7 @@ fn apply(
         };
         match outcome {
             Ok(()) => {}
-            Err(err @ WriteError::SymlinkLeavesProject(_)) => {
+            Err(err @ (WriteError::SymlinkLeavesProject(_) | WriteError::Refused(_))) => {
                 results[slot] = Err(err.to_string());
             }
             Err(other) => return Err(other),

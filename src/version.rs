@@ -77,6 +77,17 @@ pub mod boundary {
     /// HEAD exempts 26 more built-in slugs from the grounding audit. The spec gives no boundary,
     /// and design.md §2 counts such a rule as HEAD-only.
     pub const GROUNDING_EXEMPT_EXTENDED: Version = super::NEWEST_KNOWN;
+    /// The registry carries a fenced, Ed25519-signed `lease` (e5c32d696).
+    pub const REGISTRY_LEASE: Version = Version::new(1, 3, 19);
+    /// Registry entries carry an auto-assigned, validated `nickname` (9f2be9c55).
+    pub const REGISTRY_NICKNAMES: Version = Version::new(1, 3, 92);
+    /// `loadSigningKey` falls back to `signing-private.pem` (2b437c933).
+    pub const SIGNING_KEY_LEGACY_FALLBACK: Version = Version::new(1, 3, 151);
+    /// `loadEncryptionKey` falls back to `encryption-private.pem` (b35c84e2a).
+    pub const ENCRYPTION_KEY_LEGACY_FALLBACK: Version = Version::new(1, 3, 152);
+    /// A `null` entry for another machine crashes self-registration (it reads every entry's
+    /// nickname). The spec probed it at 1.3.1186 only and gives no boundary: HEAD-only.
+    pub const NULL_ENTRY_CRASHES_SELF_REGISTRATION: Version = super::NEWEST_KNOWN;
 }
 
 /// Where the version whose rules are applied came from.

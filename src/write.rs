@@ -366,6 +366,18 @@ impl Transaction {
         fs::set_permissions(&real, fs::Permissions::from_mode(mode)).map_err(io_err(&real))
     }
 
+    /// Moves `from` to `to` inside the project; the bytes move unchanged (a PEM is never
+    /// rewritten). Both paths are backed up first, so undo can put each back, including a file
+    /// the rename replaces (promoting a temp file over a broken main file).
+    pub fn rename(&mut self, from: &Path, to: &Path) -> Result<(), WriteError> {
+        let real_from = self.resolve(from)?;
+        let real_to = self.resolve(to)?;
+        self.backup(from)?;
+        self.backup(to)?;
+        fs::rename(&real_from, &real_to).map_err(io_err(&real_from))?;
+        sync_dir(real_to.parent().unwrap_or(Path::new(".")))
+    }
+
     /// Moves `path` into the run's quarantine (the doctor's only way to "delete").
     pub fn quarantine(&mut self, path: &Path) -> Result<(), WriteError> {
         self.backup(path)?;
@@ -435,6 +447,21 @@ impl Transaction {
         for record in &mut self.manifest.files {
             let path = absolute(&self.project_dir, &record.path);
             record.sha256_after = fs::read(&path).ok().map(|b| sha256_hex(&b));
+        }
+        // A file backed up for a fix that then failed is unchanged: not part of the run.
+        let project_dir = self.project_dir.clone();
+        self.manifest.files.retain(|r| {
+            let mode_now = fs::metadata(absolute(&project_dir, &r.path))
+                .ok()
+                .map(|m| m.permissions().mode() & 0o7777);
+            r.sha256_after != r.sha256_before || mode_now != r.mode
+        });
+        if self.manifest.files.is_empty()
+            && self.manifest.saved.is_empty()
+            && self.manifest.quarantined.is_empty()
+        {
+            let _ = fs::remove_dir_all(&self.run_dir);
+            return Ok(None);
         }
         self.write_manifest()?;
         Ok(Some(self.manifest.run_id.clone()))

@@ -40,6 +40,13 @@ pub fn fix_diff(cx: &Context, fix: &Fix) -> String {
                     cx.display_path(file)
                 ));
             }
+            Change::Rename { from, to } => {
+                out.push_str(&format!(
+                    "rename {} to {}\n",
+                    cx.display_path(from),
+                    cx.display_path(to)
+                ));
+            }
             Change::QuarantineData { name, contents } => {
                 out.push_str(&format!(
                     "save {} bytes to .instar/doctor/quarantine/<run>/{name}\n",

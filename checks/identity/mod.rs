@@ -1,0 +1,450 @@
+//! The identity check: `.instar/machine/identity.json` (spec §5) with loadIdentity's exact
+//! verdicts, the silent hazards (a missing identity on a mesh, `{}` registering "undefined"), and
+//! the shape of §5.1 with spans. The key↔identity match belongs to `keys`, the registry's
+//! "undefined" entry to `registry` (design §3).
+
+pub mod codes;
+
+use std::path::Path;
+
+use crate::diag::{Code, Diagnostic, Effect, Label, Sink};
+use crate::engine::Context;
+use crate::fix::{Change, Fix};
+use crate::json::{Kind, Value};
+use crate::json_edit;
+use crate::machine::{self, fingerprint, KeyAlg};
+use crate::source::FileState;
+
+use super::machine_state as state;
+use super::Check;
+use codes::*;
+
+pub struct IdentityCheck;
+
+impl Check for IdentityCheck {
+    fn id(&self) -> &'static str {
+        "identity"
+    }
+
+    fn codes(&self) -> &'static [&'static Code] {
+        codes::ALL
+    }
+
+    fn run(&self, cx: &Context, sink: &mut Sink) {
+        let path = cx.state_path(state::IDENTITY);
+        let file = cx.file(&path);
+        match &*file {
+            FileState::Missing | FileState::Dangling { .. } | FileState::SymlinkLoop => {
+                missing(cx, &path, &file, sink)
+            }
+            FileState::Present(loaded) => present(cx, &path, &loaded.bytes, sink),
+            other => {
+                let fix = match other {
+                    FileState::Unreadable { .. } => Fix::safe(
+                        "make it readable (chmod 644: identity.json is public data)",
+                        vec![Change::SetMode {
+                            file: path.clone(),
+                            mode: 0o644,
+                        }],
+                    ),
+                    _ => Fix::manual("put the real identity.json there (from git history)"),
+                };
+                sink.push(
+                    Diagnostic::new(
+                        &UNREADABLE,
+                        Effect::Fatal,
+                        format!(
+                            "{} {}: instar's hasIdentity() says yes, then loadIdentity throws and server start aborts",
+                            cx.display_path(&path),
+                            other.describe()
+                        ),
+                    )
+                    .file(&path)
+                    .fix(Some(fix)),
+                );
+            }
+        }
+    }
+}
+
+/// A remote copy to restore identity.json from: the one whose keys are the PEMs' keys.
+fn restore_fix(cx: &Context, path: &Path) -> Option<Fix> {
+    let (Some(signing), Some(encryption)) = state::derived_keys(cx) else {
+        return None;
+    };
+    let (source, bytes) = state::matching_remote_copy(cx, signing, encryption)?;
+    Some(Fix::unsafe_(
+        format!(
+            "copy {} back (its public keys are exactly the PEMs' keys)",
+            cx.display_path(&source)
+        ),
+        vec![Change::Write {
+            file: path.to_path_buf(),
+            contents: bytes,
+        }],
+    ))
+}
+
+fn manual_restore(cx: &Context, path: &Path) -> Fix {
+    Fix::manual(format!(
+        "restore it from git history (git show HEAD:{}) or a backup",
+        cx.display_path(path)
+    ))
+}
+
+fn missing(cx: &Context, path: &Path, file: &FileState, sink: &mut Sink) {
+    let has_keys = state::any_key_file(cx);
+    let registry = state::registry_ids(cx).unwrap_or_default();
+    if !has_keys && registry.is_empty() {
+        // I-MISSING: a single machine; healthy (design §7).
+        return;
+    }
+    let mut evidence = Vec::new();
+    if has_keys {
+        evidence.push("private keys exist in .instar/machine/".to_string());
+    }
+    if !registry.is_empty() {
+        evidence.push(format!("the registry lists {} machine(s)", registry.len()));
+    }
+    let how = match file {
+        FileState::Missing => "does not exist".to_string(),
+        other => format!("{} (instar sees no file)", other.describe()),
+    };
+    // Certainly broken when this machine had keys or the mesh has peers; a lone registry entry
+    // with no keys may be a leftover of a single machine.
+    let severity = if has_keys || registry.len() > 1 {
+        crate::diag::Severity::Error
+    } else {
+        crate::diag::Severity::Warning
+    };
+    let mut diagnostic = Diagnostic::new(
+        &MISSING_ON_MESH,
+        Effect::Silent,
+        format!(
+            "{} {how}, but {}: instar silently turns multi-machine off and this machine acts awake",
+            cx.display_path(path),
+            evidence.join(" and ")
+        ),
+    )
+    .severity(severity)
+    .file(path)
+    .help("on a mesh this machine then runs alongside the real awake machine (split brain)");
+    if !registry.is_empty() {
+        diagnostic = diagnostic.secondary(Label {
+            file: cx.state_path(state::REGISTRY),
+            span: None,
+            message: "this registry makes it a mesh member".into(),
+        });
+    }
+    let fix = restore_fix(cx, path).unwrap_or_else(|| manual_restore(cx, path));
+    sink.push(diagnostic.fix(Some(fix)));
+}
+
+fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
+    let Some(doc) = cx.json(path) else { return };
+    let restore = || restore_fix(cx, path).unwrap_or_else(|| manual_restore(cx, path));
+    match &doc.parsed {
+        Err(err) => {
+            sink.push(
+                Diagnostic::new(
+                    &PARSE_ERROR,
+                    Effect::Fatal,
+                    format!(
+                        "{} is not valid JSON: {}",
+                        cx.display_path(path),
+                        err.message
+                    ),
+                )
+                .file(path)
+                .at(err.span.clone(), "JSON.parse fails here")
+                .help("loadIdentity has no try/catch: a raw SyntaxError aborts server start at every version")
+                .fix(Some(restore())),
+            );
+            return;
+        }
+        Ok(outcome) if outcome.bom => sink.push(
+            Diagnostic::new(
+                &PARSE_ERROR,
+                Effect::Fatal,
+                format!(
+                    "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
+                    cx.display_path(path)
+                ),
+            )
+            .file(path)
+            .at(0..3, "byte order mark")
+            .pointer("")
+            .help("server start aborts with a SyntaxError; the content behind the mark is diagnosed below")
+            .fix(Some(Fix::safe(
+                "strip the byte order mark",
+                vec![Change::Edit {
+                    file: path.to_path_buf(),
+                    span: 0..3,
+                    replacement: String::new(),
+                }],
+            ))),
+        ),
+        Ok(_) => {}
+    }
+    let Some(tape) = doc.tape() else { return };
+    let root = tape.root();
+    if root.is_null() {
+        sink.push(
+            Diagnostic::new(
+                &PARSE_ERROR,
+                Effect::Fatal,
+                format!(
+                    "{} is `null`: instar throws a TypeError reading it",
+                    cx.display_path(path)
+                ),
+            )
+            .file(path)
+            .at(root.span(), "null root")
+            .pointer("")
+            .fix(Some(restore())),
+        );
+        return;
+    }
+    let machine_id = root.get("machineId");
+    if root.kind() != Kind::Object || machine_id.is_none_or(|v| v.kind() != Kind::String) {
+        let registry = cx.state_path(state::REGISTRY);
+        let undefined_registered = state::registry_ids(cx)
+            .unwrap_or_default()
+            .iter()
+            .any(|id| id == "undefined");
+        let what = match root.kind() {
+            Kind::Object if machine_id.is_some() => "machineId is not a string",
+            Kind::Object => "it has no machineId",
+            Kind::Array => "its root is an array",
+            _ => "its root is not an object",
+        };
+        let mut diagnostic = Diagnostic::new(
+            &NO_MACHINE_ID,
+            Effect::Silent,
+            format!(
+                "{}: {what}, so instar registers this machine under the key \"undefined\"",
+                cx.display_path(path)
+            ),
+        )
+        .file(path)
+        .at(
+            machine_id.map_or(root.span(), |v| v.span()),
+            "no machineId string",
+        )
+        .pointer(if machine_id.is_some() { "/machineId" } else { "" })
+        .help("loadIdentity does no validation; ensureSelfRegistered uses identity.machineId as the registry key");
+        if undefined_registered {
+            diagnostic = diagnostic.secondary(Label {
+                file: registry,
+                span: None,
+                message: "the \"undefined\" entry it produced".into(),
+            });
+        }
+        sink.push(diagnostic.fix(Some(restore())));
+        if root.kind() != Kind::Object || root.is_empty() {
+            return;
+        }
+    }
+    fields(cx, path, bytes, root, sink);
+}
+
+fn fields(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Sink) {
+    if let Some(id) = root.get("machineId").filter(|v| v.kind() == Kind::String) {
+        let text = id.as_str().unwrap_or_default();
+        if !machine::is_machine_id(&text) {
+            sink.push(
+                Diagnostic::new(
+                    &INVALID_MACHINE_ID,
+                    Effect::Silent,
+                    format!("machineId {text:?} is not m_ followed by 32 lowercase hex digits"),
+                )
+                .file(path)
+                .at(id.span(), "not ^m_[0-9a-f]{32}$")
+                .pointer("/machineId")
+                .fix(Some(Fix::manual(
+                    "the machineId is the identity: re-pair as a new machine and revoke the old entry",
+                ))),
+            );
+        }
+    }
+    let (derived_signing, derived_encryption) = state::derived_keys(cx);
+    for (alg, derived) in [
+        (KeyAlg::Ed25519, derived_signing),
+        (KeyAlg::X25519, derived_encryption),
+    ] {
+        public_key(path, bytes, root, alg, derived, sink);
+    }
+    for field in ["name", "platform", "createdAt"] {
+        match root.get(field) {
+            None => sink.push(field_problem(
+                path,
+                root.key_span_or_open(),
+                field,
+                format!("identity.json has no {field}"),
+                "missing",
+            )),
+            Some(v) if v.kind() != Kind::String => sink.push(field_problem(
+                path,
+                v.span(),
+                field,
+                format!("{field} is not a string"),
+                "not a string",
+            )),
+            Some(v)
+                if field == "createdAt"
+                    && crate::cron::parse_rfc3339(&v.as_str().unwrap_or_default()).is_none() =>
+            {
+                sink.push(field_problem(
+                    path,
+                    v.span(),
+                    field,
+                    "createdAt is not an ISO-8601 timestamp".into(),
+                    "not an ISO timestamp",
+                ))
+            }
+            Some(v) if field == "name" => {
+                let name = v.as_str().unwrap_or_default();
+                let sanitized = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !sanitized {
+                    sink.push(
+                        Diagnostic::new(
+                            &UNSANITIZED_NAME,
+                            Effect::None,
+                            format!("the machine name {name:?} is not in the form instar's init writes (^[a-z0-9-]+$)"),
+                        )
+                        .file(path)
+                        .at(v.span(), "raw hostname")
+                        .pointer("/name")
+                        .help("cosmetic; leave it: the registry and jobs' machines lists may refer to it by this name"),
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    match root.get("capabilities") {
+        None => sink.push(field_problem(
+            path,
+            root.key_span_or_open(),
+            "capabilities",
+            "identity.json has no capabilities".into(),
+            "missing",
+        )),
+        Some(v) if v.kind() != Kind::Array => sink.push(field_problem(
+            path,
+            v.span(),
+            "capabilities",
+            "capabilities is not an array".into(),
+            "not an array",
+        )),
+        Some(v) => {
+            for (i, item) in v.elements().enumerate() {
+                if item.kind() != Kind::String {
+                    sink.push(field_problem(
+                        path,
+                        item.span(),
+                        &format!("capabilities/{i}"),
+                        format!("capabilities[{i}] is not a string"),
+                        "not a string",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+trait OpenSpan {
+    fn key_span_or_open(&self) -> crate::diag::Span;
+}
+
+impl OpenSpan for Value<'_> {
+    /// The opening brace: where a missing member is reported.
+    fn key_span_or_open(&self) -> crate::diag::Span {
+        self.span().start..self.span().start + 1
+    }
+}
+
+fn field_problem(
+    path: &Path,
+    span: crate::diag::Span,
+    field: &str,
+    message: String,
+    label: &str,
+) -> Diagnostic {
+    Diagnostic::new(&INVALID_FIELD, Effect::Silent, message)
+        .file(path)
+        .at(span, label)
+        .pointer(format!("/{field}"))
+        .help("loadIdentity does not validate it; it is copied into the registry and sent to peers at pairing")
+}
+
+fn public_key(
+    path: &Path,
+    bytes: &[u8],
+    root: Value<'_>,
+    alg: KeyAlg,
+    derived: Option<[u8; 32]>,
+    sink: &mut Sink,
+) {
+    let field = state::public_key_field(alg);
+    let value = root.get(field);
+    let problem = match value {
+        None => format!("identity.json has no {field}"),
+        Some(v) if v.kind() != Kind::String => format!("{field} is not a string"),
+        Some(v) => match machine::decode_spki(&v.as_str().unwrap_or_default(), alg) {
+            Ok(_) => return,
+            Err(err) => format!("{field} {}", err.describe(alg)),
+        },
+    };
+    let pem_name = state::key_names(alg)[0];
+    let fix = derived.map(|raw| {
+        let text = json_edit::string_literal(&machine::spki_base64(alg, &raw));
+        let change = match value {
+            Some(v) => Change::Edit {
+                file: path.to_path_buf(),
+                span: v.span(),
+                replacement: text,
+            },
+            None => {
+                let members: Vec<_> = root
+                    .members()
+                    .map(|(_, v)| v.key_span().map_or(v.span(), |k| k.start..v.span().end))
+                    .collect();
+                let (span, replacement) =
+                    json_edit::insert_member(bytes, &root.span(), &members, field, &text);
+                Change::Edit {
+                    file: path.to_path_buf(),
+                    span,
+                    replacement,
+                }
+            }
+        };
+        Fix::unsafe_(
+            format!(
+                "set {field} to the public key derived from {pem_name} ({})",
+                fingerprint(&raw)
+            ),
+            vec![change],
+        )
+    });
+    let fix = fix.unwrap_or_else(|| {
+        Fix::manual(format!(
+            "restore identity.json from git history; without a valid {pem_name} the key cannot be re-derived"
+        ))
+    });
+    let (span, label) = match value {
+        Some(v) => (v.span(), "not a valid SPKI public key"),
+        None => (root.key_span_or_open(), "missing"),
+    };
+    sink.push(
+        Diagnostic::new(&INVALID_PUBLIC_KEY, Effect::Silent, problem)
+            .file(path)
+            .at(span, label)
+            .pointer(format!("/{field}"))
+            .help("instar loads it; signature checks with it fail (peer routes, git allowed-signers, the lease)")
+            .fix(Some(fix)),
+    );
+}

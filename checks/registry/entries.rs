@@ -1,0 +1,517 @@
+//! The registry's entries: their shape (§4.1), this machine's own entry (R-SELF, R-REVOKED-SELF),
+//! the "undefined" key (§5.2), awake counts (§4.3) and nicknames.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::diag::{Diagnostic, Effect, Label, Severity, Sink, Span};
+use crate::engine::Context;
+use crate::fix::{Change, Fix};
+use crate::json::{js_trim, Kind, Value};
+use crate::json_edit;
+use crate::machine;
+use crate::version::boundary;
+
+use super::super::machine_state::{self as state, IdentityView};
+use super::codes::*;
+use super::{heartbeat, lease, member_spans};
+
+/// What the rest of the check learns from the entries.
+#[derive(Default)]
+pub struct Holders {
+    /// The registry's machine ids, when `machines` is an object.
+    pub ids: Option<Vec<String>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn check(
+    cx: &Context,
+    path: &Path,
+    bytes: &[u8],
+    root: Value<'_>,
+    machines: Value<'_>,
+    identity: &IdentityView,
+    holders: &mut Holders,
+    sink: &mut Sink,
+) {
+    let spans = member_spans(machines);
+    holders.ids = Some(machines.members().map(|(k, _)| k.into_owned()).collect());
+    let self_missing = identity
+        .id
+        .as_ref()
+        .is_some_and(|id| machines.get(id).is_none());
+    let mut awake: Vec<(String, Span)> = Vec::new();
+    let mut active = 0usize;
+    let mut nicknames: HashMap<String, (String, Span)> = HashMap::new();
+    for (index, (key, entry)) in machines.members().enumerate() {
+        let key_span = entry.key_span().unwrap_or(entry.span());
+        let removal = || {
+            Fix::unsafe_(
+                format!("remove the {key:?} entry"),
+                vec![Change::Edit {
+                    file: path.to_path_buf(),
+                    span: json_edit::removal_span(&machines.span(), &spans, index),
+                    replacement: String::new(),
+                }],
+            )
+        };
+        if key == "undefined" {
+            let mut d = Diagnostic::new(
+                &UNDEFINED_ENTRY,
+                Effect::Silent,
+                "the registry has an entry under the key \"undefined\": it was written from an identity.json without a machineId",
+            )
+            .file(path)
+            .at(key_span.clone(), "not a machine id")
+            .pointer("/machines/undefined")
+            .help("repair identity.json too, or instar writes it again at the next start");
+            if identity.exists && identity.id.is_none() {
+                d = d.secondary(Label {
+                    file: identity.path.clone(),
+                    span: None,
+                    message: "this identity.json has no machineId".into(),
+                });
+            }
+            sink.push(d.fix(Some(removal())));
+            continue;
+        }
+        let pointer = format!("/machines/{}", key.replace('~', "~0").replace('/', "~1"));
+        if !machine::is_machine_id(&key) {
+            sink.push(
+                Diagnostic::new(
+                    &INVALID_ENTRY,
+                    Effect::Silent,
+                    format!("registry key {key:?} is not m_ followed by 32 lowercase hex digits"),
+                )
+                .file(path)
+                .at(key_span.clone(), "not a machine id")
+                .pointer(pointer.clone()),
+            );
+        }
+        if entry.kind() != Kind::Object {
+            let crashes = entry.is_null()
+                && self_missing
+                && cx.version >= boundary::NULL_ENTRY_CRASHES_SELF_REGISTRATION;
+            let (effect, severity, why) = if crashes {
+                (
+                    Effect::Fatal,
+                    Severity::Error,
+                    format!("instar {} crashes registering this machine (it reads every entry's nickname), so server start aborts", cx.version),
+                )
+            } else {
+                (
+                    Effect::Silent,
+                    Severity::Warning,
+                    "instar's awake and active filters ignore it".to_string(),
+                )
+            };
+            sink.push(
+                Diagnostic::new(
+                    &INVALID_ENTRY,
+                    effect,
+                    format!("registry entry {key:?} is not an object: {why}"),
+                )
+                .severity(severity)
+                .file(path)
+                .at(entry.span(), "expected an entry object")
+                .pointer(pointer)
+                .fix(Some(removal())),
+            );
+            continue;
+        }
+        fields(path, entry, &pointer, &key, sink);
+        let status = entry.get("status").and_then(|v| v.as_str());
+        let role = entry.get("role").and_then(|v| v.as_str());
+        let is_active = status.as_deref() == Some("active");
+        let is_awake = role.as_deref() == Some("awake");
+        if is_active {
+            active += 1;
+            if is_awake {
+                awake.push((
+                    key.to_string(),
+                    entry
+                        .get("role")
+                        .map(|r| r.span())
+                        .unwrap_or(key_span.clone()),
+                ));
+            }
+        }
+        if status.as_deref() == Some("revoked") && is_awake {
+            let role_value = entry.get("role").expect("role is awake");
+            sink.push(
+                Diagnostic::new(
+                    &REVOKED_AWAKE,
+                    Effect::Silent,
+                    format!("machine {key} is revoked but still marked awake"),
+                )
+                .file(path)
+                .at(role_value.span(), "revoked machines are always standby")
+                .pointer(format!("{pointer}/role"))
+                .fix(Some(Fix::unsafe_(
+                    "set its role to \"standby\" (what revokeMachine does)",
+                    vec![Change::Edit {
+                        file: path.to_path_buf(),
+                        span: role_value.span(),
+                        replacement: "\"standby\"".into(),
+                    }],
+                ))),
+            );
+        }
+        if identity.id.as_deref() == Some(&*key) && status.as_deref() == Some("revoked") {
+            sink.push(
+                Diagnostic::new(
+                    &SELF_REVOKED,
+                    Effect::Silent,
+                    format!("this machine ({key}) is revoked in the registry"),
+                )
+                .file(path)
+                .at(
+                    entry.get("status").map_or(key_span.clone(), |v| v.span()),
+                    "this machine",
+                )
+                .pointer(format!("{pointer}/status"))
+                .help("ensureSelfRegistered leaves an existing entry alone: it stays revoked")
+                .fix(Some(Fix::manual(
+                    "only an operator can restore a revoked machine: re-pair it, or re-key and pair as a new machine",
+                ))),
+            );
+        }
+        if cx.version >= boundary::REGISTRY_NICKNAMES {
+            if let Some(nick) = entry.get("nickname") {
+                nickname(path, &key, nick, &pointer, &mut nicknames, sink);
+            }
+        }
+    }
+
+    let lease = if cx.version >= boundary::REGISTRY_LEASE {
+        lease::check(cx, path, root, machines, identity, sink)
+    } else {
+        lease::Verdict::default()
+    };
+
+    if let Some(id) = identity.id.as_ref().filter(|id| machine::is_machine_id(id)) {
+        if self_missing {
+            self_missing_finding(cx, path, bytes, machines, &spans, id, identity, sink);
+        }
+    }
+
+    let config = state::multi_machine_config(cx);
+    if awake.len() > 1 && !config.independent {
+        split_brain(cx, path, &awake, &lease, sink);
+    }
+    if active > 0 && awake.is_empty() {
+        sink.push(
+            Diagnostic::new(
+                &NO_AWAKE,
+                Effect::Silent,
+                format!("{active} active machine(s), none of them awake"),
+            )
+            .file(path)
+            .at(
+                machines.key_span().unwrap_or(machines.span()),
+                "no awake entry",
+            )
+            .pointer("/machines")
+            .help("no machine runs jobs until a standby fails over")
+            .fix(Some(Fix::manual(
+                "run `instar wakeup` on the machine that should be awake",
+            ))),
+        );
+    }
+}
+
+fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Sink) {
+    let mut problem = |span: Span, field: &str, message: String, label: &str| {
+        sink.push(
+            Diagnostic::new(
+                &INVALID_ENTRY,
+                Effect::Silent,
+                format!("machine {key}: {message}"),
+            )
+            .file(path)
+            .at(span, label.to_string())
+            .pointer(format!("{pointer}{field}"))
+            .help("instar loads it; its awake and active filters compare these fields exactly"),
+        );
+    };
+    let open = entry.span().start..entry.span().start + 1;
+    let string = |name: &str| entry.get(name).filter(|v| v.kind() == Kind::String);
+    for name in ["name", "status", "role", "pairedAt", "lastSeen"] {
+        match entry.get(name) {
+            None => problem(
+                open.clone(),
+                "",
+                format!("{name} is missing"),
+                "incomplete entry",
+            ),
+            Some(v) if v.kind() != Kind::String => problem(
+                v.span(),
+                &format!("/{name}"),
+                format!("{name} is not a string"),
+                "not a string",
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(v) = string("status") {
+        let s = v.as_str().unwrap_or_default();
+        if !matches!(&*s, "active" | "revoked" | "pending") {
+            problem(
+                v.span(),
+                "/status",
+                format!("status {s:?} is not active, revoked or pending"),
+                "unknown status",
+            );
+        }
+    }
+    if let Some(v) = string("role") {
+        let s = v.as_str().unwrap_or_default();
+        if !matches!(&*s, "awake" | "standby") {
+            problem(
+                v.span(),
+                "/role",
+                format!("role {s:?} is not awake or standby"),
+                "unknown role",
+            );
+        }
+    }
+    for name in ["pairedAt", "lastSeen", "revokedAt"] {
+        if let Some(v) = string(name) {
+            if crate::cron::parse_rfc3339(&v.as_str().unwrap_or_default()).is_none() {
+                problem(
+                    v.span(),
+                    &format!("/{name}"),
+                    format!("{name} is not an ISO-8601 timestamp"),
+                    "not an ISO timestamp",
+                );
+            }
+        } else if let Some(v) = entry.get(name).filter(|_| name == "revokedAt") {
+            problem(
+                v.span(),
+                "/revokedAt",
+                "revokedAt is not a string".into(),
+                "not a string",
+            );
+        }
+    }
+    if let Some(v) = entry
+        .get("lastKnownUrl")
+        .filter(|v| v.kind() != Kind::String)
+    {
+        problem(
+            v.span(),
+            "/lastKnownUrl",
+            "lastKnownUrl is not a string".into(),
+            "not a string",
+        );
+    }
+    let revoked = string("status").and_then(|v| v.as_str()).as_deref() == Some("revoked");
+    if let Some(v) = entry.get("revokedAt").filter(|_| !revoked) {
+        problem(
+            v.key_span().unwrap_or(v.span()),
+            "/revokedAt",
+            "revokedAt is set but status is not revoked: HEAD's registerMachine treats it as revoked while the active filters do not".into(),
+            "revocation without status",
+        );
+    }
+}
+
+fn nickname(
+    path: &Path,
+    key: &str,
+    nick: Value<'_>,
+    pointer: &str,
+    seen: &mut HashMap<String, (String, Span)>,
+    sink: &mut Sink,
+) {
+    let Some(text) = nick.as_str().filter(|_| nick.kind() == Kind::String) else {
+        sink.push(
+            Diagnostic::new(
+                &NICKNAME,
+                Effect::Silent,
+                format!("machine {key}: nickname is not a string"),
+            )
+            .file(path)
+            .at(nick.span(), "not a string")
+            .pointer(format!("{pointer}/nickname")),
+        );
+        return;
+    };
+    let trimmed = js_trim(&text);
+    let valid = {
+        let mut chars = trimmed.chars();
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        chars.next().is_some_and(word)
+            && trimmed.chars().count() <= 41
+            && chars.all(|c| word(c) || c == ' ' || c == '-')
+    };
+    if !valid {
+        sink.push(
+            Diagnostic::new(
+                &NICKNAME,
+                Effect::Silent,
+                format!("machine {key}: nickname {text:?} does not match ^[\\w][\\w \\-]{{0,40}}$"),
+            )
+            .file(path)
+            .at(nick.span(), "invalid nickname")
+            .pointer(format!("{pointer}/nickname"))
+            .fix(Some(Fix::manual(
+                "choose a nickname of letters, digits, _, spaces and -",
+            ))),
+        );
+        return;
+    }
+    let lower = trimmed.to_lowercase();
+    match seen.get(&lower) {
+        Some((first_key, first_span)) => {
+            let renamed = (2..)
+                .map(|n| format!("{trimmed} {n}"))
+                .find(|c| !seen.contains_key(&c.to_lowercase()))
+                .unwrap_or_default();
+            sink.push(
+                Diagnostic::new(
+                    &NICKNAME,
+                    Effect::Silent,
+                    format!("machine {key}: nickname {text:?} is already used by {first_key}"),
+                )
+                .file(path)
+                .at(nick.span(), "duplicate nickname")
+                .pointer(format!("{pointer}/nickname"))
+                .secondary(Label {
+                    file: path.to_path_buf(),
+                    span: Some(first_span.clone()),
+                    message: "first used here".into(),
+                })
+                .fix(Some(Fix::unsafe_(
+                    format!("rename it to {renamed:?}"),
+                    vec![Change::Edit {
+                        file: path.to_path_buf(),
+                        span: nick.span(),
+                        replacement: json_edit::string_literal(&renamed),
+                    }],
+                ))),
+            );
+            seen.insert(renamed.to_lowercase(), (key.to_string(), nick.span()));
+        }
+        None => {
+            seen.insert(lower, (key.to_string(), nick.span()));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn self_missing_finding(
+    cx: &Context,
+    path: &Path,
+    bytes: &[u8],
+    machines: Value<'_>,
+    spans: &[Span],
+    id: &str,
+    identity: &IdentityView,
+    sink: &mut Sink,
+) {
+    let now = machine::iso_millis(cx.now);
+    let name = identity.name.clone().unwrap_or_default();
+    let entry = serde_json::json!({
+        "name": name,
+        "status": "active",
+        "role": "standby",
+        "pairedAt": now,
+        "lastSeen": now,
+    });
+    let pretty = serde_json::to_string_pretty(&entry).unwrap_or_default();
+    let (span, replacement) = json_edit::insert_member(bytes, &machines.span(), spans, id, &pretty);
+    sink.push(
+        Diagnostic::new(
+            &SELF_MISSING,
+            Effect::None,
+            format!("this machine ({id}) is missing from the registry"),
+        )
+        .file(path)
+        .at(machines.key_span().unwrap_or(machines.span()), "no entry for this machine")
+        .pointer("/machines")
+        .secondary(Label {
+            file: identity.path.clone(),
+            span: None,
+            message: "this machine's identity".into(),
+        })
+        .help("instar re-adds it as standby at its next start (ensureSelfRegistered); until then peers do not see it")
+        .fix(Some(Fix::safe(
+            "register this machine as standby, exactly as instar's self-heal does",
+            vec![Change::Edit {
+                file: path.to_path_buf(),
+                span,
+                replacement,
+            }],
+        ))),
+    );
+}
+
+fn split_brain(
+    cx: &Context,
+    path: &Path,
+    awake: &[(String, Span)],
+    lease: &lease::Verdict,
+    sink: &mut Sink,
+) {
+    let ids: Vec<&str> = awake.iter().map(|(id, _)| id.as_str()).collect();
+    let keeper = lease
+        .verified_holder
+        .clone()
+        .filter(|h| ids.contains(&h.as_str()))
+        .map(|h| (h, "the verified lease holder"))
+        .or_else(|| {
+            heartbeat::live_holder(cx)
+                .filter(|h| ids.contains(&h.as_str()))
+                .map(|h| (h, "the live heartbeat holder"))
+        });
+    let contradicted = lease
+        .verified_holder
+        .as_ref()
+        .is_some_and(|h| ids.iter().any(|id| id != h));
+    let fix = match &keeper {
+        Some((keep, why)) => Fix::unsafe_(
+            format!("demote every awake machine except {keep} ({why}) to standby"),
+            awake
+                .iter()
+                .filter(|(id, _)| id != keep)
+                .map(|(_, span)| Change::Edit {
+                    file: path.to_path_buf(),
+                    span: span.clone(),
+                    replacement: "\"standby\"".into(),
+                })
+                .collect(),
+        ),
+        None => Fix::manual("run `instar wakeup` on the machine that should be awake"),
+    };
+    let mut d = Diagnostic::new(
+        &SPLIT_BRAIN,
+        Effect::Silent,
+        format!(
+            "{} active machines claim awake (split brain?): {}",
+            awake.len(),
+            ids.join(", ")
+        ),
+    )
+    .severity(if contradicted {
+        Severity::Error
+    } else {
+        Severity::Warning
+    })
+    .file(path)
+    .at(awake[0].1.clone(), "awake")
+    .pointer(format!("/machines/{}/role", awake[0].0))
+    .help(if cx.version >= boundary::REGISTRY_LEASE {
+        "at this version the signed lease is the authority and registry roles may lag"
+    } else {
+        "both machines run jobs and answer messages; set multiMachine.coordinationMode to \"independent\" if that is intended"
+    });
+    for (_, span) in &awake[1..] {
+        d = d.secondary(Label {
+            file: path.to_path_buf(),
+            span: Some(span.clone()),
+            message: "also awake".into(),
+        });
+    }
+    sink.push(d.fix(Some(fix)));
+}

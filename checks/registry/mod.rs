@@ -1,0 +1,545 @@
+//! The registry check: `.instar/machines/registry.json` with loadRegistry's exact verdicts (spec
+//! §4.2), its entries, this machine's own entry, awake counts, the HEAD lease (§4.4), the remote
+//! identity copies, the heartbeat (the offline part of instar's own doctor, §9.4) and temp files.
+
+pub mod codes;
+mod entries;
+mod heartbeat;
+mod lease;
+mod merge;
+
+use std::path::Path;
+
+use crate::diag::{Code, Diagnostic, Effect, Label, Sink};
+use crate::engine::Context;
+use crate::fix::{Change, Fix};
+use crate::json::{Kind, Value};
+use crate::json_edit;
+use crate::machine;
+use crate::source::FileState;
+
+use super::machine_state::{self as state, IdentityView};
+use super::Check;
+use codes::*;
+
+pub struct RegistryCheck;
+
+impl Check for RegistryCheck {
+    fn id(&self) -> &'static str {
+        "registry"
+    }
+
+    fn codes(&self) -> &'static [&'static Code] {
+        codes::ALL
+    }
+
+    fn run(&self, cx: &Context, sink: &mut Sink) {
+        let identity = state::identity(cx);
+        let path = cx.state_path(state::REGISTRY);
+        let file = cx.file(&path);
+        let mut parses = false;
+        let mut holders = entries::Holders::default();
+        match &*file {
+            FileState::Missing => {
+                if identity.exists {
+                    sink.push(
+                        Diagnostic::new(
+                            &MISSING,
+                            Effect::None,
+                            format!(
+                                "{} does not exist: instar re-registers this machine as standby at its next start",
+                                cx.display_path(&path)
+                            ),
+                        )
+                        .file(&path)
+                        .help(format!(
+                            "on a mesh, peers, revocations and the lease are recoverable only from git history (git show HEAD:{})",
+                            cx.display_path(&path)
+                        )),
+                    );
+                }
+            }
+            FileState::Present(loaded) => {
+                parses = diagnose(cx, &path, &loaded.bytes, &identity, &mut holders, sink);
+            }
+            FileState::Dangling { .. } | FileState::SymlinkLoop => sink.push(
+                Diagnostic::new(
+                    &UNREADABLE,
+                    Effect::Silent,
+                    format!(
+                        "{} {}: instar sees no registry and silently starts an empty one",
+                        cx.display_path(&path),
+                        file.describe()
+                    ),
+                )
+                .severity(crate::diag::Severity::Warning)
+                .file(&path)
+                .fix(Some(Fix::manual(
+                    "restore the link's target or replace the link with the real file",
+                ))),
+            ),
+            other => {
+                let fix = match other {
+                    FileState::Unreadable { .. } => Fix::safe(
+                        "make it readable and writable by its owner (chmod 644)",
+                        vec![Change::SetMode {
+                            file: path.clone(),
+                            mode: 0o644,
+                        }],
+                    ),
+                    _ => Fix::manual("put the real registry.json there (from git history)"),
+                };
+                sink.push(
+                    Diagnostic::new(
+                        &UNREADABLE,
+                        Effect::Fatal,
+                        format!(
+                            "{} {}: loadRegistry throws and server start aborts",
+                            cx.display_path(&path),
+                            other.describe()
+                        ),
+                    )
+                    .file(&path)
+                    .fix(Some(fix)),
+                );
+            }
+        }
+        temp_files(cx, &path, parses, sink);
+        remote_identities(cx, &identity, sink);
+        heartbeat::check(cx, &identity, &holders, sink);
+    }
+}
+
+/// Diagnoses the registry's bytes; returns whether JSON.parse accepts them.
+fn diagnose(
+    cx: &Context,
+    path: &Path,
+    bytes: &[u8],
+    identity: &IdentityView,
+    holders: &mut entries::Holders,
+    sink: &mut Sink,
+) -> bool {
+    let Some(doc) = cx.json(path) else {
+        return false;
+    };
+    let mut parses = true;
+    match &doc.parsed {
+        Err(err) => {
+            let fix = if err.kind == crate::json::ErrorKind::ConflictMarker {
+                merge::merge_fix(path, bytes)
+            } else {
+                None
+            };
+            let fix = fix.unwrap_or_else(|| {
+                Fix::manual(format!(
+                    "repair the JSON by hand, or restore it from git history (git show HEAD:{})",
+                    cx.display_path(path)
+                ))
+            });
+            sink.push(
+                Diagnostic::new(
+                    &PARSE_ERROR,
+                    Effect::Fatal,
+                    format!(
+                        "{} is not valid JSON: {}",
+                        cx.display_path(path),
+                        err.message
+                    ),
+                )
+                .file(path)
+                .at(err.span.clone(), "JSON.parse fails here")
+                .help("every version throws \"Machine registry is corrupted\"; server start aborts on a machine with an identity")
+                .fix(Some(fix)),
+            );
+            return false;
+        }
+        Ok(outcome) if outcome.bom => {
+            parses = false;
+            sink.push(
+                Diagnostic::new(
+                    &PARSE_ERROR,
+                    Effect::Fatal,
+                    format!(
+                        "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
+                        cx.display_path(path)
+                    ),
+                )
+                .file(path)
+                .at(0..3, "byte order mark")
+                .pointer("")
+                .help("every version throws \"Machine registry is corrupted\"; the content behind the mark is diagnosed below")
+                .fix(Some(Fix::safe(
+                    "strip the byte order mark",
+                    vec![Change::Edit {
+                        file: path.to_path_buf(),
+                        span: 0..3,
+                        replacement: String::new(),
+                    }],
+                ))),
+            );
+        }
+        Ok(_) => {}
+    }
+    let Some(tape) = doc.tape() else {
+        return false;
+    };
+    let root = tape.root();
+    if !shape(cx, path, bytes, root, sink) {
+        return parses;
+    }
+    let Some(machines) = root.get("machines") else {
+        return parses;
+    };
+    if machines.kind() == Kind::Object {
+        entries::check(cx, path, bytes, root, machines, identity, holders, sink);
+    }
+    parses
+}
+
+/// loadRegistry's own verdict on the root (spec §4.2). Returns whether the entries can be looked
+/// at (the root is an object).
+fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Sink) -> bool {
+    let shown = cx.display_path(path);
+    let corrupt = "loadRegistry throws \"Machine registry is corrupted\" at every version; server start aborts";
+    if root.is_null() {
+        sink.push(
+            Diagnostic::new(
+                &INVALID_SHAPE,
+                Effect::Fatal,
+                format!("{shown} is `null`: loadRegistry throws a raw TypeError (\"Cannot read properties of null\")"),
+            )
+            .file(path)
+            .at(root.span(), "null root")
+            .pointer("")
+            .fix(Some(Fix::manual(format!(
+                "restore it from git history (git show HEAD:{shown})"
+            )))),
+        );
+        return false;
+    }
+    if root.kind() != Kind::Object {
+        sink.push(
+            Diagnostic::new(
+                &INVALID_SHAPE,
+                Effect::Fatal,
+                format!("{shown}'s root is not an object with version and machines"),
+            )
+            .file(path)
+            .at(root.span(), "expected {\"version\": 1, \"machines\": {…}}")
+            .pointer("")
+            .help(corrupt)
+            .fix(Some(Fix::manual(format!(
+                "restore it from git history (git show HEAD:{shown})"
+            )))),
+        );
+        return false;
+    }
+    let members: Vec<_> = member_spans(root);
+    match root.get("version") {
+        Some(v) if v.kind() == Kind::Number => {}
+        found => {
+            let (span, label, change, what) = match found {
+                Some(v) => (
+                    v.span(),
+                    "not a number",
+                    Change::Edit {
+                        file: path.to_path_buf(),
+                        span: v.span(),
+                        replacement: "1".into(),
+                    },
+                    "`version` is not a number",
+                ),
+                None => {
+                    let (span, replacement) =
+                        json_edit::insert_member(bytes, &root.span(), &members, "version", "1");
+                    (
+                        root.span().start..root.span().start + 1,
+                        "no version",
+                        Change::Edit {
+                            file: path.to_path_buf(),
+                            span,
+                            replacement,
+                        },
+                        "`version` is missing",
+                    )
+                }
+            };
+            sink.push(
+                Diagnostic::new(&INVALID_SHAPE, Effect::Fatal, format!("{shown}: {what}"))
+                    .file(path)
+                    .at(span, label)
+                    .pointer("/version")
+                    .help(corrupt)
+                    .fix(Some(Fix::unsafe_("set version to 1", vec![change]))),
+            );
+        }
+    }
+    match root.get("machines") {
+        None => {
+            let (span, replacement) =
+                json_edit::insert_member(bytes, &root.span(), &members, "machines", "{}");
+            sink.push(
+                Diagnostic::new(
+                    &INVALID_SHAPE,
+                    Effect::Fatal,
+                    format!("{shown}: `machines` is missing"),
+                )
+                .file(path)
+                .at(root.span().start..root.span().start + 1, "no machines")
+                .pointer("/machines")
+                .help(corrupt)
+                .fix(Some(Fix::unsafe_(
+                    "add an empty machines object",
+                    vec![Change::Edit {
+                        file: path.to_path_buf(),
+                        span,
+                        replacement,
+                    }],
+                ))),
+            );
+        }
+        Some(m) if m.kind() == Kind::Null || m.kind() == Kind::Array => {
+            let (effect, what) = if m.kind() == Kind::Null {
+                (
+                    Effect::Fatal,
+                    "`machines` is null: it passes loadRegistry, then getAwakeMachine and ensureSelfRegistered throw a TypeError at server start",
+                )
+            } else {
+                (
+                    Effect::Silent,
+                    "`machines` is an array: it loads, but ensureSelfRegistered's entry is an array property JSON.stringify drops, so this machine is never persisted and the next updateRole throws \"not found in registry\"",
+                )
+            };
+            let dropped = if m.kind() == Kind::Array && !m.is_empty() {
+                format!(" (drops {} array element(s) instar never used)", m.len())
+            } else {
+                String::new()
+            };
+            sink.push(
+                Diagnostic::new(&MACHINES_NOT_OBJECT, effect, format!("{shown}: {what}"))
+                    .file(path)
+                    .at(m.span(), "expected an object keyed by machine id")
+                    .pointer("/machines")
+                    .fix(Some(Fix::unsafe_(
+                        format!("replace it with {{}}{dropped}"),
+                        vec![Change::Edit {
+                            file: path.to_path_buf(),
+                            span: m.span(),
+                            replacement: "{}".into(),
+                        }],
+                    ))),
+            );
+        }
+        Some(m) if m.kind() != Kind::Object => {
+            sink.push(
+                Diagnostic::new(
+                    &INVALID_SHAPE,
+                    Effect::Fatal,
+                    format!("{shown}: `machines` is not an object"),
+                )
+                .file(path)
+                .at(m.span(), "expected an object keyed by machine id")
+                .pointer("/machines")
+                .help(corrupt)
+                .fix(Some(Fix::unsafe_(
+                    "replace it with {}",
+                    vec![Change::Edit {
+                        file: path.to_path_buf(),
+                        span: m.span(),
+                        replacement: "{}".into(),
+                    }],
+                ))),
+            );
+        }
+        Some(_) => {}
+    }
+    true
+}
+
+/// Full spans (key through value) of an object's members.
+pub fn member_spans(object: Value<'_>) -> Vec<crate::diag::Span> {
+    object
+        .members()
+        .map(|(_, v)| v.key_span().map_or(v.span(), |k| k.start..v.span().end))
+        .collect()
+}
+
+fn temp_files(cx: &Context, path: &Path, parses: bool, sink: &mut Sink) {
+    let dir = cx.state_path("machines");
+    for tmp in state::pid_temp_files(cx, &dir, "registry.json") {
+        if state::writer_alive(&tmp) {
+            continue;
+        }
+        let tmp_valid = cx.json(&tmp).is_some_and(|doc| {
+            doc.parsed.as_ref().is_ok_and(|o| !o.bom)
+                && doc.tape().is_some_and(|t| {
+                    let root = t.root();
+                    root.get("version")
+                        .is_some_and(|v| v.kind() == Kind::Number)
+                        && root
+                            .get("machines")
+                            .is_some_and(|m| m.kind() == Kind::Object)
+                })
+        });
+        let (fix, help) = if parses {
+            (
+                Some(Fix::safe(
+                    "move the temp file to the doctor's quarantine",
+                    vec![Change::Quarantine { file: tmp.clone() }],
+                )),
+                "registry.json parses, so this leftover is redundant",
+            )
+        } else if tmp_valid {
+            (
+                Some(Fix::unsafe_(
+                    "promote it to registry.json by rename (it is a valid registry)",
+                    vec![Change::Rename {
+                        from: tmp.clone(),
+                        to: path.to_path_buf(),
+                    }],
+                )),
+                "registry.json is broken and this temp file is a valid registry: it may be the good copy",
+            )
+        } else {
+            (
+                None,
+                "neither this file nor registry.json is a valid registry",
+            )
+        };
+        sink.push(
+            Diagnostic::new(
+                &STRAY_TEMP_FILE,
+                Effect::None,
+                format!(
+                    "{} is left over from an interrupted registry write",
+                    cx.display_path(&tmp)
+                ),
+            )
+            .file(&tmp)
+            .help(help)
+            .fix(fix),
+        );
+    }
+}
+
+fn remote_identities(cx: &Context, identity: &IdentityView, sink: &mut Sink) {
+    let registered = state::registry_ids(cx);
+    for name in state::remote_identity_dirs(cx) {
+        let path = cx.state_path(&format!("machines/{name}/identity.json"));
+        let file = cx.file(&path);
+        if matches!(*file, FileState::Missing) {
+            continue;
+        }
+        let push = |sink: &mut Sink, message: String, span: Option<(crate::diag::Span, &str)>| {
+            let mut d = Diagnostic::new(&REMOTE_IDENTITY, Effect::Silent, message)
+                .file(&path)
+                .help(
+                    "peers' signatures, git allowed-signers and lease verification read this copy",
+                );
+            if let Some((span, label)) = span {
+                d = d.at(span, label.to_string());
+            }
+            sink.push(d);
+        };
+        let Some(doc) = cx.json(&path) else {
+            push(
+                sink,
+                format!("{} {}", cx.display_path(&path), file.describe()),
+                None,
+            );
+            continue;
+        };
+        let tape = match (&doc.parsed, doc.tape()) {
+            (Ok(o), Some(t)) if !o.bom => t,
+            _ => {
+                push(
+                    sink,
+                    format!(
+                        "{} is not valid JSON: verifyLease returns false for this machine",
+                        cx.display_path(&path)
+                    ),
+                    None,
+                );
+                continue;
+            }
+        };
+        let root = tape.root();
+        let id = root.get("machineId");
+        match id.and_then(|v| v.as_str()) {
+            Some(text) if text == name => {}
+            Some(text) => push(
+                sink,
+                format!("the identity copy in machines/{name}/ has machineId {text:?}"),
+                id.map(|v| (v.span(), "differs from the folder name")),
+            ),
+            None => push(
+                sink,
+                format!("the identity copy in machines/{name}/ has no machineId string"),
+                None,
+            ),
+        }
+        for alg in [machine::KeyAlg::Ed25519, machine::KeyAlg::X25519] {
+            let field = state::public_key_field(alg);
+            let value = root.get(field);
+            let decoded = value
+                .and_then(|v| v.as_str())
+                .map(|t| machine::decode_spki(&t, alg));
+            match decoded {
+                Some(Ok(raw)) => {
+                    if identity.id.as_deref() == Some(name.as_str()) {
+                        if let Some(own) = identity.key(alg).filter(|own| *own != raw) {
+                            let mut d = Diagnostic::new(
+                                &REMOTE_IDENTITY,
+                                Effect::Silent,
+                                format!(
+                                    "this machine's own copy in machines/{name}/ has {field} {}, identity.json has {}",
+                                    machine::fingerprint(&raw),
+                                    machine::fingerprint(&own)
+                                ),
+                            )
+                            .file(&path)
+                            .secondary(Label {
+                                file: identity.path.clone(),
+                                span: identity.key_span(alg),
+                                message: "this machine's key".into(),
+                            });
+                            if let Some(v) = value {
+                                d = d
+                                    .at(v.span(), "differs from identity.json")
+                                    .pointer(format!("/{field}"));
+                            }
+                            sink.push(d);
+                        }
+                    }
+                }
+                Some(Err(err)) => push(
+                    sink,
+                    format!(
+                        "machines/{name}/identity.json: {field} {}",
+                        err.describe(alg)
+                    ),
+                    value.map(|v| (v.span(), "not a valid SPKI public key")),
+                ),
+                None => push(
+                    sink,
+                    format!("machines/{name}/identity.json has no {field} string"),
+                    None,
+                ),
+            }
+        }
+        if let Some(ids) = &registered {
+            if !ids.contains(&name) {
+                sink.push(
+                    Diagnostic::new(
+                        &REMOTE_IDENTITY,
+                        Effect::None,
+                        format!("machines/{name}/identity.json belongs to no registry entry"),
+                    )
+                    .severity(crate::diag::Severity::Info)
+                    .file(&path)
+                    .help("a leftover of a machine removed from the registry by hand, or of a bad merge"),
+                );
+            }
+        }
+    }
+}
