@@ -7,6 +7,7 @@
 use crate::diag::{Code, Sink};
 use crate::engine::Context;
 
+pub mod config;
 pub mod doctor;
 pub mod jobs;
 
@@ -22,7 +23,11 @@ pub trait Check: Sync {
 }
 
 /// The table, in report order. `doctor` comes first: it says which rules the others applied.
-pub static TABLE: &[&dyn Check] = &[&doctor::DoctorCheck, &jobs::JobsCheck];
+pub static TABLE: &[&dyn Check] = &[
+    &doctor::DoctorCheck,
+    &jobs::JobsCheck,
+    &config::ConfigCheck,
+];
 
 /// Every code of every check, in table order.
 pub fn all_codes() -> impl Iterator<Item = &'static Code> {

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod engine;
 pub mod exit;
 pub mod fix;
+pub mod git_index;
 pub mod json;
 pub mod json_edit;
 pub mod redact;
