@@ -7,6 +7,7 @@
 use crate::diag::{Code, Sink};
 use crate::engine::Context;
 
+pub mod boot;
 pub mod config;
 pub mod doctor;
 pub mod jobs;
@@ -27,6 +28,7 @@ pub static TABLE: &[&dyn Check] = &[
     &doctor::DoctorCheck,
     &jobs::JobsCheck,
     &config::ConfigCheck,
+    &boot::BootCheck,
 ];
 
 /// Every code of every check, in table order.
