@@ -352,7 +352,11 @@ pub fn backup_newer(cx: &Context, path: &Path, sink: &mut Sink) {
     let bak = path.with_file_name("config.json.bak");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     if let (Some(main), Some(backup)) = (modified(path), modified(&bak)) {
-        if backup > main {
+        // A minute of slack: a checkout or copy writes both files within moments.
+        let newer = backup
+            .duration_since(main)
+            .is_ok_and(|d| d > std::time::Duration::from_secs(60));
+        if newer {
             sink.push(
                 Diagnostic::new(
                     &BACKUP_NEWER,
