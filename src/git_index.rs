@@ -125,10 +125,7 @@ mod tests {
 
     #[test]
     fn reads_v2_entries_with_padding() {
-        let bytes = index(
-            2,
-            &[entry_v2(".instar/config.json"), entry_v2("README.md")],
-        );
+        let bytes = index(2, &[entry_v2(".instar/config.json"), entry_v2("README.md")]);
         assert_eq!(
             parse(&bytes).unwrap(),
             vec![".instar/config.json", "README.md"]

@@ -68,12 +68,24 @@ fn healthy(version: Version) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join(".instar");
     fs::create_dir_all(state.join("shadow-install/node_modules/instar/dist")).unwrap();
-    fs::write(state.join("shadow-install/node_modules/instar/dist/cli.js"), "").unwrap();
+    fs::write(
+        state.join("shadow-install/node_modules/instar/dist/cli.js"),
+        "",
+    )
+    .unwrap();
     fs::create_dir_all(state.join("bin")).unwrap();
     std::os::unix::fs::symlink("/bin/sh", state.join("bin/node")).unwrap();
     let rule = extension_rule(&context(dir.path(), version, HostOs::Linux));
-    fs::write(state.join(rule.node_name), template::node_wrapper(&state, version)).unwrap();
-    fs::write(state.join("instar-boot.sh"), template::sh_wrapper(&state, version)).unwrap();
+    fs::write(
+        state.join(rule.node_name),
+        template::node_wrapper(&state, version),
+    )
+    .unwrap();
+    fs::write(
+        state.join("instar-boot.sh"),
+        template::sh_wrapper(&state, version),
+    )
+    .unwrap();
     for name in [rule.node_name, "instar-boot.sh"] {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(state.join(name), fs::Permissions::from_mode(0o755)).unwrap();
@@ -91,11 +103,17 @@ fn our_wrappers_are_healthy_and_a_stale_js_alone_is_not_enough_at_head() {
     // HEAD: only a .js (a leftover) and the .sh: the .cjs is missing.
     let dir = healthy(OLD);
     let found = boot_findings(&context(dir.path(), HEAD, HostOs::Linux));
-    let missing = found.iter().find(|d| d.code.id == "boot/missing").expect("the .cjs is missing");
+    let missing = found
+        .iter()
+        .find(|d| d.code.id == "boot/missing")
+        .expect("the .cjs is missing");
     assert!(missing.file.as_ref().unwrap().ends_with("instar-boot.cjs"));
     // The fix creates a file and never deletes the .js (rollback stays safe).
     let fix = missing.fix.as_ref().unwrap();
-    assert!(fix.changes.iter().all(|c| matches!(c, instar_doctor::fix::Change::Write { .. } | instar_doctor::fix::Change::SetMode { .. })));
+    assert!(fix.changes.iter().all(|c| matches!(
+        c,
+        instar_doctor::fix::Change::Write { .. } | instar_doctor::fix::Change::SetMode { .. }
+    )));
 }
 
 #[test]
@@ -125,7 +143,12 @@ fn plist_coherence_on_macos() {
     fs::write(dir.path().join("package.json"), r#"{"type":"module"}"#).unwrap();
     let agents = dir.path().join("home/Library/LaunchAgents");
     fs::create_dir_all(&agents).unwrap();
-    let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+    let name = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let plist = |wrapper: &str| {
         format!(
             "<?xml version=\"1.0\"?>\n<plist version=\"1.0\"><dict><key>ProgramArguments</key><array><string>{0}/.instar/bin/node</string><string>{0}/.instar/{wrapper}</string><string>server</string><string>start</string><string>--foreground</string><string>--dir</string><string>{0}</string></array></dict></plist>\n",
@@ -135,12 +158,21 @@ fn plist_coherence_on_macos() {
     let plist_path = agents.join(format!("ai.instar.{name}.plist"));
     fs::write(&plist_path, plist("instar-boot.js")).unwrap();
     let found = boot_findings(&context(dir.path(), OLD, HostOs::MacOs));
-    assert!(codes(&found).contains(&"boot/extension-drift"), "{:?}", codes(&found));
+    assert!(
+        codes(&found).contains(&"boot/extension-drift"),
+        "{:?}",
+        codes(&found)
+    );
     // HEAD: a plist already on .cjs with the .cjs present is healthy.
     let dir = healthy(HEAD);
     let agents = dir.path().join("home/Library/LaunchAgents");
     fs::create_dir_all(&agents).unwrap();
-    let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+    let name = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let text = format!(
         "<?xml version=\"1.0\"?>\n<plist version=\"1.0\"><dict><key>ProgramArguments</key><array><string>{0}/.instar/bin/node</string><string>{0}/.instar/instar-boot.cjs</string><string>lifeline</string><string>start</string><string>--dir</string><string>{0}</string></array></dict></plist>\n",
         dir.path().display()
@@ -149,7 +181,14 @@ fn plist_coherence_on_macos() {
     let found = boot_findings(&context(dir.path(), HEAD, HostOs::MacOs));
     assert!(found.is_empty(), "{:?}", codes(&found));
     // A plist whose --dir is another project.
-    fs::write(agents.join(format!("ai.instar.{name}.plist")), text.replace("<string>--dir</string><string>", "<string>--dir</string><string>/elsewhere")).unwrap();
+    fs::write(
+        agents.join(format!("ai.instar.{name}.plist")),
+        text.replace(
+            "<string>--dir</string><string>",
+            "<string>--dir</string><string>/elsewhere",
+        ),
+    )
+    .unwrap();
     let found = boot_findings(&context(dir.path(), HEAD, HostOs::MacOs));
     assert_eq!(codes(&found), vec!["boot/plist"]);
     // No plist at all on macOS, with wrappers present.
@@ -160,8 +199,15 @@ fn plist_coherence_on_macos() {
 
 /// Runs a wrapper with `fake` as the shadow CLI; returns (exit code, stderr).
 fn run_wrapper(program: &str, wrapper: &Path, args: &[&str]) -> Option<(i32, String)> {
-    let out = Command::new(program).arg(wrapper).args(args).output().ok()?;
-    Some((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned()))
+    let out = Command::new(program)
+        .arg(wrapper)
+        .args(args)
+        .output()
+        .ok()?;
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
 
 #[test]
@@ -177,9 +223,14 @@ fn our_wrappers_behave_like_instars() {
         fs::write(&cli, "process.exit(process.argv[2] === 'ok' ? 0 : 3);\n").unwrap();
         let crash = state.join("state/boot-crashes.txt");
         let rule = extension_rule(&context(dir.path(), version, HostOs::Linux));
-        for (program, wrapper) in [("node", state.join(rule.node_name)), ("bash", state.join("instar-boot.sh"))] {
+        for (program, wrapper) in [
+            ("node", state.join(rule.node_name)),
+            ("bash", state.join("instar-boot.sh")),
+        ] {
             // It runs the shadow CLI with the supervisor's arguments; a failure records a time.
-            let Some((code, _)) = run_wrapper(program, &wrapper, &["fail"]) else { continue };
+            let Some((code, _)) = run_wrapper(program, &wrapper, &["fail"]) else {
+                continue;
+            };
             assert_eq!(code, 3, "{program} {version}");
             let times = fs::read_to_string(&crash).unwrap();
             let last: f64 = times.lines().last().unwrap().parse().unwrap();
@@ -189,16 +240,32 @@ fn our_wrappers_behave_like_instars() {
             assert!(!crash.exists(), "{program}");
             // The file is trimmed to 20 entries (old entries: no back-off sleep).
             fs::create_dir_all(crash.parent().unwrap()).unwrap();
-            fs::write(&crash, (0..30).map(|i| format!("{}\n", 1_000_000_000 + i)).collect::<String>()).unwrap();
+            fs::write(
+                &crash,
+                (0..30)
+                    .map(|i| format!("{}\n", 1_000_000_000 + i))
+                    .collect::<String>(),
+            )
+            .unwrap();
             assert_eq!(run_wrapper(program, &wrapper, &["fail"]).unwrap().0, 3);
-            assert!(fs::read_to_string(&crash).unwrap().lines().count() <= 20, "{program}");
+            assert!(
+                fs::read_to_string(&crash).unwrap().lines().count() <= 20,
+                "{program}"
+            );
             fs::remove_file(&crash).unwrap();
         }
         // Without the shadow install it fails with "Shadow install not found". At HEAD a fresh
         // heal marker debounces the reinstall, so no npm (and no network) is involved.
         fs::remove_file(&cli).unwrap();
-        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-        fs::write(state.join("shadow-install.heal-attempted"), now_ms.to_string()).unwrap();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        fs::write(
+            state.join("shadow-install.heal-attempted"),
+            now_ms.to_string(),
+        )
+        .unwrap();
         let (code, stderr) = run_wrapper("node", &state.join(rule.node_name), &[]).unwrap();
         assert_eq!(code, 1);
         assert!(stderr.contains("Shadow install not found"), "{stderr}");

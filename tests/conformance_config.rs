@@ -48,7 +48,13 @@ fn findings(config: &str, version: Version) -> Vec<(String, Severity, String)> {
     let dir = agent(config.as_bytes());
     findings_in(dir.path(), version)
         .into_iter()
-        .map(|d| (d.code.id.to_string(), d.severity, d.effect.as_str().to_string()))
+        .map(|d| {
+            (
+                d.code.id.to_string(),
+                d.severity,
+                d.effect.as_str().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -81,11 +87,22 @@ fn throws(config: &str, code: &str) {
 #[test]
 fn config_loadconfig_test_cases() {
     throws("{invalid json!!!}", "config/parse-error");
-    throws("{\"projectName\": \"test\", \"port\": ", "config/parse-error");
-    loads(r#"{"safety": {"level": 2, "alwaysBlock": ["rm -rf /"]}, "agentAutonomy": {"x": 1}, "autonomyProfile": "collaborative"}"#);
+    throws(
+        "{\"projectName\": \"test\", \"port\": ",
+        "config/parse-error",
+    );
+    loads(
+        r#"{"safety": {"level": 2, "alwaysBlock": ["rm -rf /"]}, "agentAutonomy": {"x": 1}, "autonomyProfile": "collaborative"}"#,
+    );
     // maxSessions and maxParallelJobs use ??, so 0 is kept and is not a finding.
-    let found = findings(r#"{"sessions": {"maxSessions": 0}, "scheduler": {"enabled": true, "maxParallelJobs": 0}}"#, HEAD);
-    assert!(found.iter().all(|(_, s, _)| *s == Severity::Info), "{found:?}");
+    let found = findings(
+        r#"{"sessions": {"maxSessions": 0}, "scheduler": {"enabled": true, "maxParallelJobs": 0}}"#,
+        HEAD,
+    );
+    assert!(
+        found.iter().all(|(_, s, _)| *s == Severity::Info),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -94,9 +111,22 @@ fn probe_table_of_loadconfig() {
     let old = findings("{}", OLD);
     let head = findings("{}", HEAD);
     for found in [&old, &head] {
-        assert!(found.iter().all(|(_, s, _)| *s == Severity::Info), "{found:?}");
-        assert!(has(found, "config/scheduler-default", Severity::Info, "none"));
-        assert!(has(found, "config/context-signing-key", Severity::Info, "none"));
+        assert!(
+            found.iter().all(|(_, s, _)| *s == Severity::Info),
+            "{found:?}"
+        );
+        assert!(has(
+            found,
+            "config/scheduler-default",
+            Severity::Info,
+            "none"
+        ));
+        assert!(has(
+            found,
+            "config/context-signing-key",
+            Severity::Info,
+            "none"
+        ));
     }
     // null: TypeError at both versions.
     throws("null", "config/root-not-object");
@@ -104,7 +134,12 @@ fn probe_table_of_loadconfig() {
     for root in ["[]", "\"abc\"", "42", "true"] {
         loads(root);
         for version in [OLD, HEAD] {
-            assert!(has(&findings(root, version), "config/root-not-object", Severity::Error, "silent"));
+            assert!(has(
+                &findings(root, version),
+                "config/root-not-object",
+                Severity::Error,
+                "silent"
+            ));
         }
     }
     // BOM, comments, NaN, trailing comma, merge markers, empty: "Failed to parse".
@@ -120,18 +155,33 @@ fn probe_table_of_loadconfig() {
     }
     // port coercions.
     for (config, code, severity) in [
-        (r#"{"port":"4042"}"#, "config/port-coerced", Severity::Warning),
+        (
+            r#"{"port":"4042"}"#,
+            "config/port-coerced",
+            Severity::Warning,
+        ),
         (r#"{"port":0}"#, "config/port-coerced", Severity::Warning),
         (r#"{"port":-1}"#, "config/invalid-port", Severity::Error),
         (r#"{"port":1e400}"#, "config/invalid-port", Severity::Error),
     ] {
         loads(config);
-        assert!(has(&findings(config, HEAD), code, severity, "silent"), "{config}");
+        assert!(
+            has(&findings(config, HEAD), code, severity, "silent"),
+            "{config}"
+        );
     }
     // Duplicate keys: the last wins (4050 is a fine port).
     let found = findings(r#"{"port":1,"port":4050}"#, HEAD);
-    assert!(has(&found, "config/duplicate-key", Severity::Warning, "silent"));
-    assert!(!found.iter().any(|(c, _, _)| c.contains("port")), "{found:?}");
+    assert!(has(
+        &found,
+        "config/duplicate-key",
+        Severity::Warning,
+        "silent"
+    ));
+    assert!(
+        !found.iter().any(|(c, _, _)| c.contains("port")),
+        "{found:?}"
+    );
     // sessions "x" / null and a messaging object all load.
     loads(r#"{"sessions":"x"}"#);
     loads(r#"{"sessions":null}"#);
@@ -143,8 +193,15 @@ fn probe_table_of_loadconfig() {
         "silent"
     ));
     // Legacy maxSessions: ignored at load; the HEAD migrator moves it.
-    assert!(has(&findings(r#"{"maxSessions":3}"#, HEAD), "config/deprecated", Severity::Warning, "silent"));
-    assert!(!findings(r#"{"maxSessions":3}"#, OLD).iter().any(|(c, _, _)| c == "config/deprecated"));
+    assert!(has(
+        &findings(r#"{"maxSessions":3}"#, HEAD),
+        "config/deprecated",
+        Severity::Warning,
+        "silent"
+    ));
+    assert!(!findings(r#"{"maxSessions":3}"#, OLD)
+        .iter()
+        .any(|(c, _, _)| c == "config/deprecated"));
     // ConfigDefaults' type mismatch (monitoring: true) never throws.
     loads(r#"{"monitoring": true}"#);
 }
@@ -156,19 +213,30 @@ fn critical_secret_placeholders() {
     // Passes through silently at v0.28.44 (but the adapter is certainly broken); throws at HEAD.
     let old = findings(TELEGRAM_PLACEHOLDERS, OLD);
     assert_eq!(
-        old.iter().filter(|f| f.0 == "config/unresolved-secret" && f.1 == Severity::Error && f.2 == "silent").count(),
+        old.iter()
+            .filter(|f| f.0 == "config/unresolved-secret"
+                && f.1 == Severity::Error
+                && f.2 == "silent")
+            .count(),
         2,
         "{old:?}"
     );
     let head = findings(TELEGRAM_PLACEHOLDERS, HEAD);
     assert_eq!(
-        head.iter().filter(|f| f.0 == "config/unresolved-secret" && f.2 == "fatal").count(),
+        head.iter()
+            .filter(|f| f.0 == "config/unresolved-secret" && f.2 == "fatal")
+            .count(),
         2,
         "{head:?}"
     );
     // An adapter without `enabled` counts as enabled.
     let implicit = TELEGRAM_PLACEHOLDERS.replace("\"enabled\":true,", "");
-    assert!(has(&findings(&implicit, HEAD), "config/unresolved-secret", Severity::Error, "fatal"));
+    assert!(has(
+        &findings(&implicit, HEAD),
+        "config/unresolved-secret",
+        Severity::Error,
+        "fatal"
+    ));
     // Disabled adapters never block boot.
     let disabled = TELEGRAM_PLACEHOLDERS.replace("\"enabled\":true", "\"enabled\":false");
     loads(&disabled);
@@ -182,20 +250,33 @@ fn critical_secret_placeholders() {
         "fatal"
     ));
     // No placeholders: the check never trips.
-    assert!(!findings(r#"{"authToken":"x"}"#, HEAD).iter().any(|f| f.0 == "config/unresolved-secret"));
+    assert!(!findings(r#"{"authToken":"x"}"#, HEAD)
+        .iter()
+        .any(|f| f.0 == "config/unresolved-secret"));
 }
 
 #[test]
 fn a_store_without_its_master_key_still_throws_and_a_complete_one_does_not() {
     let dir = agent(TELEGRAM_PLACEHOLDERS.as_bytes());
     fs::create_dir_all(dir.path().join(".instar/secrets")).unwrap();
-    fs::write(dir.path().join(".instar/secrets/config.secrets.enc"), b"opaque").unwrap();
+    fs::write(
+        dir.path().join(".instar/secrets/config.secrets.enc"),
+        b"opaque",
+    )
+    .unwrap();
     let found = findings_in(dir.path(), HEAD);
-    assert!(found.iter().any(|d| d.code.id == "config/unresolved-secret" && d.effect.as_str() == "fatal"));
+    assert!(found
+        .iter()
+        .any(|d| d.code.id == "config/unresolved-secret" && d.effect.as_str() == "fatal"));
     fs::create_dir_all(dir.path().join(".instar/machine")).unwrap();
     fs::write(dir.path().join(".instar/machine/secrets-master.key"), b"k").unwrap();
     let found = findings_in(dir.path(), HEAD);
-    assert!(!found.iter().any(|d| d.code.id == "config/unresolved-secret"), "cannot be verified offline: not reported");
+    assert!(
+        !found
+            .iter()
+            .any(|d| d.code.id == "config/unresolved-secret"),
+        "cannot be verified offline: not reported"
+    );
 }
 
 #[test]
@@ -205,11 +286,19 @@ fn configured_binary_paths() {
     fs::write(&tmux, b"#!/bin/sh\n").unwrap();
     // An existing configured path is honoured; a missing absolute one is a finding at both
     // versions (never existence-checked by instar).
-    let ok = format!(r#"{{"sessions":{{"tmuxPath":{:?},"claudePath":"claude"}}}}"#, tmux.display().to_string());
-    assert!(!findings(&ok, HEAD).iter().any(|f| f.0 == "config/missing-binary"));
+    let ok = format!(
+        r#"{{"sessions":{{"tmuxPath":{:?},"claudePath":"claude"}}}}"#,
+        tmux.display().to_string()
+    );
+    assert!(!findings(&ok, HEAD)
+        .iter()
+        .any(|f| f.0 == "config/missing-binary"));
     for version in [OLD, HEAD] {
         assert!(has(
-            &findings(r#"{"sessions":{"claudePath":"/nonexistent/claude"}}"#, version),
+            &findings(
+                r#"{"sessions":{"claudePath":"/nonexistent/claude"}}"#,
+                version
+            ),
             "config/missing-binary",
             Severity::Error,
             "silent"
@@ -222,8 +311,20 @@ fn configured_binary_paths() {
         tmux.display().to_string()
     );
     let found = findings(&paths, HEAD);
-    assert_eq!(found.iter().filter(|f| f.0 == "config/missing-binary").count(), 1, "{found:?}");
-    assert!(has(&found, "config/missing-binary", Severity::Warning, "silent"));
+    assert_eq!(
+        found
+            .iter()
+            .filter(|f| f.0 == "config/missing-binary")
+            .count(),
+        1,
+        "{found:?}"
+    );
+    assert!(has(
+        &found,
+        "config/missing-binary",
+        Severity::Warning,
+        "silent"
+    ));
 }
 
 #[test]
@@ -232,7 +333,11 @@ fn stale_paths_but_not_the_jobs_file_the_jobs_check_owns() {
         r#"{"relationships":{"relationshipsDir":"/old/place/.instar/relationships"},"scheduler":{"jobsFile":"/old/place/.instar/jobs.json"}}"#,
         HEAD,
     );
-    assert_eq!(found.iter().filter(|f| f.0 == "config/stale-path").count(), 1, "{found:?}");
+    assert_eq!(
+        found.iter().filter(|f| f.0 == "config/stale-path").count(),
+        1,
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -244,13 +349,18 @@ fn plaintext_config_tracked_by_git_is_found_from_the_index() {
     entry.extend_from_slice(&(name.len() as u16).to_be_bytes());
     entry.extend_from_slice(name);
     let len = entry.len();
-    entry.resize(len.div_ceil(8) * 8 + if len % 8 == 0 { 8 } else { 0 }, 0);
+    entry.resize((len + 8) / 8 * 8, 0);
     let mut index = b"DIRC\0\0\0\x02\0\0\0\x01".to_vec();
     index.extend_from_slice(&entry);
     fs::create_dir_all(dir.path().join(".git")).unwrap();
     fs::write(dir.path().join(".git/index"), &index).unwrap();
     let found = findings_in(dir.path(), HEAD);
-    assert!(found.iter().any(|d| d.code.id == "config/secret-tracked-by-git"), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|d| d.code.id == "config/secret-tracked-by-git"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -260,11 +370,16 @@ fn permission_drift_is_a_safe_chmod() {
     let path = dir.path().join(".instar/config.json");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     let found = findings_in(dir.path(), HEAD);
-    let d = found.iter().find(|d| d.code.id == "config/permissions").expect("reported");
+    let d = found
+        .iter()
+        .find(|d| d.code.id == "config/permissions")
+        .expect("reported");
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(d.fix.as_ref().unwrap().applicability.as_str(), "safe");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    assert!(!findings_in(dir.path(), HEAD).iter().any(|d| d.code.id == "config/permissions"));
+    assert!(!findings_in(dir.path(), HEAD)
+        .iter()
+        .any(|d| d.code.id == "config/permissions"));
 }
 
 #[test]

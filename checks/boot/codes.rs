@@ -58,21 +58,31 @@ fails to parse, so the agent never starts.
 What instar does: ensureBootWrapper only checks that the files exist; a damaged one stays.
 Fix (unsafe: it overwrites an existing file): write the doctor's own wrapper for this version.");
 
-code!(SYNTAX_ERROR, "boot/syntax-error", Error, Some(Unsafe),
-"`node --check` or `bash -n` rejects a wrapper (--deep)",
-"What it checks (only with --deep, which spawns the interpreters): `node --check` on the Node \
+code!(
+    SYNTAX_ERROR,
+    "boot/syntax-error",
+    Error,
+    Some(Unsafe),
+    "`node --check` or `bash -n` rejects a wrapper (--deep)",
+    "What it checks (only with --deep, which spawns the interpreters): `node --check` on the Node \
 wrapper and `bash -n` on instar-boot.sh.
 Why it matters: the interpreter refuses to run the wrapper, so the agent never starts.
 What instar does: nothing; HEAD's migrator only regenerates wrappers that lack its markers.
-Fix (unsafe: it overwrites an existing file): write the doctor's own wrapper for this version.");
+Fix (unsafe: it overwrites an existing file): write the doctor's own wrapper for this version."
+);
 
-code!(DEEP_SKIPPED, "boot/deep-skipped", Info, None,
-"a --deep probe could not run because its interpreter is absent",
-"What it checks: nothing; it says that a --deep check (node --check, bash -n, running \
+code!(
+    DEEP_SKIPPED,
+    "boot/deep-skipped",
+    Info,
+    None,
+    "a --deep probe could not run because its interpreter is absent",
+    "What it checks: nothing; it says that a --deep check (node --check, bash -n, running \
 .instar/bin/node --version) was skipped because node or bash is not installed on this host.
 Why it matters: the content checks still ran; only the interpreter's own verdict is missing.
 What instar does: n/a.
-Fix: none; install the interpreter to get the verdict.");
+Fix: none; install the interpreter to get the verdict."
+);
 
 code!(STALE_MARKERS, "boot/stale-markers", Warning, Some(Unsafe),
 "the Node wrapper lacks markers of this version's template (B-STALE-HEAD)",
@@ -104,22 +114,32 @@ What instar does: writeFileSync's mode applies only when it creates the file, so
 wrapper keeps a lost exec bit.
 Fix: chmod 755 (safe).");
 
-code!(NOT_OWNED, "boot/not-owned", Warning, Some(Manual),
-"a wrapper is not owned by the agent user (B-PERM)",
-"What it checks: the wrapper's owner against the owner of .instar/.
+code!(
+    NOT_OWNED,
+    "boot/not-owned",
+    Warning,
+    Some(Manual),
+    "a wrapper is not owned by the agent user (B-PERM)",
+    "What it checks: the wrapper's owner against the owner of .instar/.
 Why it matters: the agent user cannot regenerate it; someone else can change what boots the agent.
 What instar does: its rewrite fails with EACCES.
-Fix: manual: chown it to the agent user.");
+Fix: manual: chown it to the agent user."
+);
 
-code!(NODE_LINK, "boot/node-link", Error, Some(Manual),
-"the node symlink .instar/bin/node is missing, dangling or not executable (B-NODE-LINK)",
-"What it checks: .instar/bin/node resolves to an existing executable file (read from the file \
+code!(
+    NODE_LINK,
+    "boot/node-link",
+    Error,
+    Some(Manual),
+    "the node symlink .instar/bin/node is missing, dangling or not executable (B-NODE-LINK)",
+    "What it checks: .instar/bin/node resolves to an existing executable file (read from the file \
 system); with --deep it is also run with --version.
 Why it matters: on macOS it is the plist's ProgramArguments[0]: launchd cannot start anything \
 without it. On Linux only the wrapper's self-heal uses it (info).
 What instar does: the wrapper re-links it on start (best effort), but launchd needs it first.
 Fix: manual: re-link it to a node of the same major version as the shadow install's native \
-modules (instar's ensureStableNodeSymlink); crossing a major version breaks better-sqlite3.");
+modules (instar's ensureStableNodeSymlink); crossing a major version breaks better-sqlite3."
+);
 
 code!(SHADOW_MISSING, "boot/shadow-missing", Error, Some(Manual),
 "the shadow install's cli.js is missing (B-SHADOW)",
@@ -140,13 +160,18 @@ Why it matters: the wrapper will not retry the reinstall until the marker expire
 What instar does: writes the marker before each attempt and skips attempts for 5 minutes.
 Fix (unsafe): move the marker to quarantine so that the next start retries at once.");
 
-code!(CRASH_LOOP, "boot/crash-loop", Warning, None,
-"boot-crashes.txt shows a live crash loop (B-CRASHLOOP)",
-"What it checks: .instar/state/boot-crashes.txt holding 3 or more crash times within the last \
+code!(
+    CRASH_LOOP,
+    "boot/crash-loop",
+    Warning,
+    None,
+    "boot-crashes.txt shows a live crash loop (B-CRASHLOOP)",
+    "What it checks: .instar/state/boot-crashes.txt holding 3 or more crash times within the last \
 120 seconds.
 Why it matters: the agent is crashing on start; the wrapper is sleeping between attempts.
 What instar does: the wrapper records each non-zero exit and backs off up to 120 seconds.
-Fix: none (report): read .instar/logs/*-launchd.err for the cause.");
+Fix: none (report): read .instar/logs/*-launchd.err for the cause."
+);
 
 code!(PLIST, "boot/plist", Error, Some(Manual),
 "the launchd plist is missing, unreadable or points elsewhere (B-PLIST)",

@@ -53,7 +53,10 @@ pub fn node_damage(text: &str) -> Option<Damage> {
         return damage("the file is empty", 0..0);
     }
     if let Some(at) = text.find('\0') {
-        return damage("it holds NUL bytes (a partial or corrupted write)", at..at + 1);
+        return damage(
+            "it holds NUL bytes (a partial or corrupted write)",
+            at..at + 1,
+        );
     }
     if !text.starts_with("#!/usr/bin/env node") {
         let end = text.find('\n').unwrap_or(len);
@@ -63,7 +66,10 @@ pub fn node_damage(text: &str) -> Option<Damage> {
         return Some(d);
     }
     let requires = [
-        ("require(", "it does not use require (the wrapper must be CommonJS)"),
+        (
+            "require(",
+            "it does not use require (the wrapper must be CommonJS)",
+        ),
         ("shadow-install", "it never names the shadow install"),
         ("cli.js", "it never names the shadow install's cli.js"),
         ("boot-crashes", "it has no crash-loop file"),
@@ -71,7 +77,10 @@ pub fn node_damage(text: &str) -> Option<Damage> {
     ];
     for (needle, why) in requires {
         if !text.contains(needle) {
-            return damage(format!("{why}: this is not a working boot wrapper"), len..len);
+            return damage(
+                format!("{why}: this is not a working boot wrapper"),
+                len..len,
+            );
         }
     }
     None
@@ -100,7 +109,12 @@ fn js_balance(text: &str) -> Option<Damage> {
                     i = i + 2 + p + 2;
                     continue;
                 }
-                None => return damage("a comment is never closed: the file is cut off", i..bytes.len()),
+                None => {
+                    return damage(
+                        "a comment is never closed: the file is cut off",
+                        i..bytes.len(),
+                    )
+                }
             },
             b'/' if b"(,=:[!&|?{};+-*%<>~^".contains(&last_significant) => {
                 // A regular expression literal.
@@ -132,7 +146,10 @@ fn js_balance(text: &str) -> Option<Damage> {
                     i += 1;
                 }
                 if i >= bytes.len() {
-                    return damage("a string is never closed: the file is cut off", start..bytes.len());
+                    return damage(
+                        "a string is never closed: the file is cut off",
+                        start..bytes.len(),
+                    );
                 }
                 last_significant = b'"';
             }
@@ -172,7 +189,10 @@ pub fn sh_damage(text: &str) -> Option<Damage> {
         return damage("the file is empty", 0..0);
     }
     if let Some(at) = text.find('\0') {
-        return damage("it holds NUL bytes (a partial or corrupted write)", at..at + 1);
+        return damage(
+            "it holds NUL bytes (a partial or corrupted write)",
+            at..at + 1,
+        );
     }
     let first = text.lines().next().unwrap_or_default();
     if !(first.starts_with("#!/bin/bash") || first.starts_with("#!/usr/bin/env bash")) {
@@ -223,7 +243,12 @@ pub fn sh_damage(text: &str) -> Option<Damage> {
                         };
                         match opens.pop() {
                             Some((open, _)) if open == want => {}
-                            _ => return damage(format!("an unmatched `{word}`"), offset..offset + line.len()),
+                            _ => {
+                                return damage(
+                                    format!("an unmatched `{word}`"),
+                                    offset..offset + line.len(),
+                                )
+                            }
                         }
                     }
                     _ => {}
@@ -233,7 +258,10 @@ pub fn sh_damage(text: &str) -> Option<Damage> {
         offset += line.len();
     }
     if let Some((_, at)) = quote {
-        return damage("a quoted string is never closed: the file is cut off", at..len);
+        return damage(
+            "a quoted string is never closed: the file is cut off",
+            at..len,
+        );
     }
     if let Some((open, at)) = opens.last() {
         return damage(
@@ -247,7 +275,10 @@ pub fn sh_damage(text: &str) -> Option<Damage> {
         ("node", "it never runs node"),
     ] {
         if !text.contains(needle) {
-            return damage(format!("{why}: this is not a working boot wrapper"), len..len);
+            return damage(
+                format!("{why}: this is not a working boot wrapper"),
+                len..len,
+            );
         }
     }
     None
@@ -275,7 +306,9 @@ pub fn foreign_paths(text: &str, project: &Path) -> Vec<(Span, PathBuf)> {
             .find(|c: char| c == '"' || c == '\'' || c == '`' || c.is_whitespace())
             .map(|p| at + p)
             .unwrap_or(text.len());
-        if Path::new(prefix) != project && !out.iter().any(|(s, _): &(Span, PathBuf)| s.start == start) {
+        if Path::new(prefix) != project
+            && !out.iter().any(|(s, _): &(Span, PathBuf)| s.start == start)
+        {
             out.push((start..end, PathBuf::from(prefix)));
         }
     }

@@ -13,17 +13,28 @@ use crate::version::boundary;
 use super::codes::*;
 use super::{Boot, WrapperKind};
 
-pub fn permissions(boot: &Boot<'_>, path: &Path, loaded: &Loaded, kind: WrapperKind, sink: &mut Sink) {
+pub fn permissions(
+    boot: &Boot<'_>,
+    path: &Path,
+    loaded: &Loaded,
+    kind: WrapperKind,
+    sink: &mut Sink,
+) {
     let shown = boot.cx.display_path(path);
     if boot.agent_uid.is_some_and(|uid| uid != loaded.uid) {
         sink.push(
             Diagnostic::new(
                 &NOT_OWNED,
                 Effect::None,
-                format!("{shown} is owned by uid {}, not by the agent user (the owner of .instar/)", loaded.uid),
+                format!(
+                    "{shown} is owned by uid {}, not by the agent user (the owner of .instar/)",
+                    loaded.uid
+                ),
             )
             .file(path)
-            .fix(Some(Fix::manual(format!("chown it to the agent user: chown <agent-user> {shown}")))),
+            .fix(Some(Fix::manual(format!(
+                "chown it to the agent user: chown <agent-user> {shown}"
+            )))),
         );
     }
     if loaded.mode & 0o111 == 0 {
@@ -110,7 +121,10 @@ pub fn deep_syntax(boot: &Boot<'_>, path: &Path, kind: WrapperKind, sink: &mut S
             path,
             kind,
             false,
-            &format!("write the doctor's own wrapper for instar {} over it", boot.cx.version),
+            &format!(
+                "write the doctor's own wrapper for instar {} over it",
+                boot.cx.version
+            ),
         ))),
     );
 }
@@ -190,7 +204,10 @@ pub fn shadow(boot: &Boot<'_>, sink: &mut Sink) {
         (
             Effect::Fatal,
             Severity::Error,
-            format!("instar {}'s wrapper prints \"Shadow install not found\" and exits 1", cx.version),
+            format!(
+                "instar {}'s wrapper prints \"Shadow install not found\" and exits 1",
+                cx.version
+            ),
         )
     };
     sink.push(

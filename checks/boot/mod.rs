@@ -217,7 +217,10 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                     ))),
                 );
             } else {
-                for (span, other) in content::foreign_paths(&text, &cx.project_dir) {
+                if let Some((span, other)) = content::foreign_paths(&text, &cx.project_dir)
+                    .into_iter()
+                    .next()
+                {
                     sink.push(
                         Diagnostic::new(
                             &STALE_PATH,
@@ -237,7 +240,6 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                             "write the doctor's own wrapper with this project's paths",
                         ))),
                     );
-                    break;
                 }
                 if kind == WrapperKind::Node {
                     let missing = content::missing_markers(&text, cx.version);
@@ -305,7 +307,8 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                 && boot.rule.node_name == "instar-boot.cjs"
                 && cx.state_path("instar-boot.js").exists()
             {
-                diagnostic = diagnostic.add_help("a leftover instar-boot.js does not count at this version");
+                diagnostic =
+                    diagnostic.add_help("a leftover instar-boot.js does not count at this version");
             }
             if !boot.shadow_exists {
                 diagnostic = diagnostic.add_help("the shadow install is missing too, so the wrapper would have nothing to run (see boot/shadow-missing)");
@@ -328,7 +331,9 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                 format!("{shown} {}", other.describe()),
             )
             .file(path)
-            .fix(Some(Fix::manual("move it aside; the doctor then offers to write the wrapper"))),
+            .fix(Some(Fix::manual(
+                "move it aside; the doctor then offers to write the wrapper",
+            ))),
         ),
     }
 }

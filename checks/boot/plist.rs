@@ -172,7 +172,11 @@ pub fn check(boot: &Boot<'_>, sink: &mut Sink) {
             Diagnostic::new(
                 &PLIST,
                 Effect::Fatal,
-                format!("{} {}: launchd does not start this agent", path.display(), cx.file(path).describe()),
+                format!(
+                    "{} {}: launchd does not start this agent",
+                    path.display(),
+                    cx.file(path).describe()
+                ),
             )
             .file(path)
             .fix(manual()),
@@ -215,7 +219,10 @@ pub fn check(boot: &Boot<'_>, sink: &mut Sink) {
             Diagnostic::new(
                 &PLIST,
                 Effect::Fatal,
-                format!("the launchd plist does not start this agent: {}", problems.join("; ")),
+                format!(
+                    "the launchd plist does not start this agent: {}",
+                    problems.join("; ")
+                ),
             )
             .file(path)
             .fix(manual()),

@@ -23,20 +23,36 @@ pub fn node_wrapper(state_dir: &Path, version: Version) -> String {
     let prepend = version >= boundary::BOOT_MARKER_PREPEND_NODE_PATH;
     let mut out = String::new();
     out.push_str("#!/usr/bin/env node\n");
-    out.push_str("// instar boot wrapper, written by instar-doctor for this project. It runs the\n");
-    out.push_str("// shadow install's CLI with the supervisor's arguments and backs off on crash loops.\n");
+    out.push_str(
+        "// instar boot wrapper, written by instar-doctor for this project. It runs the\n",
+    );
+    out.push_str(
+        "// shadow install's CLI with the supervisor's arguments and backs off on crash loops.\n",
+    );
     out.push_str("'use strict';\n");
     out.push_str("const fs = require('fs');\nconst path = require('path');\nconst { spawnSync, execFileSync } = require('child_process');\n\n");
-    out.push_str(&format!("const SHADOW = {};\n", s("shadow-install/node_modules/instar/dist/cli.js")));
+    out.push_str(&format!(
+        "const SHADOW = {};\n",
+        s("shadow-install/node_modules/instar/dist/cli.js")
+    ));
     out.push_str(&format!("const SHADOW_DIR = {};\n", s("shadow-install")));
-    out.push_str(&format!("const CRASH_FILE = {};\n", s("state/boot-crashes.txt")));
+    out.push_str(&format!(
+        "const CRASH_FILE = {};\n",
+        s("state/boot-crashes.txt")
+    ));
     out.push_str(&format!("const NODE_SYMLINK = {};\n", s("bin/node")));
-    out.push_str(&format!("const NODE_CANDIDATES_FILE = {};\n", s("bin/node-candidates.json")));
+    out.push_str(&format!(
+        "const NODE_CANDIDATES_FILE = {};\n",
+        s("bin/node-candidates.json")
+    ));
     out.push_str(&format!(
         "const NATIVE_MODULE = {};\n",
         s("shadow-install/node_modules/better-sqlite3/build/Release/better_sqlite3.node")
     ));
-    out.push_str(&format!("const HEAL_MARKER = {};\n\n", s("shadow-install.heal-attempted")));
+    out.push_str(&format!(
+        "const HEAL_MARKER = {};\n\n",
+        s("shadow-install.heal-attempted")
+    ));
     out.push_str(
         r#"function runs(node, args) {
   try {
@@ -183,10 +199,16 @@ pub fn sh_wrapper(state_dir: &Path, version: Version) -> String {
     let mut out = String::new();
     out.push_str("#!/bin/bash\n");
     out.push_str("# instar boot wrapper, written by instar-doctor for this project.\n");
-    out.push_str(&format!("SHADOW={}\n", s("shadow-install/node_modules/instar/dist/cli.js")));
+    out.push_str(&format!(
+        "SHADOW={}\n",
+        s("shadow-install/node_modules/instar/dist/cli.js")
+    ));
     out.push_str(&format!("SHADOW_DIR={}\n", s("shadow-install")));
     out.push_str(&format!("CRASH_FILE={}\n", s("state/boot-crashes.txt")));
-    out.push_str(&format!("HEAL_MARKER={}\n\n", s("shadow-install.heal-attempted")));
+    out.push_str(&format!(
+        "HEAL_MARKER={}\n\n",
+        s("shadow-install.heal-attempted")
+    ));
     out.push_str("if [ ! -f \"$SHADOW\" ]; then\n");
     if reinstall {
         out.push_str(
@@ -208,7 +230,9 @@ pub fn sh_wrapper(state_dir: &Path, version: Version) -> String {
 "#,
             );
         }
-        out.push_str("    npm install --prefix \"$SHADOW_DIR\"\n  fi\nfi\nif [ ! -f \"$SHADOW\" ]; then\n");
+        out.push_str(
+            "    npm install --prefix \"$SHADOW_DIR\"\n  fi\nfi\nif [ ! -f \"$SHADOW\" ]; then\n",
+        );
     }
     out.push_str(
         r#"  echo "ERROR: Shadow install not found at $SHADOW" >&2
@@ -259,7 +283,11 @@ mod tests {
             std::fs::write(&js, node_wrapper(state, version)).unwrap();
             std::fs::write(&sh, sh_wrapper(state, version)).unwrap();
             for (program, flag, file) in [("node", "--check", &js), ("bash", "-n", &sh)] {
-                match std::process::Command::new(program).arg(flag).arg(file).output() {
+                match std::process::Command::new(program)
+                    .arg(flag)
+                    .arg(file)
+                    .output()
+                {
                     Ok(out) => assert!(
                         out.status.success(),
                         "{program} {flag} at {version}: {}",

@@ -45,29 +45,44 @@ Fix: a BOM alone is stripped (safe). Merge-conflict markers: keep one side, when
 (unsafe; the diff shows what is lost, usually the migrations since the backup). Never `{}`: that \
 would lose authToken, contextSigningKey and the messaging setup.");
 
-code!(ROOT_NOT_OBJECT, "config/root-not-object", Error, Some(Unsafe),
-"config.json's root is not an object (C-ROOT)",
-"What it checks: that the root of config.json is an object.
+code!(
+    ROOT_NOT_OBJECT,
+    "config/root-not-object",
+    Error,
+    Some(Unsafe),
+    "config.json's root is not an object (C-ROOT)",
+    "What it checks: that the root of config.json is an object.
 Why it matters: `null` crashes every command; an array, string, number or boolean silently acts \
 as an empty config (no authToken, no messaging, default port).
 What instar does (every version): a `null` root throws an uncaught TypeError; other non-objects \
 load as an empty config.
-Fix: restore config.json.bak when it holds an object (unsafe); otherwise manual.");
+Fix: restore config.json.bak when it holds an object (unsafe); otherwise manual."
+);
 
-code!(DUPLICATE_KEY, "config/duplicate-key", Warning, Some(Unsafe),
-"a key appears twice in one object of config.json",
-"What it checks: objects of config.json with the same key twice.
+code!(
+    DUPLICATE_KEY,
+    "config/duplicate-key",
+    Warning,
+    Some(Unsafe),
+    "a key appears twice in one object of config.json",
+    "What it checks: objects of config.json with the same key twice.
 Why it matters: JSON.parse silently keeps the last value, so an edit to the first one has no \
 effect (`{\"port\":1,\"port\":4050}` listens on 4050).
 What instar does (every version): keeps the last occurrence.
-Fix (unsafe): remove the earlier, ignored member.");
+Fix (unsafe): remove the earlier, ignored member."
+);
 
-code!(INVALID_UTF8, "config/invalid-utf8", Warning, None,
-"config.json holds bytes that are not UTF-8",
-"What it checks: byte sequences that are not UTF-8.
+code!(
+    INVALID_UTF8,
+    "config/invalid-utf8",
+    Warning,
+    None,
+    "config.json holds bytes that are not UTF-8",
+    "What it checks: byte sequences that are not UTF-8.
 Why it matters: Node reads each as U+FFFD, so a token or path holding one is silently wrong.
 What instar does (every version): loads the file with the replacement characters.
-Fix: none automatic; re-save the file as UTF-8.");
+Fix: none automatic; re-save the file as UTF-8."
+);
 
 code!(WRONG_TYPE, "config/wrong-type", Warning, Some(Unsafe),
 "a key instar reads has the wrong type (C-TYPE)",
@@ -81,14 +96,19 @@ object makes every `.some`/`.find` caller throw; a string scheduler.enabled is t
 What instar does (every version): accepts the file.
 Fix: wrapping a single messaging object in an array is offered (unsafe); other repairs are manual.");
 
-code!(PORT_COERCED, "config/port-coerced", Warning, Some(Unsafe),
-"port is not a number instar uses as written",
-"What it checks: `port`, which the loader reads as `port || 4040`.
+code!(
+    PORT_COERCED,
+    "config/port-coerced",
+    Warning,
+    Some(Unsafe),
+    "port is not a number instar uses as written",
+    "What it checks: `port`, which the loader reads as `port || 4040`.
 Why it matters: 0, \"\", null and false silently become 4040; a numeric string stays a string \
 (Node's listen accepts it, but clients and the dashboard compare numbers).
 What instar does (every version): the coercion above; nothing is reported.
 Fix (unsafe, it changes what is written): a numeric string becomes the number; a falsy value \
-becomes 4040, the port instar already uses.");
+becomes 4040, the port instar already uses."
+);
 
 code!(INVALID_PORT, "config/invalid-port", Error, Some(Manual),
 "port cannot be listened on",
@@ -122,26 +142,36 @@ What instar does (every version): uses the paths verbatim (sessions.projectDir a
 overridden with the real folder, so it is only informational).
 Fix (unsafe): rewrite the old prefix to the current project folder.");
 
-code!(MISSING_BINARY, "config/missing-binary", Error, Some(Unsafe),
-"a configured tmux or framework binary does not exist (C-BINARIES)",
-"What it checks: sessions.tmuxPath and sessions.claudePath (both versions), and at HEAD \
+code!(
+    MISSING_BINARY,
+    "config/missing-binary",
+    Error,
+    Some(Unsafe),
+    "a configured tmux or framework binary does not exist (C-BINARIES)",
+    "What it checks: sessions.tmuxPath and sessions.claudePath (both versions), and at HEAD \
 sessions.frameworkBinaryPaths, against the disk. With --deep, also what instar looks up on PATH \
 when nothing is configured: tmux, and the selected framework's binary.
 Why it matters: configured paths are never existence-checked, so every session spawn fails later.
 What instar does: v0.28.x and HEAD use tmuxPath/claudePath verbatim. HEAD drops an absolute \
 frameworkBinaryPaths entry that does not exist (with a warning) and falls back to PATH; if PATH \
 has nothing either, the prerequisite check throws at boot.
-Fix (unsafe): remove the key so instar auto-detects the binary.");
+Fix (unsafe): remove the key so instar auto-detects the binary."
+);
 
-code!(PERMISSIONS, "config/permissions", Warning, Some(Safe),
-"config.json holds secrets and is readable by others (C-PERM)",
-"What it checks: the mode of config.json when it holds plaintext secrets (authToken, PIN, bot \
+code!(
+    PERMISSIONS,
+    "config/permissions",
+    Warning,
+    Some(Safe),
+    "config.json holds secrets and is readable by others (C-PERM)",
+    "What it checks: the mode of config.json when it holds plaintext secrets (authToken, PIN, bot \
 tokens): 0600 expected.
 Why it matters: other local users can read the API token.
 What instar does: project init writes 0600, but every tmp+rename rewrite (PostUpdateMigrator, \
 LiveConfig) leaves 0644, so the drift is normal after an update.
 Fix: chmod 600 (safe: tightening only), when the file belongs to the agent user (the owner of \
-.instar/); otherwise chown is manual.");
+.instar/); otherwise chown is manual."
+);
 
 code!(SECRET_TRACKED, "config/secret-tracked-by-git", Warning, Some(Manual),
 "config.json with plaintext secrets is tracked by git (C-GIT)",
@@ -153,14 +183,19 @@ What instar does: project init gitignores .instar/config.json; a forced add or a
 Fix: manual: `git rm --cached .instar/config.json`, add it to .gitignore, and rotate every token \
 it held.");
 
-code!(HOST_WITHOUT_AUTH, "config/host-without-auth", Warning, Some(Manual),
-"a non-loopback host is configured without authToken (C-HOST)",
-"What it checks: `host` other than 127.0.0.1, localhost or ::1 while authToken is missing or \
+code!(
+    HOST_WITHOUT_AUTH,
+    "config/host-without-auth",
+    Warning,
+    Some(Manual),
+    "a non-loopback host is configured without authToken (C-HOST)",
+    "What it checks: `host` other than 127.0.0.1, localhost or ::1 while authToken is missing or \
 empty.
 Why it matters: the agent's API is reachable from the network without authentication.
 What instar does (every version): logs a warning (\"exposes the API without authentication\") and \
 starts anyway.
-Fix: manual: set an authToken, or bind to 127.0.0.1.");
+Fix: manual: set an authToken, or bind to 127.0.0.1."
+);
 
 code!(DEPRECATED, "config/deprecated", Warning, Some(Safe),
 "a key HEAD's PostUpdateMigrator rewrites (C-DEPRECATED)",
@@ -173,40 +208,60 @@ Fix: the migrator's own transformation: move maxSessions into sessions (safe; wh
 canonical value wins and the legacy key is deleted: unsafe), repoint the feedback URL (safe), \
 delete mentor.dailySpendCapUsd (unsafe: it deletes a key).");
 
-code!(SCHEDULER_DEFAULT, "config/scheduler-default", Info, None,
-"scheduler.enabled is unset, and its default flips at v1.2.53 (C-SCHED-DEFAULT)",
-"What it checks: whether scheduler.enabled is absent.
+code!(
+    SCHEDULER_DEFAULT,
+    "config/scheduler-default",
+    Info,
+    None,
+    "scheduler.enabled is unset, and its default flips at v1.2.53 (C-SCHED-DEFAULT)",
+    "What it checks: whether scheduler.enabled is absent.
 Why it matters: absent means off up to v1.2.52 and on from v1.2.53, so an upgrade silently starts \
 (or a downgrade stops) every job, and makes a broken jobs.json fatal.
 What instar does: v0.28.x defaults to false; HEAD to true (ConfigDefaults also backfills it).
-Fix: none (report). Set it explicitly to keep the behaviour across upgrades.");
+Fix: none (report). Set it explicitly to keep the behaviour across upgrades."
+);
 
-code!(CONTEXT_SIGNING_KEY, "config/context-signing-key", Info, None,
-"contextSigningKey is missing or not 64 hex digits (C-CSK)",
-"What it checks: contextSigningKey, the HMAC key of signed context files.
+code!(
+    CONTEXT_SIGNING_KEY,
+    "config/context-signing-key",
+    Info,
+    None,
+    "contextSigningKey is missing or not 64 hex digits (C-CSK)",
+    "What it checks: contextSigningKey, the HMAC key of signed context files.
 Why it matters: missing is normal before the first load. A malformed key still works as an HMAC \
 key, but it was not written by instar.
 What instar does (every version): the first loadConfig generates 32 random bytes and rewrites the \
 file in place (non-atomically).
 Fix: none. A missing key is left to instar; changing a malformed one would invalidate every \
-signed context file, so it is only reported.");
+signed context file, so it is only reported."
+);
 
-code!(STRAY_TEMP_FILE, "config/stray-temp-file", Info, Some(Safe),
-"a temp file of an interrupted config write is left over (C-TMP)",
-"What it checks: config.json.tmp (PostUpdateMigrator), config.json.<pid>.tmp (LiveConfig) and \
+code!(
+    STRAY_TEMP_FILE,
+    "config/stray-temp-file",
+    Info,
+    Some(Safe),
+    "a temp file of an interrupted config write is left over (C-TMP)",
+    "What it checks: config.json.tmp (PostUpdateMigrator), config.json.<pid>.tmp (LiveConfig) and \
 .config.json.<pid>.<ms>.tmp (HEAD's SafeFsExecutor).
 Why it matters: a crash between write and rename leaves it; it may hold secrets.
 What instar does: ignores it.
 Fix: move it to the doctor's quarantine (safe) when config.json itself parses and the writer is \
-gone; otherwise it may be the only good copy and is left for a human.");
+gone; otherwise it may be the only good copy and is left for a human."
+);
 
-code!(BACKUP_NEWER, "config/backup-newer", Info, None,
-"config.json.bak is newer than config.json (C-BAK)",
-"What it checks: the modification times of config.json.bak and config.json.
+code!(
+    BACKUP_NEWER,
+    "config/backup-newer",
+    Info,
+    None,
+    "config.json.bak is newer than config.json (C-BAK)",
+    "What it checks: the modification times of config.json.bak and config.json.
 Why it matters: the migrator writes the .bak just before its rewrite, so a newer .bak means the \
 rewrite did not land (a crash, or a hand edit restored an old copy).
 What instar does: nothing; the .bak is never read.
-Fix: none here; when config.json does not parse, config/parse-error offers the restore.");
+Fix: none here; when config.json does not parse, config/parse-error offers the restore."
+);
 
 pub static ALL: &[&Code] = &[
     &MISSING,

@@ -199,16 +199,35 @@ pub fn root_not_object(cx: &Context, path: &Path, root: Value<'_>) -> Diagnostic
             "null",
             "loadConfig crashes with an uncaught TypeError at every version",
         ),
-        Kind::Array => (Effect::Silent, "an array", "it silently loads as an empty config: no authToken, no messaging, port 4040"),
-        Kind::String => (Effect::Silent, "a string", "it silently loads as an empty config: no authToken, no messaging, port 4040"),
-        Kind::Number => (Effect::Silent, "a number", "it silently loads as an empty config: no authToken, no messaging, port 4040"),
-        Kind::Bool => (Effect::Silent, "a boolean", "it silently loads as an empty config: no authToken, no messaging, port 4040"),
+        Kind::Array => (
+            Effect::Silent,
+            "an array",
+            "it silently loads as an empty config: no authToken, no messaging, port 4040",
+        ),
+        Kind::String => (
+            Effect::Silent,
+            "a string",
+            "it silently loads as an empty config: no authToken, no messaging, port 4040",
+        ),
+        Kind::Number => (
+            Effect::Silent,
+            "a number",
+            "it silently loads as an empty config: no authToken, no messaging, port 4040",
+        ),
+        Kind::Bool => (
+            Effect::Silent,
+            "a boolean",
+            "it silently loads as an empty config: no authToken, no messaging, port 4040",
+        ),
         Kind::Object => unreachable!("only called for non-objects"),
     };
     let diagnostic = Diagnostic::new(
         &ROOT_NOT_OBJECT,
         effect,
-        format!("the root of {} is {what}: {consequence}", cx.display_path(path)),
+        format!(
+            "the root of {} is {what}: {consequence}",
+            cx.display_path(path)
+        ),
     )
     .file(path)
     .at(root.span(), "expected an object")
@@ -224,8 +243,8 @@ pub fn root_not_object(cx: &Context, path: &Path, root: Value<'_>) -> Diagnostic
 pub fn duplicates_and_utf8(path: &Path, tape: &Tape<'_>, sink: &mut Sink) {
     let src = tape.source();
     for dup in tape.duplicates() {
-        let key = String::from_utf8_lossy(src.get(dup.second.clone()).unwrap_or_default())
-            .into_owned();
+        let key =
+            String::from_utf8_lossy(src.get(dup.second.clone()).unwrap_or_default()).into_owned();
         let fix = earlier_member_removal(tape, &dup.first).map(|span| {
             Fix::unsafe_(
                 format!("remove the earlier, ignored {key} member"),
@@ -283,8 +302,12 @@ fn earlier_member_removal(tape: &Tape<'_>, key: &crate::diag::Span) -> Option<cr
         match value.kind() {
             Kind::Object => {
                 let members: Vec<Value<'_>> = value.members().map(|(_, v)| v).collect();
-                if let Some(i) = members.iter().position(|m| m.key_span().as_ref() == Some(key)) {
-                    let siblings: Vec<_> = members.iter().map(super::members::member_span).collect();
+                if let Some(i) = members
+                    .iter()
+                    .position(|m| m.key_span().as_ref() == Some(key))
+                {
+                    let siblings: Vec<_> =
+                        members.iter().map(super::members::member_span).collect();
                     return Some(crate::json_edit::removal_span(&value.span(), &siblings, i));
                 }
                 stack.extend(members);
@@ -392,7 +415,8 @@ mod tests {
 
     #[test]
     fn conflict_keeps_ours_when_it_parses() {
-        let text = "{\n<<<<<<< HEAD\n  \"port\": 4041\n=======\n  \"port\": 4042\n>>>>>>> theirs\n}\n";
+        let text =
+            "{\n<<<<<<< HEAD\n  \"port\": 4041\n=======\n  \"port\": 4042\n>>>>>>> theirs\n}\n";
         let (ours, theirs) = conflict_sides(text.as_bytes()).unwrap();
         assert_eq!(String::from_utf8(ours).unwrap(), "{\n  \"port\": 4041\n}\n");
         assert!(theirs);

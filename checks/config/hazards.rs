@@ -169,7 +169,11 @@ fn feedback_url(cfg: &Config<'_>, sink: &mut Sink) {
         .help("PostUpdateMigrator repoints it on the next update")
         .fix(Some(Fix::safe(
             format!("repoint it at {FEEDBACK_URL}, as PostUpdateMigrator does"),
-            vec![edit(cfg, url.span(), json_edit::string_literal(FEEDBACK_URL))],
+            vec![edit(
+                cfg,
+                url.span(),
+                json_edit::string_literal(FEEDBACK_URL),
+            )],
         ))),
     );
 }
@@ -197,11 +201,12 @@ fn scheduler_default(cfg: &Config<'_>, sink: &mut Sink) {
         .file(cfg.path)
         .help("set scheduler.enabled explicitly to keep the behaviour across upgrades");
     diagnostic = match scheduler {
-        Some(s) => diagnostic.at(
-            s.key_span().unwrap_or_else(|| s.span()),
-            "no \"enabled\" here",
-        )
-        .pointer("/scheduler"),
+        Some(s) => diagnostic
+            .at(
+                s.key_span().unwrap_or_else(|| s.span()),
+                "no \"enabled\" here",
+            )
+            .pointer("/scheduler"),
         None => diagnostic,
     };
     sink.push(diagnostic);

@@ -35,10 +35,18 @@ pub fn owning_project(value: &str, is_project_dir: bool) -> Option<PathBuf> {
 fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
     let project = &cfg.cx.project_dir;
     let settings: [(&str, &str, &str); 5] = [
-        ("relationships", "relationshipsDir", "relationships are read from and written to"),
+        (
+            "relationships",
+            "relationshipsDir",
+            "relationships are read from and written to",
+        ),
         ("feedback", "feedbackFile", "feedback is recorded in"),
         ("dispatches", "dispatchFile", "dispatches are recorded in"),
-        ("sessions", "projectDir", "(ignored: loadConfig overrides it with the real folder)"),
+        (
+            "sessions",
+            "projectDir",
+            "(ignored: loadConfig overrides it with the real folder)",
+        ),
         ("scheduler", "jobsFile", "jobs are loaded from"),
     ];
     for (section, key, consequence) in settings {
@@ -110,9 +118,13 @@ pub fn framework_binary(framework: &str) -> Option<&'static str> {
 /// the first of `enabledFrameworks`, else claude-code.
 fn selected_framework(cfg: &Config<'_>) -> String {
     let exact = |v: Option<String>| v.filter(|f| framework_binary(f).is_some());
-    exact(string(cfg.root.get("sessions").and_then(|s| s.get("framework"))))
-        .or_else(|| {
-            std::env::var("INSTAR_FRAMEWORK").ok().map(|f| match f.as_str() {
+    exact(string(
+        cfg.root.get("sessions").and_then(|s| s.get("framework")),
+    ))
+    .or_else(|| {
+        std::env::var("INSTAR_FRAMEWORK")
+            .ok()
+            .map(|f| match f.as_str() {
                 "claude" => "claude-code".to_string(),
                 "codex" => "codex-cli".to_string(),
                 "gemini" => "gemini-cli".to_string(),
@@ -120,15 +132,15 @@ fn selected_framework(cfg: &Config<'_>) -> String {
                 "grok" => "grok-build".to_string(),
                 _ => f,
             })
-        })
-        .or_else(|| {
-            exact(string(
-                cfg.root
-                    .get("enabledFrameworks")
-                    .and_then(|f| f.elements().next()),
-            ))
-        })
-        .unwrap_or_else(|| "claude-code".to_string())
+    })
+    .or_else(|| {
+        exact(string(
+            cfg.root
+                .get("enabledFrameworks")
+                .and_then(|f| f.elements().next()),
+        ))
+    })
+    .unwrap_or_else(|| "claude-code".to_string())
 }
 
 /// Looks `name` up on PATH the way a shell would (an executable regular file). Host probing:
@@ -143,6 +155,7 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn missing_configured(
     cfg: &Config<'_>,
     object: &Value<'_>,
@@ -156,7 +169,10 @@ fn missing_configured(
 ) {
     let fix = removal(object, key).map(|span| {
         Fix::unsafe_(
-            format!("remove {} so that instar auto-detects the binary", super::schema::dotted(&pointer)),
+            format!(
+                "remove {} so that instar auto-detects the binary",
+                super::schema::dotted(&pointer)
+            ),
             vec![Change::Edit {
                 file: cfg.path.clone(),
                 span,
@@ -183,7 +199,11 @@ fn missing_configured(
 }
 
 fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
-    let Some(sessions) = cfg.root.get("sessions").filter(|s| s.kind() == Kind::Object) else {
+    let Some(sessions) = cfg
+        .root
+        .get("sessions")
+        .filter(|s| s.kind() == Kind::Object)
+    else {
         return deep_lookups(cfg, None, sink);
     };
     for key in ["tmuxPath", "claudePath"] {
@@ -241,9 +261,8 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
     if !cfg.cx.deep {
         return;
     }
-    let configured = |key: &str| {
-        string(sessions.and_then(|s| s.get(key))).filter(|t| !t.is_empty())
-    };
+    let configured =
+        |key: &str| string(sessions.and_then(|s| s.get(key))).filter(|t| !t.is_empty());
     let usable = |text: &str| {
         if text.contains('/') {
             Path::new(text).exists()
@@ -271,7 +290,9 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
     } else {
         None
     };
-    let claude_path = (binary == "claude").then(|| configured("claudePath")).flatten();
+    let claude_path = (binary == "claude")
+        .then(|| configured("claudePath"))
+        .flatten();
     let framework_ok = framework_path.as_deref().is_some_and(usable) || claude_path.is_some();
     if !framework_ok {
         let home_claude = cfg

@@ -100,7 +100,10 @@ pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
             .and_then(|r| r.get("description"))
             .and_then(|d| d.as_str())
             .unwrap_or("has the wrong type");
-        let severity = match rule.and_then(|r| r.get("x-severity")).and_then(|s| s.as_str()) {
+        let severity = match rule
+            .and_then(|r| r.get("x-severity"))
+            .and_then(|s| s.as_str())
+        {
             Some("error") => Severity::Error,
             _ => Severity::Warning,
         };
@@ -122,10 +125,16 @@ pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
                     format!(" (\"{names}\" missing)"),
                 )
             }
-            ValidationErrorKind::Enum { .. } => {
-                (value.span(), "not one of the allowed values".into(), String::new())
-            }
-            _ => (value.span(), format!("this is {}", kind_name(&value)), String::new()),
+            ValidationErrorKind::Enum { .. } => (
+                value.span(),
+                "not one of the allowed values".into(),
+                String::new(),
+            ),
+            _ => (
+                value.span(),
+                format!("this is {}", kind_name(&value)),
+                String::new(),
+            ),
         };
         let mut diagnostic = Diagnostic::new(
             &WRONG_TYPE,
@@ -262,7 +271,9 @@ pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
             format!("port cannot be listened on: {why}; the agent's API never comes up"),
         )
         .at(value.span(), "not a usable port")
-        .fix(Some(Fix::manual("set port to a free port number (init allocates 4040 and up)"))),
+        .fix(Some(Fix::manual(
+            "set port to a free port number (init allocates 4040 and up)",
+        ))),
     };
     sink.push(diagnostic.file(cfg.path).pointer("/port"));
 }
@@ -295,7 +306,9 @@ mod tests {
         for head in [false, true] {
             let c = compiled(head);
             assert!(c.validator.is_valid(&serde_json::json!({})));
-            assert!(c.validator.is_valid(&serde_json::json!({"agentName": "x", "unknown": [1]})));
+            assert!(c
+                .validator
+                .is_valid(&serde_json::json!({"agentName": "x", "unknown": [1]})));
             assert!(!c.validator.is_valid(&serde_json::json!({"messaging": {}})));
         }
     }

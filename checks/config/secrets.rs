@@ -259,7 +259,8 @@ fn host_without_auth(cfg: &Config<'_>, sink: &mut Sink) {
     }
     let token = cfg.root.get("authToken");
     let has_token = token.is_some_and(|t| {
-        is_placeholder(&t) || (t.kind() == Kind::String && !t.as_str().unwrap_or_default().is_empty())
+        is_placeholder(&t)
+            || (t.kind() == Kind::String && !t.as_str().unwrap_or_default().is_empty())
     });
     if has_token {
         return;
