@@ -7,6 +7,8 @@
 use crate::diag::{Code, Sink};
 use crate::engine::Context;
 
+pub mod boot;
+pub mod config;
 pub mod doctor;
 pub mod identity;
 pub mod jobs;
@@ -32,6 +34,8 @@ pub static TABLE: &[&dyn Check] = &[
     &registry::RegistryCheck,
     &identity::IdentityCheck,
     &keys::KeysCheck,
+    &config::ConfigCheck,
+    &boot::BootCheck,
 ];
 
 /// Every code of every check, in table order.

@@ -30,8 +30,32 @@ pub struct Context {
     pub now: i64,
     /// Also run the checks that spawn processes or probe the host.
     pub deep: bool,
+    /// The host's operating system: platform rules (launchd, B-LINUX) key on it.
+    pub host_os: HostOs,
+    /// The home folder (`~/Library/LaunchAgents` lives there); `None` when unknown.
+    pub home_dir: Option<PathBuf>,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
+}
+
+/// The operating system whose platform rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostOs {
+    MacOs,
+    Linux,
+    Other,
+}
+
+impl HostOs {
+    pub fn current() -> Self {
+        if cfg!(target_os = "macos") {
+            HostOs::MacOs
+        } else if cfg!(target_os = "linux") {
+            HostOs::Linux
+        } else {
+            HostOs::Other
+        }
+    }
 }
 
 /// A JSON file read once, with JSON.parse's verdict on it, shared by every check that reads it.
@@ -73,6 +97,8 @@ impl Context {
             version_source,
             now,
             deep,
+            host_os: HostOs::current(),
+            home_dir: std::env::var_os("HOME").map(PathBuf::from),
             files: RefCell::default(),
             docs: RefCell::default(),
         }

@@ -88,6 +88,27 @@ pub mod boundary {
     /// A `null` entry for another machine crashes self-registration (it reads every entry's
     /// nickname). The spec probed it at 1.3.1186 only and gives no boundary: HEAD-only.
     pub const NULL_ENTRY_CRASHES_SELF_REGISTRATION: Version = super::NEWEST_KNOWN;
+    /// PostUpdateMigrator moves legacy top-level `maxSessions` into `sessions` (8246198eb).
+    pub const MAX_SESSIONS_MIGRATED: Version = Version::new(1, 2, 53);
+    /// The migrator repoints the legacy feedback webhook URL (c30d2c6ae).
+    pub const FEEDBACK_URL_REPOINTED: Version = Version::new(1, 3, 561);
+    /// `mentor.dailySpendCapUsd` is retired by the migrator. The spec gives no boundary: HEAD-only.
+    pub const MENTOR_SPEND_CAP_RETIRED: Version = super::NEWEST_KNOWN;
+    /// Boot fails fast on unresolved `{secret:true}` placeholders in boot-critical fields (02c38add1).
+    pub const SECRET_PLACEHOLDERS_FAIL_FAST: Version = Version::new(1, 3, 281);
+    /// The framework prerequisite check honours `sessions.frameworkBinaryPaths`. The spec gives
+    /// no boundary: HEAD-only.
+    pub const FRAMEWORK_PREREQUISITE: Version = super::NEWEST_KNOWN;
+    /// The boot wrapper is always `.cjs` and the other extension is never deleted (f11caf548).
+    pub const BOOT_WRAPPER_ALWAYS_CJS: Version = Version::new(1, 1, 2);
+    /// The wrapper reinstalls a missing shadow install itself, debounced (d73bcc119).
+    pub const BOOT_WRAPPER_SELF_REINSTALL: Version = Version::new(0, 28, 113);
+    /// Marker 1: the wrapper's node heal is aware of ABI drift (415aae993).
+    pub const BOOT_MARKER_ABI_DRIFT: Version = Version::new(1, 2, 52);
+    /// Marker 2: version-managed (asdf/nvm) node candidates (09ed13e60).
+    pub const BOOT_MARKER_NODE_CANDIDATES: Version = Version::new(1, 3, 149);
+    /// Marker 3: the reinstall puts node on PATH (f0c2d16e4).
+    pub const BOOT_MARKER_PREPEND_NODE_PATH: Version = Version::new(1, 3, 198);
 }
 
 /// Where the version whose rules are applied came from.

@@ -133,7 +133,13 @@ fn select_and_ignore_by_check_and_code() {
     assert!(without
         .iter()
         .all(|c| c != "jobs/invalid-cron" && c != "jobs/duplicate-slug"));
-    assert!(codes(&["--ignore", "jobs"]).is_empty());
+    // Ignoring a check drops all of its codes and nothing else.
+    let without_jobs = codes(&["--ignore", "jobs"]);
+    assert!(without_jobs.iter().all(|c| !c.starts_with("jobs/")));
+    assert_eq!(
+        without_jobs.len(),
+        all.iter().filter(|c| !c.starts_with("jobs/")).count()
+    );
 }
 
 #[test]
@@ -328,7 +334,15 @@ fn a_large_jobs_file_is_checked_entry_by_entry() {
     );
     let agent = agent_with_jobs(&jobs);
     let doc = assert_valid_json_output(
-        &run(&["--dir", &dir_arg(agent.path()), "--format", "json"]).stdout,
+        &run(&[
+            "--dir",
+            &dir_arg(agent.path()),
+            "--format",
+            "json",
+            "--select",
+            "jobs",
+        ])
+        .stdout,
     );
     let diags = doc["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 1, "{diags:#?}");

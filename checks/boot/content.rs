@@ -1,0 +1,369 @@
+//! Recognising a boot wrapper by what it does (spec §8.2), not by its bytes: required markers,
+//! truncation found from the text itself (unbalanced brackets, quotes, if/fi), the absolute paths
+//! baked into it, and HEAD's "is the wrapper current?" markers (§8.3).
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::Span;
+use crate::version::{boundary, Version};
+
+/// HEAD's three markers, each with the version that introduced it.
+pub const MARKERS: &[(&str, Version)] = &[
+    (
+        "cannot load better-sqlite3 (ABI drift)",
+        boundary::BOOT_MARKER_ABI_DRIFT,
+    ),
+    (
+        "version-managed node candidates",
+        boundary::BOOT_MARKER_NODE_CANDIDATES,
+    ),
+    (
+        "npm_config_scripts_prepend_node_path",
+        boundary::BOOT_MARKER_PREPEND_NODE_PATH,
+    ),
+];
+
+/// The markers a Node wrapper of `version` lacks.
+pub fn missing_markers(text: &str, version: Version) -> Vec<&'static str> {
+    MARKERS
+        .iter()
+        .filter(|(marker, since)| version >= *since && !text.contains(marker))
+        .map(|(marker, _)| *marker)
+        .collect()
+}
+
+/// Something wrong found in the text, with where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Damage {
+    pub message: String,
+    pub span: Span,
+}
+
+fn damage(message: impl Into<String>, span: Span) -> Option<Damage> {
+    Some(Damage {
+        message: message.into(),
+        span,
+    })
+}
+
+/// The first thing that makes a Node wrapper unusable, judged from its text.
+pub fn node_damage(text: &str) -> Option<Damage> {
+    let len = text.len();
+    if text.trim().is_empty() {
+        return damage("the file is empty", 0..0);
+    }
+    if let Some(at) = text.find('\0') {
+        return damage(
+            "it holds NUL bytes (a partial or corrupted write)",
+            at..at + 1,
+        );
+    }
+    if !text.starts_with("#!/usr/bin/env node") {
+        let end = text.find('\n').unwrap_or(len);
+        return damage("it does not start with #!/usr/bin/env node", 0..end);
+    }
+    if let Some(d) = js_balance(text) {
+        return Some(d);
+    }
+    let requires = [
+        (
+            "require(",
+            "it does not use require (the wrapper must be CommonJS)",
+        ),
+        ("shadow-install", "it never names the shadow install"),
+        ("cli.js", "it never names the shadow install's cli.js"),
+        ("boot-crashes", "it has no crash-loop file"),
+        ("spawn", "it never spawns the shadow CLI"),
+    ];
+    for (needle, why) in requires {
+        if !text.contains(needle) {
+            return damage(
+                format!("{why}: this is not a working boot wrapper"),
+                len..len,
+            );
+        }
+    }
+    None
+}
+
+/// Brackets, strings, template literals and comments of JavaScript, enough to tell a file cut
+/// off mid-write from a whole one.
+fn js_balance(text: &str) -> Option<Damage> {
+    let bytes = text.as_bytes();
+    let mut stack: Vec<(u8, usize)> = Vec::new();
+    let mut i = if text.starts_with("#!") {
+        text.find('\n').unwrap_or(bytes.len())
+    } else {
+        0
+    };
+    let mut last_significant = b';';
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map(|p| i + p).unwrap_or(bytes.len());
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(p) => {
+                    i = i + 2 + p + 2;
+                    continue;
+                }
+                None => {
+                    return damage(
+                        "a comment is never closed: the file is cut off",
+                        i..bytes.len(),
+                    )
+                }
+            },
+            b'/' if b"(,=:[!&|?{};+-*%<>~^".contains(&last_significant) => {
+                // A regular expression literal.
+                let start = i;
+                i += 1;
+                let mut class = false;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'[' => class = true,
+                        b']' => class = false,
+                        b'/' if !class => break,
+                        b'\n' => return damage("a regular expression is never closed", start..i),
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                last_significant = b'/';
+            }
+            b'\'' | b'"' | b'`' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    } else if bytes[i] == b'\n' && b != b'`' {
+                        return damage("a string is never closed", start..i);
+                    }
+                    i += 1;
+                }
+                if i >= bytes.len() {
+                    return damage(
+                        "a string is never closed: the file is cut off",
+                        start..bytes.len(),
+                    );
+                }
+                last_significant = b'"';
+            }
+            b'(' | b'[' | b'{' => {
+                stack.push((b, i));
+                last_significant = b;
+            }
+            b')' | b']' | b'}' => {
+                let want = match b {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                match stack.pop() {
+                    Some((open, _)) if open == want => {}
+                    _ => return damage(format!("an unmatched `{}`", b as char), i..i + 1),
+                }
+                last_significant = b;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => last_significant = b,
+        }
+        i += 1;
+    }
+    stack.last().and_then(|(open, at)| {
+        damage(
+            format!("`{}` is never closed: the file is cut off", *open as char),
+            *at..*at + 1,
+        )
+    })
+}
+
+/// The first thing that makes the bash wrapper unusable, judged from its text.
+pub fn sh_damage(text: &str) -> Option<Damage> {
+    let len = text.len();
+    if text.trim().is_empty() {
+        return damage("the file is empty", 0..0);
+    }
+    if let Some(at) = text.find('\0') {
+        return damage(
+            "it holds NUL bytes (a partial or corrupted write)",
+            at..at + 1,
+        );
+    }
+    let first = text.lines().next().unwrap_or_default();
+    if !(first.starts_with("#!/bin/bash") || first.starts_with("#!/usr/bin/env bash")) {
+        return damage("it does not start with #!/bin/bash", 0..first.len());
+    }
+    // Quotes and if/fi, case/esac, do/done, line by line outside comments.
+    let mut opens: Vec<(&str, usize)> = Vec::new();
+    let mut offset = 0;
+    let mut quote: Option<(u8, usize)> = None;
+    for line in text.split_inclusive('\n') {
+        let bytes = line.as_bytes();
+        let mut j = 0;
+        let mut code_end = bytes.len();
+        while j < bytes.len() {
+            let b = bytes[j];
+            match quote {
+                Some((q, _)) => {
+                    if b == b'\\' && q == b'"' {
+                        j += 1;
+                    } else if b == q {
+                        quote = None;
+                    }
+                }
+                None => match b {
+                    b'\\' => j += 1,
+                    b'\'' | b'"' => quote = Some((b, offset + j)),
+                    b'#' if j == 0 || bytes[j - 1].is_ascii_whitespace() => {
+                        code_end = j;
+                        break;
+                    }
+                    _ => {}
+                },
+            }
+            j += 1;
+        }
+        if quote.is_none() {
+            for word in line[..code_end]
+                .split(|c: char| c.is_whitespace() || c == ';')
+                .filter(|w| !w.is_empty())
+            {
+                match word {
+                    "if" | "case" | "do" => opens.push((word, offset)),
+                    "fi" | "esac" | "done" => {
+                        let want = match word {
+                            "fi" => "if",
+                            "esac" => "case",
+                            _ => "do",
+                        };
+                        match opens.pop() {
+                            Some((open, _)) if open == want => {}
+                            _ => {
+                                return damage(
+                                    format!("an unmatched `{word}`"),
+                                    offset..offset + line.len(),
+                                )
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        offset += line.len();
+    }
+    if let Some((_, at)) = quote {
+        return damage(
+            "a quoted string is never closed: the file is cut off",
+            at..len,
+        );
+    }
+    if let Some((open, at)) = opens.last() {
+        return damage(
+            format!("`{open}` is never closed: the file is cut off"),
+            *at..*at + open.len(),
+        );
+    }
+    for (needle, why) in [
+        ("shadow-install", "it never names the shadow install"),
+        ("boot-crashes", "it has no crash-loop file"),
+        ("node", "it never runs node"),
+    ] {
+        if !text.contains(needle) {
+            return damage(
+                format!("{why}: this is not a working boot wrapper"),
+                len..len,
+            );
+        }
+    }
+    None
+}
+
+/// Absolute paths baked into the text that lead into a `.instar` folder of another project than
+/// `project`: (span of the path, the other project).
+pub fn foreign_paths(text: &str, project: &Path) -> Vec<(Span, PathBuf)> {
+    let mut out = Vec::new();
+    let needle = "/.instar";
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(needle) {
+        let at = from + pos;
+        from = at + needle.len();
+        // Walk back to the start of the path: a quote, whitespace or `=`.
+        let start = text[..at]
+            .rfind(|c: char| c == '"' || c == '\'' || c == '`' || c.is_whitespace() || c == '=')
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        let prefix = &text[start..at];
+        if !prefix.starts_with('/') {
+            continue; // relative (the __dirname / $SCRIPT_DIR variant): healthy
+        }
+        let end = text[at..]
+            .find(|c: char| c == '"' || c == '\'' || c == '`' || c.is_whitespace())
+            .map(|p| at + p)
+            .unwrap_or(text.len());
+        if Path::new(prefix) != project
+            && !out.iter().any(|(s, _): &(Span, PathBuf)| s.start == start)
+        {
+            out.push((start..end, PathBuf::from(prefix)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::NEWEST_KNOWN;
+
+    fn generated(version: Version) -> (String, String) {
+        let state = Path::new("/p/.instar");
+        (
+            super::super::template::node_wrapper(state, version),
+            super::super::template::sh_wrapper(state, version),
+        )
+    }
+
+    #[test]
+    fn our_own_wrappers_are_healthy_at_every_version() {
+        for version in [Version::new(0, 28, 44), Version::new(1, 2, 0), NEWEST_KNOWN] {
+            let (js, sh) = generated(version);
+            assert_eq!(node_damage(&js), None, "{version}");
+            assert_eq!(sh_damage(&sh), None, "{version}");
+            assert!(missing_markers(&js, version).is_empty(), "{version}");
+            assert!(foreign_paths(&js, Path::new("/p")).is_empty());
+            assert!(foreign_paths(&sh, Path::new("/p")).is_empty());
+        }
+    }
+
+    #[test]
+    fn truncation_is_found_from_the_text() {
+        let (js, sh) = generated(NEWEST_KNOWN);
+        for cut in [js.len() / 3, js.len() / 2, js.len() - 40] {
+            assert!(node_damage(&js[..cut]).is_some(), "cut at {cut}");
+        }
+        for cut in [sh.len() / 2, sh.len() - 30] {
+            assert!(sh_damage(&sh[..cut]).is_some(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn the_dirname_variant_is_recognised_and_has_no_foreign_paths() {
+        let js = "#!/usr/bin/env node\nconst path = require('path');\nconst SHADOW = path.join(__dirname, 'shadow-install', 'node_modules', 'instar', 'dist', 'cli.js');\nconst CRASH_FILE = path.join(__dirname, 'state', 'boot-crashes.txt');\nconst r = require('child_process').spawnSync(process.execPath, [SHADOW], { stdio: 'inherit' });\nif (/^x$/.test('y')) {}\nprocess.exit(r.status);\n";
+        assert_eq!(node_damage(js), None);
+        assert!(foreign_paths(js, Path::new("/p")).is_empty());
+        assert_eq!(missing_markers(js, NEWEST_KNOWN).len(), 3);
+    }
+
+    #[test]
+    fn baked_paths_of_another_project_are_found() {
+        let (js, _) = generated(NEWEST_KNOWN);
+        let found = foreign_paths(&js, Path::new("/elsewhere"));
+        assert!(!found.is_empty());
+        assert!(found.iter().all(|(_, p)| p == Path::new("/p")));
+    }
+}

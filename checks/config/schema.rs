@@ -1,0 +1,321 @@
+//! C-TYPE: config.json against our JSON Schema of what `loadConfig` reads (spec §7.2), with each
+//! validation error mapped to the bytes it is about, and `port`'s own coercions.
+//!
+//! The schema is the contract of types; the loader verdict (does it parse, what the root is)
+//! always comes from our own scanner, never from serde_json, which disagrees with JSON.parse on
+//! `1e400`, lone surrogates and depth.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+
+use crate::diag::{Diagnostic, Effect, Severity, Sink};
+use crate::fix::{Change, Fix};
+use crate::json::{Kind, Value};
+use crate::version::{Version, NEWEST_KNOWN};
+
+use super::codes::*;
+use super::members::to_serde;
+use super::Config;
+
+const SCHEMA_0_28: &str = include_str!("config-0.28.schema.json");
+const SCHEMA_1_3: &str = include_str!("config-1.3.schema.json");
+
+/// The first version whose config surface the HEAD schema describes. The spec enumerates only
+/// v0.28.x and HEAD, so versions in between get the v0.28.x schema (every key it types is typed
+/// the same way at HEAD; HEAD only adds keys).
+const HEAD_SCHEMA_FROM: Version = NEWEST_KNOWN;
+
+struct Compiled {
+    schema: serde_json::Value,
+    validator: jsonschema::Validator,
+}
+
+fn compiled(head: bool) -> &'static Compiled {
+    static OLD: OnceLock<Compiled> = OnceLock::new();
+    static NEW: OnceLock<Compiled> = OnceLock::new();
+    let (cell, text) = if head {
+        (&NEW, SCHEMA_1_3)
+    } else {
+        (&OLD, SCHEMA_0_28)
+    };
+    cell.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(text).expect("the embedded schema is JSON");
+        let validator = jsonschema::validator_for(&schema).expect("the embedded schema compiles");
+        Compiled { schema, validator }
+    })
+}
+
+/// `/messaging/0/type` → `messaging[0].type`, the way people name config keys.
+pub fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{token}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
+pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
+    let compiled = compiled(cfg.cx.version >= HEAD_SCHEMA_FROM);
+    let instance = to_serde(&cfg.root, 0);
+    let tape = cfg.root.tape();
+    // Several missing members of one object make one finding.
+    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    let mut errors = Vec::new();
+    for error in compiled.validator.iter_errors(&instance) {
+        if let ValidationErrorKind::Required { property } = error.kind() {
+            let pointer = error.instance_path().as_str().to_string();
+            let name = property.as_str().unwrap_or("?").to_string();
+            match missing.iter_mut().find(|(p, _)| *p == pointer) {
+                Some((_, names)) => {
+                    names.push(name);
+                    continue;
+                }
+                None => missing.push((pointer, vec![name])),
+            }
+        }
+        errors.push(error);
+    }
+    for error in errors {
+        let pointer = error.instance_path().as_str().to_string();
+        if pointer.is_empty() {
+            continue; // the root's type is config/root-not-object's business
+        }
+        let schema_path = error.schema_path().as_str().to_string();
+        let keyword_parent = schema_path
+            .rsplit_once('/')
+            .map(|(p, _)| p)
+            .unwrap_or_default();
+        let rule = compiled.schema.pointer(keyword_parent);
+        let description = rule
+            .and_then(|r| r.get("description"))
+            .and_then(|d| d.as_str())
+            .unwrap_or("has the wrong type");
+        let severity = match rule
+            .and_then(|r| r.get("x-severity"))
+            .and_then(|s| s.as_str())
+        {
+            Some("error") => Severity::Error,
+            _ => Severity::Warning,
+        };
+        let Some(value) = tape.pointer(&pointer) else {
+            continue;
+        };
+        // Point at the bytes the error is about, taplo-style: the value for a type error, the
+        // object's key for a missing member.
+        let (span, label, extra) = match error.kind() {
+            ValidationErrorKind::Required { .. } => {
+                let names = missing
+                    .iter()
+                    .find(|(p, _)| *p == pointer)
+                    .map(|(_, n)| n.join("\", \""))
+                    .unwrap_or_default();
+                (
+                    value.key_span().unwrap_or_else(|| value.span()),
+                    "incomplete object".to_string(),
+                    format!(" (\"{names}\" missing)"),
+                )
+            }
+            ValidationErrorKind::Enum { .. } => (
+                value.span(),
+                "not one of the allowed values".into(),
+                String::new(),
+            ),
+            _ => (
+                value.span(),
+                format!("this is {}", kind_name(&value)),
+                String::new(),
+            ),
+        };
+        let mut diagnostic = Diagnostic::new(
+            &WRONG_TYPE,
+            Effect::Silent,
+            format!("{} {description}{extra}", dotted(&pointer)),
+        )
+        .severity(severity)
+        .file(cfg.path)
+        .at(span, label)
+        .pointer(pointer.clone())
+        .help("loadConfig validates no types: the file loads and the value misbehaves later");
+        if pointer == "/messaging" && value.kind() == Kind::Object {
+            let whole = value.span();
+            diagnostic = diagnostic.fix(Some(Fix::unsafe_(
+                "wrap the single messaging adapter in an array",
+                vec![
+                    Change::Edit {
+                        file: cfg.path.clone(),
+                        span: whole.start..whole.start,
+                        replacement: "[".into(),
+                    },
+                    Change::Edit {
+                        file: cfg.path.clone(),
+                        span: whole.end..whole.end,
+                        replacement: "]".into(),
+                    },
+                ],
+            )));
+        } else {
+            diagnostic = diagnostic.fix(Some(Fix::manual(format!(
+                "give {} the type instar expects",
+                dotted(&pointer)
+            ))));
+        }
+        sink.push(diagnostic);
+    }
+}
+
+fn kind_name(value: &Value<'_>) -> &'static str {
+    match value.kind() {
+        Kind::Null => "null",
+        Kind::Bool => "a boolean",
+        Kind::Number => "a number",
+        Kind::String => "a string",
+        Kind::Array => "an array",
+        Kind::Object => "an object",
+    }
+}
+
+/// What `port || 4040` and the server's listen() make of the value.
+#[derive(Debug, PartialEq)]
+pub enum PortVerdict {
+    Fine,
+    /// Falsy: silently 4040.
+    Falsy,
+    /// A numeric string in range: kept as a string.
+    NumericString(u16),
+    /// listen() throws or binds a pipe instead of a port.
+    Invalid(&'static str),
+}
+
+pub fn port_verdict(value: &Value<'_>) -> PortVerdict {
+    match value.kind() {
+        Kind::Null => PortVerdict::Falsy,
+        Kind::Bool if value.as_bool() == Some(false) => PortVerdict::Falsy,
+        Kind::Bool => PortVerdict::Invalid("true is not a port"),
+        Kind::Number => {
+            let n = value.as_f64().unwrap_or(f64::NAN);
+            if n == 0.0 {
+                PortVerdict::Falsy
+            } else if !n.is_finite() {
+                PortVerdict::Invalid("beyond f64 it is Infinity, which listen() rejects (and the next writeback turns it into null)")
+            } else if n.fract() != 0.0 || !(1.0..=65535.0).contains(&n) {
+                PortVerdict::Invalid("listen() accepts only integers 0..=65535")
+            } else {
+                PortVerdict::Fine
+            }
+        }
+        Kind::String => {
+            let text = value.as_str().unwrap_or_default();
+            if text.is_empty() {
+                PortVerdict::Falsy
+            } else if let Ok(n) = text.parse::<u16>() {
+                if n == 0 || text.starts_with('+') {
+                    PortVerdict::Invalid("not a port number")
+                } else {
+                    PortVerdict::NumericString(n)
+                }
+            } else {
+                PortVerdict::Invalid("Node takes a non-numeric string as a pipe name, not a port")
+            }
+        }
+        Kind::Array | Kind::Object => PortVerdict::Invalid("not a port number"),
+    }
+}
+
+pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
+    let Some(value) = cfg.root.get("port") else {
+        return;
+    };
+    let edit = |replacement: String| Change::Edit {
+        file: cfg.path.clone(),
+        span: value.span(),
+        replacement,
+    };
+    let diagnostic = match port_verdict(&value) {
+        PortVerdict::Fine => return,
+        PortVerdict::Falsy => Diagnostic::new(
+            &PORT_COERCED,
+            Effect::Silent,
+            format!(
+                "port is {}: `port || 4040` silently makes it 4040",
+                String::from_utf8_lossy(value.raw())
+            ),
+        )
+        .at(value.span(), "used as 4040")
+        .fix(Some(Fix::unsafe_(
+            "write 4040, the port instar already uses",
+            vec![edit("4040".into())],
+        ))),
+        PortVerdict::NumericString(n) => Diagnostic::new(
+            &PORT_COERCED,
+            Effect::Silent,
+            format!("port is the string \"{n}\": instar keeps it a string"),
+        )
+        .at(value.span(), "a string, not a number")
+        .fix(Some(Fix::unsafe_(
+            format!("replace the string with the number {n}"),
+            vec![edit(n.to_string())],
+        ))),
+        PortVerdict::Invalid(why) => Diagnostic::new(
+            &INVALID_PORT,
+            Effect::Silent,
+            format!("port cannot be listened on: {why}; the agent's API never comes up"),
+        )
+        .at(value.span(), "not a usable port")
+        .fix(Some(Fix::manual(
+            "set port to a free port number (init allocates 4040 and up)",
+        ))),
+    };
+    sink.push(diagnostic.file(cfg.path).pointer("/port"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{parse, Tape};
+
+    fn verdict(text: &str) -> PortVerdict {
+        let mut tape = Tape::new();
+        parse(text.as_bytes(), &mut tape).unwrap();
+        port_verdict(&tape.root())
+    }
+
+    #[test]
+    fn port_verdicts_follow_port_or_4040_and_listen() {
+        assert_eq!(verdict("4041"), PortVerdict::Fine);
+        for falsy in ["0", "-0", "null", "false", "\"\""] {
+            assert_eq!(verdict(falsy), PortVerdict::Falsy, "{falsy}");
+        }
+        assert_eq!(verdict("\"4042\""), PortVerdict::NumericString(4042));
+        for bad in ["-1", "70000", "1.5", "1e400", "true", "\"abc\"", "[]", "{}"] {
+            assert!(matches!(verdict(bad), PortVerdict::Invalid(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn both_schemas_compile_and_accept_an_empty_config() {
+        for head in [false, true] {
+            let c = compiled(head);
+            assert!(c.validator.is_valid(&serde_json::json!({})));
+            assert!(c
+                .validator
+                .is_valid(&serde_json::json!({"agentName": "x", "unknown": [1]})));
+            assert!(!c.validator.is_valid(&serde_json::json!({"messaging": {}})));
+        }
+    }
+
+    #[test]
+    fn pointers_read_as_config_keys() {
+        assert_eq!(dotted("/messaging/0/config"), "messaging[0].config");
+        assert_eq!(dotted("/scheduler/enabled"), "scheduler.enabled");
+    }
+}
