@@ -181,3 +181,74 @@ fn fixture_secrets_never_reach_any_output() {
         }
     }
 }
+
+/// Codes that no fixture tree can show, and the test that covers each instead.
+const COVERED_ELSEWHERE: &[(&str, &str)] = &[
+    (
+        "boot/deep-skipped",
+        "tests/host.rs (needs a host without the interpreters)",
+    ),
+    ("boot/syntax-error", "tests/host.rs (needs --deep and bash)"),
+    (
+        "boot/not-owned",
+        "tests/host.rs (needs root to give a file away)",
+    ),
+    (
+        "keys/owner",
+        "tests/host.rs (needs root to give a file away)",
+    ),
+    (
+        "config/backup-newer",
+        "tests/host.rs (file times do not survive a checkout)",
+    ),
+    (
+        "registry/lease-role-lag",
+        "tests/host.rs (needs the clock inside the lease)",
+    ),
+    (
+        "boot/extension-drift",
+        "tests/conformance_boot.rs (macOS rule)",
+    ),
+    ("boot/plist", "tests/conformance_boot.rs (macOS only)"),
+    (
+        "config/secret-tracked-by-git",
+        "tests/conformance_config.rs (git stores no .git folder)",
+    ),
+    (
+        "keys/tracked-by-git",
+        "tests/conformance_machine.rs (git stores no .git folder)",
+    ),
+];
+
+/// Every code has a fixture tree whose snapshot shows it, or a named test where no tree can.
+#[test]
+fn every_code_has_a_fixture_or_a_named_test() {
+    let mut shown = std::collections::HashSet::new();
+    for entry in std::fs::read_dir(repo_root().join("tests/snapshots/fixtures")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let json = text
+            .split("---- json diagnostics ----")
+            .nth(1)
+            .unwrap_or("");
+        for line in json.lines() {
+            if let Some(code) = line.split_whitespace().next() {
+                shown.insert(code.to_string());
+            }
+        }
+    }
+    let missing: Vec<&str> = instar_doctor::checks::all_codes()
+        .map(|c| c.id)
+        .filter(|id| !shown.contains(*id) && !COVERED_ELSEWHERE.iter().any(|(c, _)| c == id))
+        .collect();
+    assert!(missing.is_empty(), "codes with no fixture: {missing:?}");
+    for (code, _) in COVERED_ELSEWHERE {
+        assert!(
+            !shown.contains(*code),
+            "{code} has a fixture now: drop it from the list"
+        );
+        assert!(
+            instar_doctor::checks::find_code(code).is_some(),
+            "{code} is not a code"
+        );
+    }
+}
