@@ -43,7 +43,7 @@ fn job(i: usize) -> String {
     "grounding": {{
       "requiresIdentity": true,
       "processesExternalInput": false,
-      "contextFiles": [".instar/AGENT.md", ".instar/MEMORY.md"],
+      "contextFiles": ["AGENT.md", "MEMORY.md"],
       "questions": ["What changed since the last run?"]
     }},
     "tags": ["health", "routine"],
@@ -147,6 +147,19 @@ fn build_agent(project: &Path) {
     );
     std::fs::create_dir_all(s.join("bin")).unwrap();
     std::os::unix::fs::symlink("/bin/sh", s.join("bin/node")).unwrap();
+    write(&s.join("AGENT.md"), "# Bench agent\n");
+    write(&s.join("MEMORY.md"), "# Memory\n");
+    // The modes instar's own writers leave on a healthy agent.
+    use std::os::unix::fs::PermissionsExt;
+    for (name, mode) in [
+        ("machine/signing-key.pem", 0o600),
+        ("machine/encryption-key.pem", 0o600),
+        ("config.json", 0o600),
+        ("instar-boot.cjs", 0o755),
+        ("instar-boot.sh", 0o755),
+    ] {
+        std::fs::set_permissions(s.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -162,6 +175,7 @@ fn main() {
 
     let mut doctor = Vec::with_capacity(rounds);
     let mut findings = 0;
+    let mut codes = std::collections::BTreeMap::<&str, usize>::new();
     for _ in 0..rounds {
         let started = Instant::now();
         // A fresh context each round: every file is read and parsed again.
@@ -176,9 +190,16 @@ fn main() {
         let report = engine::run(&cx, &Selection::default());
         doctor.push(started.elapsed().as_secs_f64() * 1000.0);
         findings = report.diagnostics.len();
+        codes.clear();
+        for d in &report.diagnostics {
+            *codes.entry(d.code.id).or_default() += 1;
+        }
     }
     let doctor_ms = median(doctor);
     println!("full check of a typical agent: {doctor_ms:.3} ms (median of {rounds}; {findings} findings)");
+    for (code, n) in &codes {
+        println!("  {n:>3} {code}");
+    }
 
     let mut node = Vec::new();
     for _ in 0..if quick { 3 } else { 10 } {
