@@ -7,6 +7,20 @@
 use crate::diag::{Code, Sink};
 use crate::engine::Context;
 
+/// Declares a documented `Code` static: `code!(NAME, "area/kebab-name", Severity, fix, summary,
+/// explain)`. Defined before the area modules so every `codes.rs` shares this one definition.
+macro_rules! code {
+    ($name:ident, $id:literal, $sev:ident, $fix:expr, $summary:literal, $explain:literal) => {
+        pub static $name: $crate::diag::Code = $crate::diag::Code {
+            id: $id,
+            severity: $crate::diag::Severity::$sev,
+            fix: $fix,
+            summary: $summary,
+            explain: $explain,
+        };
+    };
+}
+
 pub mod boot;
 pub mod config;
 pub mod doctor;
@@ -15,6 +29,7 @@ pub mod jobs;
 pub mod keys;
 pub mod machine_state;
 pub mod registry;
+pub mod shared;
 
 /// One area's diagnosis. Implementations read files only through `Context`, never print, never
 /// write, and never spawn a process unless `cx.deep` is set.

@@ -1,19 +1,7 @@
 //! Every code of the boot check (spec §8.6), with its documentation for `list` and `explain`.
 
-use crate::diag::{Code, Severity};
+use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
-
-macro_rules! code {
-    ($name:ident, $id:literal, $sev:ident, $fix:expr, $summary:literal, $explain:literal) => {
-        pub static $name: Code = Code {
-            id: $id,
-            severity: Severity::$sev,
-            fix: $fix,
-            summary: $summary,
-            explain: $explain,
-        };
-    };
-}
 
 code!(MISSING, "boot/missing", Error, Some(Safe),
 "a boot wrapper is missing (B-MISSING, B-LINUX)",

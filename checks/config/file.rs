@@ -10,8 +10,7 @@ use crate::json::{self, ErrorKind, Kind, ParseError, Tape, Value};
 use crate::source::FileState;
 
 use super::codes::*;
-
-const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+use crate::checks::shared;
 
 /// `config.json.bak` when it parses (no BOM) to an object: instar's one-generation backup.
 fn usable_backup(cx: &Context, path: &Path) -> Option<(PathBuf, Vec<u8>)> {
@@ -78,37 +77,22 @@ pub fn unreadable(cx: &Context, path: &Path, state: &FileState) -> Diagnostic {
 }
 
 pub fn bom(cx: &Context, path: &Path) -> Diagnostic {
-    Diagnostic::new(
+    shared::bom_finding(
         &PARSE_ERROR,
-        Effect::Fatal,
-        format!(
-            "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
-            cx.display_path(path)
-        ),
+        cx,
+        path,
+        "every version throws \"Failed to parse\" before anything starts; the content behind the mark is diagnosed as if it were not there",
     )
-    .file(path)
-    .at(0..BOM.len(), "byte order mark")
-    .pointer("")
-    .help("every version throws \"Failed to parse\" before anything starts; the content behind the mark is diagnosed as if it were not there")
-    .fix(Some(Fix::safe(
-        "strip the byte order mark",
-        vec![Change::Edit {
-            file: path.to_path_buf(),
-            span: 0..BOM.len(),
-            replacement: String::new(),
-        }],
-    )))
 }
 
 pub fn parse_error(cx: &Context, path: &Path, bytes: &[u8], err: &ParseError) -> Diagnostic {
-    let diagnostic = Diagnostic::new(
+    let diagnostic = shared::parse_error_finding(
         &PARSE_ERROR,
-        Effect::Fatal,
-        format!("{} is not valid JSON: {}", cx.display_path(path), err.message),
-    )
-    .file(path)
-    .at(err.span.clone(), label_for(err.kind))
-    .help("every version throws \"Failed to parse\" before any component starts, and even `instar backup restore` refuses to run; the doctor never replaces it with {}");
+        cx,
+        path,
+        err,
+        "every version throws \"Failed to parse\" before any component starts, and even `instar backup restore` refuses to run; the doctor never replaces it with {}",
+    );
     if err.kind == ErrorKind::ConflictMarker {
         if let Some((ours, theirs_parses)) = conflict_sides(bytes) {
             let other = if theirs_parses {
@@ -134,56 +118,10 @@ pub fn parse_error(cx: &Context, path: &Path, bytes: &[u8], err: &ParseError) ->
     }
 }
 
-fn label_for(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Empty => "the file is empty",
-        ErrorKind::UnexpectedEnd => "the file ends here",
-        ErrorKind::TrailingComma => "trailing comma",
-        ErrorKind::Comment => "comment",
-        ErrorKind::NonFinite => "not a JSON value",
-        ErrorKind::SingleQuote => "single quote",
-        ErrorKind::ConflictMarker => "merge-conflict marker",
-        ErrorKind::BadWhitespace => "not JSON whitespace",
-        ErrorKind::ControlChar => "raw control character",
-        ErrorKind::BadEscape => "invalid escape",
-        ErrorKind::InvalidNumber => "invalid number",
-        ErrorKind::TrailingContent => "content after the JSON value",
-        ErrorKind::Utf16 => "UTF-16 byte order mark",
-        ErrorKind::TooLarge => "too large",
-        ErrorKind::UnexpectedChar => "unexpected here",
-    }
-}
-
 /// Our side of a git conflict when it parses to an object, and whether theirs does too.
 fn conflict_sides(bytes: &[u8]) -> Option<(Vec<u8>, bool)> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let (mut ours, mut theirs) = (String::new(), String::new());
-    #[derive(PartialEq)]
-    enum Side {
-        Both,
-        Ours,
-        Base,
-        Theirs,
-    }
-    let mut side = Side::Both;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("<<<<<<<") {
-            side = Side::Ours;
-        } else if line.starts_with("|||||||") && side == Side::Ours {
-            side = Side::Base;
-        } else if line.starts_with("=======") && matches!(side, Side::Ours | Side::Base) {
-            side = Side::Theirs;
-        } else if line.starts_with(">>>>>>>") && side == Side::Theirs {
-            side = Side::Both;
-        } else {
-            if matches!(side, Side::Both | Side::Ours) {
-                ours.push_str(line);
-            }
-            if matches!(side, Side::Both | Side::Theirs) {
-                theirs.push_str(line);
-            }
-        }
-    }
+    let (ours, theirs) = shared::conflict_sides(text)?;
     let is_object = |text: &str| {
         let mut tape = Tape::new();
         matches!(json::parse(text.as_bytes(), &mut tape), Ok(o) if !o.bom)

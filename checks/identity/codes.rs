@@ -1,19 +1,7 @@
 //! Every code of the identity check (`.instar/machine/identity.json`), with its documentation.
 
-use crate::diag::{Code, Severity};
+use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
-
-macro_rules! code {
-    ($name:ident, $id:literal, $sev:ident, $fix:expr, $summary:literal, $explain:literal) => {
-        pub static $name: Code = Code {
-            id: $id,
-            severity: Severity::$sev,
-            fix: $fix,
-            summary: $summary,
-            explain: $explain,
-        };
-    };
-}
 
 code!(MISSING_ON_MESH, "identity/missing-on-mesh", Error, Some(Unsafe),
 "no identity.json, but this machine has keys or a registry: multi-machine is silently off",

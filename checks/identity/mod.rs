@@ -16,6 +16,7 @@ use crate::machine::{self, fingerprint, KeyAlg};
 use crate::source::FileState;
 
 use super::machine_state as state;
+use super::shared;
 use super::Check;
 use codes::*;
 
@@ -146,44 +147,23 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
     match &doc.parsed {
         Err(err) => {
             sink.push(
-                Diagnostic::new(
+                shared::parse_error_finding(
                     &PARSE_ERROR,
-                    Effect::Fatal,
-                    format!(
-                        "{} is not valid JSON: {}",
-                        cx.display_path(path),
-                        err.message
-                    ),
+                    cx,
+                    path,
+                    err,
+                    "loadIdentity has no try/catch: a raw SyntaxError aborts server start at every version",
                 )
-                .file(path)
-                .at(err.span.clone(), "JSON.parse fails here")
-                .help("loadIdentity has no try/catch: a raw SyntaxError aborts server start at every version")
                 .fix(Some(restore())),
             );
             return;
         }
-        Ok(outcome) if outcome.bom => sink.push(
-            Diagnostic::new(
-                &PARSE_ERROR,
-                Effect::Fatal,
-                format!(
-                    "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
-                    cx.display_path(path)
-                ),
-            )
-            .file(path)
-            .at(0..3, "byte order mark")
-            .pointer("")
-            .help("server start aborts with a SyntaxError; the content behind the mark is diagnosed below")
-            .fix(Some(Fix::safe(
-                "strip the byte order mark",
-                vec![Change::Edit {
-                    file: path.to_path_buf(),
-                    span: 0..3,
-                    replacement: String::new(),
-                }],
-            ))),
-        ),
+        Ok(outcome) if outcome.bom => sink.push(shared::bom_finding(
+            &PARSE_ERROR,
+            cx,
+            path,
+            "server start aborts with a SyntaxError; the content behind the mark is diagnosed below",
+        )),
         Ok(_) => {}
     }
     let Some(tape) = doc.tape() else { return };

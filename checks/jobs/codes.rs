@@ -1,19 +1,7 @@
 //! Every code of the jobs check, with its documentation for `list` and `explain`.
 
-use crate::diag::{Code, Severity};
+use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
-
-macro_rules! code {
-    ($name:ident, $id:literal, $sev:ident, $fix:expr, $summary:literal, $explain:literal) => {
-        pub static $name: Code = Code {
-            id: $id,
-            severity: Severity::$sev,
-            fix: $fix,
-            summary: $summary,
-            explain: $explain,
-        };
-    };
-}
 
 code!(MISSING, "jobs/missing", Info, Some(Unsafe),
 "jobs.json does not exist",

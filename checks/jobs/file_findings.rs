@@ -12,11 +12,10 @@ use crate::source::FileState;
 
 use super::codes::*;
 use super::sources::{JobsFileSetting, SchedulerConfig};
+use crate::checks::shared::{self, BOM};
 
 /// Binary garbage can hold thousands of invalid sequences; a few findings tell the story.
 pub const MAX_UTF8_FINDINGS_PER_ENTRY: usize = 5;
-
-const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 pub fn stale_jobs_file(
     cx: &Context,
@@ -148,41 +147,22 @@ pub fn not_loadable(cx: &Context, path: &Path, state: &FileState, effect: Effect
 }
 
 pub fn bom(cx: &Context, path: &Path) -> Diagnostic {
-    Diagnostic::new(
+    shared::bom_finding(
         &PARSE_ERROR,
-        Effect::Fatal,
-        format!(
-            "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
-            cx.display_path(path)
-        ),
+        cx,
+        path,
+        "every version throws \"Failed to parse jobs file\"; the content behind the mark is diagnosed as if it were not there",
     )
-    .file(path)
-    .at(0..BOM.len(), "byte order mark")
-    .pointer("")
-    .help("every version throws \"Failed to parse jobs file\"; the content behind the mark is diagnosed as if it were not there")
-    .fix(Some(Fix::safe(
-        "strip the byte order mark",
-        vec![Change::Edit {
-            file: path.to_path_buf(),
-            span: 0..BOM.len(),
-            replacement: String::new(),
-        }],
-    )))
 }
 
 pub fn parse_error(cx: &Context, path: &Path, bytes: &[u8], err: &ParseError) -> Diagnostic {
-    let diagnostic = Diagnostic::new(
+    let diagnostic = shared::parse_error_finding(
         &PARSE_ERROR,
-        Effect::Fatal,
-        format!(
-            "{} is not valid JSON: {}",
-            cx.display_path(path),
-            err.message
-        ),
-    )
-    .file(path)
-    .at(err.span.clone(), label_for(err.kind))
-    .help("every version throws \"Failed to parse jobs file\" and loses every job; the doctor never truncates the file to []");
+        cx,
+        path,
+        err,
+        "every version throws \"Failed to parse jobs file\" and loses every job; the doctor never truncates the file to []",
+    );
     if err.kind == ErrorKind::ConflictMarker {
         if let Some(merged) = merge_conflict(bytes) {
             return diagnostic.fix(Some(Fix::unsafe_(
@@ -200,26 +180,6 @@ pub fn parse_error(cx: &Context, path: &Path, bytes: &[u8], err: &ParseError) ->
             "repair the JSON by hand, or restore it from git history (git show HEAD:{})",
             cx.display_path(path)
         )))),
-    }
-}
-
-fn label_for(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Empty => "the file is empty",
-        ErrorKind::UnexpectedEnd => "the file ends here",
-        ErrorKind::TrailingComma => "trailing comma",
-        ErrorKind::Comment => "comment",
-        ErrorKind::NonFinite => "not a JSON value",
-        ErrorKind::SingleQuote => "single quote",
-        ErrorKind::ConflictMarker => "merge-conflict marker",
-        ErrorKind::BadWhitespace => "not JSON whitespace",
-        ErrorKind::ControlChar => "raw control character",
-        ErrorKind::BadEscape => "invalid escape",
-        ErrorKind::InvalidNumber => "invalid number",
-        ErrorKind::TrailingContent => "content after the JSON value",
-        ErrorKind::Utf16 => "UTF-16 byte order mark",
-        ErrorKind::TooLarge => "too large",
-        ErrorKind::UnexpectedChar => "unexpected here",
     }
 }
 
@@ -392,32 +352,7 @@ fn newest_backup(cx: &Context, path: &Path) -> Option<(PathBuf, Vec<u8>)> {
 /// ours lacks. `None` when either side does not parse as an array.
 fn merge_conflict(bytes: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let (mut ours, mut theirs) = (String::new(), String::new());
-    #[derive(PartialEq)]
-    enum Side {
-        Both,
-        Ours,
-        Theirs,
-    }
-    let mut side = Side::Both;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("<<<<<<<") {
-            side = Side::Ours;
-        } else if line.starts_with("=======") && side == Side::Ours {
-            side = Side::Theirs;
-        } else if line.starts_with(">>>>>>>") && side == Side::Theirs {
-            side = Side::Both;
-        } else if line.starts_with("|||||||") && side == Side::Ours {
-            return None; // diff3 style with a base section: leave it to a human
-        } else {
-            if side != Side::Theirs {
-                ours.push_str(line);
-            }
-            if side != Side::Ours {
-                theirs.push_str(line);
-            }
-        }
-    }
+    let (ours, theirs) = shared::conflict_sides(text)?;
     let ours_entries = array_entries(ours.as_bytes())?;
     let theirs_entries = array_entries(theirs.as_bytes())?;
     let mut seen: std::collections::HashSet<String> = ours_entries

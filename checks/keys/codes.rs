@@ -2,20 +2,8 @@
 //! `*-private.pem` names), with its documentation. No finding ever shows key bytes: keys are named
 //! by the SHA-256 fingerprint of their public key.
 
-use crate::diag::{Code, Severity};
+use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
-
-macro_rules! code {
-    ($name:ident, $id:literal, $sev:ident, $fix:expr, $summary:literal, $explain:literal) => {
-        pub static $name: Code = Code {
-            id: $id,
-            severity: Severity::$sev,
-            fix: $fix,
-            summary: $summary,
-            explain: $explain,
-        };
-    };
-}
 
 code!(MISSING, "keys/missing", Error, Some(Manual),
 "identity.json exists but a private key is missing under both names",

@@ -1,20 +1,8 @@
 //! Every code of the registry check (`.instar/machines/registry.json`, the heartbeat, the remote
 //! identity copies), with its documentation for `list` and `explain`.
 
-use crate::diag::{Code, Severity};
+use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
-
-macro_rules! code {
-    ($name:ident, $id:literal, $sev:ident, $fix:expr, $summary:literal, $explain:literal) => {
-        pub static $name: Code = Code {
-            id: $id,
-            severity: Severity::$sev,
-            fix: $fix,
-            summary: $summary,
-            explain: $explain,
-        };
-    };
-}
 
 code!(MISSING, "registry/missing", Info, None,
 "this machine has an identity but no machine registry",

@@ -7,44 +7,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use crate::checks::shared::conflict_sides;
 use crate::fix::{Change, Fix};
-
-/// The two sides of a conflicted file (diff3 base sections dropped); `None` without markers.
-pub fn sides(text: &str) -> Option<(String, String)> {
-    #[derive(PartialEq)]
-    enum In {
-        Both,
-        Ours,
-        Base,
-        Theirs,
-    }
-    let mut state = In::Both;
-    let (mut ours, mut theirs) = (String::new(), String::new());
-    let mut seen = false;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("<<<<<<<") && state == In::Both {
-            state = In::Ours;
-            seen = true;
-        } else if line.starts_with("|||||||") && state == In::Ours {
-            state = In::Base;
-        } else if line.starts_with("=======") && matches!(state, In::Ours | In::Base) {
-            state = In::Theirs;
-        } else if line.starts_with(">>>>>>>") && state == In::Theirs {
-            state = In::Both;
-        } else {
-            match state {
-                In::Both => {
-                    ours.push_str(line);
-                    theirs.push_str(line);
-                }
-                In::Ours => ours.push_str(line),
-                In::Theirs => theirs.push_str(line),
-                In::Base => {}
-            }
-        }
-    }
-    (seen && state == In::Both).then_some((ours, theirs))
-}
 
 fn is_revoked(entry: &Value) -> bool {
     entry.get("status").and_then(Value::as_str) == Some("revoked")
@@ -139,7 +103,7 @@ pub fn merge(ours: &Value, theirs: &Value) -> Option<Value> {
 /// The unsafe fix that replaces a conflicted registry with the merge of its two sides.
 pub fn merge_fix(path: &Path, bytes: &[u8]) -> Option<Fix> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let (ours, theirs) = sides(text)?;
+    let (ours, theirs) = conflict_sides(text)?;
     let ours: Value = serde_json::from_str(&ours).ok()?;
     let theirs: Value = serde_json::from_str(&theirs).ok()?;
     let merged = merge(&ours, &theirs)?;
@@ -188,14 +152,5 @@ mod tests {
         assert_eq!(merge(&a, &c).unwrap()["lease"]["epoch"], 4);
         let none = json!({"version": 1, "machines": {}});
         assert_eq!(merge(&none, &a).unwrap()["lease"]["epoch"], 3);
-    }
-
-    #[test]
-    fn splits_conflict_sides_and_drops_diff3_bases() {
-        let text = "{\n<<<<<<< HEAD\n\"a\": 1\n||||||| base\n\"a\": 0\n=======\n\"a\": 2\n>>>>>>> other\n}\n";
-        let (ours, theirs) = sides(text).unwrap();
-        assert_eq!(ours, "{\n\"a\": 1\n}\n");
-        assert_eq!(theirs, "{\n\"a\": 2\n}\n");
-        assert_eq!(sides("{}"), None);
     }
 }

@@ -19,6 +19,7 @@ use crate::machine;
 use crate::source::FileState;
 
 use super::machine_state::{self as state, IdentityView};
+use super::shared;
 use super::Check;
 use codes::*;
 
@@ -137,46 +138,25 @@ fn diagnose(
                 ))
             });
             sink.push(
-                Diagnostic::new(
+                shared::parse_error_finding(
                     &PARSE_ERROR,
-                    Effect::Fatal,
-                    format!(
-                        "{} is not valid JSON: {}",
-                        cx.display_path(path),
-                        err.message
-                    ),
+                    cx,
+                    path,
+                    err,
+                    "every version throws \"Machine registry is corrupted\"; server start aborts on a machine with an identity",
                 )
-                .file(path)
-                .at(err.span.clone(), "JSON.parse fails here")
-                .help("every version throws \"Machine registry is corrupted\"; server start aborts on a machine with an identity")
                 .fix(Some(fix)),
             );
             return false;
         }
         Ok(outcome) if outcome.bom => {
             parses = false;
-            sink.push(
-                Diagnostic::new(
-                    &PARSE_ERROR,
-                    Effect::Fatal,
-                    format!(
-                        "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
-                        cx.display_path(path)
-                    ),
-                )
-                .file(path)
-                .at(0..3, "byte order mark")
-                .pointer("")
-                .help("every version throws \"Machine registry is corrupted\"; the content behind the mark is diagnosed below")
-                .fix(Some(Fix::safe(
-                    "strip the byte order mark",
-                    vec![Change::Edit {
-                        file: path.to_path_buf(),
-                        span: 0..3,
-                        replacement: String::new(),
-                    }],
-                ))),
-            );
+            sink.push(shared::bom_finding(
+                &PARSE_ERROR,
+                cx,
+                path,
+                "every version throws \"Machine registry is corrupted\"; the content behind the mark is diagnosed below",
+            ));
         }
         Ok(_) => {}
     }

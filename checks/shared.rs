@@ -1,0 +1,142 @@
+//! Findings every JSON state file shares (a BOM, a parse error, git conflict markers), built one
+//! way for all areas; each area supplies its code and what its own loader does with the file.
+
+use std::path::Path;
+
+use crate::diag::{Code, Diagnostic, Effect};
+use crate::engine::Context;
+use crate::fix::{Change, Fix};
+use crate::json::{ErrorKind, ParseError};
+
+/// The UTF-8 byte order mark, which JSON.parse rejects.
+pub const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
+/// A file that starts with a BOM: fatal for JSON.parse, and safely fixed by stripping it (the
+/// content behind it is diagnosed as if it were not there).
+pub fn bom_finding(
+    code: &'static Code,
+    cx: &Context,
+    path: &Path,
+    consequence: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        code,
+        Effect::Fatal,
+        format!(
+            "{} starts with a UTF-8 byte order mark, which JSON.parse rejects",
+            cx.display_path(path)
+        ),
+    )
+    .file(path)
+    .at(0..BOM.len(), "byte order mark")
+    .pointer("")
+    .help(consequence)
+    .fix(Some(Fix::safe(
+        "strip the byte order mark",
+        vec![Change::Edit {
+            file: path.to_path_buf(),
+            span: 0..BOM.len(),
+            replacement: String::new(),
+        }],
+    )))
+}
+
+/// A file JSON.parse rejects, pointing at the exact place; the caller adds the fix it can offer.
+pub fn parse_error_finding(
+    code: &'static Code,
+    cx: &Context,
+    path: &Path,
+    err: &ParseError,
+    consequence: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        code,
+        Effect::Fatal,
+        format!(
+            "{} is not valid JSON: {}",
+            cx.display_path(path),
+            err.message
+        ),
+    )
+    .file(path)
+    .at(err.span.clone(), parse_error_label(err.kind))
+    .help(consequence)
+}
+
+/// The label under the snippet of a parse error.
+pub fn parse_error_label(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Empty => "the file is empty",
+        ErrorKind::UnexpectedEnd => "the file ends here",
+        ErrorKind::TrailingComma => "trailing comma",
+        ErrorKind::Comment => "comment",
+        ErrorKind::NonFinite => "not a JSON value",
+        ErrorKind::SingleQuote => "single quote",
+        ErrorKind::ConflictMarker => "merge-conflict marker",
+        ErrorKind::BadWhitespace => "not JSON whitespace",
+        ErrorKind::ControlChar => "raw control character",
+        ErrorKind::BadEscape => "invalid escape",
+        ErrorKind::InvalidNumber => "invalid number",
+        ErrorKind::TrailingContent => "content after the JSON value",
+        ErrorKind::Utf16 => "UTF-16 byte order mark",
+        ErrorKind::TooLarge => "too large",
+        ErrorKind::UnexpectedChar => "unexpected here",
+    }
+}
+
+/// The two sides of a file left with git conflict markers (diff3 base sections dropped), each
+/// with the lines outside the conflicts; `None` without markers or with an unclosed conflict.
+pub fn conflict_sides(text: &str) -> Option<(String, String)> {
+    #[derive(PartialEq)]
+    enum In {
+        Both,
+        Ours,
+        Base,
+        Theirs,
+    }
+    let mut state = In::Both;
+    let (mut ours, mut theirs) = (String::new(), String::new());
+    let mut seen = false;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("<<<<<<<") && state == In::Both {
+            state = In::Ours;
+            seen = true;
+        } else if line.starts_with("|||||||") && state == In::Ours {
+            state = In::Base;
+        } else if line.starts_with("=======") && matches!(state, In::Ours | In::Base) {
+            state = In::Theirs;
+        } else if line.starts_with(">>>>>>>") && state == In::Theirs {
+            state = In::Both;
+        } else {
+            match state {
+                In::Both => {
+                    ours.push_str(line);
+                    theirs.push_str(line);
+                }
+                In::Ours => ours.push_str(line),
+                In::Theirs => theirs.push_str(line),
+                In::Base => {}
+            }
+        }
+    }
+    (seen && state == In::Both).then_some((ours, theirs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_sides_keep_shared_lines_and_drop_the_base() {
+        let text = "{\n<<<<<<< HEAD\n\"a\": 1\n||||||| base\n\"a\": 0\n=======\n\"a\": 2\n>>>>>>> other\n}\n";
+        let (ours, theirs) = conflict_sides(text).unwrap();
+        assert_eq!(ours, "{\n\"a\": 1\n}\n");
+        assert_eq!(theirs, "{\n\"a\": 2\n}\n");
+        assert_eq!(conflict_sides("{}\n"), None);
+        assert_eq!(
+            conflict_sides("<<<<<<< a\nx\n"),
+            None,
+            "an unclosed conflict"
+        );
+    }
+}
