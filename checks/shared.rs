@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use crate::diag::{Code, Diagnostic, Effect};
+use crate::diag::{Code, Diagnostic, Effect, Label, Span};
 use crate::engine::Context;
 use crate::fix::{Change, Fix};
-use crate::json::{ErrorKind, ParseError};
+use crate::json::{Duplicate, ErrorKind, ParseError, Value};
+use crate::json_edit;
 
 /// The UTF-8 byte order mark, which JSON.parse rejects.
 pub const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
@@ -82,6 +83,78 @@ pub fn parse_error_label(kind: ErrorKind) -> &'static str {
         ErrorKind::TooLarge => "too large",
         ErrorKind::UnexpectedChar => "unexpected here",
     }
+}
+
+/// A key repeated in one object: JSON.parse keeps the last value. `subject` prefixes the message
+/// ("job 3: "). The fix removes the earlier, overridden member, which changes nothing instar sees.
+pub fn duplicate_key_finding(
+    code: &'static Code,
+    path: &Path,
+    root: Value<'_>,
+    dup: &Duplicate,
+    subject: &str,
+) -> Diagnostic {
+    let src = root.tape().source();
+    let key = String::from_utf8_lossy(src.get(dup.second.clone()).unwrap_or_default()).into_owned();
+    let fix = json_edit::member_removal(root, &dup.first).map(|span| {
+        Fix::unsafe_(
+            format!("remove the earlier, overridden {key} member"),
+            vec![Change::Edit {
+                file: path.to_path_buf(),
+                span,
+                replacement: String::new(),
+            }],
+        )
+    });
+    Diagnostic::new(
+        code,
+        Effect::Silent,
+        format!("{subject}key {key} appears twice in one object; JSON.parse keeps the last"),
+    )
+    .file(path)
+    .at(dup.second.clone(), "this value wins")
+    .secondary(Label {
+        file: path.to_path_buf(),
+        span: Some(dup.first.clone()),
+        message: "this one is silently ignored".into(),
+    })
+    .fix(fix)
+}
+
+/// Binary garbage can hold thousands of invalid sequences; a few findings tell the story.
+pub const MAX_UTF8_FINDINGS: usize = 5;
+
+/// Invalid UTF-8 inside JSON strings, adjacent sequences merged (`\xFF\xFE` is two for a
+/// decoder), at most `MAX_UTF8_FINDINGS`.
+pub fn invalid_utf8_findings(
+    code: &'static Code,
+    path: &Path,
+    spans: &[Span],
+    subject: &str,
+) -> Vec<Diagnostic> {
+    let mut runs: Vec<Span> = Vec::new();
+    for span in spans {
+        match runs.last_mut() {
+            Some(last) if last.end == span.start => last.end = span.end,
+            _ => runs.push(span.clone()),
+        }
+    }
+    runs.into_iter()
+        .take(MAX_UTF8_FINDINGS)
+        .map(|span| {
+            Diagnostic::new(
+                code,
+                Effect::Silent,
+                format!(
+                    "{subject}{} byte(s) that are not UTF-8; Node reads each invalid sequence as U+FFFD",
+                    span.len()
+                ),
+            )
+            .file(path)
+            .at(span, "not UTF-8")
+            .help("re-save the file as UTF-8")
+        })
+        .collect()
 }
 
 /// The two sides of a file left with git conflict markers (diff3 base sections dropped), each

@@ -2,6 +2,7 @@
 //! indentation and the trailing newline of the user's file stay as they were.
 
 use crate::diag::Span;
+use crate::json::{Kind, Value};
 
 /// The bytes to delete to remove element `index` of a container whose elements are `siblings`
 /// (in order) and whose own span (brackets included) is `container`.
@@ -17,6 +18,39 @@ pub fn removal_span(container: &Span, siblings: &[Span], index: usize) -> Span {
     } else {
         container.start + 1..container.end.saturating_sub(1).max(container.start + 1)
     }
+}
+
+/// A member's whole text, key through value (the value alone for an array element).
+pub fn member_span(member: &Value<'_>) -> Span {
+    let value = member.span();
+    match member.key_span() {
+        Some(key) => key.start..value.end,
+        None => value,
+    }
+}
+
+/// The bytes to delete to remove the member whose key token is at `key`, wherever it is under
+/// `root`, separator included.
+pub fn member_removal(root: Value<'_>, key: &Span) -> Option<Span> {
+    let mut stack = vec![root];
+    while let Some(value) = stack.pop() {
+        match value.kind() {
+            Kind::Object => {
+                let members: Vec<Value<'_>> = value.members().map(|(_, v)| v).collect();
+                if let Some(i) = members
+                    .iter()
+                    .position(|m| m.key_span().as_ref() == Some(key))
+                {
+                    let siblings: Vec<Span> = members.iter().map(member_span).collect();
+                    return Some(removal_span(&value.span(), &siblings, i));
+                }
+                stack.extend(members);
+            }
+            Kind::Array => stack.extend(value.elements()),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Removes `levels * 2` leading spaces from every line but the first, where present: used when a

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Effect, Label, Sink};
+use crate::diag::{Diagnostic, Effect, Sink};
 use crate::engine::Context;
 use crate::fix::{Change, Fix};
 use crate::json::{self, ErrorKind, Kind, ParseError, Tape, Value};
@@ -179,82 +179,18 @@ pub fn root_not_object(cx: &Context, path: &Path, root: Value<'_>) -> Diagnostic
 }
 
 pub fn duplicates_and_utf8(path: &Path, tape: &Tape<'_>, sink: &mut Sink) {
-    let src = tape.source();
     for dup in tape.duplicates() {
-        let key =
-            String::from_utf8_lossy(src.get(dup.second.clone()).unwrap_or_default()).into_owned();
-        let fix = earlier_member_removal(tape, &dup.first).map(|span| {
-            Fix::unsafe_(
-                format!("remove the earlier, ignored {key} member"),
-                vec![Change::Edit {
-                    file: path.to_path_buf(),
-                    span,
-                    replacement: String::new(),
-                }],
-            )
-        });
-        sink.push(
-            Diagnostic::new(
-                &DUPLICATE_KEY,
-                Effect::Silent,
-                format!("key {key} appears twice in one object; JSON.parse keeps the last"),
-            )
-            .file(path)
-            .at(dup.second.clone(), "this value wins")
-            .secondary(Label {
-                file: path.to_path_buf(),
-                span: Some(dup.first.clone()),
-                message: "this one is silently ignored".into(),
-            })
-            .fix(fix),
-        );
+        sink.push(shared::duplicate_key_finding(
+            &DUPLICATE_KEY,
+            path,
+            tape.root(),
+            dup,
+            "",
+        ));
     }
-    let mut runs: Vec<crate::diag::Span> = Vec::new();
-    for span in tape.invalid_utf8() {
-        match runs.last_mut() {
-            Some(last) if last.end == span.start => last.end = span.end,
-            _ => runs.push(span.clone()),
-        }
+    for finding in shared::invalid_utf8_findings(&INVALID_UTF8, path, tape.invalid_utf8(), "") {
+        sink.push(finding);
     }
-    for span in runs.into_iter().take(5) {
-        sink.push(
-            Diagnostic::new(
-                &INVALID_UTF8,
-                Effect::Silent,
-                format!(
-                    "{} byte(s) that are not UTF-8; Node reads each invalid sequence as U+FFFD",
-                    span.len()
-                ),
-            )
-            .file(path)
-            .at(span, "not UTF-8")
-            .help("re-save the file as UTF-8"),
-        );
-    }
-}
-
-/// The member whose key token is at `key`, with the separator around it.
-fn earlier_member_removal(tape: &Tape<'_>, key: &crate::diag::Span) -> Option<crate::diag::Span> {
-    let mut stack = vec![tape.root()];
-    while let Some(value) = stack.pop() {
-        match value.kind() {
-            Kind::Object => {
-                let members: Vec<Value<'_>> = value.members().map(|(_, v)| v).collect();
-                if let Some(i) = members
-                    .iter()
-                    .position(|m| m.key_span().as_ref() == Some(key))
-                {
-                    let siblings: Vec<_> =
-                        members.iter().map(super::members::member_span).collect();
-                    return Some(crate::json_edit::removal_span(&value.span(), &siblings, i));
-                }
-                stack.extend(members);
-            }
-            Kind::Array => stack.extend(value.elements()),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The temp-file names instar's config writers use, with the writer's pid when the name has one.

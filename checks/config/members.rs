@@ -5,14 +5,7 @@ use crate::diag::Span;
 use crate::json::{Kind, Value};
 use crate::json_edit;
 
-/// The member's whole text, key through value.
-pub fn member_span(member: &Value<'_>) -> Span {
-    let value = member.span();
-    match member.key_span() {
-        Some(key) => key.start..value.end,
-        None => value,
-    }
-}
+pub use crate::json_edit::member_span;
 
 /// The bytes to delete to remove the (last) member `key` of `object`, separator included, so
 /// that the rest of the file keeps its layout.

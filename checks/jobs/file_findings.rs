@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Effect, Label, Severity, Sink, Span};
+use crate::diag::{Diagnostic, Effect, Severity, Sink};
 use crate::engine::Context;
 use crate::fix::{Change, Fix};
 use crate::json::{self, ErrorKind, Kind, ParseError, Tape, Value};
@@ -13,9 +13,6 @@ use crate::source::FileState;
 use super::codes::*;
 use super::sources::{JobsFileSetting, SchedulerConfig};
 use crate::checks::shared::{self, BOM};
-
-/// Binary garbage can hold thousands of invalid sequences; a few findings tell the story.
-pub const MAX_UTF8_FINDINGS_PER_ENTRY: usize = 5;
 
 pub fn stale_jobs_file(
     cx: &Context,
@@ -232,93 +229,6 @@ pub fn not_an_array(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>) ->
             "rewrite the file as an array of job objects",
         ))),
     }
-}
-
-pub fn duplicate_key(
-    path: &Path,
-    index: usize,
-    entry: Value<'_>,
-    dup: &json::Duplicate,
-) -> Diagnostic {
-    let key = String::from_utf8_lossy(
-        entry
-            .raw()
-            .get(dup.second.start - entry.span().start..dup.second.end - entry.span().start)
-            .unwrap_or_default(),
-    )
-    .into_owned();
-    let fix = member_removal(entry, &dup.first).map(|span| {
-        Fix::unsafe_(
-            format!("remove the earlier, overridden {key} member"),
-            vec![Change::Edit {
-                file: path.to_path_buf(),
-                span,
-                replacement: String::new(),
-            }],
-        )
-    });
-    Diagnostic::new(
-        &DUPLICATE_KEY,
-        Effect::Silent,
-        format!("job {index}: key {key} appears twice in one object; JSON.parse keeps the last"),
-    )
-    .file(path)
-    .at(dup.second.clone(), "this value wins")
-    .secondary(Label {
-        file: path.to_path_buf(),
-        span: Some(dup.first.clone()),
-        message: "this one is silently ignored".into(),
-    })
-    .fix(fix)
-}
-
-/// The bytes of the member whose key is at `key`, with the separator after it, so that removing
-/// them leaves the next member where this one was.
-fn member_removal(entry: Value<'_>, key: &Span) -> Option<Span> {
-    let mut stack = vec![entry];
-    while let Some(value) = stack.pop() {
-        match value.kind() {
-            Kind::Object => {
-                let members: Vec<Value<'_>> = value.members().map(|(_, v)| v).collect();
-                for (i, member) in members.iter().enumerate() {
-                    if member.key_span().as_ref() == Some(key) {
-                        let next = members.get(i + 1)?.key_span()?;
-                        return Some(key.start..next.start);
-                    }
-                    stack.push(*member);
-                }
-            }
-            Kind::Array => stack.extend(value.elements()),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Adjacent invalid sequences (`\xFF\xFE` is two for a decoder) merged into one run each.
-pub fn contiguous_runs(spans: &[Span]) -> Vec<Span> {
-    let mut runs: Vec<Span> = Vec::new();
-    for span in spans {
-        match runs.last_mut() {
-            Some(last) if last.end == span.start => last.end = span.end,
-            _ => runs.push(span.clone()),
-        }
-    }
-    runs
-}
-
-pub fn invalid_utf8(path: &Path, index: usize, span: Span) -> Diagnostic {
-    Diagnostic::new(
-        &INVALID_UTF8,
-        Effect::Silent,
-        format!(
-            "job {index}: {} byte(s) that are not UTF-8; Node reads each invalid sequence as U+FFFD",
-            span.len()
-        ),
-    )
-    .file(path)
-    .at(span, "not UTF-8")
-    .help("re-save the file as UTF-8")
 }
 
 /// The newest backup of the jobs file that parses as an array: jobMigrate's pre-migrate copies

@@ -20,6 +20,7 @@ use crate::json_edit;
 use crate::source::FileState;
 use crate::version::boundary;
 
+use super::shared;
 use super::Check;
 use codes::*;
 use entry::Remedy;
@@ -298,18 +299,22 @@ impl<'a> JobsRun<'a> {
         }
 
         let tape = entry.tape();
+        let subject = format!("job {index}: ");
         for dup in tape.duplicates() {
-            pass.found
-                .push(file_findings::duplicate_key(&self.path, index, entry, dup));
+            pass.found.push(shared::duplicate_key_finding(
+                &DUPLICATE_KEY,
+                &self.path,
+                entry,
+                dup,
+                &subject,
+            ));
         }
-        let runs = file_findings::contiguous_runs(tape.invalid_utf8());
-        for bad in runs
-            .into_iter()
-            .take(file_findings::MAX_UTF8_FINDINGS_PER_ENTRY)
-        {
-            pass.found
-                .push(file_findings::invalid_utf8(&self.path, index, bad));
-        }
+        pass.found.extend(shared::invalid_utf8_findings(
+            &INVALID_UTF8,
+            &self.path,
+            tape.invalid_utf8(),
+            &subject,
+        ));
 
         if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
             pass.slugs.record(slug, value.span(), index);
