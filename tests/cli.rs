@@ -348,3 +348,41 @@ fn a_large_jobs_file_is_checked_entry_by_entry() {
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0]["pointer"], "/19990/name");
 }
+
+#[test]
+fn piped_output_has_no_colour_even_without_no_color_and_clicolor_force_turns_it_on() {
+    let broken = fixtures().join("examples/broken-agent");
+    let run_env = |vars: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+        command
+            .args(["--dir", broken.to_str().unwrap()])
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env("INSTAR_DOCTOR_NOW", NOW);
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    };
+    assert!(!run_env(&[]).contains('\u{1b}'), "a pipe is not a terminal");
+    assert!(run_env(&[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'));
+    assert!(!run_env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+    for format in ["json", "sarif", "github", "junit"] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+        let out = command
+            .args([
+                "--dir",
+                broken.to_str().unwrap(),
+                "--format",
+                format,
+                "--color",
+                "always",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains('\u{1b}'),
+            "{format} is a machine format: never coloured"
+        );
+    }
+}
