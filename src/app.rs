@@ -276,6 +276,10 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
             .unwrap_or(false)
     };
     let make_cx = || setup.context(cli.deep);
+    // Ctrl-C during a fix run: finish the file being written, put everything back, exit 130.
+    let _ = ctrlc::set_handler(|| {
+        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
     match repair::repair(&make_cx, &selection(cli), &opts, &mut ask) {
         Ok(outcome) => {
             let cx = &outcome.cx;
@@ -292,6 +296,10 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
                 outcome.run_id.as_deref(),
                 code,
             )
+        }
+        Err(repair::RepairError::Interrupted) => {
+            eprintln!("interrupted: {}", repair::RepairError::Interrupted);
+            exit::INTERRUPTED
         }
         Err(err) => fail(
             cli,

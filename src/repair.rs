@@ -41,8 +41,18 @@ impl RepairOutcome {
     }
 }
 
+/// Set by the SIGINT handler; a fix run checks it between passes and between files, and rolls
+/// back what it wrote before exiting 130.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RepairError {
+    #[error("interrupted; every file the run had changed was put back")]
+    Interrupted,
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("rolled back: {0}")]
@@ -158,6 +168,10 @@ pub fn repair(
     let mut report = engine::run(&cx, selection);
 
     for _pass in 0..MAX_PASSES {
+        if interrupted() {
+            tx.rollback()?;
+            return Err(RepairError::Interrupted);
+        }
         let mut claims = Claims::default();
         let mut chosen: Vec<usize> = Vec::new();
         for (i, d) in report.diagnostics.iter().enumerate() {
@@ -201,6 +215,10 @@ pub fn repair(
                 return Err(err.into());
             }
         };
+        if interrupted() {
+            tx.rollback()?;
+            return Err(RepairError::Interrupted);
+        }
         let mut failed = Vec::new();
         for (i, outcome) in chosen.iter().zip(&applied) {
             let d = &report.diagnostics[*i];

@@ -387,3 +387,72 @@ fn a_killed_fix_never_leaves_a_half_written_file() {
         assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
     }
 }
+
+/// Ctrl-C during a fix run: the run puts back what it wrote and exits 130; if the signal comes
+/// too late, the run has finished. Never anything in between.
+#[test]
+fn an_interrupted_fix_rolls_back_and_exits_130() {
+    let mut jobs = String::from("\u{feff}[\n");
+    for i in 0..30_000 {
+        if i > 0 {
+            jobs.push_str(",\n");
+        }
+        jobs.push_str(&format!(
+            "  {{\"slug\": \"job-{i}\", \"name\": \"J\", \"description\": \"d\", \"schedule\": \"0 * * * *\", \"priority\": \"low\", \"enabled\": true, \"execute\": {{\"type\": \"prompt\", \"value\": \"{}\"}}, \"grounding\": {{\"requiresIdentity\": false}}}}",
+            "x".repeat(100)
+        ));
+    }
+    jobs.push_str("\n]\n");
+    let old = jobs.into_bytes();
+    let new = old[3..].to_vec();
+    let mut seen_interrupt = false;
+    for delay_ms in [50u64, 150, 300, 450, 600, 900] {
+        let agent = tempfile::tempdir().unwrap();
+        let state = agent.path().join(".instar");
+        fs::create_dir_all(&state).unwrap();
+        fs::write(state.join("jobs.json"), &old).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+            .args([
+                "--dir",
+                agent.path().to_str().unwrap(),
+                "--fix",
+                "-q",
+                "--select",
+                "jobs",
+            ])
+            .env("CI", "true")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let status = child.wait_with_output().unwrap().status;
+        let now = fs::read(state.join("jobs.json")).unwrap();
+        match status.code() {
+            Some(130) => {
+                seen_interrupt = true;
+                assert!(
+                    now == old,
+                    "after {delay_ms} ms: an interrupted run must put the file back"
+                );
+                let runs = state.join("doctor/runs");
+                let recorded = fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
+                assert_eq!(recorded, 0, "an interrupted run records nothing");
+            }
+            Some(0) | Some(1) => assert!(
+                now == new,
+                "after {delay_ms} ms: a finished run leaves the new file"
+            ),
+            // Killed by the signal before the handler was installed: nothing was written yet.
+            None => assert!(now == old, "after {delay_ms} ms: killed before writing"),
+            other => panic!("after {delay_ms} ms: unexpected exit {other:?}"),
+        }
+    }
+    assert!(
+        seen_interrupt,
+        "no delay caught the run in progress: make the corpus larger"
+    );
+}
