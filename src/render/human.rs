@@ -148,9 +148,11 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
         .iter()
         .filter(|l| Some(&l.file) != d.file.as_ref())
     {
+        // miette heads a related report with its severity ("Advice:") and code: the file name
+        // reads well there, the label's text below it.
         let mut rel = View {
-            message: format!("{}: {}", cx.display_path(&label.file), label.message),
-            code: String::new(),
+            message: label.message.clone(),
+            code: format!("also in {}", cx.display_path(&label.file)),
             severity: miette::Severity::Advice,
             help: None,
             snippet: None,
