@@ -395,6 +395,20 @@ What instar does: the manifest wins; the jobs.json entry is dropped with a warni
 Fix: none; edit the manifest instead."
 );
 
+code!(
+    GATE_PROGRAM_MISSING,
+    "jobs/gate-program-missing",
+    Warning,
+    None,
+    "a job's gate runs a program that is not installed (--deep)",
+    "What it checks (only with --deep, which probes the host): the program a job's gate command \
+runs (its first word after VAR=value assignments; shell builtins are skipped), looked up on PATH \
+the way a shell would, or as a path relative to the project.
+Why it matters: the gate fails on every run, and a failing gate skips the job, so it never runs.
+What instar does: runs the gate before each run and skips the job when it exits non-zero.
+Fix: none the doctor can make; install the program or correct the gate."
+);
+
 pub static ALL: &[&Code] = &[
     &MISSING,
     &STALE_JOBS_FILE,
@@ -429,6 +443,7 @@ pub static ALL: &[&Code] = &[
     &FIELD_TYPE,
     &DUPLICATE_KEY,
     &INVALID_UTF8,
+    &GATE_PROGRAM_MISSING,
     &STRAY_TEMP_FILE,
     &MANIFEST_INVALID,
     &MANIFEST_BODY_MISSING,

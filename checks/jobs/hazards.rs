@@ -102,6 +102,9 @@ pub struct HazardContext<'a> {
     pub state_dir: &'a Path,
     /// contextFiles existence, cached: agents reuse the same few files across jobs.
     pub exists_cache: &'a mut HashMap<PathBuf, bool>,
+    /// With --deep: where each gate program was found on PATH (None: not found), cached.
+    pub gate_programs: Option<&'a mut HashMap<String, bool>>,
+    pub project_dir: &'a Path,
 }
 
 pub fn check_entry(
@@ -115,6 +118,7 @@ pub fn check_entry(
         return out;
     }
     schedule_hazards(fields, crons, hx, &mut out);
+    gate_hazards(fields, hx, &mut out);
     type_hazards(fields, &mut out);
     machine_hazards(fields, hx.machines, &mut out);
     grounding_hazards(entry, fields, hx, &mut out);
@@ -202,6 +206,64 @@ fn schedule_hazards(
                 ));
             }
         }
+    }
+}
+
+/// Shell words that are not programs on PATH.
+const SHELL_BUILTINS: &[&str] = &[
+    "test", "[", "[[", "true", "false", "echo", "printf", "cd", "exit", "export", "command",
+    "type", "read", "set", "unset", ":", ".", "source", "eval", "exec", "if", "!", "{", "(",
+];
+
+/// The program a gate command runs: its first word after `VAR=value` assignments.
+fn gate_program(gate: &str) -> Option<&str> {
+    gate.split_whitespace()
+        .find(|word| !(word.contains('=') && !word.starts_with('=')))
+        .filter(|word| !SHELL_BUILTINS.contains(word))
+}
+
+/// Whether `program` can be run: a path is checked as it stands (relative to the project, where
+/// instar runs gates), a bare name is looked up on PATH.
+fn program_exists(program: &str, project_dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return runnable(&project_dir.join(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| runnable(&dir.join(program))))
+}
+
+/// With --deep: a gate whose program is not installed fails every run, so the job never runs.
+fn gate_hazards(fields: &Fields<'_>, hx: &mut HazardContext<'_>, out: &mut Vec<Hazard>) {
+    let Some(cache) = hx.gate_programs.as_deref_mut() else {
+        return;
+    };
+    let Some(gate) = fields.get("gate") else {
+        return;
+    };
+    let Some(text) = gate.as_str() else { return };
+    let Some(program) = gate_program(&text) else {
+        return;
+    };
+    let found = *cache
+        .entry(program.to_string())
+        .or_insert_with(|| program_exists(program, hx.project_dir));
+    if !found {
+        let mut hazard = Hazard::new(
+            &GATE_PROGRAM_MISSING,
+            format!("the gate runs {program:?}, which is not installed on this host (looked up on PATH)"),
+            "not found",
+            gate.span(),
+            "/gate",
+        );
+        hazard.help = Some(
+            "a gate that cannot run exits non-zero, so the scheduler skips the job every time"
+                .into(),
+        );
+        out.push(hazard);
     }
 }
 
@@ -429,6 +491,14 @@ fn grounding_hazards(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gate_programs_skip_assignments_and_builtins() {
+        assert_eq!(gate_program("FOO=1 curl -s x"), Some("curl"));
+        assert_eq!(gate_program("test -f x"), None);
+        assert_eq!(gate_program("  ./bin/check --fast"), Some("./bin/check"));
+        assert_eq!(gate_program(""), None);
+    }
 
     #[test]
     fn grounding_exemptions_grow_at_head() {

@@ -113,6 +113,7 @@ struct EntryPass {
     slugs: SlugIndex,
     crons: entry::CronCache,
     exists_cache: HashMap<PathBuf, bool>,
+    gate_programs: HashMap<String, bool>,
 }
 
 impl<'a> JobsRun<'a> {
@@ -204,6 +205,8 @@ impl<'a> JobsRun<'a> {
             machines: &self.machines,
             state_dir: &self.cx.state_dir,
             exists_cache: &mut pass.exists_cache,
+            gate_programs: self.cx.deep.then_some(&mut pass.gate_programs),
+            project_dir: &self.cx.project_dir,
         };
         let hazards = hazards::check_entry(&entry, &fields, &mut pass.crons, &mut hazard_cx);
         let slug_value = fields.get("slug");
