@@ -218,7 +218,8 @@ const SHELL_BUILTINS: &[&str] = &[
 /// The program a gate command runs: its first word after `VAR=value` assignments.
 fn gate_program(gate: &str) -> Option<&str> {
     gate.split_whitespace()
-        .find(|word| !(word.contains('=') && !word.starts_with('=')))
+        // `NAME=value` words are assignments, not the command.
+        .find(|word| !word.contains('=') || word.starts_with('='))
         .filter(|word| !SHELL_BUILTINS.contains(word))
 }
 
