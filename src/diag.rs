@@ -220,6 +220,10 @@ impl Sink {
         self.diagnostics.len()
     }
 
+    pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        self.diagnostics.extend(diagnostics);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.diagnostics.is_empty()
     }

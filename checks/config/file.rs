@@ -188,9 +188,12 @@ pub fn duplicates_and_utf8(path: &Path, tape: &Tape<'_>, sink: &mut Sink) {
             "",
         ));
     }
-    for finding in shared::invalid_utf8_findings(&INVALID_UTF8, path, tape.invalid_utf8(), "") {
-        sink.push(finding);
-    }
+    sink.extend(shared::invalid_utf8_findings(
+        &INVALID_UTF8,
+        path,
+        tape.invalid_utf8(),
+        "",
+    ));
 }
 
 /// The temp-file names instar's config writers use, with the writer's pid when the name has one.
