@@ -58,6 +58,9 @@ fn snapshot_for(case: &Path, extra: &[String]) -> String {
         "the JSON's exit_code is what the process returns"
     );
     assert_eq!(human.code, json.code, "formats agree on the exit code");
+    for d in doc["diagnostics"].as_array().unwrap() {
+        assert_severity_follows_effect(d);
+    }
     let mut diff_args = base.clone();
     diff_args.extend(["--diff", "--unsafe-fixes"]);
     let diff = run(&diff_args);
@@ -93,6 +96,22 @@ fn snapshot_for(case: &Path, extra: &[String]) -> String {
     out.push_str(&format!("---- diff (exit {}) ----\n", diff.code));
     out.push_str(&diff.stdout);
     normalize(&out, case)
+}
+
+/// Design §3: `fatal` and `skipped` are errors, `silent` a warning or an error, `none` an info or
+/// a warning — except a private key readable by others, an error by ruling.
+fn assert_severity_follows_effect(d: &serde_json::Value) {
+    let (effect, severity) = (
+        d["instar_effect"].as_str().unwrap(),
+        d["severity"].as_str().unwrap(),
+    );
+    let ok = match effect {
+        "fatal" | "skipped" => severity == "error",
+        "silent" => matches!(severity, "warning" | "error"),
+        "none" => matches!(severity, "info" | "warning") || d["code"] == "keys/permissions",
+        _ => false,
+    };
+    assert!(ok, "{} is {severity} with effect {effect}", d["code"]);
 }
 
 #[test]

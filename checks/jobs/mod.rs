@@ -271,7 +271,9 @@ impl<'a> JobsRun<'a> {
         }
 
         for hazard in hazards {
-            let effect = if hazard.code == &UNGROUNDED {
+            // Design §3: a `silent` finding is a warning or an error; an info (the grounding
+            // audit, a list that cannot be verified) has no effect on the runtime.
+            let effect = if hazard.severity == crate::diag::Severity::Info {
                 Effect::None
             } else {
                 Effect::Silent
