@@ -21,6 +21,38 @@ macro_rules! code {
     };
 }
 
+/// The two hygiene codes every JSON state file's area declares, `DUPLICATE_KEY` and
+/// `INVALID_UTF8`, documented once: `json_hygiene_codes!("registry", "loadRegistry")`.
+macro_rules! json_hygiene_codes {
+    ($area:literal, $loader:literal) => {
+        pub static DUPLICATE_KEY: $crate::diag::Code = $crate::diag::Code {
+            id: concat!($area, "/duplicate-key"),
+            severity: $crate::diag::Severity::Warning,
+            fix: Some($crate::fix::Applicability::Unsafe),
+            summary: concat!("an object in the ", $area, " file has the same key twice; the last one wins"),
+            explain: concat!(
+                "What it checks: repeated keys inside one JSON object of the file.\n",
+                "Why it matters: JSON.parse silently keeps the last value; the earlier one is dead and ",
+                "misleads whoever edits (or merges) the file.\n",
+                "What instar does: ", $loader, " uses the last value, at every version.\n",
+                "Fix (unsafe): remove the earlier, overridden member (what instar sees does not change)."
+            ),
+        };
+        pub static INVALID_UTF8: $crate::diag::Code = $crate::diag::Code {
+            id: concat!($area, "/invalid-utf8"),
+            severity: $crate::diag::Severity::Warning,
+            fix: None,
+            summary: concat!("bytes that are not UTF-8 inside a value of the ", $area, " file"),
+            explain: concat!(
+                "What it checks: invalid UTF-8 inside JSON strings of the file.\n",
+                "Why it matters: Node decodes them to U+FFFD, silently changing names and ids.\n",
+                "What instar does: ", $loader, " loads the replaced text.\n",
+                "Fix: none; re-save the file as UTF-8."
+            ),
+        };
+    };
+}
+
 pub mod boot;
 pub mod config;
 pub mod doctor;

@@ -157,6 +157,32 @@ pub fn invalid_utf8_findings(
         .collect()
 }
 
+/// Duplicate keys and invalid UTF-8 anywhere in a parsed file: the hygiene findings every JSON
+/// state file gets, under its own area's codes.
+pub fn hygiene_findings(
+    duplicate_key: &'static Code,
+    invalid_utf8: &'static Code,
+    path: &Path,
+    tape: &crate::json::Tape<'_>,
+    sink: &mut crate::diag::Sink,
+) {
+    for dup in tape.duplicates() {
+        sink.push(duplicate_key_finding(
+            duplicate_key,
+            path,
+            tape.root(),
+            dup,
+            "",
+        ));
+    }
+    sink.extend(invalid_utf8_findings(
+        invalid_utf8,
+        path,
+        tape.invalid_utf8(),
+        "",
+    ));
+}
+
 /// The two sides of a file left with git conflict markers (diff3 base sections dropped), each
 /// with the lines outside the conflicts; `None` without markers or with an unclosed conflict.
 pub fn conflict_sides(text: &str) -> Option<(String, String)> {

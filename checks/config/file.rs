@@ -179,21 +179,7 @@ pub fn root_not_object(cx: &Context, path: &Path, root: Value<'_>) -> Diagnostic
 }
 
 pub fn duplicates_and_utf8(path: &Path, tape: &Tape<'_>, sink: &mut Sink) {
-    for dup in tape.duplicates() {
-        sink.push(shared::duplicate_key_finding(
-            &DUPLICATE_KEY,
-            path,
-            tape.root(),
-            dup,
-            "",
-        ));
-    }
-    sink.extend(shared::invalid_utf8_findings(
-        &INVALID_UTF8,
-        path,
-        tape.invalid_utf8(),
-        "",
-    ));
+    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, tape, sink);
 }
 
 /// The temp-file names instar's config writers use, with the writer's pid when the name has one.

@@ -104,30 +104,7 @@ What instar does: uses it as is.
 Fix: none: the registry and jobs' machines lists may refer to the machine by this name."
 );
 
-code!(
-    DUPLICATE_KEY,
-    "identity/duplicate-key",
-    Warning,
-    Some(Unsafe),
-    "an object in identity JSON has the same key twice; the last one wins",
-    "What it checks: repeated keys inside one JSON object of the file.
-Why it matters: JSON.parse silently keeps the last value; the earlier one is dead and misleads \
-whoever edits (or merges) the file.
-What instar does: loadIdentity uses the last value, at every version.
-Fix (unsafe): remove the earlier, overridden member (what instar sees does not change)."
-);
-
-code!(
-    INVALID_UTF8,
-    "identity/invalid-utf8",
-    Warning,
-    None,
-    "bytes that are not UTF-8 inside a identity value",
-    "What it checks: invalid UTF-8 inside JSON strings of the file.
-Why it matters: Node decodes them to U+FFFD, silently changing names and ids.
-What instar does: loadIdentity loads the replaced text.
-Fix: none; re-save the file as UTF-8."
-);
+json_hygiene_codes!("identity", "loadIdentity");
 
 pub static ALL: &[&Code] = &[
     &MISSING_ON_MESH,

@@ -168,21 +168,7 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
     }
     let Some(tape) = doc.tape() else { return };
     let root = tape.root();
-    for dup in tape.duplicates() {
-        sink.push(shared::duplicate_key_finding(
-            &DUPLICATE_KEY,
-            path,
-            root,
-            dup,
-            "",
-        ));
-    }
-    sink.extend(shared::invalid_utf8_findings(
-        &INVALID_UTF8,
-        path,
-        tape.invalid_utf8(),
-        "",
-    ));
+    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, &tape, sink);
     if root.is_null() {
         sink.push(
             Diagnostic::new(

@@ -280,30 +280,7 @@ What instar does: ignores them.
 Fix: when the main file parses, move the temp file to the doctor's quarantine (safe, undoable). \
 When it does not and the temp file is a valid registry, promote it by rename (unsafe).");
 
-code!(
-    DUPLICATE_KEY,
-    "registry/duplicate-key",
-    Warning,
-    Some(Unsafe),
-    "an object in registry JSON has the same key twice; the last one wins",
-    "What it checks: repeated keys inside one JSON object of the file.
-Why it matters: JSON.parse silently keeps the last value; the earlier one is dead and misleads \
-whoever edits (or merges) the file.
-What instar does: loadRegistry uses the last value, at every version.
-Fix (unsafe): remove the earlier, overridden member (what instar sees does not change)."
-);
-
-code!(
-    INVALID_UTF8,
-    "registry/invalid-utf8",
-    Warning,
-    None,
-    "bytes that are not UTF-8 inside a registry value",
-    "What it checks: invalid UTF-8 inside JSON strings of the file.
-Why it matters: Node decodes them to U+FFFD, silently changing names and ids.
-What instar does: loadRegistry loads the replaced text.
-Fix: none; re-save the file as UTF-8."
-);
+json_hygiene_codes!("registry", "loadRegistry");
 
 pub static ALL: &[&Code] = &[
     &MISSING,

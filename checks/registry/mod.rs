@@ -164,21 +164,7 @@ fn diagnose(
         return false;
     };
     let root = tape.root();
-    for dup in tape.duplicates() {
-        sink.push(shared::duplicate_key_finding(
-            &DUPLICATE_KEY,
-            path,
-            root,
-            dup,
-            "",
-        ));
-    }
-    sink.extend(shared::invalid_utf8_findings(
-        &INVALID_UTF8,
-        path,
-        tape.invalid_utf8(),
-        "",
-    ));
+    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, &tape, sink);
     if !shape(cx, path, bytes, root, sink) {
         return parses;
     }
