@@ -46,17 +46,23 @@ fn damage(message: impl Into<String>, span: Span) -> Option<Damage> {
     })
 }
 
-/// The first thing that makes a Node wrapper unusable, judged from its text.
-pub fn node_damage(text: &str) -> Option<Damage> {
-    let len = text.len();
+/// Damage any wrapper can show from an interrupted or corrupted write: nothing in it, or NULs.
+fn write_damage(text: &str) -> Option<Damage> {
     if text.trim().is_empty() {
         return damage("the file is empty", 0..0);
     }
-    if let Some(at) = text.find('\0') {
-        return damage(
-            "it holds NUL bytes (a partial or corrupted write)",
-            at..at + 1,
-        );
+    let at = text.find('\0')?;
+    damage(
+        "it holds NUL bytes (a partial or corrupted write)",
+        at..at + 1,
+    )
+}
+
+/// The first thing that makes a Node wrapper unusable, judged from its text.
+pub fn node_damage(text: &str) -> Option<Damage> {
+    let len = text.len();
+    if let Some(found) = write_damage(text) {
+        return Some(found);
     }
     if !text.starts_with("#!/usr/bin/env node") {
         let end = text.find('\n').unwrap_or(len);
@@ -185,14 +191,8 @@ fn js_balance(text: &str) -> Option<Damage> {
 /// The first thing that makes the bash wrapper unusable, judged from its text.
 pub fn sh_damage(text: &str) -> Option<Damage> {
     let len = text.len();
-    if text.trim().is_empty() {
-        return damage("the file is empty", 0..0);
-    }
-    if let Some(at) = text.find('\0') {
-        return damage(
-            "it holds NUL bytes (a partial or corrupted write)",
-            at..at + 1,
-        );
+    if let Some(found) = write_damage(text) {
+        return Some(found);
     }
     let first = text.lines().next().unwrap_or_default();
     if !(first.starts_with("#!/bin/bash") || first.starts_with("#!/usr/bin/env bash")) {

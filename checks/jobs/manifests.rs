@@ -1,6 +1,7 @@
 //! HEAD's per-slug manifests, `jobs/schedule/<slug>.json` next to the jobs file (spec §3.8),
 //! loaded from instar 0.28.98 on.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cron;
@@ -38,18 +39,25 @@ fn manifest_files(cx: &Context, jobs_path: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Whether the version loads manifests and any exist (a missing jobs.json is then no news).
-pub fn any(cx: &Context, jobs_path: &Path) -> bool {
-    !manifest_files(cx, jobs_path).is_empty()
+/// What the manifests mean for jobs.json.
+#[derive(Default)]
+pub struct Manifests {
+    /// The version loads manifests and some exist (a missing jobs.json is then no news).
+    pub present: bool,
+    /// Slugs of the manifests instar would load: they shadow jobs.json entries of the same slug.
+    pub valid_slugs: HashSet<String>,
 }
 
-pub fn check(cx: &Context, jobs_path: &Path, sink: &mut Sink) {
-    let valid_slugs = manifest_files(cx, jobs_path)
-        .into_iter()
-        .filter_map(|path| check_one(cx, jobs_path, &path, sink))
-        .collect::<Vec<String>>();
-    if !valid_slugs.is_empty() {
-        report_shadowed(cx, jobs_path, &valid_slugs, sink);
+/// Diagnoses every manifest. Runs before the jobs.json pass, which reports the entries the
+/// valid ones shadow, so jobs.json is parsed once.
+pub fn check(cx: &Context, jobs_path: &Path, sink: &mut Sink) -> Manifests {
+    let files = manifest_files(cx, jobs_path);
+    Manifests {
+        present: !files.is_empty(),
+        valid_slugs: files
+            .into_iter()
+            .filter_map(|path| check_one(cx, jobs_path, &path, sink))
+            .collect(),
     }
 }
 
@@ -270,32 +278,4 @@ fn add_defaults_fix(path: &Path, bytes: &[u8], root: Value<'_>) -> Option<Fix> {
             replacement: insertion,
         }],
     ))
-}
-
-fn report_shadowed(cx: &Context, jobs_path: &Path, manifest_slugs: &[String], sink: &mut Sink) {
-    let Some(doc) = cx.json(jobs_path) else {
-        return;
-    };
-    let Some(tape) = doc.tape() else { return };
-    let root = tape.root();
-    if root.kind() != Kind::Array {
-        return;
-    }
-    for (index, entry) in root.elements().enumerate() {
-        let Some(slug) = entry.get("slug").and_then(|s| s.as_str()) else {
-            continue;
-        };
-        if manifest_slugs.iter().any(|m| *m == *slug) {
-            sink.push(
-                Diagnostic::new(
-                    &SHADOWED_BY_MANIFEST,
-                    Effect::None,
-                    format!("job {index} ({slug:?}) is replaced by its per-slug manifest; this entry is not loaded"),
-                )
-                .file(jobs_path)
-                .at(entry.get("slug").map(|s| s.span()).unwrap_or(entry.span()), "shadowed")
-                .pointer(format!("/{index}/slug")),
-            );
-        }
-    }
 }

@@ -8,7 +8,7 @@ mod hazards;
 mod manifests;
 mod sources;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cron;
@@ -64,13 +64,14 @@ impl Check for JobsCheck {
             }
         }
 
-        let run = JobsRun::new(cx, &scheduler, path.clone());
+        let manifests = manifests::check(cx, &path, sink);
+        let run = JobsRun::new(cx, &scheduler, path.clone(), manifests.valid_slugs);
         let state = cx.file(&path);
         let mut parses = false;
         match &*state {
             FileState::Present(loaded) => parses = run.diagnose_bytes(&loaded.bytes, sink),
             FileState::Missing => {
-                if !manifests::any(cx, &path) {
+                if !manifests.present {
                     sink.push(file_findings::missing(cx, &path));
                 }
             }
@@ -81,7 +82,6 @@ impl Check for JobsCheck {
                 run.effect_of_throw(),
             )),
         }
-        manifests::check(cx, &path, sink);
         file_findings::stray_temp_files(cx, &path, parses, sink);
     }
 }
@@ -93,6 +93,8 @@ struct JobsRun<'a> {
     /// What an invalid entry does at this version.
     entry_effect: Effect,
     dormant: Option<String>,
+    /// Slugs of valid per-slug manifests, which replace jobs.json entries of the same slug.
+    shadowing: HashSet<String>,
     now: cron::Now,
     machines: KnownMachines,
 }
@@ -117,7 +119,12 @@ struct EntryPass {
 }
 
 impl<'a> JobsRun<'a> {
-    fn new(cx: &'a Context, scheduler: &SchedulerConfig, path: PathBuf) -> Self {
+    fn new(
+        cx: &'a Context,
+        scheduler: &SchedulerConfig,
+        path: PathBuf,
+        shadowing: HashSet<String>,
+    ) -> Self {
         let entry_effect = if cx.version >= boundary::JOBS_SKIP_INVALID_ENTRIES {
             Effect::Skipped
         } else {
@@ -128,6 +135,7 @@ impl<'a> JobsRun<'a> {
             path,
             entry_effect,
             dormant: sources::dormant_reason(cx, scheduler),
+            shadowing,
             now: cron::now_from_epoch(cx.now),
             machines: sources::known_machines(cx),
         }
@@ -322,6 +330,21 @@ impl<'a> JobsRun<'a> {
         ));
 
         if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
+            if self.shadowing.contains(slug.as_ref()) {
+                pass.found.push(
+                    Diagnostic::new(
+                        &SHADOWED_BY_MANIFEST,
+                        Effect::None,
+                        format!(
+                            "{}: replaced by its per-slug manifest; this entry is not loaded",
+                            who()
+                        ),
+                    )
+                    .file(&self.path)
+                    .at(value.span(), "shadowed")
+                    .pointer(format!("/{index}/slug")),
+                );
+            }
             pass.slugs.record(slug, value.span(), index);
         }
     }
