@@ -117,13 +117,7 @@ fn select_and_ignore_by_check_and_code() {
     let codes = |extra: &[&str]| -> Vec<String> {
         let mut args = vec!["--dir", dir, "--format", "json"];
         args.extend_from_slice(extra);
-        let doc = assert_valid_json_output(&run(&args).stdout);
-        doc["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["code"].as_str().unwrap().to_string())
-            .collect()
+        codes_of(&run(&args))
     };
     let all = codes(&[]);
     assert!(all.iter().any(|c| c == "jobs/invalid-cron"));

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -54,40 +54,6 @@ fn copy_fixture(case: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn fixture_cases() -> Vec<(PathBuf, Vec<String>)> {
-    let mut cases = Vec::new();
-    let mut groups: Vec<_> = fs::read_dir(fixtures())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    groups.sort();
-    for group in groups {
-        let mut dirs: Vec<_> = fs::read_dir(&group)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
-        for case in dirs {
-            if !case.join(".instar").exists() && fs::symlink_metadata(case.join(".instar")).is_err()
-            {
-                continue;
-            }
-            let first_args = fs::read_to_string(case.join("args"))
-                .ok()
-                .and_then(|t| {
-                    t.lines()
-                        .next()
-                        .map(|l| l.split_whitespace().map(String::from).collect())
-                })
-                .unwrap_or_default();
-            cases.push((case, first_args));
-        }
-    }
-    cases
-}
-
 fn doctor(project: &Path, extra: &[String], args: &[&str]) -> Output {
     let dir = project.to_str().unwrap().to_string();
     let mut all: Vec<&str> = vec!["--dir", &dir];
@@ -97,21 +63,15 @@ fn doctor(project: &Path, extra: &[String], args: &[&str]) -> Output {
 }
 
 fn codes(project: &Path, extra: &[String]) -> Vec<String> {
-    let out = doctor(project, extra, &["--format", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    doc["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap().to_string())
-        .collect()
+    codes_of(&doctor(project, extra, &["--format", "json"]))
 }
 
 /// For every fixture: --fix (safe, then with unsafe fixes) removes what it applied, a second run
 /// changes no byte, and undo restores the original tree exactly.
 #[test]
 fn every_fixture_fixes_idempotently_and_undoes_exactly() {
-    for (case, extra) in fixture_cases() {
+    for case in fixture_cases() {
+        let extra = variants(&case).into_iter().next().unwrap_or_default();
         for unsafe_fixes in [false, true] {
             let agent = copy_fixture(&case);
             let project = agent.path();
@@ -336,18 +296,7 @@ fn symlinks_that_leave_the_project_are_not_written_through() {
 /// the new version, never a mix, and always parses as one or the other.
 #[test]
 fn a_killed_fix_never_leaves_a_half_written_file() {
-    let mut jobs = String::from("\u{feff}[\n");
-    for i in 0..30_000 {
-        if i > 0 {
-            jobs.push_str(",\n");
-        }
-        jobs.push_str(&format!(
-            "  {{\"slug\": \"job-{i}\", \"name\": \"J\", \"description\": \"d\", \"schedule\": \"0 * * * *\", \"priority\": \"low\", \"enabled\": true, \"execute\": {{\"type\": \"prompt\", \"value\": \"{}\"}}, \"grounding\": {{\"requiresIdentity\": false}}}}",
-            "x".repeat(200)
-        ));
-    }
-    jobs.push_str("\n]\n");
-    let old = jobs.into_bytes();
+    let old = jobs_with_bom(30_000, 200);
     let new = old[3..].to_vec();
     let mut seed: u64 = 0x5eed;
     for round in 0..8 {
@@ -392,18 +341,7 @@ fn a_killed_fix_never_leaves_a_half_written_file() {
 /// too late, the run has finished. Never anything in between.
 #[test]
 fn an_interrupted_fix_rolls_back_and_exits_130() {
-    let mut jobs = String::from("\u{feff}[\n");
-    for i in 0..30_000 {
-        if i > 0 {
-            jobs.push_str(",\n");
-        }
-        jobs.push_str(&format!(
-            "  {{\"slug\": \"job-{i}\", \"name\": \"J\", \"description\": \"d\", \"schedule\": \"0 * * * *\", \"priority\": \"low\", \"enabled\": true, \"execute\": {{\"type\": \"prompt\", \"value\": \"{}\"}}, \"grounding\": {{\"requiresIdentity\": false}}}}",
-            "x".repeat(100)
-        ));
-    }
-    jobs.push_str("\n]\n");
-    let old = jobs.into_bytes();
+    let old = jobs_with_bom(30_000, 100);
     let new = old[3..].to_vec();
     let mut seen_interrupt = false;
     for delay_ms in [50u64, 150, 300, 450, 600, 900] {

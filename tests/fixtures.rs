@@ -5,42 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
-
-fn cases() -> Vec<PathBuf> {
-    let mut cases = Vec::new();
-    for group in sorted_dirs(&fixtures()) {
-        for case in sorted_dirs(&group) {
-            if case.join(".instar").symlink_metadata().is_ok() {
-                cases.push(case);
-            }
-        }
-    }
-    cases
-}
-
-fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn variants(case: &Path) -> Vec<Vec<String>> {
-    match std::fs::read_to_string(case.join("args")) {
-        Ok(text) => text
-            .lines()
-            .map(|l| l.split_whitespace().map(str::to_string).collect())
-            .collect(),
-        Err(_) => vec![Vec::new()],
-    }
-}
 
 fn snapshot_for(case: &Path, extra: &[String]) -> String {
     let dir = case.to_str().unwrap();
@@ -116,7 +83,7 @@ fn assert_severity_follows_effect(d: &serde_json::Value) {
 
 #[test]
 fn every_fixture_matches_its_snapshot() {
-    let cases = cases();
+    let cases = fixture_cases();
     assert!(
         cases.len() >= 30,
         "fixture corpus went missing: {}",
@@ -184,7 +151,7 @@ fn fixture_secrets_never_reach_any_output() {
         &["--format", "junit"],
         &["--diff", "--unsafe-fixes"],
     ];
-    for case in cases() {
+    for case in fixture_cases() {
         let dir = case.to_str().unwrap();
         for extra in formats {
             let mut args = vec!["--dir", dir];

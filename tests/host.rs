@@ -11,16 +11,6 @@ use std::process::Command;
 
 use common::*;
 
-fn codes_of(out: &Output) -> Vec<String> {
-    let doc = assert_valid_json_output(&out.stdout);
-    doc["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -98,11 +88,7 @@ fn deep_says_what_it_skipped_when_interpreters_are_absent() {
         .env("CI", "true")
         .output()
         .unwrap();
-    let out = Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let out = Output::from(out);
     assert!(
         codes_of(&out).contains(&"boot/deep-skipped".to_string()),
         "{}",
@@ -205,11 +191,7 @@ fn a_live_lease_whose_holder_is_not_awake_is_role_lag() {
         .env("CI", "true")
         .output()
         .unwrap();
-    let out = Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let out = Output::from(out);
     let found = codes_of(&out);
     assert!(
         found.contains(&"registry/lease-role-lag".to_string()),

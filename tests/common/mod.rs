@@ -23,9 +23,82 @@ pub struct Output {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Self {
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Every fixture case, `fixtures/<area>/<case>/` holding a `.instar/`, in a stable order.
+pub fn fixture_cases() -> Vec<PathBuf> {
+    let mut cases = Vec::new();
+    for group in sorted_dirs(&fixtures()) {
+        for case in sorted_dirs(&group) {
+            if case.join(".instar").symlink_metadata().is_ok() {
+                cases.push(case);
+            }
+        }
+    }
+    cases
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A case's argument variants: one per line of its `args` file, else one without arguments.
+pub fn variants(case: &Path) -> Vec<Vec<String>> {
+    match std::fs::read_to_string(case.join("args")) {
+        Ok(text) => text
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .collect(),
+        Err(_) => vec![Vec::new()],
+    }
+}
+
+/// The codes of a `--format json` run's findings (the document is validated on the way).
+pub fn codes_of(out: &Output) -> Vec<String> {
+    let doc = assert_valid_json_output(&out.stdout);
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A jobs.json of `count` valid jobs behind a BOM (its one safe fix), each prompt `value_len`
+/// bytes long: large enough that a fix run can be caught mid-way.
+pub fn jobs_with_bom(count: usize, value_len: usize) -> Vec<u8> {
+    let mut jobs = String::from("\u{feff}[\n");
+    for i in 0..count {
+        if i > 0 {
+            jobs.push_str(",\n");
+        }
+        jobs.push_str(&format!(
+            "  {{\"slug\": \"job-{i}\", \"name\": \"J\", \"description\": \"d\", \"schedule\": \"0 * * * *\", \"priority\": \"low\", \"enabled\": true, \"execute\": {{\"type\": \"prompt\", \"value\": \"{}\"}}, \"grounding\": {{\"requiresIdentity\": false}}}}",
+            "x".repeat(value_len)
+        ));
+    }
+    jobs.push_str("\n]\n");
+    jobs.into_bytes()
+}
+
 /// Runs `instar-doctor` with `args` in `cwd`, in CI-like conditions (no terminal, no colour).
 pub fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+    Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
         .args(args)
         .current_dir(cwd)
         .env("INSTAR_DOCTOR_NOW", NOW)
@@ -34,12 +107,8 @@ pub fn run_in(cwd: &Path, args: &[&str]) -> Output {
         .env("CI", "true")
         .env_remove("CLICOLOR_FORCE")
         .output()
-        .expect("the binary runs");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .expect("the binary runs")
+        .into()
 }
 
 pub fn run(args: &[&str]) -> Output {
