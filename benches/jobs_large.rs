@@ -86,13 +86,20 @@ fn write_corpus(path: &Path, invalid_every: Option<usize>) {
     out.write_all(b"\n]\n").unwrap();
 }
 
+/// This process's peak resident set, from getrusage (portable; no /proc on macOS). Linux
+/// reports kilobytes, macOS bytes.
 fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+    // SAFETY: rusage is plain old data that getrusage fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    let max = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    if cfg!(target_os = "macos") {
+        max
+    } else {
+        max * 1024
+    }
 }
 
 fn child_serde(path: &Path) {

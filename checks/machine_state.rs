@@ -259,14 +259,14 @@ pub fn pid_temp_files(cx: &Context, dir: &std::path::Path, base: &str) -> Vec<Pa
         .collect()
 }
 
-/// Whether the writer of a `<file>.tmp.<pid>` is still alive (design §7: `/proc/<pid>` exists).
-pub fn writer_alive(path: &std::path::Path) -> bool {
+/// Whether the writer of a `<file>.tmp.<pid>` is still alive (design §7: `kill(pid, 0)` through
+/// the host, never `/proc`, which macOS does not have).
+pub fn writer_alive(cx: &Context, path: &std::path::Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match name.rsplit_once(".tmp.") {
-        Some((_, pid)) => std::path::Path::new("/proc").join(pid).exists(),
-        None => false,
-    }
+    name.rsplit_once(".tmp.")
+        .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        .is_some_and(|pid| cx.process_alive(pid))
 }

@@ -159,7 +159,10 @@ fn refuse_if_instar_runs(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
     if cli.allow_running {
         return Ok(());
     }
-    match write::instar_running(&setup.project_dir.join(engine::STATE_DIR)) {
+    match write::instar_running(
+        &setup.project_dir.join(engine::STATE_DIR),
+        &crate::host::SystemHost,
+    ) {
         Some(pid) => Err(Failure {
             message: format!(
                 "instar is running for this agent (lifeline pid {pid}); stop it first, or pass --allow-running"

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::checks;
 use crate::diag::{Diagnostic, Severity, Sink};
+pub use crate::host::HostOs;
+use crate::host::{Host, SystemHost};
 use crate::json::{self, ParseError, ParseOutcome, Tape};
 use crate::source::{self, FileState};
 use crate::version::{Version, VersionSource};
@@ -30,32 +33,10 @@ pub struct Context {
     pub now: i64,
     /// Also run the checks that spawn processes or probe the host.
     pub deep: bool,
-    /// The host's operating system: platform rules (launchd, B-LINUX) key on it.
-    pub host_os: HostOs,
-    /// The home folder (`~/Library/LaunchAgents` lives there); `None` when unknown.
-    pub home_dir: Option<PathBuf>,
+    /// The machine: OS, liveness, PATH, probes. Tests replace it with a `FakeHost`.
+    host: Arc<dyn Host>,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
-}
-
-/// The operating system whose platform rules apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostOs {
-    MacOs,
-    Linux,
-    Other,
-}
-
-impl HostOs {
-    pub fn current() -> Self {
-        if cfg!(target_os = "macos") {
-            HostOs::MacOs
-        } else if cfg!(target_os = "linux") {
-            HostOs::Linux
-        } else {
-            HostOs::Other
-        }
-    }
 }
 
 /// A JSON file read once, with JSON.parse's verdict on it, shared by every check that reads it.
@@ -97,11 +78,36 @@ impl Context {
             version_source,
             now,
             deep,
-            host_os: HostOs::current(),
-            home_dir: std::env::var_os("HOME").map(PathBuf::from),
+            host: Arc::new(SystemHost),
             files: RefCell::default(),
             docs: RefCell::default(),
         }
+    }
+
+    /// The same run on another host (tests: a fake macOS or Linux machine).
+    pub fn with_host(mut self, host: impl Host + 'static) -> Self {
+        self.host = Arc::new(host);
+        self
+    }
+
+    /// The machine the agent runs on; every question to it goes through here.
+    pub fn host(&self) -> &dyn Host {
+        &*self.host
+    }
+
+    /// The host's operating system: platform rules (launchd, B-LINUX) key on it.
+    pub fn host_os(&self) -> HostOs {
+        self.host.os()
+    }
+
+    /// The home folder (`~/Library/LaunchAgents` lives there); `None` when unknown.
+    pub fn home_dir(&self) -> Option<PathBuf> {
+        self.host.home_dir()
+    }
+
+    /// Whether the process with this pid runs (`kill(pid, 0)`; EPERM counts as alive).
+    pub fn process_alive(&self, pid: u32) -> bool {
+        self.host.process_alive(pid)
     }
 
     /// A path inside `.instar/`.

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod fix;
 pub mod git_index;
 pub mod hook;
+pub mod host;
 pub mod json;
 pub mod json_edit;
 pub mod machine;

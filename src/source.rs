@@ -156,12 +156,11 @@ pub fn read(path: &Path) -> FileState {
 }
 
 /// Maps an I/O error to the state it reveals. ELOOP has no stable `ErrorKind` on our MSRV, so it
-/// is recognised by its raw OS code.
+/// is recognised by its raw OS code, taken from libc: it is 40 on Linux and 62 on macOS.
 pub fn classify_error(err: &io::Error) -> FileState {
-    const ELOOP: i32 = 40;
     match err.kind() {
         io::ErrorKind::NotFound => FileState::Missing,
-        _ if err.raw_os_error() == Some(ELOOP) => FileState::SymlinkLoop,
+        _ if err.raw_os_error() == Some(libc::ELOOP) => FileState::SymlinkLoop,
         io::ErrorKind::PermissionDenied => FileState::Unreadable {
             reason: "permission denied".to_string(),
         },
@@ -221,7 +220,7 @@ mod tests {
         // Root reads everything, so the error itself is emulated.
         let err = io::Error::from(io::ErrorKind::PermissionDenied);
         assert!(matches!(classify_error(&err), FileState::Unreadable { .. }));
-        let eloop = io::Error::from_raw_os_error(40);
+        let eloop = io::Error::from_raw_os_error(libc::ELOOP);
         assert!(matches!(classify_error(&eloop), FileState::SymlinkLoop));
     }
 }

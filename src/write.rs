@@ -11,6 +11,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::host::Host as _;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -491,7 +493,7 @@ fn own_temp_writer_dead(name: &str) -> bool {
     };
     name.starts_with('.')
         && pid.parse::<u32>().is_ok_and(|pid| {
-            pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
+            pid != std::process::id() && !crate::host::SystemHost.process_alive(pid)
         })
 }
 
@@ -631,14 +633,11 @@ pub fn undo(
 /// Whether instar itself appears to run for this agent: its lifeline holds
 /// `state/lifeline.lock` (`{"pid": …}`) while alive. instar's writers ignore our lock, so fix runs
 /// refuse while it runs.
-pub fn instar_running(state_dir: &Path) -> Option<u32> {
+pub fn instar_running(state_dir: &Path, host: &dyn crate::host::Host) -> Option<u32> {
     let bytes = fs::read(state_dir.join("state/lifeline.lock")).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let pid = value.get("pid")?.as_u64()? as u32;
-    Path::new("/proc")
-        .join(pid.to_string())
-        .exists()
-        .then_some(pid)
+    host.process_alive(pid).then_some(pid)
 }
 
 #[cfg(test)]

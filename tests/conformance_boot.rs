@@ -8,23 +8,26 @@ use std::process::Command;
 use instar_doctor::checks::boot::{extension_rule, template};
 use instar_doctor::diag::Diagnostic;
 use instar_doctor::engine::{self, Context, HostOs, Selection};
+use instar_doctor::host::FakeHost;
 use instar_doctor::version::{Version, VersionSource};
 
 const OLD: Version = Version::new(0, 28, 44);
 const HEAD: Version = Version::new(1, 3, 1186);
 
 fn context(dir: &Path, version: Version, os: HostOs) -> Context {
-    let mut cx = Context::new(
+    let host = match os {
+        HostOs::MacOs => FakeHost::macos(),
+        _ => FakeHost::linux(),
+    };
+    Context::new(
         dir.to_path_buf(),
         version,
         Some(version),
         VersionSource::Flag,
         1_795_000_000,
         false,
-    );
-    cx.host_os = os;
-    cx.home_dir = Some(dir.join("home"));
-    cx
+    )
+    .with_host(host.with_home(dir.join("home")))
 }
 
 fn boot_findings(cx: &Context) -> Vec<Diagnostic> {

@@ -8,7 +8,8 @@ use std::fs;
 use std::path::Path;
 
 use instar_doctor::diag::{Diagnostic, Severity};
-use instar_doctor::engine::{self, Context, HostOs, Selection};
+use instar_doctor::engine::{self, Context, Selection};
+use instar_doctor::host::FakeHost;
 use instar_doctor::version::{Version, VersionSource};
 
 const OLD: Version = Version::new(0, 28, 44);
@@ -22,16 +23,15 @@ fn agent(config: &[u8]) -> tempfile::TempDir {
 }
 
 fn context(dir: &Path, version: Version) -> Context {
-    let mut cx = Context::new(
+    Context::new(
         dir.to_path_buf(),
         version,
         Some(version),
         VersionSource::Flag,
         1_795_000_000,
         false,
-    );
-    cx.host_os = HostOs::Linux;
-    cx
+    )
+    .with_host(FakeHost::linux())
 }
 
 fn findings_in(dir: &Path, version: Version) -> Vec<Diagnostic> {

@@ -3,7 +3,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::diag::{Diagnostic, Effect, Severity, Sink};
 use crate::fix::{Change, Fix};
@@ -62,15 +61,6 @@ pub fn permissions(
     }
 }
 
-/// Runs a probe, or `None` when the program is not installed.
-fn probe(program: &str, args: &[&std::ffi::OsStr]) -> Option<std::process::Output> {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .ok()
-}
-
 fn deep_skipped(boot: &Boot<'_>, what: &str, interpreter: &str, sink: &mut Sink) {
     sink.push(
         Diagnostic::new(
@@ -91,7 +81,11 @@ pub fn deep_syntax(boot: &Boot<'_>, path: &Path, kind: WrapperKind, sink: &mut S
         WrapperKind::Node => ("node", "--check"),
         WrapperKind::Sh => ("bash", "-n"),
     };
-    let Some(output) = probe(program, &[flag.as_ref(), path.as_os_str()]) else {
+    let Some(output) = boot
+        .cx
+        .host()
+        .run(program, &[flag.as_ref(), path.as_os_str()])
+    else {
         return deep_skipped(boot, &format!("{program} {flag}"), program, sink);
     };
     if output.status.success() {
@@ -169,7 +163,7 @@ pub fn node_link(boot: &Boot<'_>, sink: &mut Sink) {
         return;
     }
     if cx.deep {
-        match probe(&link.to_string_lossy(), &["--version".as_ref()]) {
+        match cx.host().run(&link.to_string_lossy(), &["--version".as_ref()]) {
             Some(out) if out.status.success() => {}
             Some(_) | None => sink.push(
                 Diagnostic::new(

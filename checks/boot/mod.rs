@@ -94,7 +94,7 @@ impl Check for BootCheck {
 
     fn run(&self, cx: &Context, sink: &mut Sink) {
         let shadow_cli = cx.state_path("shadow-install/node_modules/instar/dist/cli.js");
-        let plist_path = (cx.host_os == HostOs::MacOs)
+        let plist_path = (cx.host_os() == HostOs::MacOs)
             .then(|| plist::plist_path(cx))
             .flatten();
         let boot = Boot {
@@ -118,7 +118,7 @@ impl Check for BootCheck {
             || cx.state_path("shadow-install").exists()
             || boot.plist_path.as_ref().is_some_and(|p| p.exists());
 
-        if !anything && cx.host_os != HostOs::MacOs {
+        if !anything && cx.host_os() != HostOs::MacOs {
             // Design §7: no boot wrapper on Linux is a healthy absence.
             sink.push(
                 Diagnostic::new(
@@ -180,7 +180,7 @@ impl<'a> Boot<'a> {
     }
 
     fn macos(&self) -> bool {
-        self.cx.host_os == HostOs::MacOs
+        self.cx.host_os() == HostOs::MacOs
     }
 }
 

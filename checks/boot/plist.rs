@@ -46,7 +46,7 @@ pub fn project_name(cx: &Context) -> String {
 }
 
 pub fn plist_path(cx: &Context) -> Option<PathBuf> {
-    let home = cx.home_dir.as_ref()?;
+    let home = cx.home_dir()?;
     Some(
         home.join("Library/LaunchAgents")
             .join(format!("ai.instar.{}.plist", project_name(cx))),

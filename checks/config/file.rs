@@ -208,7 +208,7 @@ pub fn stray_temp_files(cx: &Context, path: &Path, main_parses: bool, sink: &mut
             continue;
         };
         let temp = dir.join(&entry);
-        let alive = pid.is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists());
+        let alive = pid.is_some_and(|pid| cx.process_alive(pid));
         let diagnostic = Diagnostic::new(
             &STRAY_TEMP_FILE,
             Effect::None,

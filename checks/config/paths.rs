@@ -122,8 +122,10 @@ fn selected_framework(cfg: &Config<'_>) -> String {
         cfg.root.get("sessions").and_then(|s| s.get("framework")),
     ))
     .or_else(|| {
-        std::env::var("INSTAR_FRAMEWORK")
-            .ok()
+        cfg.cx
+            .host()
+            .env_var("INSTAR_FRAMEWORK")
+            .and_then(|f| f.into_string().ok())
             .map(|f| match f.as_str() {
                 "claude" => "claude-code".to_string(),
                 "codex" => "codex-cli".to_string(),
@@ -141,18 +143,6 @@ fn selected_framework(cfg: &Config<'_>) -> String {
         ))
     })
     .unwrap_or_else(|| "claude-code".to_string())
-}
-
-/// Looks `name` up on PATH the way a shell would (an executable regular file). Host probing:
-/// only called under --deep.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -267,7 +257,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
         if text.contains('/') {
             Path::new(text).exists()
         } else {
-            on_path(text).is_some()
+            cfg.cx.host().find_on_path(text).is_some()
         }
     };
     let mut needed: Vec<(String, String)> = Vec::new(); // (binary, what configures it)
@@ -297,8 +287,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
     if !framework_ok {
         let home_claude = cfg
             .cx
-            .home_dir
-            .as_ref()
+            .home_dir()
             .map(|h| h.join(".claude/local/claude"))
             .filter(|p| binary == "claude" && p.exists());
         if home_claude.is_none() {
@@ -306,7 +295,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
         }
     }
     for (binary, what) in needed {
-        if on_path(&binary).is_some() {
+        if cfg.cx.host().find_on_path(&binary).is_some() {
             continue;
         }
         sink.push(

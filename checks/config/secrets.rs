@@ -61,7 +61,7 @@ fn unresolvable_reason(cfg: &Config<'_>) -> Option<String> {
         == Some(true);
     // The OS keychain is macOS's; reading it would mean spawning `security`, so on macOS a
     // missing key file is not proof of anything unless the file key is forced.
-    let keychain_possible = cx.host_os == HostOs::MacOs && !force_file_key;
+    let keychain_possible = cx.host_os() == HostOs::MacOs && !force_file_key;
     if !cx.file(&key).exists_for_instar() && !keychain_possible {
         return Some(
             "the store's master key is missing (.instar/machine/secrets-master.key, and no keychain)"

@@ -321,7 +321,7 @@ pub fn stray_temp_files(cx: &Context, path: &Path, main_parses: bool, sink: &mut
             continue;
         };
         let temp = dir.join(&entry);
-        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        let alive = cx.process_alive(pid);
         let mut diagnostic = Diagnostic::new(
             &STRAY_TEMP_FILE,
             Effect::None,

@@ -105,6 +105,8 @@ pub struct HazardContext<'a> {
     /// With --deep: where each gate program was found on PATH (None: not found), cached.
     pub gate_programs: Option<&'a mut HashMap<String, bool>>,
     pub project_dir: &'a Path,
+    /// PATH lookups for --deep gate programs.
+    pub host: &'a dyn crate::host::Host,
 }
 
 pub fn check_entry(
@@ -225,16 +227,11 @@ fn gate_program(gate: &str) -> Option<&str> {
 
 /// Whether `program` can be run: a path is checked as it stands (relative to the project, where
 /// instar runs gates), a bare name is looked up on PATH.
-fn program_exists(program: &str, project_dir: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let runnable = |path: &Path| {
-        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
+fn program_exists(program: &str, project_dir: &Path, host: &dyn crate::host::Host) -> bool {
     if program.contains('/') {
-        return runnable(&project_dir.join(program));
+        return crate::host::is_executable_file(&project_dir.join(program));
     }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| runnable(&dir.join(program))))
+    host.find_on_path(program).is_some()
 }
 
 /// With --deep: a gate whose program is not installed fails every run, so the job never runs.
@@ -251,7 +248,7 @@ fn gate_hazards(fields: &Fields<'_>, hx: &mut HazardContext<'_>, out: &mut Vec<H
     };
     let found = *cache
         .entry(program.to_string())
-        .or_insert_with(|| program_exists(program, hx.project_dir));
+        .or_insert_with(|| program_exists(program, hx.project_dir, hx.host));
     if !found {
         let mut hazard = Hazard::new(
             &GATE_PROGRAM_MISSING,

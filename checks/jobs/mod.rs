@@ -215,6 +215,7 @@ impl<'a> JobsRun<'a> {
             exists_cache: &mut pass.exists_cache,
             gate_programs: self.cx.deep.then_some(&mut pass.gate_programs),
             project_dir: &self.cx.project_dir,
+            host: self.cx.host(),
         };
         let hazards = hazards::check_entry(&entry, &fields, &mut pass.crons, &mut hazard_cx);
         let slug_value = fields.get("slug");

@@ -397,7 +397,7 @@ fn temp_files(cx: &Context, identity: &IdentityView, alg: KeyAlg, sink: &mut Sin
     let [canonical, _] = state::key_names(alg);
     let main = dir.join(canonical);
     for tmp in state::pid_temp_files(cx, &dir, canonical) {
-        if state::writer_alive(&tmp) {
+        if state::writer_alive(cx, &tmp) {
             continue;
         }
         let tmp_key = cx

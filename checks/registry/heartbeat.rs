@@ -149,7 +149,7 @@ pub fn check(cx: &Context, identity: &IdentityView, holders: &Holders, sink: &mu
 fn temp_files(cx: &Context, path: &std::path::Path, sink: &mut Sink) {
     let dir = cx.state_path("state");
     for tmp in state::pid_temp_files(cx, &dir, "heartbeat.json") {
-        if state::writer_alive(&tmp) {
+        if state::writer_alive(cx, &tmp) {
             continue;
         }
         sink.push(

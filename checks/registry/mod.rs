@@ -348,7 +348,7 @@ pub fn member_spans(object: Value<'_>) -> Vec<crate::diag::Span> {
 fn temp_files(cx: &Context, path: &Path, parses: bool, sink: &mut Sink) {
     let dir = cx.state_path("machines");
     for tmp in state::pid_temp_files(cx, &dir, "registry.json") {
-        if state::writer_alive(&tmp) {
+        if state::writer_alive(cx, &tmp) {
             continue;
         }
         let tmp_valid = cx.json(&tmp).is_some_and(|doc| {
