@@ -3,6 +3,13 @@
 
 use std::path::Path;
 
+use crate::safe_read::read_regular;
+
+/// A `.git` file holds one `gitdir:` line.
+const GITDIR_FILE_CAP: u64 = 64 * 1024;
+/// Far above any real index (a million paths is about 100 MB), small enough to stay in memory.
+const INDEX_CAP: u64 = 1 << 30;
+
 /// Reads the tracked paths of the repository whose work tree is `project_dir`; `None` when there
 /// is no readable index (not a repository, a worktree's `.git` file, or a format we do not know).
 pub fn tracked_paths(project_dir: &Path) -> Option<Vec<String>> {
@@ -11,7 +18,8 @@ pub fn tracked_paths(project_dir: &Path) -> Option<Vec<String>> {
         git.join("index")
     } else {
         // A linked worktree or submodule: `.git` is a file "gitdir: <path>".
-        let text = std::fs::read_to_string(&git).ok()?;
+        let (bytes, _) = read_regular(&git, GITDIR_FILE_CAP).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         let dir = text.strip_prefix("gitdir:")?.trim();
         let dir = Path::new(dir);
         let dir = if dir.is_absolute() {
@@ -21,11 +29,9 @@ pub fn tracked_paths(project_dir: &Path) -> Option<Vec<String>> {
         };
         dir.join("index")
     };
-    let meta = std::fs::metadata(&index).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    parse(&std::fs::read(&index).ok()?)
+    // Never a plain read: a FIFO planted at `.git` or `.git/index` would block it forever.
+    let (bytes, _) = read_regular(&index, INDEX_CAP).ok()?;
+    parse(&bytes)
 }
 
 /// Parses the entries of an index file; `None` on anything malformed.

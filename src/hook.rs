@@ -83,8 +83,11 @@ esac
     )
 }
 
+/// Whether the hook at `path` is the one we installed. Read without blocking and capped: a FIFO
+/// or a huge file at the hook's path is simply not ours.
 fn is_ours(path: &Path) -> bool {
-    fs::read_to_string(path).is_ok_and(|text| text.contains(MARKER))
+    crate::safe_read::read_regular(path, 1 << 20)
+        .is_ok_and(|(bytes, _)| String::from_utf8_lossy(&bytes).contains(MARKER))
 }
 
 pub fn install(cwd: &Path) -> Result<String, HookError> {

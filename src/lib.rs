@@ -19,6 +19,7 @@ pub mod machine;
 pub mod redact;
 pub mod render;
 pub mod repair;
+pub mod safe_read;
 pub mod source;
 pub mod version;
 pub mod write;

@@ -7,9 +7,11 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use crate::safe_read::{self, ReadError};
 
 /// Above this size V8 cannot hold the file as one string (`readFileSync(…, 'utf-8')` throws
 /// ERR_STRING_TOO_LONG at 2^29 - 24 UTF-16 units), so instar cannot load it at all. Counting bytes
@@ -126,32 +128,24 @@ pub fn read(path: &Path) -> FileState {
             }
         }
     };
-    let kind = meta.file_type();
-    let not_a_file = if kind.is_dir() {
-        Some(NotAFile::Directory)
-    } else if kind.is_fifo() {
-        Some(NotAFile::Fifo)
-    } else if kind.is_socket() {
-        Some(NotAFile::Socket)
-    } else if kind.is_block_device() || kind.is_char_device() {
-        Some(NotAFile::Device)
-    } else {
-        None
-    };
-    if let Some(what) = not_a_file {
+    // Classify from the stat first (no open at all for the common "directory" case), then
+    // again from the descriptor: the path may have been swapped between the two.
+    if let Some(what) = safe_read::not_a_file(meta.file_type()) {
         return FileState::NotAFile(what);
     }
     if meta.len() > V8_MAX_STRING_BYTES {
         return FileState::TooLarge { len: meta.len() };
     }
-    match fs::read(path) {
-        Ok(bytes) => FileState::Present(Loaded {
+    match safe_read::read_regular(path, V8_MAX_STRING_BYTES) {
+        Ok((bytes, meta)) => FileState::Present(Loaded {
             bytes: Arc::new(bytes),
             mode: meta.mode() & 0o7777,
             uid: meta.uid(),
             symlink_target,
         }),
-        Err(err) => classify_error(&err),
+        Err(ReadError::NotAFile(what)) => FileState::NotAFile(what),
+        Err(ReadError::TooLarge { len }) => FileState::TooLarge { len },
+        Err(ReadError::Io(err)) => classify_error(&err),
     }
 }
 

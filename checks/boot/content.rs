@@ -293,10 +293,13 @@ pub fn foreign_paths(text: &str, project: &Path) -> Vec<(Span, PathBuf)> {
     while let Some(pos) = text[from..].find(needle) {
         let at = from + pos;
         from = at + needle.len();
-        // Walk back to the start of the path: a quote, whitespace or `=`.
+        // Walk back to the start of the path: a quote, whitespace or `=`. The path starts after
+        // that character, whose width may be more than one byte (U+00A0, U+3000 are whitespace).
         let start = text[..at]
-            .rfind(|c: char| c == '"' || c == '\'' || c == '`' || c.is_whitespace() || c == '=')
-            .map(|p| p + 1)
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| c == '"' || c == '\'' || c == '`' || c.is_whitespace() || c == '=')
+            .map(|(p, c)| p + c.len_utf8())
             .unwrap_or(0);
         let prefix = &text[start..at];
         if !prefix.starts_with('/') {
@@ -365,5 +368,32 @@ mod tests {
         let found = foreign_paths(&js, Path::new("/elsewhere"));
         assert!(!found.is_empty());
         assert!(found.iter().all(|(_, p)| p == Path::new("/p")));
+    }
+
+    #[test]
+    fn a_wide_space_before_an_absolute_path_is_a_boundary_not_a_panic() {
+        // Each of these is whitespace to Rust and more than one byte in UTF-8.
+        for space in ['\u{a0}', '\u{85}', '\u{2029}', '\u{3000}'] {
+            let text = format!("exec node{space}/other/.instar/shadow-install/cli.js");
+            let found = foreign_paths(&text, Path::new("/p"));
+            assert_eq!(found.len(), 1, "{space:?}");
+            assert_eq!(
+                &text[found[0].0.clone()],
+                "/other/.instar/shadow-install/cli.js"
+            );
+            assert_eq!(found[0].1, PathBuf::from("/other"));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn foreign_paths_never_slices_inside_a_character(
+            before in "\\PC{0,12}", after in "\\PC{0,12}"
+        ) {
+            let text = format!("{before}/.instar{after}");
+            for (span, _) in foreign_paths(&text, Path::new("/p")) {
+                proptest::prop_assert!(text.get(span).is_some());
+            }
+        }
     }
 }

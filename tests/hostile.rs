@@ -1,0 +1,133 @@
+//! A tree someone else wrote (`.instar/` is committed to git) must not hang or crash the doctor:
+//! FIFOs where files belong, characters wider than a byte where paths are parsed.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Runs the doctor, killing it if it has not answered within `limit`: a hang fails the test
+/// instead of hanging the suite.
+fn run_with_deadline(args: &[&str], limit: Duration) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+        .args(args)
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap().into());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// An agent with keys (so the keys check asks git's index) and a config with a secret.
+fn agent_with_keys() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &fixtures().join("keys/healthy/.instar"),
+        &dir.path().join(".instar"),
+    );
+    fs::write(
+        dir.path().join(".instar/config.json"),
+        r#"{"projectName": "t", "authToken": "tok-1"}"#,
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_fifo_at_dot_git_does_not_hang_a_check() {
+    let agent = agent_with_keys();
+    mkfifo(&agent.path().join(".git"));
+    let dir = agent.path().to_str().unwrap();
+    let out = run_with_deadline(&["--dir", dir, "--format", "json"], Duration::from_secs(60))
+        .expect("the check answered instead of waiting on the FIFO");
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    assert_valid_json_output(&out.stdout);
+}
+
+#[test]
+fn a_fifo_at_the_git_index_does_not_hang_a_check() {
+    let agent = agent_with_keys();
+    fs::create_dir_all(agent.path().join(".git")).unwrap();
+    mkfifo(&agent.path().join(".git/index"));
+    let dir = agent.path().to_str().unwrap();
+    let out = run_with_deadline(&["--dir", dir], Duration::from_secs(60))
+        .expect("the check answered instead of waiting on the FIFO");
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+}
+
+#[test]
+fn a_fifo_where_a_state_file_belongs_is_a_finding() {
+    let agent = agent_with_keys();
+    let config = agent.path().join(".instar/config.json");
+    fs::remove_file(&config).unwrap();
+    mkfifo(&config);
+    let dir = agent.path().to_str().unwrap();
+    let out = run_with_deadline(&["--dir", dir, "--format", "json"], Duration::from_secs(60))
+        .expect("the check answered instead of waiting on the FIFO");
+    let doc = assert_valid_json_output(&out.stdout);
+    let about_config: Vec<_> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"] == ".instar/config.json")
+        .collect();
+    assert!(
+        about_config
+            .iter()
+            .any(|d| d["message"].as_str().unwrap().contains("FIFO")),
+        "{about_config:?}"
+    );
+}
+
+#[test]
+fn a_wide_space_in_a_boot_wrapper_is_read_not_panicked_on() {
+    let agent = agent_with_keys();
+    fs::write(
+        agent.path().join(".instar/instar-boot.sh"),
+        "#!/bin/bash\nexec node\u{3000}/elsewhere/.instar/shadow-install/node_modules/instar/dist/cli.js\n",
+    )
+    .unwrap();
+    let dir = agent.path().to_str().unwrap();
+    let out = run_with_deadline(&["--dir", dir, "--format", "json"], Duration::from_secs(60))
+        .expect("answered");
+    assert_ne!(out.code, 101, "panicked: {}", out.stderr);
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    assert_valid_json_output(&out.stdout);
+}
