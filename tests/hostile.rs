@@ -131,3 +131,32 @@ fn a_wide_space_in_a_boot_wrapper_is_read_not_panicked_on() {
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
     assert_valid_json_output(&out.stdout);
 }
+
+/// Found by `fuzz/fuzz_targets/checks.rs`: a wrapper with invalid UTF-8 was diagnosed on its
+/// lossily decoded text, and the damage span (0..20) ran past the 8-byte file.
+#[test]
+fn spans_in_a_wrapper_with_invalid_utf8_stay_inside_the_file() {
+    let agent = agent_with_keys();
+    let bytes: &[u8] = b"\xf0\xf0\xf0\xf0\xf0\xf0[a";
+    for name in ["instar-boot.js", "instar-boot.sh"] {
+        fs::write(agent.path().join(".instar").join(name), bytes).unwrap();
+    }
+    let dir = agent.path().to_str().unwrap();
+    let out = run_with_deadline(&["--dir", dir, "--format", "json"], Duration::from_secs(60))
+        .expect("answered");
+    let doc = assert_valid_json_output(&out.stdout);
+    let mut wrapper_spans = 0;
+    for d in doc["diagnostics"].as_array().unwrap() {
+        let file = d["file"].as_str().unwrap_or_default();
+        if !file.starts_with(".instar/instar-boot.") || d["span"].is_null() {
+            continue;
+        }
+        wrapper_spans += 1;
+        let end = d["span"]["end"].as_u64().unwrap() as usize;
+        assert!(end <= bytes.len(), "{d}");
+    }
+    assert!(wrapper_spans > 0, "the damage is reported with a span");
+    // And the human report, which cuts snippets from those spans, renders.
+    let human = run_with_deadline(&["--dir", dir], Duration::from_secs(60)).expect("answered");
+    assert!(human.code == 0 || human.code == 1, "{}", human.stderr);
+}

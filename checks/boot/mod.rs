@@ -189,10 +189,12 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
     let shown = cx.display_path(path);
     match state {
         FileState::Present(loaded) => {
-            let text = String::from_utf8_lossy(&loaded.bytes);
+            // Spans are found in the decoded text and reported in the file's bytes.
+            let lossy = crate::lossy::LossyText::new(&loaded.bytes);
+            let text = lossy.as_str();
             let damage = match kind {
-                WrapperKind::Node => content::node_damage(&text),
-                WrapperKind::Sh => content::sh_damage(&text),
+                WrapperKind::Node => content::node_damage(text),
+                WrapperKind::Sh => content::sh_damage(text),
             };
             let effect = if boot.macos() && kind == WrapperKind::Node {
                 Effect::Fatal
@@ -207,7 +209,7 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                         format!("{shown} is damaged: {}", damage.message),
                     )
                     .file(path)
-                    .at(damage.span, "here")
+                    .at(lossy.span_to_source(damage.span), "here")
                     .help("instar's wrapper writes are not atomic; ensureBootWrapper only checks that the file exists")
                     .fix(Some(boot.write_fix(
                         path,
@@ -217,7 +219,7 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                     ))),
                 );
             } else {
-                if let Some((span, other)) = content::foreign_paths(&text, &cx.project_dir)
+                if let Some((span, other)) = content::foreign_paths(text, &cx.project_dir)
                     .into_iter()
                     .next()
                 {
@@ -231,7 +233,7 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                             ),
                         )
                         .file(path)
-                        .at(span, "baked-in path of another project")
+                        .at(lossy.span_to_source(span), "baked-in path of another project")
                         .help("the launchd plist needs regenerating too (`instar setup`)")
                         .fix(Some(boot.write_fix(
                             path,
@@ -242,7 +244,7 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
                     );
                 }
                 if kind == WrapperKind::Node {
-                    let missing = content::missing_markers(&text, cx.version);
+                    let missing = content::missing_markers(text, cx.version);
                     if !missing.is_empty() {
                         sink.push(
                             Diagnostic::new(
