@@ -18,7 +18,10 @@ pub mod machine;
 pub mod redact;
 pub mod render;
 pub mod repair;
+pub mod selection;
 pub mod source;
+pub mod suggest;
+pub mod usage;
 pub mod version;
 pub mod write;
 
