@@ -128,8 +128,13 @@ pub fn run(args: &[&str]) -> Output {
 
 /// Replaces machine-specific paths with stable placeholders.
 pub fn normalize(text: &str, case_dir: &Path) -> String {
+    normalize_under(text, case_dir, &fixtures())
+}
+
+/// `normalize` for a copy of the fixtures elsewhere.
+pub fn normalize_under(text: &str, case_dir: &Path, fixtures_dir: &Path) -> String {
     text.replace(&case_dir.display().to_string(), "[CASE]")
-        .replace(&fixtures().display().to_string(), "[FIXTURES]")
+        .replace(&fixtures_dir.display().to_string(), "[FIXTURES]")
 }
 
 /// Validates a JSON document against the published instar-doctor/v1 schema.
