@@ -4,8 +4,6 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::Parser;
-
 use crate::checks;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, HookAction};
 use crate::cron;
@@ -20,8 +18,13 @@ use crate::write;
 
 /// Runs the doctor with these arguments (argv[0] included) and returns the exit code.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let mut cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| {
+            <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map(|cli| (cli, matches))
+        });
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() {
@@ -37,10 +40,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
         dir, allow_running, ..
     }) = &cli.command
     {
-        cli.dir = dir.clone();
-        cli.allow_running = *allow_running;
+        cli.dir = dir.clone().or(cli.dir.take());
+        cli.allow_running |= *allow_running;
     }
-    if let Err(message) = crate::usage::validate(&cli) {
+    let usage = crate::usage::refuse_run_options(&cli, &matches)
+        .and_then(|()| crate::usage::validate(&cli));
+    if let Err(message) = usage {
         return fail(
             &cli,
             Failure {
@@ -124,8 +129,14 @@ fn fail(cli: &Cli, failure: Failure) -> u8 {
         .project_dir
         .as_deref()
         .map(|dir| render::paths::RepoPaths::discover(dir, github_workspace().as_deref()));
-    let text = render::machine(cli.format, &doc, None, repo.as_ref(), threshold(cli.fail_on))
-        .unwrap_or_else(|| format!("error: {}\n", failure.message));
+    let text = render::machine(
+        cli.format,
+        &doc,
+        None,
+        repo.as_ref(),
+        threshold(cli.fail_on),
+    )
+    .unwrap_or_else(|| format!("error: {}\n", failure.message));
     match &cli.output_file {
         Some(path) => {
             if let Err(err) = std::fs::write(path, text) {
@@ -254,9 +265,16 @@ fn emit(
     let machine = (cli.format != Format::Human).then(|| {
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
         let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
-        let repo = render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
-        render::machine(cli.format, &doc, Some((cx, &all)), Some(&repo), threshold(cli.fail_on))
-            .unwrap_or_default()
+        let repo =
+            render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
+        render::machine(
+            cli.format,
+            &doc,
+            Some((cx, &all)),
+            Some(&repo),
+            threshold(cli.fail_on),
+        )
+        .unwrap_or_default()
     });
     let (file_text, terminal_text) = match (machine, &cli.output_file) {
         (None, None) => (None, Some(human(false))),

@@ -12,12 +12,12 @@ use clap::{Parser, Subcommand, ValueEnum};
     long_about = "Diagnose the on-disk state of an instar agent: jobs.json, the machine registry and \
 identity, the key PEMs, config.json and the boot wrapper. Checking is read-only and creates nothing.\n\n\
 Exit codes: 0 healthy at the --fail-on threshold · 1 findings remain (or --diff has changes) · \
-2 the doctor could not answer · 130 interrupted.",
-    // The options above the subcommands belong to the check and fix run: `list --format json`
-    // or `--fix completions bash` would ignore them, so clap refuses them with a subcommand
-    // and each subcommand's --help lists only its own.
-    args_conflicts_with_subcommands = true
+2 the doctor could not answer · 130 interrupted."
 )]
+// The options here belong to the check and fix run and are not `global`: each subcommand's
+// --help lists only its own, clap refuses them after a subcommand (`list --format json`), and
+// `usage::refuse_run_options` refuses them before one (`--fix completions bash`), except the
+// `--dir` and `--allow-running` that `undo` uses.
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

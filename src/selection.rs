@@ -39,11 +39,7 @@ fn check_name(option: &str, name: &str) -> Result<(), String> {
     }
     let what = match name.split_once('/') {
         None => "check",
-        Some((area, tail))
-            if !area.is_empty() && !tail.is_empty() && !tail.contains('/') =>
-        {
-            "code"
-        }
+        Some((area, tail)) if !area.is_empty() && !tail.is_empty() && !tail.contains('/') => "code",
         Some(_) => "name (a check is `area`, a code `area/kebab-name`)",
     };
     Err(format!(
@@ -70,7 +66,10 @@ mod tests {
 
     #[test]
     fn entries_are_trimmed_and_lists_may_repeat() {
-        let names = parse_list("--select", &strings(&["jobs, config", " keys/permissions "]));
+        let names = parse_list(
+            "--select",
+            &strings(&["jobs, config", " keys/permissions "]),
+        );
         assert_eq!(names.unwrap(), ["jobs", "config", "keys/permissions"]);
     }
 
@@ -85,9 +84,15 @@ mod tests {
     #[test]
     fn unknown_names_are_refused_with_the_nearest_one() {
         let err = parse_list("--select", &strings(&["jbos"])).unwrap_err();
-        assert!(err.contains("unknown check `jbos`; did you mean `jobs`?"), "{err}");
+        assert!(
+            err.contains("unknown check `jbos`; did you mean `jobs`?"),
+            "{err}"
+        );
         let err = parse_list("--ignore", &strings(&["jobs/invalid-crn"])).unwrap_err();
-        assert!(err.contains("unknown code") && err.contains("`jobs/invalid-cron`"), "{err}");
+        assert!(
+            err.contains("unknown code") && err.contains("`jobs/invalid-cron`"),
+            "{err}"
+        );
         let err = parse_list("--select", &strings(&["jobs/"])).unwrap_err();
         assert!(err.contains("area/kebab-name"), "{err}");
         assert!(!err.contains('\n'), "one line: {err}");

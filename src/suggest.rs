@@ -103,8 +103,14 @@ mod tests {
     #[test]
     fn typos_of_checks_and_codes_find_what_was_meant() {
         assert_eq!(nearest("jbos", 3).first(), Some(&"jobs"));
-        assert_eq!(nearest("jobs/invalid-crn", 3).first(), Some(&"jobs/invalid-cron"));
-        assert_eq!(nearest("invalid-cron", 3).first(), Some(&"jobs/invalid-cron"));
+        assert_eq!(
+            nearest("jobs/invalid-crn", 3).first(),
+            Some(&"jobs/invalid-cron")
+        );
+        assert_eq!(
+            nearest("invalid-cron", 3).first(),
+            Some(&"jobs/invalid-cron")
+        );
         assert_eq!(nearest("CONFIG", 3).first(), Some(&"config"));
     }
 

@@ -3,7 +3,10 @@
 //! but would drop an option on the floor, and `--select`/`--ignore` entries that name nothing.
 //! Each refusal is one line saying what to do instead.
 
-use crate::cli::{Cli, Format};
+use clap::parser::ValueSource;
+use clap::ArgMatches;
+
+use crate::cli::{Cli, Command, Format};
 use crate::engine::Selection;
 use crate::selection;
 
@@ -15,6 +18,38 @@ fn format_name(format: Format) -> &'static str {
         Format::Github => "github",
         Format::Junit => "junit",
     }
+}
+
+/// Options of the check run given before a subcommand (`instar-doctor --format json list`):
+/// clap accepts them there, and the subcommand would ignore them, so they are refused — except
+/// what `undo` uses. Only options typed on the command line count, not defaults.
+pub fn refuse_run_options(cli: &Cli, matches: &ArgMatches) -> Result<(), String> {
+    let Some(command) = &cli.command else {
+        return Ok(());
+    };
+    let (name, takes): (&str, &[&str]) = match command {
+        Command::List => ("list", &[]),
+        Command::Explain { .. } => ("explain", &[]),
+        Command::Hook { .. } => ("hook", &[]),
+        Command::Completions { .. } => ("completions", &[]),
+        Command::Undo { .. } => ("undo", &["dir", "allow_running"]),
+    };
+    let definition = <Cli as clap::CommandFactory>::command();
+    for arg in definition.get_arguments() {
+        let id = arg.get_id().as_str();
+        if takes.contains(&id) || matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let flag = match (arg.get_long(), arg.get_short()) {
+            (Some(long), _) => format!("--{long}"),
+            (None, Some(short)) => format!("-{short}"),
+            (None, None) => id.to_string(),
+        };
+        return Err(format!(
+            "{flag} does not apply to `{name}`; see `instar-doctor {name} --help`"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a parsed command line of the check or fix run; returns what it selects.

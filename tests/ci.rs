@@ -153,7 +153,10 @@ fn junit_has_one_testcase_per_finding_and_one_suite_per_check() {
     let counts = junit::assert_well_formed(&xml, &json, "error");
     assert_eq!(counts.suites, checks);
     assert!(counts.tests >= findings, "one case per finding");
-    assert_eq!(counts.failures, errors, "only findings at the threshold fail");
+    assert_eq!(
+        counts.failures, errors,
+        "only findings at the threshold fail"
+    );
     let warnings = run(&[
         "--dir",
         &broken(),
@@ -197,7 +200,11 @@ fn junit_parses_in_real_junit_readers() {
     let nowhere = tempfile::tempdir().unwrap();
     let out = run_in(nowhere.path(), &["--format", "junit"]);
     assert_eq!(out.code, 2);
-    let counts = junit::assert_well_formed(&out.stdout, &serde_json::json!({"checks": [], "diagnostics": []}), "error");
+    let counts = junit::assert_well_formed(
+        &out.stdout,
+        &serde_json::json!({"checks": [], "diagnostics": []}),
+        "error",
+    );
     assert_eq!((counts.tests, counts.errors), (1, 1));
     let file = dir.path().join("failure.xml");
     fs::write(&file, &out.stdout).unwrap();
@@ -235,10 +242,20 @@ mod junit {
         let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "testsuites");
-        let mut total = Counts { suites: 0, tests: 0, failures: 0, errors: 0 };
+        let mut total = Counts {
+            suites: 0,
+            tests: 0,
+            failures: 0,
+            errors: 0,
+        };
         for suite in root.children().filter(|n| n.is_element()) {
             assert_eq!(suite.tag_name().name(), "testsuite");
-            let mut here = Counts { suites: 1, tests: 0, failures: 0, errors: 0 };
+            let mut here = Counts {
+                suites: 1,
+                tests: 0,
+                failures: 0,
+                errors: 0,
+            };
             for case in suite.children().filter(|n| n.is_element()) {
                 assert_eq!(case.tag_name().name(), "testcase");
                 assert!(!case.attribute("name").unwrap_or("").is_empty());
@@ -256,13 +273,22 @@ mod junit {
                 }
             }
             assert_eq!(
-                (count_attr(suite, "tests"), count_attr(suite, "failures"), count_attr(suite, "errors")),
+                (
+                    count_attr(suite, "tests"),
+                    count_attr(suite, "failures"),
+                    count_attr(suite, "errors")
+                ),
                 (here.tests, here.failures, here.errors),
                 "suite {:?} counts its own elements",
                 suite.attribute("name")
             );
             let id = suite.attribute("name").unwrap();
-            if let Some(check) = json["checks"].as_array().unwrap().iter().find(|c| c["id"] == id) {
+            if let Some(check) = json["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+            {
                 let findings = json["diagnostics"]
                     .as_array()
                     .unwrap()
@@ -270,7 +296,11 @@ mod junit {
                     .filter(|d| d["check"] == id)
                     .count();
                 let crashed = usize::from(check["status"] == "crashed");
-                assert_eq!(here.tests, (findings + crashed).max(1), "suite {id}: one case per finding");
+                assert_eq!(
+                    here.tests,
+                    (findings + crashed).max(1),
+                    "suite {id}: one case per finding"
+                );
             }
             total.suites += 1;
             total.tests += here.tests;
@@ -278,7 +308,11 @@ mod junit {
             total.errors += here.errors;
         }
         assert_eq!(
-            (count_attr(root, "tests"), count_attr(root, "failures"), count_attr(root, "errors")),
+            (
+                count_attr(root, "tests"),
+                count_attr(root, "failures"),
+                count_attr(root, "errors")
+            ),
             (total.tests, total.failures, total.errors),
             "the root counts every element"
         );
@@ -295,7 +329,10 @@ mod junit {
             .iter()
             .filter(|d| rank(d["severity"].as_str().unwrap()) >= rank(threshold))
             .count();
-        assert_eq!(total.failures, at_threshold, "failures are the findings at --fail-on {threshold}");
+        assert_eq!(
+            total.failures, at_threshold,
+            "failures are the findings at --fail-on {threshold}"
+        );
         total
     }
 
@@ -341,10 +378,22 @@ print(json.dumps(out))
         let read: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         for ((path, counts), got) in expected.iter().zip(&read) {
             let want = [counts.tests, counts.failures, counts.errors];
-            let junitparser: Vec<usize> = serde_json::from_value(got["junitparser"].clone()).unwrap();
-            let xunitparser: Vec<usize> = serde_json::from_value(got["xunitparser"].clone()).unwrap();
-            assert_eq!(&junitparser[..3], &want, "junitparser's elements in {}", path.display());
-            assert_eq!(&junitparser[3..], &want, "junitparser's attributes in {}", path.display());
+            let junitparser: Vec<usize> =
+                serde_json::from_value(got["junitparser"].clone()).unwrap();
+            let xunitparser: Vec<usize> =
+                serde_json::from_value(got["xunitparser"].clone()).unwrap();
+            assert_eq!(
+                &junitparser[..3],
+                &want,
+                "junitparser's elements in {}",
+                path.display()
+            );
+            assert_eq!(
+                &junitparser[3..],
+                &want,
+                "junitparser's attributes in {}",
+                path.display()
+            );
             assert_eq!(xunitparser, want, "xunitparser in {}", path.display());
         }
     }
@@ -536,8 +585,14 @@ fn exit_2_still_writes_a_failure_document_in_every_machine_format() {
     let healthy = healthy.to_str().unwrap();
     let failures: &[(&str, &[&str])] = &[
         ("no instar agent", &[]),
-        ("--instar-version", &["--dir", healthy, "--instar-version", "one.two"]),
-        ("unknown check `jbos`", &["--dir", healthy, "--select", "jbos"]),
+        (
+            "--instar-version",
+            &["--dir", healthy, "--instar-version", "one.two"],
+        ),
+        (
+            "unknown check `jbos`",
+            &["--dir", healthy, "--select", "jbos"],
+        ),
         ("--unsafe-fixes", &["--dir", healthy, "--unsafe-fixes"]),
     ];
     let validator = sarif_validator();
@@ -552,10 +607,21 @@ fn exit_2_still_writes_a_failure_document_in_every_machine_format() {
             let on_stdout = run_in(nowhere.path(), &with_format);
             let on_file = run_in(nowhere.path(), &to_file);
             assert_eq!((on_stdout.code, on_file.code), (2, 2), "{format} {args:?}");
-            assert!(on_stdout.stderr.starts_with("error: "), "{}", on_stdout.stderr);
-            assert!(on_file.stdout.is_empty(), "-o takes the document: {}", on_file.stdout);
+            assert!(
+                on_stdout.stderr.starts_with("error: "),
+                "{}",
+                on_stdout.stderr
+            );
+            assert!(
+                on_file.stdout.is_empty(),
+                "-o takes the document: {}",
+                on_file.stdout
+            );
             let written = fs::read_to_string(&file).unwrap();
-            assert_eq!(written, on_stdout.stdout, "{format} {args:?}: the same document");
+            assert_eq!(
+                written, on_stdout.stdout,
+                "{format} {args:?}: the same document"
+            );
             let text = on_stdout.stdout;
             match format {
                 "json" => {
@@ -569,10 +635,12 @@ fn exit_2_still_writes_a_failure_document_in_every_machine_format() {
                     assert!(errors.is_empty(), "{errors:?}");
                     let invocation = &doc["runs"][0]["invocations"][0];
                     assert_eq!(invocation["executionSuccessful"], false, "{text}");
-                    assert!(invocation["toolExecutionNotifications"][0]["message"]["text"]
-                        .as_str()
-                        .unwrap()
-                        .contains(reason));
+                    assert!(
+                        invocation["toolExecutionNotifications"][0]["message"]["text"]
+                            .as_str()
+                            .unwrap()
+                            .contains(reason)
+                    );
                 }
                 "github" => {
                     let line = text.lines().find(|l| l.starts_with("::error ")).unwrap();
@@ -641,7 +709,13 @@ fn github_and_sarif_locations_are_relative_to_the_repository_root() {
                     .find(|l| l.contains("title=jobs/invalid-cron"))
                     .unwrap()
                     .to_string();
-                line.split("file=").nth(1).unwrap().split(',').next().unwrap().to_string()
+                line.split("file=")
+                    .nth(1)
+                    .unwrap()
+                    .split(',')
+                    .next()
+                    .unwrap()
+                    .to_string()
             }
             "sarif" => {
                 let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -685,13 +759,19 @@ fn github_and_sarif_locations_are_relative_to_the_repository_root() {
     assert_eq!(at(&[], "github"), "ops/agents/echo/.instar/jobs.json");
     assert_eq!(
         at(&[], "sarif"),
-        format!("file://{}/|ops/agents/echo/.instar/jobs.json", repo.display())
+        format!(
+            "file://{}/|ops/agents/echo/.instar/jobs.json",
+            repo.display()
+        )
     );
     assert_eq!(at(&[], "json"), ".instar/jobs.json");
     // GITHUB_WORKSPACE wins when it holds the agent…
     let workspace = tmp.path().to_str().unwrap();
     let vars = [("GITHUB_WORKSPACE", workspace)];
-    assert_eq!(at(&vars, "github"), "repo/ops/agents/echo/.instar/jobs.json");
+    assert_eq!(
+        at(&vars, "github"),
+        "repo/ops/agents/echo/.instar/jobs.json"
+    );
     assert_eq!(at(&vars, "json"), ".instar/jobs.json");
     // …and is ignored when it does not.
     let vars = [("GITHUB_WORKSPACE", elsewhere.path().to_str().unwrap())];

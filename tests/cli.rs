@@ -348,6 +348,7 @@ fn piped_output_has_no_colour_even_without_no_color_and_clicolor_force_turns_it_
     let broken = fixtures().join("examples/broken-agent");
     let run_env = |vars: &[(&str, &str)]| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+        command.env("COLUMNS", "80");
         command
             .args(["--dir", broken.to_str().unwrap()])
             .env_remove("NO_COLOR")
@@ -363,6 +364,7 @@ fn piped_output_has_no_colour_even_without_no_color_and_clicolor_force_turns_it_
     assert!(!run_env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
     for format in ["json", "sarif", "github", "junit"] {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+        command.env("COLUMNS", "80");
         let out = command
             .args([
                 "--dir",
@@ -389,13 +391,19 @@ fn unknown_or_empty_selections_are_usage_errors_with_a_suggestion() {
     let broken = fixtures().join("examples/broken-agent");
     let dir = broken.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["--select", "jbos"], "unknown check `jbos`; did you mean `jobs`?"),
+        (
+            &["--select", "jbos"],
+            "unknown check `jbos`; did you mean `jobs`?",
+        ),
         (
             &["--select", "jobs/invalid-crn"],
             "unknown code `jobs/invalid-crn`; did you mean `jobs/invalid-cron`?",
         ),
         (&["--ignore", "confg"], "did you mean `config`?"),
-        (&["--ignore", "invalid-cron"], "did you mean `jobs/invalid-cron`?"),
+        (
+            &["--ignore", "invalid-cron"],
+            "did you mean `jobs/invalid-cron`?",
+        ),
         (&["--select", ""], "empty entry"),
         (&["--select", "jobs,,config"], "empty entry"),
         (&["--ignore", "jobs,"], "empty entry"),
@@ -408,7 +416,11 @@ fn unknown_or_empty_selections_are_usage_errors_with_a_suggestion() {
         args.extend_from_slice(extra);
         let out = run(&args);
         assert_eq!(out.code, 2, "{extra:?}: {}", out.stdout);
-        assert!(out.stdout.is_empty(), "{extra:?}: no report: {}", out.stdout);
+        assert!(
+            out.stdout.is_empty(),
+            "{extra:?}: no report: {}",
+            out.stdout
+        );
         assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {}", out.stderr);
         assert!(
             out.stderr.starts_with("error: ") && out.stderr.contains(expected),
@@ -417,8 +429,22 @@ fn unknown_or_empty_selections_are_usage_errors_with_a_suggestion() {
         );
     }
     // Spaces around entries are forgiven, and a list may be given twice.
-    let spaced = codes_of(&run(&["--dir", dir, "--format", "json", "--select", "jobs, config"]));
-    let plain = codes_of(&run(&["--dir", dir, "--format", "json", "--select", "jobs,config"]));
+    let spaced = codes_of(&run(&[
+        "--dir",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "jobs, config",
+    ]));
+    let plain = codes_of(&run(&[
+        "--dir",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "jobs,config",
+    ]));
     let twice = codes_of(&run(&[
         "--dir", dir, "--format", "json", "--select", "jobs", "--select", " config",
     ]));
@@ -480,14 +506,30 @@ fn options_that_do_not_apply_are_refused() {
 /// Each subcommand's help lists only the options it takes.
 #[test]
 fn subcommand_help_lists_only_what_applies() {
-    let run_options = ["--format", "--select", "--fail-on", "--unsafe-fixes", "--deep"];
-    for sub in [&["list"][..], &["explain"], &["completions"], &["hook"], &["undo"]] {
+    let run_options = [
+        "--format",
+        "--select",
+        "--fail-on",
+        "--unsafe-fixes",
+        "--deep",
+    ];
+    for sub in [
+        &["list"][..],
+        &["explain"],
+        &["completions"],
+        &["hook"],
+        &["undo"],
+    ] {
         let mut args = sub.to_vec();
         args.push("--help");
         let out = run(&args);
         assert_eq!(out.code, 0, "{sub:?}");
         for option in run_options {
-            assert!(!out.stdout.contains(option), "{sub:?} --help lists {option}:\n{}", out.stdout);
+            assert!(
+                !out.stdout.contains(option),
+                "{sub:?} --help lists {option}:\n{}",
+                out.stdout
+            );
         }
     }
     let undo = run(&["undo", "--help"]).stdout;
@@ -498,15 +540,6 @@ fn subcommand_help_lists_only_what_applies() {
     for option in run_options {
         assert!(top.contains(option), "{option}");
     }
-}
-
-/// `undo --dir` reaches the agent it names (it used to be a global option).
-#[test]
-fn undo_takes_its_own_dir() {
-    let agent = agent_with_jobs("[]");
-    let out = run(&["undo", "--dir", agent.path().to_str().unwrap()]);
-    assert_eq!(out.code, 2);
-    assert!(!out.stderr.contains("no instar agent"), "{}", out.stderr);
 }
 
 /// `-o` with the human format writes the report to the file, without colour (as ruff's
@@ -525,7 +558,11 @@ fn output_file_with_the_human_format_gets_the_report_without_colour() {
         file.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.is_empty(), "the report goes to the file: {}", out.stdout);
+    assert!(
+        out.stdout.is_empty(),
+        "the report goes to the file: {}",
+        out.stdout
+    );
     let written = fs::read_to_string(&file).unwrap();
     assert!(written.contains("jobs/invalid-cron") && written.contains("✗ unhealthy"));
     assert!(!written.contains('\u{1b}'), "no colour in a file");
@@ -560,12 +597,50 @@ fn the_headline_follows_fail_on() {
     let dir = dir_arg(agent.path());
     let warned = run(&["--dir", &dir]);
     assert_eq!(warned.code, 0);
-    assert!(headline(&warned).starts_with("! warnings"), "{}", warned.stdout);
+    assert!(
+        headline(&warned).starts_with("! warnings"),
+        "{}",
+        warned.stdout
+    );
     let failing = run(&["--dir", &dir, "--fail-on", "warning"]);
     assert_eq!(failing.code, 1);
     assert!(
         headline(&failing).starts_with("✗ failing (--fail-on warning)"),
         "{}",
         failing.stdout
+    );
+}
+
+/// `undo` uses `--dir` and `--allow-running` whether they come before or after the word; any
+/// other run option before it is refused like after it.
+#[test]
+fn undo_takes_dir_before_or_after_the_word_and_refuses_the_rest() {
+    let agent = agent_with_jobs("[]");
+    let dir = dir_arg(agent.path());
+    for args in [
+        &["--dir", &dir, "undo"][..],
+        &["undo", "--dir", &dir],
+        &["--dir", &dir, "--allow-running", "undo"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 2, "{args:?}: nothing to undo yet");
+        assert!(
+            out.stderr.contains("undo") && !out.stderr.contains("no instar agent"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("does not apply"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = run(&["--dir", &dir, "--instar-version", "1.3.1186", "undo"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: --instar-version does not apply to `undo`"),
+        "{}",
+        out.stderr
     );
 }

@@ -142,7 +142,7 @@ fn assert_snapshots(root: &Path, cases: &[std::path::PathBuf]) {
             .unwrap()
             .to_string_lossy()
             .replace('/', "__");
-        for (n, extra) in variants(&case).iter().enumerate() {
+        for (n, extra) in variants(case).iter().enumerate() {
             let name = if n == 0 {
                 rel.clone()
             } else {

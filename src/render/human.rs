@@ -302,14 +302,20 @@ fn verdict(report: &Report, threshold: Severity) -> (&'static str, Option<String
         .map(|c| c.id)
         .collect();
     if !crashed.is_empty() {
-        return ("✗ incomplete", Some(format!("the {} check crashed", crashed.join(", "))));
+        return (
+            "✗ incomplete",
+            Some(format!("the {} check crashed", crashed.join(", "))),
+        );
     }
     let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
     if report.count(Severity::Error) > 0 {
         ("✗ unhealthy", None)
     } else if failing {
         // Below error only --fail-on warning or info can fail the run: say why it fails.
-        ("✗ failing", Some(format!("--fail-on {}", threshold.as_str())))
+        (
+            "✗ failing",
+            Some(format!("--fail-on {}", threshold.as_str())),
+        )
     } else if report.count(Severity::Warning) > 0 {
         ("! warnings", None)
     } else {
@@ -359,7 +365,11 @@ mod tests {
         Report {
             checks: vec![CheckOutcome {
                 id: "jobs",
-                status: if crashed { CheckStatus::Crashed } else { CheckStatus::Ok },
+                status: if crashed {
+                    CheckStatus::Crashed
+                } else {
+                    CheckStatus::Ok
+                },
                 duration_ms: 0.0,
             }],
             diagnostics: severities

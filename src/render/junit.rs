@@ -56,8 +56,14 @@ fn rank(severity: &str) -> u8 {
 /// What a test case found.
 enum Outcome {
     Passed(Option<String>),
-    Failed { kind: String, message: String, body: String },
-    Errored { message: String },
+    Failed {
+        kind: String,
+        message: String,
+        body: String,
+    },
+    Errored {
+        message: String,
+    },
 }
 
 struct Case {
@@ -198,7 +204,11 @@ fn write_case(out: &mut String, suite: &str, case: &Case) {
     match &case.outcome {
         Outcome::Passed(None) => out.push_str("/>\n"),
         Outcome::Passed(Some(text)) => {
-            let _ = writeln!(out, ">\n      <system-out>{}</system-out>\n    </testcase>", escape(text));
+            let _ = writeln!(
+                out,
+                ">\n      <system-out>{}</system-out>\n    </testcase>",
+                escape(text)
+            );
         }
         Outcome::Failed {
             kind,
@@ -273,7 +283,10 @@ mod tests {
     fn a_failure_document_is_one_errored_case_with_matching_counts() {
         let doc = super::super::json::failure("no instar agent found", None);
         let xml = render(&doc, "error");
-        assert!(xml.contains("tests=\"1\" failures=\"0\" errors=\"1\""), "{xml}");
+        assert!(
+            xml.contains("tests=\"1\" failures=\"0\" errors=\"1\""),
+            "{xml}"
+        );
         assert_eq!(xml.matches("<testcase ").count(), 1);
         assert!(xml.contains("<error type=\"instar-doctor\" message=\"no instar agent found\">"));
     }

@@ -154,9 +154,15 @@ mod tests {
         );
         assert_eq!(paths.project(), "agents/echo");
         assert_eq!(paths.path(Path::new("/etc/x")), "/etc/x");
-        let inside = HumanPaths::new(Some("/home/u/agents/echo".into()), Path::new("/home/u/agents/echo"));
+        let inside = HumanPaths::new(
+            Some("/home/u/agents/echo".into()),
+            Path::new("/home/u/agents/echo"),
+        );
         assert_eq!(inside.project(), "/home/u/agents/echo");
-        assert_eq!(inside.path(Path::new("/home/u/agents/echo/.instar/jobs.json")), ".instar/jobs.json");
+        assert_eq!(
+            inside.path(Path::new("/home/u/agents/echo/.instar/jobs.json")),
+            ".instar/jobs.json"
+        );
     }
 
     #[test]
@@ -179,9 +185,15 @@ mod tests {
         std::fs::write(repo.join(".git"), "gitdir: elsewhere\n").unwrap();
         let paths = RepoPaths::discover(&agent, None);
         assert_eq!(paths.root(), repo);
-        assert_eq!(paths.file(".instar/jobs.json"), "agents/echo/.instar/jobs.json");
+        assert_eq!(
+            paths.file(".instar/jobs.json"),
+            "agents/echo/.instar/jobs.json"
+        );
         assert_eq!(paths.file("/etc/plist"), "/etc/plist");
-        assert_eq!(RepoPaths::discover(&agent, Some(tmp.path())).root(), tmp.path());
+        assert_eq!(
+            RepoPaths::discover(&agent, Some(tmp.path())).root(),
+            tmp.path()
+        );
         // A workspace that does not hold the agent is not its repository.
         let other = tempfile::tempdir().unwrap();
         assert_eq!(RepoPaths::discover(&agent, Some(other.path())).root(), repo);
