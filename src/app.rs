@@ -129,22 +129,24 @@ fn fail(cli: &Cli, failure: Failure) -> u8 {
         .project_dir
         .as_deref()
         .map(|dir| render::paths::RepoPaths::discover(dir, github_workspace().as_deref()));
-    let text = render::machine(
+    // The human format has no failure document: stderr says it all, and a refused command
+    // creates nothing.
+    let Some(text) = render::machine(
         cli.format,
         &doc,
         None,
         repo.as_ref(),
         threshold(cli.fail_on),
-    )
-    .unwrap_or_else(|| format!("error: {}\n", failure.message));
+    ) else {
+        return exit::FAILURE;
+    };
     match &cli.output_file {
         Some(path) => {
             if let Err(err) = std::fs::write(path, text) {
                 eprintln!("error: cannot write {}: {err}", path.display());
             }
         }
-        None if cli.format != Format::Human => print(&text),
-        None => {}
+        None => print(&text),
     }
     exit::FAILURE
 }

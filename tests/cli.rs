@@ -471,13 +471,15 @@ fn explain_suggests_the_nearest_codes() {
 fn options_that_do_not_apply_are_refused() {
     let healthy = fixtures().join("examples/healthy-agent");
     let dir = healthy.to_str().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let patch = out_dir.path().join("x.patch").display().to_string();
     let cases: &[(&[&str], &str)] = &[
         (&["--dir", dir, "--diff", "--format", "json"], "--diff"),
         (&["--dir", dir, "--diff", "--format", "sarif"], "--diff"),
         (&["--dir", dir, "-i", "--format", "junit"], "-i"),
         (&["--dir", dir, "-i", "--format", "github"], "-i"),
         (&["--dir", dir, "--unsafe-fixes"], "--unsafe-fixes"),
-        (&["--dir", dir, "--diff", "-o", "x.patch"], "-o"),
+        (&["--dir", dir, "--diff", "-o", &patch], "-o"),
         (&["list", "--format", "json"], "--format"),
         (&["--format", "json", "list"], "--format"),
         (&["explain", "jobs/invalid-cron", "--dir", "foo"], "--dir"),
@@ -498,6 +500,10 @@ fn options_that_do_not_apply_are_refused() {
             out.stderr
         );
     }
+    assert!(
+        !Path::new(&patch).exists(),
+        "a refused command creates nothing"
+    );
     // What does apply still works.
     assert_eq!(run(&["--dir", dir, "--diff", "--unsafe-fixes"]).code, 0);
     assert_eq!(run(&["list"]).code, 0);
