@@ -4,8 +4,6 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::Parser;
-
 use crate::checks;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, HookAction};
 use crate::cron;
@@ -20,8 +18,13 @@ use crate::write;
 
 /// Runs the doctor with these arguments (argv[0] included) and returns the exit code.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| {
+            <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map(|cli| (cli, matches))
+        });
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() {
@@ -31,10 +34,30 @@ pub fn main(args: Vec<OsString>) -> u8 {
             };
         }
     };
+    // `undo` takes the few run options it uses as its own (clap refuses the others with a
+    // subcommand); the shared code below reads them from the top level.
+    if let Some(Command::Undo {
+        dir, allow_running, ..
+    }) = &cli.command
+    {
+        cli.dir = dir.clone().or(cli.dir.take());
+        cli.allow_running |= *allow_running;
+    }
+    let usage = crate::usage::refuse_run_options(&cli, &matches)
+        .and_then(|()| crate::usage::validate(&cli));
+    if let Err(message) = usage {
+        return fail(
+            &cli,
+            Failure {
+                message,
+                project_dir: None,
+            },
+        );
+    }
     match &cli.command {
         Some(Command::List) => list(),
         Some(Command::Explain { code }) => explain(code),
-        Some(Command::Undo { run_id, force }) => undo(&cli, run_id.as_deref(), *force),
+        Some(Command::Undo { run_id, force, .. }) => undo(&cli, run_id.as_deref(), *force),
         Some(Command::Hook { action }) => hook(action),
         Some(Command::Completions { shell }) => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -81,7 +104,10 @@ fn explain(id: &str) -> u8 {
             exit::HEALTHY
         }
         None => {
-            eprintln!("error: unknown code `{id}`; `instar-doctor list` shows every code");
+            eprintln!(
+                "error: unknown code `{id}`{} (`instar-doctor list` shows every code)",
+                crate::suggest::did_you_mean(id)
+            );
             exit::FAILURE
         }
     }
@@ -93,13 +119,40 @@ struct Failure {
     project_dir: Option<PathBuf>,
 }
 
+/// Exit 2 with the reason on stderr — and, in a machine format, a document that says the doctor
+/// failed, on stdout or in the `-o` file, so a CI step that uploads it never finds a missing or
+/// empty file and never reads the failure as a clean run.
 fn fail(cli: &Cli, failure: Failure) -> u8 {
     eprintln!("error: {}", failure.message);
-    if cli.format == Format::Json {
-        let doc = render::json::failure(&failure.message, failure.project_dir.as_deref());
-        print(&render::json::to_string(&doc));
+    let doc = render::json::failure(&failure.message, failure.project_dir.as_deref());
+    let repo = failure
+        .project_dir
+        .as_deref()
+        .map(|dir| render::paths::RepoPaths::discover(dir, github_workspace().as_deref()));
+    // The human format has no failure document: stderr says it all, and a refused command
+    // creates nothing.
+    let Some(text) = render::machine(
+        cli.format,
+        &doc,
+        None,
+        repo.as_ref(),
+        threshold(cli.fail_on),
+    ) else {
+        return exit::FAILURE;
+    };
+    match &cli.output_file {
+        Some(path) => {
+            if let Err(err) = std::fs::write(path, text) {
+                eprintln!("error: cannot write {}: {err}", path.display());
+            }
+        }
+        None => print(&text),
     }
     exit::FAILURE
+}
+
+fn github_workspace() -> Option<PathBuf> {
+    std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from)
 }
 
 /// What every run needs before it can look at the agent: where it is, which rules, what time.
@@ -200,48 +253,56 @@ fn emit(
     run_id: Option<&str>,
     exit_code: u8,
 ) -> u8 {
-    let human = || {
+    // To a file the human report goes without colour and without the terminal's hint.
+    let human = |to_file: bool| {
+        let mut opts = human_options(cli);
+        if to_file {
+            opts.color = false;
+            opts.hint = false;
+        }
         let mut out = String::new();
         if cli.fix || cli.interactive {
             out.push_str(&render::human::render_fixed(cx, handled, run_id));
         }
-        out.push_str(&render::human::render(cx, report, &human_options(cli)));
+        out.push_str(&render::human::render(cx, report, &opts));
         out
     };
-    let machine = match cli.format {
-        Format::Human => None,
-        format => {
-            let doc = render::json::document_after_fix(cx, report, handled, exit_code);
-            Some(match format {
-                Format::Sarif => {
-                    let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
-                    render::sarif::render(cx, &doc, &all)
-                }
-                Format::Github => render::github::render(&doc),
-                Format::Junit => render::junit::render(&doc, threshold(cli.fail_on).as_str()),
-                _ => render::json::to_string(&doc),
-            })
-        }
+    let machine = (cli.format != Format::Human).then(|| {
+        let doc = render::json::document_after_fix(cx, report, handled, exit_code);
+        let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
+        let repo =
+            render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
+        render::machine(
+            cli.format,
+            &doc,
+            Some((cx, &all)),
+            Some(&repo),
+            threshold(cli.fail_on),
+        )
+        .unwrap_or_default()
+    });
+    let (file_text, terminal_text) = match (machine, &cli.output_file) {
+        (None, None) => (None, Some(human(false))),
+        // Like ruff's --output-file: the report goes to the file, nothing to the terminal.
+        (None, Some(_)) => (Some(human(true)), None),
+        (Some(text), None) => (None, Some(text)),
+        (Some(text), Some(_)) => (Some(text), Some(human(false))),
     };
-    match (machine, &cli.output_file) {
-        (None, _) => print(&human()),
-        (Some(text), None) => print(&text),
-        (Some(text), Some(path)) => {
-            if let Err(err) = std::fs::write(path, text) {
-                eprintln!("error: cannot write {}: {err}", path.display());
-                return exit::FAILURE;
-            }
-            print(&human());
+    if let (Some(text), Some(path)) = (file_text, &cli.output_file) {
+        if let Err(err) = std::fs::write(path, text) {
+            eprintln!("error: cannot write {}: {err}", path.display());
+            return exit::FAILURE;
         }
+    }
+    if let Some(text) = terminal_text {
+        print(&text);
     }
     exit_code
 }
 
 fn selection(cli: &Cli) -> Selection {
-    Selection {
-        select: cli.select.clone(),
-        ignore: cli.ignore.clone(),
-    }
+    crate::selection::from_options(&cli.select, &cli.ignore)
+        .expect("validated by usage::validate before any run")
 }
 
 /// `--fix` and `-i`: a fix run to a fixpoint, then the report of what remains.
@@ -469,6 +530,7 @@ fn human_options(cli: &Cli) -> HumanOptions {
         verbose: cli.verbose,
         threshold: threshold(cli.fail_on),
         hint: interactive_terminal(),
+        cwd: std::env::current_dir().ok(),
     }
 }
 

@@ -14,25 +14,30 @@ identity, the key PEMs, config.json and the boot wrapper. Checking is read-only 
 Exit codes: 0 healthy at the --fail-on threshold · 1 findings remain (or --diff has changes) · \
 2 the doctor could not answer · 130 interrupted."
 )]
+// The options here belong to the check and fix run and are not `global`: each subcommand's
+// --help lists only its own, clap refuses them after a subcommand (`list --format json`), and
+// `usage::refuse_run_options` refuses them before one (`--fix completions bash`), except the
+// `--dir` and `--allow-running` that `undo` uses.
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
     /// The project folder holding .instar/ (a path ending in .instar is accepted).
     /// Default: walk up from the working directory.
-    #[arg(short = 'd', long = "dir", value_name = "PROJECT", global = true)]
+    #[arg(short = 'd', long = "dir", value_name = "PROJECT")]
     pub dir: Option<PathBuf>,
 
     /// Apply the rules of this instar version (X.Y.Z, a leading v is accepted).
-    #[arg(long, value_name = "X.Y.Z", global = true)]
+    #[arg(long, value_name = "X.Y.Z")]
     pub instar_version: Option<String>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
-    /// Write the machine format to this file; the human report still goes to the terminal.
-    #[arg(short = 'o', long, value_name = "PATH", global = true)]
+    /// Write the report to this file: the machine format (the human report still goes to the
+    /// terminal), or with --format human the human report, without colour.
+    #[arg(short = 'o', long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
 
     /// Print the unified diff of every change --fix would make; writes nothing.
@@ -52,39 +57,41 @@ pub struct Cli {
     pub unsafe_fixes: bool,
 
     /// Fix even though instar itself appears to be running for this agent.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub allow_running: bool,
 
-    /// Only these checks or codes (comma-separated, e.g. `jobs` or `jobs/invalid-cron`).
-    #[arg(long, value_delimiter = ',', value_name = "LIST", global = true)]
+    /// Only these checks or codes (comma-separated, e.g. `jobs` or `jobs/invalid-cron`; may
+    /// repeat). An unknown name or an empty entry is an error.
+    // Kept as typed, not split by clap: `selection.rs` reads the entries strictly.
+    #[arg(long, value_name = "LIST", action = clap::ArgAction::Append)]
     pub select: Vec<String>,
 
-    /// Skip these checks or codes (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "LIST", global = true)]
+    /// Skip these checks or codes (comma-separated; may repeat).
+    #[arg(long, value_name = "LIST", action = clap::ArgAction::Append)]
     pub ignore: Vec<String>,
 
     /// The lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
     /// Exit 0 instead of 1 when findings remain (2 stays 2).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub exit_zero: bool,
 
     /// Also run the checks that spawn processes or probe the host.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub deep: bool,
 
     /// When to colour the output (NO_COLOR and CLICOLOR_FORCE are honoured with auto).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
     /// Also list passing checks and timings.
-    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
 
     /// Print only findings at or above the threshold, no summary.
-    #[arg(short, long, global = true)]
+    #[arg(short, long)]
     pub quiet: bool,
 }
 
@@ -114,6 +121,13 @@ pub enum Command {
         /// Restore even files that changed after the run.
         #[arg(long)]
         force: bool,
+        /// The project folder holding .instar/ (a path ending in .instar is accepted).
+        /// Default: walk up from the working directory.
+        #[arg(short = 'd', long = "dir", value_name = "PROJECT")]
+        dir: Option<PathBuf>,
+        /// Undo even though instar itself appears to be running for this agent.
+        #[arg(long)]
+        allow_running: bool,
     },
 }
 

@@ -21,7 +21,10 @@ pub mod redact;
 pub mod render;
 pub mod repair;
 pub mod safe_read;
+pub mod selection;
 pub mod source;
+pub mod suggest;
+pub mod usage;
 pub mod version;
 pub mod write;
 

@@ -348,6 +348,7 @@ fn piped_output_has_no_colour_even_without_no_color_and_clicolor_force_turns_it_
     let broken = fixtures().join("examples/broken-agent");
     let run_env = |vars: &[(&str, &str)]| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+        command.env("COLUMNS", "80");
         command
             .args(["--dir", broken.to_str().unwrap()])
             .env_remove("NO_COLOR")
@@ -363,6 +364,7 @@ fn piped_output_has_no_colour_even_without_no_color_and_clicolor_force_turns_it_
     assert!(!run_env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
     for format in ["json", "sarif", "github", "junit"] {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+        command.env("COLUMNS", "80");
         let out = command
             .args([
                 "--dir",
@@ -379,4 +381,272 @@ fn piped_output_has_no_colour_even_without_no_color_and_clicolor_force_turns_it_
             "{format} is a machine format: never coloured"
         );
     }
+}
+
+/// A typo in a CI gate's `--select` or `--ignore` used to select nothing and pass: every
+/// unknown name, empty entry or malformed list is now a usage error, in one line, with the
+/// nearest names.
+#[test]
+fn unknown_or_empty_selections_are_usage_errors_with_a_suggestion() {
+    let broken = fixtures().join("examples/broken-agent");
+    let dir = broken.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--select", "jbos"],
+            "unknown check `jbos`; did you mean `jobs`?",
+        ),
+        (
+            &["--select", "jobs/invalid-crn"],
+            "unknown code `jobs/invalid-crn`; did you mean `jobs/invalid-cron`?",
+        ),
+        (&["--ignore", "confg"], "did you mean `config`?"),
+        (
+            &["--ignore", "invalid-cron"],
+            "did you mean `jobs/invalid-cron`?",
+        ),
+        (&["--select", ""], "empty entry"),
+        (&["--select", "jobs,,config"], "empty entry"),
+        (&["--ignore", "jobs,"], "empty entry"),
+        (&["--select", "jobs", "--select", ","], "empty entry"),
+        (&["--select", "jobs/"], "area/kebab-name"),
+        (&["--select", "zzzzzzzz"], "unknown check `zzzzzzzz`"),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["--dir", dir];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.stdout);
+        assert!(
+            out.stdout.is_empty(),
+            "{extra:?}: no report: {}",
+            out.stdout
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: ") && out.stderr.contains(expected),
+            "{extra:?}: {}",
+            out.stderr
+        );
+    }
+    // Spaces around entries are forgiven, and a list may be given twice.
+    let spaced = codes_of(&run(&[
+        "--dir",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "jobs, config",
+    ]));
+    let plain = codes_of(&run(&[
+        "--dir",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "jobs,config",
+    ]));
+    let twice = codes_of(&run(&[
+        "--dir", dir, "--format", "json", "--select", "jobs", "--select", " config",
+    ]));
+    assert!(!plain.is_empty());
+    assert_eq!(spaced, plain);
+    assert_eq!(twice, plain);
+}
+
+#[test]
+fn explain_suggests_the_nearest_codes() {
+    let out = run(&["explain", "jobs/invalid-crn"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("did you mean `jobs/invalid-cron`?"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["explain", "invalid-cron"]);
+    assert!(out.stderr.contains("`jobs/invalid-cron`"), "{}", out.stderr);
+}
+
+/// An option the command or format would ignore is refused (exit 2), naming the option.
+#[test]
+fn options_that_do_not_apply_are_refused() {
+    let healthy = fixtures().join("examples/healthy-agent");
+    let dir = healthy.to_str().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let patch = out_dir.path().join("x.patch").display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--dir", dir, "--diff", "--format", "json"], "--diff"),
+        (&["--dir", dir, "--diff", "--format", "sarif"], "--diff"),
+        (&["--dir", dir, "-i", "--format", "junit"], "-i"),
+        (&["--dir", dir, "-i", "--format", "github"], "-i"),
+        (&["--dir", dir, "--unsafe-fixes"], "--unsafe-fixes"),
+        (&["--dir", dir, "--diff", "-o", &patch], "-o"),
+        (&["list", "--format", "json"], "--format"),
+        (&["--format", "json", "list"], "--format"),
+        (&["explain", "jobs/invalid-cron", "--dir", "foo"], "--dir"),
+        (&["--dir", dir, "explain", "jobs/invalid-cron"], "--dir"),
+        (&["completions", "bash", "--fix"], "--fix"),
+        (&["--fix", "completions", "bash"], "--fix"),
+        (&["hook", "install", "--select", "jobs"], "--select"),
+        (&["undo", "--format", "json"], "--format"),
+        (&["undo", "--select", "jobs"], "--select"),
+    ];
+    for (args, option) in cases {
+        let out = run(args);
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        let first = out.stderr.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with("error: ") && first.contains(option),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        !Path::new(&patch).exists(),
+        "a refused command creates nothing"
+    );
+    // What does apply still works.
+    assert_eq!(run(&["--dir", dir, "--diff", "--unsafe-fixes"]).code, 0);
+    assert_eq!(run(&["list"]).code, 0);
+}
+
+/// Each subcommand's help lists only the options it takes.
+#[test]
+fn subcommand_help_lists_only_what_applies() {
+    let run_options = [
+        "--format",
+        "--select",
+        "--fail-on",
+        "--unsafe-fixes",
+        "--deep",
+    ];
+    for sub in [
+        &["list"][..],
+        &["explain"],
+        &["completions"],
+        &["hook"],
+        &["undo"],
+    ] {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let out = run(&args);
+        assert_eq!(out.code, 0, "{sub:?}");
+        for option in run_options {
+            assert!(
+                !out.stdout.contains(option),
+                "{sub:?} --help lists {option}:\n{}",
+                out.stdout
+            );
+        }
+    }
+    let undo = run(&["undo", "--help"]).stdout;
+    for option in ["--dir", "--force", "--allow-running"] {
+        assert!(undo.contains(option), "undo takes {option}:\n{undo}");
+    }
+    let top = run(&["--help"]).stdout;
+    for option in run_options {
+        assert!(top.contains(option), "{option}");
+    }
+}
+
+/// `-o` with the human format writes the report to the file, without colour (as ruff's
+/// --output-file does); it used to write nothing at all.
+#[test]
+fn output_file_with_the_human_format_gets_the_report_without_colour() {
+    let broken = fixtures().join("examples/broken-agent");
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("report.txt");
+    let out = run(&[
+        "--dir",
+        broken.to_str().unwrap(),
+        "--color",
+        "always",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.is_empty(),
+        "the report goes to the file: {}",
+        out.stdout
+    );
+    let written = fs::read_to_string(&file).unwrap();
+    assert!(written.contains("jobs/invalid-cron") && written.contains("✗ unhealthy"));
+    assert!(!written.contains('\u{1b}'), "no colour in a file");
+    let plain = run(&["--dir", broken.to_str().unwrap()]);
+    assert_eq!(written, plain.stdout);
+}
+
+/// The headline follows --fail-on: a run that exits 1 never says healthy.
+#[test]
+fn the_headline_follows_fail_on() {
+    // The healthy example has info findings only.
+    let healthy = fixtures().join("examples/healthy-agent");
+    let dir = healthy.to_str().unwrap();
+    let headline = |out: &Output| out.stdout.lines().last().unwrap_or("").to_string();
+    let ok = run(&["--dir", dir]);
+    assert_eq!(ok.code, 0);
+    assert!(headline(&ok).starts_with("✓ healthy"), "{}", ok.stdout);
+    let failing = run(&["--dir", dir, "--fail-on", "info"]);
+    assert_eq!(failing.code, 1);
+    assert!(
+        headline(&failing).starts_with("✗ failing (--fail-on info)"),
+        "{}",
+        failing.stdout
+    );
+    // Only a warning: a case-insensitive duplicate slug.
+    let jobs = format!(
+        "[{}, {}]",
+        VALID_JOB,
+        VALID_JOB.replace("\"slug\": \"a\"", "\"slug\": \"A\"")
+    );
+    let agent = agent_with_jobs(&jobs);
+    let dir = dir_arg(agent.path());
+    let warned = run(&["--dir", &dir]);
+    assert_eq!(warned.code, 0);
+    assert!(
+        headline(&warned).starts_with("! warnings"),
+        "{}",
+        warned.stdout
+    );
+    let failing = run(&["--dir", &dir, "--fail-on", "warning"]);
+    assert_eq!(failing.code, 1);
+    assert!(
+        headline(&failing).starts_with("✗ failing (--fail-on warning)"),
+        "{}",
+        failing.stdout
+    );
+}
+
+/// `undo` uses `--dir` and `--allow-running` whether they come before or after the word; any
+/// other run option before it is refused like after it.
+#[test]
+fn undo_takes_dir_before_or_after_the_word_and_refuses_the_rest() {
+    let agent = agent_with_jobs("[]");
+    let dir = dir_arg(agent.path());
+    for args in [
+        &["--dir", &dir, "undo"][..],
+        &["undo", "--dir", &dir],
+        &["--dir", &dir, "--allow-running", "undo"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 2, "{args:?}: nothing to undo yet");
+        assert!(
+            out.stderr.contains("undo") && !out.stderr.contains("no instar agent"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("does not apply"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = run(&["--dir", &dir, "--instar-version", "1.3.1186", "undo"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: --instar-version does not apply to `undo`"),
+        "{}",
+        out.stderr
+    );
 }

@@ -9,7 +9,10 @@ use std::path::Path;
 
 use common::*;
 
-fn snapshot_for(case: &Path, extra: &[String]) -> String {
+/// The snapshot text of one case, run from `root` (the folder holding `fixtures/`), so the human
+/// report names it `fixtures/<area>/<case>` wherever the tree lives.
+fn snapshot_for(root: &Path, case: &Path, extra: &[String]) -> String {
+    let run = |args: &[&str]| run_in(root, args);
     let dir = case.to_str().unwrap();
     let mut base: Vec<&str> = vec!["--dir", dir];
     base.extend(extra.iter().map(String::as_str));
@@ -62,7 +65,7 @@ fn snapshot_for(case: &Path, extra: &[String]) -> String {
     }
     out.push_str(&format!("---- diff (exit {}) ----\n", diff.code));
     out.push_str(&diff.stdout);
-    normalize(&out, case)
+    normalize_under(&out, case, &root.join("fixtures"))
 }
 
 /// Design §3: `fatal` and `skipped` are errors, `silent` a warning or an error, `none` an info or
@@ -89,19 +92,63 @@ fn every_fixture_matches_its_snapshot() {
         "fixture corpus went missing: {}",
         cases.len()
     );
+    assert_snapshots(&repo_root(), &cases);
+}
+
+/// The snapshots must not depend on where the checkout lives: a long path used to wrap inside a
+/// message at 80 columns, where the path filter no longer found it. The same fixtures, copied
+/// under a 150-character path and run from there, give the very same snapshots.
+#[test]
+fn fixtures_render_the_same_from_a_150_character_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut root = tmp.path().to_path_buf();
+    while root.as_os_str().len() < 150 {
+        root.push("a-rather-long-folder-name");
+    }
+    assert!(root.as_os_str().len() >= 150);
+    copy_tree(&fixtures(), &root.join("fixtures"));
+    let cases: Vec<_> = fixture_cases()
+        .iter()
+        .map(|case| root.join(case.strip_prefix(repo_root()).unwrap()))
+        .collect();
+    assert!(cases.len() >= 30);
+    assert_snapshots(&root, &cases);
+}
+
+/// Copies a tree, keeping symlinks as links (some fixtures are dangling links) and file modes.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let meta = std::fs::symlink_metadata(&src).unwrap();
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if meta.is_dir() {
+            copy_tree(&src, &dst);
+            std::fs::set_permissions(&dst, meta.permissions()).unwrap();
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Each case of `cases` (fixture trees under `root/fixtures`) against its stored snapshot.
+fn assert_snapshots(root: &Path, cases: &[std::path::PathBuf]) {
     for case in cases {
+        let case = case.as_path();
         let rel = case
-            .strip_prefix(fixtures())
+            .strip_prefix(root.join("fixtures"))
             .unwrap()
             .to_string_lossy()
             .replace('/', "__");
-        for (n, extra) in variants(&case).iter().enumerate() {
+        for (n, extra) in variants(case).iter().enumerate() {
             let name = if n == 0 {
                 rel.clone()
             } else {
                 format!("{rel}@{n}")
             };
-            let text = snapshot_for(&case, extra);
+            let text = snapshot_for(root, case, extra);
             insta::with_settings!({
                 snapshot_path => repo_root().join("tests/snapshots/fixtures"),
                 prepend_module_to_snapshot => false,

@@ -53,7 +53,9 @@ fn check_all(files: &[(&str, Vec<u8>)], version: Version) {
     // Rendering every finding must not panic either.
     let doc = instar_doctor::render::json::document(&cx, &report, 0);
     let _ = instar_doctor::render::json::to_string(&doc);
-    let _ = instar_doctor::render::sarif::render(&cx, &doc, &report.diagnostics);
+    let repo = instar_doctor::render::paths::RepoPaths::discover(&cx.project_dir, None);
+    let fixes = instar_doctor::render::sarif::fixes(&cx, &report.diagnostics, &repo);
+    let _ = instar_doctor::render::sarif::render(&doc, &fixes, Some(&repo));
     let opts = instar_doctor::render::human::HumanOptions {
         color: false,
         width: 80,
@@ -61,6 +63,7 @@ fn check_all(files: &[(&str, Vec<u8>)], version: Version) {
         verbose: true,
         threshold: instar_doctor::diag::Severity::Info,
         hint: false,
+        cwd: None,
     };
     let _ = instar_doctor::render::human::render(&cx, &report, &opts);
 }

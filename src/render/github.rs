@@ -2,6 +2,7 @@
 //! annotations on the run and the pull request.
 
 use super::json::Document;
+use super::paths::RepoPaths;
 
 /// Escaping of a workflow command's message (GitHub's `escapeData`).
 pub fn escape_data(text: &str) -> String {
@@ -15,7 +16,11 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(doc: &Document) -> String {
+/// The annotations, with files relative to the repository root when `repo` is known (GitHub
+/// resolves `file=` against the workspace, not the agent's folder). A run with no answer, or
+/// with a crashed check, ends with one `::error::` line saying so: the log must never show a
+/// clean run for a doctor that failed.
+pub fn render(doc: &Document, repo: Option<&RepoPaths>) -> String {
     let mut out = String::new();
     for d in &doc.diagnostics {
         let command = match d.severity {
@@ -25,7 +30,8 @@ pub fn render(doc: &Document) -> String {
         };
         let mut props = Vec::new();
         if let Some(file) = &d.file {
-            props.push(format!("file={}", escape_property(file)));
+            let file = repo.map(|r| r.file(file)).unwrap_or_else(|| file.clone());
+            props.push(format!("file={}", escape_property(&file)));
         }
         if let (Some(start), Some(end)) = (&d.start, &d.end) {
             props.push(format!("line={}", start.line));
@@ -43,6 +49,12 @@ pub fn render(doc: &Document) -> String {
             "::{command} {}::{}\n",
             props.join(","),
             escape_data(&message)
+        ));
+    }
+    if let Some(error) = &doc.error {
+        out.push_str(&format!(
+            "::error title=instar-doctor::{}\n",
+            escape_data(&error.message)
         ));
     }
     out

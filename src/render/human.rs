@@ -1,6 +1,7 @@
 //! The human report: rustc-style diagnostics drawn by miette, then a one-line summary.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 use owo_colors::OwoColorize;
@@ -10,6 +11,7 @@ use crate::engine::{Context, Report};
 use crate::fix::Applicability;
 use crate::redact;
 
+use super::paths::HumanPaths;
 use super::snippet::Snippet;
 use super::Sources;
 
@@ -23,6 +25,15 @@ pub struct HumanOptions {
     pub threshold: Severity,
     /// On a terminal: end with the hint naming --diff, --fix and -i.
     pub hint: bool,
+    /// The working directory paths are shown relative to (design §8); `None` shows them as the
+    /// report holds them.
+    pub cwd: Option<PathBuf>,
+}
+
+impl HumanOptions {
+    fn paths(&self, cx: &Context) -> HumanPaths {
+        HumanPaths::new(self.cwd.clone(), &cx.project_dir)
+    }
 }
 
 /// A diagnostic as miette wants to see it, with its window of source.
@@ -114,7 +125,7 @@ fn help_text(d: &Diagnostic) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
-fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
+fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths) -> View {
     let mut labels = Vec::new();
     let mut related = Vec::new();
     let mut snippet = None;
@@ -127,7 +138,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
                 .collect();
             let mut focus = vec![span.clone()];
             focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
-            let snip = Snippet::build(cx.display_path(file), &bytes, &secrets, &focus);
+            let snip = Snippet::build(paths.path(file), &bytes, &secrets, &focus);
             labels.push(LabeledSpan::new_primary_with_span(
                 d.label.clone(),
                 snip.map_span(span),
@@ -152,7 +163,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
         // reads well there, the label's text below it.
         let mut rel = View {
             message: label.message.clone(),
-            code: format!("also in {}", cx.display_path(&label.file)),
+            code: format!("also in {}", paths.path(&label.file)),
             severity: miette::Severity::Advice,
             help: None,
             snippet: None,
@@ -161,7 +172,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
         };
         if let (Some(span), Some((bytes, secrets))) = (&label.span, sources.get(cx, &label.file)) {
             let snip = Snippet::build(
-                cx.display_path(&label.file),
+                paths.path(&label.file),
                 &bytes,
                 &secrets,
                 std::slice::from_ref(span),
@@ -176,15 +187,15 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic) -> View {
     }
     let message = match (&d.file, &d.span) {
         (Some(file), None) if !d.message.contains(&cx.display_path(file)) => {
-            format!("{} ({})", d.message, cx.display_path(file))
+            format!("{} ({})", d.message, paths.path(file))
         }
         _ => d.message.clone(),
     };
     View {
-        message: redact::redact_text(&message),
+        message: redact::redact_text(&paths.text(&message)),
         code: d.code.id.to_string(),
         severity: miette_severity(d.severity),
-        help: help_text(d).map(|h| redact::redact_text(&h)),
+        help: help_text(d).map(|h| redact::redact_text(&paths.text(&h))),
         snippet,
         labels,
         related,
@@ -207,7 +218,7 @@ pub fn render_diagnostic(
         .with_width(opts.width)
         .with_context_lines(2)
         .with_links(false);
-    let view = view(cx, sources, d);
+    let view = view(cx, sources, d, &opts.paths(cx));
     let mut out = String::new();
     if handler.render_report(&mut out, &view).is_err() {
         out = format!("{}: {} [{}]\n", d.severity, view.message, d.code.id);
@@ -267,7 +278,7 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
             ));
         }
     }
-    out.push_str(&summary_line(cx, report, opts.color));
+    out.push_str(&summary_line(cx, report, opts));
     out.push('\n');
     let fixable = report.diagnostics.iter().any(|d| {
         d.fix
@@ -280,7 +291,39 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     out
 }
 
-fn summary_line(cx: &Context, report: &Report, color: bool) -> String {
+/// The headline's verdict. It follows the exit code, never the bare counts: a run that exits
+/// 1 (findings at the `--fail-on` threshold) or 2 (a crashed check) must not read as healthy,
+/// or a CI log says "healthy" above a red step.
+fn verdict(report: &Report, threshold: Severity) -> (&'static str, Option<String>) {
+    let crashed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == crate::engine::CheckStatus::Crashed)
+        .map(|c| c.id)
+        .collect();
+    if !crashed.is_empty() {
+        return (
+            "✗ incomplete",
+            Some(format!("the {} check crashed", crashed.join(", "))),
+        );
+    }
+    let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
+    if report.count(Severity::Error) > 0 {
+        ("✗ unhealthy", None)
+    } else if failing {
+        // Below error only --fail-on warning or info can fail the run: say why it fails.
+        (
+            "✗ failing",
+            Some(format!("--fail-on {}", threshold.as_str())),
+        )
+    } else if report.count(Severity::Warning) > 0 {
+        ("! warnings", None)
+    } else {
+        ("✓ healthy", None)
+    }
+}
+
+fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
     let infos = report.count(Severity::Info);
@@ -291,27 +334,62 @@ fn summary_line(cx: &Context, report: &Report, color: bool) -> String {
         plural(warnings, "warning"),
         plural(infos, "info")
     );
-    let verdict = if errors > 0 {
-        if color {
-            "✗ unhealthy".red().bold().to_string()
-        } else {
-            "✗ unhealthy".to_string()
-        }
-    } else if warnings > 0 {
-        if color {
-            "! warnings".yellow().bold().to_string()
-        } else {
-            "! warnings".to_string()
-        }
-    } else if color {
-        "✓ healthy".green().bold().to_string()
+    let (word, why) = verdict(report, opts.threshold);
+    let mut verdict = if !opts.color {
+        word.to_string()
+    } else if word.starts_with('✗') {
+        word.red().bold().to_string()
+    } else if word.starts_with('!') {
+        word.yellow().bold().to_string()
     } else {
-        "✓ healthy".to_string()
+        word.green().bold().to_string()
     };
+    if let Some(why) = why {
+        verdict.push_str(&format!(" ({why})"));
+    }
     format!(
         "{verdict}: {counts} — {} (instar {} rules, {})",
-        cx.project_dir.display(),
+        opts.paths(cx).project(),
         cx.version,
         cx.version_source.as_str()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{CheckOutcome, CheckStatus};
+
+    fn report(severities: &[Severity], crashed: bool) -> Report {
+        let code = crate::checks::find_code("jobs/duplicate-slug").unwrap();
+        Report {
+            checks: vec![CheckOutcome {
+                id: "jobs",
+                status: if crashed {
+                    CheckStatus::Crashed
+                } else {
+                    CheckStatus::Ok
+                },
+                duration_ms: 0.0,
+            }],
+            diagnostics: severities
+                .iter()
+                .map(|s| Diagnostic::new(code, crate::diag::Effect::Silent, "m").severity(*s))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_verdict_never_says_healthy_when_the_run_fails() {
+        let info = report(&[Severity::Info], false);
+        assert_eq!(verdict(&info, Severity::Error).0, "✓ healthy");
+        assert_eq!(verdict(&info, Severity::Info).0, "✗ failing");
+        let warning = report(&[Severity::Warning], false);
+        assert_eq!(verdict(&warning, Severity::Error).0, "! warnings");
+        assert_eq!(verdict(&warning, Severity::Warning).0, "✗ failing");
+        let error = report(&[Severity::Error], false);
+        assert_eq!(verdict(&error, Severity::Error).0, "✗ unhealthy");
+        let crashed = report(&[], true);
+        assert_eq!(verdict(&crashed, Severity::Error).0, "✗ incomplete");
+    }
 }

@@ -6,6 +6,7 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod paths;
 pub mod sarif;
 pub mod snippet;
 
@@ -50,4 +51,30 @@ fn is_private_key_file(path: &Path) -> bool {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     name.ends_with(".pem") || name.contains(".pem.tmp.") || name.ends_with(".key")
+}
+
+/// One machine-format document, the same way for a full report and for a run that gave no
+/// answer (`cx` is `None` then): every exit-2 path after argument parsing still writes a
+/// document a CI step can read (design §8).
+pub fn machine(
+    format: crate::cli::Format,
+    doc: &json::Document,
+    run: Option<(&Context, &[crate::diag::Diagnostic])>,
+    repo: Option<&paths::RepoPaths>,
+    threshold: crate::diag::Severity,
+) -> Option<String> {
+    use crate::cli::Format;
+    Some(match format {
+        Format::Human => return None,
+        Format::Json => json::to_string(doc),
+        Format::Sarif => {
+            let fixes = match (run, repo) {
+                (Some((cx, diagnostics)), Some(repo)) => sarif::fixes(cx, diagnostics, repo),
+                _ => Vec::new(),
+            };
+            sarif::render(doc, &fixes, repo)
+        }
+        Format::Github => github::render(doc, repo),
+        Format::Junit => junit::render(doc, threshold.as_str()),
+    })
 }

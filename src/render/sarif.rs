@@ -14,6 +14,7 @@ use crate::redact;
 use crate::write::sha256_hex;
 
 use super::json::{DiagnosticOut, Document};
+use super::paths::RepoPaths;
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -64,7 +65,7 @@ fn rules() -> Vec<Value> {
 
 /// The fix as SARIF artifactChanges, when it is made of edits whose text can be shown (no
 /// secret would be revealed by the inserted text).
-fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
+fn sarif_fix(cx: &Context, d: &Diagnostic, repo: &RepoPaths) -> Option<Value> {
     let fix = d.fix.as_ref()?;
     if fix.changes.is_empty() {
         return None;
@@ -81,7 +82,7 @@ fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
                     return None;
                 }
                 changes.push(json!({
-                    "artifactLocation": { "uri": cx.display_path(file), "uriBaseId": SRCROOT },
+                    "artifactLocation": { "uri": uri_path(&repo.file(&cx.display_path(file))), "uriBaseId": SRCROOT },
                     "replacements": [{
                         "deletedRegion": { "byteOffset": span.start, "byteLength": span.len() },
                         "insertedContent": { "text": replacement },
@@ -100,13 +101,53 @@ fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
     })
 }
 
-pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> String {
+/// A path as a URI path: every byte but unreserved characters and `/` percent-encoded, so a
+/// folder with a space or a `#` still makes a valid URI.
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Each finding's fix as SARIF, in the document's order (`render` takes them precomputed so that
+/// a run with no answer, which has no `Context`, renders through the same code).
+pub fn fixes(cx: &Context, diagnostics: &[Diagnostic], repo: &RepoPaths) -> Vec<Option<Value>> {
+    diagnostics.iter().map(|d| sarif_fix(cx, d, repo)).collect()
+}
+
+/// The run's invocation: whether the doctor gave an answer, and if not why. Consumers (code
+/// scanning among them) read `executionSuccessful: false` as "this run proves nothing" rather
+/// than as "no results, all clear".
+fn invocation(doc: &Document) -> Value {
+    let mut invocation = json!({
+        "executionSuccessful": doc.error.is_none(),
+        "exitCode": doc.exit_code,
+    });
+    if let Some(error) = &doc.error {
+        invocation["toolExecutionNotifications"] = json!([{
+            "level": "error",
+            "message": { "text": error.message },
+            "descriptor": { "id": "instar-doctor/failure" },
+        }]);
+    }
+    invocation
+}
+
+/// The SARIF log. Locations are relative to the repository root (`repo`, which is `None` only
+/// for a run that stopped before finding an agent, and so has no results).
+pub fn render(doc: &Document, fixes: &[Option<Value>], repo: Option<&RepoPaths>) -> String {
     let rule_index: Vec<&str> = checks::all_codes().map(|c| c.id).collect();
     let results: Vec<Value> = doc
         .diagnostics
         .iter()
-        .zip(diagnostics)
-        .map(|(out, d)| {
+        .zip(fixes.iter().chain(std::iter::repeat(&None)))
+        .map(|(out, fix)| {
             let mut result = json!({
                 "ruleId": out.code,
                 "ruleIndex": rule_index.iter().position(|id| *id == out.code),
@@ -119,8 +160,9 @@ pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> Strin
                 },
             });
             if let Some(file) = &out.file {
+                let uri = uri_path(&repo.map(|r| r.file(file)).unwrap_or_else(|| file.clone()));
                 let mut physical = json!({
-                    "artifactLocation": { "uri": file, "uriBaseId": SRCROOT },
+                    "artifactLocation": { "uri": uri, "uriBaseId": SRCROOT },
                 });
                 if let (Some(start), Some(end), Some(span)) = (&out.start, &out.end, &out.span) {
                     physical["region"] = json!({
@@ -137,14 +179,13 @@ pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> Strin
             if let Some(help) = &out.help {
                 result["properties"]["help"] = json!(help);
             }
-            if let Some(fixes) = sarif_fix(cx, d) {
-                result["fixes"] = fixes;
+            if let Some(fixes) = fix {
+                result["fixes"] = fixes.clone();
             }
             result
         })
         .collect();
-    let root = format!("file://{}/", doc.project_dir.as_deref().unwrap_or(""));
-    let sarif = json!({
+    let mut sarif = json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -155,7 +196,7 @@ pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> Strin
                 "informationUri": "https://github.com/JKHeadley/instar",
                 "rules": rules(),
             }},
-            "originalUriBaseIds": { SRCROOT: { "uri": root } },
+            "invocations": [invocation(doc)],
             "columnKind": "unicodeCodePoints",
             "results": results,
             "properties": {
@@ -164,6 +205,11 @@ pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> Strin
             },
         }],
     });
+    if let Some(repo) = repo {
+        let root = repo.root().to_string_lossy();
+        let root = format!("file://{}/", uri_path(root.trim_end_matches('/')));
+        sarif["runs"][0]["originalUriBaseIds"] = json!({ SRCROOT: { "uri": root } });
+    }
     let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
     text.push('\n');
     text

@@ -96,9 +96,18 @@ pub fn jobs_with_bom(count: usize, value_len: usize) -> Vec<u8> {
     jobs.into_bytes()
 }
 
-/// Runs `instar-doctor` with `args` in `cwd`, in CI-like conditions (no terminal, no colour).
+/// Runs `instar-doctor` with `args` in `cwd`, in CI-like conditions (no terminal, no colour, a
+/// fixed width so nothing depends on the terminal the tests run in).
 pub fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+    run_with_env(cwd, args, &[])
+}
+
+/// `run_in` with extra environment variables. `GITHUB_WORKSPACE` is cleared unless given: the
+/// suite may itself run under GitHub Actions, and the variable moves every GitHub and SARIF
+/// location.
+pub fn run_with_env(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+    command
         .args(args)
         .current_dir(cwd)
         .env("INSTAR_DOCTOR_NOW", NOW)
@@ -106,9 +115,11 @@ pub fn run_in(cwd: &Path, args: &[&str]) -> Output {
         .env("COLUMNS", "80")
         .env("CI", "true")
         .env_remove("CLICOLOR_FORCE")
-        .output()
-        .expect("the binary runs")
-        .into()
+        .env_remove("GITHUB_WORKSPACE");
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs").into()
 }
 
 pub fn run(args: &[&str]) -> Output {
@@ -117,8 +128,13 @@ pub fn run(args: &[&str]) -> Output {
 
 /// Replaces machine-specific paths with stable placeholders.
 pub fn normalize(text: &str, case_dir: &Path) -> String {
+    normalize_under(text, case_dir, &fixtures())
+}
+
+/// `normalize` for a copy of the fixtures elsewhere.
+pub fn normalize_under(text: &str, case_dir: &Path, fixtures_dir: &Path) -> String {
     text.replace(&case_dir.display().to_string(), "[CASE]")
-        .replace(&fixtures().display().to_string(), "[FIXTURES]")
+        .replace(&fixtures_dir.display().to_string(), "[FIXTURES]")
 }
 
 /// Validates a JSON document against the published instar-doctor/v1 schema.
