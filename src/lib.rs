@@ -15,6 +15,7 @@ pub mod hook;
 pub mod json;
 pub mod json_edit;
 pub mod machine;
+pub mod prompt;
 pub mod redact;
 pub mod render;
 pub mod repair;

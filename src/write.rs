@@ -30,6 +30,7 @@ mod transaction;
 mod undo;
 
 pub use atomic::{private_dir, write_atomic};
+pub use failpoint::hit as failpoint;
 pub use manifest::{
     is_undone, new_run_id, runs, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
 };

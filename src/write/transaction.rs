@@ -146,7 +146,10 @@ impl Transaction {
     pub fn prepare(&mut self, paths: &[PathBuf]) -> Result<(), WriteError> {
         let before = self.manifest.files.len();
         for path in paths {
-            self.copy_backup(path)?;
+            // A symlink leaving the project is refused by the change itself; nothing to copy.
+            if self.resolve(path).is_ok() {
+                self.copy_backup(path)?;
+            }
         }
         if self.manifest.files.len() != before || !self.recorded {
             if self.manifest.files.is_empty() {
