@@ -415,6 +415,15 @@ fn apply(
         }
     }
     tx.prepare(&paths)?;
+    // A file written and chmod-ed in the same pass is written with its final mode, so it never
+    // appears with a mode it has neither before nor after the run (a wrapper without its exec bit).
+    let final_modes: HashMap<&Path, u32> = later
+        .iter()
+        .filter_map(|(change, _)| match change {
+            Change::SetMode { file, mode } => Some((file.as_path(), *mode)),
+            _ => None,
+        })
+        .collect();
     for (file, file_edits) in &edits {
         crate::write::failpoint("between-files");
         let diagnosed = cx.bytes_of(file);
@@ -429,7 +438,7 @@ fn apply(
                 continue;
             }
         };
-        match tx.write(file, &new) {
+        match tx.write_with_mode(file, &new, final_modes.get(file.as_path()).copied()) {
             Ok(()) => {}
             Err(err @ WriteError::SymlinkLeavesProject(_)) => {
                 mark(&mut results, slots, err.to_string())
@@ -452,7 +461,7 @@ fn apply(
             Change::Write { file, contents } => {
                 let diagnosed = cx.bytes_of(file);
                 tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
-                tx.write(file, contents)
+                tx.write_with_mode(file, contents, final_modes.get(file.as_path()).copied())
             }
             Change::SetMode { file, mode } => tx.set_mode(file, *mode),
             Change::Rename { from, to } => tx.rename(from, to),

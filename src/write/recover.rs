@@ -19,6 +19,8 @@ pub struct Recovered {
     pub run_id: String,
     /// The files put back, as the manifest names them.
     pub restored: Vec<String>,
+    /// When the interrupted run was an `undo`: the run it was undoing (still not undone).
+    pub undoes: Option<String>,
 }
 
 impl Recovered {
@@ -60,13 +62,13 @@ pub fn interrupted_runs(state_dir: &Path) -> Vec<Manifest> {
     in_progress
 }
 
-/// Takes the lock and rolls back every interrupted run. Creates nothing when there is no run
-/// folder at all (so a refused command stays a no-op on a fresh agent).
+/// Takes the lock and rolls back every interrupted run. Creates nothing when the doctor's folder
+/// does not exist (no doctor ever wrote here, so nothing can be half-done).
 pub fn recover_interrupted(
     project_dir: &Path,
     state_dir: &Path,
 ) -> Result<Vec<Recovered>, WriteError> {
-    if !manifest::runs_dir(state_dir).is_dir() {
+    if !state_dir.join(DOCTOR_DIR).is_dir() {
         return Ok(Vec::new());
     }
     let held = lock(state_dir)?;
@@ -98,6 +100,7 @@ pub fn recover_locked(
         remove_empty_dirs(&manifest::quarantine_dir(state_dir, &run.run_id));
         recovered.push(Recovered {
             restored: run.files.iter().map(|f| f.path.clone()).collect(),
+            undoes: run.undoes,
             run_id: run.run_id,
         });
     }

@@ -224,11 +224,23 @@ impl Transaction {
     }
 
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+        self.write_with_mode(path, bytes, None)
+    }
+
+    /// Writes `bytes` with `mode`, or the file's current mode (a new file's default).
+    pub fn write_with_mode(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+    ) -> Result<(), WriteError> {
         let real = self.resolve(path)?;
         self.backup(path)?;
-        let mode = fs::metadata(&real)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(NEW_FILE_MODE);
+        let mode = mode.unwrap_or_else(|| {
+            fs::metadata(&real)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .unwrap_or(NEW_FILE_MODE)
+        });
         write_atomic(&real, bytes, mode)
     }
 
@@ -377,6 +389,15 @@ pub(crate) fn absolute(project_dir: &Path, shown: &str) -> PathBuf {
     }
 }
 
+/// The mode `path` had before the run, for a regular file the run backed up.
+pub(crate) fn recorded_mode(manifest: &Manifest, path: &str) -> Option<u32> {
+    manifest
+        .files
+        .iter()
+        .find(|r| r.path == path && r.symlink_target.is_none())
+        .and_then(|r| r.mode)
+}
+
 /// Restores the files of `manifest` from `run_dir`: quarantined files move back, backed-up files
 /// are rewritten with their mode, files the run created are removed (nothing of the user's is in
 /// them). Idempotent, so a rollback that is itself interrupted is simply done again.
@@ -390,6 +411,11 @@ pub(crate) fn restore(
         let from = state_dir.join(&q.to);
         let to = absolute(project_dir, &q.from);
         if fs::symlink_metadata(&from).is_ok() && fs::symlink_metadata(&to).is_err() {
+            // The quarantine holds it at 0600: its own mode comes back before it reappears.
+            if let Some(mode) = recorded_mode(manifest, &q.from) {
+                fs::set_permissions(&from, fs::Permissions::from_mode(mode))
+                    .map_err(io_err(&from))?;
+            }
             fs::rename(&from, &to).map_err(io_err(&from))?;
         }
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::manifest::{self, is_undone, runs, write_manifest, Manifest, RunStatus};
 use super::recover::{recover_locked, Recovered};
-use super::transaction::{absolute, Transaction};
+use super::transaction::{absolute, recorded_mode, Transaction};
 use super::{lock, sha256_hex, WriteError};
 
 #[derive(Debug)]
@@ -51,9 +51,11 @@ pub fn undo(
     let held = lock(state_dir)?;
     let recovered = recover_locked(project_dir, state_dir, &held)?;
     // Undoing an interrupted run is rolling it back, which is done: no hash to match, no --force.
+    // An interrupted undo is different: rolling it back only undid the undo, so the run it was
+    // undoing is still to undo, and is found below as usual.
     let rolled_back_now = match run_id {
         Some(id) => recovered.iter().find(|r| r.run_id == id),
-        None => recovered.first(),
+        None => recovered.iter().find(|r| r.undoes.is_none()),
     };
     if let Some(done) = rolled_back_now {
         return Ok(UndoOutcome {
@@ -116,6 +118,10 @@ pub fn undo(
             let from = state_dir.join(&q.to);
             let to = absolute(project_dir, &q.from);
             if fs::symlink_metadata(&from).is_ok() && fs::symlink_metadata(&to).is_err() {
+                // The quarantine holds it at 0600: its own mode comes back before it reappears.
+                if let Some(mode) = recorded_mode(&target, &q.from) {
+                    tx.set_mode(&from, mode)?;
+                }
                 tx.rename(&from, &to)?;
             }
         }
@@ -125,10 +131,9 @@ pub fn undo(
                 (Some(backup), true) => {
                     let backup = run_dir.join(backup);
                     let bytes = fs::read(&backup).map_err(super::io_err(&backup))?;
-                    tx.write(&path, &bytes)?;
-                    if let Some(mode) = record.mode {
-                        tx.set_mode(&path, mode)?;
-                    }
+                    // Bytes and mode land together: the file is never new bytes at the old
+                    // mode or the reverse.
+                    tx.write_with_mode(&path, &bytes, record.mode)?;
                 }
                 // A file the run created is the user's now too: quarantined, not deleted.
                 _ => {
