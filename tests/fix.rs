@@ -270,8 +270,19 @@ fn undo_refuses_after_later_edits_unless_forced() {
         edited,
         "a refused undo changes nothing"
     );
-    assert_eq!(doctor(project, &[], &["undo", "--force"]).code, 0);
+    // --force restores the run's originals and keeps the later edit as a run of its own.
+    let forced = doctor(project, &[], &["undo", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert_eq!(tree(project), original);
+    let saved = forced
+        .stdout
+        .split("`instar-doctor undo ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no saved run named: {}", forced.stdout))
+        .to_string();
+    assert_eq!(doctor(project, &[], &["undo", &saved]).code, 0);
+    assert_eq!(fs::read(&jobs).unwrap(), edited, "the later edit is back");
 }
 
 #[test]
@@ -581,25 +592,32 @@ fn an_interrupted_fix_rolls_back_and_exits_130() {
             ])
             .env("CI", "true")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status();
-        let status = child.wait_with_output().unwrap().status;
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
         let now = fs::read(state.join("jobs.json")).unwrap();
-        match status.code() {
-            Some(130) => {
+        let statuses = run_statuses(agent.path());
+        match output.status.code() {
+            // Interrupted before the commit: everything put back, no committed run.
+            Some(130) if now == old => {
                 seen_interrupt = true;
                 assert!(
-                    now == old,
-                    "after {delay_ms} ms: an interrupted run must put the file back"
+                    !statuses.iter().any(|s| s == "committed"),
+                    "after {delay_ms} ms: {statuses:?}"
                 );
-                let runs = state.join("doctor/runs");
-                let recorded = fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
-                assert_eq!(recorded, 0, "an interrupted run records nothing");
+            }
+            // Interrupted after the commit: still 130, the run kept, and said so.
+            Some(130) => {
+                seen_interrupt = true;
+                assert!(now == new, "after {delay_ms} ms: neither old nor new");
+                assert_eq!(statuses, ["committed"], "after {delay_ms} ms");
+                assert!(stderr.contains("its changes are kept"), "{stderr}");
             }
             Some(0) | Some(1) => assert!(
                 now == new,
@@ -614,4 +632,66 @@ fn an_interrupted_fix_rolls_back_and_exits_130() {
         seen_interrupt,
         "no delay caught the run in progress: make the corpus larger"
     );
+}
+
+/// Every folder the doctor creates is 0700 and every file in it 0600, whatever the umask: a fix
+/// run, an `undo --force` (which records a run of its own) and their quarantine, under the usual
+/// 022 and under 000.
+#[test]
+fn the_doctor_folder_is_private_whatever_the_umask() {
+    for umask in ["022", "000"] {
+        let agent = copy_fixture(&fixtures().join("examples/broken-agent"));
+        let project = agent.path();
+        let run = |args: &str| {
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "umask {umask} && exec \"$0\" --dir \"$1\" {args} >/dev/null 2>&1"
+                ))
+                .arg(env!("CARGO_BIN_EXE_instar-doctor"))
+                .arg(project)
+                .env("CI", "true")
+                .env("INSTAR_DOCTOR_NOW", NOW)
+                .status()
+                .unwrap();
+            status.code()
+        };
+        assert_ne!(run("--fix --unsafe-fixes"), Some(2));
+        let jobs = project.join(".instar/jobs.json");
+        let mut edited = fs::read(&jobs).unwrap();
+        edited.push(b'\n');
+        fs::write(&jobs, &edited).unwrap();
+        assert_eq!(run("undo --force"), Some(0));
+        let mut stack = vec![project.join(".instar/doctor")];
+        let mut seen = 0;
+        while let Some(dir) = stack.pop() {
+            let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "umask {umask}: {}", dir.display());
+            for entry in fs::read_dir(&dir).unwrap().flatten() {
+                let meta = fs::symlink_metadata(entry.path()).unwrap();
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    seen += 1;
+                    let mode = meta.permissions().mode() & 0o777;
+                    assert_eq!(mode, 0o600, "umask {umask}: {}", entry.path().display());
+                }
+            }
+        }
+        assert!(seen > 5, "umask {umask}: the runs and quarantine are there");
+    }
+}
+
+/// A refused command creates nothing: `undo` with no run to undo leaves no `.instar/doctor/`.
+#[test]
+fn a_refused_undo_creates_nothing() {
+    let agent = copy_fixture(&fixtures().join("examples/broken-agent"));
+    let project = agent.path();
+    let out = doctor(project, &[], &["undo"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no fix run to undo"), "{}", out.stderr);
+    assert!(!project.join(".instar/doctor").exists());
+    let out = doctor(project, &[], &["undo", "20260101T000000Z-0001"]);
+    assert_eq!(out.code, 2);
+    assert!(!project.join(".instar/doctor").exists());
 }
