@@ -108,7 +108,11 @@ fn check(cx: &Context) -> Report {
             edit(&BAD, at..at + 5, "stuck ");
         }
         if text.contains("grow") {
-            let code = if text.len() % 2 == 0 { &EVEN } else { &ODD };
+            let code = if text.len().is_multiple_of(2) {
+                &EVEN
+            } else {
+                &ODD
+            };
             edit(code, text.len()..text.len(), "+");
         }
     }
