@@ -11,6 +11,7 @@ use crate::diag::Severity;
 use crate::engine::{self, Context, Report, Selection, ShadowVersion};
 use crate::exit;
 use crate::fix::Applicability;
+use crate::prompt;
 use crate::render::{self, human::HumanOptions};
 use crate::repair::{self, RepairOptions};
 use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
@@ -319,32 +320,64 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
             },
         );
     }
+    let state = setup.project_dir.join(engine::STATE_DIR);
+    // A run a killed doctor left half-applied is rolled back before anything else.
+    match write::recover_interrupted(&setup.project_dir, &state) {
+        Ok(recovered) => recovered.iter().for_each(|r| eprintln!("{}", r.notice())),
+        Err(err) => {
+            return fail(
+                cli,
+                Failure {
+                    message: err.to_string(),
+                    project_dir: Some(setup.project_dir.clone()),
+                },
+            )
+        }
+    }
     let opts = RepairOptions {
         unsafe_fixes: cli.unsafe_fixes,
         interactive: cli.interactive,
     };
-    let human = human_options(cli);
-    let mut ask = |cx: &Context, d: &crate::diag::Diagnostic| -> bool {
-        let mut sources = render::Sources::default();
-        eprint!(
-            "{}",
-            render::human::render_diagnostic(cx, &mut sources, d, &human)
-        );
-        if let Some(fix) = &d.fix {
-            eprint!("{}", render::diff::fix_diff(cx, fix));
-        }
-        dialoguer::Confirm::new()
-            .with_prompt("Apply this fix?")
-            .default(false)
-            .interact_on(&dialoguer::console::Term::stderr())
-            .unwrap_or(false)
-    };
-    let make_cx = || setup.context(cli.deep);
-    // Ctrl-C during a fix run: finish the file being written, put everything back, exit 130.
+    let interrupt = &repair::INTERRUPTED;
+    // Ctrl-C during a fix run (or at its prompt): finish the file being written, put everything
+    // back, exit 130.
     let _ = ctrlc::set_handler(|| {
         repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
     });
-    match repair::repair(&make_cx, &selection(cli), &opts, &mut ask) {
+    let mut confirmer = prompt::TerminalConfirmer {
+        human: HumanOptions {
+            color: prompt_color(cli.color),
+            ..human_options(cli)
+        },
+        // Only a prompt reads stdin: `--fix` leaves it alone.
+        lines: if cli.interactive {
+            prompt::line_reader(std::io::stdin())
+        } else {
+            std::sync::mpsc::channel().1
+        },
+        out: std::io::stderr(),
+        interrupt,
+    };
+    let make_cx = || setup.context(cli.deep);
+    let selection = selection(cli);
+    let check = |cx: &Context| engine::run(cx, &selection);
+    let env = repair::RepairEnv {
+        new_context: &make_cx,
+        check: &check,
+        interrupt,
+    };
+    match repair::repair(&env, &opts, &mut confirmer) {
+        // Ctrl-C after the commit: too late to roll back, and the run is whole and undoable.
+        // Stop as asked (130) and say what was kept rather than print a report as if not asked.
+        Ok(outcome) if interrupt.load(std::sync::atomic::Ordering::SeqCst) => {
+            match &outcome.run_id {
+                Some(run) => eprintln!(
+                    "interrupted after fix run {run} was committed: its changes are kept (`instar-doctor undo` reverts them)"
+                ),
+                None => eprintln!("interrupted: the run had changed nothing"),
+            }
+            exit::INTERRUPTED
+        }
         Ok(outcome) => {
             let cx = &outcome.cx;
             let code = if outcome.report.crashed() {
@@ -361,9 +394,9 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
                 code,
             )
         }
-        Err(repair::RepairError::Interrupted) => {
-            eprintln!("interrupted: {}", repair::RepairError::Interrupted);
-            exit::INTERRUPTED
+        Err(err @ repair::RepairError::Interrupted) => {
+            eprintln!("interrupted: {err}");
+            err.exit_code()
         }
         Err(err) => fail(
             cli,
@@ -372,6 +405,19 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
                 project_dir: Some(setup.project_dir.clone()),
             },
         ),
+    }
+}
+
+/// Colour for the `-i` prompt, which is written to stderr: `--color`, else `NO_COLOR`, else
+/// whether stderr is a terminal.
+fn prompt_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
     }
 }
 
@@ -386,11 +432,28 @@ fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
     let state = setup.project_dir.join(engine::STATE_DIR);
     match write::undo(&setup.project_dir, &state, run_id, force) {
         Ok(done) => {
+            for recovered in &done.recovered {
+                eprintln!("{}", recovered.notice());
+            }
+            if done.recovered.iter().any(|r| r.run_id == done.run_id) {
+                print(&format!(
+                    "undid run {} (it had been interrupted): restored {}\n",
+                    done.run_id,
+                    done.restored.join(", ")
+                ));
+                return exit::HEALTHY;
+            }
             print(&format!(
                 "undid run {}: restored {}\n",
                 done.run_id,
                 done.restored.join(", ")
             ));
+            if let Some(saved) = &done.saved_as {
+                print(&format!(
+                    "your later edits to {} were backed up as run {saved}; `instar-doctor undo {saved}` brings them back\n",
+                    done.overwritten.join(", ")
+                ));
+            }
             exit::HEALTHY
         }
         Err(err) => fail(

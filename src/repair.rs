@@ -8,8 +8,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Effect, FixStatus, Span};
-use crate::engine::{self, Context, Report, Selection};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::{Context, Report};
 use crate::fix::{apply_edits, Applicability, Change, Fix};
+use crate::prompt::{Answer, Confirmer, Offer};
 use crate::write::{Transaction, WriteError};
 
 /// A fixpoint that is not reached in this many passes is a doctor bug.
@@ -41,13 +44,9 @@ impl RepairOutcome {
     }
 }
 
-/// Set by the SIGINT handler; a fix run checks it between passes and between files, and rolls
-/// back what it wrote before exiting 130.
-pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
+/// Set by the SIGINT handler. A fix run checks it at the prompt, between passes, after each
+/// pass's writes and right before its commit, and rolls back what it wrote before exiting 130.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepairError {
@@ -59,6 +58,27 @@ pub enum RepairError {
     RolledBack(String),
     #[error("the fixes did not converge after {MAX_PASSES} passes (a doctor bug); rolled back")]
     NotConverged,
+}
+
+impl RepairError {
+    /// 130 for an interrupt; 2 (no answer) for everything else, rollbacks included.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RepairError::Interrupted => crate::exit::INTERRUPTED,
+            _ => crate::exit::FAILURE,
+        }
+    }
+}
+
+/// What a fix run works with: fresh contexts, the checks, and the interrupt flag. The checks are
+/// a function so that tests can drive the loop with findings of their own.
+pub struct RepairEnv<'a> {
+    /// Builds a fresh context (files re-read) for each pass.
+    pub new_context: &'a dyn Fn() -> Context,
+    /// Runs the selected checks on a context.
+    pub check: &'a dyn Fn(&Context) -> Report,
+    /// Set by Ctrl-C.
+    pub interrupt: &'a AtomicBool,
 }
 
 /// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
@@ -151,35 +171,72 @@ fn disjoint(a: &Span, b: &Span) -> bool {
     }
 }
 
-/// Runs fixes to a fixpoint. `new_context` builds a fresh context (files re-read) for each pass;
-/// `ask` is consulted per fix in interactive mode.
+/// The answers that outlive one question: `a` (all), `q` (quit) and `d` (files skipped).
+#[derive(Default)]
+struct Asked {
+    all: bool,
+    quit: bool,
+    skipped_files: HashSet<PathBuf>,
+}
+
+/// The files a finding's fix would touch, and the finding's own file: what `d` skips.
+fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fix
+        .changes
+        .iter()
+        .filter_map(Change::file)
+        .cloned()
+        .collect();
+    files.extend(d.file.clone());
+    files
+}
+
+/// Runs fixes to a fixpoint; in interactive mode `confirm` is asked before each fix.
 pub fn repair(
-    new_context: &dyn Fn() -> Context,
-    selection: &Selection,
+    env: &RepairEnv<'_>,
     opts: &RepairOptions,
-    ask: &mut dyn FnMut(&Context, &Diagnostic) -> bool,
+    confirm: &mut dyn Confirmer,
 ) -> Result<RepairOutcome, RepairError> {
-    let cx = new_context();
+    let interrupted = || env.interrupt.load(Ordering::SeqCst);
+    let cx = (env.new_context)();
     let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
     tx.sweep_own_temp_files()?;
     let mut handled: Vec<Diagnostic> = Vec::new();
     let mut settled: HashSet<FixKey> = HashSet::new();
+    let mut asked = Asked::default();
     let mut cx = cx;
-    let mut report = engine::run(&cx, selection);
+    let mut report = (env.check)(&cx);
 
     for _pass in 0..MAX_PASSES {
         if interrupted() {
             tx.rollback()?;
             return Err(RepairError::Interrupted);
         }
-        let mut claims = Claims::default();
-        let mut chosen: Vec<usize> = Vec::new();
+        // The fixes this pass can offer, in report order; several findings can share one fix
+        // (an entry's problems and its quarantine) and are offered once.
+        let mut offered: Vec<usize> = Vec::new();
         for (i, d) in report.diagnostics.iter().enumerate() {
             let Some(fix) = &d.fix else { continue };
             if !wanted(fix, opts) || settled.contains(&key_of(&cx, d)) {
                 continue;
             }
-            // Several findings can share one fix (an entry's problems and its quarantine).
+            if offered
+                .iter()
+                .any(|&o| report.diagnostics[o].fix.as_ref() == Some(fix))
+            {
+                continue;
+            }
+            offered.push(i);
+        }
+        let mut claims = Claims::default();
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut declined: Vec<&Fix> = Vec::new();
+        for (i, d) in report.diagnostics.iter().enumerate() {
+            let Some(fix) = &d.fix else { continue };
+            if !wanted(fix, opts) || settled.contains(&key_of(&cx, d)) {
+                continue;
+            }
+            // A finding sharing a fix already decided in this pass follows that decision.
             if chosen
                 .iter()
                 .any(|&c| report.diagnostics[c].fix.as_ref() == Some(fix))
@@ -187,18 +244,74 @@ pub fn repair(
                 chosen.push(i);
                 continue;
             }
-            if opts.interactive && !ask(&cx, d) {
+            let decline = |handled: &mut Vec<Diagnostic>, settled: &mut HashSet<FixKey>| {
                 settled.insert(key_of(&cx, d));
                 let mut declined = d.clone();
                 declined.fix_status = FixStatus::Declined;
                 handled.push(declined);
+            };
+            if declined.contains(&fix) {
+                decline(&mut handled, &mut settled);
                 continue;
+            }
+            if opts.interactive {
+                // Its place among this pass's offers, counted even where no question is needed,
+                // so the counter is the same whatever was answered before.
+                let number = offered
+                    .iter()
+                    .position(|&o| report.diagnostics[o].fix.as_ref() == Some(fix))
+                    .map_or(offered.len(), |p| p + 1);
+                let files = files_of(d, fix);
+                let answer = if asked.quit || files.iter().any(|f| asked.skipped_files.contains(f))
+                {
+                    Answer::No
+                } else if asked.all {
+                    Answer::Yes
+                } else {
+                    confirm.confirm(&Offer {
+                        cx: &cx,
+                        diagnostic: d,
+                        index: number,
+                        total: offered.len(),
+                    })
+                };
+                let accept = match answer {
+                    Answer::Yes => true,
+                    Answer::All => {
+                        asked.all = true;
+                        true
+                    }
+                    Answer::No => false,
+                    Answer::Quit => {
+                        asked.quit = true;
+                        false
+                    }
+                    Answer::SkipFile => {
+                        asked.skipped_files.extend(files);
+                        false
+                    }
+                    Answer::Interrupt => {
+                        tx.rollback()?;
+                        return Err(RepairError::Interrupted);
+                    }
+                };
+                if !accept {
+                    declined.push(fix);
+                    decline(&mut handled, &mut settled);
+                    continue;
+                }
             }
             if claims.try_claim(fix) {
                 chosen.push(i);
             }
         }
         if chosen.is_empty() {
+            // The last pass's re-check found nothing left to apply. A Ctrl-C that came during
+            // it is still honoured: the commit below is the point of no return.
+            if interrupted() {
+                tx.rollback()?;
+                return Err(RepairError::Interrupted);
+            }
             let run_id = tx.commit()?;
             return Ok(RepairOutcome {
                 cx,
@@ -219,7 +332,6 @@ pub fn repair(
             tx.rollback()?;
             return Err(RepairError::Interrupted);
         }
-        let mut failed = Vec::new();
         for (i, outcome) in chosen.iter().zip(&applied) {
             let d = &report.diagnostics[*i];
             let mut done = d.clone();
@@ -234,14 +346,13 @@ pub fn repair(
                     settled.insert(key_of(&cx, d));
                     done.fix_status = FixStatus::Failed;
                     done = done.add_help(format!("the fix was not applied: {reason}"));
-                    failed.push(*i);
                 }
             }
             handled.push(done);
         }
 
-        let next_cx = new_context();
-        let next = engine::run(&next_cx, selection);
+        let next_cx = (env.new_context)();
+        let next = (env.check)(&next_cx);
         let applied_here: Vec<&Diagnostic> = chosen
             .iter()
             .zip(&applied)
@@ -294,7 +405,27 @@ fn apply(
             }
         }
     }
+    // Every file of the pass is backed up and named in the in-progress manifest before the
+    // first of them changes.
+    let mut paths: Vec<PathBuf> = edits.keys().cloned().collect();
+    for (change, _) in &later {
+        match change {
+            Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
+            other => paths.extend(other.file().cloned()),
+        }
+    }
+    tx.prepare(&paths)?;
+    // A file written and chmod-ed in the same pass is written with its final mode, so it never
+    // appears with a mode it has neither before nor after the run (a wrapper without its exec bit).
+    let final_modes: HashMap<&Path, u32> = later
+        .iter()
+        .filter_map(|(change, _)| match change {
+            Change::SetMode { file, mode } => Some((file.as_path(), *mode)),
+            _ => None,
+        })
+        .collect();
     for (file, file_edits) in &edits {
+        crate::write::failpoint("between-files");
         let diagnosed = cx.bytes_of(file);
         tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
@@ -307,7 +438,7 @@ fn apply(
                 continue;
             }
         };
-        match tx.write(file, &new) {
+        match tx.write_with_mode(file, &new, final_modes.get(file.as_path()).copied()) {
             Ok(()) => {}
             Err(err @ WriteError::SymlinkLeavesProject(_)) => {
                 mark(&mut results, slots, err.to_string())
@@ -325,11 +456,12 @@ fn apply(
         Change::Quarantine { .. } | Change::Edit { .. } => 4,
     });
     for (change, slot) in later {
+        crate::write::failpoint("between-files");
         let outcome = match change {
             Change::Write { file, contents } => {
                 let diagnosed = cx.bytes_of(file);
                 tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
-                tx.write(file, contents)
+                tx.write_with_mode(file, contents, final_modes.get(file.as_path()).copied())
             }
             Change::SetMode { file, mode } => tx.set_mode(file, *mode),
             Change::Rename { from, to } => tx.rename(from, to),
@@ -421,3 +553,6 @@ fn verify(before: &Report, after: &Report, applied: &[&Diagnostic]) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -273,8 +273,19 @@ fn undo_refuses_after_later_edits_unless_forced() {
         edited,
         "a refused undo changes nothing"
     );
-    assert_eq!(doctor(project, &[], &["undo", "--force"]).code, 0);
+    // --force restores the run's originals and keeps the later edit as a run of its own.
+    let forced = doctor(project, &[], &["undo", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert_eq!(tree(project), original);
+    let saved = forced
+        .stdout
+        .split("`instar-doctor undo ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no saved run named: {}", forced.stdout))
+        .to_string();
+    assert_eq!(doctor(project, &[], &["undo", &saved]).code, 0);
+    assert_eq!(fs::read(&jobs).unwrap(), edited, "the later edit is back");
 }
 
 #[test]
@@ -295,48 +306,269 @@ fn symlinks_that_leave_the_project_are_not_written_through() {
     assert_eq!(fs::read(&target).unwrap(), b"\xEF\xBB\xBF[]");
 }
 
-/// kill -9 at random moments of a fix of a large jobs.json: the file is always either the old or
-/// the new version, never a mix, and always parses as one or the other.
-#[test]
-fn a_killed_fix_never_leaves_a_half_written_file() {
-    let old = jobs_with_bom(30_000, 200);
-    let new = old[3..].to_vec();
-    let mut seed: u64 = 0x5eed;
-    for round in 0..8 {
-        let agent = tempfile::tempdir().unwrap();
-        let state = agent.path().join(".instar");
-        fs::create_dir_all(&state).unwrap();
-        fs::write(state.join("jobs.json"), &old).unwrap();
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let delay_ms = (seed >> 33) % 400;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
-            .args(["--dir", agent.path().to_str().unwrap(), "--fix", "-q"])
-            .env("CI", "true")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        let now = fs::read(state.join("jobs.json")).unwrap();
+/// Files under `.instar/` that are not temp files of a doctor write (those are judged apart:
+/// a killed write may leave one, and the next run sweeps it).
+fn agent_files(project: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    let mut files = tree(project);
+    files.retain(|path, _| !path.contains(".instar-doctor."));
+    files
+}
+
+/// Paths of doctor temp files anywhere under `.instar/`, the doctor's own folder included.
+fn leftover_temp_files(project: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![project.join(".instar")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else if name.contains(".instar-doctor.") {
+                found.push(entry.path().display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// The statuses of the recorded runs, from their manifests.
+fn run_statuses(project: &Path) -> Vec<String> {
+    let mut statuses = Vec::new();
+    for entry in fs::read_dir(project.join(".instar/doctor/runs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(bytes) = fs::read(entry.path().join("manifest.json")) {
+            let m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            statuses.push(m["status"].as_str().unwrap_or("committed").to_string());
+        }
+    }
+    statuses
+}
+
+/// Runs the doctor built with the `failpoints` feature, aborting at the `crash_at`-th step
+/// (0: never), and returns the exit code (`None` when it died) and the steps it reached.
+fn doctor_crashing(project: &Path, args: &[&str], crash_at: usize) -> (Option<i32>, Vec<String>) {
+    let log = project.join("failpoints.log");
+    let _ = fs::remove_file(&log);
+    let status = Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+        .arg("--dir")
+        .arg(project)
+        .args(args)
+        .env("CI", "true")
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .env("INSTAR_DOCTOR_FAILPOINT_LOG", &log)
+        .env("INSTAR_DOCTOR_CRASH_AT", crash_at.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let steps = fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let _ = fs::remove_file(&log);
+    (status.code(), steps)
+}
+
+/// Replaces `project`'s `.instar/` with a fresh copy of the case's, at the same path (fixes
+/// write the project's absolute path into files, so trees compare only at one path).
+fn refresh(project: &Path, case: &Path) {
+    let _ = fs::remove_dir_all(project.join(".instar"));
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(case.join(".instar"))
+        .arg(project)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The paths where two trees differ (bytes or mode): a readable assertion message.
+fn differing(
+    a: &BTreeMap<String, (Vec<u8>, u32)>,
+    b: &BTreeMap<String, (Vec<u8>, u32)>,
+) -> Vec<String> {
+    let paths: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    paths
+        .into_iter()
+        .filter(|p| a.get(*p) != b.get(*p))
+        .cloned()
+        .collect()
+}
+
+/// Each file is whole, and either what it was before the run or what the run makes of it.
+fn assert_each_file_old_or_new(
+    now: &BTreeMap<String, (Vec<u8>, u32)>,
+    old: &BTreeMap<String, (Vec<u8>, u32)>,
+    new: &BTreeMap<String, (Vec<u8>, u32)>,
+    context: &str,
+) {
+    let paths: std::collections::BTreeSet<&String> =
+        now.keys().chain(old.keys()).chain(new.keys()).collect();
+    for path in paths {
+        let bytes = |t: &BTreeMap<String, (Vec<u8>, u32)>| t.get(path).map(|e| e.0.clone());
+        let mode = |t: &BTreeMap<String, (Vec<u8>, u32)>| t.get(path).map(|e| e.1);
         assert!(
-            now == old || now == new,
-            "round {round} (kill after {delay_ms} ms): jobs.json is neither the old nor the new version"
+            bytes(now) == bytes(old) || bytes(now) == bytes(new),
+            "{context}: {path} is neither its old nor its new content"
         );
-        // Whatever was left, a later run finishes the job and the file parses; a temp file the
-        // killed run left behind is swept into the quarantine.
-        let out = run(&["--dir", agent.path().to_str().unwrap(), "--fix", "-q"]);
-        assert_ne!(out.code, 2, "{}", out.stderr);
-        assert_eq!(fs::read(state.join("jobs.json")).unwrap(), new);
-        let leftovers: Vec<_> = fs::read_dir(&state)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().contains(".instar-doctor."))
-            .collect();
-        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
+        assert!(
+            mode(now) == mode(old) || mode(now) == mode(new),
+            "{context}: {path} has neither its old nor its new mode"
+        );
+    }
+}
+
+/// Deterministic crash injection: a fix run of a multi-file agent (edits of two files, a mode
+/// change, a quarantined temp file, two files created) is aborted at each of its steps in turn
+/// (backups, each temp write, each rename, between files, before and after the commit, inside
+/// every manifest write). After each crash every file is old or new; a plain check reports
+/// `doctor/interrupted-run` whenever the run had begun changing files and had not committed;
+/// `--fix` rolls it back (saying so) and fixes again; `undo` gives back the original tree,
+/// modes included.
+#[test]
+fn a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly() {
+    let case = fixtures().join("examples/broken-agent");
+    let fix = ["--fix", "--unsafe-fixes", "-q"];
+    let agent = tempfile::tempdir().unwrap();
+    let project = agent.path();
+    // A clean run: the old and new trees, and the steps it goes through.
+    refresh(project, &case);
+    let old = agent_files(project);
+    let (code, steps) = doctor_crashing(project, &fix, 0);
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "the clean run finishes: {code:?}"
+    );
+    let new = agent_files(project);
+    assert_ne!(old, new);
+    for step in [
+        "after-backups",
+        "temp-written",
+        "renamed",
+        "between-files",
+        "mode-set",
+        "quarantined",
+        "before-commit",
+        "committed",
+    ] {
+        assert!(
+            steps.iter().any(|s| s == step),
+            "no {step} failpoint in {steps:?}: is the failpoints feature on?"
+        );
+    }
+    // The commit is the rename of the committed manifest: "before-commit", then that write's
+    // "temp-written" and "renamed" steps.
+    let before_commit = steps.iter().position(|s| s == "before-commit").unwrap();
+    assert_eq!(steps[before_commit + 2], "renamed");
+    let committed_at = before_commit + 3;
+
+    for crash_at in 1..=steps.len() {
+        let context = format!("crash at step {crash_at} ({})", steps[crash_at - 1]);
+        refresh(project, &case);
+        let (code, _) = doctor_crashing(project, &fix, crash_at);
+        assert_eq!(code, None, "{context}: the doctor was not killed");
+        let after_crash = agent_files(project);
+        assert_each_file_old_or_new(&after_crash, &old, &new, &context);
+
+        let statuses = run_statuses(project);
+        let committed = statuses.iter().any(|s| s == "committed");
+        assert_eq!(
+            committed,
+            crash_at >= committed_at,
+            "{context}: {statuses:?}"
+        );
+        let reported = codes(project, &[]).contains(&"doctor/interrupted-run".to_string());
+        assert_eq!(
+            reported,
+            statuses.iter().any(|s| s == "in-progress"),
+            "{context}: {statuses:?}"
+        );
+        if !committed {
+            assert!(
+                after_crash == old || reported,
+                "{context}: files changed and nothing reports it"
+            );
+        }
+
+        let recovery = doctor(project, &[], &["--fix", "--unsafe-fixes", "-q"]);
+        assert_ne!(recovery.code, 2, "{context}: {}", recovery.stderr);
+        assert_eq!(
+            recovery.stderr.contains("rolled back fix run"),
+            reported,
+            "{context}: {}",
+            recovery.stderr
+        );
+        assert!(
+            agent_files(project) == new,
+            "{context}: --fix did not finish: {:?}",
+            differing(&agent_files(project), &new)
+        );
+        assert_eq!(
+            leftover_temp_files(project),
+            Vec::<String>::new(),
+            "{context}"
+        );
+        assert!(!codes(project, &[]).contains(&"doctor/interrupted-run".to_string()));
+
+        let undo = doctor(project, &[], &["undo"]);
+        assert_eq!(undo.code, 0, "{context}: {}", undo.stderr);
+        assert!(
+            tree(project) == old,
+            "{context}: undo is not exact: {:?}",
+            differing(&tree(project), &old)
+        );
+    }
+}
+
+/// `undo` is a transaction too: killed at any of its steps, the next `undo` finishes the job.
+#[test]
+fn an_undo_killed_at_any_step_is_recovered_and_finished() {
+    let case = fixtures().join("examples/broken-agent");
+    let fix = ["--fix", "--unsafe-fixes", "-q"];
+    let agent = tempfile::tempdir().unwrap();
+    let project = agent.path();
+    refresh(project, &case);
+    let old = agent_files(project);
+    assert_ne!(doctor(project, &[], &fix).code, 2);
+    let new = agent_files(project);
+    let (code, steps) = doctor_crashing(project, &["undo"], 0);
+    assert_eq!(code, Some(0));
+    assert!(
+        tree(project) == old,
+        "{:?}",
+        differing(&tree(project), &old)
+    );
+    for crash_at in 1..=steps.len() {
+        let context = format!("undo crash at step {crash_at} ({})", steps[crash_at - 1]);
+        refresh(project, &case);
+        assert_ne!(doctor(project, &[], &fix).code, 2);
+        let (code, _) = doctor_crashing(project, &["undo"], crash_at);
+        assert_eq!(code, None, "{context}: the doctor was not killed");
+        assert_each_file_old_or_new(&agent_files(project), &new, &old, &context);
+        let again = doctor(project, &[], &["undo"]);
+        // Killed after its commit, the undo is done and a second one goes further back.
+        if again.code == 2 {
+            assert!(
+                again.stderr.contains("no fix run to undo"),
+                "{context}: {}",
+                again.stderr
+            );
+        }
+        assert!(
+            tree(project) == old,
+            "{context}: {}{:?}",
+            again.stderr,
+            differing(&tree(project), &old)
+        );
+        assert_eq!(
+            leftover_temp_files(project),
+            Vec::<String>::new(),
+            "{context}"
+        );
     }
 }
 
@@ -363,25 +595,32 @@ fn an_interrupted_fix_rolls_back_and_exits_130() {
             ])
             .env("CI", "true")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status();
-        let status = child.wait_with_output().unwrap().status;
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
         let now = fs::read(state.join("jobs.json")).unwrap();
-        match status.code() {
-            Some(130) => {
+        let statuses = run_statuses(agent.path());
+        match output.status.code() {
+            // Interrupted before the commit: everything put back, no committed run.
+            Some(130) if now == old => {
                 seen_interrupt = true;
                 assert!(
-                    now == old,
-                    "after {delay_ms} ms: an interrupted run must put the file back"
+                    !statuses.iter().any(|s| s == "committed"),
+                    "after {delay_ms} ms: {statuses:?}"
                 );
-                let runs = state.join("doctor/runs");
-                let recorded = fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
-                assert_eq!(recorded, 0, "an interrupted run records nothing");
+            }
+            // Interrupted after the commit: still 130, the run kept, and said so.
+            Some(130) => {
+                seen_interrupt = true;
+                assert!(now == new, "after {delay_ms} ms: neither old nor new");
+                assert_eq!(statuses, ["committed"], "after {delay_ms} ms");
+                assert!(stderr.contains("its changes are kept"), "{stderr}");
             }
             Some(0) | Some(1) => assert!(
                 now == new,
@@ -396,4 +635,66 @@ fn an_interrupted_fix_rolls_back_and_exits_130() {
         seen_interrupt,
         "no delay caught the run in progress: make the corpus larger"
     );
+}
+
+/// Every folder the doctor creates is 0700 and every file in it 0600, whatever the umask: a fix
+/// run, an `undo --force` (which records a run of its own) and their quarantine, under the usual
+/// 022 and under 000.
+#[test]
+fn the_doctor_folder_is_private_whatever_the_umask() {
+    for umask in ["022", "000"] {
+        let agent = copy_fixture(&fixtures().join("examples/broken-agent"));
+        let project = agent.path();
+        let run = |args: &str| {
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "umask {umask} && exec \"$0\" --dir \"$1\" {args} >/dev/null 2>&1"
+                ))
+                .arg(env!("CARGO_BIN_EXE_instar-doctor"))
+                .arg(project)
+                .env("CI", "true")
+                .env("INSTAR_DOCTOR_NOW", NOW)
+                .status()
+                .unwrap();
+            status.code()
+        };
+        assert_ne!(run("--fix --unsafe-fixes"), Some(2));
+        let jobs = project.join(".instar/jobs.json");
+        let mut edited = fs::read(&jobs).unwrap();
+        edited.push(b'\n');
+        fs::write(&jobs, &edited).unwrap();
+        assert_eq!(run("undo --force"), Some(0));
+        let mut stack = vec![project.join(".instar/doctor")];
+        let mut seen = 0;
+        while let Some(dir) = stack.pop() {
+            let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "umask {umask}: {}", dir.display());
+            for entry in fs::read_dir(&dir).unwrap().flatten() {
+                let meta = fs::symlink_metadata(entry.path()).unwrap();
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    seen += 1;
+                    let mode = meta.permissions().mode() & 0o777;
+                    assert_eq!(mode, 0o600, "umask {umask}: {}", entry.path().display());
+                }
+            }
+        }
+        assert!(seen > 5, "umask {umask}: the runs and quarantine are there");
+    }
+}
+
+/// A refused command creates nothing: `undo` with no run to undo leaves no `.instar/doctor/`.
+#[test]
+fn a_refused_undo_creates_nothing() {
+    let agent = copy_fixture(&fixtures().join("examples/broken-agent"));
+    let project = agent.path();
+    let out = doctor(project, &[], &["undo"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no fix run to undo"), "{}", out.stderr);
+    assert!(!project.join(".instar/doctor").exists());
+    let out = doctor(project, &[], &["undo", "20260101T000000Z-0001"]);
+    assert_eq!(out.code, 2);
+    assert!(!project.join(".instar/doctor").exists());
 }

@@ -251,6 +251,10 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "keys/tracked-by-git",
         "tests/conformance_machine.rs (git stores no .git folder)",
     ),
+    (
+        "doctor/interrupted-run",
+        "tests/fix.rs a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly (needs a killed run)",
+    ),
 ];
 
 /// Every code has a fixture tree whose snapshot shows it, or a named test where no tree can.

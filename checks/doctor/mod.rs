@@ -2,6 +2,7 @@
 
 use crate::diag::{Code, Diagnostic, Effect, Severity, Sink};
 use crate::engine::{self, Context, ShadowVersion};
+use crate::fix::{Applicability, Fix};
 use crate::version::{VersionSource, NEWEST_KNOWN, OLDEST_KNOWN};
 
 use super::Check;
@@ -48,10 +49,30 @@ Fix: pass --instar-version X.Y.Z, or repair the shadow install (npm install in \
 .instar/shadow-install).",
 };
 
+pub static INTERRUPTED_RUN: Code = Code {
+    id: "doctor/interrupted-run",
+    severity: Severity::Error,
+    fix: Some(Applicability::Safe),
+    summary: "a fix run was killed before it finished: some files hold its changes, some do not",
+    explain: "What it checks: .instar/doctor/runs/*/manifest.json for a run still marked \
+\"in-progress\" while no doctor holds the run lock .instar/doctor/lock (a writer holds it for its \
+whole run and the system releases it when the process dies, so a free lock means the writer is \
+gone, whatever became of its pid).\n\
+Why it matters: the run was killed (power loss, SIGKILL, a crash) between its first change and \
+its commit. Each file is whole, old or new, but the set is half-applied, and the run's re-check \
+never ran on it.\n\
+What instar does: nothing; this is about the doctor's own record.\n\
+Fix (safe): roll the run back: every file it recorded goes back to its backed-up bytes and mode, \
+files it created are removed, and files it quarantined return. `instar-doctor --fix`, `-i` and \
+`undo` do this before anything else and say so; the backups stay in the run's folder, which is \
+then marked \"rolled-back\".",
+};
+
 static CODES: &[&Code] = &[
     &VERSION_BELOW_KNOWN,
     &VERSION_ABOVE_KNOWN,
     &SHADOW_INSTALL_UNREADABLE,
+    &INTERRUPTED_RUN,
 ];
 
 impl Check for DoctorCheck {
@@ -64,6 +85,7 @@ impl Check for DoctorCheck {
     }
 
     fn run(&self, cx: &Context, sink: &mut Sink) {
+        interrupted_runs(cx, sink);
         if let Some(detected) = cx.detected_version {
             let origin = match cx.version_source {
                 VersionSource::Flag => "given with --instar-version",
@@ -101,5 +123,39 @@ impl Check for DoctorCheck {
                 );
             }
         }
+    }
+}
+
+/// Runs a killed doctor left half-applied. The run lock is probed (opened read-only, never
+/// created), which is not a file read `Context` could share; nothing is written.
+fn interrupted_runs(cx: &Context, sink: &mut Sink) {
+    for run in crate::write::interrupted_runs(&cx.state_dir) {
+        let changed: Vec<&str> = run.files.iter().map(|f| f.path.as_str()).collect();
+        let manifest = cx
+            .state_dir
+            .join(crate::write::DOCTOR_DIR)
+            .join("runs")
+            .join(&run.run_id)
+            .join("manifest.json");
+        sink.push(
+            Diagnostic::new(
+                &INTERRUPTED_RUN,
+                Effect::None,
+                format!(
+                    "fix run {} was interrupted before it finished; it may have changed {}",
+                    run.run_id,
+                    changed.join(", ")
+                ),
+            )
+            .file(manifest)
+            .help("`instar-doctor --fix` (or `undo`) rolls it back to the backed-up bytes first")
+            // Applied by `--fix`, `-i` and `undo` before any other fix, not by the fix loop
+            // (which holds the lock, so it never sees this finding): no change to list.
+            .fix(Some(Fix {
+                applicability: Applicability::Safe,
+                title: format!("roll back the interrupted run {}", run.run_id),
+                changes: Vec::new(),
+            })),
+        );
     }
 }

@@ -39,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
             verbose,
             threshold: Severity::Info,
             hint: false,
+            cwd: None,
         };
         let text = human::render(&cx, &report, &opts);
         // No raw escape byte from the file may reach the terminal.

@@ -1,0 +1,294 @@
+//! The fix loop driven by a scripted confirmer and findings of the tests' own: each word "bad"
+//! in a file is a finding whose safe fix turns it into "good". Special words make fixes that
+//! fail their verification or never converge.
+
+use std::cell::Cell;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use super::*;
+use crate::diag::{Code, Effect, Severity};
+use crate::engine::CheckOutcome;
+use crate::prompt::{Answer, Scripted};
+use crate::write::{runs, RunStatus};
+
+static BAD: Code = Code {
+    id: "test/bad",
+    severity: Severity::Error,
+    fix: Some(Applicability::Safe),
+    summary: "bad",
+    explain: "",
+};
+static EVEN: Code = Code {
+    id: "test/even",
+    severity: Severity::Error,
+    fix: Some(Applicability::Safe),
+    summary: "even",
+    explain: "",
+};
+static ODD: Code = Code {
+    id: "test/odd",
+    severity: Severity::Error,
+    fix: Some(Applicability::Safe),
+    summary: "odd",
+    explain: "",
+};
+
+struct Agent {
+    _dir: tempfile::TempDir,
+    project: PathBuf,
+    state: PathBuf,
+}
+
+impl Agent {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().to_path_buf();
+        let state = project.join(".instar");
+        fs::create_dir_all(&state).unwrap();
+        for (name, text) in files {
+            fs::write(state.join(name), text).unwrap();
+        }
+        Agent {
+            _dir: dir,
+            project,
+            state,
+        }
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.state.join(name)).unwrap()
+    }
+
+    fn context(&self) -> Context {
+        Context::new(
+            self.project.clone(),
+            crate::version::NEWEST_KNOWN,
+            None,
+            crate::version::VersionSource::Default,
+            0,
+            false,
+        )
+    }
+}
+
+/// The test checks: in every `*.txt` of `.instar/`, each "bad" is a finding fixed to "good";
+/// "stuck" is a finding whose fix leaves it in place (verification fails); "grow" reports
+/// `test/even` or `test/odd` by the file's length, fixed by adding a byte (never converges).
+fn check(cx: &Context) -> Report {
+    let mut diagnostics = Vec::new();
+    let mut names = cx.list_dir(&cx.state_dir);
+    names.retain(|n| n.ends_with(".txt"));
+    for name in names {
+        let path = cx.state_dir.join(&name);
+        let Some(bytes) = cx.file(&path).loaded().map(|l| l.bytes.clone()) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut edit = |code: &'static Code, span: std::ops::Range<usize>, to: &str| {
+            diagnostics.push(
+                Diagnostic::new(code, Effect::Silent, format!("{} in {name}", code.id))
+                    .file(&path)
+                    .at(span.clone(), "here")
+                    .fix(Some(Fix::safe(
+                        format!("fix {}", code.id),
+                        vec![Change::Edit {
+                            file: path.clone(),
+                            span,
+                            replacement: to.to_string(),
+                        }],
+                    ))),
+            );
+        };
+        for (at, _) in text.match_indices("bad") {
+            edit(&BAD, at..at + 3, "good");
+        }
+        for (at, _) in text.match_indices("stuck") {
+            edit(&BAD, at..at + 5, "stuck ");
+        }
+        if text.contains("grow") {
+            let code = if text.len().is_multiple_of(2) {
+                &EVEN
+            } else {
+                &ODD
+            };
+            edit(code, text.len()..text.len(), "+");
+        }
+    }
+    Report {
+        checks: vec![CheckOutcome {
+            id: "test",
+            status: crate::engine::CheckStatus::Ok,
+            duration_ms: 0.0,
+        }],
+        diagnostics,
+    }
+}
+
+fn run_with(
+    agent: &Agent,
+    interactive: bool,
+    confirm: &mut dyn Confirmer,
+    check: &dyn Fn(&Context) -> Report,
+    interrupt: &AtomicBool,
+) -> Result<RepairOutcome, RepairError> {
+    let new_context = || agent.context();
+    let env = RepairEnv {
+        new_context: &new_context,
+        check,
+        interrupt,
+    };
+    let opts = RepairOptions {
+        unsafe_fixes: false,
+        interactive,
+    };
+    repair(&env, &opts, confirm)
+}
+
+fn run(agent: &Agent, answers: &[Answer]) -> (Result<RepairOutcome, RepairError>, Scripted) {
+    let mut script = Scripted::new(answers);
+    let flag = AtomicBool::new(false);
+    let result = run_with(agent, true, &mut script, &check, &flag);
+    (result, script)
+}
+
+fn statuses(outcome: &RepairOutcome) -> Vec<FixStatus> {
+    outcome.handled.iter().map(|d| d.fix_status).collect()
+}
+
+fn committed(state: &Path) -> usize {
+    runs(state)
+        .iter()
+        .filter(|m| m.status == RunStatus::Committed)
+        .count()
+}
+
+#[test]
+fn accepted_fixes_are_applied_and_committed() {
+    let agent = Agent::new(&[("a.txt", "bad bad")]);
+    let (result, script) = run(&agent, &[Answer::Yes, Answer::Yes]);
+    let outcome = result.unwrap();
+    assert_eq!(agent.read("a.txt"), "good good");
+    assert_eq!(statuses(&outcome), [FixStatus::Applied, FixStatus::Applied]);
+    // Both fixes are offered in one pass: a counter over that pass.
+    let counters: Vec<(usize, usize)> = script.asked.iter().map(|a| (a.1, a.2)).collect();
+    assert_eq!(counters, [(1, 2), (2, 2)]);
+    assert!(outcome.run_id.is_some());
+    assert_eq!(committed(&agent.state), 1);
+}
+
+#[test]
+fn declined_fixes_change_nothing_and_are_not_asked_again() {
+    let agent = Agent::new(&[("a.txt", "bad")]);
+    let (result, script) = run(&agent, &[Answer::No]);
+    let outcome = result.unwrap();
+    assert_eq!(agent.read("a.txt"), "bad");
+    assert_eq!(statuses(&outcome), [FixStatus::Declined]);
+    assert_eq!(script.asked.len(), 1);
+    assert_eq!(outcome.run_id, None);
+    assert!(
+        runs(&agent.state).is_empty(),
+        "a run that changed nothing leaves nothing"
+    );
+}
+
+#[test]
+fn quit_applies_what_was_accepted_and_asks_nothing_more() {
+    let agent = Agent::new(&[("a.txt", "bad bad"), ("b.txt", "bad")]);
+    let (result, script) = run(&agent, &[Answer::Yes, Answer::Quit]);
+    let outcome = result.unwrap();
+    assert_eq!(agent.read("a.txt"), "good bad");
+    assert_eq!(agent.read("b.txt"), "bad");
+    assert_eq!(script.asked.len(), 2);
+    assert_eq!(
+        statuses(&outcome),
+        [FixStatus::Declined, FixStatus::Declined, FixStatus::Applied]
+    );
+}
+
+#[test]
+fn all_applies_every_remaining_fix_without_asking() {
+    let agent = Agent::new(&[("a.txt", "bad bad"), ("b.txt", "bad")]);
+    let (result, script) = run(&agent, &[Answer::All]);
+    result.unwrap();
+    assert_eq!(agent.read("a.txt"), "good good");
+    assert_eq!(agent.read("b.txt"), "good");
+    assert_eq!(script.asked.len(), 1);
+}
+
+#[test]
+fn skip_file_declines_the_rest_of_that_file_only() {
+    let agent = Agent::new(&[("a.txt", "bad bad bad"), ("b.txt", "bad")]);
+    let (result, script) = run(&agent, &[Answer::Yes, Answer::SkipFile, Answer::Yes]);
+    result.unwrap();
+    assert_eq!(agent.read("a.txt"), "good bad bad");
+    assert_eq!(agent.read("b.txt"), "good");
+    let files: Vec<(usize, usize)> = script.asked.iter().map(|a| (a.1, a.2)).collect();
+    // The third fix of a.txt (3/4) was not asked; b.txt's is 4/4.
+    assert_eq!(files, [(1, 4), (2, 4), (4, 4)]);
+}
+
+#[test]
+fn an_interrupt_at_the_prompt_rolls_back_and_exits_130() {
+    let agent = Agent::new(&[("a.txt", "bad"), ("b.txt", "bad bad")]);
+    // The first file's fix is accepted and (in a later pass after `b`'s) would be written; the
+    // interrupt comes at the second question.
+    let (result, script) = run(&agent, &[Answer::Yes, Answer::Interrupt]);
+    let err = result.err().expect("interrupted");
+    assert!(matches!(err, RepairError::Interrupted));
+    assert_eq!(err.exit_code(), 130);
+    assert_eq!(script.asked.len(), 2, "nothing is asked after Ctrl-C");
+    assert_eq!(agent.read("a.txt"), "bad");
+    assert_eq!(agent.read("b.txt"), "bad bad");
+    assert_eq!(committed(&agent.state), 0);
+}
+
+/// Ctrl-C while the final re-check runs: the run is rolled back, not committed.
+#[test]
+fn an_interrupt_during_the_final_recheck_is_honoured() {
+    let agent = Agent::new(&[("a.txt", "bad")]);
+    let flag = AtomicBool::new(false);
+    let calls = Cell::new(0);
+    let checking = |cx: &Context| {
+        calls.set(calls.get() + 1);
+        if calls.get() == 2 {
+            // The re-check after the only pass's writes.
+            flag.store(true, Ordering::SeqCst);
+        }
+        check(cx)
+    };
+    let mut script = Scripted::new(&[]);
+    let result = run_with(&agent, false, &mut script, &checking, &flag);
+    assert!(matches!(result, Err(RepairError::Interrupted)));
+    assert_eq!(agent.read("a.txt"), "bad");
+    assert_eq!(committed(&agent.state), 0);
+    assert_eq!(runs(&agent.state)[0].status, RunStatus::RolledBack);
+}
+
+#[test]
+fn a_fix_that_fails_verification_rolls_the_run_back() {
+    let agent = Agent::new(&[("a.txt", "bad"), ("b.txt", "stuck")]);
+    let mut script = Scripted::new(&[]);
+    let flag = AtomicBool::new(false);
+    let result = run_with(&agent, false, &mut script, &check, &flag);
+    let err = result.err().expect("rolled back");
+    assert!(matches!(err, RepairError::RolledBack(_)), "{err}");
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(agent.read("a.txt"), "bad", "the whole run is rolled back");
+    assert_eq!(agent.read("b.txt"), "stuck");
+    assert_eq!(committed(&agent.state), 0);
+}
+
+#[test]
+fn a_loop_that_does_not_converge_is_rolled_back_at_the_cap() {
+    let agent = Agent::new(&[("a.txt", "grow")]);
+    let mut script = Scripted::new(&[]);
+    let flag = AtomicBool::new(false);
+    let result = run_with(&agent, false, &mut script, &check, &flag);
+    let err = result.err().expect("not converged");
+    assert!(matches!(err, RepairError::NotConverged), "{err}");
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(agent.read("a.txt"), "grow");
+    assert_eq!(committed(&agent.state), 0);
+}

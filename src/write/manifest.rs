@@ -1,0 +1,174 @@
+//! The record of a fix run, `.instar/doctor/runs/<run-id>/manifest.json`, and the list of runs.
+//!
+//! Its `status` is the run's commit protocol: `in-progress` is written (fsynced) before the
+//! run's first change and names every file the run is about to touch with its old hash, mode and
+//! backup, so a run killed at any step can be rolled back exactly; `committed` is written only
+//! after the final re-check. Manifests written before statuses existed say `applied` (or nothing)
+//! and count as committed, so their runs stay undoable.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{private_dir, write_atomic, PRIVATE_FILE_MODE};
+use super::{WriteError, DOCTOR_DIR};
+
+/// One file a run touched (or is about to touch).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    /// Path relative to the project (or absolute outside it).
+    pub path: String,
+    /// False for a file the run creates: a rollback removes it.
+    pub existed: bool,
+    pub mode: Option<u32>,
+    pub sha256_before: Option<String>,
+    /// Set when the run commits; `None` while it is in progress.
+    pub sha256_after: Option<String>,
+    /// The copy under the run folder, relative to it.
+    pub backup: Option<String>,
+    pub symlink_target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QuarantineRecord {
+    pub from: String,
+    /// Relative to the state folder.
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FixRecord {
+    pub code: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Recorded before the first change; a run found in this state with no live writer was
+    /// interrupted and is rolled back.
+    InProgress,
+    /// Done and re-checked. `applied` is what manifests said before statuses existed, and a
+    /// manifest with no status at all is one of those.
+    #[default]
+    #[serde(alias = "applied")]
+    Committed,
+    /// Put back by the run itself (a failed verification, Ctrl-C) or by the next doctor.
+    RolledBack,
+    /// Put back by `undo`.
+    Undone,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::InProgress => "in-progress",
+            RunStatus::Committed => "committed",
+            RunStatus::RolledBack => "rolled-back",
+            RunStatus::Undone => "undone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub run_id: String,
+    pub doctor_version: String,
+    #[serde(default)]
+    pub status: RunStatus,
+    /// The writer's process id: names the temp files it may have left next to its targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// For the run an `undo` made: the run it undid. Its backups are the files `undo`
+    /// overwrote, so undoing it brings them back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    pub files: Vec<FileRecord>,
+    #[serde(default)]
+    pub quarantined: Vec<QuarantineRecord>,
+    /// Files of data saved into the quarantine (e.g. jobs.invalid.json), relative to the state folder.
+    #[serde(default)]
+    pub saved: Vec<String>,
+    #[serde(default)]
+    pub fixes: Vec<FixRecord>,
+}
+
+pub fn runs_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join(DOCTOR_DIR).join("runs")
+}
+
+pub fn run_dir(state_dir: &Path, run_id: &str) -> PathBuf {
+    runs_dir(state_dir).join(run_id)
+}
+
+pub fn quarantine_dir(state_dir: &Path, run_id: &str) -> PathBuf {
+    state_dir.join(DOCTOR_DIR).join("quarantine").join(run_id)
+}
+
+/// Writes (atomically, fsynced) the manifest into its run folder.
+pub fn write_manifest(run_dir: &Path, manifest: &Manifest) -> Result<(), WriteError> {
+    private_dir(run_dir)?;
+    let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
+    write_atomic(
+        &run_dir.join("manifest.json"),
+        text.as_bytes(),
+        PRIVATE_FILE_MODE,
+    )
+}
+
+/// Runs recorded under `.instar/doctor/runs/`, newest first. Reads only.
+pub fn runs(state_dir: &Path) -> Vec<Manifest> {
+    let mut manifests: Vec<Manifest> = fs::read_dir(runs_dir(state_dir))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| fs::read(e.path().join("manifest.json")).ok())
+        .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+        .collect();
+    manifests.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    manifests
+}
+
+/// Whether `run` was undone: marked so, or undone by a committed undo run whose mark on `run`
+/// did not reach the disk (the undo run's commit is the point where the undo happened).
+pub fn is_undone(run: &Manifest, all: &[Manifest]) -> bool {
+    run.status == RunStatus::Undone
+        || all.iter().any(|other| {
+            other.status == RunStatus::Committed && other.undoes.as_deref() == Some(&run.run_id)
+        })
+}
+
+/// A run id that sorts in run order: the wall-clock second (never INSTAR_DOCTOR_NOW, which tests
+/// freeze) and a sequence number past every run already recorded, e.g. `20261124T120000Z-0003`.
+pub fn new_run_id(state_dir: &Path) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = now.div_euclid(86_400);
+    let secs = now.rem_euclid(86_400);
+    let (y, m, d) = crate::cron::civil_from_days(days);
+    let stamp = format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    // Folders without a manifest count too: a run killed before its first manifest write left one.
+    let last = fs::read_dir(runs_dir(state_dir))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .rsplit('-')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    format!("{stamp}-{:04}", last + 1)
+}

@@ -1,0 +1,168 @@
+//! `undo`: put a run's files back, itself as a transaction.
+//!
+//! The restore is a run of its own (`undoes` names the run it undoes): its backups are the files
+//! as they were just before the undo, so a crash during the undo is rolled back like any
+//! interrupted run, and the edits `--force` overwrites are kept and can be brought back with
+//! `undo <that run>`.
+
+use std::fs;
+use std::path::Path;
+
+use super::manifest::{self, is_undone, runs, write_manifest, Manifest, RunStatus};
+use super::recover::{recover_locked, Recovered};
+use super::transaction::{absolute, recorded_mode, Transaction};
+use super::{lock, sha256_hex, WriteError};
+
+#[derive(Debug)]
+pub struct UndoOutcome {
+    pub run_id: String,
+    pub restored: Vec<String>,
+    /// Interrupted runs rolled back before anything else.
+    pub recovered: Vec<Recovered>,
+    /// With `--force`: the files that had changed since the run, and the run that saved them.
+    pub overwritten: Vec<String>,
+    pub saved_as: Option<String>,
+}
+
+fn refused(message: String) -> WriteError {
+    WriteError::Refused(message)
+}
+
+/// Restores the files of run `run_id` (default: the newest committed run that is not an undo).
+pub fn undo(
+    project_dir: &Path,
+    state_dir: &Path,
+    run_id: Option<&str>,
+    force: bool,
+) -> Result<UndoOutcome, WriteError> {
+    // A refused undo creates nothing: look before taking the lock, which creates the doctor's
+    // folder and its lock file.
+    let listed = runs(state_dir);
+    if listed.is_empty() {
+        return Err(refused("no fix run to undo".to_string()));
+    }
+    if let Some(id) = run_id {
+        if !listed.iter().any(|m| m.run_id == id) {
+            return Err(refused(format!(
+                "no fix run {id} under .instar/doctor/runs/"
+            )));
+        }
+    }
+    let held = lock(state_dir)?;
+    let recovered = recover_locked(project_dir, state_dir, &held)?;
+    // Undoing an interrupted run is rolling it back, which is done: no hash to match, no --force.
+    // An interrupted undo is different: rolling it back only undid the undo, so the run it was
+    // undoing is still to undo, and is found below as usual.
+    let rolled_back_now = match run_id {
+        Some(id) => recovered.iter().find(|r| r.run_id == id),
+        None => recovered.iter().find(|r| r.undoes.is_none()),
+    };
+    if let Some(done) = rolled_back_now {
+        return Ok(UndoOutcome {
+            run_id: done.run_id.clone(),
+            restored: done.restored.clone(),
+            recovered: recovered.clone(),
+            overwritten: Vec::new(),
+            saved_as: None,
+        });
+    }
+    let all = runs(state_dir);
+    let target: Manifest = match run_id {
+        Some(id) => all
+            .iter()
+            .find(|m| m.run_id == id)
+            .cloned()
+            .ok_or_else(|| refused(format!("no fix run {id} under .instar/doctor/runs/")))?,
+        None => all
+            .iter()
+            .find(|m| m.status == RunStatus::Committed && m.undoes.is_none() && !is_undone(m, &all))
+            .cloned()
+            .ok_or_else(|| refused("no fix run to undo".to_string()))?,
+    };
+    if is_undone(&target, &all) {
+        return Err(refused(format!("run {} was already undone", target.run_id)));
+    }
+    if target.status == RunStatus::RolledBack {
+        return Err(refused(format!(
+            "run {} was rolled back: none of its changes are left to undo",
+            target.run_id
+        )));
+    }
+    let mut overwritten = Vec::new();
+    for record in &target.files {
+        let now = fs::read(absolute(project_dir, &record.path))
+            .ok()
+            .map(|b| sha256_hex(&b));
+        if now != record.sha256_after {
+            overwritten.push(record.path.clone());
+        }
+    }
+    if let (Some(first), false) = (overwritten.first(), force) {
+        return Err(refused(format!(
+            "{first} changed after run {}; nothing was restored (use --force to restore anyway: the later edits are backed up as a run of their own)",
+            target.run_id
+        )));
+    }
+
+    let run_dir = manifest::run_dir(state_dir, &target.run_id);
+    let mut tx = Transaction::begin_locked(project_dir, state_dir, held)?.undoing(&target.run_id);
+    let result = (|| {
+        let mut paths: Vec<_> = target
+            .files
+            .iter()
+            .map(|r| absolute(project_dir, &r.path))
+            .collect();
+        paths.extend(target.quarantined.iter().map(|q| state_dir.join(&q.to)));
+        tx.prepare(&paths)?;
+        for q in target.quarantined.iter().rev() {
+            let from = state_dir.join(&q.to);
+            let to = absolute(project_dir, &q.from);
+            if fs::symlink_metadata(&from).is_ok() && fs::symlink_metadata(&to).is_err() {
+                // The quarantine holds it at 0600: its own mode comes back before it reappears.
+                if let Some(mode) = recorded_mode(&target, &q.from) {
+                    tx.set_mode(&from, mode)?;
+                }
+                tx.rename(&from, &to)?;
+            }
+        }
+        for record in &target.files {
+            let path = absolute(project_dir, &record.path);
+            match (&record.backup, record.existed) {
+                (Some(backup), true) => {
+                    let backup = run_dir.join(backup);
+                    let bytes = fs::read(&backup).map_err(super::io_err(&backup))?;
+                    // Bytes and mode land together: the file is never new bytes at the old
+                    // mode or the reverse.
+                    tx.write_with_mode(&path, &bytes, record.mode)?;
+                }
+                // A file the run created is the user's now too: quarantined, not deleted.
+                _ => {
+                    if fs::symlink_metadata(&path).is_ok() {
+                        tx.quarantine(&path)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        tx.rollback()?;
+        return Err(err);
+    }
+    let undo_run = tx.commit()?;
+    // The undo run's commit is the undo; this mark is for readers (and older doctors).
+    let mut done = target.clone();
+    done.status = RunStatus::Undone;
+    write_manifest(&run_dir, &done)?;
+    Ok(UndoOutcome {
+        run_id: target.run_id.clone(),
+        restored: target.files.iter().map(|f| f.path.clone()).collect(),
+        recovered,
+        saved_as: if overwritten.is_empty() {
+            None
+        } else {
+            undo_run
+        },
+        overwritten,
+    })
+}
