@@ -127,6 +127,31 @@ mod tests {
         }
     }
 
+    /// An explanation that names an instar version names a switch point of the one rules table
+    /// (or the oldest or newest version known), so `explain` cannot drift from the rules applied.
+    #[test]
+    fn versions_in_explanations_are_rule_boundaries() {
+        use crate::version::{Version, NEWEST_KNOWN, OLDEST_KNOWN, RULES};
+        let known = |v: Version| {
+            v == OLDEST_KNOWN || v == NEWEST_KNOWN || RULES.iter().any(|r| r.first == v)
+        };
+        for code in all_codes() {
+            let text = format!("{} {}", code.summary, code.explain);
+            let words = text.split(|c: char| !(c.is_ascii_digit() || c == '.'));
+            for word in words.map(|w| w.trim_matches('.')) {
+                let Ok(version) = word.parse::<Version>() else {
+                    continue;
+                };
+                // croner 8.1.2 and loopback addresses are not instar versions; history before
+                // the oldest known version (v0.28.41 threw on a missing jobs.json) is no rule.
+                if version.major > 1 || word.split('.').count() != 3 || version < OLDEST_KNOWN {
+                    continue;
+                }
+                assert!(known(version), "{} names {version}, which is no rule boundary", code.id);
+            }
+        }
+    }
+
     /// A code is a public contract: renaming or dropping one must show up in review.
     #[test]
     fn code_catalogue_snapshot() {

@@ -64,51 +64,99 @@ pub const OLDEST_KNOWN: Version = Version::new(0, 28, 44);
 /// The newest version whose rules the doctor knows (the spec's HEAD).
 pub const NEWEST_KNOWN: Version = Version::new(1, 3, 1186);
 
-/// Named switch points (spec §0). A rule compares the version in use against one of these.
-pub mod boundary {
-    use super::Version;
+/// One instar rule the doctor applies from a given version on: the single table of switch points
+/// (spec §0 and §3.9). `list`-style output and the `rules_table_snapshot` test read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The constant's name in [`boundary`].
+    pub name: &'static str,
+    /// The first instar version that behaves this way.
+    pub first: Version,
+    /// Where the boundary comes from: the commit (first tag found with `git tag --contains`),
+    /// "probed" when instar's own loaders were run on both sides, or why it is HEAD-only.
+    pub source: &'static str,
+    /// What changes at that version, in the doctor's words.
+    pub what: &'static str,
+}
 
-    /// JobLoader skips an invalid entry instead of throwing (fc0798295).
-    pub const JOBS_SKIP_INVALID_ENTRIES: Version = Version::new(0, 28, 65);
-    /// Per-slug job manifests `jobs/schedule/*.json` are loaded (b01157526).
-    pub const JOB_MANIFESTS: Version = Version::new(0, 28, 98);
-    /// `scheduler.enabled` defaults to true instead of false (2c4ab0b43).
-    pub const SCHEDULER_ENABLED_BY_DEFAULT: Version = Version::new(1, 2, 53);
-    /// HEAD exempts 26 more built-in slugs from the grounding audit. The spec gives no boundary,
-    /// and design.md §2 counts such a rule as HEAD-only.
-    pub const GROUNDING_EXEMPT_EXTENDED: Version = super::NEWEST_KNOWN;
-    /// The registry carries a fenced, Ed25519-signed `lease` (e5c32d696).
-    pub const REGISTRY_LEASE: Version = Version::new(1, 3, 19);
-    /// Registry entries carry an auto-assigned, validated `nickname` (9f2be9c55).
-    pub const REGISTRY_NICKNAMES: Version = Version::new(1, 3, 92);
-    /// `loadSigningKey` falls back to `signing-private.pem` (2b437c933).
-    pub const SIGNING_KEY_LEGACY_FALLBACK: Version = Version::new(1, 3, 151);
-    /// `loadEncryptionKey` falls back to `encryption-private.pem` (b35c84e2a).
-    pub const ENCRYPTION_KEY_LEGACY_FALLBACK: Version = Version::new(1, 3, 152);
-    /// A `null` entry for another machine crashes self-registration (it reads every entry's
-    /// nickname). The spec probed it at 1.3.1186 only and gives no boundary: HEAD-only.
-    pub const NULL_ENTRY_CRASHES_SELF_REGISTRATION: Version = super::NEWEST_KNOWN;
-    /// PostUpdateMigrator moves legacy top-level `maxSessions` into `sessions` (8246198eb).
-    pub const MAX_SESSIONS_MIGRATED: Version = Version::new(1, 2, 53);
-    /// The migrator repoints the legacy feedback webhook URL (c30d2c6ae).
-    pub const FEEDBACK_URL_REPOINTED: Version = Version::new(1, 3, 561);
-    /// `mentor.dailySpendCapUsd` is retired by the migrator. The spec gives no boundary: HEAD-only.
-    pub const MENTOR_SPEND_CAP_RETIRED: Version = super::NEWEST_KNOWN;
-    /// Boot fails fast on unresolved `{secret:true}` placeholders in boot-critical fields (02c38add1).
-    pub const SECRET_PLACEHOLDERS_FAIL_FAST: Version = Version::new(1, 3, 281);
-    /// The framework prerequisite check honours `sessions.frameworkBinaryPaths`. The spec gives
-    /// no boundary: HEAD-only.
-    pub const FRAMEWORK_PREREQUISITE: Version = super::NEWEST_KNOWN;
-    /// The boot wrapper is always `.cjs` and the other extension is never deleted (f11caf548).
-    pub const BOOT_WRAPPER_ALWAYS_CJS: Version = Version::new(1, 1, 2);
-    /// The wrapper reinstalls a missing shadow install itself, debounced (d73bcc119).
-    pub const BOOT_WRAPPER_SELF_REINSTALL: Version = Version::new(0, 28, 113);
-    /// Marker 1: the wrapper's node heal is aware of ABI drift (415aae993).
-    pub const BOOT_MARKER_ABI_DRIFT: Version = Version::new(1, 2, 52);
-    /// Marker 2: version-managed (asdf/nvm) node candidates (09ed13e60).
-    pub const BOOT_MARKER_NODE_CANDIDATES: Version = Version::new(1, 3, 149);
-    /// Marker 3: the reinstall puts node on PATH (f0c2d16e4).
-    pub const BOOT_MARKER_PREPEND_NODE_PATH: Version = Version::new(1, 3, 198);
+/// Declares every boundary once: each line makes a `boundary::NAME` constant and a row of
+/// [`RULES`], so a rule's version cannot drift between the code that applies it and the table.
+macro_rules! rules {
+    ($($name:ident = ($maj:literal, $min:literal, $patch:literal), $source:literal, $what:literal;)*) => {
+        /// Named switch points. A rule compares the version in use against one of these; none is
+        /// written anywhere else.
+        pub mod boundary {
+            use super::Version;
+            $(
+                #[doc = $what]
+                pub const $name: Version = Version::new($maj, $min, $patch);
+            )*
+        }
+        /// Every rule, oldest first (the order of the macro call, checked by a test).
+        pub static RULES: &[Rule] = &[$(Rule {
+            name: stringify!($name),
+            first: boundary::$name,
+            source: $source,
+            what: $what,
+        }),*];
+    };
+}
+
+rules! {
+    JOBS_SKIP_INVALID_ENTRIES = (0, 28, 64), "9c9d55610, probed (fatal at v0.28.63)",
+        "JobLoader skips an invalid jobs.json entry instead of throwing";
+    JOB_MANIFESTS = (0, 28, 98), "b01157526, probed",
+        "per-slug job manifests jobs/schedule/*.json and agentmd bodies are loaded";
+    MANIFEST_VERSION_VALIDATED = (0, 28, 100), "probed (a fractional value loads at v0.28.98)",
+        "a manifest's manifestVersion must be an integer >= 0";
+    BOOT_WRAPPER_SELF_REINSTALL = (0, 28, 113), "d73bcc119",
+        "the boot wrapper reinstalls a missing shadow install itself, debounced";
+    BOOT_WRAPPER_ALWAYS_CJS = (1, 1, 2), "f11caf548",
+        "the boot wrapper is always .cjs and the other extension is never deleted";
+    BOOT_MARKER_ABI_DRIFT = (1, 2, 52), "415aae993",
+        "wrapper marker 1: the node heal is aware of ABI drift";
+    SCHEDULER_ENABLED_BY_DEFAULT = (1, 2, 53), "2c4ab0b43",
+        "an unset (or null) scheduler.enabled means on instead of off";
+    MAX_SESSIONS_MIGRATED = (1, 2, 53), "8246198eb",
+        "PostUpdateMigrator moves a legacy top-level maxSessions into sessions";
+    REGISTRY_LEASE = (1, 3, 19), "e5c32d696",
+        "the registry carries a fenced, Ed25519-signed lease";
+    SIGNING_KEY_READ_AT_BOOT = (1, 3, 19), "39c6591e8",
+        "server start signs the lease with loadSigningKey (canonical name only until the fallback)";
+    AGENTMD_FRONTMATTER_SCHEDULING = (1, 3, 27), "probed (refused, so skipped, before)",
+        "an agentmd body's frontmatter may carry schedule and priority";
+    ENCRYPTION_KEY_READ_AT_BOOT = (1, 3, 44), "11988d2b4",
+        "server start reads loadEncryptionKey (canonical name only until the fallback)";
+    REGISTRY_NICKNAMES = (1, 3, 92), "9f2be9c55",
+        "registry entries carry an auto-assigned, validated nickname";
+    NULL_ENTRY_CRASHES_SELF_REGISTRATION = (1, 3, 92), "9f2be9c55, probed",
+        "self-registration reads every other entry's nickname: a null entry is a TypeError at boot";
+    IDENTITY_NAME_CRASHES_SELF_REGISTRATION = (1, 3, 92), "9f2be9c55, probed",
+        "self-registration derives a nickname from identity.json's name: a non-string is a TypeError at boot";
+    BOOT_MARKER_NODE_CANDIDATES = (1, 3, 149), "09ed13e60",
+        "wrapper marker 2: version-managed (asdf/nvm) node candidates";
+    SIGNING_KEY_LEGACY_FALLBACK = (1, 3, 151), "2b437c933, probed (fails at v1.3.150)",
+        "loadSigningKey falls back to signing-private.pem";
+    ENCRYPTION_KEY_LEGACY_FALLBACK = (1, 3, 152), "b35c84e2a, probed (fails at v1.3.151)",
+        "loadEncryptionKey falls back to encryption-private.pem";
+    AGENTMD_DISABLED_WITHOUT_BODY = (1, 3, 188), "probed",
+        "a disabled agentmd manifest loads without its .md body (and shadows the jobs.json entry)";
+    BOOT_MARKER_PREPEND_NODE_PATH = (1, 3, 198), "f0c2d16e4",
+        "wrapper marker 3: the reinstall puts node on PATH";
+    SECRET_PLACEHOLDERS_FAIL_FAST = (1, 3, 281), "02c38add1",
+        "boot fails fast on unresolved {secret:true} placeholders in boot-critical fields";
+    MANIFEST_MCP_ACCESS_VALIDATED = (1, 3, 292), "probed",
+        "a manifest's mcpAccess must be project or none";
+    REVOKED_MACHINE_STAYS_REVOKED = (1, 3, 412), "8cfefbd7c",
+        "registerMachine refuses to bring a revoked machine back as active";
+    FEEDBACK_URL_REPOINTED = (1, 3, 561), "c30d2c6ae",
+        "the migrator repoints the legacy feedback webhook URL";
+    GROUNDING_EXEMPT_EXTENDED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
+        "the grounding audit exempts 26 more built-in slugs";
+    MENTOR_SPEND_CAP_RETIRED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
+        "the migrator retires mentor.dailySpendCapUsd";
+    FRAMEWORK_PREREQUISITE = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
+        "the framework prerequisite check honours sessions.frameworkBinaryPaths";
 }
 
 /// Where the version whose rules are applied came from.
@@ -156,6 +204,34 @@ mod tests {
     fn versions_order_numerically_not_lexically() {
         assert!(Version::new(0, 28, 65) > Version::new(0, 28, 9));
         assert!(Version::new(1, 3, 1186) > Version::new(1, 3, 999));
+    }
+
+    /// The one table of switch points, as reviewers read it: a changed boundary shows up here.
+    #[test]
+    fn rules_table_snapshot() {
+        let listing: Vec<String> = RULES
+            .iter()
+            .map(|r| format!("v{:<10} {:<40} {} [{}]", r.first, r.name, r.what, r.source))
+            .collect();
+        insta::assert_snapshot!(listing.join("\n"));
+    }
+
+    #[test]
+    fn rules_are_in_version_order_unique_and_in_the_known_range() {
+        let mut names = std::collections::HashSet::new();
+        for pair in RULES.windows(2) {
+            assert!(pair[0].first <= pair[1].first, "{} is out of order", pair[1].name);
+        }
+        for rule in RULES {
+            assert!(names.insert(rule.name), "{} twice", rule.name);
+            assert!((OLDEST_KNOWN..=NEWEST_KNOWN).contains(&rule.first), "{}", rule.name);
+        }
+    }
+
+    /// Spec §0 (corrected): the skip-instead-of-throw boundary is v0.28.64, not v0.28.65.
+    #[test]
+    fn invalid_jobs_entries_are_skipped_from_0_28_64() {
+        assert_eq!(boundary::JOBS_SKIP_INVALID_ENTRIES, Version::new(0, 28, 64));
     }
 
     #[test]

@@ -300,8 +300,8 @@ fn version_rules_switch_at_0_28_65() {
         )
     };
     assert_eq!(effect("0.28.44").0, "fatal");
-    assert_eq!(effect("v0.28.64").0, "fatal");
-    assert_eq!(effect("0.28.65").0, "skipped");
+    assert_eq!(effect("v0.28.63").0, "fatal");
+    assert_eq!(effect("0.28.64").0, "skipped");
     assert_eq!(effect("1.3.1186").0, "skipped");
     // Outside the known range the nearest known rules apply.
     assert_eq!(

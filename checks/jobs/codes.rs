@@ -74,8 +74,8 @@ code!(
     Some(Unsafe),
     "a jobs entry is not an object",
     "What it checks: every entry of the array is an object (validateJob's first rule).
-Why it matters / what instar does: before v0.28.65 the first invalid entry makes the whole load \
-throw; from v0.28.65 the entry is skipped with an error log.
+Why it matters / what instar does: before v0.28.64 the first invalid entry makes the whole load \
+throw; from v0.28.64 the entry is skipped with an error log.
 Fix (unsafe): move the entry to .instar/doctor/quarantine/<run>/jobs.invalid.json."
 );
 
@@ -87,8 +87,8 @@ code!(
     "a required job field is missing or blank",
     "What it checks: slug, name, description and schedule are strings that are non-empty after \
 JavaScript's trim (which also strips U+FEFF and NBSP, unlike Rust's).
-Why it matters / what instar does: validateJob fails: fatal before v0.28.65, the entry is skipped \
-from v0.28.65.
+Why it matters / what instar does: validateJob fails: fatal before v0.28.64, the entry is skipped \
+from v0.28.64.
 Fix (unsafe): fill the field in by hand, or quarantine the entry."
 );
 
@@ -99,7 +99,7 @@ code!(
     Some(Unsafe),
     "a job slug does not match ^[a-zA-Z0-9_-]{1,100}$",
     "What it checks: the untrimmed slug against ^[a-zA-Z0-9_-]{1,100}$.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after). \
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after). \
 Spaces, dots, accents and invalid UTF-8 (read as U+FFFD) all fail.
 Fix (unsafe): when trimming alone makes it valid, trim it; otherwise quarantine the entry."
 );
@@ -111,7 +111,7 @@ code!(
     Some(Unsafe),
     "a job priority is not critical, high, medium or low",
     "What it checks: priority is exactly one of critical, high, medium, low (case-sensitive).
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): lowercase it when that gives a valid priority; otherwise quarantine the entry."
 );
 
@@ -122,7 +122,7 @@ code!(
     Some(Unsafe),
     "a job model is not opus, sonnet or haiku",
     "What it checks: when present, model is exactly opus, sonnet or haiku; null is rejected.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): lowercase it when that gives a valid model; otherwise quarantine the entry."
 );
 
@@ -130,7 +130,7 @@ code!(INVALID_CRON, "jobs/invalid-cron", Error, Some(Safe),
 "a job schedule is rejected by croner 8.1.2",
 "What it checks: the schedule, untrimmed, with the exact dialect of croner 8.1.2 as instar calls \
 it (new Cron(schedule), no options): 5 or 6 fields, ranges, steps, names, L and # rules, nicknames.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix: surrounding whitespace is trimmed (safe: the trimmed pattern is what was meant); other \
 errors need a manual edit, and the label points at the offending field.");
 
@@ -141,7 +141,7 @@ code!(
     Some(Unsafe),
     "a job's enabled is not a boolean",
     "What it checks: enabled is a real boolean (\"true\" and 1 are rejected).
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): map \"true\"/\"false\" (and 1/0) to the boolean."
 );
 
@@ -149,7 +149,7 @@ code!(INVALID_EXECUTE, "jobs/invalid-execute", Error, Some(Unsafe),
 "a job's execute block is invalid",
 "What it checks: execute is an object whose type is skill, prompt or script (agentmd is only \
 valid in per-slug manifests), whose value is a non-blank string and whose args, if present, is a string.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): quarantine the entry; the right command or prompt must come from its author.");
 
 code!(
@@ -159,27 +159,27 @@ code!(
     Some(Unsafe),
     "a job gate is not a string",
     "What it checks: gate, when present, is a string (a shell command).
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): quarantine the entry."
 );
 
 code!(INVALID_TELEGRAM_NOTIFY, "jobs/invalid-telegram-notify", Error, Some(Unsafe),
 "a job's telegramNotify is not true, false or \"on-alert\"",
 "What it checks: telegramNotify, when present, is true, false or \"on-alert\"; null is rejected.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): map \"true\"/\"false\" to booleans; otherwise quarantine the entry.");
 
 code!(INVALID_MACHINES, "jobs/invalid-machines", Error, Some(Unsafe),
 "a job's machines is not an array of non-empty strings",
 "What it checks: machines, when present, is an array of non-blank strings ([] means every machine).
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): quarantine the entry.");
 
 code!(INVALID_GROUNDING, "jobs/invalid-grounding", Error, Some(Unsafe),
 "a job's grounding block is invalid",
 "What it checks: grounding, when present, is an object with a boolean requiresIdentity, an optional \
 boolean processesExternalInput, and optional arrays contextFiles and questions of non-blank strings.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): quarantine the entry.");
 
 code!(INVALID_COMMON_BLOCKERS, "jobs/invalid-common-blockers", Error, Some(Unsafe),
@@ -187,7 +187,7 @@ code!(INVALID_COMMON_BLOCKERS, "jobs/invalid-common-blockers", Error, Some(Unsaf
 "What it checks: commonBlockers, when present, is a plain object of at most 20 entries, each with \
 non-blank description and resolution, status confirmed|pending|expired, toolsNeeded string[], \
 credentials string or string[], date fields as strings and a numeric successCount.
-Why it matters / what instar does: validateJob fails (fatal before v0.28.65, skipped after).
+Why it matters / what instar does: validateJob fails (fatal before v0.28.64, skipped after).
 Fix (unsafe): quarantine the entry.");
 
 code!(
