@@ -118,14 +118,17 @@ impl Check for BootCheck {
             || cx.state_path("shadow-install").exists()
             || boot.plist_path.as_ref().is_some_and(|p| p.exists());
 
-        if !anything && cx.host_os() != HostOs::MacOs {
-            // Design §7: no boot wrapper on Linux is a healthy absence.
+        if !anything {
+            // Design §7: no boot wrapper on Linux is a healthy absence. On macOS too when there
+            // is no launchd job either: `instar init` writes neither; the first `server start`
+            // (or `instar autostart`) installs both, so a fresh agent has nothing here (§8).
+            let message = if cx.host_os() == HostOs::MacOs {
+                "no boot wrapper and no launchd job: this agent is not set up to start at login yet (instar installs both at its first server start)"
+            } else {
+                "no boot wrapper: healthy on this platform, where systemd runs node and the instar CLI directly"
+            };
             sink.push(
-                Diagnostic::new(
-                    &MISSING,
-                    Effect::None,
-                    "no boot wrapper: healthy on this platform, where systemd runs node and the instar CLI directly",
-                )
+                Diagnostic::new(&MISSING, Effect::None, message)
                 .severity(Severity::Info)
                 .file(&sh_path),
             );

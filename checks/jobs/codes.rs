@@ -303,13 +303,15 @@ Fix: none; add a grounding block.");
 code!(
     MISSING_CONTEXT_FILE,
     "jobs/missing-context-file",
-    Warning,
+    Info,
     None,
-    "a grounding contextFiles entry does not exist",
-    "What it checks: grounding.contextFiles paths, relative to .instar/.
-Why it matters: the job runs without the context it asked for.
-What instar does: does not check.
-Fix: none; create the file or correct the path."
+    "a grounding contextFiles entry names a file that does not exist",
+    "What it checks: grounding.contextFiles paths, in .instar/ or in the project (instar's own \
+defaults use both forms), except the files instar writes itself under .instar/state/ and \
+.instar/context/.
+Why it matters: little. Nothing in instar reads these paths; a session prompt may mention them.
+What instar does (every version): validates that they are strings, and never loads them.
+Fix: none; create the file or correct the path if a job's prompt relies on it."
 );
 
 code!(

@@ -466,15 +466,25 @@ fn grounding_hazards(
                 if name.trim().is_empty() {
                     continue;
                 }
-                let path = hx.state_dir.join(&*name);
-                let exists = *hx
-                    .exists_cache
-                    .entry(path.clone())
-                    .or_insert_with(|| path.exists());
+                // instar never loads contextFiles (validateJob only checks their type), so the
+                // paths have no defined base: its own defaults use both `MEMORY.md` (in
+                // .instar/) and `.instar/state/…` (in the project). Either base will do.
+                let candidates = [hx.state_dir.join(&*name), hx.project_dir.join(&*name)];
+                if candidates.iter().any(|path| instar_creates(hx.state_dir, path)) {
+                    continue;
+                }
+                let exists = candidates.iter().any(|path| {
+                    *hx.exists_cache
+                        .entry(path.clone())
+                        .or_insert_with(|| path.exists())
+                });
                 if !exists {
                     out.push(Hazard::new(
                         &MISSING_CONTEXT_FILE,
-                        format!("context file {} does not exist in .instar/", shown(&file)),
+                        format!(
+                            "context file {} exists neither in .instar/ nor in the project",
+                            shown(&file)
+                        ),
                         "no such file",
                         file.span(),
                         &format!("/grounding/contextFiles/{index}"),
@@ -486,9 +496,30 @@ fn grounding_hazards(
     }
 }
 
+/// Files instar writes itself, at run time or on demand, so their absence now is no news:
+/// everything under `.instar/state/` (capability-manifest.json is written by CapabilityMapper)
+/// and the context segments under `.instar/context/` (ContextHierarchy, whose templates read
+/// them "if it exists"). Lexical: `..` never appears in instar's own paths.
+fn instar_creates(state_dir: &Path, path: &Path) -> bool {
+    ["state", "context"]
+        .iter()
+        .any(|dir| path.starts_with(state_dir.join(dir)))
+        && !path.components().any(|c| c == std::path::Component::ParentDir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_files_instar_writes_itself_are_never_reported() {
+        let state = Path::new("/p/.instar");
+        assert!(instar_creates(state, Path::new("/p/.instar/state/capability-manifest.json")));
+        assert!(instar_creates(state, Path::new("/p/.instar/context/development.md")));
+        assert!(!instar_creates(state, Path::new("/p/.instar/MEMORY.md")));
+        assert!(!instar_creates(state, Path::new("/p/.instar/state/../USER.md")));
+        assert!(!instar_creates(state, Path::new("/p/.instar/.instar/state/x.json")));
+    }
 
     #[test]
     fn gate_programs_skip_assignments_and_builtins() {
