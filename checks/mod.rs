@@ -147,7 +147,11 @@ mod tests {
                 if version.major > 1 || word.split('.').count() != 3 || version < OLDEST_KNOWN {
                     continue;
                 }
-                assert!(known(version), "{} names {version}, which is no rule boundary", code.id);
+                assert!(
+                    known(version),
+                    "{} names {version}, which is no rule boundary",
+                    code.id
+                );
             }
         }
     }

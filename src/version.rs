@@ -220,11 +220,19 @@ mod tests {
     fn rules_are_in_version_order_unique_and_in_the_known_range() {
         let mut names = std::collections::HashSet::new();
         for pair in RULES.windows(2) {
-            assert!(pair[0].first <= pair[1].first, "{} is out of order", pair[1].name);
+            assert!(
+                pair[0].first <= pair[1].first,
+                "{} is out of order",
+                pair[1].name
+            );
         }
         for rule in RULES {
             assert!(names.insert(rule.name), "{} twice", rule.name);
-            assert!((OLDEST_KNOWN..=NEWEST_KNOWN).contains(&rule.first), "{}", rule.name);
+            assert!(
+                (OLDEST_KNOWN..=NEWEST_KNOWN).contains(&rule.first),
+                "{}",
+                rule.name
+            );
         }
     }
 

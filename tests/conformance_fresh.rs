@@ -55,7 +55,8 @@ fn json(value: &serde_json::Value) -> String {
 
 fn default_jobs() -> serde_json::Value {
     let text = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/init-1.3.1186-default-jobs.json"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/testdata/init-1.3.1186-default-jobs.json"),
     )
     .unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -196,13 +197,29 @@ fn build(shape: Shape, project: &Path) {
     if shape != Shape::Standalone {
         // ContextHierarchy.initialize: the segment files and the dispatch table.
         for segment in [
-            "identity", "safety", "project", "session", "relationships", "development",
-            "deployment", "communication", "architecture", "research-navigation",
+            "identity",
+            "safety",
+            "project",
+            "session",
+            "relationships",
+            "development",
+            "deployment",
+            "communication",
+            "architecture",
+            "research-navigation",
             "conversational-actions",
         ] {
-            write(&state.join(format!("context/{segment}.md")), "# segment\n", 0o644);
+            write(
+                &state.join(format!("context/{segment}.md")),
+                "# segment\n",
+                0o644,
+            );
         }
-        write(&state.join("context/DISPATCH.md"), "# Context Dispatch Table\n", 0o644);
+        write(
+            &state.join("context/DISPATCH.md"),
+            "# Context Dispatch Table\n",
+            0o644,
+        );
     }
 
     if matches!(shape, Shape::Project | Shape::Paired) {
@@ -221,7 +238,11 @@ fn build(shape: Shape, project: &Path) {
                 "expectedDurationMinutes": minutes, "enabled": true,
                 "execute": {"type": "agentmd"}, "manifestVersion": 1, "model": "haiku"
             });
-            write(&state.join(format!("jobs/schedule/{slug}.json")), &json(&manifest), 0o644);
+            write(
+                &state.join(format!("jobs/schedule/{slug}.json")),
+                &json(&manifest),
+                0o644,
+            );
         }
     }
 
@@ -251,7 +272,11 @@ fn build(shape: Shape, project: &Path) {
     // generateIdentity: keys 0600 (writeSecureFile), identity.json and registry.json 0644, this
     // machine registered awake with a nickname (v1.3.92 on).
     write(&state.join("machine/signing-key.pem"), SIGNING_PEM, 0o600);
-    write(&state.join("machine/encryption-key.pem"), ENCRYPTION_PEM, 0o600);
+    write(
+        &state.join("machine/encryption-key.pem"),
+        ENCRYPTION_PEM,
+        0o600,
+    );
     let identity = serde_json::json!({
         "machineId": MACHINE_ID,
         "signingPublicKey": SIGNING_PUBLIC,
@@ -261,7 +286,11 @@ fn build(shape: Shape, project: &Path) {
         "createdAt": "2026-08-23T09:00:00.000Z",
         "capabilities": ["sessions", "jobs", "telegram", "tunnel"]
     });
-    write(&state.join("machine/identity.json"), &json(&identity), 0o644);
+    write(
+        &state.join("machine/identity.json"),
+        &json(&identity),
+        0o644,
+    );
     let registry = serde_json::json!({
         "version": 1,
         "machines": {
@@ -272,7 +301,11 @@ fn build(shape: Shape, project: &Path) {
             }
         }
     });
-    write(&state.join("machines/registry.json"), &json(&registry), 0o644);
+    write(
+        &state.join("machines/registry.json"),
+        &json(&registry),
+        0o644,
+    );
 
     if shape == Shape::Paired {
         // migrateSecrets moves authToken into the encrypted store and leaves a placeholder
@@ -302,7 +335,14 @@ fn alarms_on(shape: Shape, host: Option<FakeHost>) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("my-agent");
     build(shape, &project);
-    let mut cx = Context::new(project.clone(), HEAD, Some(HEAD), VersionSource::Flag, NOW, false);
+    let mut cx = Context::new(
+        project.clone(),
+        HEAD,
+        Some(HEAD),
+        VersionSource::Flag,
+        NOW,
+        false,
+    );
     if let Some(host) = host {
         cx = cx.with_host(host);
     }
@@ -336,7 +376,10 @@ fn a_fresh_standalone_agent_has_only_the_config_permission_warning() {
     let found = alarms(Shape::Standalone);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0].starts_with("warning config/"), "{found:#?}");
-    assert!(found[0].contains("0644") || found[0].contains("644"), "{found:#?}");
+    assert!(
+        found[0].contains("0644") || found[0].contains("644"),
+        "{found:#?}"
+    );
 }
 
 /// init writes no boot wrapper and no launchd job on macOS either (the server and `instar
@@ -344,6 +387,10 @@ fn a_fresh_standalone_agent_has_only_the_config_permission_warning() {
 #[test]
 fn a_fresh_project_on_macos_is_healthy() {
     for shape in [Shape::Project, Shape::ExistingRepo, Shape::Paired] {
-        assert_eq!(alarms_on(shape, Some(FakeHost::macos())), Vec::<String>::new(), "{shape:?}");
+        assert_eq!(
+            alarms_on(shape, Some(FakeHost::macos())),
+            Vec::<String>::new(),
+            "{shape:?}"
+        );
     }
 }

@@ -129,8 +129,8 @@ impl Check for BootCheck {
             };
             sink.push(
                 Diagnostic::new(&MISSING, Effect::None, message)
-                .severity(Severity::Info)
-                .file(&sh_path),
+                    .severity(Severity::Info)
+                    .file(&sh_path),
             );
             return;
         }

@@ -255,8 +255,14 @@ fn fields(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut S
     ] {
         public_key(path, bytes, root, alg, derived, sink);
     }
+    // The crash replaces the plain wrong-type finding for that field: one finding, the worst.
+    let crashed = nickname_crash(cx, path, root).map(|(field, d)| {
+        sink.push(d);
+        field
+    });
     for field in ["name", "platform", "createdAt"] {
         match root.get(field) {
+            Some(_) if crashed == Some(field) => {}
             None => sink.push(field_problem(
                 path,
                 root.key_span_or_open(),
@@ -345,6 +351,75 @@ impl OpenSpan for Value<'_> {
     /// The opening brace: where a missing member is reported.
     fn key_span_or_open(&self) -> crate::diag::Span {
         self.span().start..self.span().start + 1
+    }
+}
+
+/// JavaScript truthiness of a JSON value (`null`, `false`, `0` and `""` are falsy).
+fn truthy(value: Option<Value<'_>>) -> bool {
+    match value {
+        None => false,
+        Some(v) => match v.kind() {
+            Kind::Null => false,
+            Kind::Bool => v.as_bool() == Some(true),
+            Kind::Number => v.as_f64().is_some_and(|n| n != 0.0),
+            Kind::String => v.as_str().is_some_and(|t| !t.is_empty()),
+            _ => true,
+        },
+    }
+}
+
+/// From v1.3.92 self-registration derives a nickname from `(name || '')`, or, when that is
+/// empty, from `(platform || '')`, with string methods: a truthy non-string there is a
+/// TypeError. It runs at boot when this machine is not in the registry (spec §3.9, probed).
+fn nickname_crash(
+    cx: &Context,
+    path: &Path,
+    root: Value<'_>,
+) -> Option<(&'static str, Diagnostic)> {
+    if cx.version < crate::version::boundary::IDENTITY_NAME_CRASHES_SELF_REGISTRATION {
+        return None;
+    }
+    let id = root.get("machineId").and_then(|v| v.as_str())?;
+    let registered = match state::registry_ids(cx) {
+        Some(ids) => ids.iter().any(|known| *known == *id),
+        // A missing registry loads as empty; a broken one is the registry check's finding.
+        None => cx.file(&cx.state_path(state::REGISTRY)).exists_for_instar(),
+    };
+    if registered {
+        return None;
+    }
+    let name = root.get("name");
+    let field = if truthy(name) { "name" } else { "platform" };
+    let value = root.get(field).filter(|v| truthy(Some(*v)))?;
+    if value.kind() == Kind::String {
+        return None;
+    }
+    Some((
+        field,
+        Diagnostic::new(
+            &INVALID_FIELD,
+            Effect::Fatal,
+            format!(
+                "{field} is {}, not a string: this machine is not in the registry, and instar {} throws a TypeError deriving its nickname when it registers it at boot",
+                js_kind(&value),
+                cx.version
+            ),
+        )
+        .severity(crate::diag::Severity::Error)
+        .file(path)
+        .at(value.span(), "not a string")
+        .pointer(format!("/{field}"))
+        .help("server start aborts; write the machine's name (and platform) as strings"),
+    ))
+}
+
+fn js_kind(value: &Value<'_>) -> &'static str {
+    match value.kind() {
+        Kind::Number => "a number",
+        Kind::Bool => "a boolean",
+        Kind::Array => "an array",
+        Kind::Object => "an object",
+        _ => "not a string",
     }
 }
 

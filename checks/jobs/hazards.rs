@@ -470,7 +470,10 @@ fn grounding_hazards(
                 // paths have no defined base: its own defaults use both `MEMORY.md` (in
                 // .instar/) and `.instar/state/…` (in the project). Either base will do.
                 let candidates = [hx.state_dir.join(&*name), hx.project_dir.join(&*name)];
-                if candidates.iter().any(|path| instar_creates(hx.state_dir, path)) {
+                if candidates
+                    .iter()
+                    .any(|path| instar_creates(hx.state_dir, path))
+                {
                     continue;
                 }
                 let exists = candidates.iter().any(|path| {
@@ -504,7 +507,9 @@ fn instar_creates(state_dir: &Path, path: &Path) -> bool {
     ["state", "context"]
         .iter()
         .any(|dir| path.starts_with(state_dir.join(dir)))
-        && !path.components().any(|c| c == std::path::Component::ParentDir)
+        && !path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
 }
 
 #[cfg(test)]
@@ -514,11 +519,23 @@ mod tests {
     #[test]
     fn context_files_instar_writes_itself_are_never_reported() {
         let state = Path::new("/p/.instar");
-        assert!(instar_creates(state, Path::new("/p/.instar/state/capability-manifest.json")));
-        assert!(instar_creates(state, Path::new("/p/.instar/context/development.md")));
+        assert!(instar_creates(
+            state,
+            Path::new("/p/.instar/state/capability-manifest.json")
+        ));
+        assert!(instar_creates(
+            state,
+            Path::new("/p/.instar/context/development.md")
+        ));
         assert!(!instar_creates(state, Path::new("/p/.instar/MEMORY.md")));
-        assert!(!instar_creates(state, Path::new("/p/.instar/state/../USER.md")));
-        assert!(!instar_creates(state, Path::new("/p/.instar/.instar/state/x.json")));
+        assert!(!instar_creates(
+            state,
+            Path::new("/p/.instar/state/../USER.md")
+        ));
+        assert!(!instar_creates(
+            state,
+            Path::new("/p/.instar/.instar/state/x.json")
+        ));
     }
 
     #[test]

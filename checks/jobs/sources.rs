@@ -23,6 +23,19 @@ pub struct SchedulerConfig {
     /// `scheduler.enabled`, or the version's default when absent or not a boolean.
     pub enabled: bool,
     pub enabled_is_default: bool,
+    /// The JSON text of a `scheduler.enabled` that is not a boolean (`"yes"`, `0`).
+    pub enabled_raw: Option<String>,
+}
+
+/// JavaScript truthiness of a JSON value.
+fn js_truthy(value: &crate::json::Value<'_>) -> bool {
+    match value.kind() {
+        Kind::Null => false,
+        Kind::Bool => value.as_bool() == Some(true),
+        Kind::Number => value.as_f64().is_some_and(|n| n != 0.0),
+        Kind::String => value.as_str().is_some_and(|t| !t.is_empty()),
+        _ => true,
+    }
 }
 
 pub fn scheduler_config(cx: &Context) -> SchedulerConfig {
@@ -33,6 +46,7 @@ pub fn scheduler_config(cx: &Context) -> SchedulerConfig {
         jobs_file: None,
         enabled: default_enabled,
         enabled_is_default: true,
+        enabled_raw: None,
     };
     let Some(doc) = cx.json(&config_path) else {
         return out;
@@ -43,9 +57,15 @@ pub fn scheduler_config(cx: &Context) -> SchedulerConfig {
     let Some(scheduler) = tape.root().get("scheduler") else {
         return out;
     };
-    if let Some(enabled) = scheduler.get("enabled").and_then(|v| v.as_bool()) {
-        out.enabled = enabled;
+    // loadConfig takes `scheduler?.enabled ?? default` and server start tests it for
+    // truthiness (spec §3.9, probed): `null` means the default, `"yes"` runs the scheduler and
+    // `0` or `""` do not, on both sides of v1.2.53.
+    if let Some(value) = scheduler.get("enabled").filter(|v| v.kind() != Kind::Null) {
+        out.enabled = js_truthy(&value);
         out.enabled_is_default = false;
+        if value.kind() != Kind::Bool {
+            out.enabled_raw = Some(String::from_utf8_lossy(value.raw()).into_owned());
+        }
     }
     if let Some(value) = scheduler.get("jobsFile") {
         // instar uses the setting when it is a non-empty string, verbatim.
@@ -112,6 +132,8 @@ pub fn dormant_reason(cx: &Context, scheduler: &SchedulerConfig) -> Option<Strin
                 "scheduler.enabled is unset and defaults to false at instar {}",
                 cx.version
             )
+        } else if let Some(raw) = &scheduler.enabled_raw {
+            format!("scheduler.enabled is {raw}, which instar reads as off")
         } else {
             "scheduler.enabled is false".to_string()
         };

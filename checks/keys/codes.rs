@@ -161,6 +161,16 @@ What instar does: nothing.
 Fix: manual: git rm --cached the file, then rotate the key (re-key, re-pair, revoke the old \
 entry), and consider rewriting history.");
 
+code!(LEGACY_NAME_ONLY, "keys/legacy-name-only", Error, Some(Manual),
+"a private key exists only under its legacy name, which this instar does not read",
+"What it checks: signing-private.pem without signing-key.pem from v1.3.19 (the lease signs with \
+loadSigningKey) until v1.3.151, and encryption-private.pem without encryption-key.pem from v1.3.44 \
+until v1.3.152, the tags where each loader gained its legacy fallback (spec §3.9, probed).
+Why it matters: `instar join` wrote the legacy names; on these versions the loader throws ENOENT, \
+so the machine cannot sign (or decrypt) although the key is on disk.
+What instar does: server start catches the error and boots without the feature; not boot-fatal.
+Fix (manual): copy the key to its canonical name with mode 0600, or update instar.");
+
 pub static ALL: &[&Code] = &[
     &MISSING,
     &UNREADABLE,
@@ -170,6 +180,7 @@ pub static ALL: &[&Code] = &[
     &SWAPPED,
     &PUBLIC_KEY_MISMATCH,
     &NAMES_DIFFER,
+    &LEGACY_NAME_ONLY,
     &PERMISSIONS,
     &OWNER,
     &STRAY_TEMP_FILE,

@@ -148,6 +148,7 @@ fn check_algorithm(
         }
     }
     names_differ(cx, identity, alg, &files, sink);
+    legacy_only(cx, alg, sink);
     if !any && identity.exists {
         let [canonical, legacy] = names;
         sink.push(
@@ -171,6 +172,54 @@ fn check_algorithm(
             ))),
         );
     }
+}
+
+/// The versions where server start reads this key through MachineIdentityManager, which then
+/// knew only the canonical name: from the first boot-time reader to the legacy fallback.
+fn canonical_only_range(alg: KeyAlg) -> std::ops::Range<crate::version::Version> {
+    use crate::version::boundary::*;
+    match alg {
+        KeyAlg::Ed25519 => SIGNING_KEY_READ_AT_BOOT..SIGNING_KEY_LEGACY_FALLBACK,
+        KeyAlg::X25519 => ENCRYPTION_KEY_READ_AT_BOOT..ENCRYPTION_KEY_LEGACY_FALLBACK,
+    }
+}
+
+/// A key present only under its legacy name (what `instar join` wrote before v1.3.1047) where
+/// the version's loader reads only the canonical one (spec §3.9, probed at v1.3.150/v1.3.151).
+fn legacy_only(cx: &Context, alg: KeyAlg, sink: &mut Sink) {
+    if !canonical_only_range(alg).contains(&cx.version) {
+        return;
+    }
+    let [canonical, legacy] = state::key_names(alg);
+    let canonical_path = cx.state_path(&format!("machine/{canonical}"));
+    let legacy_path = cx.state_path(&format!("machine/{legacy}"));
+    if cx.file(&canonical_path).exists_for_instar() || !cx.file(&legacy_path).exists_for_instar() {
+        return;
+    }
+    let what = match alg {
+        KeyAlg::Ed25519 => {
+            "loadSigningKey throws ENOENT: the lease and machine requests go unsigned"
+        }
+        KeyAlg::X25519 => {
+            "loadEncryptionKey throws ENOENT: what peers encrypt to this machine cannot be read"
+        }
+    };
+    sink.push(
+        Diagnostic::new(
+            &LEGACY_NAME_ONLY,
+            Effect::Silent,
+            format!(
+                "the {} key exists only as {legacy}; instar {} reads only {canonical}: {what}",
+                kind(alg),
+                cx.version
+            ),
+        )
+        .file(&legacy_path)
+        .help("server start catches the error and boots without it; from the legacy fallback on, instar reads this name too")
+        .fix(Some(Fix::manual(format!(
+            "copy .instar/machine/{legacy} to .instar/machine/{canonical} (keep the mode 0600), or update instar"
+        )))),
+    );
 }
 
 fn mismatch(

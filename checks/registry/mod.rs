@@ -280,10 +280,18 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
             );
         }
         Some(m) if m.kind() == Kind::Null || m.kind() == Kind::Array => {
+            // In independent coordination mode boot itself calls updateRole, so the lost
+            // self-registration is a throw at start, at every version (spec §3.9, probed).
+            let independent = state::multi_machine_config(cx).independent;
             let (effect, what) = if m.kind() == Kind::Null {
                 (
                     Effect::Fatal,
                     "`machines` is null: it passes loadRegistry, then getAwakeMachine and ensureSelfRegistered throw a TypeError at server start",
+                )
+            } else if independent {
+                (
+                    Effect::Fatal,
+                    "`machines` is an array: ensureSelfRegistered's entry is an array property JSON.stringify drops, and in independent coordination mode server start's updateRole throws \"not found in registry\"",
                 )
             } else {
                 (
