@@ -55,7 +55,7 @@ pub enum RepairError {
     #[error("interrupted; {0}")]
     Interrupted(String),
     /// Before the run began: nothing was written.
-    #[error(transparent)]
+    #[error("{0}; nothing was changed")]
     Write(#[from] WriteError),
     /// A write failed mid-run (a full disk…): the run was rolled back.
     #[error("{0}")]
@@ -244,7 +244,7 @@ pub fn repair(
     let mut report = (env.check)(&cx);
     // A folder the fixes would write into that is a link, or not a folder, refuses the run
     // before anything (the lock, the doctor's folder) is created.
-    crate::write::check_targets(&cx.project_dir, &planned_files(&report, opts))?;
+    crate::write::preflight(&cx.project_dir, &cx.state_dir, &planned_files(&report, opts))?;
     let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
     if let Err(err) = tx.sweep_own_temp_files() {
         return Err(aborted(tx, err));
@@ -426,6 +426,8 @@ fn apply(
     chosen: &[usize],
 ) -> Result<Vec<Result<(), String>>, WriteError> {
     let mut results: Vec<Result<(), String>> = vec![Ok(()); chosen.len()];
+    // Which fixes have had a change land (a later refusal then rolls the run back).
+    let mut touched = vec![false; chosen.len()];
     let mut seen: Vec<&Fix> = Vec::new();
     let mut edits: BTreeMap<PathBuf, Vec<(Span, &str, usize)>> = BTreeMap::new();
     let mut later: Vec<(&Change, usize)> = Vec::new();
@@ -493,9 +495,14 @@ fn apply(
                 continue;
             }
         };
+        let slots: Vec<usize> = slots.collect();
         match tx.write_with_mode(file, &new, final_modes.get(file.as_path()).copied()) {
-            Ok(()) => {}
-            Err(err) if err.refuses_one_file() => mark(&mut results, slots, err.to_string()),
+            Ok(()) => slots.iter().for_each(|&s| touched[s] = true),
+            // A fix refused after some of its changes landed would stay half-applied (one key
+            // of a swap moved): the whole run is rolled back instead.
+            Err(err) if err.refuses_one_file() && !slots.iter().any(|&s| touched[s]) => {
+                mark(&mut results, slots.into_iter(), err.to_string())
+            }
             Err(other) => return Err(other),
         }
     }
@@ -509,6 +516,10 @@ fn apply(
         Change::Quarantine { .. } | Change::Edit { .. } => 4,
     });
     for (change, slot) in later {
+        // A fix that failed already makes no further change.
+        if results[slot].is_err() {
+            continue;
+        }
         crate::write::failpoint("between-files");
         let outcome = match change {
             Change::Write { file, contents } => {
@@ -524,8 +535,10 @@ fn apply(
             Change::Edit { .. } => Ok(()),
         };
         match outcome {
-            Ok(()) => {}
-            Err(err) if err.refuses_one_file() => results[slot] = Err(err.to_string()),
+            Ok(()) => touched[slot] = true,
+            Err(err) if err.refuses_one_file() && !touched[slot] => {
+                results[slot] = Err(err.to_string())
+            }
             Err(other) => return Err(other),
         }
     }

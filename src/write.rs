@@ -121,11 +121,13 @@ pub fn doctor_dir(state_dir: &Path) -> Result<PathBuf, WriteError> {
     Ok(dir)
 }
 
-/// Checks, reading only, that every folder the files `paths` live in is a real folder inside the
-/// project; the first that is not refuses the whole run (before the lock or anything else is
-/// created). A file that is itself a link leaving the project is not refused here: only its
+/// Checks, reading only, every place a fix run of these files would write: the doctor's own
+/// folders and lock where they already exist, and the folders the files `paths` live in. The
+/// first that is a link or not a folder refuses the whole run, before the lock or anything else
+/// is created. A file that is itself a link leaving the project is not refused here: only its
 /// own fix fails.
-pub fn check_targets(project_dir: &Path, paths: &[PathBuf]) -> Result<(), WriteError> {
+pub fn preflight(project_dir: &Path, state_dir: &Path, paths: &[PathBuf]) -> Result<(), WriteError> {
+    check_own_places(project_dir, state_dir)?;
     for path in paths {
         match confine::resolve_target(project_dir, path) {
             Err(err) if !err.refuses_one_file() => return Err(err),
@@ -133,6 +135,33 @@ pub fn check_targets(project_dir: &Path, paths: &[PathBuf]) -> Result<(), WriteE
         }
     }
     Ok(())
+}
+
+/// The doctor's own folders and lock, where they exist: real folders and a regular file, or the
+/// run is refused before anything is created.
+fn check_own_places(project_dir: &Path, state_dir: &Path) -> Result<(), WriteError> {
+    let doctor = state_dir.join(DOCTOR_DIR);
+    for dir in [
+        state_dir.to_path_buf(),
+        doctor.join("runs"),
+        doctor.join("quarantine"),
+    ] {
+        confine::check_dir(project_dir, &dir)?;
+    }
+    let lock = doctor.join("lock");
+    if let Ok(meta) = fs::symlink_metadata(&lock) {
+        if !meta.is_file() {
+            return Err(WriteError::UnsafeDir {
+                path: engine_display(project_dir, &lock),
+                what: "not a regular file (the doctor's lock must be one)".to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn engine_display(project_dir: &Path, path: &Path) -> String {
+    crate::engine::display_path(project_dir, path)
 }
 
 /// Whether instar itself appears to run for this agent: its lifeline holds

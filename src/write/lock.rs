@@ -12,6 +12,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::atomic::PRIVATE_FILE_MODE;
+use super::confine::own_dir;
 use super::{doctor_dir, io_err, WriteError, DOCTOR_DIR};
 
 pub struct RunLock {
@@ -57,15 +58,24 @@ fn open_lock(path: &Path, create: bool) -> Result<Option<File>, WriteError> {
     Ok(Some(file))
 }
 
+/// Takes the run lock, creating the doctor's folder (checked: a real folder of ours) and the
+/// lock file if need be. A refused lock creates nothing else: the folder's `.gitignore` is
+/// written only once the lock is held.
 pub fn lock(state_dir: &Path) -> Result<RunLock, WriteError> {
-    let dir = doctor_dir(state_dir)?;
+    let project = state_dir.parent().unwrap_or(Path::new("/"));
+    super::check_own_places(project, state_dir)?;
+    let dir = state_dir.join(DOCTOR_DIR);
+    own_dir(state_dir, &dir)?;
     let path = dir.join("lock");
     let file = open_lock(&path, true)?.ok_or_else(|| not_a_lock(&path, "missing"))?;
     // A lock file left 0644 by an older doctor, or narrowed by the umask, is made exactly 0600.
     file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))
         .map_err(io_err(&path))?;
     match file.try_lock() {
-        Ok(()) => Ok(RunLock { _file: file }),
+        Ok(()) => {
+            doctor_dir(state_dir)?;
+            Ok(RunLock { _file: file })
+        }
         Err(fs::TryLockError::WouldBlock) => Err(WriteError::Locked(path.display().to_string())),
         Err(fs::TryLockError::Error(err)) => Err(io_err(&path)(err)),
     }

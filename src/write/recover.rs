@@ -127,6 +127,7 @@ fn remove_temp_files_of(path: &Path, pid: u32) {
 /// manifest (killed before recording anything, hence before changing anything).
 fn sweep_doctor_dir(state_dir: &Path) {
     let doctor = state_dir.join(DOCTOR_DIR);
+    let quarantine = doctor.join("quarantine");
     let mut stack = vec![doctor];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -137,7 +138,9 @@ fn sweep_doctor_dir(state_dir: &Path) {
                 continue;
             };
             let name = entry.file_name().to_string_lossy().into_owned();
-            if kind.is_dir() {
+            // The quarantine holds temp files of ours that a run moved there on purpose
+            // (leftovers, planted links): they are kept for `undo`, never swept.
+            if kind.is_dir() && entry.path() != quarantine {
                 stack.push(entry.path());
             } else if temp_parts(&name).is_some_and(|(_, pid)| pid != std::process::id()) {
                 let _ = fs::remove_file(entry.path());

@@ -99,6 +99,8 @@ pub struct Transaction {
     diagnosed: HashMap<String, Option<String>>,
     /// Files found changed by someone else since they were diagnosed: not touched again.
     changed_under_us: HashSet<String>,
+    /// What each file holds after this run's own changes (`None`: absent, e.g. renamed away).
+    known: HashMap<String, Option<String>>,
     _lock: RunLock,
 }
 
@@ -138,6 +140,7 @@ impl Transaction {
             saved: Vec::new(),
             diagnosed: HashMap::new(),
             changed_under_us: HashSet::new(),
+            known: HashMap::new(),
             _lock: lock,
         })
     }
@@ -202,11 +205,13 @@ impl Transaction {
         self.manifest.files.iter().find(|f| f.path == shown)
     }
 
-    /// What the file should hold now as far as this run knows: what it last wrote there, else
-    /// what it backed up (`None`: absent).
+    /// What the file should hold now as far as this run knows: what its own changes left
+    /// there, else what it backed up (`None`: absent).
     fn last_known(&self, shown: &str) -> Option<String> {
-        self.record(shown)
-            .and_then(|r| r.sha256_written.clone().or_else(|| r.sha256_before.clone()))
+        match self.known.get(shown) {
+            Some(known) => known.clone(),
+            None => self.record(shown).and_then(|r| r.sha256_before.clone()),
+        }
     }
 
     /// Declares the bytes the checks read from `path` (`None`: it was absent). The run backs up
@@ -376,7 +381,8 @@ impl Transaction {
         let shown = self.display(path);
         let known = self.last_known(&shown);
         let previous = self.record(&shown).and_then(|r| r.sha256_written.clone());
-        self.record_written(path, Some(sha256_hex(bytes)))?;
+        let new_hash = sha256_hex(bytes);
+        self.record_written(path, Some(new_hash.clone()))?;
         // The record now names the new bytes: compare against what was there before them.
         let result = write_atomic_if(&real, bytes, mode, || {
             if hash_now(&real) == known {
@@ -392,6 +398,8 @@ impl Transaction {
                 record.sha256_written = previous;
             }
             self.changed_under_us.insert(shown);
+        } else if result.is_ok() {
+            self.known.insert(shown, Some(new_hash));
         }
         result
     }
@@ -419,8 +427,10 @@ impl Transaction {
         self.still_as_known(from, &real_from)?;
         self.still_as_known(to, &real_to)?;
         let moving = self.last_known(&self.display(from));
-        self.record_written(to, moving)?;
+        self.record_written(to, moving.clone())?;
         fs::rename(&real_from, &real_to).map_err(io_err(&real_from))?;
+        self.known.insert(self.display(from), None);
+        self.known.insert(self.display(to), moving);
         sync_dir(real_to.parent().unwrap_or(Path::new(".")))?;
         failpoint::hit("renamed");
         Ok(())
