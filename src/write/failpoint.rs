@@ -9,6 +9,10 @@
 //!   so a test learns how many steps a run has and which ones;
 //! - `INSTAR_DOCTOR_CRASH_AT=<n>` aborts the process at the n-th failpoint reached (1-based),
 //!   the way SIGKILL would: no destructor, no rollback, no flush;
+//! - `INSTAR_DOCTOR_RACE_AT=<n>` plays another writer at the n-th failpoint: the bytes of
+//!   `INSTAR_DOCTOR_RACE_FROM` replace `INSTAR_DOCTOR_RACE_TO` (by temp file and rename, the way
+//!   instar writes), so a test can land an edit between any two steps of a run;
+//! - `INSTAR_DOCTOR_SPACE_LOG=<file>` appends one line per write of file data;
 //! - `INSTAR_DOCTOR_ENOSPC_AT=<n>` makes the n-th write of file data (1-based) and every later
 //!   one fail with ENOSPC, the way a disk that filled up stays full. Counted apart from the
 //!   failpoints above, so the crash tests' step numbers do not move.
@@ -38,6 +42,29 @@ pub fn hit(name: &str) {
     if crash_at == Some(n) {
         std::process::abort();
     }
+    let race_at = std::env::var("INSTAR_DOCTOR_RACE_AT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if race_at == Some(n) {
+        other_writer();
+    }
+}
+
+/// The other writer of `INSTAR_DOCTOR_RACE_AT`.
+#[cfg(feature = "failpoints")]
+fn other_writer() {
+    let (Some(from), Some(to)) = (
+        std::env::var_os("INSTAR_DOCTOR_RACE_FROM"),
+        std::env::var_os("INSTAR_DOCTOR_RACE_TO"),
+    ) else {
+        return;
+    };
+    let temp = std::path::PathBuf::from(&to).with_extension("other-writer");
+    if let Ok(bytes) = std::fs::read(&from) {
+        if std::fs::write(&temp, bytes).is_ok() {
+            let _ = std::fs::rename(&temp, &to);
+        }
+    }
 }
 
 #[cfg(not(feature = "failpoints"))]
@@ -51,6 +78,18 @@ pub fn space() -> std::io::Result<()> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(log) = std::env::var_os("INSTAR_DOCTOR_SPACE_LOG") {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(log)
+        {
+            let _ = writeln!(file, "write {n}");
+        }
+    }
     let full_from = std::env::var("INSTAR_DOCTOR_ENOSPC_AT")
         .ok()
         .and_then(|v| v.parse::<usize>().ok());
