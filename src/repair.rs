@@ -244,7 +244,11 @@ pub fn repair(
     let mut report = (env.check)(&cx);
     // A folder the fixes would write into that is a link, or not a folder, refuses the run
     // before anything (the lock, the doctor's folder) is created.
-    crate::write::preflight(&cx.project_dir, &cx.state_dir, &planned_files(&report, opts))?;
+    crate::write::preflight(
+        &cx.project_dir,
+        &cx.state_dir,
+        &planned_files(&report, opts),
+    )?;
     let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
     if let Err(err) = tx.sweep_own_temp_files() {
         return Err(aborted(tx, err));
@@ -403,7 +407,10 @@ pub fn repair(
             .map(|(i, _)| &report.diagnostics[*i])
             .collect();
         if let Err(reason) = verify(&report, &next, &applied_here) {
-            return Err(RepairError::RolledBack(format!("{reason}; {}", roll_back(tx))));
+            return Err(RepairError::RolledBack(format!(
+                "{reason}; {}",
+                roll_back(tx)
+            )));
         }
         cx = next_cx;
         report = next;

@@ -126,7 +126,11 @@ pub fn doctor_dir(state_dir: &Path) -> Result<PathBuf, WriteError> {
 /// first that is a link or not a folder refuses the whole run, before the lock or anything else
 /// is created. A file that is itself a link leaving the project is not refused here: only its
 /// own fix fails.
-pub fn preflight(project_dir: &Path, state_dir: &Path, paths: &[PathBuf]) -> Result<(), WriteError> {
+pub fn preflight(
+    project_dir: &Path,
+    state_dir: &Path,
+    paths: &[PathBuf],
+) -> Result<(), WriteError> {
     check_own_places(project_dir, state_dir)?;
     for path in paths {
         match confine::resolve_target(project_dir, path) {

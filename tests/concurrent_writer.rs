@@ -67,7 +67,10 @@ fn setups() -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
         .into_bytes();
     let config = b"\xEF\xBB\xBF{\n  \"projectName\": \"a\"\n}\n".to_vec();
     let newer_config = b"{\n  \"projectName\": \"edited by instar\"\n}\n".to_vec();
-    vec![("jobs.json", jobs, newer_jobs), ("config.json", config, newer_config)]
+    vec![
+        ("jobs.json", jobs, newer_jobs),
+        ("config.json", config, newer_config),
+    ]
 }
 
 fn agent(name: &str, bytes: &[u8]) -> tempfile::TempDir {
@@ -98,7 +101,10 @@ fn an_edit_landing_at_any_step_of_a_fix_run_is_never_overwritten() {
     for (name, old, newer) in setups() {
         let template = agent(name, &old);
         let (steps, _) = steps_of(template.path());
-        assert!(steps >= 6, "{name}: {steps} steps: is the failpoints feature on?");
+        assert!(
+            steps >= 6,
+            "{name}: {steps} steps: is the failpoints feature on?"
+        );
         let newer_file = tempfile::NamedTempFile::new().unwrap();
         fs::write(newer_file.path(), &newer).unwrap();
         for race_at in 1..=steps {
@@ -110,7 +116,10 @@ fn an_edit_landing_at_any_step_of_a_fix_run_is_never_overwritten() {
                 dir.path(),
                 &[
                     ("INSTAR_DOCTOR_RACE_AT", &at),
-                    ("INSTAR_DOCTOR_RACE_FROM", newer_file.path().to_str().unwrap()),
+                    (
+                        "INSTAR_DOCTOR_RACE_FROM",
+                        newer_file.path().to_str().unwrap(),
+                    ),
                     ("INSTAR_DOCTOR_RACE_TO", target.to_str().unwrap()),
                 ],
             );
@@ -156,7 +165,10 @@ fn a_rollback_keeps_an_edit_made_after_the_run_wrote() {
                 &[
                     ("INSTAR_DOCTOR_FAILPOINT_LOG", log.to_str().unwrap()),
                     ("INSTAR_DOCTOR_RACE_AT", &at),
-                    ("INSTAR_DOCTOR_RACE_FROM", newer_file.path().to_str().unwrap()),
+                    (
+                        "INSTAR_DOCTOR_RACE_FROM",
+                        newer_file.path().to_str().unwrap(),
+                    ),
                     ("INSTAR_DOCTOR_RACE_TO", target.to_str().unwrap()),
                     ("INSTAR_DOCTOR_ENOSPC_AT", &full),
                 ],
@@ -185,7 +197,10 @@ fn a_rollback_keeps_an_edit_made_after_the_run_wrote() {
                 assert_eq!(fs::read(dir.path().join(copy)).unwrap(), old, "{context}");
             }
         }
-        assert!(kept_seen, "{name}: no step fell between our write and the commit");
+        assert!(
+            kept_seen,
+            "{name}: no step fell between our write and the commit"
+        );
     }
 }
 
@@ -229,7 +244,12 @@ fn fix_runs_beside_a_busy_writer_never_leave_a_broken_or_foreign_file() {
             "round {round}: {text}"
         );
         if run.code == Some(2) {
-            assert_eq!(run.stderr.lines().count(), 1, "round {round}: {}", run.stderr);
+            assert_eq!(
+                run.stderr.lines().count(),
+                1,
+                "round {round}: {}",
+                run.stderr
+            );
         }
     }
     stop.store(true, Ordering::Relaxed);

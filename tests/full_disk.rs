@@ -35,7 +35,10 @@ fn agent_files(project: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
             } else {
                 out.insert(
                     rel,
-                    (fs::read(&path).unwrap_or_default(), meta.permissions().mode() & 0o7777),
+                    (
+                        fs::read(&path).unwrap_or_default(),
+                        meta.permissions().mode() & 0o7777,
+                    ),
                 );
             }
         }
@@ -54,7 +57,11 @@ fn temp_files_left(project: &Path) -> Vec<String> {
             }
             if entry.file_type().unwrap().is_dir() {
                 stack.push(path);
-            } else if entry.file_name().to_string_lossy().contains(".instar-doctor.") {
+            } else if entry
+                .file_name()
+                .to_string_lossy()
+                .contains(".instar-doctor.")
+            {
                 found.push(path.display().to_string());
             }
         }
@@ -121,15 +128,14 @@ fn assert_survived(
     let reported = codes_of(&interrupted).contains(&"doctor/interrupted-run".to_string());
     // A run left in progress (its rolled-back mark could not be written) is announced, with the
     // command that finishes it; otherwise nothing is left to finish.
-    assert_eq!(
-        reported,
-        line.contains("finishes it"),
-        "{context}: {line}"
-    );
+    assert_eq!(reported, line.contains("finishes it"), "{context}: {line}");
     // With space again: the next run recovers what is left and fixes; undo is exact.
     let again = doctor(project, &FIX, &[]);
     assert_ne!(again.code, 2, "{context}: {}", again.stderr);
-    assert!(agent_files(project) == *new, "{context}: the next --fix did not finish");
+    assert!(
+        agent_files(project) == *new,
+        "{context}: the next --fix did not finish"
+    );
     let undo = doctor(project, &["undo"], &[]);
     assert_eq!(undo.code, 0, "{context}: {}", undo.stderr);
     assert!(agent_files(project) == *old, "{context}: undo is not exact");
@@ -153,7 +159,10 @@ fn a_fix_run_that_runs_out_of_space_at_any_write_changes_nothing() {
     let new = agent_files(project);
     assert_ne!(old, new);
     let writes = fs::read_to_string(log.path()).unwrap().lines().count();
-    assert!(writes >= 8, "{writes} writes: is the failpoints feature on?");
+    assert!(
+        writes >= 8,
+        "{writes} writes: is the failpoints feature on?"
+    );
     let mut before_first_change = 0;
     for full_at in 1..=writes {
         let context = format!("disk full from write {full_at} of {writes}");
@@ -174,8 +183,14 @@ fn a_fix_run_that_runs_out_of_space_at_any_write_changes_nothing() {
         }
         assert_survived(project, &out, &old, &new, &context);
     }
-    assert!(before_first_change > 0, "no write came before the first change");
-    assert!(before_first_change < writes, "no write came after the first change");
+    assert!(
+        before_first_change > 0,
+        "no write came before the first change"
+    );
+    assert!(
+        before_first_change < writes,
+        "no write came after the first change"
+    );
 }
 
 /// `undo` on a full disk: refused or rolled back, the files as they were, and a later `undo`
@@ -232,7 +247,10 @@ fn an_undo_that_runs_out_of_space_changes_nothing() {
         assert!(agent_files(project) == new, "{context}: {}", out.stderr);
         let again = doctor(project, &["undo"], &[]);
         assert_eq!(again.code, 0, "{context}: {}", again.stderr);
-        assert!(agent_files(project) == old, "{context}: the later undo did not finish");
+        assert!(
+            agent_files(project) == old,
+            "{context}: the later undo did not finish"
+        );
     }
 }
 
@@ -301,6 +319,8 @@ fn fill(path: &Path, free: u64) {
 }
 
 /// Bytes available on the file system holding `dir`.
+// The field types differ by platform (u32 block counts on macOS): the conversions are needed there.
+#[allow(clippy::useless_conversion)]
 fn nix_free(dir: &Path) -> u64 {
     let c_path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path and a zeroed statvfs the call fills.

@@ -196,7 +196,10 @@ fn linked_folders_refuse_the_fix_run_and_nothing_is_written() {
         }
         let moved_before = snapshot(outside.path());
         let before = snapshot(project);
-        let out = doctor(project, &["--fix", "--unsafe-fixes", "--ignore", "keys/permissions"]);
+        let out = doctor(
+            project,
+            &["--fix", "--unsafe-fixes", "--ignore", "keys/permissions"],
+        );
         assert_refused(&out, &context, linked.trim_start_matches(".instar/"));
         assert_eq!(snapshot(project), before, "{context}: the project changed");
         assert_eq!(snapshot(outside.path()), moved_before, "{context}");
@@ -251,7 +254,11 @@ fn a_link_under_our_temp_name_is_quarantined_never_followed() {
         .env("INSTAR_DOCTOR_NOW", NOW)
         .status()
         .unwrap();
-    assert_eq!(status.code(), Some(1), "the fix run went on (unsafe findings remain)");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the fix run went on (unsafe findings remain)"
+    );
     outside.assert_untouched("planted temp link", &["sentinel"]);
     let jobs = fs::symlink_metadata(state.join("jobs.json")).unwrap();
     assert!(jobs.is_file(), "jobs.json is a file, not the planted link");
@@ -317,7 +324,11 @@ fn undo_never_restores_through_a_link() {
             }
             symlink(&moved, &place).unwrap();
             let outside_before = snapshot(outside.path());
-            let args: &[&str] = if force { &["undo", "--force"] } else { &["undo"] };
+            let args: &[&str] = if force {
+                &["undo", "--force"]
+            } else {
+                &["undo"]
+            };
             let out = doctor(project, args);
             assert_refused(&out, &context, linked);
             assert_eq!(snapshot(outside.path()), outside_before, "{context}");

@@ -218,7 +218,10 @@ mod tests {
         assert_eq!(fs::read(&sentinel).unwrap(), b"keep");
         assert!(fs::symlink_metadata(&target).unwrap().is_file());
         assert_eq!(fs::read(&target).unwrap(), b"[]");
-        assert!(fs::symlink_metadata(&planted).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]
@@ -229,8 +232,14 @@ mod tests {
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
         symlink(&file, dir.path().join("link")).unwrap();
         assert!(set_mode_nofollow(&dir.path().join("link"), 0o600).is_err());
-        assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
         set_mode_nofollow(&file, 0o600).unwrap();
-        assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -100,10 +100,7 @@ pub fn resolve_target(project: &Path, path: &Path) -> Result<PathBuf, WriteError
 /// so restoring a planted "interrupted run" can never write outside the project.
 pub fn manifest_path(project: &Path, shown: &str) -> Result<PathBuf, WriteError> {
     let rel = Path::new(shown);
-    let plain = !shown.is_empty()
-        && rel
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
+    let plain = !shown.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
     if plain {
         Ok(project.join(rel))
     } else {
@@ -157,7 +154,10 @@ pub fn own_dir(state_dir: &Path, dir: &Path) -> Result<(), WriteError> {
             return Err(unsafe_dir(
                 project,
                 &here,
-                format!("owned by uid {}, neither us nor the agent's user", meta.uid()),
+                format!(
+                    "owned by uid {}, neither us nor the agent's user",
+                    meta.uid()
+                ),
             ));
         }
         if meta.permissions().mode() & 0o7777 != PRIVATE_DIR_MODE {
@@ -217,7 +217,10 @@ mod tests {
         assert!(!outside.path().join("made").exists());
         fs::remove_file(state.join("doctor")).unwrap();
         own_dir(&state, &state.join("doctor/runs")).unwrap();
-        let mode = fs::metadata(state.join("doctor/runs")).unwrap().permissions().mode();
+        let mode = fs::metadata(state.join("doctor/runs"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
 

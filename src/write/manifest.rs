@@ -147,7 +147,9 @@ pub fn runs(state_dir: &Path) -> Vec<Manifest> {
         .filter_map(|e| {
             let path = e.path().join("manifest.json");
             fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
-            read_regular(&path, MANIFEST_CAP).ok().map(|(bytes, _)| bytes)
+            read_regular(&path, MANIFEST_CAP)
+                .ok()
+                .map(|(bytes, _)| bytes)
         })
         .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
         .collect();

@@ -16,7 +16,10 @@ use super::{io_err, sha256_hex, WriteError};
 pub enum Now {
     Missing,
     /// A regular file (reached through a symlink, if the path is one).
-    File { bytes: Vec<u8>, mode: u32 },
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+    },
     /// Anything else: a FIFO, a socket, a device, a folder, a dangling or looping link.
     Other,
 }

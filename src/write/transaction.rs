@@ -41,7 +41,10 @@ impl Kept {
     pub fn describe(list: &[Kept]) -> String {
         list.iter()
             .map(|k| match &k.backup {
-                Some(b) => format!("{} (kept as another writer left it; its bytes from before the run are in {b})", k.path),
+                Some(b) => format!(
+                    "{} (kept as another writer left it; its bytes from before the run are in {b})",
+                    k.path
+                ),
                 None => format!("{} (kept as another writer left it)", k.path),
             })
             .collect::<Vec<_>>()
@@ -377,7 +380,12 @@ impl Transaction {
         let real = resolve_target(&self.project_dir, path)?;
         self.backup(path)?;
         self.refuse_if_changed(path)?;
-        let mode = mode.unwrap_or_else(|| now(&real).ok().and_then(|n| n.mode()).unwrap_or(NEW_FILE_MODE));
+        let mode = mode.unwrap_or_else(|| {
+            now(&real)
+                .ok()
+                .and_then(|n| n.mode())
+                .unwrap_or(NEW_FILE_MODE)
+        });
         let shown = self.display(path);
         let known = self.last_known(&shown);
         let previous = self.record(&shown).and_then(|r| r.sha256_written.clone());
