@@ -394,7 +394,7 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
                 code,
             )
         }
-        Err(err @ repair::RepairError::Interrupted) => {
+        Err(err @ repair::RepairError::Interrupted(_)) => {
             eprintln!("interrupted: {err}");
             err.exit_code()
         }

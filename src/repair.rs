@@ -48,23 +48,29 @@ impl RepairOutcome {
 /// pass's writes and right before its commit, and rolls back what it wrote before exiting 130.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Every error of a run that had begun says what was left on disk, and how to finish (the
+/// rollback's own description).
 #[derive(Debug, thiserror::Error)]
 pub enum RepairError {
-    #[error("interrupted; every file the run had changed was put back")]
-    Interrupted,
-    #[error(transparent)]
+    #[error("interrupted; {0}")]
+    Interrupted(String),
+    /// Before the run began: nothing was written.
+    #[error("{0}; nothing was changed")]
     Write(#[from] WriteError),
+    /// A write failed mid-run (a full disk…): the run was rolled back.
+    #[error("{0}")]
+    Aborted(String),
     #[error("rolled back: {0}")]
     RolledBack(String),
-    #[error("the fixes did not converge after {MAX_PASSES} passes (a doctor bug); rolled back")]
-    NotConverged,
+    #[error("the fixes did not converge after {MAX_PASSES} passes (a doctor bug); {0}")]
+    NotConverged(String),
 }
 
 impl RepairError {
     /// 130 for an interrupt; 2 (no answer) for everything else, rollbacks included.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RepairError::Interrupted => crate::exit::INTERRUPTED,
+            RepairError::Interrupted(_) => crate::exit::INTERRUPTED,
             _ => crate::exit::FAILURE,
         }
     }
@@ -191,6 +197,42 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
     files
 }
 
+/// Rolls the run back and says what that left: the tail of every error of a begun run.
+fn roll_back(tx: Transaction) -> String {
+    let id = tx.run_id().to_string();
+    match tx.rollback() {
+        Ok(done) => done.describe(&id),
+        Err(err) => format!(
+            "the rollback of run {id} stopped ({err}): the next `instar-doctor --fix` or `instar-doctor undo` finishes it"
+        ),
+    }
+}
+
+/// A write of the run failed: roll back, and say why and what was left, in one line.
+fn aborted(tx: Transaction, err: WriteError) -> RepairError {
+    let why = if err.is_no_space() {
+        format!("no space left on the disk ({err})")
+    } else {
+        err.to_string()
+    };
+    RepairError::Aborted(format!("{why}; {}", roll_back(tx)))
+}
+
+/// The files the wanted fixes of `report` would change.
+fn planned_files(report: &Report, opts: &RepairOptions) -> Vec<PathBuf> {
+    report
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .filter(|fix| wanted(fix, opts))
+        .flat_map(|fix| &fix.changes)
+        .flat_map(|change| match change {
+            Change::Rename { from, to } => vec![from.clone(), to.clone()],
+            other => other.file().cloned().into_iter().collect(),
+        })
+        .collect()
+}
+
 /// Runs fixes to a fixpoint; in interactive mode `confirm` is asked before each fix.
 pub fn repair(
     env: &RepairEnv<'_>,
@@ -199,18 +241,26 @@ pub fn repair(
 ) -> Result<RepairOutcome, RepairError> {
     let interrupted = || env.interrupt.load(Ordering::SeqCst);
     let cx = (env.new_context)();
+    let mut report = (env.check)(&cx);
+    // A folder the fixes would write into that is a link, or not a folder, refuses the run
+    // before anything (the lock, the doctor's folder) is created.
+    crate::write::preflight(
+        &cx.project_dir,
+        &cx.state_dir,
+        &planned_files(&report, opts),
+    )?;
     let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
-    tx.sweep_own_temp_files()?;
+    if let Err(err) = tx.sweep_own_temp_files() {
+        return Err(aborted(tx, err));
+    }
     let mut handled: Vec<Diagnostic> = Vec::new();
     let mut settled: HashSet<FixKey> = HashSet::new();
     let mut asked = Asked::default();
     let mut cx = cx;
-    let mut report = (env.check)(&cx);
 
     for _pass in 0..MAX_PASSES {
         if interrupted() {
-            tx.rollback()?;
-            return Err(RepairError::Interrupted);
+            return Err(RepairError::Interrupted(roll_back(tx)));
         }
         // The fixes this pass can offer, in report order; several findings can share one fix
         // (an entry's problems and its quarantine) and are offered once.
@@ -291,8 +341,7 @@ pub fn repair(
                         false
                     }
                     Answer::Interrupt => {
-                        tx.rollback()?;
-                        return Err(RepairError::Interrupted);
+                        return Err(RepairError::Interrupted(roll_back(tx)));
                     }
                 };
                 if !accept {
@@ -309,10 +358,12 @@ pub fn repair(
             // The last pass's re-check found nothing left to apply. A Ctrl-C that came during
             // it is still honoured: the commit below is the point of no return.
             if interrupted() {
-                tx.rollback()?;
-                return Err(RepairError::Interrupted);
+                return Err(RepairError::Interrupted(roll_back(tx)));
             }
-            let run_id = tx.commit()?;
+            let run_id = match tx.commit() {
+                Ok(run_id) => run_id,
+                Err(err) => return Err(aborted(tx, err)),
+            };
             return Ok(RepairOutcome {
                 cx,
                 report,
@@ -323,14 +374,10 @@ pub fn repair(
 
         let applied = match apply(&cx, &mut tx, &report, &chosen) {
             Ok(applied) => applied,
-            Err(err) => {
-                tx.rollback()?;
-                return Err(err.into());
-            }
+            Err(err) => return Err(aborted(tx, err)),
         };
         if interrupted() {
-            tx.rollback()?;
-            return Err(RepairError::Interrupted);
+            return Err(RepairError::Interrupted(roll_back(tx)));
         }
         for (i, outcome) in chosen.iter().zip(&applied) {
             let d = &report.diagnostics[*i];
@@ -360,18 +407,25 @@ pub fn repair(
             .map(|(i, _)| &report.diagnostics[*i])
             .collect();
         if let Err(reason) = verify(&report, &next, &applied_here) {
-            tx.rollback()?;
-            return Err(RepairError::RolledBack(reason));
+            return Err(RepairError::RolledBack(format!(
+                "{reason}; {}",
+                roll_back(tx)
+            )));
         }
         cx = next_cx;
         report = next;
     }
-    tx.rollback()?;
-    Err(RepairError::NotConverged)
+    Err(RepairError::NotConverged(roll_back(tx)))
 }
 
 /// Applies the chosen findings' fixes; one result per chosen finding. A fix that cannot be
-/// applied safely (a symlink leaving the project) fails alone; anything else aborts the run.
+/// applied safely (a symlink leaving the project, a file another writer changed since it was
+/// diagnosed: see `WriteError::refuses_one_file`) fails alone, with the reason, and the run goes
+/// on; anything else (a full disk, a linked folder) aborts the run.
+///
+/// A file changed under us is skipped, not retried: the final re-check reports it as it is now
+/// (exit 1 when findings remain, 0 when the other writer fixed it), and its fix reads `failed`
+/// with "changed while the doctor was fixing it". Retrying would race the other writer again.
 fn apply(
     cx: &Context,
     tx: &mut Transaction,
@@ -379,6 +433,8 @@ fn apply(
     chosen: &[usize],
 ) -> Result<Vec<Result<(), String>>, WriteError> {
     let mut results: Vec<Result<(), String>> = vec![Ok(()); chosen.len()];
+    // Which fixes have had a change land (a later refusal then rolls the run back).
+    let mut touched = vec![false; chosen.len()];
     let mut seen: Vec<&Fix> = Vec::new();
     let mut edits: BTreeMap<PathBuf, Vec<(Span, &str, usize)>> = BTreeMap::new();
     let mut later: Vec<(&Change, usize)> = Vec::new();
@@ -414,6 +470,15 @@ fn apply(
             other => paths.extend(other.file().cloned()),
         }
     }
+    // The bytes the checks read: a file is backed up and changed only while it still holds them.
+    for file in edits.keys() {
+        tx.expect_diagnosed(file, cx.bytes_of(file).as_deref().map(Vec::as_slice));
+    }
+    for (change, _) in &later {
+        if let Change::Write { file, .. } = change {
+            tx.expect_diagnosed(file, cx.bytes_of(file).as_deref().map(Vec::as_slice));
+        }
+    }
     tx.prepare(&paths)?;
     // A file written and chmod-ed in the same pass is written with its final mode, so it never
     // appears with a mode it has neither before nor after the run (a wrapper without its exec bit).
@@ -427,7 +492,6 @@ fn apply(
     for (file, file_edits) in &edits {
         crate::write::failpoint("between-files");
         let diagnosed = cx.bytes_of(file);
-        tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
         let plain: Vec<(Span, &str)> = file_edits.iter().map(|(s, r, _)| (s.clone(), *r)).collect();
         let slots = file_edits.iter().map(|e| e.2);
@@ -438,10 +502,13 @@ fn apply(
                 continue;
             }
         };
+        let slots: Vec<usize> = slots.collect();
         match tx.write_with_mode(file, &new, final_modes.get(file.as_path()).copied()) {
-            Ok(()) => {}
-            Err(err @ WriteError::SymlinkLeavesProject(_)) => {
-                mark(&mut results, slots, err.to_string())
+            Ok(()) => slots.iter().for_each(|&s| touched[s] = true),
+            // A fix refused after some of its changes landed would stay half-applied (one key
+            // of a swap moved): the whole run is rolled back instead.
+            Err(err) if err.refuses_one_file() && !slots.iter().any(|&s| touched[s]) => {
+                mark(&mut results, slots.into_iter(), err.to_string())
             }
             Err(other) => return Err(other),
         }
@@ -456,11 +523,13 @@ fn apply(
         Change::Quarantine { .. } | Change::Edit { .. } => 4,
     });
     for (change, slot) in later {
+        // A fix that failed already makes no further change.
+        if results[slot].is_err() {
+            continue;
+        }
         crate::write::failpoint("between-files");
         let outcome = match change {
             Change::Write { file, contents } => {
-                let diagnosed = cx.bytes_of(file);
-                tx.expect_unchanged(file, diagnosed.as_deref().map(Vec::as_slice))?;
                 tx.write_with_mode(file, contents, final_modes.get(file.as_path()).copied())
             }
             Change::SetMode { file, mode } => tx.set_mode(file, *mode),
@@ -473,9 +542,9 @@ fn apply(
             Change::Edit { .. } => Ok(()),
         };
         match outcome {
-            Ok(()) => {}
-            Err(err @ (WriteError::SymlinkLeavesProject(_) | WriteError::Refused(_))) => {
-                results[slot] = Err(err.to_string());
+            Ok(()) => touched[slot] = true,
+            Err(err) if err.refuses_one_file() && !touched[slot] => {
+                results[slot] = Err(err.to_string())
             }
             Err(other) => return Err(other),
         }

@@ -8,34 +8,40 @@
 //! new version, a run killed at any step is rolled back by the next doctor, and `undo` can put
 //! the old version back.
 //!
-//! - `atomic`: private folders and the atomic write;
+//! - `confine`: which folders a run may write into (real ones, inside the project);
+//! - `atomic`: the atomic write (temp files never follow or reuse a name) and chmod;
+//! - `probe`: what stands at a path now, read without ever blocking;
+//! - `lock`: the run lock;
 //! - `manifest`: the run record and its statuses;
 //! - `transaction`: a run (backups, changes, commit, rollback);
 //! - `recover`: runs a killed doctor left in progress;
 //! - `undo`: a committed run put back, as a run of its own;
 //! - `failpoint`: crash injection, compiled only into test builds.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 mod atomic;
+mod confine;
 mod failpoint;
+mod lock;
 mod manifest;
+mod probe;
 mod recover;
 mod transaction;
 mod undo;
 
-pub use atomic::{private_dir, write_atomic};
+pub use atomic::write_atomic;
 pub use failpoint::hit as failpoint;
+pub use lock::{lock, RunLock};
 pub use manifest::{
     is_undone, new_run_id, runs, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
 };
 pub use recover::{interrupted_runs, recover_interrupted, Recovered};
-pub use transaction::Transaction;
+pub use transaction::{Kept, RolledBack, Transaction};
 pub use undo::{undo, UndoOutcome};
 
 use atomic::PRIVATE_FILE_MODE;
@@ -53,12 +59,38 @@ pub enum WriteError {
         #[source]
         source: io::Error,
     },
-    #[error("{0} changed since it was diagnosed; run the doctor again")]
+    #[error("{0} changed while the doctor was fixing it (another writer?): left as that writer made it; run the doctor again")]
     ChangedSinceDiagnosed(String),
     #[error("{0} is a symlink that leaves the project; the doctor does not write through it")]
     SymlinkLeavesProject(String),
+    #[error("{0} is outside the project; the doctor writes only inside it")]
+    OutsideProject(String),
+    /// A folder on the way to something the run writes is a link or not a folder: the whole run
+    /// is refused (design.md §4: never write through a symlink that leaves the project).
+    #[error("{path} is {what}; the doctor writes only into real folders inside the project")]
+    UnsafeDir { path: String, what: String },
     #[error("{0}")]
     Refused(String),
+}
+
+impl WriteError {
+    /// Whether the disk (or the user's quota) is full.
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, WriteError::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+    }
+
+    /// Whether only the change at hand is refused, the run going on with the others: the file
+    /// itself is a link leaving the project, or lies outside it, or changed under us.
+    pub fn refuses_one_file(&self) -> bool {
+        matches!(
+            self,
+            WriteError::SymlinkLeavesProject(_)
+                | WriteError::OutsideProject(_)
+                | WriteError::ChangedSinceDiagnosed(_)
+                | WriteError::Refused(_)
+        )
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
@@ -77,40 +109,63 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// `.instar/doctor/`, private, with a `.gitignore` of `*` so nothing in it is ever committed
 /// (backups and quarantine can hold key material). The user's own .gitignore is never touched.
+/// Refused when `.instar/` or `.instar/doctor/` is a link or not a folder of ours.
 pub fn doctor_dir(state_dir: &Path) -> Result<PathBuf, WriteError> {
     let dir = state_dir.join(DOCTOR_DIR);
-    private_dir(&dir)?;
+    confine::own_dir(state_dir, &dir)?;
     let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
+    // lstat: a link standing there is replaced by the rename, never followed.
+    if !fs::symlink_metadata(&ignore).is_ok_and(|m| m.is_file()) {
         write_atomic(&ignore, b"*\n", PRIVATE_FILE_MODE)?;
     }
     Ok(dir)
 }
 
-/// The advisory lock held by writers (`--fix`, `-i`, `undo`). Released when dropped or when the
-/// process dies, so a crashed doctor never blocks the next one.
-pub struct RunLock {
-    _file: File,
+/// Checks, reading only, every place a fix run of these files would write: the doctor's own
+/// folders and lock where they already exist, and the folders the files `paths` live in. The
+/// first that is a link or not a folder refuses the whole run, before the lock or anything else
+/// is created. A file that is itself a link leaving the project is not refused here: only its
+/// own fix fails.
+pub fn preflight(
+    project_dir: &Path,
+    state_dir: &Path,
+    paths: &[PathBuf],
+) -> Result<(), WriteError> {
+    check_own_places(project_dir, state_dir)?;
+    for path in paths {
+        match confine::resolve_target(project_dir, path) {
+            Err(err) if !err.refuses_one_file() => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
-pub fn lock(state_dir: &Path) -> Result<RunLock, WriteError> {
-    let dir = doctor_dir(state_dir)?;
-    let path = dir.join("lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(PRIVATE_FILE_MODE)
-        .open(&path)
-        .map_err(io_err(&path))?;
-    // A lock file left 0644 by an older doctor, or narrowed by the umask, is made exactly 0600.
-    file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))
-        .map_err(io_err(&path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(RunLock { _file: file }),
-        Err(fs::TryLockError::WouldBlock) => Err(WriteError::Locked(path.display().to_string())),
-        Err(fs::TryLockError::Error(err)) => Err(io_err(&path)(err)),
+/// The doctor's own folders and lock, where they exist: real folders and a regular file, or the
+/// run is refused before anything is created.
+fn check_own_places(project_dir: &Path, state_dir: &Path) -> Result<(), WriteError> {
+    let doctor = state_dir.join(DOCTOR_DIR);
+    for dir in [
+        state_dir.to_path_buf(),
+        doctor.join("runs"),
+        doctor.join("quarantine"),
+    ] {
+        confine::check_dir(project_dir, &dir)?;
     }
+    let lock = doctor.join("lock");
+    if let Ok(meta) = fs::symlink_metadata(&lock) {
+        if !meta.is_file() {
+            return Err(WriteError::UnsafeDir {
+                path: engine_display(project_dir, &lock),
+                what: "not a regular file (the doctor's lock must be one)".to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn engine_display(project_dir: &Path, path: &Path) -> String {
+    crate::engine::display_path(project_dir, path)
 }
 
 /// Whether instar itself appears to run for this agent: its lifeline holds

@@ -236,7 +236,7 @@ fn an_interrupt_at_the_prompt_rolls_back_and_exits_130() {
     // interrupt comes at the second question.
     let (result, script) = run(&agent, &[Answer::Yes, Answer::Interrupt]);
     let err = result.err().expect("interrupted");
-    assert!(matches!(err, RepairError::Interrupted));
+    assert!(matches!(err, RepairError::Interrupted(_)));
     assert_eq!(err.exit_code(), 130);
     assert_eq!(script.asked.len(), 2, "nothing is asked after Ctrl-C");
     assert_eq!(agent.read("a.txt"), "bad");
@@ -260,7 +260,7 @@ fn an_interrupt_during_the_final_recheck_is_honoured() {
     };
     let mut script = Scripted::new(&[]);
     let result = run_with(&agent, false, &mut script, &checking, &flag);
-    assert!(matches!(result, Err(RepairError::Interrupted)));
+    assert!(matches!(result, Err(RepairError::Interrupted(_))));
     assert_eq!(agent.read("a.txt"), "bad");
     assert_eq!(committed(&agent.state), 0);
     assert_eq!(runs(&agent.state)[0].status, RunStatus::RolledBack);
@@ -287,7 +287,7 @@ fn a_loop_that_does_not_converge_is_rolled_back_at_the_cap() {
     let flag = AtomicBool::new(false);
     let result = run_with(&agent, false, &mut script, &check, &flag);
     let err = result.err().expect("not converged");
-    assert!(matches!(err, RepairError::NotConverged), "{err}");
+    assert!(matches!(err, RepairError::NotConverged(_)), "{err}");
     assert_eq!(err.exit_code(), 2);
     assert_eq!(agent.read("a.txt"), "grow");
     assert_eq!(committed(&agent.state), 0);

@@ -1,88 +1,172 @@
-//! The two primitives every write is made of: a private folder and an atomic file write.
+//! The atomic file write, and the few other primitives that change a file in place.
+//!
+//! Every file we create is created with `O_CREAT | O_EXCL | O_NOFOLLOW`: a name already taken —
+//! by a file, a FIFO or a symlink a cloned tree planted under our temp-file name — is never
+//! opened, followed or truncated; the write retries under a fresh random name.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::collections::hash_map::RandomState;
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::failpoint;
 use super::{io_err, WriteError};
 
-pub(crate) const PRIVATE_DIR_MODE: u32 = 0o700;
 pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
 
-/// Creates `dir` and every missing parent at 0700, whatever the umask, and sets `dir` itself to
-/// 0700. `create_dir_all` would give the parents it creates the umask's mode (0755 for
-/// `.instar/doctor/runs/` under the usual 022), and those folders hold backups of key files.
-pub fn private_dir(dir: &Path) -> Result<(), WriteError> {
-    if !dir.is_dir() {
-        if let Some(parent) = dir.parent() {
-            if !parent.as_os_str().is_empty() && !parent.exists() {
-                private_dir(parent)?;
-            }
-        }
-        match DirBuilder::new().mode(PRIVATE_DIR_MODE).create(dir) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(io_err(dir)(err)),
-        }
-    }
-    fs::set_permissions(dir, fs::Permissions::from_mode(PRIVATE_DIR_MODE)).map_err(io_err(dir))
+/// Names tried for one write before giving up: a tree can plant many names, not all of 2^64.
+const TEMP_ATTEMPTS: usize = 16;
+
+/// The temp file a write of `path` by this process goes through first:
+/// `.<name>.instar-doctor.<pid>.tmp` in the same folder, so the rename is atomic.
+pub fn temp_path(path: &Path, pid: u32) -> PathBuf {
+    temp_named(path, &pid.to_string())
 }
 
-/// The temp file a write of `path` by this process goes through: `.<name>.instar-doctor.<pid>.tmp`
-/// in the same folder, so the rename is atomic.
-pub fn temp_path(path: &Path, pid: u32) -> PathBuf {
+/// The name tried when the first is taken: the pid and a random tag, unknowable in advance.
+fn random_temp_path(path: &Path, pid: u32) -> PathBuf {
+    temp_named(path, &format!("{pid}.{:016x}", random_tag()))
+}
+
+fn temp_named(path: &Path, tag: &str) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    dir.join(format!(".{name}.instar-doctor.{pid}.tmp"))
+    dir.join(format!(".{name}.instar-doctor.{tag}.tmp"))
 }
 
-/// The writer's pid when `name` is one of our temp file names.
-pub fn temp_writer(name: &str) -> Option<u32> {
+/// 64 unpredictable bits without a dependency: std's `RandomState` is seeded from the OS's
+/// random source once per process; a counter and the clock make each call differ.
+fn random_tag() -> u64 {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    hasher.write_u128(nanos);
+    hasher.finish()
+}
+
+/// The name of the file a temp file of ours is for, and the writer's pid, when `name` is one of
+/// our temp file names (`.<target>.instar-doctor.<pid>[.<tag>].tmp`).
+pub fn temp_parts(name: &str) -> Option<(&str, u32)> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (_, pid) = rest.rsplit_once(".instar-doctor.")?;
-    pid.parse().ok()
+    let (target, tag) = rest.rsplit_once(".instar-doctor.")?;
+    let pid = tag.split_once('.').map_or(tag, |(pid, _)| pid);
+    Some((target, pid.parse().ok()?))
+}
+
+/// Creates a fresh temp file for `path` with exactly `mode`; never opens an existing name.
+fn create_temp(path: &Path, mode: u32) -> Result<(File, PathBuf), WriteError> {
+    let pid = std::process::id();
+    for attempt in 0..TEMP_ATTEMPTS {
+        let temp = if attempt == 0 {
+            temp_path(path, pid)
+        } else {
+            random_temp_path(path, pid)
+        };
+        let opened = OpenOptions::new()
+            .write(true)
+            // O_CREAT | O_EXCL: fails on any existing name, dangling symlinks included.
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&temp);
+        match opened {
+            Ok(file) => return Ok((file, temp)),
+            Err(err)
+                if err.kind() == io::ErrorKind::AlreadyExists
+                    || err.raw_os_error() == Some(libc::ELOOP) => {}
+            Err(err) => return Err(io_err(&temp)(err)),
+        }
+    }
+    Err(WriteError::Refused(format!(
+        "{}: {TEMP_ATTEMPTS} temp file names in a row were taken; not writing",
+        path.display()
+    )))
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same folder with exactly `mode`,
 /// fsync, rename over the target, fsync the folder. At every instant `path` holds its old or its
 /// new bytes, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    write_atomic_if(path, bytes, mode, || Ok(()))
+}
+
+/// `write_atomic`, with `still_ok` asked right before the rename (the compare of a
+/// compare-and-swap): when it refuses, the temp file goes and the target is left as it is.
+pub fn write_atomic_if(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    still_ok: impl FnOnce() -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = temp_path(path, std::process::id());
+    let (mut file, temp) = create_temp(path, mode)?;
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&temp)
-            .map_err(io_err(&temp))?;
         // The umask may have narrowed the creation mode: set it exactly.
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(io_err(&temp))?;
+        failpoint::space().map_err(io_err(&temp))?;
         file.write_all(bytes).map_err(io_err(&temp))?;
         file.sync_all().map_err(io_err(&temp))?;
         failpoint::hit("temp-written");
+        still_ok()?;
         fs::rename(&temp, path).map_err(io_err(path))?;
         sync_dir(dir)?;
         failpoint::hit("renamed");
         Ok(())
     })();
     if result.is_err() {
+        // Only the name we created: never one that was there before us.
         let _ = fs::remove_file(&temp);
     }
     result
 }
 
 pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
-    File::open(dir)
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir))
+}
+
+/// Sets the permission bits of the regular file at `path`, never through a symlink and never on
+/// anything but a regular file (`chmod` follows links; this works on the opened file).
+pub fn set_mode_nofollow(path: &Path, mode: u32) -> Result<(), WriteError> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path);
+    let not_a_file = || WriteError::Refused(format!("{} is not a regular file", path.display()));
+    match opened {
+        Ok(file) => {
+            if !file.metadata().map_err(io_err(path))?.is_file() {
+                return Err(not_a_file());
+            }
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io_err(path))
+        }
+        // A file we may not read (0000, not root) can still be ours to chmod: lstat says what it is.
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+            if !meta.file_type().is_file() {
+                return Err(not_a_file());
+            }
+            fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))
+        }
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => Err(not_a_file()),
+        Err(err) => Err(io_err(path)(err)),
+    }
 }
 
 /// Removes `dir` and its sub-folders when they hold no file; never removes a file.
@@ -95,4 +179,67 @@ pub fn remove_empty_dirs(dir: &Path) {
         }
     }
     let _ = fs::remove_dir(dir);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn temp_names_parse_with_and_without_a_tag() {
+        assert_eq!(
+            temp_parts(".jobs.json.instar-doctor.42.tmp"),
+            Some(("jobs.json", 42))
+        );
+        assert_eq!(
+            temp_parts(".jobs.json.instar-doctor.42.00ff00ff00ff00ff.tmp"),
+            Some(("jobs.json", 42))
+        );
+        assert_eq!(temp_parts("jobs.json.42.abc.tmp"), None);
+        let random = random_temp_path(Path::new("/x/jobs.json"), 7);
+        let name = random.file_name().unwrap().to_str().unwrap();
+        assert_eq!(temp_parts(name), Some(("jobs.json", 7)));
+        assert_ne!(random, random_temp_path(Path::new("/x/jobs.json"), 7));
+    }
+
+    /// A symlink planted under our temp name (pointing outside) is neither followed nor removed:
+    /// the write goes through a fresh random name.
+    #[test]
+    fn a_planted_temp_name_is_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let sentinel = outside.path().join("sentinel");
+        fs::write(&sentinel, b"keep").unwrap();
+        let target = dir.path().join("jobs.json");
+        let planted = temp_path(&target, std::process::id());
+        symlink(&sentinel, &planted).unwrap();
+        write_atomic(&target, b"[]", 0o644).unwrap();
+        assert_eq!(fs::read(&sentinel).unwrap(), b"keep");
+        assert!(fs::symlink_metadata(&target).unwrap().is_file());
+        assert_eq!(fs::read(&target).unwrap(), b"[]");
+        assert!(fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn chmod_never_follows_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, b"x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        symlink(&file, dir.path().join("link")).unwrap();
+        assert!(set_mode_nofollow(&dir.path().join("link"), 0o600).is_err());
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        set_mode_nofollow(&file, 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 }

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{private_dir, write_atomic, PRIVATE_FILE_MODE};
+use crate::safe_read::read_regular;
+
+use super::atomic::{write_atomic, PRIVATE_FILE_MODE};
+use super::confine::own_dir;
 use super::{WriteError, DOCTOR_DIR};
 
 /// One file a run touched (or is about to touch).
@@ -25,6 +28,10 @@ pub struct FileRecord {
     pub sha256_before: Option<String>,
     /// Set when the run commits; `None` while it is in progress.
     pub sha256_after: Option<String>,
+    /// What the run wrote (or is about to write) there, recorded before each change: a rollback
+    /// puts the backup back only over these bytes, so another writer's later edit is never lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256_written: Option<String>,
     /// The copy under the run folder, relative to it.
     pub backup: Option<String>,
     pub symlink_target: Option<String>,
@@ -85,6 +92,11 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
     pub files: Vec<FileRecord>,
+    /// Whether each change's `sha256_written` is recorded before the change (every run since
+    /// they existed). When it is, a file holding neither its old nor its written bytes was
+    /// changed by someone else and a rollback keeps it; older manifests are restored as before.
+    #[serde(default)]
+    pub records_writes: bool,
     #[serde(default)]
     pub quarantined: Vec<QuarantineRecord>,
     /// Files of data saved into the quarantine (e.g. jobs.invalid.json), relative to the state folder.
@@ -107,8 +119,12 @@ pub fn quarantine_dir(state_dir: &Path, run_id: &str) -> PathBuf {
 }
 
 /// Writes (atomically, fsynced) the manifest into its run folder.
-pub fn write_manifest(run_dir: &Path, manifest: &Manifest) -> Result<(), WriteError> {
-    private_dir(run_dir)?;
+pub fn write_manifest(
+    state_dir: &Path,
+    run_dir: &Path,
+    manifest: &Manifest,
+) -> Result<(), WriteError> {
+    own_dir(state_dir, run_dir)?;
     let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
     write_atomic(
         &run_dir.join("manifest.json"),
@@ -117,13 +133,24 @@ pub fn write_manifest(run_dir: &Path, manifest: &Manifest) -> Result<(), WriteEr
     )
 }
 
-/// Runs recorded under `.instar/doctor/runs/`, newest first. Reads only.
+/// A manifest is a few lines per file touched; anything larger is not one of ours.
+const MANIFEST_CAP: u64 = 64 << 20;
+
+/// Runs recorded under `.instar/doctor/runs/`, newest first. Reads only, and never blocks: a
+/// FIFO or a link planted as a run folder or manifest is skipped.
 pub fn runs(state_dir: &Path) -> Vec<Manifest> {
     let mut manifests: Vec<Manifest> = fs::read_dir(runs_dir(state_dir))
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
-        .filter_map(|e| fs::read(e.path().join("manifest.json")).ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let path = e.path().join("manifest.json");
+            fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
+            read_regular(&path, MANIFEST_CAP)
+                .ok()
+                .map(|(bytes, _)| bytes)
+        })
         .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
         .collect();
     manifests.sort_by(|a, b| b.run_id.cmp(&a.run_id));

@@ -5,12 +5,14 @@
 //! `.instar/doctor/lock` for its whole run and the kernel releases it when the process dies, so
 //! if the lock can be taken, no writer is alive. A pid can be reused; a released lock cannot lie.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::Path;
 
-use super::atomic::{remove_empty_dirs, temp_path, temp_writer};
+use super::atomic::{remove_empty_dirs, temp_parts};
+use super::confine::manifest_path;
+use super::lock::lock_is_free;
 use super::manifest::{self, runs, write_manifest, Manifest, RunStatus};
-use super::transaction::{absolute, restore};
+use super::transaction::{restore, Kept};
 use super::{lock, RunLock, WriteError, DOCTOR_DIR};
 
 /// A run found in progress and rolled back.
@@ -21,31 +23,22 @@ pub struct Recovered {
     pub restored: Vec<String>,
     /// When the interrupted run was an `undo`: the run it was undoing (still not undone).
     pub undoes: Option<String>,
+    /// Files another writer changed after the run did: left as they are, with their backups.
+    pub kept: Vec<Kept>,
 }
 
 impl Recovered {
     /// The one line said on stderr when a command rolled an interrupted run back.
     pub fn notice(&self) -> String {
-        format!(
+        let mut text = format!(
             "rolled back fix run {} (interrupted before it finished; its writer is gone): {} file(s) restored to their backed-up bytes",
             self.run_id,
-            self.restored.len()
-        )
-    }
-}
-
-/// Whether no doctor holds the run lock now. Opens the lock file read-only and creates nothing;
-/// a missing lock file means no writer ever started or all have ended.
-fn lock_is_free(state_dir: &Path) -> bool {
-    let path = state_dir.join(DOCTOR_DIR).join("lock");
-    match File::open(&path) {
-        Ok(file) => match file.try_lock_shared() {
-            Ok(()) => true,
-            Err(fs::TryLockError::WouldBlock) => false,
-            // Cannot tell: say nothing rather than report a live run as interrupted.
-            Err(fs::TryLockError::Error(_)) => false,
-        },
-        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+            self.restored.len().saturating_sub(self.kept.len())
+        );
+        if !self.kept.is_empty() {
+            text.push_str(&format!(", except {}", Kept::describe(&self.kept)));
+        }
+        text
     }
 }
 
@@ -68,7 +61,8 @@ pub fn recover_interrupted(
     project_dir: &Path,
     state_dir: &Path,
 ) -> Result<Vec<Recovered>, WriteError> {
-    if !state_dir.join(DOCTOR_DIR).is_dir() {
+    // lstat: a link standing there is not our folder (taking the lock refuses it).
+    if fs::symlink_metadata(state_dir.join(DOCTOR_DIR)).is_err() {
         return Ok(Vec::new());
     }
     let held = lock(state_dir)?;
@@ -88,24 +82,44 @@ pub fn recover_locked(
         .filter(|m| m.status == RunStatus::InProgress)
     {
         let run_dir = manifest::run_dir(state_dir, &run.run_id);
-        restore(project_dir, state_dir, &run_dir, &run)?;
+        let done = restore(project_dir, state_dir, &run_dir, &run)?;
         // The killed writer's temp files next to its targets hold bytes that never landed.
         if let Some(pid) = run.pid.filter(|pid| *pid != std::process::id()) {
             for record in &run.files {
-                let _ = fs::remove_file(temp_path(&absolute(project_dir, &record.path), pid));
+                if let Ok(path) = manifest_path(project_dir, &record.path) {
+                    remove_temp_files_of(&path, pid);
+                }
             }
         }
         run.status = RunStatus::RolledBack;
-        write_manifest(&run_dir, &run)?;
+        write_manifest(state_dir, &run_dir, &run)?;
         remove_empty_dirs(&manifest::quarantine_dir(state_dir, &run.run_id));
         recovered.push(Recovered {
             restored: run.files.iter().map(|f| f.path.clone()).collect(),
             undoes: run.undoes,
             run_id: run.run_id,
+            kept: done.kept,
         });
     }
     sweep_doctor_dir(state_dir);
     Ok(recovered)
+}
+
+/// Removes the temp files writer `pid` left for `path` (whatever their random tags). Unlinking
+/// removes a name, never what a link points at.
+fn remove_temp_files_of(path: &Path, pid: u32) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        if temp_parts(&entry_name) == Some((name.as_ref(), pid))
+            && entry.file_type().is_ok_and(|t| !t.is_dir())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Removes temp files a killed writer left under `.instar/doctor/` (half-written backups and
@@ -113,6 +127,7 @@ pub fn recover_locked(
 /// manifest (killed before recording anything, hence before changing anything).
 fn sweep_doctor_dir(state_dir: &Path) {
     let doctor = state_dir.join(DOCTOR_DIR);
+    let quarantine = doctor.join("quarantine");
     let mut stack = vec![doctor];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -123,18 +138,20 @@ fn sweep_doctor_dir(state_dir: &Path) {
                 continue;
             };
             let name = entry.file_name().to_string_lossy().into_owned();
-            if kind.is_dir() {
+            // The quarantine holds temp files of ours that a run moved there on purpose
+            // (leftovers, planted links): they are kept for `undo`, never swept.
+            if kind.is_dir() && entry.path() != quarantine {
                 stack.push(entry.path());
-            } else if kind.is_file()
-                && temp_writer(&name).is_some_and(|pid| pid != std::process::id())
-            {
+            } else if temp_parts(&name).is_some_and(|(_, pid)| pid != std::process::id()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
     }
     if let Ok(entries) = fs::read_dir(manifest::runs_dir(state_dir)) {
         for entry in entries.flatten() {
-            if !entry.path().join("manifest.json").exists() {
+            if entry.file_type().is_ok_and(|t| t.is_dir())
+                && fs::symlink_metadata(entry.path().join("manifest.json")).is_err()
+            {
                 let _ = fs::remove_dir_all(entry.path());
             }
         }

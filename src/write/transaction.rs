@@ -1,21 +1,90 @@
 //! A fix run: backups and an in-progress manifest before any change, atomic changes, then a
 //! commit, or a rollback to the backed-up bytes.
+//!
+//! Another writer (instar itself, under `--allow-running`) may change a file while we work on
+//! it. Three rules keep its data: the backup is the very bytes that were diagnosed (read once and
+//! compared by hash with what the checks read; a file that differs is refused); each write
+//! compares the file with what we last knew of it right before its rename, and leaves it alone
+//! if it changed; and a rollback puts a backup back only over the bytes the run itself wrote.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::atomic::PRIVATE_FILE_MODE;
-use super::atomic::{private_dir, remove_empty_dirs, sync_dir, temp_writer, write_atomic};
+use super::atomic::{
+    remove_empty_dirs, set_mode_nofollow, sync_dir, temp_parts, write_atomic, write_atomic_if,
+    PRIVATE_FILE_MODE,
+};
+use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
 use super::failpoint;
 use super::manifest::{
     self, new_run_id, write_manifest, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
 };
+use super::probe::{hash_now, now, Now};
 use super::{doctor_dir, io_err, lock, sha256_hex, RunLock, WriteError, DOCTOR_DIR};
 
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
+
+/// A file a rollback did not put back because someone else changed it after the run did: both
+/// versions are kept, the current one in place and the run's copy of the old one in its folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    /// The file, relative to the project.
+    pub path: String,
+    /// Where the run's copy of its old bytes is, relative to the project (`None`: the run had
+    /// created the file, so there is no older version).
+    pub backup: Option<String>,
+}
+
+impl Kept {
+    pub fn describe(list: &[Kept]) -> String {
+        list.iter()
+            .map(|k| match &k.backup {
+                Some(b) => format!(
+                    "{} (kept as another writer left it; its bytes from before the run are in {b})",
+                    k.path
+                ),
+                None => format!("{} (kept as another writer left it)", k.path),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What a rollback did.
+#[derive(Debug)]
+pub struct RolledBack {
+    /// False when no file had changed (the run stopped before its first change): then the run
+    /// left no record at all.
+    pub changed: bool,
+    pub kept: Vec<Kept>,
+    /// The rollback is done but its record could not be marked so (a full disk): the run still
+    /// reads "in progress", and the next fix run or `undo` finishes it (a no-op on the files).
+    pub unrecorded: Option<WriteError>,
+}
+
+impl RolledBack {
+    /// The end of the one-line error of a run that was aborted, saying what was left.
+    pub fn describe(&self, run_id: &str) -> String {
+        let mut text = if !self.changed {
+            "the run stopped before its first change: nothing was changed".to_string()
+        } else if self.kept.is_empty() {
+            "every file the run had changed was put back".to_string()
+        } else {
+            format!(
+                "every file the run had changed was put back except {}",
+                Kept::describe(&self.kept)
+            )
+        };
+        if let Some(err) = &self.unrecorded {
+            text.push_str(&format!(
+                "; run {run_id} could not be marked rolled back ({err}): the next `instar-doctor --fix` or `instar-doctor undo` finishes it"
+            ));
+        }
+        text
+    }
+}
 
 /// A fix run in progress. Dropping it without `commit` or `rollback` (a panic) leaves its
 /// manifest in progress: the next doctor rolls it back.
@@ -29,6 +98,12 @@ pub struct Transaction {
     recorded: bool,
     /// Data saved into the quarantine, by file name, written when the run finishes.
     saved: Vec<(String, Vec<Vec<u8>>)>,
+    /// The hash of what the checks read (`None`: absent), for files not backed up yet.
+    diagnosed: HashMap<String, Option<String>>,
+    /// Files found changed by someone else since they were diagnosed: not touched again.
+    changed_under_us: HashSet<String>,
+    /// What each file holds after this run's own changes (`None`: absent, e.g. renamed away).
+    known: HashMap<String, Option<String>>,
     _lock: RunLock,
 }
 
@@ -59,12 +134,16 @@ impl Transaction {
                 pid: Some(std::process::id()),
                 undoes: None,
                 files: Vec::new(),
+                records_writes: true,
                 quarantined: Vec::new(),
                 saved: Vec::new(),
                 fixes: Vec::new(),
             },
             recorded: false,
             saved: Vec::new(),
+            diagnosed: HashMap::new(),
+            changed_under_us: HashSet::new(),
+            known: HashMap::new(),
             _lock: lock,
         })
     }
@@ -76,8 +155,9 @@ impl Transaction {
     }
 
     /// Quarantines temp files an earlier doctor left when it was killed mid-write. We hold the
-    /// lock, and only a lock holder writes, so every temp file not named with our pid is an
-    /// orphan: no pid liveness test, which a reused pid would fool.
+    /// lock and have written nothing yet, so every name of ours found is an orphan (no pid
+    /// liveness test, which a reused pid would fool) — or was planted by the tree: a symlink or
+    /// FIFO under our name is moved as it is (the link itself, never its target).
     pub fn sweep_own_temp_files(&mut self) -> Result<(), WriteError> {
         let mut stack = vec![(self.state_dir.clone(), 0)];
         let mut found = Vec::new();
@@ -88,14 +168,15 @@ impl Transaction {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
+                // The entry's own type (lstat): a linked folder is not walked into.
                 let Ok(kind) = entry.file_type() else {
                     continue;
                 };
-                if kind.is_dir() && depth < 3 && name != DOCTOR_DIR {
-                    stack.push((path, depth + 1));
-                } else if kind.is_file()
-                    && temp_writer(&name).is_some_and(|pid| pid != std::process::id())
-                {
+                if kind.is_dir() {
+                    if depth < 3 && name != DOCTOR_DIR {
+                        stack.push((path, depth + 1));
+                    }
+                } else if temp_parts(&name).is_some() {
                     found.push(path);
                 }
             }
@@ -123,32 +204,46 @@ impl Transaction {
         crate::engine::display_path(&self.project_dir, path)
     }
 
-    /// Where a write to `path` really lands: symlinks are followed, but only inside the project.
-    fn resolve(&self, path: &Path) -> Result<PathBuf, WriteError> {
-        let Ok(meta) = fs::symlink_metadata(path) else {
-            return Ok(path.to_path_buf());
-        };
-        if !meta.file_type().is_symlink() {
-            return Ok(path.to_path_buf());
+    fn record(&self, shown: &str) -> Option<&FileRecord> {
+        self.manifest.files.iter().find(|f| f.path == shown)
+    }
+
+    /// What the file should hold now as far as this run knows: what its own changes left
+    /// there, else what it backed up (`None`: absent).
+    fn last_known(&self, shown: &str) -> Option<String> {
+        match self.known.get(shown) {
+            Some(known) => known.clone(),
+            None => self.record(shown).and_then(|r| r.sha256_before.clone()),
         }
-        let target = fs::canonicalize(path).map_err(io_err(path))?;
-        let project = fs::canonicalize(&self.project_dir).map_err(io_err(&self.project_dir))?;
-        if target.starts_with(&project) {
-            Ok(target)
+    }
+
+    /// Declares the bytes the checks read from `path` (`None`: it was absent). The run backs up
+    /// and changes the file only while it still holds them.
+    pub fn expect_diagnosed(&mut self, path: &Path, diagnosed: Option<&[u8]>) {
+        let shown = self.display(path);
+        let hash = diagnosed.map(sha256_hex);
+        if self.record(&shown).is_some() {
+            if self.last_known(&shown) != hash {
+                self.changed_under_us.insert(shown);
+            }
         } else {
-            Err(WriteError::SymlinkLeavesProject(self.display(path)))
+            self.diagnosed.insert(shown, hash);
         }
     }
 
     /// Backs up every path a step is about to touch and records them all in the in-progress
     /// manifest (fsynced) before the step changes anything: whichever change a crash
-    /// interrupts, the manifest already names its file, old hash and backup.
+    /// interrupts, the manifest already names its file, old hash and backup. A folder on the
+    /// way that is a link refuses the whole run here, before anything changed.
     pub fn prepare(&mut self, paths: &[PathBuf]) -> Result<(), WriteError> {
         let before = self.manifest.files.len();
         for path in paths {
-            // A symlink leaving the project is refused by the change itself; nothing to copy.
-            if self.resolve(path).is_ok() {
-                self.copy_backup(path)?;
+            match resolve_target(&self.project_dir, path) {
+                Ok(_) => self.copy_backup(path)?,
+                // A file leaving the project is refused by its change, and only that one; there
+                // is nothing of the project's to copy.
+                Err(err) if err.refuses_one_file() => {}
+                Err(err) => return Err(err),
             }
         }
         if self.manifest.files.len() != before || !self.recorded {
@@ -166,61 +261,108 @@ impl Transaction {
     /// is changed unrecorded even when a caller forgot to prepare).
     fn backup(&mut self, path: &Path) -> Result<(), WriteError> {
         let shown = self.display(path);
-        if self.recorded && self.manifest.files.iter().any(|f| f.path == shown) {
+        if self.recorded && self.record(&shown).is_some() {
             return Ok(());
         }
         self.prepare(&[path.to_path_buf()])
     }
 
-    /// Copies `path` into the run folder the first time the run touches it.
+    /// Copies `path` into the run folder the first time the run touches it: one read, compared
+    /// with what the checks read. A link or a FIFO is recorded as it stands (a quarantine moves
+    /// it whole); a link to a file inside the project is backed up by its target's bytes.
     fn copy_backup(&mut self, path: &Path) -> Result<(), WriteError> {
         let shown = self.display(path);
-        if self.manifest.files.iter().any(|f| f.path == shown) {
+        if self.record(&shown).is_some() || self.changed_under_us.contains(&shown) {
             return Ok(());
         }
-        let symlink_target = fs::read_link(path).ok().map(|t| t.display().to_string());
-        let record = match fs::metadata(path) {
-            Ok(meta) => {
-                let bytes = fs::read(path).map_err(io_err(path))?;
+        let link = fs::symlink_metadata(path).ok();
+        let symlink_target = link
+            .as_ref()
+            .filter(|m| m.file_type().is_symlink())
+            .and_then(|_| fs::read_link(path).ok())
+            .map(|t| t.display().to_string());
+        let state = match (&link, resolve_target(&self.project_dir, path)) {
+            (None, _) => Now::Missing,
+            (Some(_), Ok(real)) => now(&real)?,
+            (Some(_), Err(_)) => Now::Other,
+        };
+        if let Some(expected) = self.diagnosed.get(&shown) {
+            if state.hash() != *expected || matches!(state, Now::Other) && expected.is_none() {
+                self.changed_under_us.insert(shown);
+                return Ok(());
+            }
+        }
+        let record = match state {
+            Now::File { bytes, mode } => {
                 let backup = format!("files/{}", self.manifest.files.len());
-                private_dir(&self.run_dir.join("files"))?;
+                own_dir(&self.state_dir, &self.run_dir.join("files"))?;
                 write_atomic(&self.run_dir.join(&backup), &bytes, PRIVATE_FILE_MODE)?;
                 FileRecord {
                     path: shown,
                     existed: true,
-                    mode: Some(meta.permissions().mode() & 0o7777),
+                    mode: Some(mode),
                     sha256_before: Some(sha256_hex(&bytes)),
                     sha256_after: None,
+                    sha256_written: None,
                     backup: Some(backup),
                     symlink_target,
                 }
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => FileRecord {
+            Now::Missing => FileRecord {
                 path: shown,
                 existed: false,
                 mode: None,
                 sha256_before: None,
                 sha256_after: None,
+                sha256_written: None,
                 backup: None,
                 symlink_target,
             },
-            Err(err) => return Err(io_err(path)(err)),
+            Now::Other => FileRecord {
+                path: shown,
+                existed: true,
+                mode: None,
+                sha256_before: None,
+                sha256_after: None,
+                sha256_written: None,
+                backup: None,
+                symlink_target,
+            },
         };
         self.manifest.files.push(record);
         Ok(())
     }
 
-    /// Refuses when the file on disk is not the one that was diagnosed.
-    pub fn expect_unchanged(
-        &self,
-        path: &Path,
-        diagnosed: Option<&[u8]>,
-    ) -> Result<(), WriteError> {
-        let now = fs::read(path).ok();
-        if now.as_deref() != diagnosed {
-            return Err(WriteError::ChangedSinceDiagnosed(self.display(path)));
+    /// Refuses when the file was found changed since it was diagnosed.
+    fn refuse_if_changed(&self, path: &Path) -> Result<(), WriteError> {
+        let shown = self.display(path);
+        if self.changed_under_us.contains(&shown) {
+            return Err(WriteError::ChangedSinceDiagnosed(shown));
         }
         Ok(())
+    }
+
+    /// Records, before a change, what the change will leave at `path` (see `FileRecord`).
+    fn record_written(&mut self, path: &Path, hash: Option<String>) -> Result<(), WriteError> {
+        let shown = self.display(path);
+        let Some(record) = self.manifest.files.iter_mut().find(|f| f.path == shown) else {
+            return Ok(());
+        };
+        if record.sha256_written != hash {
+            record.sha256_written = hash;
+            self.write_manifest()?;
+        }
+        Ok(())
+    }
+
+    /// The compare of the compare-and-swap: `real` must still hold what the run last knew.
+    fn still_as_known(&self, path: &Path, real: &Path) -> Result<(), WriteError> {
+        let shown = self.display(path);
+        if hash_now(real) == self.last_known(&shown) {
+            Ok(())
+        } else {
+            Err(WriteError::ChangedSinceDiagnosed(shown))
+        }
     }
 
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
@@ -234,20 +376,46 @@ impl Transaction {
         bytes: &[u8],
         mode: Option<u32>,
     ) -> Result<(), WriteError> {
-        let real = self.resolve(path)?;
+        self.refuse_if_changed(path)?;
+        let real = resolve_target(&self.project_dir, path)?;
         self.backup(path)?;
+        self.refuse_if_changed(path)?;
         let mode = mode.unwrap_or_else(|| {
-            fs::metadata(&real)
-                .map(|m| m.permissions().mode() & 0o7777)
+            now(&real)
+                .ok()
+                .and_then(|n| n.mode())
                 .unwrap_or(NEW_FILE_MODE)
         });
-        write_atomic(&real, bytes, mode)
+        let shown = self.display(path);
+        let known = self.last_known(&shown);
+        let previous = self.record(&shown).and_then(|r| r.sha256_written.clone());
+        let new_hash = sha256_hex(bytes);
+        self.record_written(path, Some(new_hash.clone()))?;
+        // The record now names the new bytes: compare against what was there before them.
+        let result = write_atomic_if(&real, bytes, mode, || {
+            if hash_now(&real) == known {
+                Ok(())
+            } else {
+                Err(WriteError::ChangedSinceDiagnosed(shown.clone()))
+            }
+        });
+        if let Err(WriteError::ChangedSinceDiagnosed(_)) = &result {
+            // Nothing of ours landed; the manifest's note of the bytes we meant to write is
+            // harmless (a rollback compares with them and finds another writer's bytes).
+            if let Some(record) = self.manifest.files.iter_mut().find(|f| f.path == shown) {
+                record.sha256_written = previous;
+            }
+            self.changed_under_us.insert(shown);
+        } else if result.is_ok() {
+            self.known.insert(shown, Some(new_hash));
+        }
+        result
     }
 
     pub fn set_mode(&mut self, path: &Path, mode: u32) -> Result<(), WriteError> {
-        let real = self.resolve(path)?;
+        let real = resolve_target(&self.project_dir, path)?;
         self.backup(path)?;
-        fs::set_permissions(&real, fs::Permissions::from_mode(mode)).map_err(io_err(&real))?;
+        set_mode_nofollow(&real, mode)?;
         failpoint::hit("mode-set");
         Ok(())
     }
@@ -256,39 +424,54 @@ impl Transaction {
     /// rewritten). Both paths are backed up first, so undo can put each back, including a file
     /// the rename replaces (promoting a temp file over a broken main file).
     pub fn rename(&mut self, from: &Path, to: &Path) -> Result<(), WriteError> {
-        let real_from = self.resolve(from)?;
-        let real_to = self.resolve(to)?;
+        self.refuse_if_changed(from)?;
+        self.refuse_if_changed(to)?;
+        let real_from = resolve_target(&self.project_dir, from)?;
+        let real_to = resolve_target(&self.project_dir, to)?;
         self.backup(from)?;
         self.backup(to)?;
+        self.refuse_if_changed(from)?;
+        self.refuse_if_changed(to)?;
+        self.still_as_known(from, &real_from)?;
+        self.still_as_known(to, &real_to)?;
+        let moving = self.last_known(&self.display(from));
+        self.record_written(to, moving.clone())?;
         fs::rename(&real_from, &real_to).map_err(io_err(&real_from))?;
+        self.known.insert(self.display(from), None);
+        self.known.insert(self.display(to), moving);
         sync_dir(real_to.parent().unwrap_or(Path::new(".")))?;
         failpoint::hit("renamed");
         Ok(())
     }
 
     /// Moves `path` into the run's quarantine (the doctor's only way to "delete"). The move is
-    /// recorded before it is made, so a crash right after it still finds the file.
+    /// recorded before it is made, so a crash right after it still finds the file. A link is
+    /// moved as a link: it is never followed.
     pub fn quarantine(&mut self, path: &Path) -> Result<(), WriteError> {
-        self.backup(path)?;
+        check_dir(&self.project_dir, path.parent().unwrap_or(path))?;
+        // A link leaving the project (planted under our temp name) has no bytes of the
+        // project's to back up: the quarantine record below is all a rollback needs.
+        if resolve_target(&self.project_dir, path).is_ok() {
+            self.backup(path)?;
+        }
         let rel = path
             .strip_prefix(&self.state_dir)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| PathBuf::from(path.file_name().unwrap_or_default()));
         let to = self.quarantine_dir.join(&rel);
         if let Some(parent) = to.parent() {
-            private_dir(parent)?;
+            own_dir(&self.state_dir, parent)?;
         }
         self.manifest.quarantined.push(QuarantineRecord {
             from: self.display(path),
             to: crate::engine::display_path(&self.state_dir, &to),
         });
         self.write_manifest()?;
+        self.recorded = true;
         fs::rename(path, &to).map_err(io_err(path))?;
-        if let Ok(meta) = fs::symlink_metadata(&to) {
-            if meta.is_file() {
-                // The doctor's folder holds only private files; the mode to restore is recorded.
-                let _ = fs::set_permissions(&to, fs::Permissions::from_mode(PRIVATE_FILE_MODE));
-            }
+        if fs::symlink_metadata(&to).is_ok_and(|m| m.is_file()) {
+            // The doctor's folder holds only private files; the mode to restore is recorded.
+            let _ = set_mode_nofollow(&to, PRIVATE_FILE_MODE);
         }
         failpoint::hit("quarantined");
         Ok(())
@@ -307,7 +490,7 @@ impl Transaction {
     }
 
     fn write_manifest(&self) -> Result<(), WriteError> {
-        write_manifest(&self.run_dir, &self.manifest)
+        write_manifest(&self.state_dir, &self.run_dir, &self.manifest)
     }
 
     /// Forgets a run folder that recorded nothing worth keeping: the manifest goes first, so a
@@ -319,10 +502,11 @@ impl Transaction {
     }
 
     /// Seals the run: records each file's new hash and marks it committed (the commit point:
-    /// one atomic manifest write). A run that changed nothing leaves nothing.
-    pub fn commit(mut self) -> Result<Option<String>, WriteError> {
+    /// one atomic manifest write). A run that changed nothing leaves nothing. On an error the
+    /// run is still in progress: the caller rolls it back.
+    pub fn commit(&mut self) -> Result<Option<String>, WriteError> {
         for (name, items) in std::mem::take(&mut self.saved) {
-            private_dir(&self.quarantine_dir)?;
+            own_dir(&self.state_dir, &self.quarantine_dir)?;
             let body: Vec<String> = items
                 .iter()
                 .map(|i| String::from_utf8_lossy(i).into_owned())
@@ -334,16 +518,22 @@ impl Transaction {
                 .saved
                 .push(crate::engine::display_path(&self.state_dir, &path));
         }
+        let project_dir = self.project_dir.clone();
+        let now_of = |shown: &str| {
+            let path = absolute(&project_dir, shown);
+            let real = resolve_target(&project_dir, &path).unwrap_or(path);
+            now(&real).unwrap_or(Now::Other)
+        };
+        let mut modes_now = Vec::new();
         for record in &mut self.manifest.files {
-            let path = absolute(&self.project_dir, &record.path);
-            record.sha256_after = fs::read(&path).ok().map(|b| sha256_hex(&b));
+            let state = now_of(&record.path);
+            record.sha256_after = state.hash();
+            modes_now.push(state.mode());
         }
         // A file backed up for a fix that then failed is unchanged: not part of the run.
-        let project_dir = self.project_dir.clone();
+        let mut modes_now = modes_now.into_iter();
         self.manifest.files.retain(|r| {
-            let mode_now = fs::metadata(absolute(&project_dir, &r.path))
-                .ok()
-                .map(|m| m.permissions().mode() & 0o7777);
+            let mode_now = modes_now.next().flatten();
             r.sha256_after != r.sha256_before || mode_now != r.mode
         });
         if self.manifest.files.is_empty()
@@ -355,28 +545,46 @@ impl Transaction {
         }
         failpoint::hit("before-commit");
         self.manifest.status = RunStatus::Committed;
-        self.write_manifest()?;
+        if let Err(err) = self.write_manifest() {
+            self.manifest.status = RunStatus::InProgress;
+            return Err(err);
+        }
         failpoint::hit("committed");
         Ok(Some(self.manifest.run_id.clone()))
     }
 
-    /// Puts every touched file back as it was. The run's folder stays, marked rolled back, with
-    /// the backups, unless the run had recorded nothing.
-    pub fn rollback(mut self) -> Result<(), WriteError> {
+    /// Puts every touched file back as it was, by renaming the backups into place (no new
+    /// space needed: it works on a full disk), except a file another writer changed since the
+    /// run wrote it, which is kept. The run's folder stays, marked rolled back, holding the
+    /// copies of the kept files; a run that had changed nothing leaves no folder at all.
+    pub fn rollback(mut self) -> Result<RolledBack, WriteError> {
+        let nothing = RolledBack {
+            changed: false,
+            kept: Vec::new(),
+            unrecorded: None,
+        };
         if !self.recorded {
             self.forget();
-            return Ok(());
+            return Ok(nothing);
         }
-        restore(
+        let restored = restore(
             &self.project_dir,
             &self.state_dir,
             &self.run_dir,
             &self.manifest,
         )?;
+        if restored.touched == 0 && restored.kept.is_empty() {
+            self.forget();
+            return Ok(nothing);
+        }
         self.manifest.status = RunStatus::RolledBack;
-        self.write_manifest()?;
+        let unrecorded = self.write_manifest().err();
         remove_empty_dirs(&self.quarantine_dir);
-        Ok(())
+        Ok(RolledBack {
+            changed: true,
+            kept: restored.kept,
+            unrecorded,
+        })
     }
 }
 
@@ -398,48 +606,109 @@ pub(crate) fn recorded_mode(manifest: &Manifest, path: &str) -> Option<u32> {
         .and_then(|r| r.mode)
 }
 
-/// Restores the files of `manifest` from `run_dir`: quarantined files move back, backed-up files
-/// are rewritten with their mode, files the run created are removed (nothing of the user's is in
-/// them). Idempotent, so a rollback that is itself interrupted is simply done again.
+/// What `restore` did.
+#[derive(Debug, Default)]
+pub(crate) struct Restored {
+    /// Files (and quarantined entries) it had to put back.
+    pub touched: usize,
+    pub kept: Vec<Kept>,
+}
+
+/// Restores the files of `manifest` from `run_dir`: quarantined entries move back, backed-up
+/// files are renamed back into place with their mode, files the run created are removed. A file
+/// holding neither its old bytes nor the run's is another writer's: kept, with its backup.
+/// Idempotent, so a rollback that is itself interrupted is simply done again. The manifest may
+/// come from a hostile tree: every path it names is confined to the project first.
 pub(crate) fn restore(
     project_dir: &Path,
     state_dir: &Path,
     run_dir: &Path,
     manifest: &Manifest,
-) -> Result<(), WriteError> {
+) -> Result<Restored, WriteError> {
+    let mut done = Restored::default();
+    let shown = |path: &Path| crate::engine::display_path(project_dir, path);
     for q in manifest.quarantined.iter().rev() {
-        let from = state_dir.join(&q.to);
-        let to = absolute(project_dir, &q.from);
-        if fs::symlink_metadata(&from).is_ok() && fs::symlink_metadata(&to).is_err() {
-            // The quarantine holds it at 0600: its own mode comes back before it reappears.
-            if let Some(mode) = recorded_mode(manifest, &q.from) {
-                fs::set_permissions(&from, fs::Permissions::from_mode(mode))
-                    .map_err(io_err(&from))?;
+        let from = manifest_path(state_dir, &q.to)?;
+        let to = manifest_path(project_dir, &q.from)?;
+        check_dir(project_dir, to.parent().unwrap_or(project_dir))?;
+        let there = fs::symlink_metadata(&to).is_ok();
+        match fs::symlink_metadata(&from) {
+            Ok(meta) if !there => {
+                // The quarantine holds it at 0600: its own mode comes back before it reappears.
+                if let (true, Some(mode)) = (meta.is_file(), recorded_mode(manifest, &q.from)) {
+                    set_mode_nofollow(&from, mode)?;
+                }
+                fs::rename(&from, &to).map_err(io_err(&from))?;
+                done.touched += 1;
             }
-            fs::rename(&from, &to).map_err(io_err(&from))?;
+            Ok(_) => done.kept.push(Kept {
+                path: q.from.clone(),
+                backup: Some(shown(&from)),
+            }),
+            Err(_) => {}
         }
     }
     for record in &manifest.files {
         failpoint::hit("restoring");
-        let path = absolute(project_dir, &record.path);
+        let path = manifest_path(project_dir, &record.path)?;
+        let real = resolve_target(project_dir, &path)?;
+        let state = now(&real)?;
+        let ours = |state: &Now| {
+            !manifest.records_writes
+                || (state.hash().is_some() && state.hash() == record.sha256_written)
+        };
         match (&record.backup, record.existed) {
             (Some(backup), true) => {
-                let bytes =
-                    fs::read(run_dir.join(backup)).map_err(io_err(&run_dir.join(backup)))?;
-                let real = fs::canonicalize(&path).unwrap_or(path.clone());
                 let mode = record.mode.unwrap_or(NEW_FILE_MODE);
-                let same = fs::read(&real).is_ok_and(|now| now == bytes)
-                    && fs::metadata(&real).is_ok_and(|m| m.permissions().mode() & 0o7777 == mode);
-                if !same {
-                    write_atomic(&real, &bytes, mode)?;
+                if state.hash().is_some() && state.hash() == record.sha256_before {
+                    if state.mode() != Some(mode) {
+                        set_mode_nofollow(&real, mode)?;
+                        done.touched += 1;
+                    }
+                    continue;
                 }
+                let copy = manifest_path(run_dir, backup)?;
+                if !(state == Now::Missing || ours(&state)) {
+                    done.kept.push(Kept {
+                        path: record.path.clone(),
+                        backup: Some(shown(&copy)),
+                    });
+                    continue;
+                }
+                put_back(&copy, &real, mode)?;
+                done.touched += 1;
             }
-            _ => {
-                if fs::symlink_metadata(&path).is_ok() {
+            // A link or FIFO the run moved: the quarantine loop above put it back.
+            (None, true) => {}
+            (_, false) => match state {
+                Now::Missing => {}
+                _ if ours(&state) => {
                     fs::remove_file(&path).map_err(io_err(&path))?;
+                    done.touched += 1;
                 }
-            }
+                _ => done.kept.push(Kept {
+                    path: record.path.clone(),
+                    backup: None,
+                }),
+            },
         }
     }
-    Ok(())
+    Ok(done)
+}
+
+/// Puts a backup copy back at `real` with `mode`: by rename, which needs no new space; a copy
+/// only when the two are on different file systems.
+fn put_back(copy: &Path, real: &Path, mode: u32) -> Result<(), WriteError> {
+    set_mode_nofollow(copy, mode)?;
+    match fs::rename(copy, real) {
+        Ok(()) => sync_dir(real.parent().unwrap_or(Path::new("."))),
+        Err(err) if err.raw_os_error() == Some(libc::EXDEV) => {
+            let bytes = match now(copy)? {
+                Now::File { bytes, .. } => bytes,
+                _ => return Err(io_err(copy)(err)),
+            };
+            write_atomic(real, &bytes, mode)
+        }
+        Err(err) => Err(io_err(copy)(err)),
+    }
 }

@@ -8,10 +8,12 @@
 use std::fs;
 use std::path::Path;
 
+use super::confine::{check_dir, manifest_path, resolve_target};
 use super::manifest::{self, is_undone, runs, write_manifest, Manifest, RunStatus};
+use super::probe::{hash_now, now, Now};
 use super::recover::{recover_locked, Recovered};
-use super::transaction::{absolute, recorded_mode, Transaction};
-use super::{lock, sha256_hex, WriteError};
+use super::transaction::{recorded_mode, Transaction};
+use super::{lock, WriteError};
 
 #[derive(Debug)]
 pub struct UndoOutcome {
@@ -88,14 +90,20 @@ pub fn undo(
             target.run_id
         )));
     }
+    // Every path the run names is confined to the project and checked before anything is
+    // restored (a run folder can be planted), and then read without ever blocking on a FIFO.
     let mut overwritten = Vec::new();
     for record in &target.files {
-        let now = fs::read(absolute(project_dir, &record.path))
-            .ok()
-            .map(|b| sha256_hex(&b));
-        if now != record.sha256_after {
+        let path = manifest_path(project_dir, &record.path)?;
+        let real = resolve_target(project_dir, &path)?;
+        if hash_now(&real) != record.sha256_after {
             overwritten.push(record.path.clone());
         }
+    }
+    for q in &target.quarantined {
+        manifest_path(state_dir, &q.to)?;
+        let to = manifest_path(project_dir, &q.from)?;
+        check_dir(project_dir, to.parent().unwrap_or(project_dir))?;
     }
     if let (Some(first), false) = (overwritten.first(), force) {
         return Err(refused(format!(
@@ -110,27 +118,43 @@ pub fn undo(
         let mut paths: Vec<_> = target
             .files
             .iter()
-            .map(|r| absolute(project_dir, &r.path))
+            .map(|r| project_dir.join(&r.path))
             .collect();
         paths.extend(target.quarantined.iter().map(|q| state_dir.join(&q.to)));
         tx.prepare(&paths)?;
         for q in target.quarantined.iter().rev() {
             let from = state_dir.join(&q.to);
-            let to = absolute(project_dir, &q.from);
-            if fs::symlink_metadata(&from).is_ok() && fs::symlink_metadata(&to).is_err() {
-                // The quarantine holds it at 0600: its own mode comes back before it reappears.
-                if let Some(mode) = recorded_mode(&target, &q.from) {
-                    tx.set_mode(&from, mode)?;
+            let to = project_dir.join(&q.from);
+            match fs::symlink_metadata(&from) {
+                Ok(meta) if meta.is_file() && fs::symlink_metadata(&to).is_err() => {
+                    // The quarantine holds it at 0600: its own mode comes back before it reappears.
+                    if let Some(mode) = recorded_mode(&target, &q.from) {
+                        tx.set_mode(&from, mode)?;
+                    }
+                    tx.rename(&from, &to)?;
                 }
-                tx.rename(&from, &to)?;
+                // A link or FIFO (a planted temp name) carries no bytes: moved back as it is,
+                // never followed, into the folder checked above.
+                Ok(_) if fs::symlink_metadata(&to).is_err() => {
+                    fs::rename(&from, &to).map_err(super::io_err(&from))?;
+                }
+                _ => {}
             }
         }
         for record in &target.files {
-            let path = absolute(project_dir, &record.path);
+            let path = project_dir.join(&record.path);
             match (&record.backup, record.existed) {
                 (Some(backup), true) => {
-                    let backup = run_dir.join(backup);
-                    let bytes = fs::read(&backup).map_err(super::io_err(&backup))?;
+                    let backup = manifest_path(&run_dir, backup)?;
+                    let bytes = match now(&backup)? {
+                        Now::File { bytes, .. } => bytes,
+                        _ => {
+                            return Err(refused(format!(
+                                "the backup of {} in run {} is missing; nothing was restored",
+                                record.path, target.run_id
+                            )))
+                        }
+                    };
                     // Bytes and mode land together: the file is never new bytes at the old
                     // mode or the reverse.
                     tx.write_with_mode(&path, &bytes, record.mode)?;
@@ -145,15 +169,25 @@ pub fn undo(
         }
         Ok(())
     })();
-    if let Err(err) = result {
-        tx.rollback()?;
-        return Err(err);
-    }
-    let undo_run = tx.commit()?;
+    let result = result.and_then(|()| tx.commit());
+    let undo_run = match result {
+        Ok(id) => id,
+        Err(err) => {
+            let undo_run = tx.run_id().to_string();
+            let outcome = tx.rollback()?;
+            return Err(refused(format!(
+                "{err}; undo of run {} stopped: {}",
+                target.run_id,
+                outcome.describe(&undo_run)
+            )));
+        }
+    };
     // The undo run's commit is the undo; this mark is for readers (and older doctors).
     let mut done = target.clone();
     done.status = RunStatus::Undone;
-    write_manifest(&run_dir, &done)?;
+    // Not marking it (a full disk) loses nothing: `is_undone` also reads the undo run's
+    // `undoes`, committed above.
+    let _ = write_manifest(state_dir, &run_dir, &done);
     Ok(UndoOutcome {
         run_id: target.run_id.clone(),
         restored: target.files.iter().map(|f| f.path.clone()).collect(),
