@@ -7,7 +7,6 @@
 //! (worktrees and `core.hooksPath` included).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -107,11 +106,15 @@ pub fn install(cwd: &Path) -> Result<String, HookError> {
         note = format!(" (the existing hook now runs first, from {CHAINED})");
     }
     let doctor = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("instar-doctor"));
-    let temp = dir.join(format!(".{HOOK}.instar-doctor.tmp"));
-    fs::write(&temp, script(&doctor)).map_err(|e| HookError::Io(temp.display().to_string(), e))?;
-    fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
-        .map_err(|e| HookError::Io(temp.display().to_string(), e))?;
-    fs::rename(&temp, &hook).map_err(|e| HookError::Io(hook.display().to_string(), e))?;
+    // The hooks folder may be committed (`core.hooksPath`): a planted link named like a temp
+    // file must never be written through, so this goes through the fix runs' atomic write
+    // (O_CREAT|O_EXCL|O_NOFOLLOW temp file, fsync, rename).
+    crate::write::write_atomic(&hook, script(&doctor).as_bytes(), 0o755).map_err(|e| {
+        HookError::Io(
+            hook.display().to_string(),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
     Ok(format!("installed {}{note}", hook.display()))
 }
 

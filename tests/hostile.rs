@@ -160,3 +160,43 @@ fn spans_in_a_wrapper_with_invalid_utf8_stay_inside_the_file() {
     let human = run_with_deadline(&["--dir", dir], Duration::from_secs(60)).expect("answered");
     assert!(human.code == 0 || human.code == 1, "{}", human.stderr);
 }
+
+/// `hook install` used to write `.pre-push.instar-doctor.tmp` with a plain write: a link planted
+/// under that name (a committed `core.hooksPath` folder) was written through.
+#[test]
+fn hook_install_never_writes_through_a_planted_temp_link() {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("skipped: git is not installed");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let work = root.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let git = |args: &[&str]| {
+        assert!(Command::new("git")
+            .args(args)
+            .current_dir(&work)
+            .output()
+            .unwrap()
+            .status
+            .success());
+    };
+    git(&["init", "-q"]);
+    let hooks = work.join(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    let sentinel = root.path().join("outside.txt");
+    fs::write(&sentinel, "keep me").unwrap();
+    let before = fs::metadata(&sentinel).unwrap().modified().unwrap();
+    std::os::unix::fs::symlink(&sentinel, hooks.join(".pre-push.instar-doctor.tmp")).unwrap();
+
+    let out = run_in(&work, &["hook", "install"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(fs::read_to_string(&sentinel).unwrap(), "keep me");
+    assert_eq!(fs::metadata(&sentinel).unwrap().modified().unwrap(), before);
+    let hook = fs::read_to_string(hooks.join("pre-push")).unwrap();
+    assert!(hook.contains("instar-doctor"), "{hook}");
+    assert!(!fs::symlink_metadata(hooks.join("pre-push"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
