@@ -107,12 +107,16 @@ rules! {
         "JobLoader skips an invalid jobs.json entry instead of throwing";
     JOB_MANIFESTS = (0, 28, 98), "b01157526, probed",
         "per-slug job manifests jobs/schedule/*.json and agentmd bodies are loaded";
-    MANIFEST_VERSION_VALIDATED = (0, 28, 100), "probed (a fractional value loads at v0.28.98)",
+    MANIFEST_VERSION_VALIDATED = (0, 28, 100), "8cbb04be2, probed (a fractional value loads at v0.28.98)",
         "a manifest's manifestVersion must be an integer >= 0";
     BOOT_WRAPPER_SELF_REINSTALL = (0, 28, 113), "d73bcc119",
         "the boot wrapper reinstalls a missing shadow install itself, debounced";
+    FRAMEWORK_PREREQUISITE = (0, 28, 114), "748b60c5b",
+        "loadConfig requires the binary of the framework sessions.framework or INSTAR_FRAMEWORK names (claude-code or codex-cli), not always claude's";
     BOOT_WRAPPER_ALWAYS_CJS = (1, 1, 2), "f11caf548",
         "the boot wrapper is always .cjs and the other extension is never deleted";
+    FRAMEWORK_FROM_ENABLED_FRAMEWORKS = (1, 2, 31), "a68d240ac",
+        "the first of enabledFrameworks picks the framework when sessions.framework and INSTAR_FRAMEWORK do not";
     BOOT_MARKER_ABI_DRIFT = (1, 2, 52), "415aae993",
         "wrapper marker 1: the node heal is aware of ABI drift";
     SCHEDULER_ENABLED_BY_DEFAULT = (1, 2, 53), "2c4ab0b43",
@@ -123,8 +127,10 @@ rules! {
         "the registry carries a fenced, Ed25519-signed lease";
     SIGNING_KEY_READ_AT_BOOT = (1, 3, 19), "39c6591e8",
         "server start signs the lease with loadSigningKey (canonical name only until the fallback)";
-    AGENTMD_FRONTMATTER_SCHEDULING = (1, 3, 27), "probed (refused, so skipped, before)",
+    AGENTMD_FRONTMATTER_SCHEDULING = (1, 3, 27), "ebcd8ec0b, probed (refused, so skipped, before)",
         "an agentmd body's frontmatter may carry schedule and priority";
+    MENTOR_SPEND_CAP_RETIRED = (1, 3, 42), "fc9826aff",
+        "the migrator retires mentor.dailySpendCapUsd";
     ENCRYPTION_KEY_READ_AT_BOOT = (1, 3, 44), "11988d2b4",
         "server start reads loadEncryptionKey (canonical name only until the fallback)";
     REGISTRY_NICKNAMES = (1, 3, 92), "9f2be9c55",
@@ -139,24 +145,40 @@ rules! {
         "loadSigningKey falls back to signing-private.pem";
     ENCRYPTION_KEY_LEGACY_FALLBACK = (1, 3, 152), "b35c84e2a, probed (fails at v1.3.151)",
         "loadEncryptionKey falls back to encryption-private.pem";
-    AGENTMD_DISABLED_WITHOUT_BODY = (1, 3, 188), "probed",
+    AGENTMD_DISABLED_WITHOUT_BODY = (1, 3, 188), "cde425365, probed",
         "a disabled agentmd manifest loads without its .md body (and shadows the jobs.json entry)";
     BOOT_MARKER_PREPEND_NODE_PATH = (1, 3, 198), "f0c2d16e4",
         "wrapper marker 3: the reinstall puts node on PATH";
+    FRAMEWORK_GEMINI_CLI = (1, 3, 203), "6c4154cd2",
+        "gemini-cli is a framework loadConfig can require";
+    CONFIG_SECRETS_FORCE_FILE_KEY = (1, 3, 271), "3a7cdf203",
+        "the server reads config.json's secrets.forceFileKey";
     SECRET_PLACEHOLDERS_FAIL_FAST = (1, 3, 281), "02c38add1",
         "boot fails fast on unresolved {secret:true} placeholders in boot-critical fields";
-    MANIFEST_MCP_ACCESS_VALIDATED = (1, 3, 292), "probed",
+    MANIFEST_MCP_ACCESS_VALIDATED = (1, 3, 292), "a1e365f9f, probed",
         "a manifest's mcpAccess must be project or none";
+    AGENTMD_FRONTMATTER_MCP_ACCESS = (1, 3, 292), "a1e365f9f",
+        "an agentmd body's frontmatter may carry mcpAccess (an unknown key, so the job is skipped, before)";
+    FRAMEWORK_PI_CLI = (1, 3, 344), "94cb26df4",
+        "pi-cli is a framework loadConfig can require";
     REVOKED_MACHINE_STAYS_REVOKED = (1, 3, 412), "8cfefbd7c",
         "registerMachine refuses to bring a revoked machine back as active";
     FEEDBACK_URL_REPOINTED = (1, 3, 561), "c30d2c6ae",
         "the migrator repoints the legacy feedback webhook URL";
+    AGENTMD_FRONTMATTER_PER_MACHINE = (1, 3, 759), "e42db45df",
+        "an agentmd body's frontmatter may carry perMachineIndependent (an unknown key, so the job is skipped, before)";
+    FRAMEWORK_GROK_BUILD = (1, 3, 1169), "6f8585363",
+        "grok-build is a framework loadConfig can require";
+    FRAMEWORK_BINARY_PATHS_HONOURED = (1, 3, 1169), "6f8585363",
+        "loadConfig honours sessions.frameworkBinaryPaths (an absolute path that does not exist is dropped with a warning); before, it read nothing there";
     GROUNDING_EXEMPT_EXTENDED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
         "the grounding audit exempts 26 more built-in slugs";
-    MENTOR_SPEND_CAP_RETIRED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
-        "the migrator retires mentor.dailySpendCapUsd";
-    FRAMEWORK_PREREQUISITE = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
-        "the framework prerequisite check honours sessions.frameworkBinaryPaths";
+}
+
+/// The row of [`RULES`] named `name` (a [`boundary`] constant's name), for rules kept as data, such
+/// as the config schema's `x-since` annotations.
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.name == name)
 }
 
 /// Where the version whose rules are applied came from.

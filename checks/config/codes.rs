@@ -75,9 +75,12 @@ Fix: none automatic; re-save the file as UTF-8."
 code!(WRONG_TYPE, "config/wrong-type", Warning, Some(Unsafe),
 "a key instar reads has the wrong type (C-TYPE)",
 "What it checks: config.json against the doctor's JSON Schema of instar's config at the version \
-in use (checks/config/*.schema.json): sessions, scheduler and monitoring are objects, messaging \
+in use (checks/config/config.schema.json): sessions, scheduler and monitoring are objects, messaging \
 and users are arrays, scheduler.enabled is a boolean, quotaThresholds has its four numbers, \
-messaging adapters are objects with a type. Unknown keys are tolerated, exactly as instar \
+messaging adapters are objects with a type; sessions.framework a string from v0.28.114, \
+enabledFrameworks an array of strings from v1.2.31, secrets.forceFileKey a boolean from v1.3.271, \
+sessions.frameworkBinaryPaths an object of paths from v1.3.1169 (before those versions instar \
+does not read the key, so no value there is wrong). Unknown keys are tolerated, exactly as instar \
 tolerates them, and the sections HEAD's ConfigDefaults backfills are never flagged.
 Why it matters: loadConfig validates no types; a wrong type loads and breaks later (a messaging \
 object makes every `.some`/`.find` caller throw; a string scheduler.enabled is truthy).
@@ -136,13 +139,15 @@ code!(
     Error,
     Some(Unsafe),
     "a configured tmux or framework binary does not exist (C-BINARIES)",
-    "What it checks: sessions.tmuxPath and sessions.claudePath (both versions), and at HEAD \
+    "What it checks: sessions.tmuxPath and sessions.claudePath (every version), and from v1.3.1169 \
 sessions.frameworkBinaryPaths, against the disk. With --deep, also what instar looks up on PATH \
-when nothing is configured: tmux, and the selected framework's binary.
+when nothing is configured: tmux, and the selected framework's binary (claude's before v0.28.114; \
+from it the one sessions.framework or INSTAR_FRAMEWORK names, from v1.2.31 else the first of \
+enabledFrameworks; gemini-cli from v1.3.203, pi-cli from v1.3.344, grok-build from v1.3.1169).
 Why it matters: configured paths are never existence-checked, so every session spawn fails later.
-What instar does: v0.28.x and HEAD use tmuxPath/claudePath verbatim. HEAD drops an absolute \
-frameworkBinaryPaths entry that does not exist (with a warning) and falls back to PATH; if PATH \
-has nothing either, the prerequisite check throws at boot.
+What instar does: every version uses tmuxPath/claudePath verbatim. From v1.3.1169 an absolute \
+frameworkBinaryPaths entry that does not exist is dropped (with a warning) and PATH is used; if \
+PATH has nothing either, the prerequisite check throws at boot. Before, that key is not read.
 Fix (unsafe): remove the key so instar auto-detects the binary."
 );
 
@@ -187,8 +192,8 @@ Fix: manual: set an authToken, or bind to 127.0.0.1."
 
 code!(DEPRECATED, "config/deprecated", Warning, Some(Safe),
 "a key HEAD's PostUpdateMigrator rewrites (C-DEPRECATED)",
-"What it checks: top-level maxSessions (from v1.2.53), mentor.dailySpendCapUsd (HEAD), and the \
-legacy feedback webhook URL (from v1.3.561).
+"What it checks: top-level maxSessions (from v1.2.53), mentor.dailySpendCapUsd (from v1.3.42), \
+and the legacy feedback webhook URL (from v1.3.561).
 Why it matters: a top-level maxSessions is ignored by the loader (sessions.maxSessions stays 10); \
 the legacy feedback URL no longer receives feedback.
 What instar does: the next update's migrator applies the same transformation.

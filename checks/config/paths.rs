@@ -7,7 +7,7 @@ use crate::diag::{Diagnostic, Effect, Severity, Sink};
 use crate::fix::{Change, Fix};
 use crate::json::{Kind, Value};
 use crate::json_edit;
-use crate::version::boundary;
+use crate::version::{boundary, Version};
 
 use super::codes::*;
 use super::members::{removal, string};
@@ -102,22 +102,27 @@ fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
     }
 }
 
-/// The binary a framework id needs (HEAD's prerequisite check).
-pub fn framework_binary(framework: &str) -> Option<&'static str> {
-    Some(match framework {
-        "claude-code" => "claude",
-        "codex-cli" => "codex",
-        "gemini-cli" => "gemini",
-        "pi-cli" => "pi",
-        "grok-build" => "grok",
+/// The binary a framework id needs, for the ids loadConfig knows at `version`: an id it does not
+/// know yet is ignored there, like any unknown value.
+pub fn framework_binary(framework: &str, version: Version) -> Option<&'static str> {
+    let (binary, since) = match framework {
+        "claude-code" => ("claude", boundary::FRAMEWORK_PREREQUISITE),
+        "codex-cli" => ("codex", boundary::FRAMEWORK_PREREQUISITE),
+        "gemini-cli" => ("gemini", boundary::FRAMEWORK_GEMINI_CLI),
+        "pi-cli" => ("pi", boundary::FRAMEWORK_PI_CLI),
+        "grok-build" => ("grok", boundary::FRAMEWORK_GROK_BUILD),
         _ => return None,
-    })
+    };
+    (version >= since).then_some(binary)
 }
 
-/// HEAD's framework resolution: `sessions.framework` (exact ids), then `INSTAR_FRAMEWORK`, then
-/// the first of `enabledFrameworks`, else claude-code.
+/// loadConfig's framework resolution from [`boundary::FRAMEWORK_PREREQUISITE`] on:
+/// `sessions.framework` (exact ids), then `INSTAR_FRAMEWORK`, then (from
+/// [`boundary::FRAMEWORK_FROM_ENABLED_FRAMEWORKS`]) the first of `enabledFrameworks`, else
+/// claude-code.
 fn selected_framework(cfg: &Config<'_>) -> String {
-    let exact = |v: Option<String>| v.filter(|f| framework_binary(f).is_some());
+    let version = cfg.cx.version;
+    let exact = |v: Option<String>| v.filter(|f| framework_binary(f, version).is_some());
     exact(string(
         cfg.root.get("sessions").and_then(|s| s.get("framework")),
     ))
@@ -135,7 +140,11 @@ fn selected_framework(cfg: &Config<'_>) -> String {
                 _ => f,
             })
     })
+    .filter(|f| framework_binary(f, version).is_some())
     .or_else(|| {
+        if version < boundary::FRAMEWORK_FROM_ENABLED_FRAMEWORKS {
+            return None;
+        }
         exact(string(
             cfg.root
                 .get("enabledFrameworks")
@@ -217,7 +226,7 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
             );
         }
     }
-    if cfg.cx.version >= boundary::FRAMEWORK_PREREQUISITE {
+    if cfg.cx.version >= boundary::FRAMEWORK_BINARY_PATHS_HONOURED {
         if let Some(paths) = sessions
             .get("frameworkBinaryPaths")
             .filter(|p| p.kind() == Kind::Object)
@@ -264,14 +273,13 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
     if configured("tmuxPath").is_none() {
         needed.push(("tmux".into(), "sessions.tmuxPath".into()));
     }
-    let head = cfg.cx.version >= boundary::FRAMEWORK_PREREQUISITE;
-    let framework = if head {
+    let framework = if cfg.cx.version >= boundary::FRAMEWORK_PREREQUISITE {
         selected_framework(cfg)
     } else {
         "claude-code".to_string()
     };
-    let binary = framework_binary(&framework).unwrap_or("claude");
-    let framework_path = if head {
+    let binary = framework_binary(&framework, cfg.cx.version).unwrap_or("claude");
+    let framework_path = if cfg.cx.version >= boundary::FRAMEWORK_BINARY_PATHS_HONOURED {
         string(
             sessions
                 .and_then(|s| s.get("frameworkBinaryPaths"))
@@ -316,6 +324,29 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A framework id counts only from the version whose loadConfig knows it; before that it is an
+    /// unknown value, which instar ignores (and then requires another framework's binary).
+    #[test]
+    fn framework_ids_count_from_their_rule_on() {
+        use crate::version::boundary::*;
+        let cases = [
+            ("claude-code", FRAMEWORK_PREREQUISITE, "claude"),
+            ("codex-cli", FRAMEWORK_PREREQUISITE, "codex"),
+            ("gemini-cli", FRAMEWORK_GEMINI_CLI, "gemini"),
+            ("pi-cli", FRAMEWORK_PI_CLI, "pi"),
+            ("grok-build", FRAMEWORK_GROK_BUILD, "grok"),
+        ];
+        for (id, first, binary) in cases {
+            let before = Version::new(first.major, first.minor, first.patch - 1);
+            assert_eq!(framework_binary(id, before), None, "{id} at {before}");
+            assert_eq!(framework_binary(id, first), Some(binary), "{id} at {first}");
+        }
+        assert_eq!(
+            framework_binary("cursor", crate::version::NEWEST_KNOWN),
+            None
+        );
+    }
 
     #[test]
     fn the_owning_project_is_the_part_before_dot_instar() {

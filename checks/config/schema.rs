@@ -5,46 +5,105 @@
 //! always comes from our own scanner, never from serde_json, which disagrees with JSON.parse on
 //! `1e400`, lone surrogates and depth.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 
 use crate::diag::{Diagnostic, Effect, Severity, Sink};
 use crate::fix::{Change, Fix};
 use crate::json::{Kind, Value};
-use crate::version::{Version, NEWEST_KNOWN};
+use crate::version::{rule, Rule, Version};
 
 use super::codes::*;
 use super::members::to_serde;
 use super::Config;
 
-const SCHEMA_0_28: &str = include_str!("config-0.28.schema.json");
-const SCHEMA_1_3: &str = include_str!("config-1.3.schema.json");
-
-/// The first version whose config surface the HEAD schema describes. The spec enumerates only
-/// v0.28.x and HEAD, so versions in between get the v0.28.x schema (every key it types is typed
-/// the same way at HEAD; HEAD only adds keys).
-const HEAD_SCHEMA_FROM: Version = NEWEST_KNOWN;
+/// Our schema of every key loadConfig reads at some version; keys instar reads only from a given
+/// version carry `"x-since": "<rule name>"`, a row of the one rules table.
+const SCHEMA: &str = include_str!("config.schema.json");
 
 struct Compiled {
     schema: serde_json::Value,
     validator: jsonschema::Validator,
 }
 
-fn compiled(head: bool) -> &'static Compiled {
-    static OLD: OnceLock<Compiled> = OnceLock::new();
-    static NEW: OnceLock<Compiled> = OnceLock::new();
-    let (cell, text) = if head {
-        (&NEW, SCHEMA_1_3)
-    } else {
-        (&OLD, SCHEMA_0_28)
+/// The whole schema, parsed once.
+fn full_schema() -> &'static serde_json::Value {
+    static FULL: OnceLock<serde_json::Value> = OnceLock::new();
+    FULL.get_or_init(|| serde_json::from_str(SCHEMA).expect("the embedded schema is JSON"))
+}
+
+/// The `x-since` rule names in the schema, each with its first version.
+fn since_rules(schema: &serde_json::Value, out: &mut Vec<&'static Rule>) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            if let Some(name) = map.get("x-since").and_then(|n| n.as_str()) {
+                out.push(rule(name).unwrap_or_else(|| panic!("x-since names no rule: {name}")));
+            }
+            map.values().for_each(|v| since_rules(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| since_rules(v, out)),
+        _ => {}
+    }
+}
+
+/// The schema as instar reads config.json at `version`: every property whose `x-since` rule
+/// starts later is removed (instar does not read that key yet, so any value is harmless).
+fn schema_at(schema: &serde_json::Value, version: Version) -> serde_json::Value {
+    let later = |v: &serde_json::Value| {
+        v.get("x-since")
+            .and_then(|n| n.as_str())
+            .and_then(rule)
+            .is_some_and(|r| version < r.first)
     };
-    cell.get_or_init(|| {
-        let schema: serde_json::Value =
-            serde_json::from_str(text).expect("the embedded schema is JSON");
-        let validator = jsonschema::validator_for(&schema).expect("the embedded schema compiles");
-        Compiled { schema, validator }
-    })
+    match schema {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("properties", serde_json::Value::Object(props)) => {
+                            serde_json::Value::Object(
+                                props
+                                    .iter()
+                                    .filter(|(_, p)| !later(p))
+                                    .map(|(name, p)| (name.clone(), p.clone()))
+                                    .collect(),
+                            )
+                        }
+                        _ => v.clone(),
+                    };
+                    (k.clone(), schema_at(&v, version))
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(|v| schema_at(v, version)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The compiled schema for `version`, one per set of `x-since` rules in force (a handful).
+fn compiled(version: Version) -> &'static Compiled {
+    static CACHE: Mutex<Vec<(Vec<&'static str>, &'static Compiled)>> = Mutex::new(Vec::new());
+    let mut rules = Vec::new();
+    since_rules(full_schema(), &mut rules);
+    let mut key: Vec<&'static str> = rules
+        .iter()
+        .filter(|r| version >= r.first)
+        .map(|r| r.name)
+        .collect();
+    key.sort_unstable();
+    key.dedup();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, compiled)) = cache.iter().find(|(k, _)| *k == key) {
+        return compiled;
+    }
+    let schema = schema_at(full_schema(), version);
+    let validator = jsonschema::validator_for(&schema).expect("the embedded schema compiles");
+    let compiled: &'static Compiled = Box::leak(Box::new(Compiled { schema, validator }));
+    cache.push((key, compiled));
+    compiled
 }
 
 /// `/messaging/0/type` → `messaging[0].type`, the way people name config keys.
@@ -65,7 +124,7 @@ pub fn dotted(pointer: &str) -> String {
 }
 
 pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
-    let compiled = compiled(cfg.cx.version >= HEAD_SCHEMA_FROM);
+    let compiled = compiled(cfg.cx.version);
     let instance = to_serde(&cfg.root, 0);
     let tape = cfg.root.tape();
     // Several missing members of one object make one finding.
@@ -302,14 +361,54 @@ mod tests {
     }
 
     #[test]
-    fn both_schemas_compile_and_accept_an_empty_config() {
-        for head in [false, true] {
-            let c = compiled(head);
+    fn the_schema_compiles_at_every_boundary_and_accepts_an_empty_config() {
+        let versions = crate::version::RULES
+            .iter()
+            .map(|r| r.first)
+            .chain([crate::version::OLDEST_KNOWN]);
+        for version in versions {
+            let c = compiled(version);
             assert!(c.validator.is_valid(&serde_json::json!({})));
             assert!(c
                 .validator
                 .is_valid(&serde_json::json!({"agentName": "x", "unknown": [1]})));
             assert!(!c.validator.is_valid(&serde_json::json!({"messaging": {}})));
+        }
+    }
+
+    /// Each versioned key is typed exactly from its rule's version: before it, instar ignores the
+    /// key, so no value there is wrong.
+    #[test]
+    fn versioned_keys_are_typed_from_their_rule_on() {
+        use crate::version::boundary;
+        let cases = [
+            (
+                serde_json::json!({"sessions": {"framework": 7}}),
+                boundary::FRAMEWORK_PREREQUISITE,
+            ),
+            (
+                serde_json::json!({"enabledFrameworks": "codex-cli"}),
+                boundary::FRAMEWORK_FROM_ENABLED_FRAMEWORKS,
+            ),
+            (
+                serde_json::json!({"secrets": {"forceFileKey": "yes"}}),
+                boundary::CONFIG_SECRETS_FORCE_FILE_KEY,
+            ),
+            (
+                serde_json::json!({"sessions": {"frameworkBinaryPaths": {"codex-cli": 1}}}),
+                boundary::FRAMEWORK_BINARY_PATHS_HONOURED,
+            ),
+        ];
+        for (config, first) in cases {
+            let before = Version::new(first.major, first.minor, first.patch - 1);
+            assert!(
+                compiled(before).validator.is_valid(&config),
+                "{config} at {before}"
+            );
+            assert!(
+                !compiled(first).validator.is_valid(&config),
+                "{config} at {first}"
+            );
         }
     }
 

@@ -366,12 +366,32 @@ Fix (safe, when the writer is dead and jobs.json parses): move it to the doctor'
 
 code!(MANIFEST_INVALID, "jobs/manifest-invalid", Error, Some(Unsafe),
 "a per-slug job manifest is rejected by validateManifest",
-"What it checks: .instar/jobs/schedule/<slug>.json (instar >= 0.28.98): slug, schedule, origin, \
-priority, expectedDurationMinutes (> 0), enabled, execute.
+"What it checks: every name ending in .json in .instar/jobs/schedule/ (instar >= 0.28.98), dotfiles \
+such as .draft.json included, as instar lists them: it must be a readable file holding a JSON object \
+with slug, schedule, origin, priority, expectedDurationMinutes (> 0), enabled and execute, and the \
+optional model, execute.args, unrestrictedTools, tags, topicId, telegramNotify, machines and gate \
+well typed; manifestVersion a non-negative integer from v0.28.100 (a fraction loads before); \
+mcpAccess project or none from v1.3.292.
 Why it matters: the manifest is skipped, and a jobs.json entry it was meant to replace may run \
 instead, or nothing.
-What instar does: logs a manifest-invalid problem and skips it.
+What instar does: logs a manifest-invalid problem and skips it; a directory named *.json is skipped \
+the same way, never fatal.
 Fix (unsafe): missing priority and expectedDurationMinutes get jobMigrate's defaults (medium, 5).");
+
+code!(
+    MANIFEST_SLUG_COLLISION,
+    "jobs/manifest-slug-collision",
+    Error,
+    Some(Manual),
+    "per-slug manifests declare the same slug, or slugs that differ only in case",
+    "What it checks: the slugs of the valid manifests in .instar/jobs/schedule/, compared without case \
+(one slug in two files is the same collision).
+Why it matters: instar cannot tell which file is meant.
+What instar does (from v0.28.98): when exactly one of them has origin \"instar\" and the others \
+origin \"user\", the instar one loads and the user ones are skipped; otherwise every one of them is \
+skipped.
+Fix (manual): rename the slug in all but one of the files (and its .md body), or delete the copies."
+);
 
 code!(
     MANIFEST_BODY_MISSING,
@@ -379,10 +399,29 @@ code!(
     Error,
     Some(Manual),
     "an agentmd manifest has no markdown body",
-    "What it checks: .instar/jobs/<origin>/<slug>.md for manifests whose execute.type is agentmd.
+    "What it checks: .instar/jobs/<origin>/<slug>.md for manifests whose execute.type is agentmd: a \
+regular file, not a symlink.
 Why it matters: the job cannot run without its body.
-What instar does: skips the job.
+What instar does: skips the job. From v1.3.188 a disabled manifest loads without reading its body \
+(it still replaces the jobs.json entry of its slug), so only enabled ones are reported from then.
 Fix (manual): regenerate it with `instar job migrate`."
+);
+
+code!(
+    MANIFEST_BODY_INVALID,
+    "jobs/manifest-body-invalid",
+    Error,
+    Some(Manual),
+    "an agentmd body has frontmatter instar refuses",
+    "What it checks: the .md body of an agentmd manifest: it opens with a YAML frontmatter block \
+between --- lines (at most 16 KB, body at most 64 KB), which is a mapping without anchors or aliases, \
+whose keys are in instar's closed set (schedule, priority and the other scheduling keys from v1.3.27, \
+mcpAccess from v1.3.292, perMachineIndependent from v1.3.759), with a non-empty name and \
+description, notificationMode always, on-alert or never, and toolAllowlist \"*\" or a list.
+Why it matters: the job never runs, and the jobs.json entry of its slug is not replaced either.
+What instar does: logs an agentmd problem and skips the job. From v1.3.188 a disabled manifest \
+loads without reading its body.
+Fix (manual): edit the frontmatter (the manifest, not the frontmatter, carries the schedule)."
 );
 
 code!(
@@ -448,6 +487,8 @@ pub static ALL: &[&Code] = &[
     &GATE_PROGRAM_MISSING,
     &STRAY_TEMP_FILE,
     &MANIFEST_INVALID,
+    &MANIFEST_SLUG_COLLISION,
     &MANIFEST_BODY_MISSING,
+    &MANIFEST_BODY_INVALID,
     &SHADOWED_BY_MANIFEST,
 ];

@@ -1,22 +1,27 @@
-//! HEAD's per-slug manifests, `jobs/schedule/<slug>.json` next to the jobs file (spec §3.8),
-//! loaded from instar 0.28.98 on.
+//! Per-slug manifests, `jobs/schedule/<slug>.json` next to the jobs file, and the markdown bodies
+//! of agentmd ones (spec §3.8, §3.9), loaded from instar 0.28.98 on. Each version-dependent rule
+//! asks its boundary in `crate::version`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cron;
-use crate::diag::{Diagnostic, Effect, Sink};
+use crate::diag::{Diagnostic, Effect, Label, Sink};
 use crate::engine::Context;
 use crate::fix::{Change, Fix};
 use crate::json::{self, Kind, Value};
+use crate::source::FileState;
 use crate::version::boundary;
 
+use super::agentmd;
 use super::codes::*;
 use super::entry::{js_type, shown};
 
 const ORIGINS: &[&str] = &["instar", "user"];
 const PRIORITIES: &[&str] = &["critical", "high", "medium", "low"];
 const MANIFEST_EXECUTE_TYPES: &[&str] = &["skill", "prompt", "script", "agentmd"];
+const MODELS: &[&str] = &["opus", "sonnet", "haiku"];
+const MCP_ACCESS: &[&str] = &["project", "none"];
 /// jobMigrate's defaults for the fields the early manifests lacked.
 const DEFAULT_PRIORITY: &str = "medium";
 const DEFAULT_DURATION_MINUTES: u32 = 5;
@@ -32,9 +37,11 @@ fn manifest_files(cx: &Context, jobs_path: &Path) -> Vec<PathBuf> {
     let Some(dir) = schedule_dir(jobs_path) else {
         return Vec::new();
     };
+    // instar keeps every directory entry whose name ends in `.json`: dotfiles (`.draft.json`) and
+    // directories too (spec §3.9, probed); reading a directory fails and skips that one entry.
     cx.list_dir(&dir)
         .into_iter()
-        .filter(|name| name.ends_with(".json") && !name.starts_with('.'))
+        .filter(|name| name.ends_with(".json"))
         .map(|name| dir.join(name))
         .collect()
 }
@@ -52,17 +59,218 @@ pub struct Manifests {
 /// valid ones shadow, so jobs.json is parsed once.
 pub fn check(cx: &Context, jobs_path: &Path, sink: &mut Sink) -> Manifests {
     let files = manifest_files(cx, jobs_path);
+    let valid: Vec<Valid> = files
+        .iter()
+        .filter_map(|path| check_one(cx, path, sink))
+        .collect();
+    // instar's order: validate every file, settle slug collisions among the valid ones, then load
+    // the bodies of the survivors; only a job that loads replaces a jobs.json entry.
+    let valid_slugs = resolve_collisions(valid, sink)
+        .into_iter()
+        .filter(|m| body_loads(cx, jobs_path, m, sink))
+        .map(|m| m.slug)
+        .collect();
     Manifests {
         present: !files.is_empty(),
-        valid_slugs: files
-            .into_iter()
-            .filter_map(|path| check_one(cx, jobs_path, &path, sink))
-            .collect(),
+        valid_slugs,
     }
 }
 
-/// Diagnoses one manifest; returns its slug when instar would load it.
-fn check_one(cx: &Context, jobs_path: &Path, path: &Path, sink: &mut Sink) -> Option<String> {
+/// A manifest validateManifest accepts.
+struct Valid {
+    path: PathBuf,
+    slug: String,
+    slug_span: std::ops::Range<usize>,
+    origin: String,
+    enabled: bool,
+    agentmd: bool,
+}
+
+/// Groups valid manifests by case-folded slug. A group of one loads; in a larger group, a single
+/// `origin:"instar"` manifest among user ones wins and the rest are skipped; any other group is
+/// skipped whole (spec §3.9, probed).
+fn resolve_collisions(valid: Vec<Valid>, sink: &mut Sink) -> Vec<Valid> {
+    let mut groups: Vec<Vec<Valid>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for manifest in valid {
+        let key = manifest.slug.to_lowercase();
+        match index.get(&key) {
+            Some(&at) => groups[at].push(manifest),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![manifest]);
+            }
+        }
+    }
+    let mut survivors = Vec::new();
+    for mut group in groups {
+        if group.len() == 1 {
+            survivors.extend(group);
+            continue;
+        }
+        let instar = group.iter().filter(|m| m.origin == "instar").count();
+        let winner = (instar == 1).then(|| {
+            let at = group.iter().position(|m| m.origin == "instar").unwrap_or(0);
+            group.remove(at)
+        });
+        let names: Vec<String> = winner
+            .iter()
+            .chain(group.iter())
+            .map(|m| file_name(&m.path))
+            .collect();
+        for loser in &group {
+            let others: Vec<&Valid> = winner
+                .iter()
+                .chain(group.iter())
+                .filter(|m| m.path != loser.path)
+                .collect();
+            let exact = others.iter().any(|m| m.slug == loser.slug);
+            let message = format!(
+                "manifest {}: slug {:?} {} {}",
+                file_name(&loser.path),
+                loser.slug,
+                if exact {
+                    "is also declared by"
+                } else {
+                    "collides, ignoring case, with"
+                },
+                others
+                    .iter()
+                    .map(|m| format!("{} ({:?})", file_name(&m.path), m.slug))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let help = match &winner {
+                Some(w) => format!(
+                    "instar loads {} (origin \"instar\" wins over origin \"user\") and skips this one",
+                    file_name(&w.path)
+                ),
+                None => format!(
+                    "no single origin:\"instar\" manifest wins, so instar skips all of {}",
+                    names.join(", ")
+                ),
+            };
+            let mut diagnostic = Diagnostic::new(
+                &MANIFEST_SLUG_COLLISION,
+                Effect::Skipped,
+                message,
+            )
+            .file(&loser.path)
+            .at(loser.slug_span.clone(), "colliding slug")
+            .pointer("/slug")
+            .help(help)
+            .fix(Some(Fix::manual(
+                "rename the slug in all but one manifest (and its .md body), or delete the copy",
+            )));
+            for other in others {
+                diagnostic = diagnostic.secondary(Label {
+                    file: other.path.clone(),
+                    span: Some(other.slug_span.clone()),
+                    message: "same slug here".into(),
+                });
+            }
+            sink.push(diagnostic);
+        }
+        survivors.extend(winner);
+    }
+    survivors
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether a surviving manifest becomes a job: an agentmd one needs its markdown body, unless it
+/// is disabled at a version that loads disabled manifests without it.
+fn body_loads(cx: &Context, jobs_path: &Path, m: &Valid, sink: &mut Sink) -> bool {
+    if !m.agentmd || (!m.enabled && cx.version >= boundary::AGENTMD_DISABLED_WITHOUT_BODY) {
+        return true;
+    }
+    let Some(root) = jobs_path.parent() else {
+        return false;
+    };
+    let body = root
+        .join("jobs")
+        .join(&m.origin)
+        .join(format!("{}.md", m.slug));
+    let missing = |why: &str| {
+        Diagnostic::new(
+            &MANIFEST_BODY_MISSING,
+            Effect::Skipped,
+            format!(
+                "manifest {:?} is an agentmd job but {} {why}",
+                m.slug,
+                cx.display_path(&body)
+            ),
+        )
+        .file(&m.path)
+        .fix(Some(Fix::manual("regenerate it with `instar job migrate`")))
+    };
+    let is_link = std::fs::symlink_metadata(&body).is_ok_and(|md| md.file_type().is_symlink());
+    if is_link {
+        sink.push(missing("is a symlink, which instar refuses to read"));
+        return false;
+    }
+    let state = cx.file(&body);
+    let loaded = match &*state {
+        FileState::Present(loaded) => loaded,
+        FileState::Missing => {
+            sink.push(missing("is missing"));
+            return false;
+        }
+        other => {
+            sink.push(missing(&other.describe()));
+            return false;
+        }
+    };
+    match agentmd::verdict(&loaded.bytes, cx.version) {
+        None => true,
+        Some(refusal) => {
+            let mut diagnostic = Diagnostic::new(
+                &MANIFEST_BODY_INVALID,
+                Effect::Skipped,
+                format!("agentmd body of {:?} {}", m.slug, refusal.message),
+            )
+            .file(&body)
+            .help(format!(
+                "instar {} logs an agentmd problem and skips this job",
+                cx.version
+            ))
+            .secondary(Label {
+                file: m.path.clone(),
+                span: Some(m.slug_span.clone()),
+                message: "the manifest of this body".into(),
+            })
+            .fix(Some(Fix::manual(
+                "edit the frontmatter; the manifest, not the frontmatter, carries the schedule",
+            )));
+            if let Some(span) = refusal.span {
+                diagnostic = diagnostic.at(span, "refused by the agentmd loader");
+            }
+            sink.push(diagnostic);
+            false
+        }
+    }
+}
+
+/// Diagnoses one manifest; returns it when validateManifest accepts it.
+fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
+    let state = cx.file(path);
+    if state.loaded().is_none() {
+        // readFileSync throws (EISDIR for a directory named *.json); instar skips the entry.
+        sink.push(
+            Diagnostic::new(
+                &MANIFEST_INVALID,
+                Effect::Skipped,
+                format!("manifest {}: {}", file_name(path), state.describe()),
+            )
+            .file(path)
+            .help("instar fails to read it, logs a manifest-invalid problem and skips it"),
+        );
+        return None;
+    }
     let doc = cx.json(path)?;
     let tape = doc.tape();
     let root = match (&doc.parsed, tape.as_ref().map(|t| t.root())) {
@@ -171,16 +379,64 @@ fn check_one(cx: &Context, jobs_path: &Path, path: &Path, sink: &mut Sink) -> Op
             )),
         }
     }
-    if let Some(version) = root.get("manifestVersion") {
-        let ok = version
-            .as_f64()
-            .is_some_and(|n| n >= 0.0 && n.fract() == 0.0);
-        if !ok {
+    if let Some(execute) = root.get("execute").filter(|e| e.kind() == Kind::Object) {
+        if let Some(args) = execute.get("args").filter(|a| a.kind() != Kind::String) {
+            problems.push(("execute.args must be a string".into(), args.span()));
+        }
+    }
+    let mut optional = |field: &str, ok: &dyn Fn(&Value<'_>) -> bool, rule: &str| {
+        if let Some(v) = root.get(field).filter(|v| !ok(v)) {
             problems.push((
-                "manifestVersion must be an integer >= 0".into(),
-                version.span(),
+                format!("\"{field}\" must be {rule}; got {}", shown(&v)),
+                v.span(),
             ));
         }
+    };
+    let is_string = |v: &Value<'_>| v.kind() == Kind::String;
+    let is_bool = |v: &Value<'_>| v.kind() == Kind::Bool;
+    optional("model", &one_of(MODELS), "opus, sonnet or haiku");
+    optional("unrestrictedTools", &is_bool, "a boolean");
+    optional(
+        "tags",
+        &|v: &Value<'_>| v.kind() == Kind::Array && v.elements().all(|t| t.kind() == Kind::String),
+        "an array of strings",
+    );
+    // JSON.parse turns 1e999 into Infinity, which Number.isFinite refuses.
+    optional(
+        "topicId",
+        &|v: &Value<'_>| v.as_f64().is_some_and(f64::is_finite),
+        "a finite number",
+    );
+    optional(
+        "telegramNotify",
+        &|v: &Value<'_>| v.kind() == Kind::Bool || v.raw() == b"\"on-alert\"",
+        "true, false or \"on-alert\"",
+    );
+    optional(
+        "machines",
+        &|v: &Value<'_>| {
+            v.kind() == Kind::Array
+                && v.elements().all(|m| {
+                    m.kind() == Kind::String
+                        && !json::js_trim(&m.as_str().unwrap_or_default()).is_empty()
+                })
+        },
+        "an array of non-empty strings",
+    );
+    optional("gate", &is_string, "a string (a shell command)");
+    // A fraction loads at v0.28.98 and v0.28.99 (spec §3.9, probed).
+    if cx.version >= boundary::MANIFEST_VERSION_VALIDATED {
+        optional(
+            "manifestVersion",
+            &|v: &Value<'_>| {
+                v.as_f64()
+                    .is_some_and(|n| n.is_finite() && n >= 0.0 && n.fract() == 0.0)
+            },
+            "a non-negative integer",
+        );
+    }
+    if cx.version >= boundary::MANIFEST_MCP_ACCESS_VALIDATED {
+        optional("mcpAccess", &one_of(MCP_ACCESS), "project or none");
     }
 
     let missing_defaults =
@@ -197,36 +453,19 @@ fn check_one(cx: &Context, jobs_path: &Path, path: &Path, sink: &mut Sink) -> Op
         return None;
     }
 
-    let slug = root.get("slug")?.as_str()?.into_owned();
-    let origin = root.get("origin")?.as_str()?.into_owned();
+    let slug_value = root.get("slug")?;
     let is_agentmd = root
         .get("execute")
         .and_then(|e| e.get("type"))
         .is_some_and(|t| t.raw() == b"\"agentmd\"");
-    if is_agentmd {
-        let body = jobs_path
-            .parent()?
-            .join("jobs")
-            .join(&origin)
-            .join(format!("{slug}.md"));
-        let body_ok = std::fs::symlink_metadata(&body).is_ok_and(|m| m.file_type().is_file());
-        if !body_ok {
-            sink.push(
-                Diagnostic::new(
-                    &MANIFEST_BODY_MISSING,
-                    Effect::Skipped,
-                    format!(
-                        "manifest {slug:?} is an agentmd job but {} is missing (or a symlink)",
-                        cx.display_path(&body)
-                    ),
-                )
-                .file(path)
-                .fix(Some(Fix::manual("regenerate it with `instar job migrate`"))),
-            );
-            return None;
-        }
-    }
-    Some(slug)
+    Some(Valid {
+        path: path.to_path_buf(),
+        slug: slug_value.as_str()?.into_owned(),
+        slug_span: slug_value.span(),
+        origin: root.get("origin")?.as_str()?.into_owned(),
+        enabled: root.get("enabled")?.as_bool()?,
+        agentmd: is_agentmd,
+    })
 }
 
 fn invalid(path: &Path, message: String, span: std::ops::Range<usize>) -> Diagnostic {

@@ -1,6 +1,7 @@
 //! The jobs check: `.instar/jobs.json` (or `scheduler.jobsFile`), with the exact verdicts of
 //! instar's JobLoader at the version in use, plus the hazards it misses (spec §3).
 
+mod agentmd;
 pub mod codes;
 mod entry;
 mod file_findings;
