@@ -44,6 +44,15 @@ pub fn main(args: Vec<OsString>) -> u8 {
         cli.dir = dir.clone().or(cli.dir.take());
         cli.allow_running |= *allow_running;
     }
+    if let Some(Command::Preflight {
+        dir,
+        instar_version,
+        ..
+    }) = &cli.command
+    {
+        cli.dir = dir.clone().or(cli.dir.take());
+        cli.instar_version = instar_version.clone().or(cli.instar_version.take());
+    }
     let usage = crate::usage::refuse_run_options(&cli, &matches)
         .and_then(|()| crate::usage::validate(&cli));
     if let Err(message) = usage {
@@ -60,6 +69,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some(Command::Explain { code }) => explain(code),
         Some(Command::Undo { run_id, force, .. }) => undo(&cli, run_id.as_deref(), *force),
         Some(Command::Hook { action }) => hook(action),
+        Some(Command::Preflight { strict, .. }) => preflight(&cli, *strict),
         Some(Command::Completions { shell }) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
@@ -464,6 +474,47 @@ fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
             },
         ),
     }
+}
+
+/// `preflight`: in front of every boot. Quiet when instar can start; one screen on stderr when it
+/// cannot; a doctor failure lets instar start unless `--strict`.
+fn preflight(cli: &Cli, strict: bool) -> u8 {
+    let setup = match setup(cli) {
+        Ok(setup) => setup,
+        Err(failure) => {
+            eprintln!(
+                "instar-doctor preflight could not check the agent: {}{}",
+                failure.message,
+                if strict {
+                    ""
+                } else {
+                    "; starting instar anyway"
+                }
+            );
+            return if strict { exit::FAILURE } else { exit::HEALTHY };
+        }
+    };
+    let state = setup.project_dir.join(engine::STATE_DIR);
+    let instar_pid = write::instar_running(&state, &crate::host::SystemHost);
+    let _ = ctrlc::set_handler(|| {
+        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let make_cx = || setup.context(false);
+    let run = crate::preflight::Preflight {
+        project_dir: &setup.project_dir,
+        new_context: &make_cx,
+        instar_pid,
+        now: setup.now,
+    };
+    let outcome = run.run(&repair::INTERRUPTED);
+    // The record is a write like any other: never while instar holds the agent.
+    if instar_pid.is_none() {
+        if let Err(err) = crate::preflight::write_record(&setup.project_dir, &outcome.record) {
+            eprintln!("instar-doctor preflight: could not write its record: {err}");
+        }
+    }
+    crate::preflight::render(&setup.project_dir, &outcome, strict, &mut std::io::stderr());
+    crate::preflight::exit_code(&outcome, strict)
 }
 
 fn hook(action: &HookAction) -> u8 {

@@ -114,6 +114,25 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Before instar boots: fix what would stop it (safe fixes only) and say what still does.
+    ///
+    /// Checks only the findings that stop instar's boot at the version in use, applies their
+    /// safe fixes without asking (backed up; `undo` reverts them), records the outcome in
+    /// .instar/doctor/preflight.json and exits 0 when instar can start, 1 when it cannot. If the
+    /// doctor itself fails it says so and exits 0, so the supervisor still starts instar (unless
+    /// --strict). While instar runs for this agent it only reports.
+    Preflight {
+        /// The project folder holding .instar/ (a path ending in .instar is accepted).
+        /// Default: walk up from the working directory.
+        #[arg(short = 'd', long = "dir", value_name = "PROJECT")]
+        dir: Option<PathBuf>,
+        /// Apply the rules of this instar version (X.Y.Z, a leading v is accepted).
+        #[arg(long, value_name = "X.Y.Z")]
+        instar_version: Option<String>,
+        /// Exit 2 when the doctor itself fails, instead of letting instar start.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Restore the files of a fix run (default: the newest not yet undone).
     Undo {
         /// The run id (a folder name under .instar/doctor/runs/).

@@ -17,6 +17,7 @@ pub mod json;
 pub mod json_edit;
 pub mod lossy;
 pub mod machine;
+pub mod preflight;
 pub mod prompt;
 pub mod redact;
 pub mod render;

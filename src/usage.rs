@@ -33,6 +33,7 @@ pub fn refuse_run_options(cli: &Cli, matches: &ArgMatches) -> Result<(), String>
         Command::Hook { .. } => ("hook", &[]),
         Command::Completions { .. } => ("completions", &[]),
         Command::Undo { .. } => ("undo", &["dir", "allow_running"]),
+        Command::Preflight { .. } => ("preflight", &["dir", "instar_version"]),
     };
     let definition = <Cli as clap::CommandFactory>::command();
     for arg in definition.get_arguments() {

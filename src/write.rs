@@ -44,7 +44,7 @@ pub use recover::{interrupted_runs, recover_interrupted, Recovered};
 pub use transaction::{Kept, RolledBack, Transaction};
 pub use undo::{undo, UndoOutcome};
 
-use atomic::PRIVATE_FILE_MODE;
+pub(crate) use atomic::PRIVATE_FILE_MODE;
 
 /// The doctor's own folder inside `.instar/`.
 pub const DOCTOR_DIR: &str = "doctor";

@@ -1,0 +1,386 @@
+//! `instar-doctor preflight`: what instar's planned StartupPreflight would have done, run in
+//! front of every boot by the supervisor (launchd, systemd, the boot wrapper).
+//!
+//! Only what stops the boot counts: findings whose `instar_effect` is `fatal` at the version in
+//! use. Their safe fixes are applied without asking, in an ordinary fix run (lock, backups,
+//! atomic writes, re-check, `undo`); unsafe and manual fixes are only named. The preflight never
+//! makes a boot worse: when the doctor itself cannot answer it says so and lets instar start
+//! (exit 0) unless `--strict`; while a live instar holds the agent it writes nothing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Effect};
+use crate::engine::{self, Context, Report, Selection};
+use crate::exit;
+use crate::fix::Applicability;
+use crate::prompt::{Answer, Confirmer, Offer};
+use crate::repair::{self, RepairEnv, RepairError, RepairOptions};
+use crate::write;
+
+/// The record's name under `.instar/doctor/`, and its schema id.
+pub const RECORD_FILE: &str = "preflight.json";
+pub const RECORD_SCHEMA: &str = "instar-doctor/preflight-v1";
+
+/// What the preflight needs from the command line, already resolved.
+pub struct Preflight<'a> {
+    pub project_dir: &'a Path,
+    /// Builds a fresh context for each pass (files re-read).
+    pub new_context: &'a dyn Fn() -> Context,
+    /// Whether instar itself runs for this agent (its lifeline pid), from the host seam.
+    pub instar_pid: Option<u32>,
+    /// "Now", for the record.
+    pub now: i64,
+}
+
+/// How a preflight ended; `exit_code` is what the process returns.
+#[derive(Debug)]
+pub struct Outcome {
+    pub exit_code: u8,
+    pub record: Record,
+}
+
+/// `.instar/doctor/preflight.json`: what a dashboard or an operator reads after a boot.
+/// Messages come from findings, which the engine has already scrubbed of secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub schema: &'static str,
+    pub version: &'static str,
+    pub time: String,
+    pub instar_version: String,
+    pub instar_version_source: &'static str,
+    /// `ok` (instar can boot), `blocked` (a fatal finding remains), `fixed` (it can boot after
+    /// the preflight's own fixes), `doctor-failed` (no answer; instar is started anyway unless
+    /// `--strict`).
+    pub status: &'static str,
+    /// The fix run that applied `fixed` (`instar-doctor undo <run>` reverts it).
+    pub run_id: Option<String>,
+    /// True when a live instar held the agent, so nothing was fixed.
+    pub instar_running: bool,
+    pub fixed: Vec<RecordFinding>,
+    pub blocking: Vec<RecordFinding>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordFinding {
+    pub code: &'static str,
+    pub file: Option<String>,
+    pub message: String,
+    /// What clears it: the fix's title, and the command that applies it when one can.
+    pub fix: Option<String>,
+    pub command: Option<String>,
+}
+
+/// Never asked: the preflight runs non-interactively, and an offer reaching it means the repair
+/// loop was given interactive options by mistake, so it declines.
+struct NoPrompt;
+
+impl Confirmer for NoPrompt {
+    fn confirm(&mut self, _offer: &Offer<'_>) -> Answer {
+        Answer::No
+    }
+}
+
+fn fatal_only(mut report: Report) -> Report {
+    report.diagnostics.retain(|d| d.effect == Effect::Fatal);
+    report
+}
+
+/// The command that clears a finding, for the screen and the record.
+fn command_for(project_dir: &Path, d: &Diagnostic) -> Option<String> {
+    let fix = d.fix.as_ref()?;
+    let dir = shell_word(&project_dir.display().to_string());
+    match fix.applicability {
+        Applicability::Safe => Some(format!("instar-doctor --dir {dir} --fix")),
+        Applicability::Unsafe => Some(format!(
+            "instar-doctor --dir {dir} -i   (or --fix --unsafe-fixes --select {})",
+            d.code.id
+        )),
+        Applicability::Manual => None,
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
+    RecordFinding {
+        code: d.code.id,
+        file: d
+            .file
+            .as_deref()
+            .map(|f| engine::display_path(project_dir, f)),
+        message: d.message.clone(),
+        fix: d.fix.as_ref().map(|f| f.title.clone()),
+        command: command_for(project_dir, d),
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = crate::cron::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl Preflight<'_> {
+    /// Checks, fixes what is safe, and says whether instar can boot.
+    pub fn run(&self, interrupt: &std::sync::atomic::AtomicBool) -> Outcome {
+        let cx = (self.new_context)();
+        let mut record = Record {
+            schema: RECORD_SCHEMA,
+            version: env!("CARGO_PKG_VERSION"),
+            time: rfc3339(self.now),
+            instar_version: cx.version.to_string(),
+            instar_version_source: cx.version_source.as_str(),
+            status: "ok",
+            run_id: None,
+            instar_running: self.instar_pid.is_some(),
+            fixed: Vec::new(),
+            blocking: Vec::new(),
+            error: None,
+        };
+        let selection = Selection::default();
+        let report = engine::run(&cx, &selection);
+        if report.crashed() {
+            return self.doctor_failed(record, "a check crashed (a doctor bug)".to_string());
+        }
+        let fatal = fatal_only(report);
+        let safe_fix_pending = fatal.diagnostics.iter().any(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == Applicability::Safe)
+        });
+        let mut remaining = fatal;
+        if safe_fix_pending && self.instar_pid.is_none() {
+            let state = self.project_dir.join(engine::STATE_DIR);
+            if let Err(err) = write::recover_interrupted(self.project_dir, &state) {
+                return self.doctor_failed(record, err.to_string());
+            }
+            let check = |cx: &Context| fatal_only(engine::run(cx, &selection));
+            let env = RepairEnv {
+                new_context: self.new_context,
+                check: &check,
+                interrupt,
+            };
+            let opts = RepairOptions {
+                unsafe_fixes: false,
+                interactive: false,
+            };
+            match repair::repair(&env, &opts, &mut NoPrompt) {
+                Ok(outcome) => {
+                    record.fixed = outcome
+                        .handled
+                        .iter()
+                        .filter(|d| d.fix_status == crate::diag::FixStatus::Applied)
+                        .map(|d| record_finding(self.project_dir, d))
+                        .collect();
+                    record.run_id = outcome.run_id.clone();
+                    if outcome.report.crashed() {
+                        return self.doctor_failed(record, "a check crashed".to_string());
+                    }
+                    remaining = outcome.report;
+                }
+                Err(err @ RepairError::Interrupted(_)) => {
+                    record.error = Some(err.to_string());
+                    record.status = "doctor-failed";
+                    return Outcome {
+                        exit_code: exit::INTERRUPTED,
+                        record,
+                    };
+                }
+                Err(err) => return self.doctor_failed(record, err.to_string()),
+            }
+        }
+        record.blocking = remaining
+            .diagnostics
+            .iter()
+            .map(|d| record_finding(self.project_dir, d))
+            .collect();
+        record.status = match (record.blocking.is_empty(), record.fixed.is_empty()) {
+            (false, _) => "blocked",
+            (true, true) => "ok",
+            (true, false) => "fixed",
+        };
+        Outcome {
+            exit_code: if record.blocking.is_empty() {
+                exit::HEALTHY
+            } else {
+                exit::FINDINGS
+            },
+            record,
+        }
+    }
+
+    fn doctor_failed(&self, mut record: Record, message: String) -> Outcome {
+        record.status = "doctor-failed";
+        record.error = Some(message);
+        Outcome {
+            exit_code: exit::FAILURE,
+            record,
+        }
+    }
+}
+
+/// Replaces `.instar/doctor/preflight.json` atomically (never while instar runs: the caller
+/// checks). The doctor's folder is created private and confined, as for any fix run.
+pub fn write_record(project_dir: &Path, record: &Record) -> Result<PathBuf, write::WriteError> {
+    let dir = write::doctor_dir(&project_dir.join(engine::STATE_DIR))?;
+    let path = dir.join(RECORD_FILE);
+    let mut text = serde_json::to_string_pretty(record).unwrap_or_default();
+    text.push('\n');
+    write::write_atomic(&path, text.as_bytes(), write::PRIVATE_FILE_MODE)?;
+    Ok(path)
+}
+
+/// The one screen printed on stderr when instar cannot boot (or one line when it can after a
+/// fix). Nothing when all is well.
+pub fn render(project_dir: &Path, outcome: &Outcome, strict: bool, out: &mut dyn Write) {
+    let record = &outcome.record;
+    let _ = match record.status {
+        "ok" => Ok(()),
+        "fixed" => writeln!(
+            out,
+            "instar-doctor preflight: fixed {} problem{} that would have stopped instar from starting (undo: instar-doctor --dir {} undo {})",
+            record.fixed.len(),
+            if record.fixed.len() == 1 { "" } else { "s" },
+            shell_word(&project_dir.display().to_string()),
+            record.run_id.as_deref().unwrap_or_default()
+        ),
+        "doctor-failed" => writeln!(
+            out,
+            "instar-doctor preflight could not check the agent: {}{}",
+            record.error.as_deref().unwrap_or("unknown error"),
+            if strict || outcome.exit_code == exit::INTERRUPTED {
+                ""
+            } else {
+                "; starting instar anyway"
+            }
+        ),
+        _ => render_blocked(project_dir, record, out),
+    };
+}
+
+fn render_blocked(project_dir: &Path, record: &Record, out: &mut dyn Write) -> std::io::Result<()> {
+    let count = record.blocking.len();
+    writeln!(
+        out,
+        "instar {} cannot start: {count} problem{} in {} stop{} its boot.",
+        record.instar_version,
+        if count == 1 { "" } else { "s" },
+        shell_word(&project_dir.join(engine::STATE_DIR).display().to_string()),
+        if count == 1 { "s" } else { "" },
+    )?;
+    if record.instar_running {
+        writeln!(
+            out,
+            "(instar is running for this agent, so the preflight changed nothing.)"
+        )?;
+    }
+    if !record.fixed.is_empty() {
+        writeln!(
+            out,
+            "The preflight fixed {} other problem{} first (run {}).",
+            record.fixed.len(),
+            if record.fixed.len() == 1 { "" } else { "s" },
+            record.run_id.as_deref().unwrap_or_default()
+        )?;
+    }
+    for (n, finding) in record.blocking.iter().enumerate() {
+        writeln!(out)?;
+        // Most messages already start with their file; say it once.
+        match finding.file.as_deref() {
+            Some(place) if !finding.message.starts_with(place) => {
+                writeln!(out, "{}. {place}: {}", n + 1, finding.message)?
+            }
+            _ => writeln!(out, "{}. {}", n + 1, finding.message)?,
+        }
+        match (&finding.command, &finding.fix) {
+            (Some(command), Some(fix)) => writeln!(out, "   fix: {fix}\n   run: {command}")?,
+            (None, Some(fix)) => writeln!(out, "   by hand: {fix}")?,
+            _ => writeln!(
+                out,
+                "   no automatic fix: `instar-doctor explain {}` says what to do",
+                finding.code
+            )?,
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "The full report: instar-doctor --dir {}",
+        shell_word(&project_dir.display().to_string())
+    )
+}
+
+/// The process exit code: a doctor failure lets instar start unless `--strict`.
+pub fn exit_code(outcome: &Outcome, strict: bool) -> u8 {
+    match outcome.exit_code {
+        exit::FAILURE if !strict => exit::HEALTHY,
+        code => code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_893_456_000), "2030-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_061), "2026-11-18T11:07:41Z");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("/srv/agents/echo"), "/srv/agents/echo");
+        assert_eq!(shell_word("/tmp/my agent"), "'/tmp/my agent'");
+        assert_eq!(shell_word("/tmp/it's"), r"'/tmp/it'\''s'");
+    }
+
+    #[test]
+    fn a_doctor_failure_lets_instar_start_unless_strict() {
+        let outcome = |code| Outcome {
+            exit_code: code,
+            record: Record {
+                schema: RECORD_SCHEMA,
+                version: "0",
+                time: String::new(),
+                instar_version: String::new(),
+                instar_version_source: "default",
+                status: "doctor-failed",
+                run_id: None,
+                instar_running: false,
+                fixed: vec![],
+                blocking: vec![],
+                error: None,
+            },
+        };
+        assert_eq!(exit_code(&outcome(exit::FAILURE), false), exit::HEALTHY);
+        assert_eq!(exit_code(&outcome(exit::FAILURE), true), exit::FAILURE);
+        assert_eq!(exit_code(&outcome(exit::FINDINGS), false), exit::FINDINGS);
+        assert_eq!(
+            exit_code(&outcome(exit::INTERRUPTED), false),
+            exit::INTERRUPTED
+        );
+    }
+}
