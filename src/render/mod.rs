@@ -32,22 +32,10 @@ impl Sources {
             .entry(path.to_path_buf())
             .or_insert_with(|| {
                 let bytes = cx.bytes_of(path)?;
-                let secrets = if is_private_key_file(path) {
-                    // Nothing of a key file is ever shown, not even its armour.
-                    std::iter::once(0..bytes.len()).collect()
-                } else {
-                    redact::secret_spans(&bytes)
-                };
+                // Over the whole file, once: every window is cut from these (design §8).
+                let secrets = redact::file_secret_spans(path, &bytes);
                 Some((bytes, Arc::new(secrets)))
             })
             .clone()
     }
-}
-
-fn is_private_key_file(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    name.ends_with(".pem") || name.contains(".pem.tmp.") || name.ends_with(".key")
 }
