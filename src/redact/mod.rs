@@ -9,18 +9,22 @@
 //! - `lexical`: values under secret keys and inside secret-store placeholders, by structure;
 //! - `keyword`: values after a secret name and a colon, by bytes alone (a second net for
 //!   files whose quoting is broken);
-//! - `pem`: key files whole, and PEM blocks inside other files.
+//! - `pem`: key files whole, and PEM blocks inside other files;
+//! - `quoted`: a message that quotes a secret from its file.
 
 mod keyword;
 mod lexical;
 mod names;
 mod pem;
+mod quoted;
 
 use std::path::Path;
 
 use crate::diag::Span;
 
 pub use names::is_secret_key;
+pub use pem::is_key_file;
+pub use quoted::scrub as scrub_quoted;
 
 /// What replaces every secret in every output.
 pub const REDACTED: &str = "[redacted]";

@@ -229,6 +229,7 @@ fn extend_lines(bytes: &[u8], offset: usize, more: usize) -> usize {
 /// The body of `--diff`: one header line and the diff per fix that `--fix` (with `unsafe_fixes`,
 /// also `--unsafe-fixes`) would apply, each fix once; and how many fixes it shows.
 pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String, usize) {
+    let mut sources = Sources::default();
     let mut out = String::new();
     let mut shown = 0;
     let mut seen: Vec<&Fix> = Vec::new();
@@ -248,12 +249,17 @@ pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String
             continue;
         }
         shown += 1;
-        out.push_str(&redact::redact_text(&format!(
-            "# {} ({}): {}\n",
-            d.code.id,
-            fix.applicability.as_str(),
-            fix.title
-        )));
+        out.push_str(&sources.scrub(
+            cx,
+            d,
+            &format!(
+                "# {} ({}): {}\n",
+                d.code.id,
+                fix.applicability.as_str(),
+                fix.title
+            ),
+            true,
+        ));
         out.push_str(&fix_diff(cx, fix));
         out.push('\n');
     }

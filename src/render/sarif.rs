@@ -14,6 +14,7 @@ use crate::redact;
 use crate::write::sha256_hex;
 
 use super::json::{DiagnosticOut, Document};
+use super::Sources;
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -64,7 +65,7 @@ fn rules() -> Vec<Value> {
 
 /// The fix as SARIF artifactChanges, when it is made of edits whose text can be shown (no
 /// secret would be revealed by the inserted text).
-fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
+fn sarif_fix(cx: &Context, d: &Diagnostic, sources: &mut Sources) -> Option<Value> {
     let fix = d.fix.as_ref()?;
     if fix.changes.is_empty() {
         return None;
@@ -77,7 +78,14 @@ fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
                 span,
                 replacement,
             } => {
-                if redact::redact_text(replacement) != *replacement {
+                // An edit inside or against a secret would show it as its deleted region's
+                // replacement, whatever the replacement text itself says.
+                let touches_secret = sources.get(cx, file).is_some_and(|(_, secrets)| {
+                    secrets
+                        .iter()
+                        .any(|s| s.start <= span.end && span.start <= s.end)
+                });
+                if touches_secret || redact::redact_text(replacement) != *replacement {
                     return None;
                 }
                 changes.push(json!({
@@ -94,7 +102,7 @@ fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
     }
     (!changes.is_empty()).then(|| {
         json!([{
-            "description": { "text": redact::redact_text(&fix.title) },
+            "description": { "text": sources.scrub(cx, d, &fix.title, true) },
             "artifactChanges": changes,
         }])
     })
@@ -102,6 +110,7 @@ fn sarif_fix(cx: &Context, d: &Diagnostic) -> Option<Value> {
 
 pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> String {
     let rule_index: Vec<&str> = checks::all_codes().map(|c| c.id).collect();
+    let mut sources = Sources::default();
     let results: Vec<Value> = doc
         .diagnostics
         .iter()
@@ -137,7 +146,7 @@ pub fn render(cx: &Context, doc: &Document, diagnostics: &[Diagnostic]) -> Strin
             if let Some(help) = &out.help {
                 result["properties"]["help"] = json!(help);
             }
-            if let Some(fixes) = sarif_fix(cx, d) {
+            if let Some(fixes) = sarif_fix(cx, d, &mut sources) {
                 result["fixes"] = fixes;
             }
             result
