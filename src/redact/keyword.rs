@@ -41,14 +41,13 @@ fn is_name_byte(b: u8) -> bool {
 fn value_after_name(bytes: &[u8], name_end: usize) -> Option<Span> {
     // The name must end a quoted key (`authToken"`, or `authToken\"` quoted inside a string):
     // a bare "authToken: " is more often a sentence than a key.
+    // A backslash alone also ends it: a key's closing quote damaged into one (`"token\: x`).
     let mut i = name_end;
-    if bytes.get(i) == Some(&b'\\') {
-        i += 1;
+    match (bytes.get(i), bytes.get(i + 1)) {
+        (Some(b'\\'), Some(b'"')) => i += 2,
+        (Some(b'\\' | b'"'), _) => i += 1,
+        _ => return None,
     }
-    if bytes.get(i) != Some(&b'"') {
-        return None;
-    }
-    i += 1;
     let mut colon = false;
     while let Some(&b) = bytes.get(i) {
         match b {
@@ -113,6 +112,7 @@ mod tests {
         assert_eq!(hidden(br#""dashboardPin",: "482913""#), ["482913"]);
         assert_eq!(hidden(br#""chatId": -100123,"#), ["-100123"]);
         assert_eq!(hidden(br#"authToken":} abc"#), ["abc"]);
+        assert_eq!(hidden(br#""authToken\: abc,"#), ["abc"]);
         let quoted = hidden(br#"{"note": "{\"authToken\": \"abc\"}"}"#);
         assert!(quoted.len() == 1 && quoted[0].starts_with("abc"), "{quoted:?}");
     }

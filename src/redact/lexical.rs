@@ -13,19 +13,50 @@
 //! - junk glued to a secret string's closing quote (`"ab"cd",`) is hidden up to the next
 //!   delimiter;
 //! - a container under a secret key is secret throughout, and so is an object holding a
-//!   `"secret": true` member, before and after the marker, to its close or the end of the file.
+//!   `"secret": true` member, before and after the marker, to its close or the end of the file;
+//! - in a file (not in prose), a value where no value belongs is hidden: one right after
+//!   another value, a key without a colon that is no secret name, a value after a colon with
+//!   no key. Valid JSON has none of these; a damaged file has them where a key was lost (a
+//!   duplicated line of a split member, a comma flipped into a token), and such a value may
+//!   well have been a secret.
 
 use super::names::{is_secret_marker, is_secret_name};
 use crate::diag::Span;
 
-/// Appends the secret ranges `bytes` holds, by its structure.
-/// `unquoted_keys`: whether a bare word before a colon is a key (`{authToken: "x"}`, hand-edited
-/// JSON5 in a state file). Off for prose such as a message, where "no authToken: the agent…" is
-/// a sentence.
-pub fn spans(bytes: &[u8], unquoted_keys: bool, out: &mut Vec<Span>) {
+/// Appends the secret ranges `bytes` holds, by its structure. `file`: `bytes` are a state file,
+/// so a bare word before a colon is a key (`{authToken: "x"}`, hand-edited JSON5) and stray
+/// values are hidden; off for prose such as a message, where "no authToken: the agent…" is a
+/// sentence.
+pub fn spans(bytes: &[u8], file: bool, out: &mut Vec<Span>) {
     let mut lexer = Lexer::new(bytes, 0);
-    lexer.unquoted_keys = unquoted_keys;
-    lexer.run(out);
+    lexer.file = file;
+    let mut found = Vec::new();
+    if lexer.run(&mut found) {
+        // Brackets that do not balance: a bracket lost or gained (a flipped byte, a duplicated
+        // `"key": {` line) may have put a placeholder's marker one object below its value.
+        // Read again with each marked object's parent marked too.
+        found.clear();
+        let mut lexer = Lexer::new(bytes, 0);
+        lexer.file = file;
+        lexer.propagate = true;
+        lexer.run(&mut found);
+    }
+    out.extend(found);
+}
+
+/// Where the lexer stands in its container: what may come next.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slot {
+    /// In an object, after `{` or `,`.
+    Key,
+    /// After a key.
+    Colon,
+    /// After a colon that followed a key, after `[` or an array's `,`, or at the top.
+    Value,
+    /// After a colon that followed no key.
+    KeylessValue,
+    /// After a value.
+    After,
 }
 
 struct Frame {
@@ -34,23 +65,29 @@ struct Frame {
     open: usize,
     /// Opened as a secret key's value: every scalar inside is secret.
     secret: bool,
-    /// Holds a `"secret": <not false>` member: every scalar inside is secret, rescanned at close.
-    marked: bool,
-    /// In an object: the next string is a key.
-    expect_key: bool,
+    /// `secret` members seen (less those whose value was `false` or `null`): when any, every
+    /// scalar inside is secret, found by a rescan at close. Counted at the key, not the value,
+    /// so damage between the two cannot unmark the object.
+    marks: usize,
 }
 
 struct Lexer<'a> {
     bytes: &'a [u8],
     pos: usize,
     stack: Vec<Frame>,
+    /// Where we stand in the innermost container (or at the top).
+    slot: Slot,
     /// Frames on the stack with `secret` set (or 1 for a rescan of a marked object).
     secret_depth: usize,
     /// A secret key was seen and its value has not come yet.
     pending: bool,
-    /// The last key was `secret`: a value other than `false`/`null` marks its object.
+    /// The last key was `secret` (see `Frame::marks`).
     marker_key: bool,
-    unquoted_keys: bool,
+    file: bool,
+    /// A marked object also marks its parent (see `spans`).
+    propagate: bool,
+    /// A closer without its opener, or of the other kind, was met.
+    unbalanced: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -59,10 +96,13 @@ impl<'a> Lexer<'a> {
             bytes,
             pos: 0,
             stack: Vec::new(),
+            slot: Slot::Value,
             secret_depth,
             pending: false,
             marker_key: false,
-            unquoted_keys: true,
+            file: true,
+            propagate: false,
+            unbalanced: false,
         }
     }
 
@@ -70,22 +110,31 @@ impl<'a> Lexer<'a> {
         self.pending || self.secret_depth > 0
     }
 
-    fn run(mut self, out: &mut Vec<Span>) {
+    fn in_object(&self) -> bool {
+        self.stack.last().is_some_and(|f| f.object)
+    }
+
+    /// Returns whether the brackets were unbalanced.
+    fn run(mut self, out: &mut Vec<Span>) -> bool {
         while self.pos < self.bytes.len() {
             match self.bytes[self.pos] {
                 b'"' => self.string(out),
                 b'{' | b'[' => self.open(),
                 b'}' | b']' => self.close(out),
                 b':' => {
-                    if let Some(top) = self.stack.last_mut() {
-                        top.expect_key = false;
-                    }
+                    self.slot = match self.slot {
+                        Slot::Colon => Slot::Value,
+                        Slot::Value if !self.in_object() => Slot::Value,
+                        _ => Slot::KeylessValue,
+                    };
                     self.pos += 1;
                 }
                 b',' => {
-                    if let Some(top) = self.stack.last_mut() {
-                        top.expect_key = top.object;
-                    }
+                    self.slot = if self.in_object() {
+                        Slot::Key
+                    } else {
+                        Slot::Value
+                    };
                     self.pos += 1;
                 }
                 b if b.is_ascii_whitespace() => self.pos += 1,
@@ -93,9 +142,25 @@ impl<'a> Lexer<'a> {
             }
         }
         // A truncated file: the objects still open end with it.
+        let unbalanced = self.unbalanced || !self.stack.is_empty();
         while !self.stack.is_empty() {
             self.pop(self.bytes.len(), out);
         }
+        unbalanced
+    }
+
+    /// Whether a token met now, not followed by a colon, is a stray value (see the module doc).
+    fn stray(&self, name_is_secret: bool) -> bool {
+        // A state file is an object or an array: a scalar outside any is a lost line.
+        if self.stack.is_empty() {
+            return self.file;
+        }
+        self.file
+            && match self.slot {
+                Slot::Key => !name_is_secret,
+                Slot::Colon | Slot::After | Slot::KeylessValue => true,
+                Slot::Value => false,
+            }
     }
 
     fn string(&mut self, out: &mut Vec<Span>) {
@@ -106,29 +171,30 @@ impl<'a> Lexer<'a> {
         } else {
             content.end
         };
-        let in_key_slot = self
-            .stack
-            .last()
-            .is_some_and(|f| f.object && f.expect_key);
-        let is_key = self.next_significant() == Some(b':') || (in_key_slot && !self.pending);
-        if is_key {
+        let name = unescape(&self.bytes[content.clone()]);
+        let secret_name = is_secret_name(&name);
+        let colon = self.next_significant() == Some(b':');
+        let missing_colon_key = self.slot == Slot::Key && !self.pending && secret_name;
+        if colon || missing_colon_key || (!self.file && self.slot == Slot::Key && !self.pending) {
             // A key where a secret value was due may be that value with junk after it.
             if self.pending {
-                out.push(content.clone());
+                out.push(content);
             }
-            let name = unescape(&self.bytes[content]);
             self.key(&name);
             return;
         }
-        if self.hiding() {
+        if self.hiding() || self.stray(secret_name) {
             let end = if terminated {
                 self.trailing_junk(content.end + 1)
-            } else {
-                // The token may go on past a newline flipped into it: hide up to the next quote.
+            } else if self.hiding() {
+                // A secret may go on past a newline flipped into it: hide up to the next quote.
+                // The lexer itself still resumes at the newline, where the structure is sound.
                 self.bytes[content.end..]
                     .iter()
                     .position(|b| *b == b'"')
                     .map_or(self.bytes.len(), |p| content.end + p)
+            } else {
+                content.end
             };
             out.push(content.start..end.max(content.end));
             if terminated && end > content.end + 1 {
@@ -163,7 +229,8 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
         }
         let token = &self.bytes[start..self.pos];
-        if self.unquoted_keys && self.next_significant() == Some(b':') {
+        let next = self.next_significant();
+        if self.file && next == Some(b':') {
             // An unquoted key (`authToken: "x"`): not JSON, but still a name.
             if self.pending {
                 out.push(start..self.pos);
@@ -171,32 +238,39 @@ impl<'a> Lexer<'a> {
             self.key(token);
             return;
         }
-        if self.hiding() {
+        if self.hiding() || self.stray(is_secret_name(token)) {
             out.push(start..self.pos);
         }
-        // Punctuation between a secret key and its value (`"pin";"4829"`) is junk, not the value.
-        if self.pending && !token.iter().any(u8::is_ascii_alphanumeric) {
+        // Punctuation between a secret key and its value (`"pin";"4829"`) is junk, not the value;
+        // so is a word glued before a string (`"pin"x "4829"`): no value is followed by a quote.
+        if self.pending && (!token.iter().any(u8::is_ascii_alphanumeric) || next == Some(b'"')) {
             return;
         }
         self.value(token != b"false" && token != b"null");
     }
 
     fn key(&mut self, name: &[u8]) {
-        if let Some(top) = self.stack.last_mut() {
-            top.expect_key = false;
-        }
+        self.slot = Slot::Colon;
         if is_secret_name(name) {
             self.pending = true;
         }
         self.marker_key = is_secret_marker(name);
+        if self.marker_key {
+            // The nearest object: a bracket flipped in before the marker must not lose it.
+            if let Some(object) = self.stack.iter_mut().rev().find(|f| f.object) {
+                object.marks += 1;
+            }
+        }
     }
 
-    /// A scalar value was consumed; `truthy` says whether it can mark a placeholder object.
+    /// A value was consumed; a `false` or `null` one (`truthy` unset) after a `secret` key
+    /// takes back the mark that key made.
     fn value(&mut self, truthy: bool) {
         self.pending = false;
-        if self.marker_key && truthy {
-            if let Some(top) = self.stack.iter_mut().rev().find(|f| f.object) {
-                top.marked = true;
+        self.slot = Slot::After;
+        if self.marker_key && !truthy {
+            if let Some(object) = self.stack.iter_mut().rev().find(|f| f.object) {
+                object.marks = object.marks.saturating_sub(1);
             }
         }
         self.marker_key = false;
@@ -213,17 +287,23 @@ impl<'a> Lexer<'a> {
             object,
             open: self.pos,
             secret,
-            marked: false,
-            expect_key: object,
+            marks: 0,
         });
+        self.slot = if object { Slot::Key } else { Slot::Value };
         self.pos += 1;
     }
 
     fn close(&mut self, out: &mut Vec<Span>) {
+        let object = self.bytes[self.pos] == b'}';
         self.pos += 1;
-        if !self.stack.is_empty() {
-            self.pop(self.pos, out);
+        match self.stack.last() {
+            Some(top) => {
+                self.unbalanced |= top.object != object;
+                self.pop(self.pos, out);
+            }
+            None => self.unbalanced = true,
         }
+        self.slot = Slot::After;
         // A missing secret value (`"authToken"}`) stays due: the next value may be it.
         self.marker_key = false;
     }
@@ -235,19 +315,24 @@ impl<'a> Lexer<'a> {
         if frame.secret {
             self.secret_depth -= 1;
         }
+        if self.propagate && frame.marks > 0 {
+            if let Some(parent) = self.stack.iter_mut().rev().find(|f| f.object) {
+                parent.marks += 1;
+            }
+        }
         // The marker may come after the value it protects: hide the whole object now.
-        if frame.marked && self.secret_depth == 0 && !frame.secret {
+        if frame.marks > 0 && self.secret_depth == 0 && !frame.secret {
             let inner = &self.bytes[frame.open + 1..end];
             let mut hidden = Vec::new();
-            Lexer::new(inner, 1).run(&mut hidden);
+            let mut rescan = Lexer::new(inner, 1);
+            rescan.file = self.file;
+            rescan.slot = Slot::Key;
+            rescan.run(&mut hidden);
             out.extend(
                 hidden
                     .into_iter()
                     .map(|s| s.start + frame.open + 1..s.end + frame.open + 1),
             );
-        }
-        if let Some(parent) = self.stack.last_mut() {
-            parent.expect_key = false;
         }
     }
 
@@ -343,6 +428,17 @@ mod tests {
     }
 
     #[test]
+    fn stray_values_where_keys_belong() {
+        // A split member's value line, duplicated without its key.
+        let h = hidden(b"{\"authToken\":\n  \"tok1\",\n  \"tok1\",\n  \"port\": 1}");
+        assert_eq!(h, ["tok1", "tok1"]);
+        // A bare value split by a comma.
+        assert_eq!(hidden(br#"{"chatId": ab,cd, "port": 1}"#), ["ab", "cd"]);
+        // A word glued between a secret key and its value.
+        assert_eq!(hidden(br#"{"authToken"x "abc"}"#), ["x", "abc"]);
+    }
+
+    #[test]
     fn duplicated_keys_both_hidden() {
         assert_eq!(hidden(br#"{"authToken": "one", "authToken": "two"}"#), ["one", "two"]);
     }
@@ -352,7 +448,8 @@ mod tests {
         // Truncated inside the value.
         assert_eq!(hidden(br#"{"authToken": "abc"#), ["abc"]);
         // A newline flipped into the token: hidden up to the next quote.
-        assert_eq!(hidden(b"{\"authToken\": \"ab\ncd\", \"x\": 1}"), ["ab\ncd"]);
+        let h = hidden(b"{\"authToken\": \"ab\ncd\", \"x\": 1}");
+        assert_eq!(h[0], "ab\ncd", "{h:?}");
         // A quote flipped into the token: the glued rest is hidden to the delimiter.
         assert_eq!(hidden(br#"{"authToken": "ab"cd", "x": "y"}"#), ["ab\"cd\""]);
         // Invalid UTF-8 is just bytes.
@@ -375,6 +472,17 @@ mod tests {
         // `"secret": false` marks nothing.
         let h = hidden(br#"{"db": {"value": "v1", "secret": false}}"#);
         assert!(!h.iter().any(|s| s == "v1"), "{h:?}");
+    }
+
+    #[test]
+    fn a_marker_pushed_one_object_down_by_a_lost_bracket() {
+        // `"database": {` duplicated below the value: the marker lands in the copy.
+        let text = b"{\"database\": {\n \"value\": \"v1v1v1\",\n \"database\": {\n \"secret\": true\n }\n}\n";
+        let h = hidden(text);
+        assert!(h.iter().any(|s| s == "v1v1v1"), "{h:?}");
+        // Balanced, the parent of a placeholder is not hidden.
+        let h = hidden(br#"{"keep": "k1k1k1", "db": {"secret": true}}"#);
+        assert!(!h.iter().any(|s| s == "k1k1k1"), "{h:?}");
     }
 
     #[test]

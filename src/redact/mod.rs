@@ -9,14 +9,18 @@
 //! - `lexical`: values under secret keys and inside secret-store placeholders, by structure;
 //! - `keyword`: values after a secret name and a colon, by bytes alone (a second net for
 //!   files whose quoting is broken);
+//! - `echo`: every other occurrence, anywhere in the file, of a value found secret;
 //! - `pem`: key files whole, and PEM blocks inside other files;
-//! - `quoted`: a message that quotes a secret from its file.
+//! - `quoted`: a message that quotes a secret from its file;
+//! - `sources`: each file's secret ranges, computed once, and the scrubbing of findings.
 
+mod echo;
 mod keyword;
 mod lexical;
 mod names;
 mod pem;
 mod quoted;
+pub mod sources;
 
 use std::path::Path;
 
@@ -25,6 +29,7 @@ use crate::diag::Span;
 pub use names::is_secret_key;
 pub use pem::is_key_file;
 pub use quoted::scrub as scrub_quoted;
+pub use sources::Sources;
 
 /// What replaces every secret in every output.
 pub const REDACTED: &str = "[redacted]";
@@ -48,12 +53,20 @@ pub fn secret_spans(bytes: &[u8]) -> Vec<Span> {
     spans_of(bytes, true)
 }
 
-fn spans_of(bytes: &[u8], unquoted_keys: bool) -> Vec<Span> {
+fn spans_of(bytes: &[u8], file: bool) -> Vec<Span> {
     let mut spans = Vec::new();
     pem::blocks(bytes, &mut spans);
-    lexical::spans(bytes, unquoted_keys, &mut spans);
+    lexical::spans(bytes, file, &mut spans);
     keyword::spans(bytes, &mut spans);
-    merge(spans)
+    let mut spans = merge(spans);
+    if file {
+        let echoes = echo::spans(bytes, &spans);
+        if !echoes.is_empty() {
+            spans.extend(echoes);
+            spans = merge(spans);
+        }
+    }
+    spans
 }
 
 fn merge(mut spans: Vec<Span>) -> Vec<Span> {
