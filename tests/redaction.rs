@@ -35,11 +35,17 @@ fn assert_hidden(what: &str, config: &[u8], secrets: &[&str], shown: &str) {
     let dir = agent(config);
     for (args, out) in outputs(dir.path(), &[&[], &["-v"], &["--diff", "--unsafe-fixes"]]) {
         for secret in secrets {
-            assert!(!out.contains(secret), "{what}: {secret} leaked with [{args}]:\n{out}");
+            assert!(
+                !out.contains(secret),
+                "{what}: {secret} leaked with [{args}]:\n{out}"
+            );
         }
         if args.is_empty() {
             // The snippet is still there: redaction hid the value, not the report.
-            assert!(out.contains(shown), "{what}: the snippet is missing:\n{out}");
+            assert!(
+                out.contains(shown),
+                "{what}: the snippet is missing:\n{out}"
+            );
         }
     }
 }
@@ -140,10 +146,16 @@ fn split_config(secrets: bool) -> String {
         return config.to_string();
     }
     config
-        .replace("\"authToken\":\n    \"tok-SPLIT-OVER-LINES\"", "\"name\":\n    \"n\"")
+        .replace(
+            "\"authToken\":\n    \"tok-SPLIT-OVER-LINES\"",
+            "\"name\":\n    \"n\"",
+        )
         .replace("\"value\": \"tok-MARKER-BELOW\"", "\"value\": \"v\"")
         .replace("\"secret\": true\n", "\"size\": 1\n")
-        .replace("{\"token\": {\"secret\": true}, \"chatId\": {\"secret\": true}}", "{}")
+        .replace(
+            "{\"token\": {\"secret\": true}, \"chatId\": {\"secret\": true}}",
+            "{}",
+        )
 }
 
 const SPLIT_SECRETS: &[&str] = &["tok-SPLIT-OVER-LINES", "tok-MARKER-BELOW"];
@@ -151,14 +163,23 @@ const SPLIT_SECRETS: &[&str] = &["tok-SPLIT-OVER-LINES", "tok-MARKER-BELOW"];
 #[test]
 fn diff_hunks_hide_secrets_whose_key_is_outside_the_window() {
     let dir = agent(split_config(true).as_bytes());
-    let out = common::run(&["--dir", dir.path().to_str().unwrap(), "--diff", "--unsafe-fixes"]);
+    let out = common::run(&[
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--diff",
+        "--unsafe-fixes",
+    ]);
     assert!(
         out.stdout.contains("wrap the single messaging adapter"),
         "the fix this test relies on is gone:\n{}",
         out.stdout
     );
     for secret in SPLIT_SECRETS {
-        assert!(!out.stdout.contains(secret), "{secret} leaked:\n{}", out.stdout);
+        assert!(
+            !out.stdout.contains(secret),
+            "{secret} leaked:\n{}",
+            out.stdout
+        );
     }
     // Both sit in the hunk, redacted.
     assert!(
@@ -166,7 +187,11 @@ fn diff_hunks_hide_secrets_whose_key_is_outside_the_window() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("\"value\": \"[redacted]\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"value\": \"[redacted]\""),
+        "{}",
+        out.stdout
+    );
 }
 
 fn context_of(dir: &Path) -> Context {
@@ -236,7 +261,10 @@ fn redacted_hunks_are_refused_by_git_apply() {
         out.stdout
     );
     let refused = apply(&patch);
-    assert!(!refused.status.success(), "git apply accepted a redacted hunk");
+    assert!(
+        !refused.status.success(),
+        "git apply accepted a redacted hunk"
+    );
 
     // The same fix on a config without secrets: no marker, and git applies it.
     let plain = split_config(false);

@@ -260,7 +260,10 @@ fn damage(doc: &mut Doc, rng: &mut Rng, planted: &mut Planted) {
                 doc.insert(at, junk, &vec![0; junk.len()]);
             }
             _ => {
-                // Duplicate a line (a member, most often) at another line start.
+                // Duplicate a member's line (one that holds a quote: a key, a value, both) at
+                // another line start. A bare bracket line moved elsewhere can carry a value
+                // out of its placeholder object into a sibling's place with the brackets still
+                // balanced, which no reading of the bytes can tell from intent.
                 let starts: Vec<usize> = std::iter::once(0)
                     .chain(
                         doc.bytes
@@ -271,7 +274,18 @@ fn damage(doc: &mut Doc, rng: &mut Rng, planted: &mut Planted) {
                     )
                     .filter(|&i| i < doc.bytes.len())
                     .collect();
-                let from = *rng.pick(&starts);
+                let holds_quote = |from: usize| {
+                    doc.bytes[from..]
+                        .iter()
+                        .take_while(|b| **b != b'\n')
+                        .any(|b| *b == b'"')
+                };
+                let members: Vec<usize> =
+                    starts.iter().copied().filter(|&i| holds_quote(i)).collect();
+                if members.is_empty() {
+                    continue;
+                }
+                let from = *rng.pick(&members);
                 let to = doc.bytes[from..]
                     .iter()
                     .position(|b| *b == b'\n')
@@ -341,7 +355,11 @@ fn build(dir: &Path, rng: &mut Rng) -> Planted {
     }
     let machine = state.join("machine");
     if rng.chance(50) {
-        fs::write(machine.join("signing-key.pem"), pem(rng, &mut planted, "PRIVATE KEY")).unwrap();
+        fs::write(
+            machine.join("signing-key.pem"),
+            pem(rng, &mut planted, "PRIVATE KEY"),
+        )
+        .unwrap();
     }
     if rng.chance(50) {
         let body = pem(rng, &mut planted, "PRIVATE KEY");
@@ -371,9 +389,14 @@ fn assert_clean(planted: &Planted, what: &str, text: &str) {
         for i in 0..=token.len() - 10 {
             let run = &token[i..i + 10];
             if let Some(at) = text.find(run) {
-                let from = text[..at].rfind('\n').map_or(0, |p| text[..p].rfind('\n').map_or(0, |q| q + 1));
+                let from = text[..at]
+                    .rfind('\n')
+                    .map_or(0, |p| text[..p].rfind('\n').map_or(0, |q| q + 1));
                 let to = text[at..].find('\n').map_or(text.len(), |p| at + p);
-                panic!("{what}: planted secret {token} leaked ({run}):\n{}", &text[from..to]);
+                panic!(
+                    "{what}: planted secret {token} leaked ({run}):\n{}",
+                    &text[from..to]
+                );
             }
         }
     }
@@ -416,12 +439,24 @@ fn every_output(dir: &Path, version: Version, rng: &mut Rng, planted: &Planted) 
     let report = engine::run(&cx, &Selection::default());
     let check = |what: &str, text: &str| assert_clean(planted, what, text);
 
-    check("human", &render::human::render(&cx, &report, &human(false, false)));
-    check("human -v", &render::human::render(&cx, &report, &human(true, false)));
-    check("human -q", &render::human::render(&cx, &report, &human(false, true)));
+    check(
+        "human",
+        &render::human::render(&cx, &report, &human(false, false)),
+    );
+    check(
+        "human -v",
+        &render::human::render(&cx, &report, &human(true, false)),
+    );
+    check(
+        "human -q",
+        &render::human::render(&cx, &report, &human(false, true)),
+    );
     let doc = render::json::document(&cx, &report, 1);
     check("json", &render::json::to_string(&doc));
-    check("sarif", &render::sarif::render(&cx, &doc, &report.diagnostics));
+    check(
+        "sarif",
+        &render::sarif::render(&cx, &doc, &report.diagnostics),
+    );
     check("github", &render::github::render(&doc));
     check("junit", &render::junit::render(&doc, "error"));
     check("--diff", &render::diff::report_diff(&cx, &report, false).0);
@@ -431,10 +466,16 @@ fn every_output(dir: &Path, version: Version, rng: &mut Rng, planted: &Planted) 
     );
     for d in &report.diagnostics {
         if d.fix.is_some() {
-            check("-i preview", &render::diff::preview(&cx, d, &human(false, false)));
+            check(
+                "-i preview",
+                &render::diff::preview(&cx, d, &human(false, false)),
+            );
         }
         let code = checks::find_code(d.code.id).expect("a known code");
-        check("explain", &format!("{}\n{}\n{}", code.id, code.summary, code.explain));
+        check(
+            "explain",
+            &format!("{}\n{}\n{}", code.id, code.summary, code.explain),
+        );
     }
 
     // A fix run answered by a script: yes, no, yes… from the case's generator. Each question
@@ -442,7 +483,10 @@ fn every_output(dir: &Path, version: Version, rng: &mut Rng, planted: &Planted) 
     let answers: Vec<bool> = (0..64).map(|_| rng.chance(60)).collect();
     let mut asked = 0;
     let mut ask = |cx: &Context, d: &instar_doctor::diag::Diagnostic| {
-        check("-i prompt", &render::diff::preview(cx, d, &human(false, false)));
+        check(
+            "-i prompt",
+            &render::diff::preview(cx, d, &human(false, false)),
+        );
         asked += 1;
         answers[asked % answers.len()]
     };
@@ -466,7 +510,10 @@ fn every_output(dir: &Path, version: Version, rng: &mut Rng, planted: &Planted) 
             let doc = render::json::document_after_fix(cx, &outcome.report, &outcome.handled, 1);
             check("fix: json", &render::json::to_string(&doc));
             if let Some(run) = run {
-                let manifest = dir.join(".instar/doctor/runs").join(run).join("manifest.json");
+                let manifest = dir
+                    .join(".instar/doctor/runs")
+                    .join(run)
+                    .join("manifest.json");
                 check(
                     "fix: manifest",
                     &String::from_utf8_lossy(&fs::read(manifest).unwrap()),
@@ -475,7 +522,11 @@ fn every_output(dir: &Path, version: Version, rng: &mut Rng, planted: &Planted) 
                 match write::undo(dir, &state, None, false) {
                     Ok(done) => check(
                         "undo",
-                        &format!("undid run {}: restored {}", done.run_id, done.restored.join(", ")),
+                        &format!(
+                            "undid run {}: restored {}",
+                            done.run_id,
+                            done.restored.join(", ")
+                        ),
                     ),
                     Err(err) => check("undo refused", &err.to_string()),
                 }

@@ -62,7 +62,8 @@ mod tests {
 
     #[test]
     fn a_secret_value_is_hidden_wherever_it_is_repeated() {
-        let text = br#"{"authToken": "abcdef12", "copy": "abcdef12", "bare": abcdef12, "x": "abc"}"#;
+        let text =
+            br#"{"authToken": "abcdef12", "copy": "abcdef12", "bare": abcdef12, "x": "abc"}"#;
         let first = 15..23;
         assert_eq!(&text[first.clone()], b"abcdef12");
         let found = spans(text, std::slice::from_ref(&first));

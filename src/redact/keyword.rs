@@ -52,6 +52,9 @@ fn value_after_name(bytes: &[u8], name_end: usize) -> Option<Span> {
     while let Some(&b) = bytes.get(i) {
         match b {
             b':' => colon = true,
+            // A doubled quote before the colon (`"pin"": 1`) is junk too; after it, a quote
+            // opens the value.
+            b'"' if !colon => {}
             b',' | b';' | b'=' | b'}' | b']' => {}
             b if b.is_ascii_whitespace() => {}
             _ => break,
@@ -108,13 +111,20 @@ mod tests {
     #[test]
     fn finds_values_after_a_secret_name_and_a_colon() {
         // A stray quote before the key: the structure is off, the bytes are not.
-        assert_eq!(hidden(br#"{"x": "a"b", "authToken": "SECRET"}"#), ["SECRET"]);
+        assert_eq!(
+            hidden(br#"{"x": "a"b", "authToken": "SECRET"}"#),
+            ["SECRET"]
+        );
         assert_eq!(hidden(br#""dashboardPin",: "482913""#), ["482913"]);
         assert_eq!(hidden(br#""chatId": -100123,"#), ["-100123"]);
         assert_eq!(hidden(br#"authToken":} abc"#), ["abc"]);
         assert_eq!(hidden(br#""authToken\: abc,"#), ["abc"]);
+        assert_eq!(hidden(br#""dashboardPin"": abc,"#), ["abc"]);
         let quoted = hidden(br#"{"note": "{\"authToken\": \"abc\"}"}"#);
-        assert!(quoted.len() == 1 && quoted[0].starts_with("abc"), "{quoted:?}");
+        assert!(
+            quoted.len() == 1 && quoted[0].starts_with("abc"),
+            "{quoted:?}"
+        );
     }
 
     #[test]

@@ -14,11 +14,13 @@
 //!   delimiter;
 //! - a container under a secret key is secret throughout, and so is an object holding a
 //!   `"secret": true` member, before and after the marker, to its close or the end of the file;
-//! - in a file (not in prose), a value where no value belongs is hidden: one right after
-//!   another value, a key without a colon that is no secret name, a value after a colon with
-//!   no key. Valid JSON has none of these; a damaged file has them where a key was lost (a
-//!   duplicated line of a split member, a comma flipped into a token), and such a value may
-//!   well have been a secret.
+//! - in a JSON file (not in prose, not in a script), a string where no value belongs is hidden:
+//!   one right after another value, a key without a colon that is no secret name, a value
+//!   after a colon with no key, a string outside any container. Valid JSON has none of these;
+//!   a damaged file has them where a key was lost (a duplicated line of a split member), and
+//!   such a value may well have been a secret. So is a bare word glued by junk to a secret just
+//!   hidden (a comma flipped into a bare token). Other bare words are left alone: in a damaged
+//!   file they are comments, conflict markers and literals.
 
 use super::names::{is_secret_marker, is_secret_name};
 use crate::diag::Span;
@@ -88,6 +90,8 @@ struct Lexer<'a> {
     propagate: bool,
     /// A closer without its opener, or of the other kind, was met.
     unbalanced: bool,
+    /// Where the last hidden token ended (its closing quote included).
+    hidden_end: Option<usize>,
 }
 
 impl<'a> Lexer<'a> {
@@ -103,6 +107,7 @@ impl<'a> Lexer<'a> {
             file: true,
             propagate: false,
             unbalanced: false,
+            hidden_end: None,
         }
     }
 
@@ -119,6 +124,9 @@ impl<'a> Lexer<'a> {
         while self.pos < self.bytes.len() {
             match self.bytes[self.pos] {
                 b'"' => self.string(out),
+                // A bracket glued to a word (`F9}IEBJ`, `ab{cd`) never delimits JSON: it is a
+                // byte flipped into a bare token, read as part of it.
+                b'{' | b'[' | b'}' | b']' if self.glued_bracket() => self.bare(out),
                 b'{' | b'[' => self.open(),
                 b'}' | b']' => self.close(out),
                 b':' => {
@@ -149,7 +157,7 @@ impl<'a> Lexer<'a> {
         unbalanced
     }
 
-    /// Whether a token met now, not followed by a colon, is a stray value (see the module doc).
+    /// Whether a string met now, not followed by a colon, is a stray value (see the module doc).
     fn stray(&self, name_is_secret: bool) -> bool {
         // A state file is an object or an array: a scalar outside any is a lost line.
         if self.stack.is_empty() {
@@ -171,10 +179,21 @@ impl<'a> Lexer<'a> {
         } else {
             content.end
         };
+        self.quoted(content, terminated, out);
+    }
+
+    /// A string's content, `self.pos` already past it: a key, a value, or a stray.
+    fn quoted(&mut self, content: Span, terminated: bool, out: &mut Vec<Span>) {
+        if !terminated && self.slot == Slot::Key && self.member_in_string(&content, out) {
+            return;
+        }
         let name = unescape(&self.bytes[content.clone()]);
         let secret_name = is_secret_name(&name);
         let colon = self.next_significant() == Some(b':');
-        let missing_colon_key = self.slot == Slot::Key && !self.pending && secret_name;
+        // In a key's place, a secret name without a colon is still a key; so is a string cut off
+        // by the end of its line or file (a truncated `"machi`).
+        let missing_colon_key =
+            self.slot == Slot::Key && !self.pending && (secret_name || !terminated);
         if colon || missing_colon_key || (!self.file && self.slot == Slot::Key && !self.pending) {
             // A key where a secret value was due may be that value with junk after it.
             if self.pending {
@@ -184,8 +203,12 @@ impl<'a> Lexer<'a> {
             return;
         }
         if self.hiding() || self.stray(secret_name) {
-            let end = if terminated {
+            // Only a secret's own damage is followed past its quotes; a stray's neighbours are
+            // read for what they are (the next may be the marker that makes an object secret).
+            let end = if terminated && self.hiding() {
                 self.trailing_junk(content.end + 1)
+            } else if terminated {
+                content.end
             } else if self.hiding() {
                 // A secret may go on past a newline flipped into it: hide up to the next quote.
                 // The lexer itself still resumes at the newline, where the structure is sound.
@@ -200,8 +223,34 @@ impl<'a> Lexer<'a> {
             if terminated && end > content.end + 1 {
                 self.pos = end;
             }
+            self.hidden_end = Some(self.pos);
         }
         self.value(true);
+    }
+
+    /// A key whose closing quote was lost swallows its member to the end of the line
+    /// (`"authToken_: "abc",`): split it at its first colon, and treat the two halves as the key
+    /// and its value. Returns whether the string was such a member.
+    fn member_in_string(&mut self, content: &Span, out: &mut Vec<Span>) -> bool {
+        let bytes = &self.bytes[content.clone()];
+        let Some(colon) = bytes.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        let name = &bytes[..colon];
+        let value_from = content.start + colon + 1;
+        let value = self.bytes[value_from..content.end].trim_ascii();
+        if is_secret_name(name) || self.hiding() {
+            out.push(value_from..content.end);
+        }
+        if is_secret_marker(name) && value != b"false" && value != b"null" {
+            if let Some(object) = self.stack.iter_mut().rev().find(|f| f.object) {
+                object.marks += 1;
+            }
+        }
+        self.pending = false;
+        self.marker_key = false;
+        self.slot = Slot::After;
+        true
     }
 
     /// After a secret string's closing quote: the end of junk glued to it (`"ab"cd",`), which is
@@ -223,23 +272,60 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    fn glued_bracket(&self) -> bool {
+        let word = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+        let before = self.pos.checked_sub(1).and_then(|i| self.bytes.get(i));
+        let after = self.bytes.get(self.pos + 1);
+        self.file
+            && match self.bytes[self.pos] {
+                b'}' | b']' => word(after),
+                b'{' | b'[' => word(before),
+                _ => false,
+            }
+    }
+
     fn bare(&mut self, out: &mut Vec<Span>) {
         let start = self.pos;
-        while self.pos < self.bytes.len() && !is_delimiter(self.bytes[self.pos]) {
+        // The first byte may be a glued bracket (see `run`).
+        self.pos += 1;
+        while self.pos < self.bytes.len()
+            && (!is_delimiter(self.bytes[self.pos]) || self.glued_bracket())
+        {
             self.pos += 1;
+        }
+        // A word glued to a quote (`store5": {`) is a string that lost its opening quote: read
+        // it as one, closed by that quote, so the rest of the line keeps its parity.
+        if self.file && self.bytes.get(self.pos) == Some(&b'"') {
+            let content = start..self.pos;
+            self.pos += 1;
+            self.quoted(content, true, out);
+            return;
         }
         let token = &self.bytes[start..self.pos];
         let next = self.next_significant();
+        // A bare word is stray only when glued by junk to a secret just hidden (`ab,cd` after a
+        // comma flipped into a bare token; `cd` at the start of the line after a newline
+        // flipped in): a damaged file's other bare words are its comments, conflict markers and
+        // literals (`<<<<<<< HEAD`, `null`), which are never secrets.
+        let glued = self.file
+            && self.hidden_end.is_some_and(|end| {
+                end <= start
+                    && self.bytes[end..start]
+                        .iter()
+                        .all(|b| matches!(b, b',' | b':' | b';' | b'\n' | b'\r'))
+            });
         if self.file && next == Some(b':') {
             // An unquoted key (`authToken: "x"`): not JSON, but still a name.
-            if self.pending {
+            if self.pending || glued {
                 out.push(start..self.pos);
+                self.hidden_end = Some(self.pos);
             }
             self.key(token);
             return;
         }
-        if self.hiding() || self.stray(is_secret_name(token)) {
+        if self.hiding() || glued {
             out.push(start..self.pos);
+            self.hidden_end = Some(self.pos);
         }
         // Punctuation between a secret key and its value (`"pin";"4829"`) is junk, not the value;
         // so is a word glued before a string (`"pin"x "4829"`): no value is followed by a quote.
@@ -371,7 +457,9 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
     while i < raw.len() {
         if raw[i] == b'\\' && i + 1 < raw.len() {
             if raw[i + 1] == b'u' {
-                let hex = raw.get(i + 2..i + 6).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = raw
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 if let Some(c) = hex
                     .and_then(|h| u32::from_str_radix(h, 16).ok())
                     .and_then(char::from_u32)
@@ -412,9 +500,15 @@ mod tests {
 
     #[test]
     fn junk_between_key_and_value() {
-        assert_eq!(hidden(br#"{"a": 1, "dashboardPin",: "482913"}"#), ["482913"]);
+        assert_eq!(
+            hidden(br#"{"a": 1, "dashboardPin",: "482913"}"#),
+            ["482913"]
+        );
         assert_eq!(hidden(br#"{"a": 1, "dashboardPin" "482913"}"#), ["482913"]);
-        assert_eq!(hidden(br#"{"a": 1, "dashboardPin"; "482913"}"#), [";", "482913"]);
+        assert_eq!(
+            hidden(br#"{"a": 1, "dashboardPin"; "482913"}"#),
+            [";", "482913"]
+        );
         assert_eq!(hidden(br#"{"dashboardPin"} "482913""#), ["482913"]);
         assert_eq!(hidden(b"{\"authToken\":\n\n   \"abc\"}"), ["abc"]);
     }
@@ -434,13 +528,45 @@ mod tests {
         assert_eq!(h, ["tok1", "tok1"]);
         // A bare value split by a comma.
         assert_eq!(hidden(br#"{"chatId": ab,cd, "port": 1}"#), ["ab", "cd"]);
+        assert_eq!(hidden(b"{\"chatId\": ab\ncd, \"port\": 1}"), ["ab", "cd"]);
         // A word glued between a secret key and its value.
         assert_eq!(hidden(br#"{"authToken"x "abc"}"#), ["x", "abc"]);
     }
 
     #[test]
+    fn a_key_that_lost_its_closing_quote() {
+        // The value's opening quote closes the key: the value is then a bare word.
+        assert!(hidden(b"{\"authToken_: \"abc\",\n \"x\": 1}").contains(&"abc".to_string()));
+        assert_eq!(hidden(b"{\"authToken_: abc,\n \"x\": 1}"), [" abc,"]);
+        let h = hidden(b"{\"db\": {\"value\": \"v1\",\n \"secret_: true\n}}");
+        assert!(h.iter().any(|s| s == "v1"), "{h:?}");
+    }
+
+    #[test]
+    fn a_string_that_lost_its_opening_quote() {
+        let h = hidden(br#"{"a": 1, :store5": {"secret": true, "value": "v1v1"}}"#);
+        assert!(h.iter().any(|s| s == "v1v1"), "{h:?}");
+    }
+
+    #[test]
+    fn bytes_flipped_into_a_bare_secret() {
+        for text in [
+            &br#"{"apiKey": ab}cd, "x": 1}"#[..],
+            br#"{"apiKey": ab{cd, "x": 1}"#,
+            br#"{"apiKey": ab:cd, "x": 1}"#,
+            br#"{"apiKey": ab"cd, "x": 1}"#,
+        ] {
+            let h = hidden(text).concat();
+            assert!(h.contains("ab") && h.contains("cd"), "{h:?}");
+        }
+    }
+
+    #[test]
     fn duplicated_keys_both_hidden() {
-        assert_eq!(hidden(br#"{"authToken": "one", "authToken": "two"}"#), ["one", "two"]);
+        assert_eq!(
+            hidden(br#"{"authToken": "one", "authToken": "two"}"#),
+            ["one", "two"]
+        );
     }
 
     #[test]
@@ -460,7 +586,8 @@ mod tests {
 
     #[test]
     fn placeholder_objects_hide_members_on_both_sides_of_the_marker() {
-        let text = br#"{"db": {"value": "v1", "note": "n", "secret": true, "more": ["v2"]}, "k": "keep"}"#;
+        let text =
+            br#"{"db": {"value": "v1", "note": "n", "secret": true, "more": ["v2"]}, "k": "keep"}"#;
         let h = hidden(text);
         for v in ["v1", "n", "true", "v2"] {
             assert!(h.iter().any(|s| s == v), "{v} not in {h:?}");

@@ -36,6 +36,11 @@ pub const REDACTED: &str = "[redacted]";
 
 /// The secret ranges of a file, over its whole bytes: all of it for a key file (and temp or
 /// backup copies of one), else what the passes find. Sorted, disjoint.
+///
+/// A JSON file (by its name, or by its first byte) gets the strict reading, where a value
+/// where no value belongs is hidden too; other files (the boot wrappers, a plist) are read as
+/// text, where only a quoted secret key before a colon makes a value secret: in a shell script
+/// almost every word is a "stray value".
 pub fn file_secret_spans(path: &Path, bytes: &[u8]) -> Vec<Span> {
     if pem::is_key_file(path, bytes) {
         return if bytes.is_empty() {
@@ -44,22 +49,48 @@ pub fn file_secret_spans(path: &Path, bytes: &[u8]) -> Vec<Span> {
             vec![0..bytes.len()]
         };
     }
-    secret_spans(bytes)
+    let json_name = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().contains(".json"));
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let json_start = text
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    spans_of(
+        bytes,
+        if json_name || json_start {
+            Mode::Json
+        } else {
+            Mode::Text
+        },
+    )
 }
 
-/// The secret ranges of a file's bytes, sorted and disjoint.
-/// String values cover their contents (the quotes stay visible); other scalars the whole token.
+/// The secret ranges of a JSON file's bytes, sorted and disjoint. String values cover their
+/// contents (the quotes stay visible); other scalars the whole token.
 pub fn secret_spans(bytes: &[u8]) -> Vec<Span> {
-    spans_of(bytes, true)
+    spans_of(bytes, Mode::Json)
 }
 
-fn spans_of(bytes: &[u8], file: bool) -> Vec<Span> {
+/// How strictly bytes are read (see `lexical`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A JSON state file, however damaged.
+    Json,
+    /// Another file: a script, a plist.
+    Text,
+    /// A message, a help, a title.
+    Prose,
+}
+
+fn spans_of(bytes: &[u8], mode: Mode) -> Vec<Span> {
     let mut spans = Vec::new();
     pem::blocks(bytes, &mut spans);
-    lexical::spans(bytes, file, &mut spans);
+    lexical::spans(bytes, mode == Mode::Json, &mut spans);
     keyword::spans(bytes, &mut spans);
     let mut spans = merge(spans);
-    if file {
+    if mode != Mode::Prose {
         let echoes = echo::spans(bytes, &spans);
         if !echoes.is_empty() {
             spans.extend(echoes);
@@ -85,7 +116,7 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
 /// Replaces every secret of a piece of text (a message, a help, a fix title) with `[redacted]`.
 /// Only quoted keys count here: "no authToken: the agent…" is a sentence.
 pub fn redact_text(text: &str) -> String {
-    let spans = spans_of(text.as_bytes(), false);
+    let spans = spans_of(text.as_bytes(), Mode::Prose);
     redact_window(text.as_bytes(), &spans, 0..text.len()).0
 }
 
@@ -149,7 +180,10 @@ mod tests {
         let path = Path::new(".instar/machine/signing-key.pem.tmp.77");
         assert_eq!(file_secret_spans(path, bytes), vec![0..bytes.len()]);
         // The same bytes in a file of another name are hidden by their content.
-        assert_eq!(file_secret_spans(Path::new("copy"), bytes), vec![0..bytes.len()]);
+        assert_eq!(
+            file_secret_spans(Path::new("copy"), bytes),
+            vec![0..bytes.len()]
+        );
     }
 
     /// A window cut from the middle of a file: the key is outside it, the value inside.

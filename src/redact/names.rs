@@ -57,8 +57,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Whether a key is the `secret` member of a secret-store placeholder (`{"secret": true}`).
+/// Compared as names are (`"secret_` with a damaged quote is still the marker).
 pub fn is_secret_marker(raw: &[u8]) -> bool {
-    raw.eq_ignore_ascii_case(b"secret")
+    let mut letters = raw.iter().filter(|b| b.is_ascii_alphanumeric());
+    b"secret"
+        .iter()
+        .all(|c| letters.next().is_some_and(|b| b.eq_ignore_ascii_case(c)))
+        && letters.next().is_none()
 }
 
 #[cfg(test)]
@@ -90,6 +95,12 @@ mod tests {
             assert_eq!(is_secret_key(key), key.starts_with("token"), "{key}");
         }
         assert!(is_secret_name(b"auth\xFFToken"));
-        assert!(is_secret_name(&[b'a'; 100].iter().chain(b"Secret").copied().collect::<Vec<_>>()));
+        assert!(is_secret_name(
+            &[b'a'; 100]
+                .iter()
+                .chain(b"Secret")
+                .copied()
+                .collect::<Vec<_>>()
+        ));
     }
 }

@@ -74,7 +74,10 @@ mod tests {
         ] {
             assert!(is_key_file(Path::new(name), b""), "{name}");
         }
-        assert!(is_key_file(Path::new("x"), b"\n  -----BEGIN PRIVATE KEY-----"));
+        assert!(is_key_file(
+            Path::new("x"),
+            b"\n  -----BEGIN PRIVATE KEY-----"
+        ));
         assert!(!is_key_file(Path::new("config.json"), b"{\"a\": 1}"));
     }
 

@@ -5,12 +5,13 @@
 
 use super::REDACTED;
 
-/// Runs shorter than this are ordinary text more often than a quote (unless the whole secret
-/// is that short).
-const MIN_RUN: usize = 4;
+/// A run shorter than this must be a whole secret to count: shorter pieces of a secret are
+/// ordinary text more often than a quote.
+const MIN_RUN: usize = 8;
 
-/// `text` with every run of at least four characters (or a whole secret, if shorter) that occurs
-/// inside one of `secrets` replaced by `[redacted]`.
+/// `text` with every quoted secret replaced by `[redacted]`: a run of the text that stands as a
+/// word (nothing alphanumeric either side) and is either a whole secret or a piece of one at
+/// least eight characters long (a quote clipped with `…`).
 pub fn scrub(text: &str, secrets: &[String]) -> String {
     let secrets: Vec<&str> = secrets
         .iter()
@@ -22,30 +23,40 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while !rest.is_empty() {
-        let run = longest_run(rest, &secrets);
+    let mut after_word = false;
+    while let Some(c) = rest.chars().next() {
+        let run = if after_word {
+            0
+        } else {
+            longest_run(rest, &secrets)
+        };
         if run > 0 {
             out.push_str(REDACTED);
             rest = &rest[run..];
+            after_word = false;
         } else {
-            let c = rest.chars().next().map_or(1, char::len_utf8);
-            out.push_str(&rest[..c]);
-            rest = &rest[c..];
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            after_word = c.is_alphanumeric();
         }
     }
     out
 }
 
-/// The byte length of the longest prefix of `text` that lies inside a secret and is long enough
-/// to count; 0 when there is none.
+/// The byte length of the longest prefix of `text` that lies inside a secret, ends a word, and
+/// is long enough (or whole); 0 when there is none.
 fn longest_run(text: &str, secrets: &[&str]) -> usize {
     let mut best = 0;
-    for (chars, (i, c)) in text.char_indices().enumerate() {
+    let mut chars = text.char_indices().peekable();
+    let mut count = 0;
+    while let Some((i, c)) = chars.next() {
         let prefix = &text[..i + c.len_utf8()];
         if !secrets.iter().any(|s| s.contains(prefix)) {
             break;
         }
-        if chars + 1 >= MIN_RUN || secrets.contains(&prefix) {
+        count += 1;
+        let ends_word = chars.peek().is_none_or(|(_, next)| !next.is_alphanumeric());
+        if ends_word && (count >= MIN_RUN || secrets.contains(&prefix)) {
             best = prefix.len();
         }
     }
@@ -58,14 +69,21 @@ mod tests {
 
     #[test]
     fn hides_whole_and_clipped_quotes() {
-        let secrets = vec!["482913".to_string(), "tok-a-very-long-token-value".to_string()];
+        let secrets = vec![
+            "482913".to_string(),
+            "tok-a-very-long-token-value".to_string(),
+        ];
         assert_eq!(
             scrub("unexpected '\"482913\"'; expected ':'", &secrets),
             "unexpected '\"[redacted]\"'; expected ':'"
         );
         assert_eq!(scrub("got 'tok-a-very…'", &secrets), "got '[redacted]…'");
-        // Short runs that merely occur in a secret stay.
+        // Short runs that merely occur in a secret stay, and so do pieces inside a word.
         assert_eq!(scrub("a 48 b", &secrets), "a 48 b");
+        assert_eq!(
+            scrub("the machines file", &["machi".to_string()]),
+            "the machines file"
+        );
         assert_eq!(scrub("pw", &["pw".to_string()]), "[redacted]");
     }
 }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super as redact;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::Context;
-use super as redact;
 
 /// A file's bytes and the spans of its secrets.
 pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
@@ -61,7 +61,11 @@ impl Sources {
         );
         let quoted: Vec<String> = secrets
             .iter()
-            .filter(|s| !placed || near.is_empty() || near.iter().any(|n| n.start <= s.end && s.start <= n.end))
+            .filter(|s| {
+                !placed
+                    || near.is_empty()
+                    || near.iter().any(|n| n.start <= s.end && s.start <= n.end)
+            })
             .map(|s| String::from_utf8_lossy(&bytes[s.clone()]).into_owned())
             .collect();
         redact::scrub_quoted(&text, &quoted)

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::Sources;
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::{Context, Report};
 use crate::json::line_col;
-use super::Sources;
 
 pub const SCHEMA_ID: &str = "instar-doctor/v1";
 
