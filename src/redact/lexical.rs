@@ -305,9 +305,10 @@ impl<'a> Lexer<'a> {
         let next = self.next_significant();
         // A bare word is stray only when glued by junk to a secret just hidden (`ab,cd` after a
         // comma flipped into a bare token; `cd` at the start of the line after a newline
-        // flipped in): a damaged file's other bare words are its comments, conflict markers and
-        // literals (`<<<<<<< HEAD`, `null`), which are never secrets.
+        // flipped in), and only a word: a damaged file's other bare words are its comments,
+        // conflict markers and literals (`=======`, `<<<<<<< HEAD`, `null`), never secrets.
         let glued = self.file
+            && token.iter().any(u8::is_ascii_alphanumeric)
             && self.hidden_end.is_some_and(|end| {
                 end <= start
                     && self.bytes[end..start]
