@@ -122,7 +122,7 @@ fn secret_member(doc: &mut Doc, rng: &mut Rng, planted: &mut Planted, indent: &s
     match rng.below(7) {
         // "key": "token" / "key": token (a bare value, as a chatId number is)
         0 | 1 => {
-            doc.key(*rng.pick::<&str>(SECRET_KEYS), id);
+            doc.key(rng.pick::<&str>(SECRET_KEYS), id);
             if rng.chance(50) {
                 doc.push(&format!(": \"{token}\""));
             } else {
@@ -131,7 +131,7 @@ fn secret_member(doc: &mut Doc, rng: &mut Rng, planted: &mut Planted, indent: &s
         }
         // The value on the line after its key.
         2 => {
-            doc.key(*rng.pick::<&str>(SECRET_KEYS), id);
+            doc.key(rng.pick::<&str>(SECRET_KEYS), id);
             doc.push(&format!(":\n{indent}    \"{token}\""));
         }
         // Nested the way instar nests them.
@@ -252,7 +252,7 @@ fn damage(doc: &mut Doc, rng: &mut Rng, planted: &mut Planted) {
             }
             2 => {
                 let at = rng.below(doc.bytes.len() + 1);
-                let junk: &[u8] = *rng.pick::<&[u8]>(&[b",", b":", b",:", b"\""]);
+                let junk: &[u8] = rng.pick::<&[u8]>(&[b",", b":", b",:", b"\""]);
                 // Inside a key name it is damage to that name.
                 if at > 0 && at < doc.names.len() && doc.names[at - 1] != 0 && doc.names[at] != 0 {
                     planted.exempt[doc.names[at] - 1] = true;

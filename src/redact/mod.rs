@@ -43,11 +43,9 @@ pub const REDACTED: &str = "[redacted]";
 /// almost every word is a "stray value".
 pub fn file_secret_spans(path: &Path, bytes: &[u8]) -> Vec<Span> {
     if pem::is_key_file(path, bytes) {
-        return if bytes.is_empty() {
-            Vec::new()
-        } else {
-            vec![0..bytes.len()]
-        };
+        return std::iter::once(0..bytes.len())
+            .filter(|all| !all.is_empty())
+            .collect();
     }
     let json_name = path
         .file_name()
