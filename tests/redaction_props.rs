@@ -558,3 +558,30 @@ proptest! {
         every_output(dir.path(), version, &mut rng, &planted);
     }
 }
+
+/// Replays one case, keeping its tree: `REDACTION_PROPS_SEED=<seed> REDACTION_PROPS_KEEP=<dir>
+/// cargo test --test redaction_props replay -- --ignored` (`old_rules` from
+/// `REDACTION_PROPS_OLD_RULES=1`).
+#[test]
+#[ignore = "a debugging aid for a failing seed"]
+fn replay() {
+    let seed: u64 = std::env::var("REDACTION_PROPS_SEED")
+        .expect("REDACTION_PROPS_SEED")
+        .parse()
+        .unwrap();
+    let old_rules = std::env::var_os("REDACTION_PROPS_OLD_RULES").is_some();
+    let mut rng = Rng(seed | 1);
+    let dir = tempfile::tempdir().unwrap();
+    let planted = build(dir.path(), &mut rng);
+    if let Ok(keep) = std::env::var("REDACTION_PROPS_KEEP") {
+        let to = Path::new(&keep).join(seed.to_string());
+        fs::create_dir_all(&to).unwrap();
+        copy_tree(dir.path(), &to);
+    }
+    let version = if old_rules {
+        "0.28.44".parse().unwrap()
+    } else {
+        NEWEST_KNOWN
+    };
+    every_output(dir.path(), version, &mut rng, &planted);
+}

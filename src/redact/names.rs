@@ -3,8 +3,9 @@
 //! Names are compared after lowercasing and dropping everything but letters and digits, so
 //! `api_key`, `API-KEY` and `apiKey` are one name: a secret must not escape through a spelling.
 
-/// Whole names that are secret wherever they appear (`tunnel.token`, every messaging adapter's
-/// `token` and `chatId` included: matching the last segment covers every parent).
+/// Names that are secret wherever they appear, alone or as the end of a longer name
+/// (`tunnel.token`, every messaging adapter's `token` and `chatId` included: matching the last
+/// segment covers every parent).
 const NAMES: &[&[u8]] = &[
     b"authtoken",
     b"dashboardpin",
@@ -49,7 +50,9 @@ pub fn is_secret_name(raw: &[u8]) -> bool {
     if name.len() < 5 {
         return false;
     }
-    NAMES.contains(&name) || PARTS.iter().any(|p| contains(name, p))
+    // A name that ends with one of the whole names is secret too: `telegramChatId`, or a key
+    // whose opening quote was damaged into a letter (`EcontextSigningKey"`).
+    NAMES.iter().any(|n| name.ends_with(n)) || PARTS.iter().any(|p| contains(name, p))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -88,6 +91,8 @@ mod tests {
             "dbPassword",
             "privateKey",
             "auth\u{FFFD}Token",
+            "telegramChatId",
+            "EcontextSigningKey",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
