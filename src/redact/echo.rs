@@ -2,7 +2,9 @@
 //!
 //! A duplicated line can carry a value away from the key or the `"secret": true` marker that
 //! made it secret (a bad merge copies `"value": "…"` into the parent object). The value is the
-//! same bytes, so every string or bare token equal to one already found is hidden too.
+//! same bytes, so every string or bare token equal to one already found is hidden too. In a
+//! file the lexer found irregular, where the copy may itself be damaged, a token that shares
+//! ten bytes in a row with a secret is hidden as well.
 
 use std::collections::HashSet;
 
@@ -12,8 +14,12 @@ use crate::diag::Span;
 /// Shorter values (`true`, a port) are too common to say anything.
 const MIN_LEN: usize = 6;
 
-/// The tokens of `bytes` equal to a value inside one of `secrets` and not already covered.
-pub fn spans(bytes: &[u8], secrets: &[Span]) -> Vec<Span> {
+/// A run this long shared with a secret makes a token in a damaged file an echo.
+const FUZZY_RUN: usize = 10;
+
+/// The tokens of `bytes` equal to a value inside one of `secrets` (or, when `damaged`, sharing
+/// a ten-byte run with one) and not already covered.
+pub fn spans(bytes: &[u8], secrets: &[Span], damaged: bool) -> Vec<Span> {
     let known: HashSet<&[u8]> = secrets
         .iter()
         .map(|s| &bytes[s.clone()])
@@ -22,6 +28,11 @@ pub fn spans(bytes: &[u8], secrets: &[Span]) -> Vec<Span> {
     if known.is_empty() {
         return Vec::new();
     }
+    let runs: HashSet<&[u8]> = if damaged {
+        known.iter().flat_map(|v| v.windows(FUZZY_RUN)).collect()
+    } else {
+        HashSet::new()
+    };
     let covered = |span: &Span| {
         let i = secrets.partition_point(|s| s.end <= span.start);
         secrets
@@ -45,7 +56,10 @@ pub fn spans(bytes: &[u8], secrets: &[Span]) -> Vec<Span> {
             }
             start..i
         };
-        if token.len() >= MIN_LEN && known.contains(&bytes[token.clone()]) && !covered(&token) {
+        let value = &bytes[token.clone()];
+        let echo = token.len() >= MIN_LEN
+            && (known.contains(value) || value.windows(FUZZY_RUN).any(|w| runs.contains(w)));
+        if echo && !covered(&token) {
             out.push(token);
         }
     }
@@ -66,8 +80,17 @@ mod tests {
             br#"{"authToken": "abcdef12", "copy": "abcdef12", "bare": abcdef12, "x": "abc"}"#;
         let first = 15..23;
         assert_eq!(&text[first.clone()], b"abcdef12");
-        let found = spans(text, std::slice::from_ref(&first));
+        let found = spans(text, std::slice::from_ref(&first), false);
         let shown: Vec<&[u8]> = found.iter().map(|s| &text[s.clone()]).collect();
         assert_eq!(shown, [&b"abcdef12"[..], b"abcdef12"]);
+    }
+
+    #[test]
+    fn in_a_damaged_file_a_damaged_copy_too() {
+        let text = br#"{"authToken": "abcdefghijkl", "copy": "abcdefghij,l"}"#;
+        let first = 15..27;
+        assert_eq!(&text[first.clone()], b"abcdefghijkl");
+        assert!(spans(text, std::slice::from_ref(&first), false).is_empty());
+        assert_eq!(spans(text, std::slice::from_ref(&first), true).len(), 1);
     }
 }

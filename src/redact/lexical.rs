@@ -33,12 +33,13 @@ use crate::diag::Span;
 /// Appends the secret ranges `bytes` holds, by its structure. `file`: `bytes` are a state file,
 /// so a bare word before a colon is a key (`{authToken: "x"}`, hand-edited JSON5) and stray
 /// values are hidden; off for prose such as a message, where "no authToken: the agent…" is a
-/// sentence.
-pub fn spans(bytes: &[u8], file: bool, out: &mut Vec<Span>) {
+/// sentence. Returns whether the bytes were irregular (anything valid JSON never has).
+pub fn spans(bytes: &[u8], file: bool, out: &mut Vec<Span>) -> bool {
     let mut lexer = Lexer::new(bytes, 0);
     lexer.file = file;
     let mut found = Vec::new();
-    if lexer.run(&mut found) {
+    let (unbalanced, irregular) = lexer.run(&mut found);
+    if unbalanced {
         // Brackets that do not balance: a bracket lost or gained (a flipped byte, a duplicated
         // `"key": {` line) may have put a placeholder's marker one object below its value.
         // Read again with each marked object's parent marked too.
@@ -49,6 +50,7 @@ pub fn spans(bytes: &[u8], file: bool, out: &mut Vec<Span>) {
         lexer.run(&mut found);
     }
     out.extend(found);
+    irregular
 }
 
 /// Where the lexer stands in its container: what may come next.
@@ -97,6 +99,8 @@ struct Lexer<'a> {
     unbalanced: bool,
     /// Where the last hidden token ended (its closing quote included).
     hidden_end: Option<usize>,
+    /// Something valid JSON never has was met (a stray, junk, a key without its comma…).
+    irregular: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -113,6 +117,7 @@ impl<'a> Lexer<'a> {
             propagate: false,
             unbalanced: false,
             hidden_end: None,
+            irregular: false,
         }
     }
 
@@ -124,14 +129,17 @@ impl<'a> Lexer<'a> {
         self.stack.last().is_some_and(|f| f.object)
     }
 
-    /// Returns whether the brackets were unbalanced.
-    fn run(mut self, out: &mut Vec<Span>) -> bool {
+    /// Returns whether the brackets were unbalanced, and whether anything was irregular.
+    fn run(mut self, out: &mut Vec<Span>) -> (bool, bool) {
         while self.pos < self.bytes.len() {
             match self.bytes[self.pos] {
                 b'"' => self.string(out),
                 // A bracket glued to a word (`F9}IEBJ`, `ab{cd`) never delimits JSON: it is a
                 // byte flipped into a bare token, read as part of it.
-                b'{' | b'[' | b'}' | b']' if self.glued_bracket() => self.bare(out),
+                b'{' | b'[' | b'}' | b']' if self.glued_bracket() => {
+                    self.irregular = true;
+                    self.bare(out)
+                }
                 b'{' | b'[' => self.open(),
                 b'}' | b']' => self.close(out),
                 b':' => {
@@ -159,7 +167,7 @@ impl<'a> Lexer<'a> {
         while !self.stack.is_empty() {
             self.pop(self.bytes.len(), out);
         }
-        unbalanced
+        (unbalanced, unbalanced || self.irregular)
     }
 
     /// Whether a string met now, not followed by a colon, is a stray value (see the module doc).
@@ -199,6 +207,9 @@ impl<'a> Lexer<'a> {
         // by the end of its line or file (a truncated `"machi`).
         let missing_colon_key =
             self.slot == Slot::Key && !self.pending && (secret_name || !terminated);
+        self.irregular |= !terminated
+            || missing_colon_key
+            || (colon && self.slot != Slot::Key && !self.stack.is_empty());
         if colon || missing_colon_key || (!self.file && self.slot == Slot::Key && !self.pending) {
             // A key where a secret value was due may be that value with junk after it.
             if self.pending {
@@ -207,7 +218,9 @@ impl<'a> Lexer<'a> {
             self.key(&name);
             return;
         }
-        if self.hiding() || self.stray(secret_name) {
+        let stray = self.stray(secret_name);
+        self.irregular |= stray;
+        if self.hiding() || stray {
             // Only a secret's own damage is followed past its quotes; a stray's neighbours are
             // read for what they are (the next may be the marker that makes an object secret).
             let end = if terminated && self.hiding() {
@@ -241,6 +254,7 @@ impl<'a> Lexer<'a> {
         let Some(colon) = bytes.iter().position(|b| *b == b':') else {
             return false;
         };
+        self.irregular = true;
         let name = &bytes[..colon];
         let value_from = content.start + colon + 1;
         let value = self.bytes[value_from..content.end].trim_ascii();
@@ -301,6 +315,7 @@ impl<'a> Lexer<'a> {
         // A word glued to a quote (`store5": {`) is a string that lost its opening quote: read
         // it as one, closed by that quote, so the rest of the line keeps its parity.
         if self.file && self.bytes.get(self.pos) == Some(&b'"') {
+            self.irregular = true;
             let content = start..self.pos;
             self.pos += 1;
             self.quoted(content, true, out);
@@ -310,17 +325,25 @@ impl<'a> Lexer<'a> {
         let next = self.next_significant();
         // A bare word is stray only when glued by junk to a secret just hidden (`ab,cd` after a
         // comma flipped into a bare token; `cd` at the start of the line after a newline
-        // flipped in), and only a word: a damaged file's other bare words are its comments,
+        // flipped in; `ab cd` after a space), and only a word: a damaged file's other bare words are its comments,
         // conflict markers and literals (`=======`, `<<<<<<< HEAD`, `null`), never secrets.
         let glued = self.file
             && token.iter().any(u8::is_ascii_alphanumeric)
             && self.hidden_end.is_some_and(|end| {
+                let between = &self.bytes[end.min(start)..start];
                 end <= start
-                    && self.bytes[end..start]
+                    && (between
                         .iter()
                         .all(|b| matches!(b, b',' | b':' | b';' | b'\n' | b'\r'))
+                        // A space flipped into it: the next word comes right after the value.
+                        || (self.slot == Slot::After
+                            && between
+                                .iter()
+                                .all(|b| b.is_ascii_whitespace() && *b != b'\n')))
             });
+        self.irregular |= glued;
         if self.file && next == Some(b':') {
+            self.irregular = true;
             // An unquoted key (`authToken: "x"`): not JSON, but still a name.
             if self.pending || glued {
                 out.push(start..self.pos);
@@ -336,6 +359,7 @@ impl<'a> Lexer<'a> {
         // Punctuation between a secret key and its value (`"pin";"4829"`) is junk, not the value;
         // so is a word glued before a string (`"pin"x "4829"`): no value is followed by a quote.
         if self.pending && (!token.iter().any(u8::is_ascii_alphanumeric) || next == Some(b'"')) {
+            self.irregular = true;
             return;
         }
         self.value(token != b"false" && token != b"null");
@@ -539,6 +563,7 @@ mod tests {
         // A bare value split by a comma.
         assert_eq!(hidden(br#"{"chatId": ab,cd, "port": 1}"#), ["ab", "cd"]);
         assert_eq!(hidden(b"{\"chatId\": ab\ncd, \"port\": 1}"), ["ab", "cd"]);
+        assert_eq!(hidden(b"{\"chatId\": ab cd, \"port\": 1}"), ["ab", "cd"]);
         // A word glued between a secret key and its value.
         assert_eq!(hidden(br#"{"authToken"x "abc"}"#), ["x", "abc"]);
     }

@@ -85,11 +85,11 @@ enum Mode {
 fn spans_of(bytes: &[u8], mode: Mode) -> Vec<Span> {
     let mut spans = Vec::new();
     pem::blocks(bytes, &mut spans);
-    lexical::spans(bytes, mode == Mode::Json, &mut spans);
+    let irregular = lexical::spans(bytes, mode == Mode::Json, &mut spans);
     keyword::spans(bytes, &mut spans);
     let mut spans = merge(spans);
     if mode != Mode::Prose {
-        let echoes = echo::spans(bytes, &spans);
+        let echoes = echo::spans(bytes, &spans, irregular);
         if !echoes.is_empty() {
             spans.extend(echoes);
             spans = merge(spans);

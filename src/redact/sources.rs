@@ -59,15 +59,20 @@ impl Sources {
                 .filter(|l| &l.file == file)
                 .filter_map(|l| l.span.as_ref()),
         );
-        let quoted: Vec<String> = secrets
-            .iter()
-            .filter(|s| {
-                !placed
-                    || near.is_empty()
-                    || near.iter().any(|n| n.start <= s.end && s.start <= n.end)
-            })
-            .map(|s| String::from_utf8_lossy(&bytes[s.clone()]).into_owned())
-            .collect();
+        let text_of = |s: &Span| String::from_utf8_lossy(&bytes[s.clone()]).into_owned();
+        let quoted: Vec<String> = if !placed || near.is_empty() {
+            secrets.iter().map(text_of).collect()
+        } else {
+            // The secrets touching the finding's spans, found by bisection: a file may hold
+            // thousands, and so may its findings.
+            near.iter()
+                .flat_map(|n| {
+                    let from = secrets.partition_point(|s| s.end < n.start);
+                    secrets[from..].iter().take_while(|s| s.start <= n.end)
+                })
+                .map(text_of)
+                .collect()
+        };
         redact::scrub_quoted(&text, &quoted)
     }
 
