@@ -344,8 +344,9 @@ impl<'a> Lexer<'a> {
         self.irregular |= glued;
         if self.file && next == Some(b':') {
             self.irregular = true;
-            // An unquoted key (`authToken: "x"`): not JSON, but still a name.
-            if self.pending || glued {
+            // An unquoted key (`authToken: "x"`): not JSON, but still a name. Inside a secret
+            // container it may as well be a value with a colon flipped in: hidden.
+            if self.hiding() || glued {
                 out.push(start..self.pos);
                 self.hidden_end = Some(self.pos);
             }
@@ -590,6 +591,7 @@ mod tests {
             br#"{"apiKey": ab{cd, "x": 1}"#,
             br#"{"apiKey": ab:cd, "x": 1}"#,
             br#"{"apiKey": ab"cd, "x": 1}"#,
+            br#"{"db": {"secret": true, "value": ]ab:cd"}}"#,
         ] {
             let h = hidden(text).concat();
             assert!(h.contains("ab") && h.contains("cd"), "{h:?}");
