@@ -565,34 +565,7 @@ fn exit_code(cli: &Cli, report: &Report) -> u8 {
 
 /// `--diff`: the diffs of the fixes `--fix` would apply. Exit 1 when there is any.
 fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
-    let mut out = String::new();
-    let mut shown = 0;
-    let mut seen: Vec<&crate::fix::Fix> = Vec::new();
-    for d in &report.diagnostics {
-        let Some(fix) = &d.fix else { continue };
-        // Several findings of one entry share its quarantine fix: show it once.
-        if seen.contains(&fix) {
-            continue;
-        }
-        seen.push(fix);
-        let wanted = match fix.applicability {
-            Applicability::Safe => true,
-            Applicability::Unsafe => cli.unsafe_fixes,
-            Applicability::Manual => false,
-        };
-        if !wanted || fix.changes.is_empty() {
-            continue;
-        }
-        shown += 1;
-        out.push_str(&format!(
-            "# {} ({}): {}\n",
-            d.code.id,
-            fix.applicability.as_str(),
-            fix.title
-        ));
-        out.push_str(&render::diff::fix_diff(cx, fix));
-        out.push('\n');
-    }
+    let (out, shown) = render::diff::report_diff(cx, report, cli.unsafe_fixes);
     if report.crashed() {
         eprint!("{out}");
         return exit::FAILURE;

@@ -299,6 +299,12 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
         });
         diagnostics.extend(found);
     }
+    // A message may quote the bytes it points at; a secret among them is hidden here, once,
+    // before anything renders or records the finding (design §3).
+    let mut sources = crate::redact::Sources::default();
+    for d in &mut diagnostics {
+        sources.scrub_diagnostic(cx, d);
+    }
     Report {
         checks: outcomes,
         diagnostics,

@@ -148,6 +148,8 @@ impl<W: Write> TerminalConfirmer<'_, W> {
 impl<W: Write> Confirmer for TerminalConfirmer<'_, W> {
     fn confirm(&mut self, offer: &Offer<'_>) -> Answer {
         let d = offer.diagnostic;
+        // The finding and its fix's diff, both redacted over whole files (render::diff), as in
+        // `render::diff::preview`; only the diff is coloured.
         let mut sources = render::Sources::default();
         let mut text = render::human::render_diagnostic(offer.cx, &mut sources, d, &self.human);
         if let Some(fix) = &d.fix {

@@ -9,7 +9,6 @@ use owo_colors::OwoColorize;
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::{Context, Report};
 use crate::fix::Applicability;
-use crate::redact;
 
 use super::paths::HumanPaths;
 use super::snippet::Snippet;
@@ -140,13 +139,13 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
             focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
             let snip = Snippet::build(paths.path(file), &bytes, &secrets, &focus);
             labels.push(LabeledSpan::new_primary_with_span(
-                d.label.clone(),
+                d.label.as_ref().map(|l| sources.scrub(cx, d, l, true)),
                 snip.map_span(span),
             ));
             for label in same_file {
                 if let Some(s) = &label.span {
                     labels.push(LabeledSpan::new_with_span(
-                        Some(label.message.clone()),
+                        Some(sources.scrub(cx, d, &label.message, true)),
                         snip.map_span(s),
                     ));
                 }
@@ -162,7 +161,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         // miette heads a related report with its severity ("Advice:") and code: the file name
         // reads well there, the label's text below it.
         let mut rel = View {
-            message: label.message.clone(),
+            message: sources.scrub(cx, d, &label.message, true),
             code: format!("also in {}", paths.path(&label.file)),
             severity: miette::Severity::Advice,
             help: None,
@@ -178,7 +177,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
                 std::slice::from_ref(span),
             );
             rel.labels.push(LabeledSpan::new_primary_with_span(
-                Some(label.message.clone()),
+                Some(rel.message.clone()),
                 snip.map_span(span),
             ));
             rel.snippet = Some(snip);
@@ -192,10 +191,10 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         _ => d.message.clone(),
     };
     View {
-        message: redact::redact_text(&paths.text(&message)),
+        message: paths.text(&sources.scrub(cx, d, &message, true)),
         code: d.code.id.to_string(),
         severity: miette_severity(d.severity),
-        help: help_text(d).map(|h| redact::redact_text(&paths.text(&h))),
+        help: help_text(d).map(|h| paths.text(&sources.scrub(cx, d, &h, true))),
         snippet,
         labels,
         related,
@@ -228,6 +227,7 @@ pub fn render_diagnostic(
 
 /// The findings a fix run handled, one line each, and how to undo the run.
 pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) -> String {
+    let mut sources = Sources::default();
     let mut out = String::new();
     for d in handled {
         let mark = match d.fix_status {
@@ -242,10 +242,13 @@ pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) 
             .as_deref()
             .map(|f| cx.display_path(f))
             .unwrap_or_default();
-        out.push_str(&redact::redact_text(&format!(
-            "{mark}: {} {file}: {title}\n",
-            d.code.id
-        )));
+        // The file has changed since the finding: any of its secrets may be the one quoted.
+        out.push_str(&sources.scrub(
+            cx,
+            d,
+            &format!("{mark}: {} {file}: {title}\n", d.code.id),
+            false,
+        ));
     }
     if let Some(run) = run_id {
         out.push_str(&format!(

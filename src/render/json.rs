@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::Sources;
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::{Context, Report};
 use crate::json::line_col;
-use crate::redact;
 
 pub const SCHEMA_ID: &str = "instar-doctor/v1";
 
@@ -134,12 +134,17 @@ pub fn document_after_fix(
     exit_code: u8,
 ) -> Document {
     let mut indexes: HashMap<PathBuf, LineIndex> = HashMap::new();
-    let diagnostics = report
+    let mut sources = Sources::default();
+    let mut diagnostics: Vec<DiagnosticOut> = report
         .diagnostics
         .iter()
-        .map(|d| diagnostic(cx, d, &mut indexes))
-        .chain(handled.iter().map(|d| diagnostic_unplaced(cx, d)))
+        .map(|d| diagnostic(cx, d, &mut indexes, &mut sources))
         .collect();
+    diagnostics.extend(
+        handled
+            .iter()
+            .map(|d| diagnostic_unplaced(cx, d, &mut sources)),
+    );
     Document {
         schema: SCHEMA_ID,
         version: env!("CARGO_PKG_VERSION"),
@@ -187,8 +192,8 @@ fn crashed_message(report: &Report) -> Option<ErrorOut> {
 }
 
 /// A handled finding: its file has changed since, so its old span and position are not given.
-fn diagnostic_unplaced(cx: &Context, d: &Diagnostic) -> DiagnosticOut {
-    let mut out = diagnostic_at(cx, d, (None, None));
+fn diagnostic_unplaced(cx: &Context, d: &Diagnostic, sources: &mut Sources) -> DiagnosticOut {
+    let mut out = diagnostic_at(cx, d, (None, None), sources, false);
     out.span = None;
     out
 }
@@ -197,25 +202,29 @@ fn diagnostic(
     cx: &Context,
     d: &Diagnostic,
     indexes: &mut HashMap<PathBuf, LineIndex>,
+    sources: &mut Sources,
 ) -> DiagnosticOut {
     let positions = match (&d.file, &d.span) {
         (Some(file), Some(span)) => positions(cx, file, span, indexes),
         _ => (None, None),
     };
-    diagnostic_at(cx, d, positions)
+    diagnostic_at(cx, d, positions, sources, true)
 }
 
+/// `placed`: the finding's spans point into the file as it is now (see `Sources::scrub`).
 fn diagnostic_at(
     cx: &Context,
     d: &Diagnostic,
     (start, end): (Option<Pos>, Option<Pos>),
+    sources: &mut Sources,
+    placed: bool,
 ) -> DiagnosticOut {
     DiagnosticOut {
         code: d.code.id,
         check: d.code.check(),
         severity: d.severity.as_str(),
-        message: redact::redact_text(&d.message),
-        help: d.help.as_ref().map(|h| redact::redact_text(h)),
+        message: sources.scrub(cx, d, &d.message, placed),
+        help: d.help.as_ref().map(|h| sources.scrub(cx, d, h, placed)),
         file: d.file.as_ref().map(|f| cx.display_path(f)),
         span: d.span.as_ref().map(|s| SpanOut {
             start: s.start,
@@ -227,7 +236,7 @@ fn diagnostic_at(
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
             applicability: f.applicability.as_str(),
-            title: redact::redact_text(&f.title),
+            title: sources.scrub(cx, d, &f.title, placed),
             status: d.fix_status.as_str(),
         }),
     }

@@ -15,6 +15,7 @@ use crate::write::sha256_hex;
 
 use super::json::{DiagnosticOut, Document};
 use super::paths::RepoPaths;
+use super::Sources;
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -65,7 +66,12 @@ fn rules() -> Vec<Value> {
 
 /// The fix as SARIF artifactChanges, when it is made of edits whose text can be shown (no
 /// secret would be revealed by the inserted text).
-fn sarif_fix(cx: &Context, d: &Diagnostic, repo: &RepoPaths) -> Option<Value> {
+fn sarif_fix(
+    cx: &Context,
+    d: &Diagnostic,
+    repo: &RepoPaths,
+    sources: &mut Sources,
+) -> Option<Value> {
     let fix = d.fix.as_ref()?;
     if fix.changes.is_empty() {
         return None;
@@ -78,7 +84,14 @@ fn sarif_fix(cx: &Context, d: &Diagnostic, repo: &RepoPaths) -> Option<Value> {
                 span,
                 replacement,
             } => {
-                if redact::redact_text(replacement) != *replacement {
+                // An edit inside or against a secret would show it as its deleted region's
+                // replacement, whatever the replacement text itself says.
+                let touches_secret = sources.get(cx, file).is_some_and(|(_, secrets)| {
+                    secrets
+                        .iter()
+                        .any(|s| s.start <= span.end && span.start <= s.end)
+                });
+                if touches_secret || redact::redact_text(replacement) != *replacement {
                     return None;
                 }
                 changes.push(json!({
@@ -95,7 +108,7 @@ fn sarif_fix(cx: &Context, d: &Diagnostic, repo: &RepoPaths) -> Option<Value> {
     }
     (!changes.is_empty()).then(|| {
         json!([{
-            "description": { "text": redact::redact_text(&fix.title) },
+            "description": { "text": sources.scrub(cx, d, &fix.title, true) },
             "artifactChanges": changes,
         }])
     })
@@ -118,7 +131,11 @@ fn uri_path(path: &str) -> String {
 /// Each finding's fix as SARIF, in the document's order (`render` takes them precomputed so that
 /// a run with no answer, which has no `Context`, renders through the same code).
 pub fn fixes(cx: &Context, diagnostics: &[Diagnostic], repo: &RepoPaths) -> Vec<Option<Value>> {
-    diagnostics.iter().map(|d| sarif_fix(cx, d, repo)).collect()
+    let mut sources = Sources::default();
+    diagnostics
+        .iter()
+        .map(|d| sarif_fix(cx, d, repo, &mut sources))
+        .collect()
 }
 
 /// The run's invocation: whether the doctor gave an answer, and if not why. Consumers (code

@@ -1,0 +1,115 @@
+//! Each file's bytes with its secret ranges, computed once per file (and per render or run),
+//! and the scrubbing of findings' texts that may quote them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super as redact;
+use crate::diag::{Diagnostic, Span};
+use crate::engine::Context;
+
+/// A file's bytes and the spans of its secrets.
+pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
+
+/// Source bytes and their secret spans, computed once per file per render.
+#[derive(Default)]
+pub struct Sources {
+    cache: HashMap<PathBuf, Option<RedactedSource>>,
+}
+
+impl Sources {
+    pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
+        self.cache
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                let bytes = cx.bytes_of(path)?;
+                // Over the whole file, once: every window is cut from these (design §8).
+                let secrets = redact::file_secret_spans(path, &bytes);
+                Some((bytes, Arc::new(secrets)))
+            })
+            .clone()
+    }
+
+    /// A finding's text (message, help, fix title) with its secrets hidden: those it spells out
+    /// with their key, and those it quotes from its file (a parse error quotes the token it
+    /// met). `placed`: the finding's spans still point into the file as it is now; otherwise
+    /// (a finding handled by a fix run) any secret of the file may be the one quoted.
+    pub fn scrub(&mut self, cx: &Context, d: &Diagnostic, text: &str, placed: bool) -> String {
+        let text = redact::redact_text(text);
+        let Some(file) = &d.file else { return text };
+        let Some((bytes, secrets)) = self.get(cx, file) else {
+            return text;
+        };
+        // A key file is secret whole, but its findings name its armour ("a `PRIVATE KEY`
+        // block"): what they must not quote is its body, base64 runs. A damaged header can
+        // carry body bytes into the label a finding quotes.
+        if redact::is_key_file(file, &bytes) {
+            let runs: Vec<String> = bytes
+                .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+                .filter(|run| run.len() >= 16)
+                .map(|run| String::from_utf8_lossy(run).into_owned())
+                .collect();
+            return redact::scrub_quoted(&text, &runs);
+        }
+        let mut near: Vec<&Span> = d.span.iter().collect();
+        near.extend(
+            d.secondary
+                .iter()
+                .filter(|l| &l.file == file)
+                .filter_map(|l| l.span.as_ref()),
+        );
+        let text_of = |s: &Span| String::from_utf8_lossy(&bytes[s.clone()]).into_owned();
+        let quoted: Vec<String> = if !placed || near.is_empty() {
+            secrets.iter().map(text_of).collect()
+        } else {
+            // The secrets touching the finding's spans, found by bisection: a file may hold
+            // thousands, and so may its findings.
+            near.iter()
+                .flat_map(|n| {
+                    let from = secrets.partition_point(|s| s.end < n.start);
+                    secrets[from..].iter().take_while(|s| s.start <= n.end)
+                })
+                .map(text_of)
+                .collect()
+        };
+        redact::scrub_quoted(&text, &quoted)
+    }
+
+    /// Scrubs, in place, every text of a finding that may quote its file: message, help, labels
+    /// and the fix's title. Run once on each finding as the checks produce it, so that nothing
+    /// downstream (a fix run's record, a handled finding rendered after its file changed) holds
+    /// a quoted secret. Only texts with a quote mark are looked at: a quote from a file is
+    /// always shown between quotes, and this keeps a clean 60 MB file from being lexed for it.
+    pub fn scrub_diagnostic(&mut self, cx: &Context, d: &mut Diagnostic) {
+        let may_quote = |t: &str| t.contains(['\'', '"', '`', '…']);
+        let mut texts: Vec<String> = Vec::new();
+        texts.push(d.message.clone());
+        texts.extend(d.help.clone());
+        texts.extend(d.label.clone());
+        texts.extend(d.secondary.iter().map(|l| l.message.clone()));
+        texts.extend(d.fix.as_ref().map(|f| f.title.clone()));
+        if !texts.iter().any(|t| may_quote(t)) {
+            return;
+        }
+        let snapshot = d.clone();
+        let mut scrub = |t: &mut String| {
+            if may_quote(t) {
+                *t = self.scrub(cx, &snapshot, t, true);
+            }
+        };
+        scrub(&mut d.message);
+        if let Some(h) = d.help.as_mut() {
+            scrub(h);
+        }
+        if let Some(l) = d.label.as_mut() {
+            scrub(l);
+        }
+        for l in &mut d.secondary {
+            scrub(&mut l.message);
+        }
+        if let Some(f) = d.fix.as_mut() {
+            scrub(&mut f.title);
+        }
+    }
+}
