@@ -56,6 +56,7 @@ macro_rules! json_hygiene_codes {
 pub mod boot;
 pub mod config;
 pub mod doctor;
+pub mod hooks;
 pub mod identity;
 pub mod jobs;
 pub mod keys;
@@ -83,6 +84,7 @@ pub static TABLE: &[&dyn Check] = &[
     &keys::KeysCheck,
     &config::ConfigCheck,
     &boot::BootCheck,
+    &hooks::HooksCheck,
 ];
 
 /// Every code of every check, in table order.

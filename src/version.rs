@@ -125,6 +125,10 @@ rules! {
         "server start signs the lease with loadSigningKey (canonical name only until the fallback)";
     AGENTMD_FRONTMATTER_SCHEDULING = (1, 3, 27), "probed (refused, so skipped, before)",
         "an agentmd body's frontmatter may carry schedule and priority";
+    HOOKS_ESM_SAFE = (1, 3, 28), "e8d2baa8e, shipped as 4350d2f18",
+        "generated hooks use dynamic import() instead of require(), safe in \"type\": \"module\" agents";
+    GUARDRAILS_WIRED_ON_UPDATE = (1, 3, 32), "6ca69fd18, shipped as 7ddaa3408",
+        "each update appends missing canonical guardrail entries to .claude/settings.json";
     ENCRYPTION_KEY_READ_AT_BOOT = (1, 3, 44), "11988d2b4",
         "server start reads loadEncryptionKey (canonical name only until the fallback)";
     REGISTRY_NICKNAMES = (1, 3, 92), "9f2be9c55",

@@ -252,6 +252,10 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "tests/conformance_machine.rs (git stores no .git folder)",
     ),
     (
+        "hooks/syntax-error",
+        "tests/areas.rs deep_node_check_reports_a_hook_that_does_not_parse (needs --deep and node)",
+    ),
+    (
         "doctor/interrupted-run",
         "tests/fix.rs a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly (needs a killed run)",
     ),

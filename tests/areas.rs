@@ -1,0 +1,133 @@
+//! Named tests for the hooks, runtime and state areas: what no fixture tree can show (a fake
+//! host: live pids, xattrs, `--deep` probes) and the "healthy is true" rule for the files a
+//! fresh agent carries in these areas.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use instar_doctor::engine::{self, Context, Selection};
+use instar_doctor::host::FakeHost;
+use instar_doctor::version::{Version, VersionSource};
+
+const HEAD: Version = Version::new(1, 3, 1186);
+const NOW: i64 = 1_795_000_000;
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+fn context(project: &Path, version: Version, deep: bool, host: FakeHost) -> Context {
+    Context::new(
+        project.to_path_buf(),
+        version,
+        Some(version),
+        VersionSource::Flag,
+        NOW,
+        deep,
+    )
+    .with_host(host)
+}
+
+/// "code severity effect" of every finding of one area.
+fn findings(cx: &Context, area: &str) -> Vec<String> {
+    let selection = Selection {
+        select: vec![area.to_string()],
+        ignore: vec![],
+    };
+    engine::run(cx, &selection)
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {} {}", d.code.id, d.severity, d.effect.as_str()))
+        .collect()
+}
+
+fn agent(dir: &Path) -> std::path::PathBuf {
+    let project = dir.join("agent");
+    write(
+        &project.join(".instar/config.json"),
+        "{\"projectName\": \"agent\", \"port\": 4041}",
+    );
+    project
+}
+
+/// The hooks part of what `instar init` leaves at 1.3.1186, in our own words: a `"type":
+/// "module"` project, every canonical guardrail on disk and wired, ESM-safe hook bodies, and
+/// skills that name the port through `${INSTAR_PORT:-<port>}`.
+fn fresh_hooks(project: &Path) {
+    write(
+        &project.join("package.json"),
+        "{\"name\": \"agent\", \"type\": \"module\"}",
+    );
+    let mut entries = Vec::new();
+    for name in instar_doctor::checks::hooks::GUARDRAILS {
+        let body = if name.ends_with(".sh") {
+            "#!/bin/bash\nexit 0\n"
+        } else {
+            "(async () => {\n  const fs = await import('node:fs');\n  process.exit(fs ? 0 : 1);\n})();\n"
+        };
+        write(&project.join(format!(".instar/hooks/instar/{name}")), body);
+        let runner = if name.ends_with(".sh") {
+            "bash"
+        } else {
+            "node"
+        };
+        entries.push(serde_json::json!({
+            "type": "command",
+            "command": format!("{runner} ${{CLAUDE_PROJECT_DIR}}/.instar/hooks/instar/{name}"),
+        }));
+    }
+    let settings = serde_json::json!({
+        "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": entries}]}
+    });
+    write(
+        &project.join(".claude/settings.json"),
+        &serde_json::to_string_pretty(&settings).unwrap(),
+    );
+    write(
+        &project.join(".claude/skills/status/SKILL.md"),
+        "curl http://localhost:${INSTAR_PORT:-4041}/health\n",
+    );
+    fs::create_dir_all(project.join(".instar/hooks/custom")).unwrap();
+    fs::create_dir_all(project.join(".claude/scripts")).unwrap();
+}
+
+#[test]
+fn a_fresh_agents_hooks_are_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    fresh_hooks(&project);
+    let cx = context(&project, HEAD, false, FakeHost::linux());
+    assert_eq!(findings(&cx, "hooks"), Vec::<String>::new());
+}
+
+/// hooks/syntax-error needs `--deep` and a node that rejects the file: a fake host's probe.
+#[test]
+fn deep_node_check_reports_a_hook_that_does_not_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    write(
+        &project.join(".instar/hooks/instar/stop-gate.js"),
+        "(async () => {\n})();\n})();\n",
+    );
+    let rejecting = FakeHost::linux().with_probe(
+        "node",
+        1,
+        b"",
+        b"stop-gate.js:3\n})();\n^\n\nSyntaxError: Unexpected token '}'\n",
+    );
+    // Not without --deep: nothing is spawned.
+    let cx = context(&project, HEAD, false, rejecting.clone());
+    assert_eq!(findings(&cx, "hooks"), Vec::<String>::new());
+    let cx = context(&project, HEAD, true, rejecting);
+    assert_eq!(findings(&cx, "hooks"), ["hooks/syntax-error error silent"]);
+    // A host without node answers nothing, and nothing is reported.
+    let cx = context(&project, HEAD, true, FakeHost::linux());
+    assert_eq!(findings(&cx, "hooks"), Vec::<String>::new());
+}
+
+#[allow(dead_code)]
+fn make_executable(path: &Path) {
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
