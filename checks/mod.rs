@@ -62,6 +62,7 @@ pub mod jobs;
 pub mod keys;
 pub mod machine_state;
 pub mod registry;
+pub mod runtime;
 pub mod shared;
 
 /// One area's diagnosis. Implementations read files only through `Context`, never print, never
@@ -85,6 +86,7 @@ pub static TABLE: &[&dyn Check] = &[
     &config::ConfigCheck,
     &boot::BootCheck,
     &hooks::HooksCheck,
+    &runtime::RuntimeCheck,
 ];
 
 /// Every code of every check, in table order.

@@ -113,6 +113,8 @@ rules! {
         "the boot wrapper reinstalls a missing shadow install itself, debounced";
     BOOT_WRAPPER_ALWAYS_CJS = (1, 1, 2), "f11caf548",
         "the boot wrapper is always .cjs and the other extension is never deleted";
+    LIFELINE_RESTART_SIGNAL = (1, 2, 37), "da84a642d",
+        "an update writes a coordinated restart signal for a lifeline running older code";
     BOOT_MARKER_ABI_DRIFT = (1, 2, 52), "415aae993",
         "wrapper marker 1: the node heal is aware of ABI drift";
     SCHEDULER_ENABLED_BY_DEFAULT = (1, 2, 53), "2c4ab0b43",
@@ -155,6 +157,8 @@ rules! {
         "registerMachine refuses to bring a revoked machine back as active";
     FEEDBACK_URL_REPOINTED = (1, 3, 561), "c30d2c6ae",
         "the migrator repoints the legacy feedback webhook URL";
+    AUTO_UPDATE_STRAND_DETECTED = (1, 3, 649), "0c7699a13",
+        "the auto-updater detects and notifies (never re-applies) an update recorded but not installed";
     GROUNDING_EXEMPT_EXTENDED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
         "the grounding audit exempts 26 more built-in slugs";
     MENTOR_SPEND_CAP_RETIRED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",

@@ -131,3 +131,61 @@ fn deep_node_check_reports_a_hook_that_does_not_parse() {
 fn make_executable(path: &Path) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// A shadow install of `version` with its CLI.
+fn shadow(project: &Path, version: &str) {
+    let dir = project.join(".instar/shadow-install/node_modules/instar");
+    write(
+        &dir.join("package.json"),
+        &format!("{{\"name\": \"instar\", \"version\": \"{version}\"}}"),
+    );
+    write(&dir.join("dist/cli.js"), "// stand-in\n");
+}
+
+/// runtime/lifeline-stale needs a live pid: only a fake host has one to order.
+#[test]
+fn a_live_lifeline_on_older_code_is_stale_and_a_dead_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    shadow(&project, "1.3.1186");
+    write(
+        &project.join(".instar/lifeline-started-at.json"),
+        "{\"startedAt\": \"2026-08-20T10:00:00.000Z\", \"pid\": 4242, \"version\": \"1.2.30\"}",
+    );
+    let live = FakeHost::linux().with_live_pid(4242);
+    let cx = context(&project, HEAD, false, live.clone());
+    assert_eq!(
+        findings(&cx, "runtime"),
+        ["runtime/lifeline-stale warning silent"]
+    );
+    let cx = context(&project, HEAD, false, FakeHost::linux());
+    assert_eq!(findings(&cx, "runtime"), Vec::<String>::new());
+    // Same major.minor, another patch: the server accepts its forwards.
+    write(
+        &project.join(".instar/lifeline-started-at.json"),
+        "{\"pid\": 4242, \"version\": \"1.3.1100\"}",
+    );
+    let cx = context(&project, HEAD, false, live);
+    assert_eq!(findings(&cx, "runtime"), Vec::<String>::new());
+}
+
+/// runtime/quarantine-xattr is a macOS rule read through the host's xattr seam.
+#[test]
+fn the_quarantine_attribute_on_the_cli_is_reported_on_macos_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    shadow(&project, "1.3.1186");
+    let cli = project.join(".instar/shadow-install/node_modules/instar/dist/cli.js");
+    let mac = FakeHost::macos().with_xattr(&cli, "com.apple.quarantine");
+    let cx = context(&project, HEAD, false, mac);
+    assert_eq!(
+        findings(&cx, "runtime"),
+        ["runtime/quarantine-xattr warning silent"]
+    );
+    let mut linux = FakeHost::linux().with_xattr(&cli, "com.apple.quarantine");
+    linux.home_dir = None;
+    let cx = context(&project, HEAD, false, linux);
+    assert_eq!(findings(&cx, "runtime"), Vec::<String>::new());
+    let cx = context(&project, HEAD, false, FakeHost::macos());
+    assert_eq!(findings(&cx, "runtime"), Vec::<String>::new());
+}

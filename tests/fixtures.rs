@@ -256,6 +256,14 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "tests/areas.rs deep_node_check_reports_a_hook_that_does_not_parse (needs --deep and node)",
     ),
     (
+        "runtime/lifeline-stale",
+        "tests/areas.rs a_live_lifeline_on_older_code_is_stale_and_a_dead_one_is_not (needs a live pid)",
+    ),
+    (
+        "runtime/quarantine-xattr",
+        "tests/areas.rs the_quarantine_attribute_on_the_cli_is_reported_on_macos_only (macOS xattr)",
+    ),
+    (
         "doctor/interrupted-run",
         "tests/fix.rs a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly (needs a killed run)",
     ),
