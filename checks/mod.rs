@@ -64,6 +64,7 @@ pub mod machine_state;
 pub mod registry;
 pub mod runtime;
 pub mod shared;
+pub mod state;
 
 /// One area's diagnosis. Implementations read files only through `Context`, never print, never
 /// write, and never spawn a process unless `cx.deep` is set.
@@ -87,6 +88,7 @@ pub static TABLE: &[&dyn Check] = &[
     &boot::BootCheck,
     &hooks::HooksCheck,
     &runtime::RuntimeCheck,
+    &state::StateCheck,
 ];
 
 /// Every code of every check, in table order.

@@ -113,6 +113,8 @@ rules! {
         "the boot wrapper reinstalls a missing shadow install itself, debounced";
     BOOT_WRAPPER_ALWAYS_CJS = (1, 1, 2), "f11caf548",
         "the boot wrapper is always .cjs and the other extension is never deleted";
+    LISTENER_SOCKET_BIND_LOOP = (1, 2, 4), "b98772568:upgrades/1.2.7.md (v1.2.4-v1.2.6 cold-start loop)",
+        "a leftover listener.sock stops the server from starting (EADDRINUSE)";
     LIFELINE_RESTART_SIGNAL = (1, 2, 37), "da84a642d",
         "an update writes a coordinated restart signal for a lifeline running older code";
     BOOT_MARKER_ABI_DRIFT = (1, 2, 52), "415aae993",
@@ -139,6 +141,8 @@ rules! {
         "self-registration reads every other entry's nickname: a null entry is a TypeError at boot";
     IDENTITY_NAME_CRASHES_SELF_REGISTRATION = (1, 3, 92), "9f2be9c55, probed",
         "self-registration derives a nickname from identity.json's name: a non-string is a TypeError at boot";
+    LISTENER_SOCKET_PROBED = (1, 3, 96), "eac83ff0c",
+        "the server probes a leftover listener.sock, unlinks it and carries on";
     BOOT_MARKER_NODE_CANDIDATES = (1, 3, 149), "09ed13e60",
         "wrapper marker 2: version-managed (asdf/nvm) node candidates";
     SIGNING_KEY_LEGACY_FALLBACK = (1, 3, 151), "2b437c933, probed (fails at v1.3.150)",

@@ -189,3 +189,101 @@ fn the_quarantine_attribute_on_the_cli_is_reported_on_macos_only() {
     let cx = context(&project, HEAD, false, FakeHost::macos());
     assert_eq!(findings(&cx, "runtime"), Vec::<String>::new());
 }
+
+/// state/stale-socket: git cannot store a socket, so one is bound here. Fatal on the versions
+/// that could not bind over it, info before and after, and nothing while a server is alive.
+#[test]
+fn a_leftover_listener_socket_is_fatal_only_where_instar_cannot_bind_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    let _socket =
+        std::os::unix::net::UnixListener::bind(project.join(".instar/listener.sock")).unwrap();
+    let at = |v: Version, host: FakeHost| findings(&context(&project, v, false, host), "state");
+    assert_eq!(
+        at(Version::new(1, 2, 4), FakeHost::linux()),
+        ["state/stale-socket error fatal"]
+    );
+    assert_eq!(
+        at(Version::new(1, 3, 95), FakeHost::linux()),
+        ["state/stale-socket error fatal"]
+    );
+    assert_eq!(
+        at(HEAD, FakeHost::linux()),
+        ["state/stale-socket info none"]
+    );
+    assert_eq!(
+        at(Version::new(1, 2, 3), FakeHost::linux()),
+        ["state/stale-socket info none"]
+    );
+    write(
+        &project.join(".instar/local/server-instance.lock"),
+        "{\"pid\": 777, \"hostname\": \"build-01\", \"heartbeat\": 1795000000000}",
+    );
+    assert_eq!(
+        at(Version::new(1, 2, 4), FakeHost::linux().with_live_pid(777)),
+        Vec::<String>::new()
+    );
+}
+
+/// state/rebase-stuck: fixtures cannot carry a `.git` folder.
+#[test]
+fn a_repository_stuck_mid_rebase_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    fs::create_dir_all(project.join(".git")).unwrap();
+    let cx = context(&project, HEAD, false, FakeHost::linux());
+    assert_eq!(findings(&cx, "state"), Vec::<String>::new());
+    fs::create_dir_all(project.join(".git/rebase-merge")).unwrap();
+    assert_eq!(
+        findings(&cx, "state"),
+        ["state/rebase-stuck warning silent"]
+    );
+}
+
+/// The foreign-host rule never fires for a live pid, a fresh heartbeat or this host's name.
+#[test]
+fn a_foreign_host_lock_is_left_alone_while_anything_says_it_may_be_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    let lock = project.join(".instar/local/server-instance.lock");
+    let old = (NOW - 3600) * 1000;
+    write(
+        &lock,
+        &format!("{{\"pid\": 4242, \"hostname\": \"old.lan\", \"heartbeat\": {old}}}"),
+    );
+    let run = |host: FakeHost| findings(&context(&project, HEAD, false, host), "state");
+    assert_eq!(
+        run(FakeHost::linux()),
+        ["state/instance-lock-foreign-host error fatal"]
+    );
+    assert_eq!(
+        run(FakeHost::linux().with_live_pid(4242)),
+        Vec::<String>::new()
+    );
+    let fresh = (NOW - 60) * 1000;
+    write(
+        &lock,
+        &format!("{{\"pid\": 4242, \"hostname\": \"old.lan\", \"heartbeat\": {fresh}}}"),
+    );
+    assert_eq!(run(FakeHost::linux()), Vec::<String>::new());
+    write(
+        &lock,
+        &format!("{{\"pid\": 4242, \"hostname\": \"build-01\", \"heartbeat\": {old}}}"),
+    );
+    assert_eq!(run(FakeHost::linux()), Vec::<String>::new());
+}
+
+/// A lifeline lock without startedAt whose pid is alive: a warning, never a removal.
+#[test]
+fn a_legacy_lifeline_lock_held_by_a_live_pid_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    write(&project.join(".instar/lifeline.lock"), "{\"pid\": 4242}");
+    let cx = context(&project, HEAD, false, FakeHost::linux().with_live_pid(4242));
+    assert_eq!(
+        findings(&cx, "state"),
+        ["state/lifeline-lock warning silent"]
+    );
+    let cx = context(&project, HEAD, false, FakeHost::linux());
+    assert_eq!(findings(&cx, "state"), Vec::<String>::new());
+}
