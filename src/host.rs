@@ -146,7 +146,9 @@ fn system_has_xattr(path: &Path, name: &str) -> bool {
     #[cfg(target_os = "linux")]
     // SAFETY: as above; Linux's getxattr follows symlinks like macOS's without XATTR_NOFOLLOW.
     let size = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
-    #[cfg(not(any(target_os = "macos", target_os = "linux")))]
+    // Neither system: no extended attributes are known.
+    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(target_os = "macos"))]
     let size: isize = {
         let _ = (&path, &name);
         -1
