@@ -56,12 +56,15 @@ macro_rules! json_hygiene_codes {
 pub mod boot;
 pub mod config;
 pub mod doctor;
+pub mod hooks;
 pub mod identity;
 pub mod jobs;
 pub mod keys;
 pub mod machine_state;
 pub mod registry;
+pub mod runtime;
 pub mod shared;
+pub mod state;
 
 /// One area's diagnosis. Implementations read files only through `Context`, never print, never
 /// write, and never spawn a process unless `cx.deep` is set.
@@ -83,6 +86,9 @@ pub static TABLE: &[&dyn Check] = &[
     &keys::KeysCheck,
     &config::ConfigCheck,
     &boot::BootCheck,
+    &hooks::HooksCheck,
+    &runtime::RuntimeCheck,
+    &state::StateCheck,
 ];
 
 /// Every code of every check, in table order.

@@ -167,6 +167,42 @@ impl Context {
         names
     }
 
+    /// At most `cap` entry names of a directory, sorted: areas that look into folders instar
+    /// lets grow (sessions, scripts, skills) stay bounded on agents with thousands of entries.
+    /// The second value says whether the listing was cut.
+    pub fn list_dir_capped(&self, dir: &Path, cap: usize) -> (Vec<String>, bool) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return (Vec::new(), false);
+        };
+        let mut names = Vec::new();
+        let mut cut = false;
+        for entry in entries.filter_map(|e| e.ok()) {
+            if names.len() == cap {
+                cut = true;
+                break;
+            }
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        (names, cut)
+    }
+
+    /// The size of a regular file (symlinks followed) from its metadata, without opening it:
+    /// how large append-only files are judged, and how a scan decides a file is too big to read.
+    pub fn file_len(&self, path: &Path) -> Option<u64> {
+        std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    }
+
+    /// Whether `path` carries the extended attribute `name` (through the host seam).
+    pub fn has_xattr(&self, path: &Path, name: &str) -> bool {
+        self.host.has_xattr(path, name)
+    }
+
     /// Whether a path exists as instar's `existsSync` sees it (symlinks followed).
     pub fn exists(&self, path: &Path) -> bool {
         path.exists()

@@ -51,6 +51,9 @@ pub trait Host: Send + Sync {
     fn find_on_path(&self, program: &str) -> Option<PathBuf>;
     /// Runs a probe with stdin closed; `None` when the program cannot be started.
     fn run(&self, program: &str, args: &[&OsStr]) -> Option<Output>;
+    /// Whether `path` (symlinks followed) carries the extended attribute `name`, such as
+    /// macOS's `com.apple.quarantine`. A metadata read only: the value is never fetched.
+    fn has_xattr(&self, path: &Path, name: &str) -> bool;
 }
 
 /// The real machine.
@@ -119,6 +122,38 @@ impl Host for SystemHost {
             .output()
             .ok()
     }
+
+    fn has_xattr(&self, path: &Path, name: &str) -> bool {
+        system_has_xattr(path, name)
+    }
+}
+
+/// `getxattr` with a zero-length buffer asks for the value's size only: it succeeds (with any
+/// size, empty values included) exactly when the attribute exists. The two systems' signatures
+/// differ (macOS adds a position and options), so each gets its own call.
+fn system_has_xattr(path: &Path, name: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(path), Ok(name)) = (
+        std::ffi::CString::new(path.as_os_str().as_bytes()),
+        std::ffi::CString::new(name),
+    ) else {
+        return false;
+    };
+    #[cfg(target_os = "macos")]
+    // SAFETY: both strings are NUL-terminated; a null buffer with size 0 only queries the size.
+    let size =
+        unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0, 0, 0) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: as above; Linux's getxattr follows symlinks like macOS's without XATTR_NOFOLLOW.
+    let size = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    // Neither system: no extended attributes are known.
+    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(target_os = "macos"))]
+    let size: isize = {
+        let _ = (&path, &name);
+        -1
+    };
+    size >= 0
 }
 
 /// A pid `kill` can be asked about. 0 and negative values address process groups, and a pid
@@ -167,6 +202,8 @@ pub struct FakeHost {
     pub live_pids: BTreeSet<u32>,
     pub path: BTreeMap<String, PathBuf>,
     pub probes: BTreeMap<String, (i32, Vec<u8>, Vec<u8>)>,
+    /// Extended attributes present: (path, attribute name).
+    pub xattrs: BTreeSet<(PathBuf, String)>,
 }
 
 impl FakeHost {
@@ -182,6 +219,7 @@ impl FakeHost {
             live_pids: BTreeSet::new(),
             path: BTreeMap::new(),
             probes: BTreeMap::new(),
+            xattrs: BTreeSet::new(),
         }
     }
 
@@ -214,6 +252,12 @@ impl FakeHost {
 
     pub fn with_env(mut self, name: &str, value: impl Into<OsString>) -> Self {
         self.env.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// `path` carries the extended attribute `name`.
+    pub fn with_xattr(mut self, path: impl Into<PathBuf>, name: &str) -> Self {
+        self.xattrs.insert((path.into(), name.to_string()));
         self
     }
 
@@ -261,6 +305,10 @@ impl Host for FakeHost {
             stdout: stdout.clone(),
             stderr: stderr.clone(),
         })
+    }
+    fn has_xattr(&self, path: &Path, name: &str) -> bool {
+        self.xattrs
+            .contains(&(path.to_path_buf(), name.to_string()))
     }
 }
 
@@ -314,6 +362,10 @@ mod tests {
         assert_eq!(host.os(), HostOs::current());
         assert!(host.find_on_path("sh").is_some());
         assert!(host.find_on_path("instar-doctor-no-such-program").is_none());
+        // A file we just made carries no quarantine attribute; a missing path carries nothing.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(!host.has_xattr(file.path(), "com.apple.quarantine"));
+        assert!(!host.has_xattr(Path::new("/no/such/path"), "user.x"));
     }
 
     #[test]

@@ -115,8 +115,12 @@ rules! {
         "loadConfig requires the binary of the framework sessions.framework or INSTAR_FRAMEWORK names (claude-code or codex-cli), not always claude's";
     BOOT_WRAPPER_ALWAYS_CJS = (1, 1, 2), "f11caf548",
         "the boot wrapper is always .cjs and the other extension is never deleted";
+    LISTENER_SOCKET_BIND_LOOP = (1, 2, 4), "b98772568:upgrades/1.2.7.md (v1.2.4-v1.2.6 cold-start loop)",
+        "a leftover listener.sock stops the server from starting (EADDRINUSE)";
     FRAMEWORK_FROM_ENABLED_FRAMEWORKS = (1, 2, 31), "a68d240ac",
         "the first of enabledFrameworks picks the framework when sessions.framework and INSTAR_FRAMEWORK do not";
+    LIFELINE_RESTART_SIGNAL = (1, 2, 37), "da84a642d",
+        "an update writes a coordinated restart signal for a lifeline running older code";
     BOOT_MARKER_ABI_DRIFT = (1, 2, 52), "415aae993",
         "wrapper marker 1: the node heal is aware of ABI drift";
     SCHEDULER_ENABLED_BY_DEFAULT = (1, 2, 53), "2c4ab0b43",
@@ -129,6 +133,10 @@ rules! {
         "server start signs the lease with loadSigningKey (canonical name only until the fallback)";
     AGENTMD_FRONTMATTER_SCHEDULING = (1, 3, 27), "ebcd8ec0b, probed (refused, so skipped, before)",
         "an agentmd body's frontmatter may carry schedule and priority";
+    HOOKS_ESM_SAFE = (1, 3, 28), "e8d2baa8e, shipped as 4350d2f18",
+        "generated hooks use dynamic import() instead of require(), safe in \"type\": \"module\" agents";
+    GUARDRAILS_WIRED_ON_UPDATE = (1, 3, 32), "6ca69fd18, shipped as 7ddaa3408",
+        "each update appends missing canonical guardrail entries to .claude/settings.json";
     MENTOR_SPEND_CAP_RETIRED = (1, 3, 42), "fc9826aff",
         "the migrator retires mentor.dailySpendCapUsd";
     ENCRYPTION_KEY_READ_AT_BOOT = (1, 3, 44), "11988d2b4",
@@ -139,6 +147,8 @@ rules! {
         "self-registration reads every other entry's nickname: a null entry is a TypeError at boot";
     IDENTITY_NAME_CRASHES_SELF_REGISTRATION = (1, 3, 92), "9f2be9c55, probed",
         "self-registration derives a nickname from identity.json's name: a non-string is a TypeError at boot";
+    LISTENER_SOCKET_PROBED = (1, 3, 96), "eac83ff0c",
+        "the server probes a leftover listener.sock, unlinks it and carries on";
     BOOT_MARKER_NODE_CANDIDATES = (1, 3, 149), "09ed13e60",
         "wrapper marker 2: version-managed (asdf/nvm) node candidates";
     SIGNING_KEY_LEGACY_FALLBACK = (1, 3, 151), "2b437c933, probed (fails at v1.3.150)",
@@ -165,6 +175,8 @@ rules! {
         "registerMachine refuses to bring a revoked machine back as active";
     FEEDBACK_URL_REPOINTED = (1, 3, 561), "c30d2c6ae",
         "the migrator repoints the legacy feedback webhook URL";
+    AUTO_UPDATE_STRAND_DETECTED = (1, 3, 649), "0c7699a13",
+        "the auto-updater detects and notifies (never re-applies) an update recorded but not installed";
     AGENTMD_FRONTMATTER_PER_MACHINE = (1, 3, 759), "e42db45df",
         "an agentmd body's frontmatter may carry perMachineIndependent (an unknown key, so the job is skipped, before)";
     FRAMEWORK_GROK_BUILD = (1, 3, 1169), "6f8585363",

@@ -252,6 +252,26 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "tests/conformance_machine.rs (git stores no .git folder)",
     ),
     (
+        "hooks/syntax-error",
+        "tests/areas.rs deep_node_check_reports_a_hook_that_does_not_parse (needs --deep and node)",
+    ),
+    (
+        "runtime/lifeline-stale",
+        "tests/areas.rs a_live_lifeline_on_older_code_is_stale_and_a_dead_one_is_not (needs a live pid)",
+    ),
+    (
+        "runtime/quarantine-xattr",
+        "tests/areas.rs the_quarantine_attribute_on_the_cli_is_reported_on_macos_only (macOS xattr)",
+    ),
+    (
+        "state/stale-socket",
+        "tests/areas.rs a_leftover_listener_socket_is_fatal_only_where_instar_cannot_bind_over_it (git stores no socket)",
+    ),
+    (
+        "state/rebase-stuck",
+        "tests/areas.rs a_repository_stuck_mid_rebase_is_reported (git stores no .git folder)",
+    ),
+    (
         "doctor/interrupted-run",
         "tests/fix.rs a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly (needs a killed run)",
     ),
