@@ -200,3 +200,62 @@ fn hook_install_never_writes_through_a_planted_temp_link() {
         .file_type()
         .is_symlink());
 }
+
+/// Two duplicate keys 70,000 columns apart on one line: miette could not draw a label past
+/// column 65,535 and panicked (exit 101). Each label now gets its own short window.
+#[test]
+fn labels_far_apart_on_one_long_line_render() {
+    let agent = agent_with_keys();
+    let long = "x".repeat(70_000);
+    fs::write(
+        agent.path().join(".instar/config.json"),
+        format!(r#"{{"projectName": "t", "port": 4040, "note": "{long}", "port": 4041}}"#),
+    )
+    .unwrap();
+    let dir = agent.path().to_str().unwrap();
+    for args in [&["--dir", dir][..], &["--dir", dir, "-v"]] {
+        let out = run_with_deadline(args, Duration::from_secs(60)).expect("answered");
+        assert_ne!(out.code, 101, "panicked: {}", out.stderr);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stdout.contains("duplicate"), "{}", out.stdout);
+        let widest = out.stdout.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest < 400, "a {widest}-column line was printed");
+    }
+}
+
+/// Raw ESC bytes from a state file reached the terminal in snippets (`ESC[2J` clears the
+/// screen, an OSC sequence retitles the window). Every human channel shows them escaped.
+#[test]
+fn control_characters_from_a_file_never_reach_the_terminal() {
+    let agent = agent_with_keys();
+    let evil = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}31m";
+    fs::write(
+        agent.path().join(".instar/jobs.json"),
+        format!(
+            "\u{feff}[{{\"slug\": \"a{evil}\", \"name\": \"n{evil}\", \"schedule\": \"0 9 * * * \", \"priority\": \"low\", \"enabled\": true}}]"
+        ),
+    )
+    .unwrap();
+    let dir = agent.path().to_str().unwrap();
+    let runs: [&[&str]; 4] = [
+        &["--dir", dir],
+        &["--dir", dir, "-v"],
+        &["--dir", dir, "--diff", "--unsafe-fixes"],
+        &["--dir", dir, "--diff"],
+    ];
+    for args in runs {
+        let out = run_with_deadline(args, Duration::from_secs(60)).expect("answered");
+        assert_ne!(out.code, 101, "{args:?} panicked: {}", out.stderr);
+        for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{9b}'),
+                "{args:?}: a raw control character on {stream}:\n{text}"
+            );
+        }
+        assert!(
+            out.stdout.contains("\\u{1b}"),
+            "{args:?}: shown escaped:\n{}",
+            out.stdout
+        );
+    }
+}

@@ -106,9 +106,19 @@ pub fn unified(cx: &Context, file: &std::path::Path, old: &[u8], new: &[u8]) -> 
         let new_to = last.new_range().end;
         let mut body = String::new();
         let mut redacted = false;
+        let mut escaped = false;
         let mut line = |sign: char, bytes: &[u8], secrets: &[Span], span: &Span| {
             let (text, hid) = redact::redact_window(bytes, secrets, span.clone());
             redacted |= hid;
+            // A control character from the file is shown escaped, never sent to the terminal;
+            // the hunk then no longer says the file's bytes, so it is marked like a redaction.
+            let text = match super::escape::escape_controls(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                std::borrow::Cow::Owned(shown) => {
+                    escaped = true;
+                    shown
+                }
+            };
             body.push(sign);
             body.push_str(&text);
             if !text.ends_with('\n') {
@@ -151,10 +161,18 @@ pub fn unified(cx: &Context, file: &std::path::Path, old: &[u8], new: &[u8]) -> 
         if redacted {
             out.push_str(REDACTED_HUNK);
         }
+        if escaped {
+            out.push_str(ESCAPED_HUNK);
+        }
         out.push_str(&body);
     }
     out
 }
+
+/// The line that marks a hunk whose control characters are shown escaped (render::escape).
+/// Like the redaction marker, it makes `git apply` refuse the hunk rather than write `\u{1b}`.
+pub const ESCAPED_HUNK: &str =
+    "~ control characters in this hunk are shown escaped (\\u{..}): it is for reading, not for `git apply`\n";
 
 /// The line that marks a redacted hunk. It starts with none of ` `, `-`, `+`, `\\`, so
 /// `git apply` reports a corrupt patch and `patch` a malformed one instead of applying it.

@@ -4,11 +4,14 @@
 use super::json::Document;
 use super::paths::RepoPaths;
 
-/// Escaping of a workflow command's message (GitHub's `escapeData`).
+/// Escaping of a workflow command's message (GitHub's `escapeData`). Other control characters
+/// from a state file are shown escaped first: the run log interprets ANSI sequences.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    let text = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    super::escape::escape_controls(&text).into_owned()
 }
 
 /// Escaping of a workflow command's property values (GitHub's `escapeProperty`).
@@ -63,6 +66,11 @@ pub fn render(doc: &Document, repo: Option<&RepoPaths>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped_in_the_run_log() {
+        assert_eq!(escape_data("a\u{1b}[2Jb%\n"), "a\\u{1b}[2Jb%25%0A");
+    }
 
     #[test]
     fn escapes_like_the_actions_toolkit() {

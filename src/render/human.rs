@@ -107,6 +107,15 @@ fn miette_severity(severity: Severity) -> miette::Severity {
 }
 
 /// Help text plus the proposed fix, as shown under the snippet. Secrets are scrubbed here too:
+/// Text a finding carries may quote its file: control characters are shown escaped, never sent
+/// to the terminal (render::escape).
+fn shown(text: String) -> String {
+    match super::escape::escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// help and messages may quote values.
 fn help_text(d: &Diagnostic) -> Option<String> {
     let mut parts = Vec::new();
@@ -139,13 +148,15 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
             focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
             let snip = Snippet::build(paths.path(file), &bytes, &secrets, &focus);
             labels.push(LabeledSpan::new_primary_with_span(
-                d.label.as_ref().map(|l| sources.scrub(cx, d, l, true)),
+                d.label
+                    .as_ref()
+                    .map(|l| shown(sources.scrub(cx, d, l, true))),
                 snip.map_span(span),
             ));
             for label in same_file {
                 if let Some(s) = &label.span {
                     labels.push(LabeledSpan::new_with_span(
-                        Some(sources.scrub(cx, d, &label.message, true)),
+                        Some(shown(sources.scrub(cx, d, &label.message, true))),
                         snip.map_span(s),
                     ));
                 }
@@ -161,7 +172,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         // miette heads a related report with its severity ("Advice:") and code: the file name
         // reads well there, the label's text below it.
         let mut rel = View {
-            message: sources.scrub(cx, d, &label.message, true),
+            message: shown(sources.scrub(cx, d, &label.message, true)),
             code: format!("also in {}", paths.path(&label.file)),
             severity: miette::Severity::Advice,
             help: None,
@@ -191,10 +202,10 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         _ => d.message.clone(),
     };
     View {
-        message: paths.text(&sources.scrub(cx, d, &message, true)),
+        message: shown(paths.text(&sources.scrub(cx, d, &message, true))),
         code: d.code.id.to_string(),
         severity: miette_severity(d.severity),
-        help: help_text(d).map(|h| paths.text(&sources.scrub(cx, d, &h, true))),
+        help: help_text(d).map(|h| shown(paths.text(&sources.scrub(cx, d, &h, true)))),
         snippet,
         labels,
         related,
@@ -243,12 +254,12 @@ pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) 
             .map(|f| cx.display_path(f))
             .unwrap_or_default();
         // The file has changed since the finding: any of its secrets may be the one quoted.
-        out.push_str(&sources.scrub(
+        out.push_str(&shown(sources.scrub(
             cx,
             d,
             &format!("{mark}: {} {file}: {title}\n", d.code.id),
             false,
-        ));
+        )));
     }
     if let Some(run) = run_id {
         out.push_str(&format!(

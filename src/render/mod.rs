@@ -2,6 +2,7 @@
 //! anything about the agent.
 
 pub mod diff;
+pub mod escape;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -9,6 +9,8 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanConten
 use crate::diag::Span;
 use crate::redact::REDACTED;
 
+use super::escape;
+
 /// Lines longer than this are clipped around the labels (minified JSON is one long line).
 const MAX_LINE_BYTES: usize = 240;
 const CLIP_MARGIN: usize = 60;
@@ -57,7 +59,7 @@ impl Snippet {
         let mut line_from = start;
         while line_from <= end {
             let line_to = line_end(bytes, line_from).min(end);
-            builder.line(bytes, line_from..line_to, secrets, lo, hi);
+            builder.line(bytes, line_from..line_to, secrets, focus);
             if line_to >= end {
                 break;
             }
@@ -111,31 +113,59 @@ impl Builder {
     }
 
     /// Appends one line (no newline), clipping it when long and replacing secrets.
-    fn line(&mut self, bytes: &[u8], line: Span, secrets: &[Span], lo: usize, hi: usize) {
+    ///
+    /// A long line keeps a window around each end of each label that touches it, with an
+    /// ellipsis for every stretch left out: two labels 70,000 columns apart on one line of
+    /// minified JSON become two short windows, never a 70,000-column line (miette cannot draw a
+    /// label past column 65,535, and nobody can read one).
+    fn line(&mut self, bytes: &[u8], line: Span, secrets: &[Span], focus: &[Span]) {
         let mut from = line.start;
-        let mut to = line.end;
+        let to = line.end;
         // A BOM is not part of the text a reader sees.
         if from == 0 && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
             self.map.push((0, self.text.len()));
             from = 3.min(to);
         }
-        if to - from > MAX_LINE_BYTES {
-            let keep_from = lo.saturating_sub(CLIP_MARGIN).max(from);
-            let keep_to = (hi + CLIP_MARGIN).min(to).max(keep_from);
-            if keep_from > from {
-                self.push_raw(from, "…");
-                from = keep_from;
-            }
-            if keep_to < to {
-                self.segment(bytes, from..keep_to, secrets);
-                self.push_raw(keep_to, "…");
-                // The rest of the line maps onto the ellipsis.
-                self.map.push((to, self.text.len()));
-                return;
-            }
-            to = line.end;
+        if to - from <= MAX_LINE_BYTES {
+            self.segment(bytes, from..to, secrets);
+            return;
         }
-        self.segment(bytes, from..to, secrets);
+        let mut windows: Vec<Span> = Vec::new();
+        for f in focus {
+            for point in [f.start, f.end] {
+                if (from..=to).contains(&point) {
+                    let start = snap_back(bytes, point.saturating_sub(CLIP_MARGIN).max(from));
+                    let end = snap_forward(bytes, (point + CLIP_MARGIN).min(to), to);
+                    windows.push(start..end);
+                }
+            }
+        }
+        if windows.is_empty() {
+            // A context line: its beginning is enough.
+            windows.push(from..snap_forward(bytes, (from + 2 * CLIP_MARGIN).min(to), to));
+        }
+        windows.sort_by_key(|w| w.start);
+        let mut merged: Vec<Span> = Vec::new();
+        for w in windows {
+            match merged.last_mut() {
+                // Windows closer than an ellipsis is worth are joined.
+                Some(last) if w.start <= last.end + 8 => last.end = last.end.max(w.end),
+                _ => merged.push(w),
+            }
+        }
+        let mut cursor = from;
+        for w in merged {
+            if w.start > cursor {
+                self.push_raw(cursor, "…");
+            }
+            self.segment(bytes, w.start.max(cursor)..w.end, secrets);
+            cursor = cursor.max(w.end);
+        }
+        if cursor < to {
+            self.push_raw(cursor, "…");
+        }
+        // The rest of the line maps onto the last ellipsis.
+        self.map.push((to, self.text.len()));
     }
 
     fn segment(&mut self, bytes: &[u8], range: Span, secrets: &[Span]) {
@@ -153,16 +183,37 @@ impl Builder {
         self.decode(bytes, cursor..range.end);
     }
 
-    /// Lossy UTF-8 decoding with a breakpoint after each replacement, so offsets stay exact.
+    /// Lossy UTF-8 decoding with a breakpoint after each replacement and each escaped control
+    /// character, so offsets stay exact.
     fn decode(&mut self, bytes: &[u8], range: Span) {
         if range.is_empty() {
             return;
         }
-        self.map.push((range.start, self.text.len()));
-        let mut offset = range.start;
-        for chunk in bytes[range].utf8_chunks() {
-            self.text.push_str(chunk.valid());
-            offset += chunk.valid().len();
+        // A carriage return that ends a CRLF line is layout, not content: kept as it is.
+        let crlf = range.end > range.start
+            && bytes[range.end - 1] == b'\r'
+            && bytes.get(range.end) == Some(&b'\n');
+        let body = if crlf {
+            range.start..range.end - 1
+        } else {
+            range.clone()
+        };
+        self.map.push((body.start, self.text.len()));
+        let mut offset = body.start;
+        for chunk in bytes[body].utf8_chunks() {
+            let valid = chunk.valid();
+            let base = offset;
+            escape::for_each_piece(valid, |at, piece| {
+                self.map.push((base + at, self.text.len()));
+                match piece {
+                    escape::Piece::Plain(text) => self.text.push_str(text),
+                    escape::Piece::Escaped(c) => {
+                        self.text.push_str(&escape::escape_char(c));
+                        self.map.push((base + at + c.len_utf8(), self.text.len()));
+                    }
+                }
+            });
+            offset += valid.len();
             if !chunk.invalid().is_empty() {
                 self.map.push((offset, self.text.len()));
                 self.text.push('\u{FFFD}');
@@ -170,7 +221,26 @@ impl Builder {
                 self.map.push((offset, self.text.len()));
             }
         }
+        if crlf {
+            self.push_raw(range.end - 1, "\r");
+        }
     }
+}
+
+/// Moves a window's start back to the first byte of its character.
+fn snap_back(bytes: &[u8], mut at: usize) -> usize {
+    while at > 0 && at < bytes.len() && bytes[at] & 0xC0 == 0x80 {
+        at -= 1;
+    }
+    at
+}
+
+/// Moves a window's end forward past the rest of its character, never beyond `limit`.
+fn snap_forward(bytes: &[u8], mut at: usize, limit: usize) -> usize {
+    while at < limit && bytes[at] & 0xC0 == 0x80 {
+        at += 1;
+    }
+    at
 }
 
 fn line_start(bytes: &[u8], offset: usize) -> usize {
