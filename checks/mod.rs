@@ -59,6 +59,7 @@ pub mod doctor;
 pub mod identity;
 pub mod jobs;
 pub mod keys;
+pub mod machine;
 pub mod machine_state;
 pub mod registry;
 pub mod shared;
@@ -83,6 +84,7 @@ pub static TABLE: &[&dyn Check] = &[
     &keys::KeysCheck,
     &config::ConfigCheck,
     &boot::BootCheck,
+    &machine::MachineCheck,
 ];
 
 /// Every code of every check, in table order.

@@ -44,6 +44,9 @@ pub fn main(args: Vec<OsString>) -> u8 {
         cli.dir = dir.clone().or(cli.dir.take());
         cli.allow_running |= *allow_running;
     }
+    if let Some(Command::Scan(args)) = &cli.command {
+        return crate::scan::main(&cli, &matches, args);
+    }
     let usage = crate::usage::refuse_run_options(&cli, &matches)
         .and_then(|()| crate::usage::validate(&cli));
     if let Err(message) = usage {
@@ -67,6 +70,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             print(&String::from_utf8_lossy(&out));
             exit::HEALTHY
         }
+        Some(Command::Scan(_)) => unreachable!("scan is dispatched above"),
         None => check(&cli),
     }
 }
@@ -163,6 +167,8 @@ struct Setup {
     detected: Version,
     source: VersionSource,
     now: i64,
+    /// `--instar-home`, for the machine area's view of this agent.
+    instar_home: Option<PathBuf>,
 }
 
 impl Setup {
@@ -175,6 +181,7 @@ impl Setup {
             self.now,
             deep,
         )
+        .with_instar_home(self.instar_home.clone())
     }
 }
 
@@ -205,6 +212,7 @@ fn setup(cli: &Cli) -> Result<Setup, Failure> {
         detected,
         source,
         now,
+        instar_home: cli.instar_home.as_ref().map(|home| engine::normalize(&cwd.join(home))),
     })
 }
 

@@ -51,6 +51,17 @@ pub trait Host: Send + Sync {
     fn find_on_path(&self, program: &str) -> Option<PathBuf>;
     /// Runs a probe with stdin closed; `None` when the program cannot be started.
     fn run(&self, program: &str, args: &[&OsStr]) -> Option<Output>;
+
+    /// The per-user instar folder (registry.json, agents/): `~/.instar` unless `--instar-home`
+    /// says otherwise (that override lives in `Context`, which asks here only for the default).
+    fn instar_home(&self) -> Option<PathBuf> {
+        self.home_dir().map(|home| home.join(".instar"))
+    }
+
+    /// launchd's per-user job folder on macOS: `~/Library/LaunchAgents`.
+    fn launch_agents_dir(&self) -> Option<PathBuf> {
+        self.home_dir().map(|home| home.join("Library/LaunchAgents"))
+    }
 }
 
 /// The real machine.

@@ -6,8 +6,10 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod openmetrics;
 pub mod paths;
 pub mod sarif;
+pub mod scan;
 pub mod snippet;
 
 use std::collections::HashMap;
