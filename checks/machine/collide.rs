@@ -51,7 +51,7 @@ fn report_groups(
             d = d.secondary(Label {
                 file: config_of(other),
                 span: None,
-                message: format!("{} too", other.display()),
+                message: "the same value here".to_string(),
             });
         }
         out.push(Finding::new(d, Concern::Agents(dirs)));

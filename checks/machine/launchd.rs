@@ -47,7 +47,7 @@ pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             continue;
         };
         if name == WATCHDOG {
-            watchdog(&path, &text, out);
+            watchdog(&path, &text, cx.home_dir().as_deref(), out);
             continue;
         }
         let dir = program_arguments(&text).and_then(|args| {
@@ -182,19 +182,23 @@ fn ceiling(machine: &Machine, job: &Job, out: &mut Vec<Finding>) {
     ));
 }
 
-/// A path under a temporary folder, which the system cleans.
-fn is_temporary(path: &Path) -> bool {
+/// A path under a temporary folder, which the system cleans (the home folder never counts,
+/// wherever it lives).
+fn is_temporary(path: &Path, home: Option<&Path>) -> bool {
+    if home.is_some_and(|h| path.starts_with(h)) {
+        return false;
+    }
     let text = path.to_string_lossy();
     ["/tmp/", "/private/tmp/", "/var/folders/", "/private/var/folders/"]
         .iter()
         .any(|p| text.starts_with(p))
 }
 
-fn watchdog(path: &Path, text: &str, out: &mut Vec<Finding>) {
+fn watchdog(path: &Path, text: &str, home: Option<&Path>, out: &mut Vec<Finding>) {
     let script = program_arguments(text).and_then(|a| a.get(1).cloned());
     let problem = match &script {
         None => Some("names no script".to_string()),
-        Some(s) if is_temporary(Path::new(s)) => {
+        Some(s) if is_temporary(Path::new(s), home) => {
             Some(format!("runs {s}, under a temporary folder"))
         }
         Some(s) if !Path::new(s).exists() => Some(format!("runs {s}, which does not exist")),

@@ -23,7 +23,7 @@ pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
 }
 
 fn corrupt(machine: &Machine, out: &mut Vec<Finding>) {
-    let RegistryFile::Corrupt { reason, span } = &machine.registry else {
+    let RegistryFile::Corrupt { reason, span, label } = &machine.registry else {
         return;
     };
     let mut d = Diagnostic::new(
@@ -38,7 +38,7 @@ fn corrupt(machine: &Machine, out: &mut Vec<Finding>) {
     .help("copy the file aside, then rebuild it from the agents' configs, or restart each agent so it registers again")
     .fix(Some(Fix::manual("rebuild ~/.instar/registry.json from the agents' configs")));
     if let Some(span) = span {
-        d = d.at(span.clone(), "instar stops reading here");
+        d = d.at(span.clone(), *label);
     }
     out.push(Finding::new(d, Concern::Everyone));
 }

@@ -17,6 +17,7 @@ pub enum RegistryFile {
     Corrupt {
         reason: String,
         span: Option<Span>,
+        label: &'static str,
     },
     Loaded(Vec<Entry>),
 }
@@ -164,6 +165,7 @@ fn read_registry(cx: &Context, path: &Path) -> RegistryFile {
             return RegistryFile::Corrupt {
                 reason: format!("it {}", other.describe()),
                 span: None,
+                label: "",
             }
         }
     }
@@ -175,12 +177,14 @@ fn read_registry(cx: &Context, path: &Path) -> RegistryFile {
             return RegistryFile::Corrupt {
                 reason: format!("JSON.parse rejects it: {}", err.message),
                 span: Some(err.span.clone()),
+                label: "JSON.parse fails here",
             }
         }
         Ok(outcome) if outcome.bom => {
             return RegistryFile::Corrupt {
                 reason: "it starts with a byte-order mark, which JSON.parse rejects".to_string(),
                 span: Some(0..3),
+                label: "a byte-order mark",
             }
         }
         Ok(_) => {}
@@ -193,6 +197,7 @@ fn read_registry(cx: &Context, path: &Path) -> RegistryFile {
         return RegistryFile::Corrupt {
             reason: "its root is not an object, so instar finds no `entries`".to_string(),
             span: Some(root.span()),
+            label: "not an object",
         };
     }
     let entries = root.get("entries");
@@ -205,6 +210,7 @@ fn read_registry(cx: &Context, path: &Path) -> RegistryFile {
         return RegistryFile::Corrupt {
             reason: "its `entries` is not an array".to_string(),
             span: Some(span),
+            label: "not an array",
         };
     };
     RegistryFile::Loaded(
