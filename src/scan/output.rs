@@ -292,6 +292,8 @@ impl Output {
             let _ = io::Read::read_to_end(&mut human.spool, &mut spooled);
             let verdict = if code == exit::FAILURE {
                 "✗ incomplete"
+            } else if t.errors > 0 {
+                "✗ unhealthy"
             } else if code == exit::FINDINGS {
                 "✗ failing"
             } else if t.warnings > 0 {
