@@ -43,7 +43,11 @@ fn children_peak_mib() -> f64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     // Linux reports KiB, macOS bytes.
-    let kib = if cfg!(target_os = "macos") { usage.ru_maxrss as f64 / 1024.0 } else { usage.ru_maxrss as f64 };
+    let kib = if cfg!(target_os = "macos") {
+        usage.ru_maxrss as f64 / 1024.0
+    } else {
+        usage.ru_maxrss as f64
+    };
     kib / 1024.0
 }
 
@@ -56,7 +60,14 @@ fn doctor() -> Command {
 fn scan(root: &Path, out: &Path) -> f64 {
     let started = Instant::now();
     let status = doctor()
-        .args(["scan", root.to_str().unwrap(), "--format", "json", "-o", out.to_str().unwrap()])
+        .args([
+            "scan",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -76,7 +87,8 @@ fn main() {
     let peak_small = children_peak_mib();
     let times: Vec<f64> = (0..3).map(|_| scan(&large, &out)).collect();
     let peak_large = children_peak_mib();
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(doc["agents"].as_array().unwrap().len(), 1000);
     let best = times.iter().cloned().fold(f64::MAX, f64::min);
 
@@ -93,6 +105,11 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("scan of 1,000 agents ({cores} cores): best {best:.3} s of {times:.3?}");
     println!("one by one (1,000 processes): {one_by_one:.3} s");
-    println!("scan peak RSS: {peak_small:.1} MiB at 100 agents, {peak_large:.1} MiB at 1,000 agents");
-    assert!(best < 2.0 || cores < 2, "the scan takes {best:.3} s, over the 2 s target");
+    println!(
+        "scan peak RSS: {peak_small:.1} MiB at 100 agents, {peak_large:.1} MiB at 1,000 agents"
+    );
+    assert!(
+        best < 2.0 || cores < 2,
+        "the scan takes {best:.3} s, over the 2 s target"
+    );
 }

@@ -212,7 +212,10 @@ fn setup(cli: &Cli) -> Result<Setup, Failure> {
         detected,
         source,
         now,
-        instar_home: cli.instar_home.as_ref().map(|home| engine::normalize(&cwd.join(home))),
+        instar_home: cli
+            .instar_home
+            .as_ref()
+            .map(|home| engine::normalize(&cwd.join(home))),
     })
 }
 

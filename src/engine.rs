@@ -105,9 +105,7 @@ impl Context {
 
     /// The per-user instar folder (`--instar-home`, else the host's `~/.instar`).
     pub fn instar_home(&self) -> Option<PathBuf> {
-        self.instar_home
-            .clone()
-            .or_else(|| self.host.instar_home())
+        self.instar_home.clone().or_else(|| self.host.instar_home())
     }
 
     /// The same run on a host shared with other contexts (`scan` checks many agents of one

@@ -60,7 +60,8 @@ pub trait Host: Send + Sync {
 
     /// launchd's per-user job folder on macOS: `~/Library/LaunchAgents`.
     fn launch_agents_dir(&self) -> Option<PathBuf> {
-        self.home_dir().map(|home| home.join("Library/LaunchAgents"))
+        self.home_dir()
+            .map(|home| home.join("Library/LaunchAgents"))
     }
 }
 

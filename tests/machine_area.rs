@@ -68,8 +68,15 @@ impl Home {
     }
 
     fn cx(&self, dir: &Path, host: FakeHost, version: Version) -> Context {
-        Context::new(dir.to_path_buf(), version, Some(version), VersionSource::Flag, NOW, false)
-            .with_host(host)
+        Context::new(
+            dir.to_path_buf(),
+            version,
+            Some(version),
+            VersionSource::Flag,
+            NOW,
+            false,
+        )
+        .with_host(host)
     }
 
     /// `scan`'s view: every finding of the machine.
@@ -83,7 +90,10 @@ impl Home {
     /// One agent's check: only what concerns it.
     fn single(&self, host: FakeHost, dir: &Path) -> Vec<Diagnostic> {
         let cx = self.cx(dir, host, HEAD);
-        let sel = Selection { select: vec!["machine".into()], ..Selection::default() };
+        let sel = Selection {
+            select: vec!["machine".into()],
+            ..Selection::default()
+        };
         engine::run(&cx, &sel).diagnostics
     }
 }
@@ -119,11 +129,23 @@ fn launchd_jobs_orphaned_shared_mislabelled_or_capped() {
     h.agent_plist("ai.instar.old-a", &a, 1024);
     let found = h.scan(h.host(), std::slice::from_ref(&a));
     let got = codes(&found);
-    assert!(got.contains(&("machine/launchd-orphan", Severity::Warning)), "{got:?}"); // gone
-    assert!(got.contains(&("machine/launchd-orphan", Severity::Error)), "{got:?}"); // shared
-    assert!(got.contains(&("machine/process-ceiling", Severity::Error)), "{got:?}"); // 512
-    assert!(got.contains(&("machine/process-ceiling", Severity::Warning)), "{got:?}"); // 1024
-    // On Linux there is no launchd: nothing of this is looked at.
+    assert!(
+        got.contains(&("machine/launchd-orphan", Severity::Warning)),
+        "{got:?}"
+    ); // gone
+    assert!(
+        got.contains(&("machine/launchd-orphan", Severity::Error)),
+        "{got:?}"
+    ); // shared
+    assert!(
+        got.contains(&("machine/process-ceiling", Severity::Error)),
+        "{got:?}"
+    ); // 512
+    assert!(
+        got.contains(&("machine/process-ceiling", Severity::Warning)),
+        "{got:?}"
+    ); // 1024
+       // On Linux there is no launchd: nothing of this is looked at.
     let linux = FakeHost::linux().with_home(&h.home);
     assert_eq!(codes(&h.scan(linux, &[a])), []);
 }
@@ -134,20 +156,33 @@ fn a_label_that_is_not_the_agents_name_is_a_leftover() {
     let a = h.agent("projects/a", "renamed", 4040);
     h.agent_plist("ai.instar.a", &a, 2048);
     let found = h.scan(h.host(), std::slice::from_ref(&a));
-    assert_eq!(codes(&found), [("machine/launchd-orphan", Severity::Warning)]);
-    assert!(found[0].message.contains("ai.instar.renamed"), "{}", found[0].message);
+    assert_eq!(
+        codes(&found),
+        [("machine/launchd-orphan", Severity::Warning)]
+    );
+    assert!(
+        found[0].message.contains("ai.instar.renamed"),
+        "{}",
+        found[0].message
+    );
 }
 
 #[test]
 fn a_watchdog_on_a_temp_script_or_without_path_is_broken() {
     let h = Home::new();
     h.plist("ai.instar.watchdog", "<key>ProgramArguments</key><array><string>/bin/bash</string><string>/private/var/folders/x/instar-watchdog.sh</string></array>");
-    assert_eq!(codes(&h.scan(h.host(), &[])), [("machine/watchdog-broken", Severity::Warning)]);
+    assert_eq!(
+        codes(&h.scan(h.host(), &[])),
+        [("machine/watchdog-broken", Severity::Warning)]
+    );
     let script = h.home.join(".instar/instar-watchdog.sh");
     fs::write(&script, "#!/bin/bash\n").unwrap();
     h.plist("ai.instar.watchdog", &format!("<key>ProgramArguments</key><array><string>/bin/bash</string><string>{}</string></array>", script.display()));
     let found = h.scan(h.host(), &[]);
-    assert_eq!(codes(&found), [("machine/watchdog-broken", Severity::Warning)]);
+    assert_eq!(
+        codes(&found),
+        [("machine/watchdog-broken", Severity::Warning)]
+    );
     assert!(found[0].message.contains("PATH"));
 }
 
@@ -158,9 +193,15 @@ fn an_agent_under_documents_with_a_launchd_job_is_an_error_from_macos_26() {
     h.agent_plist("ai.instar.docs", &a, 2048);
     let mut tahoe = h.host();
     tahoe.os_version = Some("25.1.0".into());
-    assert_eq!(codes(&h.single(tahoe, &a)), [("machine/tcc-protected", Severity::Error)]);
+    assert_eq!(
+        codes(&h.single(tahoe, &a)),
+        [("machine/tcc-protected", Severity::Error)]
+    );
     // macOS 14 (Darwin 23): a warning.
-    assert_eq!(codes(&h.single(h.host(), &a)), [("machine/tcc-protected", Severity::Warning)]);
+    assert_eq!(
+        codes(&h.single(h.host(), &a)),
+        [("machine/tcc-protected", Severity::Warning)]
+    );
     // Without a launchd job nothing is spawned by launchd there.
     fs::remove_file(h.home.join("Library/LaunchAgents/ai.instar.docs.plist")).unwrap();
     assert_eq!(codes(&h.single(h.host(), &a)), []);
@@ -187,7 +228,10 @@ fn registry_zombies_blocked_ports_and_a_stale_lock() {
     );
     // Agent a's own check: the zombie and the foreign reservation are not its business, the
     // registry lock it writes through is.
-    assert_eq!(codes(&h.single(h.host(), &a)), [("machine/registry-lock-stale", Severity::Info)]);
+    assert_eq!(
+        codes(&h.single(h.host(), &a)),
+        [("machine/registry-lock-stale", Severity::Info)]
+    );
 }
 
 #[test]
@@ -206,12 +250,18 @@ fn a_running_agent_missing_from_the_registry_depends_on_the_version() {
     let live = h.host().with_live_pid(9_000_001);
     let old = Version::new(1, 3, 200);
     let cx = h.cx(&a, live.clone(), old);
-    let sel = Selection { select: vec!["machine".into()], ..Selection::default() };
+    let sel = Selection {
+        select: vec!["machine".into()],
+        ..Selection::default()
+    };
     assert_eq!(
         codes(&engine::run(&cx, &sel).diagnostics),
         [("machine/unregistered", Severity::Warning)]
     );
-    assert_eq!(codes(&h.single(live, &a)), [("machine/unregistered", Severity::Info)]);
+    assert_eq!(
+        codes(&h.single(live, &a)),
+        [("machine/unregistered", Severity::Info)]
+    );
 }
 
 #[test]
@@ -227,7 +277,10 @@ fn foreign_spawn_holders_with_a_dead_pid_and_an_old_heartbeat() {
     )
     .unwrap();
     let found = h.scan(h.host(), &[]);
-    assert_eq!(codes(&found), [("machine/foreign-spawn-holder", Severity::Warning)]);
+    assert_eq!(
+        codes(&found),
+        [("machine/foreign-spawn-holder", Severity::Warning)]
+    );
     assert_eq!(found[0].pointer.as_deref(), Some("/holders/0"));
 }
 
@@ -236,7 +289,10 @@ fn a_path_with_a_space_breaks_only_old_instar() {
     let h = Home::new();
     let a = h.agent("my projects/zoë", "a", 4040);
     let old = h.cx(&a, h.host(), Version::new(0, 28, 44));
-    let sel = Selection { select: vec!["machine".into()], ..Selection::default() };
+    let sel = Selection {
+        select: vec!["machine".into()],
+        ..Selection::default()
+    };
     assert_eq!(
         codes(&engine::run(&old, &sel).diagnostics),
         [("machine/path-needs-encoding", Severity::Warning)]
@@ -249,5 +305,8 @@ fn a_registry_that_does_not_parse_concerns_every_agent() {
     let h = Home::new();
     let a = h.agent("projects/a", "a", 4040);
     h.registry("{\"version\": 1, \"entries\": [");
-    assert_eq!(codes(&h.single(h.host(), &a)), [("machine/registry-corrupt", Severity::Error)]);
+    assert_eq!(
+        codes(&h.single(h.host(), &a)),
+        [("machine/registry-corrupt", Severity::Error)]
+    );
 }

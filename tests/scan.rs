@@ -46,7 +46,12 @@ fn tree() -> Tree {
 }
 
 fn scan(t: &Tree, extra: &[&str]) -> Output {
-    let mut args = vec!["scan", t.root.to_str().unwrap(), "--instar-home", t.home.to_str().unwrap()];
+    let mut args = vec![
+        "scan",
+        t.root.to_str().unwrap(),
+        "--instar-home",
+        t.home.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     run_in(t.root.parent().unwrap(), &args)
 }
@@ -90,12 +95,31 @@ fn the_human_report_lists_every_agent_then_the_broken_ones_with_their_fix_comman
     assert!(lines[0].starts_with("✓ machine"), "{}", out.stdout);
     assert_eq!(lines[1], "✓ 0 errors, 0 warnings — agents/alpha");
     assert_eq!(lines[2], "✓ 0 errors, 0 warnings — agents/beta");
-    assert!(lines[3].starts_with("✗ 1 error") && lines[3].ends_with("— agents/gamma"), "{}", lines[3]);
+    assert!(
+        lines[3].starts_with("✗ 1 error") && lines[3].ends_with("— agents/gamma"),
+        "{}",
+        lines[3]
+    );
     assert!(out.stdout.contains("── agents/gamma ──"));
-    assert!(out.stdout.contains("instar-doctor --dir agents/gamma"), "{}", out.stdout);
-    assert!(!out.stdout.contains("── agents/alpha ──"), "healthy agents have no details");
-    assert!(out.stdout.contains("3 agents — 2 healthy, 1 with findings"), "{}", out.stdout);
-    assert!(out.stderr.is_empty(), "no progress bar without a terminal: {}", out.stderr);
+    assert!(
+        out.stdout.contains("instar-doctor --dir agents/gamma"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("── agents/alpha ──"),
+        "healthy agents have no details"
+    );
+    assert!(
+        out.stdout.contains("3 agents — 2 healthy, 1 with findings"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar without a terminal: {}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -105,7 +129,11 @@ fn healthy_agents_on_a_healthy_machine_exit_zero() {
     let out = scan(&t, &[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("✓ healthy: 3 agents"), "{}", out.stdout);
-    assert!(!out.stdout.contains('!'), "no warning anywhere: {}", out.stdout);
+    assert!(
+        !out.stdout.contains('!'),
+        "no warning anywhere: {}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -116,7 +144,10 @@ fn json_is_one_scan_v1_document_with_a_v1_report_per_agent() {
     assert_eq!(doc["exit_code"].as_i64(), Some(out.code as i64));
     assert_eq!(out.code, 1);
     let agents = doc["agents"].as_array().unwrap();
-    let dirs: Vec<&str> = agents.iter().map(|a| a["project_dir"].as_str().unwrap()).collect();
+    let dirs: Vec<&str> = agents
+        .iter()
+        .map(|a| a["project_dir"].as_str().unwrap())
+        .collect();
     assert_eq!(dirs.len(), 3);
     assert!(dirs[0].ends_with("/alpha") && dirs[2].ends_with("/gamma"));
     assert_eq!(agents[2]["exit_code"], 1);
@@ -125,8 +156,16 @@ fn json_is_one_scan_v1_document_with_a_v1_report_per_agent() {
     // Each agent's report is a valid single-agent document too.
     for agent in agents {
         assert_valid_json_output(&agent.to_string());
-        let checks: Vec<&str> = agent["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-        assert!(!checks.contains(&"machine"), "the machine area runs once, not per agent");
+        let checks: Vec<&str> = agent["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            !checks.contains(&"machine"),
+            "the machine area runs once, not per agent"
+        );
     }
 }
 
@@ -139,7 +178,12 @@ fn the_machine_findings_come_once_and_count_in_the_exit_code() {
     let out = scan(&t, &["--format", "json"]);
     let doc = valid_scan_json(&out.stdout);
     assert_eq!(out.code, 1);
-    let codes: Vec<&str> = doc["machine"]["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = doc["machine"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["machine/port-collision"]);
     for agent in doc["agents"].as_array().unwrap() {
         assert_eq!(agent["exit_code"], 0);
@@ -158,37 +202,79 @@ fn without_a_root_the_per_user_registry_and_agents_folder_are_scanned() {
         ),
     )
     .unwrap();
-    let out = run_in(t.root.parent().unwrap(), &["scan", "--instar-home", t.home.to_str().unwrap(), "--format", "json"]);
+    let out = run_in(
+        t.root.parent().unwrap(),
+        &[
+            "scan",
+            "--instar-home",
+            t.home.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     let doc = valid_scan_json(&out.stdout);
-    let dirs: Vec<&str> = doc["agents"].as_array().unwrap().iter().map(|a| a["project_dir"].as_str().unwrap()).collect();
+    let dirs: Vec<&str> = doc["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["project_dir"].as_str().unwrap())
+        .collect();
     assert_eq!(dirs.len(), 2, "{dirs:?}");
-    assert!(dirs.iter().any(|d| d.ends_with("/alpha")) && dirs.iter().any(|d| d.ends_with("/agents/solo")));
-    let codes: Vec<&str> = doc["machine"]["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert!(
+        dirs.iter().any(|d| d.ends_with("/alpha"))
+            && dirs.iter().any(|d| d.ends_with("/agents/solo"))
+    );
+    let codes: Vec<&str> = doc["machine"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["machine/registry-zombie"]);
 }
 
 #[test]
 fn no_agent_is_exit_2_with_a_document_that_says_why() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run_in(tmp.path(), &["scan", ".", "--instar-home", "home", "--format", "json"]);
+    let out = run_in(
+        tmp.path(),
+        &["scan", ".", "--instar-home", "home", "--format", "json"],
+    );
     assert_eq!(out.code, 2);
     let doc = valid_scan_json(&out.stdout);
-    assert!(doc["error"]["message"].as_str().unwrap().contains("no instar agent"));
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no instar agent"));
 }
 
 #[test]
 fn scan_refuses_what_only_a_single_agent_run_does() {
     let t = tree();
-    for extra in [&["--fix"][..], &["--diff"], &["-i"], &["--dir", "x"], &["--unsafe-fixes"]] {
+    for extra in [
+        &["--fix"][..],
+        &["--diff"],
+        &["-i"],
+        &["--dir", "x"],
+        &["--unsafe-fixes"],
+    ] {
         let out = scan(&t, extra);
         assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
     }
     let out = run_in(&t.root, &["--format", "json", "scan", "."]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--format goes after `scan`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--format goes after `scan`"),
+        "{}",
+        out.stderr
+    );
     let out = run_in(&t.root, &["--fix", "scan", "."]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--fix does not apply to `scan`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--fix does not apply to `scan`"),
+        "{}",
+        out.stderr
+    );
     let out = scan(&t, &["--select", "nope"]);
     assert_eq!(out.code, 2);
 }
@@ -198,23 +284,40 @@ fn exit_zero_and_fail_on_apply_over_all_agents() {
     let t = tree();
     assert_eq!(scan(&t, &["--exit-zero"]).code, 0);
     fs::write(t.root.join("gamma/.instar/jobs.json"), "[]\n").unwrap();
-    assert_eq!(scan(&t, &["--fail-on", "info"]).code, 1, "every agent has info findings");
+    assert_eq!(
+        scan(&t, &["--fail-on", "info"]).code,
+        1,
+        "every agent has info findings"
+    );
 }
 
 #[test]
 fn metrics_go_to_a_file_atomically_and_parse_as_prometheus_and_openmetrics() {
     let t = tree();
     let file = t.root.parent().unwrap().join("doctor.prom");
-    let out = scan(&t, &["--format", "openmetrics", "-o", file.to_str().unwrap()]);
+    let out = scan(
+        &t,
+        &["--format", "openmetrics", "-o", file.to_str().unwrap()],
+    );
     assert_eq!(out.code, 1);
     // With -o the human report still goes to the terminal.
     assert!(out.stdout.contains("agents/gamma"), "{}", out.stdout);
     let text = fs::read_to_string(&file).unwrap();
-    let leftovers: Vec<_> = fs::read_dir(file.parent().unwrap()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "no temp file is left behind");
-    assert!(text.contains("area=\"jobs\",severity=\"error\"} 1"), "{text}");
+    assert!(
+        text.contains("area=\"jobs\",severity=\"error\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("instar_doctor_up 1"));
-    assert!(text.contains("instar_doctor_last_run_timestamp_seconds 1795521600"), "{text}");
+    assert!(
+        text.contains("instar_doctor_last_run_timestamp_seconds 1795521600"),
+        "{text}"
+    );
     assert!(text.ends_with("# EOF\n"));
     parse_with_prometheus_client(&text);
 }
@@ -244,14 +347,23 @@ print(",".join(names)); print(",".join(om_names))
         return;
     };
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && stderr.contains("No module named 'prometheus_client'") && !required {
+    if !out.status.success() && stderr.contains("No module named 'prometheus_client'") && !required
+    {
         eprintln!("prometheus_client is not installed: metrics not parsed");
         return;
     }
-    assert!(out.status.success(), "the parsers reject the metrics: {stderr}\n{text}");
+    assert!(
+        out.status.success(),
+        "the parsers reject the metrics: {stderr}\n{text}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     for line in stdout.lines() {
         assert_eq!(
@@ -268,12 +380,30 @@ fn sarif_is_one_run_relative_to_the_scan_root_and_junit_one_suite_set() {
     let log: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
     assert_eq!(log["runs"].as_array().unwrap().len(), 1);
     assert_eq!(log["runs"][0]["invocations"][0]["exitCode"], 1);
-    let uris: Vec<&str> = log["runs"][0]["results"].as_array().unwrap().iter().filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()).collect();
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
     assert!(uris.contains(&"gamma/.instar/jobs.json"), "{uris:?}");
     let out = scan(&t, &["--format", "junit"]);
     let xml = roxmltree::Document::parse(&out.stdout).expect("JUnit is XML");
-    let suites: Vec<&str> = xml.descendants().filter(|n| n.has_tag_name("testsuite")).filter_map(|n| n.attribute("name")).collect();
-    assert!(suites.iter().any(|s| s.starts_with("agents/gamma: ")), "{suites:?}");
+    let suites: Vec<&str> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    assert!(
+        suites.iter().any(|s| s.starts_with("agents/gamma: ")),
+        "{suites:?}"
+    );
     let out = scan(&t, &["--format", "github"]);
-    assert!(out.stdout.lines().any(|l| l.starts_with("::error file=") && l.contains("jobs.json")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=") && l.contains("jobs.json")),
+        "{}",
+        out.stdout
+    );
 }

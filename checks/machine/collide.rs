@@ -62,7 +62,10 @@ fn ports(machine: &Machine, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for agent in &machine.agents {
         if let Some(port) = agent.port {
-            groups.entry(port.to_string()).or_default().push(agent.dir.clone());
+            groups
+                .entry(port.to_string())
+                .or_default()
+                .push(agent.dir.clone());
         }
     }
     report_groups(groups, out, |port, dirs| {
@@ -82,7 +85,10 @@ fn ports(machine: &Machine, out: &mut Vec<Finding>) {
 fn names(machine: &Machine, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for agent in &machine.agents {
-        groups.entry(agent.name.clone()).or_default().push(agent.dir.clone());
+        groups
+            .entry(agent.name.clone())
+            .or_default()
+            .push(agent.dir.clone());
     }
     report_groups(groups, out, |name, dirs| {
         Diagnostic::new(

@@ -70,7 +70,11 @@ pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
 
 fn concern_for(machine: &Machine, dir: &Path) -> Concern {
     let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    match machine.agents.iter().find(|a| a.real == real || a.dir == dir) {
+    match machine
+        .agents
+        .iter()
+        .find(|a| a.real == real || a.dir == dir)
+    {
         Some(agent) => Concern::Agents(vec![agent.dir.clone()]),
         None => Concern::MachineOnly,
     }
@@ -94,7 +98,11 @@ fn orphans(machine: &Machine, jobs: &[Job], out: &mut Vec<Finding>) {
         if !dir.exists() {
             out.push(finding(
                 Severity::Warning,
-                format!("launchd job {} runs instar for {}, which does not exist", job.label, dir.display()),
+                format!(
+                    "launchd job {} runs instar for {}, which does not exist",
+                    job.label,
+                    dir.display()
+                ),
                 Concern::MachineOnly,
             ));
             continue;
@@ -114,7 +122,11 @@ fn orphans(machine: &Machine, jobs: &[Job], out: &mut Vec<Finding>) {
             continue;
         }
         let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
-        if let Some(agent) = machine.agents.iter().find(|a| a.real == real || a.dir == *dir) {
+        if let Some(agent) = machine
+            .agents
+            .iter()
+            .find(|a| a.real == real || a.dir == *dir)
+        {
             let expected = format!("ai.instar.{}", agent.name);
             if job.label != expected {
                 out.push(finding(
@@ -189,9 +201,14 @@ fn is_temporary(path: &Path, home: Option<&Path>) -> bool {
         return false;
     }
     let text = path.to_string_lossy();
-    ["/tmp/", "/private/tmp/", "/var/folders/", "/private/var/folders/"]
-        .iter()
-        .any(|p| text.starts_with(p))
+    [
+        "/tmp/",
+        "/private/tmp/",
+        "/var/folders/",
+        "/private/var/folders/",
+    ]
+    .iter()
+    .any(|p| text.starts_with(p))
 }
 
 fn watchdog(path: &Path, text: &str, home: Option<&Path>, out: &mut Vec<Finding>) {
@@ -216,7 +233,9 @@ fn watchdog(path: &Path, text: &str, home: Option<&Path>, out: &mut Vec<Finding>
             format!("the fleet watchdog's launchd job {problem}: the watchdog is silently dead"),
         )
         .file(path)
-        .fix(Some(Fix::manual("re-run `instar update` or setup, which rewrites the watchdog"))),
+        .fix(Some(Fix::manual(
+            "re-run `instar update` or setup, which rewrites the watchdog",
+        ))),
         Concern::MachineOnly,
     ));
 }
@@ -239,7 +258,12 @@ pub fn macos_major(darwin_release: &str) -> Option<u32> {
 
 fn tcc(cx: &Context, machine: &Machine, folder: &Path, out: &mut Vec<Finding>) {
     let Some(home) = cx.home_dir() else { return };
-    let protected = ["Documents", "Desktop", "Downloads", "Library/Mobile Documents"];
+    let protected = [
+        "Documents",
+        "Desktop",
+        "Downloads",
+        "Library/Mobile Documents",
+    ];
     let macos = cx.host().os_version().as_deref().and_then(macos_major);
     for agent in &machine.agents {
         let Some(place) = protected
@@ -253,7 +277,10 @@ fn tcc(cx: &Context, machine: &Machine, folder: &Path, out: &mut Vec<Finding>) {
             continue;
         }
         let (severity, consequence) = if macos.is_some_and(|v| v >= 26) {
-            (Severity::Error, "on macOS 26 launchd cannot start it there (EPERM, exit 78, empty logs)")
+            (
+                Severity::Error,
+                "on macOS 26 launchd cannot start it there (EPERM, exit 78, empty logs)",
+            )
         } else {
             (Severity::Warning, "launchd-started processes get EPERM on reads there at times, and macOS 26 refuses to start it")
         };

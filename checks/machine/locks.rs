@@ -37,8 +37,14 @@ fn holders(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             continue;
         }
         let pid = holder.get("pid").and_then(|v| v.as_f64()).unwrap_or(0.0);
-        let alive = pid > 0.0 && pid.fract() == 0.0 && pid <= u32::MAX as f64 && cx.process_alive(pid as u32);
-        let heartbeat = holder.get("heartbeat").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let alive = pid > 0.0
+            && pid.fract() == 0.0
+            && pid <= u32::MAX as f64
+            && cx.process_alive(pid as u32);
+        let heartbeat = holder
+            .get("heartbeat")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
         if alive || now_ms - heartbeat <= HOLDER_STALE_MS {
             continue;
         }

@@ -23,7 +23,12 @@ pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
 }
 
 fn corrupt(machine: &Machine, out: &mut Vec<Finding>) {
-    let RegistryFile::Corrupt { reason, span, label } = &machine.registry else {
+    let RegistryFile::Corrupt {
+        reason,
+        span,
+        label,
+    } = &machine.registry
+    else {
         return;
     };
     let mut d = Diagnostic::new(
@@ -67,12 +72,17 @@ fn zombies(machine: &Machine, out: &mut Vec<Finding>) {
             Diagnostic::new(
                 &REGISTRY_ZOMBIE,
                 Effect::Silent,
-                format!("registry entry {} names {path}, which {why}; instar never prunes it{port}", entry.index),
+                format!(
+                    "registry entry {} names {path}, which {why}; instar never prunes it{port}",
+                    entry.index
+                ),
             )
             .file(&machine.registry_path)
             .at(entry.span.clone(), "this entry")
             .pointer(format!("/entries/{}", entry.index))
-            .fix(Some(Fix::manual("remove the entry while no instar process runs"))),
+            .fix(Some(Fix::manual(
+                "remove the entry while no instar process runs",
+            ))),
             Concern::MachineOnly,
         ));
     }
@@ -120,9 +130,23 @@ fn unregistered(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
         };
         let heals = agent.version >= boundary::REGISTRY_HEARTBEAT_REREGISTERS;
         let (severity, effect, tail) = if heals {
-            (Severity::Info, Effect::None, format!("instar {} re-registers it at its next heartbeat", agent.version))
+            (
+                Severity::Info,
+                Effect::None,
+                format!(
+                    "instar {} re-registers it at its next heartbeat",
+                    agent.version
+                ),
+            )
         } else {
-            (Severity::Warning, Effect::Silent, format!("instar {} does not put it back until it restarts", agent.version))
+            (
+                Severity::Warning,
+                Effect::Silent,
+                format!(
+                    "instar {} does not put it back until it restarts",
+                    agent.version
+                ),
+            )
         };
         out.push(Finding::new(
             Diagnostic::new(

@@ -36,8 +36,13 @@ pub struct Entry {
 impl Entry {
     /// The lifeline registers `<projectDir>-lifeline` with port+1000: no agent of its own.
     pub fn is_lifeline(&self) -> bool {
-        self.path.as_deref().is_some_and(|p| p.ends_with("-lifeline"))
-            || self.name.as_deref().is_some_and(|n| n.ends_with("-lifeline"))
+        self.path
+            .as_deref()
+            .is_some_and(|p| p.ends_with("-lifeline"))
+            || self
+                .name
+                .as_deref()
+                .is_some_and(|n| n.ends_with("-lifeline"))
     }
 }
 
@@ -220,8 +225,14 @@ fn read_registry(cx: &Context, path: &Path) -> RegistryFile {
             .map(|(index, e)| Entry {
                 index,
                 span: e.span(),
-                name: e.get("name").and_then(|v| v.as_str()).map(|s| s.into_owned()),
-                path: e.get("path").and_then(|v| v.as_str()).map(|s| s.into_owned()),
+                name: e
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .map(|s| s.into_owned()),
+                path: e
+                    .get("path")
+                    .and_then(|v| v.as_str())
+                    .map(|s| s.into_owned()),
                 port: e.get("port").and_then(|v| v.as_f64()),
                 port_span: e.get("port").map(|v| v.span()),
             })

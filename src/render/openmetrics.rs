@@ -39,7 +39,9 @@ pub fn tail(agents: &BTreeMap<&'static str, usize>, up: bool, timestamp: i64) ->
         "# HELP instar_doctor_agents Agents checked by the last scan, by verdict.\n# TYPE instar_doctor_agents gauge\n",
     );
     for (status, n) in agents {
-        out.push_str(&format!("instar_doctor_agents{{status=\"{status}\"}} {n}\n"));
+        out.push_str(&format!(
+            "instar_doctor_agents{{status=\"{status}\"}} {n}\n"
+        ));
     }
     out.push_str(&format!(
         "# HELP instar_doctor_up Whether the last scan gave an answer (1) or failed (0).\n# TYPE instar_doctor_up gauge\ninstar_doctor_up {}\n",

@@ -46,9 +46,15 @@ pub fn junit_suites(single: &str, agent: &str) -> String {
     let agent = super::junit::escape_attr(agent);
     single
         .lines()
-        .filter(|l| !l.starts_with("<?xml") && !l.starts_with("<testsuites") && *l != "</testsuites>")
+        .filter(|l| {
+            !l.starts_with("<?xml") && !l.starts_with("<testsuites") && *l != "</testsuites>"
+        })
         .map(|l| {
-            let l = l.replacen("<testsuite name=\"", &format!("<testsuite name=\"{agent}: "), 1);
+            let l = l.replacen(
+                "<testsuite name=\"",
+                &format!("<testsuite name=\"{agent}: "),
+                1,
+            );
             l.replacen("classname=\"", &format!("classname=\"{agent}: "), 1) + "\n"
         })
         .collect()
@@ -64,19 +70,34 @@ pub fn junit_tail() -> &'static str {
 
 /// One agent's SARIF results with locations relative to the scan root, as JSON text without
 /// the surrounding brackets (empty when it has none).
-pub fn sarif_results(cx: &Context, report: &crate::engine::Report, doc: &Document, root: &Path) -> String {
+pub fn sarif_results(
+    cx: &Context,
+    report: &crate::engine::Report,
+    doc: &Document,
+    root: &Path,
+) -> String {
     let repo = RepoPaths::rooted(root, &cx.project_dir);
-    results_of(doc, &super::sarif::fixes(cx, &report.diagnostics, &repo), &repo)
+    results_of(
+        doc,
+        &super::sarif::fixes(cx, &report.diagnostics, &repo),
+        &repo,
+    )
 }
 
 /// The machine findings' SARIF results (files under the instar home or absolute).
-pub fn sarif_machine_results(cx: &Context, diagnostics: &[Diagnostic], doc: &Document, root: &Path) -> String {
+pub fn sarif_machine_results(
+    cx: &Context,
+    diagnostics: &[Diagnostic],
+    doc: &Document,
+    root: &Path,
+) -> String {
     let repo = RepoPaths::rooted(root, &cx.project_dir);
     results_of(doc, &super::sarif::fixes(cx, diagnostics, &repo), &repo)
 }
 
 fn results_of(doc: &Document, fixes: &[Option<Value>], repo: &RepoPaths) -> String {
-    let log: Value = serde_json::from_str(&super::sarif::render(doc, fixes, Some(repo))).unwrap_or_default();
+    let log: Value =
+        serde_json::from_str(&super::sarif::render(doc, fixes, Some(repo))).unwrap_or_default();
     match log["runs"][0]["results"].as_array() {
         Some(results) => results
             .iter()
@@ -95,7 +116,8 @@ const INVOCATION: &str = "@@instar-doctor-invocation@@";
 pub fn sarif_envelope(root: &Path) -> (String, String) {
     let empty = super::json::failure("", None);
     let repo = RepoPaths::rooted(root, root);
-    let mut log: Value = serde_json::from_str(&super::sarif::render(&empty, &[], Some(&repo))).unwrap_or_default();
+    let mut log: Value =
+        serde_json::from_str(&super::sarif::render(&empty, &[], Some(&repo))).unwrap_or_default();
     if let Some(run) = log["runs"][0].as_object_mut() {
         // Results are written as agents finish, the invocation (exit code) after them.
         run.remove("invocations");
@@ -104,7 +126,9 @@ pub fn sarif_envelope(root: &Path) -> (String, String) {
         run.insert("invocations".into(), Value::String(INVOCATION.into()));
     }
     let text = serde_json::to_string(&log).unwrap_or_default();
-    let (head, tail) = text.split_once(&format!("\"{RESULTS}\"")).unwrap_or((&text, ""));
+    let (head, tail) = text
+        .split_once(&format!("\"{RESULTS}\""))
+        .unwrap_or((&text, ""));
     (format!("{head}["), format!("]{tail}\n"))
 }
 

@@ -91,7 +91,11 @@ pub fn check(dir: &Path, settings: &Settings, host: &Arc<dyn Host>) -> Checked {
         Outputs::Human => (None, human_details(settings)),
         Outputs::Machine { human_too } => (
             Some(render_machine(&cx, &report, exit_code, settings)),
-            if human_too { human_details(settings) } else { None },
+            if human_too {
+                human_details(settings)
+            } else {
+                None
+            },
         ),
     };
     Checked {
@@ -153,7 +157,8 @@ fn render_machine(cx: &Context, report: &Report, exit_code: u8, settings: &Setti
     match settings.format {
         ScanFormat::Json => serde_json::to_string(&doc).unwrap_or_default(),
         ScanFormat::Github => {
-            let repo = render::paths::RepoPaths::discover(&cx.project_dir, settings.workspace.as_deref());
+            let repo =
+                render::paths::RepoPaths::discover(&cx.project_dir, settings.workspace.as_deref());
             render::github::render(&doc, Some(&repo))
         }
         ScanFormat::Junit => render::scan::junit_suites(

@@ -130,7 +130,7 @@ mod tests {
         let outside = tmp.path().join("outside");
         agent(&outside, "config.json");
         std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
-        let found = under_roots(&[root.clone()], tmp.path()).unwrap();
+        let found = under_roots(std::slice::from_ref(&root), tmp.path()).unwrap();
         let names: Vec<String> = found
             .iter()
             .map(|p| p.strip_prefix(&root).unwrap().display().to_string())

@@ -16,8 +16,8 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 
 use crate::checks;
-use crate::cli::{Cli, FailOn, ScanArgs};
 pub use crate::cli::ScanFormat;
+use crate::cli::{Cli, FailOn, ScanArgs};
 use crate::diag::{Severity, Sink};
 use crate::engine::{Context, Report, Selection};
 use crate::exit;
@@ -99,9 +99,16 @@ pub fn main_on(cli: &Cli, matches: &ArgMatches, args: &ScanArgs, host: Arc<dyn H
     let machine_cx = home.as_ref().map(|home| {
         Context::new(
             home.clone(),
-            settings.instar_version.map(crate::version::rules_for).unwrap_or(NEWEST_KNOWN),
+            settings
+                .instar_version
+                .map(crate::version::rules_for)
+                .unwrap_or(NEWEST_KNOWN),
             settings.instar_version,
-            if settings.instar_version.is_some() { VersionSource::Flag } else { VersionSource::Default },
+            if settings.instar_version.is_some() {
+                VersionSource::Flag
+            } else {
+                VersionSource::Default
+            },
             settings.now,
             settings.deep,
         )
@@ -228,7 +235,10 @@ fn discover_agents(
         return discover::under_roots(&args.roots, cwd).map_err(|e| e.to_string());
     }
     let Some(cx) = machine_cx else {
-        return Err("no ROOT given and no home folder to find ~/.instar in; pass ROOT or --instar-home".to_string());
+        return Err(
+            "no ROOT given and no home folder to find ~/.instar in; pass ROOT or --instar-home"
+                .to_string(),
+        );
     };
     let machine = checks::machine::view::Machine::gather(cx, &[]);
     let registry = machine.map(|m| m.registry_paths()).unwrap_or_default();
@@ -252,7 +262,10 @@ fn scan_root(args: &ScanArgs, cwd: &Path, agents: &[PathBuf]) -> PathBuf {
     if let [root] = args.roots.as_slice() {
         return crate::engine::normalize(&cwd.join(root));
     }
-    let mut common = agents.first().cloned().unwrap_or_else(|| PathBuf::from("/"));
+    let mut common = agents
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("/"));
     for agent in agents {
         while !agent.starts_with(&common) {
             if !common.pop() {

@@ -56,7 +56,8 @@ impl Output {
         .map(|to_main| -> Result<Human, String> {
             Ok(Human {
                 to_main,
-                spool: tempfile::tempfile().map_err(|e| format!("cannot create a temp file: {e}"))?,
+                spool: tempfile::tempfile()
+                    .map_err(|e| format!("cannot create a temp file: {e}"))?,
                 machine_details: None,
             })
         })
@@ -82,9 +83,17 @@ impl Output {
         }
     }
 
-    pub fn start(&mut self, settings: &Settings, cx: Option<&Context>, machine: &Report, found: usize) {
+    pub fn start(
+        &mut self,
+        settings: &Settings,
+        cx: Option<&Context>,
+        machine: &Report,
+        found: usize,
+    ) {
         self.progress = progress_bar(found);
-        let machine_doc = cx.map(|cx| render::json::document(cx, machine, super::agent::exit_code(machine, settings)));
+        let machine_doc = cx.map(|cx| {
+            render::json::document(cx, machine, super::agent::exit_code(machine, settings))
+        });
         for d in &machine.diagnostics {
             match d.severity {
                 Severity::Error => self.totals.errors += 1,
@@ -103,14 +112,20 @@ impl Output {
                 if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
                     let single = render::junit::render(doc, settings.threshold.as_str());
                     let _ = self.main.write_all(
-                        render::scan::junit_suites(&single, &format!("machine {}", cx.project_dir.display())).as_bytes(),
+                        render::scan::junit_suites(
+                            &single,
+                            &format!("machine {}", cx.project_dir.display()),
+                        )
+                        .as_bytes(),
                     );
                 }
             }
             ScanFormat::Github => {
                 if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
                     let repo = render::paths::RepoPaths::rooted(&cx.project_dir, &cx.project_dir);
-                    let _ = self.main.write_all(render::github::render(doc, Some(&repo)).as_bytes());
+                    let _ = self
+                        .main
+                        .write_all(render::github::render(doc, Some(&repo)).as_bytes());
                 }
             }
             ScanFormat::Sarif => {
@@ -118,7 +133,12 @@ impl Output {
                 self.sarif_tail = tail;
                 let _ = self.main.write_all(head.as_bytes());
                 if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
-                    let results = render::scan::sarif_machine_results(cx, &machine.diagnostics, doc, &settings.scan_root);
+                    let results = render::scan::sarif_machine_results(
+                        cx,
+                        &machine.diagnostics,
+                        doc,
+                        &settings.scan_root,
+                    );
                     if !results.is_empty() {
                         let _ = self.main.write_all(results.as_bytes());
                         self.first = false;
@@ -128,10 +148,14 @@ impl Output {
             ScanFormat::Openmetrics => {
                 let mut counts = BTreeMap::new();
                 for d in &machine.diagnostics {
-                    *counts.entry((d.code.check(), d.severity.as_str())).or_insert(0) += 1;
+                    *counts
+                        .entry((d.code.check(), d.severity.as_str()))
+                        .or_insert(0) += 1;
                 }
                 let _ = self.main.write_all(openmetrics::head().as_bytes());
-                let _ = self.main.write_all(openmetrics::findings("", &counts).as_bytes());
+                let _ = self
+                    .main
+                    .write_all(openmetrics::findings("", &counts).as_bytes());
             }
             ScanFormat::Human => {}
         }
@@ -139,12 +163,16 @@ impl Output {
             let errors = machine.count(Severity::Error);
             let warnings = machine.count(Severity::Warning);
             let mark = mark(errors, warnings, machine.crashed());
-            let line = format!("{mark} machine  {} — {}\n", counts(errors, warnings), settings.display(&cx.project_dir));
+            let line = format!(
+                "{mark} machine  {} — {}\n",
+                counts(errors, warnings),
+                settings.display(&cx.project_dir)
+            );
             let show = errors + warnings > 0 || settings.human.verbose || machine.crashed();
             if show {
                 human.machine_details = Some(render::human::render(cx, machine, &settings.human));
             }
-            if !(settings.human.quiet && !show) {
+            if !settings.human.quiet || show {
                 self.human_line(&line);
             }
         }
@@ -203,7 +231,10 @@ impl Output {
                         if settings.format == ScanFormat::Github {
                             render::github::render(&doc, None)
                         } else {
-                            render::scan::junit_suites(&render::junit::render(&doc, settings.threshold.as_str()), &shown)
+                            render::scan::junit_suites(
+                                &render::junit::render(&doc, settings.threshold.as_str()),
+                                &shown,
+                            )
                         }
                     }
                     _ => String::new(),
@@ -228,13 +259,22 @@ impl Output {
         } else {
             mark(checked.errors, checked.warnings, false)
         };
-        let line = format!("{mark} {} — {shown}\n", counts(checked.errors, checked.warnings));
+        let line = format!(
+            "{mark} {} — {shown}\n",
+            counts(checked.errors, checked.warnings)
+        );
         self.human_line(&line);
         if let Some(human) = &mut self.human {
             let command = if checked.fixable {
-                format!("fix: instar-doctor --dir {} --fix   (preview: --diff)", quote(&shown))
+                format!(
+                    "fix: instar-doctor --dir {} --fix   (preview: --diff)",
+                    quote(&shown)
+                )
             } else {
-                format!("details: instar-doctor --dir {}   (nothing here --fix can apply)", quote(&shown))
+                format!(
+                    "details: instar-doctor --dir {}   (nothing here --fix can apply)",
+                    quote(&shown)
+                )
             };
             let mut block = String::new();
             if broken || checked.human.is_some() {
@@ -275,9 +315,16 @@ impl Output {
             ScanFormat::Junit => render::scan::junit_tail().to_string(),
             ScanFormat::Github => error
                 .as_deref()
-                .map(|e| format!("::error title=instar-doctor::{}\n", render::github::escape_data(e)))
+                .map(|e| {
+                    format!(
+                        "::error title=instar-doctor::{}\n",
+                        render::github::escape_data(e)
+                    )
+                })
                 .unwrap_or_default(),
-            ScanFormat::Openmetrics => openmetrics::tail(&t.by_status, code != exit::FAILURE, settings.now),
+            ScanFormat::Openmetrics => {
+                openmetrics::tail(&t.by_status, code != exit::FAILURE, settings.now)
+            }
             ScanFormat::Human => String::new(),
         };
         let _ = self.main.write_all(tail.as_bytes());
@@ -336,7 +383,10 @@ impl Output {
 }
 
 fn quote(path: &str) -> String {
-    if path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-~+".contains(&b)) {
+    if path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-~+".contains(&b))
+    {
         path.to_string()
     } else {
         format!("'{}'", path.replace('\'', "'\\''"))
@@ -355,7 +405,11 @@ fn mark(errors: usize, warnings: usize, crashed: bool) -> &'static str {
 
 fn counts(errors: usize, warnings: usize) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 /// A progress bar of agents done / found on stderr, only on a terminal and never under CI.
@@ -367,7 +421,9 @@ fn progress_bar(found: usize) -> Option<indicatif::ProgressBar> {
         Some(found as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} agents checked") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} agents checked")
+    {
         bar.set_style(style);
     }
     Some(bar)
@@ -410,12 +466,19 @@ pub fn failure_document(format: ScanFormat, message: &str) -> Option<String> {
         ScanFormat::Human => return None,
         ScanFormat::Json => {
             let mut text = render::scan::json_head(None, &doc);
-            text.push_str(&render::scan::json_tail(&summary, exit::FAILURE, Some(message)));
+            text.push_str(&render::scan::json_tail(
+                &summary,
+                exit::FAILURE,
+                Some(message),
+            ));
             text
         }
         ScanFormat::Sarif => {
             let (head, tail) = render::scan::sarif_envelope(Path::new("/"));
-            format!("{head}{}", render::scan::sarif_tail(&tail, exit::FAILURE, Some(message)))
+            format!(
+                "{head}{}",
+                render::scan::sarif_tail(&tail, exit::FAILURE, Some(message))
+            )
         }
         ScanFormat::Github => render::github::render(&doc, None),
         ScanFormat::Junit => render::junit::render(&doc, "error"),
@@ -444,7 +507,8 @@ pub fn color_enabled(choice: ColorChoice) -> bool {
             let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
             if set("NO_COLOR") {
                 false
-            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
+            {
                 true
             } else {
                 io::stdout().is_terminal()
