@@ -60,6 +60,7 @@ pub mod hooks;
 pub mod identity;
 pub mod jobs;
 pub mod keys;
+pub mod machine;
 pub mod machine_state;
 pub mod registry;
 pub mod runtime;
@@ -86,6 +87,7 @@ pub static TABLE: &[&dyn Check] = &[
     &keys::KeysCheck,
     &config::ConfigCheck,
     &boot::BootCheck,
+    &machine::MachineCheck,
     &hooks::HooksCheck,
     &runtime::RuntimeCheck,
     &state::StateCheck,

@@ -53,6 +53,9 @@ pub fn main(args: Vec<OsString>) -> u8 {
         cli.dir = dir.clone().or(cli.dir.take());
         cli.instar_version = instar_version.clone().or(cli.instar_version.take());
     }
+    if let Some(Command::Scan(args)) = &cli.command {
+        return crate::scan::main(&cli, &matches, args);
+    }
     let usage = crate::usage::refuse_run_options(&cli, &matches)
         .and_then(|()| crate::usage::validate(&cli));
     if let Err(message) = usage {
@@ -77,6 +80,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             print(&String::from_utf8_lossy(&out));
             exit::HEALTHY
         }
+        Some(Command::Scan(_)) => unreachable!("scan is dispatched above"),
         None => check(&cli),
     }
 }
@@ -173,6 +177,8 @@ struct Setup {
     detected: Version,
     source: VersionSource,
     now: i64,
+    /// `--instar-home`, for the machine area's view of this agent.
+    instar_home: Option<PathBuf>,
 }
 
 impl Setup {
@@ -185,6 +191,7 @@ impl Setup {
             self.now,
             deep,
         )
+        .with_instar_home(self.instar_home.clone())
     }
 }
 
@@ -215,6 +222,10 @@ fn setup(cli: &Cli) -> Result<Setup, Failure> {
         detected,
         source,
         now,
+        instar_home: cli
+            .instar_home
+            .as_ref()
+            .map(|home| engine::normalize(&cwd.join(home))),
     })
 }
 

@@ -93,6 +93,11 @@ pub struct Cli {
     /// Print only findings at or above the threshold, no summary.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// The per-user instar folder (registry.json, agents/) the machine checks read.
+    /// Default: ~/.instar.
+    #[arg(long, value_name = "PATH")]
+    pub instar_home: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +138,9 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Check every agent under the ROOT folders (default: every agent of the per-user registry
+    /// and ~/.instar/agents/*), in parallel, and what they share on this machine. Read-only.
+    Scan(ScanArgs),
     /// Restore the files of a fix run (default: the newest not yet undone).
     Undo {
         /// The run id (a folder name under .instar/doctor/runs/).
@@ -148,6 +156,83 @@ pub enum Command {
         #[arg(long)]
         allow_running: bool,
     },
+}
+
+/// `scan`'s own options: the check run's options that apply to many agents. Fixing stays per
+/// agent (`--dir … --fix`), so --fix, --diff, -i, --unsafe-fixes and --dir are not here and
+/// clap refuses them.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Folders to search for agents (walked in name order; links are not followed; .git,
+    /// node_modules and shadow-install are skipped). Default: the agents the per-user registry
+    /// lists, plus <instar-home>/agents/*.
+    #[arg(value_name = "ROOT")]
+    pub roots: Vec<PathBuf>,
+
+    /// The per-user instar folder (registry.json, agents/). Default: ~/.instar.
+    #[arg(long, value_name = "PATH")]
+    pub instar_home: Option<PathBuf>,
+
+    /// Apply the rules of this instar version to every agent (default: each agent's own).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub instar_version: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
+    pub format: ScanFormat,
+
+    /// Write the report to this file (atomically); with a machine format the human report
+    /// still goes to the terminal.
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+
+    /// Only these checks or codes (comma-separated; may repeat).
+    #[arg(long, value_name = "LIST", action = clap::ArgAction::Append)]
+    pub select: Vec<String>,
+
+    /// Skip these checks or codes (comma-separated; may repeat).
+    #[arg(long, value_name = "LIST", action = clap::ArgAction::Append)]
+    pub ignore: Vec<String>,
+
+    /// The lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Exit 0 instead of 1 when findings remain (2 stays 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Also run the checks that spawn processes or probe the host.
+    #[arg(long)]
+    pub deep: bool,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Also list every finding of every agent (infos included) and timings.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print only the agents with findings at or above the threshold, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+/// The formats of `scan`: the single-agent ones plus the Prometheus text format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+    Junit,
+    /// The Prometheus text format (also valid OpenMetrics), for node_exporter's textfile collector.
+    Openmetrics,
 }
 
 #[derive(Debug, Subcommand)]

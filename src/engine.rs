@@ -35,6 +35,11 @@ pub struct Context {
     pub deep: bool,
     /// The machine: OS, liveness, PATH, probes. Tests replace it with a `FakeHost`.
     host: Arc<dyn Host>,
+    /// `--instar-home`: the per-user folder, when given (else the host's `~/.instar`).
+    instar_home: Option<PathBuf>,
+    /// Under `scan` the machine area runs once for the whole machine, so each agent's own run
+    /// leaves it out (see `checks/machine`).
+    pub machine_scanned: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
 }
@@ -79,6 +84,8 @@ impl Context {
             now,
             deep,
             host: Arc::new(SystemHost),
+            instar_home: None,
+            machine_scanned: false,
             files: RefCell::default(),
             docs: RefCell::default(),
         }
@@ -87,6 +94,24 @@ impl Context {
     /// The same run on another host (tests: a fake macOS or Linux machine).
     pub fn with_host(mut self, host: impl Host + 'static) -> Self {
         self.host = Arc::new(host);
+        self
+    }
+
+    /// `--instar-home`: the per-user folder to read instead of `~/.instar`.
+    pub fn with_instar_home(mut self, home: Option<PathBuf>) -> Self {
+        self.instar_home = home;
+        self
+    }
+
+    /// The per-user instar folder (`--instar-home`, else the host's `~/.instar`).
+    pub fn instar_home(&self) -> Option<PathBuf> {
+        self.instar_home.clone().or_else(|| self.host.instar_home())
+    }
+
+    /// The same run on a host shared with other contexts (`scan` checks many agents of one
+    /// machine, each in its own context).
+    pub fn with_shared_host(mut self, host: Arc<dyn Host>) -> Self {
+        self.host = host;
         self
     }
 
@@ -419,14 +444,14 @@ pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<PathBuf, DiscoveryErro
 }
 
 /// The per-user `~/.instar/` (agent registry, `agents/`) holds none of these, so it never counts.
-fn looks_like_agent(state: &Path) -> bool {
+pub fn looks_like_agent(state: &Path) -> bool {
     ["config.json", "jobs.json", "machine", "machines"]
         .iter()
         .any(|name| std::fs::symlink_metadata(state.join(name)).is_ok())
 }
 
 /// Removes `.` and `..` lexically so that displayed paths are stable; symlinks are kept as given.
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

@@ -54,6 +54,18 @@ pub trait Host: Send + Sync {
     /// Whether `path` (symlinks followed) carries the extended attribute `name`, such as
     /// macOS's `com.apple.quarantine`. A metadata read only: the value is never fetched.
     fn has_xattr(&self, path: &Path, name: &str) -> bool;
+
+    /// The per-user instar folder (registry.json, agents/): `~/.instar` unless `--instar-home`
+    /// says otherwise (that override lives in `Context`, which asks here only for the default).
+    fn instar_home(&self) -> Option<PathBuf> {
+        self.home_dir().map(|home| home.join(".instar"))
+    }
+
+    /// launchd's per-user job folder on macOS: `~/Library/LaunchAgents`.
+    fn launch_agents_dir(&self) -> Option<PathBuf> {
+        self.home_dir()
+            .map(|home| home.join("Library/LaunchAgents"))
+    }
 }
 
 /// The real machine.

@@ -23,6 +23,7 @@ pub mod redact;
 pub mod render;
 pub mod repair;
 pub mod safe_read;
+pub mod scan;
 pub mod selection;
 pub mod source;
 pub mod suggest;

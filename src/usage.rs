@@ -34,6 +34,7 @@ pub fn refuse_run_options(cli: &Cli, matches: &ArgMatches) -> Result<(), String>
         Command::Completions { .. } => ("completions", &[]),
         Command::Undo { .. } => ("undo", &["dir", "allow_running"]),
         Command::Preflight { .. } => ("preflight", &["dir", "instar_version"]),
+        Command::Scan(_) => ("scan", &[]),
     };
     let definition = <Cli as clap::CommandFactory>::command();
     for arg in definition.get_arguments() {
@@ -46,6 +47,12 @@ pub fn refuse_run_options(cli: &Cli, matches: &ArgMatches) -> Result<(), String>
             (None, Some(short)) => format!("-{short}"),
             (None, None) => id.to_string(),
         };
+        // `scan` has its own copy of the options that apply to it: say where they go.
+        if name == "scan" && crate::scan::takes(id) {
+            return Err(format!(
+                "{flag} goes after `scan`: `instar-doctor scan {flag} …`"
+            ));
+        }
         return Err(format!(
             "{flag} does not apply to `{name}`; see `instar-doctor {name} --help`"
         ));
@@ -81,6 +88,9 @@ pub fn validate(cli: &Cli) -> Result<Selection, String> {
                     .to_string(),
             );
         }
+    }
+    if let Some(Command::Scan(args)) = &cli.command {
+        return selection::from_options(&args.select, &args.ignore);
     }
     selection::from_options(&cli.select, &cli.ignore)
 }

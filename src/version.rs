@@ -105,6 +105,8 @@ macro_rules! rules {
 rules! {
     JOBS_SKIP_INVALID_ENTRIES = (0, 28, 64), "9c9d55610, probed (fatal at v0.28.63)",
         "JobLoader skips an invalid jobs.json entry instead of throwing";
+    PROJECT_PATH_DECODED = (0, 28, 79), "f7d163bbd, 7969889a1",
+        "instar decodes its own module path, so a project path with a space, % or # works";
     JOB_MANIFESTS = (0, 28, 98), "b01157526, probed",
         "per-slug job manifests jobs/schedule/*.json and agentmd bodies are loaded";
     MANIFEST_VERSION_VALIDATED = (0, 28, 100), "8cbb04be2, probed (a fractional value loads at v0.28.98)",
@@ -169,6 +171,8 @@ rules! {
         "a manifest's mcpAccess must be project or none";
     AGENTMD_FRONTMATTER_MCP_ACCESS = (1, 3, 292), "a1e365f9f",
         "an agentmd body's frontmatter may carry mcpAccess (an unknown key, so the job is skipped, before)";
+    REGISTRY_HEARTBEAT_REREGISTERS = (1, 3, 299), "fe84ef32b",
+        "the server's heartbeat puts a running agent missing from ~/.instar/registry.json back";
     FRAMEWORK_PI_CLI = (1, 3, 344), "94cb26df4",
         "pi-cli is a framework loadConfig can require";
     REVOKED_MACHINE_STAYS_REVOKED = (1, 3, 412), "8cfefbd7c",
@@ -183,6 +187,8 @@ rules! {
         "grok-build is a framework loadConfig can require";
     FRAMEWORK_BINARY_PATHS_HONOURED = (1, 3, 1169), "6f8585363",
         "loadConfig honours sessions.frameworkBinaryPaths (an absolute path that does not exist is dropped with a warning); before, it read nothing there";
+    LAUNCHD_PROCESS_CEILING_RAISED = (1, 3, 1181), "9c04fb768, 0c9a2af9a",
+        "the migrator raises a launchd plist's NumberOfProcesses below 2048 to 2048 (applied at the next start)";
     GROUNDING_EXEMPT_EXTENDED = (1, 3, 1186), "HEAD-only: the spec gives no boundary",
         "the grounding audit exempts 26 more built-in slugs";
 }

@@ -275,6 +275,46 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "doctor/interrupted-run",
         "tests/fix.rs a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly (needs a killed run)",
     ),
+    (
+        "machine/registry-zombie",
+        "tests/machine_area.rs registry_zombies_blocked_ports_and_a_stale_lock (absolute paths)",
+    ),
+    (
+        "machine/registry-lock-stale",
+        "tests/machine_area.rs registry_zombies_blocked_ports_and_a_stale_lock (needs the lock's mtime)",
+    ),
+    (
+        "machine/fetch-blocked-port",
+        "tests/machine_area.rs registry_zombies_blocked_ports_and_a_stale_lock (absolute paths)",
+    ),
+    (
+        "machine/unregistered",
+        "tests/machine_area.rs (needs a live pid on a fake host)",
+    ),
+    (
+        "machine/launchd-orphan",
+        "tests/machine_area.rs (macOS, fake host)",
+    ),
+    (
+        "machine/process-ceiling",
+        "tests/machine_area.rs (macOS, fake host)",
+    ),
+    (
+        "machine/watchdog-broken",
+        "tests/machine_area.rs (macOS, fake host)",
+    ),
+    (
+        "machine/tcc-protected",
+        "tests/machine_area.rs (macOS, fake host)",
+    ),
+    (
+        "machine/foreign-spawn-holder",
+        "tests/machine_area.rs (needs this host's name)",
+    ),
+    (
+        "machine/path-needs-encoding",
+        "tests/machine_area.rs (a folder name git checkouts mangle)",
+    ),
 ];
 
 /// Every code has a fixture tree whose snapshot shows it, or a named test where no tree can.

@@ -8,7 +8,7 @@
 pub mod codes;
 mod content;
 mod host;
-mod plist;
+pub(crate) mod plist;
 pub mod template;
 
 use std::os::unix::fs::MetadataExt;

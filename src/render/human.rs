@@ -14,6 +14,7 @@ use super::paths::HumanPaths;
 use super::snippet::Snippet;
 use super::Sources;
 
+#[derive(Clone)]
 pub struct HumanOptions {
     pub color: bool,
     pub width: usize,

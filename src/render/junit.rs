@@ -21,7 +21,7 @@ fn escape(text: &str) -> String {
 
 /// An attribute value: as `escape`, plus line breaks and tabs as character references, which
 /// a reader's attribute normalisation would otherwise turn into spaces.
-fn escape_attr(text: &str) -> String {
+pub(crate) fn escape_attr(text: &str) -> String {
     escape_with(text, true)
 }
 

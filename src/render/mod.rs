@@ -7,8 +7,10 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod openmetrics;
 pub mod paths;
 pub mod sarif;
+pub mod scan;
 pub mod snippet;
 
 /// Source bytes and their secret spans: kept in `redact`, re-exported for the renderers.

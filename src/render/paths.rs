@@ -106,6 +106,15 @@ impl RepoPaths {
         }
     }
 
+    /// Paths of `project_dir` relative to a root chosen by the caller: `scan`'s SARIF run puts
+    /// every agent's locations under the one scan root.
+    pub fn rooted(root: &Path, project_dir: &Path) -> Self {
+        RepoPaths {
+            root: root.to_path_buf(),
+            project_dir: project_dir.to_path_buf(),
+        }
+    }
+
     /// The root, for SARIF's `%SRCROOT%`.
     pub fn root(&self) -> &Path {
         &self.root

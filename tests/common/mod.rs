@@ -114,6 +114,8 @@ pub fn run_with_env(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output 
         .env("NO_COLOR", "1")
         .env("COLUMNS", "80")
         .env("CI", "true")
+        // The machine area reads ~/.instar: never the real one of whoever runs the tests.
+        .env("HOME", repo_root().join("tests/no-such-home"))
         .env_remove("CLICOLOR_FORCE")
         .env_remove("GITHUB_WORKSPACE");
     for (key, value) in vars {

@@ -1,0 +1,152 @@
+//! Agents of one machine that collide: one port (#6), one projectName (#7), and registry
+//! reservations on a port fetch refuses (#11).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::diag::{Diagnostic, Effect, Label};
+use crate::engine::{Context, STATE_DIR};
+use crate::fix::Fix;
+
+use super::codes::*;
+use super::view::Machine;
+use super::{Concern, Finding};
+
+/// The WHATWG Fetch "bad ports", which node's fetch refuses (the list instar's allocator skips).
+pub const FETCH_BLOCKED_PORTS: &[u32] = &[
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
+    103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+    512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+    995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+    6669, 6679, 6697, 10080,
+];
+
+pub fn is_fetch_blocked(port: f64) -> bool {
+    port.fract() == 0.0 && FETCH_BLOCKED_PORTS.contains(&(port as u32))
+}
+
+pub fn check(_cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
+    ports(machine, out);
+    names(machine, out);
+    blocked_reservations(machine, out);
+}
+
+fn config_of(dir: &std::path::Path) -> PathBuf {
+    dir.join(STATE_DIR).join("config.json")
+}
+
+/// One finding per group of two or more agents sharing a value, on the first agent's config,
+/// with the others as secondary labels.
+fn report_groups(
+    groups: BTreeMap<String, Vec<PathBuf>>,
+    out: &mut Vec<Finding>,
+    describe: impl Fn(&str, &[PathBuf]) -> Diagnostic,
+) {
+    for (value, dirs) in groups {
+        if dirs.len() < 2 {
+            continue;
+        }
+        let mut d = describe(&value, &dirs).file(config_of(&dirs[0]));
+        for other in &dirs[1..] {
+            d = d.secondary(Label {
+                file: config_of(other),
+                span: None,
+                message: "the same value here".to_string(),
+            });
+        }
+        out.push(Finding::new(d, Concern::Agents(dirs)));
+    }
+}
+
+fn ports(machine: &Machine, out: &mut Vec<Finding>) {
+    let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for agent in &machine.agents {
+        if let Some(port) = agent.port {
+            groups
+                .entry(port.to_string())
+                .or_default()
+                .push(agent.dir.clone());
+        }
+    }
+    report_groups(groups, out, |port, dirs| {
+        Diagnostic::new(
+            &PORT_COLLISION,
+            Effect::Silent,
+            format!(
+                "{} agents are configured with port {port}: {}; only one server can listen, the others exit at boot",
+                dirs.len(),
+                list(dirs)
+            ),
+        )
+        .fix(Some(Fix::manual("give all but one of them a free port in config.json, then restart them")))
+    });
+}
+
+fn names(machine: &Machine, out: &mut Vec<Finding>) {
+    let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for agent in &machine.agents {
+        groups
+            .entry(agent.name.clone())
+            .or_default()
+            .push(agent.dir.clone());
+    }
+    report_groups(groups, out, |name, dirs| {
+        Diagnostic::new(
+            &NAME_COLLISION,
+            Effect::Silent,
+            format!(
+                "{} agents are named {name:?}: {}; they share the launchd label ai.instar.{name}, the tmux session {name}-server and the token file agent-tokens/{name}.token",
+                dirs.len(),
+                list(dirs)
+            ),
+        )
+        .fix(Some(Fix::manual("rename all but one of them (projectName in config.json), then re-run their setup")))
+    });
+}
+
+/// Registry reservations of a blocked port that no agent config carries (an agent's own
+/// config.json port is reported by the config check, where the fix belongs).
+fn blocked_reservations(machine: &Machine, out: &mut Vec<Finding>) {
+    for entry in machine.entries() {
+        let Some(port) = entry.port.filter(|p| is_fetch_blocked(*p)) else {
+            continue;
+        };
+        let path = entry.path.as_deref().map(PathBuf::from);
+        let owner = path.as_ref().and_then(|p| {
+            let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            machine
+                .agents
+                .iter()
+                .find(|a| a.real == real || a.dir == *p)
+        });
+        if owner.is_some_and(|a| a.port == Some(port)) {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            &FETCH_BLOCKED_PORT,
+            Effect::Silent,
+            format!(
+                "registry entry {} reserves port {port}, which node's fetch refuses (WHATWG bad port): the mesh and the lifeline cannot reach it",
+                entry.index
+            ),
+        )
+        .file(&machine.registry_path)
+        .pointer(format!("/entries/{}/port", entry.index))
+        .fix(Some(Fix::manual("re-port the agent, then restart it")));
+        if let Some(span) = &entry.port_span {
+            d = d.at(span.clone(), "a blocked port");
+        }
+        let concern = match owner {
+            Some(agent) => Concern::Agents(vec![agent.dir.clone()]),
+            None => Concern::MachineOnly,
+        };
+        out.push(Finding::new(d, concern));
+    }
+}
+
+fn list(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

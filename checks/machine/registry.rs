@@ -1,0 +1,197 @@
+//! The per-user registry itself: does it load (#19), does each entry still name an agent (#20),
+//! is every running agent in it (#21), and is its lock stale (#22).
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Effect, Severity};
+use crate::engine::{Context, STATE_DIR};
+use crate::fix::Fix;
+use crate::version::boundary;
+
+use super::codes::*;
+use super::view::{Machine, RegistryFile};
+use super::{Concern, Finding};
+
+/// proper-lockfile's `stale` option in AgentRegistry: a held lock is refreshed more often.
+const LOCK_STALE_SECS: i64 = 10;
+
+pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
+    corrupt(machine, out);
+    zombies(machine, out);
+    unregistered(cx, machine, out);
+    stale_lock(cx, machine, out);
+}
+
+fn corrupt(machine: &Machine, out: &mut Vec<Finding>) {
+    let RegistryFile::Corrupt {
+        reason,
+        span,
+        label,
+    } = &machine.registry
+    else {
+        return;
+    };
+    let mut d = Diagnostic::new(
+        &REGISTRY_CORRUPT,
+        Effect::Silent,
+        format!(
+            "{} does not load ({reason}): instar reads it as an empty registry, and its next write erases every agent's entry and port",
+            machine.registry_path.display()
+        ),
+    )
+    .file(&machine.registry_path)
+    .help("copy the file aside, then rebuild it from the agents' configs, or restart each agent so it registers again")
+    .fix(Some(Fix::manual("rebuild ~/.instar/registry.json from the agents' configs")));
+    if let Some(span) = span {
+        d = d.at(span.clone(), *label);
+    }
+    out.push(Finding::new(d, Concern::Everyone));
+}
+
+fn zombies(machine: &Machine, out: &mut Vec<Finding>) {
+    for entry in machine.entries() {
+        if entry.is_lifeline() {
+            continue;
+        }
+        let Some(path) = entry.path.as_deref() else {
+            continue;
+        };
+        let dir = Path::new(path);
+        let why = if !dir.exists() {
+            "does not exist"
+        } else if !dir.join(STATE_DIR).join("config.json").exists() {
+            "holds no .instar/config.json"
+        } else {
+            continue;
+        };
+        let port = entry
+            .port
+            .map(|p| format!(" and keeps port {p} reserved"))
+            .unwrap_or_default();
+        out.push(Finding::new(
+            Diagnostic::new(
+                &REGISTRY_ZOMBIE,
+                Effect::Silent,
+                format!(
+                    "registry entry {} names {path}, which {why}; instar never prunes it{port}",
+                    entry.index
+                ),
+            )
+            .file(&machine.registry_path)
+            .at(entry.span.clone(), "this entry")
+            .pointer(format!("/entries/{}", entry.index))
+            .fix(Some(Fix::manual(
+                "remove the entry while no instar process runs",
+            ))),
+            Concern::MachineOnly,
+        ));
+    }
+}
+
+/// `.instar/local/server-instance.lock` of an agent: `{pid, hostname, heartbeat}`.
+fn running_pid(cx: &Context, dir: &Path) -> Option<u32> {
+    let lock = dir.join(STATE_DIR).join("local/server-instance.lock");
+    let doc = cx.json(&lock)?;
+    let tape = doc.tape()?;
+    let root = tape.root();
+    let pid = root.get("pid")?.as_f64()?;
+    let host = root.get("hostname").and_then(|v| v.as_str());
+    // A lock from another host says nothing about a process here.
+    if let (Some(host), Some(here)) = (host, cx.host().hostname()) {
+        if *host != here {
+            return None;
+        }
+    }
+    let pid = (pid.fract() == 0.0 && pid > 0.0 && pid <= u32::MAX as f64).then_some(pid as u32)?;
+    cx.process_alive(pid).then_some(pid)
+}
+
+fn unregistered(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
+    // A registry that does not load is reported as such; "missing from it" would be noise.
+    if matches!(machine.registry, RegistryFile::Corrupt { .. }) {
+        return;
+    }
+    let registered: Vec<PathBuf> = machine
+        .entries()
+        .iter()
+        .filter_map(|e| e.path.as_deref())
+        .flat_map(|p| {
+            let p = PathBuf::from(p);
+            let real = std::fs::canonicalize(&p).ok();
+            std::iter::once(p).chain(real)
+        })
+        .collect();
+    for agent in &machine.agents {
+        if registered.contains(&agent.real) || registered.contains(&agent.dir) {
+            continue;
+        }
+        let Some(pid) = running_pid(cx, &agent.dir) else {
+            continue;
+        };
+        let heals = agent.version >= boundary::REGISTRY_HEARTBEAT_REREGISTERS;
+        let (severity, effect, tail) = if heals {
+            (
+                Severity::Info,
+                Effect::None,
+                format!(
+                    "instar {} re-registers it at its next heartbeat",
+                    agent.version
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
+                Effect::Silent,
+                format!(
+                    "instar {} does not put it back until it restarts",
+                    agent.version
+                ),
+            )
+        };
+        out.push(Finding::new(
+            Diagnostic::new(
+                &UNREGISTERED,
+                effect,
+                format!(
+                    "{} runs (pid {pid}) but {} has no entry for it; {tail}",
+                    agent.real.display(),
+                    machine.registry_path.display()
+                ),
+            )
+            .severity(severity)
+            .file(agent.dir.join(STATE_DIR).join("local/server-instance.lock"))
+            .fix(Some(Fix::manual("restart the agent so it registers"))),
+            Concern::Agents(vec![agent.dir.clone()]),
+        ));
+    }
+}
+
+fn stale_lock(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
+    let lock = machine.home.join("registry.json.lock");
+    let Ok(meta) = std::fs::symlink_metadata(&lock) else {
+        return;
+    };
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let age = cx.now - mtime;
+    if age <= LOCK_STALE_SECS {
+        return;
+    }
+    out.push(Finding::new(
+        Diagnostic::new(
+            &REGISTRY_LOCK_STALE,
+            Effect::None,
+            format!(
+                "{} was last refreshed {age} s ago, so no live process holds it; instar removes it itself after its retries",
+                lock.display()
+            ),
+        )
+        .file(&lock)
+        .fix(Some(Fix::manual("remove the lock folder when no instar command is running"))),
+        Concern::Everyone,
+    ));
+}

@@ -1,0 +1,533 @@
+//! Writing a scan's report as it goes: the chosen format to stdout or, with `-o`, to a temp file
+//! renamed over the target at the end (node_exporter's textfile collector must never read a
+//! half-written file), and the human report's agent lines at once with the broken agents'
+//! details spooled to an anonymous temp file and appended after the last line.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, IsTerminal, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{ColorChoice, ScanArgs};
+use crate::diag::Severity;
+use crate::engine::{Context, Report};
+use crate::exit;
+use crate::render::{self, openmetrics};
+
+use super::agent::Checked;
+use super::{Outputs, ScanFormat, Settings, Totals};
+
+pub struct Output {
+    /// The chosen format's destination.
+    main: Box<dyn Write>,
+    /// `-o`: (target, temp file) to rename at the end.
+    file: Option<(PathBuf, PathBuf)>,
+    /// Where the human report's agent lines go, when there is one.
+    human: Option<Human>,
+    totals: Totals,
+    sarif_tail: String,
+    first: bool,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+/// The human report: lines at once, details after them.
+struct Human {
+    to_main: bool,
+    spool: File,
+    machine_details: Option<String>,
+}
+
+impl Output {
+    pub fn open(args: &ScanArgs, settings: &Settings) -> Result<Output, String> {
+        let (main, file): (Box<dyn Write>, _) = match &args.output_file {
+            Some(path) => {
+                let temp = temp_path(path);
+                let f = File::create(&temp)
+                    .map_err(|e| format!("cannot write {}: {e}", temp.display()))?;
+                (Box::new(io::BufWriter::new(f)), Some((path.clone(), temp)))
+            }
+            None => (Box::new(io::BufWriter::new(io::stdout())), None),
+        };
+        let human = match settings.outputs {
+            Outputs::Human => Some(true),
+            Outputs::Machine { human_too: true } => Some(false),
+            Outputs::Machine { human_too: false } => None,
+        }
+        .map(|to_main| -> Result<Human, String> {
+            Ok(Human {
+                to_main,
+                spool: tempfile::tempfile()
+                    .map_err(|e| format!("cannot create a temp file: {e}"))?,
+                machine_details: None,
+            })
+        })
+        .transpose()?;
+        Ok(Output {
+            main,
+            file,
+            human,
+            totals: Totals::default(),
+            sarif_tail: String::new(),
+            first: true,
+            progress: None,
+        })
+    }
+
+    fn human_line(&mut self, line: &str) {
+        if let Some(human) = &self.human {
+            if human.to_main {
+                let _ = self.main.write_all(line.as_bytes());
+            } else {
+                print(line);
+            }
+        }
+    }
+
+    pub fn start(
+        &mut self,
+        settings: &Settings,
+        cx: Option<&Context>,
+        machine: &Report,
+        found: usize,
+    ) {
+        self.progress = progress_bar(found);
+        let machine_doc = cx.map(|cx| {
+            render::json::document(cx, machine, super::agent::exit_code(machine, settings))
+        });
+        for d in &machine.diagnostics {
+            match d.severity {
+                Severity::Error => self.totals.errors += 1,
+                Severity::Warning => self.totals.warnings += 1,
+                Severity::Info => self.totals.infos += 1,
+            }
+        }
+        match settings.format {
+            ScanFormat::Json => {
+                let doc = machine_doc.unwrap_or_else(|| render::json::failure("", None));
+                let head = render::scan::json_head(settings.instar_home.as_deref(), &doc);
+                let _ = self.main.write_all(head.as_bytes());
+            }
+            ScanFormat::Junit => {
+                let _ = self.main.write_all(render::scan::junit_head().as_bytes());
+                if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
+                    let single = render::junit::render(doc, settings.threshold.as_str());
+                    let _ = self.main.write_all(
+                        render::scan::junit_suites(
+                            &single,
+                            &format!("machine {}", cx.project_dir.display()),
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+            ScanFormat::Github => {
+                if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
+                    let repo = render::paths::RepoPaths::rooted(&cx.project_dir, &cx.project_dir);
+                    let _ = self
+                        .main
+                        .write_all(render::github::render(doc, Some(&repo)).as_bytes());
+                }
+            }
+            ScanFormat::Sarif => {
+                let (head, tail) = render::scan::sarif_envelope(&settings.scan_root);
+                self.sarif_tail = tail;
+                let _ = self.main.write_all(head.as_bytes());
+                if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
+                    let results = render::scan::sarif_machine_results(
+                        cx,
+                        &machine.diagnostics,
+                        doc,
+                        &settings.scan_root,
+                    );
+                    if !results.is_empty() {
+                        let _ = self.main.write_all(results.as_bytes());
+                        self.first = false;
+                    }
+                }
+            }
+            ScanFormat::Openmetrics => {
+                let mut counts = BTreeMap::new();
+                for d in &machine.diagnostics {
+                    *counts
+                        .entry((d.code.check(), d.severity.as_str()))
+                        .or_insert(0) += 1;
+                }
+                let _ = self.main.write_all(openmetrics::head().as_bytes());
+                let _ = self
+                    .main
+                    .write_all(openmetrics::findings("", &counts).as_bytes());
+            }
+            ScanFormat::Human => {}
+        }
+        if let (Some(cx), Some(human)) = (cx, &mut self.human) {
+            let errors = machine.count(Severity::Error);
+            let warnings = machine.count(Severity::Warning);
+            let mark = mark(errors, warnings, machine.crashed());
+            let line = format!(
+                "{mark} machine  {} — {}\n",
+                counts(errors, warnings),
+                settings.display(&cx.project_dir)
+            );
+            let show = errors + warnings > 0 || settings.human.verbose || machine.crashed();
+            if show {
+                human.machine_details = Some(render::human::render(cx, machine, &settings.human));
+            }
+            if !settings.human.quiet || show {
+                self.human_line(&line);
+            }
+        }
+    }
+
+    pub fn agent(&mut self, settings: &Settings, checked: Checked) {
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+        let t = &mut self.totals;
+        t.agents += 1;
+        t.errors += checked.errors;
+        t.warnings += checked.warnings;
+        t.infos += checked.infos;
+        t.worst = if checked.exit_code == exit::FAILURE || t.worst == exit::FAILURE {
+            exit::FAILURE
+        } else {
+            t.worst.max(checked.exit_code)
+        };
+        let status = if checked.crashed.is_some() {
+            t.crashed += 1;
+            "crashed"
+        } else if checked.errors + checked.warnings > 0 || checked.exit_code != exit::HEALTHY {
+            t.with_findings += 1;
+            "findings"
+        } else {
+            t.healthy += 1;
+            "healthy"
+        };
+        *t.by_status.entry(status).or_insert(0) += 1;
+        let shown = settings.display(&checked.dir);
+        match settings.format {
+            ScanFormat::Json | ScanFormat::Sarif => {
+                let text = match (&checked.machine, &checked.crashed) {
+                    (Some(text), _) => text.clone(),
+                    (None, Some(why)) if settings.format == ScanFormat::Json => {
+                        let mut doc = render::json::failure(why, Some(&checked.dir));
+                        doc.exit_code = exit::FAILURE;
+                        serde_json::to_string(&doc).unwrap_or_default()
+                    }
+                    _ => String::new(),
+                };
+                if !text.is_empty() {
+                    if !self.first {
+                        let _ = self.main.write_all(b",");
+                    }
+                    self.first = false;
+                    let _ = self.main.write_all(text.as_bytes());
+                }
+            }
+            ScanFormat::Github | ScanFormat::Junit => {
+                let text = match (&checked.machine, &checked.crashed) {
+                    (Some(text), _) => text.clone(),
+                    (None, Some(why)) => {
+                        let doc = render::json::failure(why, Some(&checked.dir));
+                        if settings.format == ScanFormat::Github {
+                            render::github::render(&doc, None)
+                        } else {
+                            render::scan::junit_suites(
+                                &render::junit::render(&doc, settings.threshold.as_str()),
+                                &shown,
+                            )
+                        }
+                    }
+                    _ => String::new(),
+                };
+                let _ = self.main.write_all(text.as_bytes());
+            }
+            ScanFormat::Openmetrics => {
+                let text = openmetrics::findings(&checked.dir.to_string_lossy(), &checked.counts);
+                let _ = self.main.write_all(text.as_bytes());
+            }
+            ScanFormat::Human => {}
+        }
+        if self.human.is_none() {
+            return;
+        }
+        let broken = status != "healthy";
+        if settings.human.quiet && checked.exit_code == exit::HEALTHY {
+            return;
+        }
+        let mark = if let Some(_why) = &checked.crashed {
+            "✗"
+        } else {
+            mark(checked.errors, checked.warnings, false)
+        };
+        let line = format!(
+            "{mark} {} — {shown}\n",
+            counts(checked.errors, checked.warnings)
+        );
+        self.human_line(&line);
+        if let Some(human) = &mut self.human {
+            let command = if checked.fixable {
+                format!(
+                    "fix: instar-doctor --dir {} --fix   (preview: --diff)",
+                    quote(&shown)
+                )
+            } else {
+                format!(
+                    "details: instar-doctor --dir {}   (nothing here --fix can apply)",
+                    quote(&shown)
+                )
+            };
+            let mut block = String::new();
+            if broken || checked.human.is_some() {
+                block.push_str(&format!("\n── {shown} ──\n{command}\n"));
+                if let Some(why) = &checked.crashed {
+                    block.push_str(&format!("✗ incomplete: {why}\n"));
+                }
+                if let Some(details) = &checked.human {
+                    block.push('\n');
+                    block.push_str(details);
+                }
+            }
+            let _ = human.spool.write_all(block.as_bytes());
+        }
+    }
+
+    pub fn finish(mut self, settings: &Settings, machine_exit: u8) -> u8 {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        let t = &self.totals;
+        let code = t.exit_code(machine_exit);
+        let error = (code == exit::FAILURE).then(|| {
+            format!("{} agent(s) could not be checked completely (a doctor bug); their findings are incomplete", t.crashed.max(1))
+        });
+        let summary = serde_json::json!({
+            "agents": t.agents,
+            "healthy": t.healthy,
+            "with_findings": t.with_findings,
+            "crashed": t.crashed,
+            "errors": t.errors,
+            "warnings": t.warnings,
+            "infos": t.infos,
+        });
+        let tail = match settings.format {
+            ScanFormat::Json => render::scan::json_tail(&summary, code, error.as_deref()),
+            ScanFormat::Sarif => render::scan::sarif_tail(&self.sarif_tail, code, error.as_deref()),
+            ScanFormat::Junit => render::scan::junit_tail().to_string(),
+            ScanFormat::Github => error
+                .as_deref()
+                .map(|e| {
+                    format!(
+                        "::error title=instar-doctor::{}\n",
+                        render::github::escape_data(e)
+                    )
+                })
+                .unwrap_or_default(),
+            ScanFormat::Openmetrics => {
+                openmetrics::tail(&t.by_status, code != exit::FAILURE, settings.now)
+            }
+            ScanFormat::Human => String::new(),
+        };
+        let _ = self.main.write_all(tail.as_bytes());
+        if let Some(mut human) = self.human.take() {
+            let mut details = String::new();
+            if let Some(machine) = human.machine_details.take() {
+                details.push_str("\n── machine ──\n\n");
+                details.push_str(&machine);
+            }
+            let _ = human.spool.rewind();
+            let mut spooled = Vec::new();
+            let _ = io::Read::read_to_end(&mut human.spool, &mut spooled);
+            let verdict = if code == exit::FAILURE {
+                "✗ incomplete"
+            } else if t.errors > 0 {
+                "✗ unhealthy"
+            } else if code == exit::FINDINGS {
+                "✗ failing"
+            } else if t.warnings > 0 {
+                "! warnings"
+            } else {
+                "✓ healthy"
+            };
+            let summary_line = format!(
+                "\n{verdict}: {} agents — {} healthy, {} with findings, {} incomplete; {}\n",
+                t.agents,
+                t.healthy,
+                t.with_findings,
+                t.crashed,
+                counts(t.errors, t.warnings)
+            );
+            let mut text = details.into_bytes();
+            text.extend_from_slice(&spooled);
+            if !settings.human.quiet {
+                text.extend_from_slice(summary_line.as_bytes());
+            }
+            if human.to_main {
+                let _ = self.main.write_all(&text);
+            } else {
+                print(&String::from_utf8_lossy(&text));
+            }
+        }
+        if self.main.flush().is_err() {
+            return exit::FAILURE;
+        }
+        drop(self.main);
+        if let Some((target, temp)) = self.file {
+            if let Err(err) = finish_file(&temp, &target) {
+                eprintln!("error: cannot write {}: {err}", target.display());
+                let _ = std::fs::remove_file(&temp);
+                return exit::FAILURE;
+            }
+        }
+        code
+    }
+}
+
+fn quote(path: &str) -> String {
+    if path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-~+".contains(&b))
+    {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
+}
+
+fn mark(errors: usize, warnings: usize, crashed: bool) -> &'static str {
+    if crashed || errors > 0 {
+        "✗"
+    } else if warnings > 0 {
+        "!"
+    } else {
+        "✓"
+    }
+}
+
+fn counts(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}
+
+/// A progress bar of agents done / found on stderr, only on a terminal and never under CI.
+fn progress_bar(found: usize) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(found as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} agents checked")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// `.<name>.instar-doctor.<pid>.tmp` beside the target, so the rename stays on one file system.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.instar-doctor.{}.tmp", std::process::id()))
+}
+
+/// fsync, then rename over the target: a reader sees the old file or the whole new one.
+fn finish_file(temp: &Path, target: &Path) -> io::Result<()> {
+    File::open(temp)?.sync_all()?;
+    std::fs::rename(temp, target)?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = temp_path(path);
+    let mut f = File::create(&temp)?;
+    f.write_all(bytes)?;
+    drop(f);
+    finish_file(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
+}
+
+/// The document of a scan that gave no answer, in each machine format.
+pub fn failure_document(format: ScanFormat, message: &str) -> Option<String> {
+    let summary = serde_json::json!({"agents": 0, "healthy": 0, "with_findings": 0, "crashed": 0, "errors": 0, "warnings": 0, "infos": 0});
+    let doc = render::json::failure(message, None);
+    Some(match format {
+        ScanFormat::Human => return None,
+        ScanFormat::Json => {
+            let mut text = render::scan::json_head(None, &doc);
+            text.push_str(&render::scan::json_tail(
+                &summary,
+                exit::FAILURE,
+                Some(message),
+            ));
+            text
+        }
+        ScanFormat::Sarif => {
+            let (head, tail) = render::scan::sarif_envelope(Path::new("/"));
+            format!(
+                "{head}{}",
+                render::scan::sarif_tail(&tail, exit::FAILURE, Some(message))
+            )
+        }
+        ScanFormat::Github => render::github::render(&doc, None),
+        ScanFormat::Junit => render::junit::render(&doc, "error"),
+        ScanFormat::Openmetrics => openmetrics::tail(&BTreeMap::new(), false, now().unwrap_or(0)),
+    })
+}
+
+/// "Now", from INSTAR_DOCTOR_NOW (RFC 3339) when set, so tests are reproducible.
+pub fn now() -> Result<i64, String> {
+    match std::env::var("INSTAR_DOCTOR_NOW") {
+        Ok(text) => crate::cron::parse_rfc3339(&text)
+            .ok_or_else(|| format!("INSTAR_DOCTOR_NOW={text:?} is not an RFC 3339 timestamp")),
+        Err(_) => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)),
+    }
+}
+
+/// `--color` with NO_COLOR and CLICOLOR_FORCE, as the single-agent run reads them.
+pub fn color_enabled(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+            if set("NO_COLOR") {
+                false
+            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
+            {
+                true
+            } else {
+                io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+pub fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(if io::stdout().is_terminal() { 100 } else { 80 })
+}
+
+/// Writes to stdout; a closed pipe is not worth a panic.
+pub fn print(text: &str) {
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}

@@ -1,0 +1,409 @@
+//! `instar-doctor scan` end to end: discovery, the human report's shape, exit codes over all
+//! agents, the scan-v1 document against its published schema, the metrics against a real
+//! Prometheus/OpenMetrics parser, SARIF against the official schema, and what it refuses.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A root holding two healthy agents and one broken one, and an empty per-user folder.
+struct Tree {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+}
+
+fn healthy(dir: &Path, name: &str, port: u32) {
+    fs::create_dir_all(dir.join(".instar")).unwrap();
+    fs::write(
+        dir.join(".instar/config.json"),
+        format!(
+            "{{\"projectName\": \"{name}\", \"port\": {port}, \"scheduler\": {{\"enabled\": true}}}}\n"
+        ),
+    )
+    .unwrap();
+    fs::write(dir.join(".instar/jobs.json"), "[]\n").unwrap();
+}
+
+fn tree() -> Tree {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(tmp.path()).unwrap().join("agents");
+    healthy(&root.join("alpha"), "alpha", 4040);
+    healthy(&root.join("beta"), "beta", 4041);
+    healthy(&root.join("gamma"), "gamma", 4042);
+    // gamma's jobs.json does not parse: an error.
+    fs::write(root.join("gamma/.instar/jobs.json"), "[{,]\n").unwrap();
+    let home = root.parent().unwrap().join("home/.instar");
+    fs::create_dir_all(&home).unwrap();
+    Tree {
+        _tmp: tmp,
+        root,
+        home,
+    }
+}
+
+fn scan(t: &Tree, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "scan",
+        t.root.to_str().unwrap(),
+        "--instar-home",
+        t.home.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_in(t.root.parent().unwrap(), &args)
+}
+
+fn scan_schema_validator() -> jsonschema::Validator {
+    // The published scan schema refers to doctor-v1.schema.json by file name; inline it here.
+    let scan = fs::read_to_string(repo_root().join("schema/scan-v1.schema.json")).unwrap();
+    let scan = scan
+        .replace("\"doctor-v1.schema.json#/", "\"#/$defs/doctor/")
+        .replace("\"doctor-v1.schema.json\"", "\"#/$defs/doctor\"");
+    let mut scan: serde_json::Value = serde_json::from_str(&scan).unwrap();
+    let mut doctor: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(repo_root().join("schema/doctor-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let defs = doctor.as_object_mut().unwrap().remove("$defs").unwrap();
+    doctor.as_object_mut().unwrap().remove("$schema");
+    let mut all = defs.as_object().unwrap().clone();
+    all.insert("doctor".into(), doctor);
+    scan["$defs"] = serde_json::Value::Object(all);
+    jsonschema::validator_for(&scan).expect("the scan schema compiles")
+}
+
+fn valid_scan_json(text: &str) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_str(text).expect("one JSON document");
+    let validator = scan_schema_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "schema violations: {errors:#?}\n{text}");
+    doc
+}
+
+#[test]
+fn the_human_report_lists_every_agent_then_the_broken_ones_with_their_fix_command() {
+    let t = tree();
+    let out = scan(&t, &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("✓ machine"), "{}", out.stdout);
+    assert_eq!(lines[1], "✓ 0 errors, 0 warnings — agents/alpha");
+    assert_eq!(lines[2], "✓ 0 errors, 0 warnings — agents/beta");
+    assert!(
+        lines[3].starts_with("✗ 1 error") && lines[3].ends_with("— agents/gamma"),
+        "{}",
+        lines[3]
+    );
+    assert!(out.stdout.contains("── agents/gamma ──"));
+    assert!(
+        out.stdout.contains("instar-doctor --dir agents/gamma"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("── agents/alpha ──"),
+        "healthy agents have no details"
+    );
+    assert!(
+        out.stdout.contains("3 agents — 2 healthy, 1 with findings"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar without a terminal: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn healthy_agents_on_a_healthy_machine_exit_zero() {
+    let t = tree();
+    fs::write(t.root.join("gamma/.instar/jobs.json"), "[]\n").unwrap();
+    let out = scan(&t, &[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("✓ healthy: 3 agents"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains('!'),
+        "no warning anywhere: {}",
+        out.stdout
+    );
+}
+
+#[test]
+fn json_is_one_scan_v1_document_with_a_v1_report_per_agent() {
+    let t = tree();
+    let out = scan(&t, &["--format", "json"]);
+    let doc = valid_scan_json(&out.stdout);
+    assert_eq!(doc["exit_code"].as_i64(), Some(out.code as i64));
+    assert_eq!(out.code, 1);
+    let agents = doc["agents"].as_array().unwrap();
+    let dirs: Vec<&str> = agents
+        .iter()
+        .map(|a| a["project_dir"].as_str().unwrap())
+        .collect();
+    assert_eq!(dirs.len(), 3);
+    assert!(dirs[0].ends_with("/alpha") && dirs[2].ends_with("/gamma"));
+    assert_eq!(agents[2]["exit_code"], 1);
+    assert_eq!(doc["summary"]["agents"], 3);
+    assert_eq!(doc["summary"]["healthy"], 2);
+    // Each agent's report is a valid single-agent document too.
+    for agent in agents {
+        assert_valid_json_output(&agent.to_string());
+        let checks: Vec<&str> = agent["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            !checks.contains(&"machine"),
+            "the machine area runs once, not per agent"
+        );
+    }
+}
+
+#[test]
+fn the_machine_findings_come_once_and_count_in_the_exit_code() {
+    let t = tree();
+    fs::write(t.root.join("gamma/.instar/jobs.json"), "[]\n").unwrap();
+    // beta now shares alpha's port: a machine error, no agent error.
+    healthy(&t.root.join("beta"), "beta", 4040);
+    let out = scan(&t, &["--format", "json"]);
+    let doc = valid_scan_json(&out.stdout);
+    assert_eq!(out.code, 1);
+    let codes: Vec<&str> = doc["machine"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["machine/port-collision"]);
+    for agent in doc["agents"].as_array().unwrap() {
+        assert_eq!(agent["exit_code"], 0);
+    }
+}
+
+#[test]
+fn without_a_root_the_per_user_registry_and_agents_folder_are_scanned() {
+    let t = tree();
+    healthy(&t.home.join("agents/solo"), "solo", 4050);
+    fs::write(
+        t.home.join("registry.json"),
+        format!(
+            "{{\"version\": 1, \"entries\": [{{\"name\": \"alpha\", \"path\": \"{}\", \"port\": 4040}}, {{\"name\": \"x\", \"path\": \"/nonexistent/agent\", \"port\": 4070}}]}}",
+            t.root.join("alpha").display()
+        ),
+    )
+    .unwrap();
+    let out = run_in(
+        t.root.parent().unwrap(),
+        &[
+            "scan",
+            "--instar-home",
+            t.home.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let doc = valid_scan_json(&out.stdout);
+    let dirs: Vec<&str> = doc["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["project_dir"].as_str().unwrap())
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    assert!(
+        dirs.iter().any(|d| d.ends_with("/alpha"))
+            && dirs.iter().any(|d| d.ends_with("/agents/solo"))
+    );
+    let codes: Vec<&str> = doc["machine"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["machine/registry-zombie"]);
+}
+
+#[test]
+fn no_agent_is_exit_2_with_a_document_that_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_in(
+        tmp.path(),
+        &["scan", ".", "--instar-home", "home", "--format", "json"],
+    );
+    assert_eq!(out.code, 2);
+    let doc = valid_scan_json(&out.stdout);
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no instar agent"));
+}
+
+#[test]
+fn scan_refuses_what_only_a_single_agent_run_does() {
+    let t = tree();
+    for extra in [
+        &["--fix"][..],
+        &["--diff"],
+        &["-i"],
+        &["--dir", "x"],
+        &["--unsafe-fixes"],
+    ] {
+        let out = scan(&t, extra);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
+    }
+    let out = run_in(&t.root, &["--format", "json", "scan", "."]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--format goes after `scan`"),
+        "{}",
+        out.stderr
+    );
+    let out = run_in(&t.root, &["--fix", "scan", "."]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--fix does not apply to `scan`"),
+        "{}",
+        out.stderr
+    );
+    let out = scan(&t, &["--select", "nope"]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn exit_zero_and_fail_on_apply_over_all_agents() {
+    let t = tree();
+    assert_eq!(scan(&t, &["--exit-zero"]).code, 0);
+    fs::write(t.root.join("gamma/.instar/jobs.json"), "[]\n").unwrap();
+    assert_eq!(
+        scan(&t, &["--fail-on", "info"]).code,
+        1,
+        "every agent has info findings"
+    );
+}
+
+#[test]
+fn metrics_go_to_a_file_atomically_and_parse_as_prometheus_and_openmetrics() {
+    let t = tree();
+    let file = t.root.parent().unwrap().join("doctor.prom");
+    let out = scan(
+        &t,
+        &["--format", "openmetrics", "-o", file.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 1);
+    // With -o the human report still goes to the terminal.
+    assert!(out.stdout.contains("agents/gamma"), "{}", out.stdout);
+    let text = fs::read_to_string(&file).unwrap();
+    let leftovers: Vec<_> = fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temp file is left behind");
+    assert!(
+        text.contains("area=\"jobs\",severity=\"error\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("instar_doctor_up 1"));
+    assert!(
+        text.contains("instar_doctor_last_run_timestamp_seconds 1795521600"),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"));
+    parse_with_prometheus_client(&text);
+}
+
+/// prometheus_client's two parsers read the file: the Prometheus text format (what node_exporter's
+/// textfile collector reads) and OpenMetrics. Optional where the module is absent, unless
+/// INSTAR_DOCTOR_REQUIRE_PROM_PARSER is set (.ci/run installs it and sets it).
+fn parse_with_prometheus_client(text: &str) {
+    let script = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om
+text = sys.stdin.read()
+names = sorted(f.name for f in text_string_to_metric_families(text))
+om_names = sorted(f.name for f in om(text))
+print(",".join(names)); print(",".join(om_names))
+"#;
+    let child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let required = std::env::var_os("INSTAR_DOCTOR_REQUIRE_PROM_PARSER").is_some();
+    let Ok(mut child) = child else {
+        assert!(!required, "python3 is needed to validate the metrics");
+        return;
+    };
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("No module named 'prometheus_client'") && !required
+    {
+        eprintln!("prometheus_client is not installed: metrics not parsed");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "the parsers reject the metrics: {stderr}\n{text}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines() {
+        assert_eq!(
+            line,
+            "instar_doctor_agents,instar_doctor_findings,instar_doctor_last_run_timestamp_seconds,instar_doctor_up"
+        );
+    }
+}
+
+#[test]
+fn sarif_is_one_run_relative_to_the_scan_root_and_junit_one_suite_set() {
+    let t = tree();
+    let out = scan(&t, &["--format", "sarif"]);
+    let log: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(log["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(log["runs"][0]["invocations"][0]["exitCode"], 1);
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(uris.contains(&"gamma/.instar/jobs.json"), "{uris:?}");
+    let out = scan(&t, &["--format", "junit"]);
+    let xml = roxmltree::Document::parse(&out.stdout).expect("JUnit is XML");
+    let suites: Vec<&str> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    assert!(
+        suites.iter().any(|s| s.starts_with("agents/gamma: ")),
+        "{suites:?}"
+    );
+    let out = scan(&t, &["--format", "github"]);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=") && l.contains("jobs.json")),
+        "{}",
+        out.stdout
+    );
+}
