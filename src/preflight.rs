@@ -17,6 +17,7 @@ use crate::engine::{self, Context, Report, Selection};
 use crate::exit;
 use crate::fix::Applicability;
 use crate::prompt::{Answer, Confirmer, Offer};
+use crate::render::escape::escape_controls;
 use crate::repair::{self, RepairEnv, RepairError, RepairOptions};
 use crate::write;
 
@@ -306,6 +307,15 @@ fn render_blocked(project_dir: &Path, record: &Record, out: &mut dyn Write) -> s
     }
     for (n, finding) in record.blocking.iter().enumerate() {
         writeln!(out)?;
+        // Messages may quote a state file: its control characters are shown, never sent.
+        let finding = &RecordFinding {
+            message: escape_controls(&finding.message).into_owned(),
+            fix: finding
+                .fix
+                .as_deref()
+                .map(|f| escape_controls(f).into_owned()),
+            ..finding.clone()
+        };
         // Most messages already start with their file; say it once.
         match finding.file.as_deref() {
             Some(place) if !finding.message.starts_with(place) => {
