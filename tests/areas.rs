@@ -305,7 +305,10 @@ fn oversized_logs_warn_only_before_instar_reads_them_in_pieces() {
         at(Version::new(1, 3, 645)),
         ["state/oversized-log warning silent"]
     );
-    assert_eq!(at(Version::new(1, 3, 646)), ["state/oversized-log info none"]);
+    assert_eq!(
+        at(Version::new(1, 3, 646)),
+        ["state/oversized-log info none"]
+    );
     assert_eq!(at(HEAD), ["state/oversized-log info none"]);
 }
 
@@ -401,13 +404,19 @@ fn one_semantic_quarantine_is_info_and_two_are_churn() {
     let dir = tempfile::tempdir().unwrap();
     let project = agent(dir.path());
     write(&project.join(".instar/semantic.db"), "");
-    write(&project.join(".instar/semantic.db.corrupt.1781000000000"), "");
+    write(
+        &project.join(".instar/semantic.db.corrupt.1781000000000"),
+        "",
+    );
     let cx = || context(&project, HEAD, false, FakeHost::linux());
     assert_eq!(
         findings(&cx(), "state"),
         ["state/semantic-quarantine info none"]
     );
-    write(&project.join(".instar/semantic.db.corrupt.1781000600000"), "");
+    write(
+        &project.join(".instar/semantic.db.corrupt.1781000600000"),
+        "",
+    );
     assert_eq!(
         findings(&cx(), "state"),
         ["state/semantic-quarantine warning silent"]

@@ -4,7 +4,6 @@
 use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Unsafe};
 
-
 code!(
     INSTANCE_LOCK_INVALID,
     "state/instance-lock-invalid",

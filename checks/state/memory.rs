@@ -23,9 +23,7 @@ pub fn quarantine(cx: &Context, sink: &mut Sink) {
         .count();
     let skipped: Vec<&String> = names
         .iter()
-        .filter(|n| {
-            n.starts_with("semantic.db.skipped-rebuild.") && n.ends_with(".marker.json")
-        })
+        .filter(|n| n.starts_with("semantic.db.skipped-rebuild.") && n.ends_with(".marker.json"))
         .collect();
     let db = cx.state_path("semantic.db");
     let fix = || {

@@ -102,7 +102,10 @@ fn expand(cx: &Context, home: &str) -> Option<PathBuf> {
 /// (or cannot be judged).
 fn readiness(cx: &Context, home: &std::path::Path) -> Option<(String, bool)> {
     if !cx.exists(home) {
-        return Some((format!("its config home {} does not exist", home.display()), true));
+        return Some((
+            format!("its config home {} does not exist", home.display()),
+            true,
+        ));
     }
     let file = home.join(".claude.json");
     if !cx.exists(&file) {
