@@ -32,7 +32,7 @@ pub fn tracked(cx: &Context, sink: &mut Sink) {
     };
     for file in candidates {
         let rel = cx.display_path(&file);
-        if !paths.iter().any(|p| *p == rel) {
+        if !paths.contains(&rel) {
             continue;
         }
         sink.push(
