@@ -107,6 +107,8 @@ rules! {
         "JobLoader skips an invalid jobs.json entry instead of throwing";
     PROJECT_PATH_DECODED = (0, 28, 79), "f7d163bbd, 7969889a1",
         "instar decodes its own module path, so a project path with a space, % or # works";
+    SEMANTIC_DB_QUARANTINE = (0, 28, 79), "28e54f82e",
+        "a corrupt semantic.db is quarantined beside itself with a marker; over a 50 MB JSONL the rebuild is skipped and the DB starts empty";
     JOB_MANIFESTS = (0, 28, 98), "b01157526, probed",
         "per-slug job manifests jobs/schedule/*.json and agentmd bodies are loaded";
     MANIFEST_VERSION_VALIDATED = (0, 28, 100), "8cbb04be2, probed (a fractional value loads at v0.28.98)",
@@ -125,6 +127,8 @@ rules! {
         "an update writes a coordinated restart signal for a lifeline running older code";
     BOOT_MARKER_ABI_DRIFT = (1, 2, 52), "415aae993",
         "wrapper marker 1: the node heal is aware of ABI drift";
+    SEMANTIC_VEC0_NOT_CORRUPTION = (1, 2, 52), "4e2b98a73",
+        "a missing vec0 module no longer counts as corruption: semantic.db is not quarantined and rebuilt on every boot";
     SCHEDULER_ENABLED_BY_DEFAULT = (1, 2, 53), "2c4ab0b43",
         "an unset (or null) scheduler.enabled means on instead of off";
     MAX_SESSIONS_MIGRATED = (1, 2, 53), "8246198eb",
@@ -151,6 +155,8 @@ rules! {
         "self-registration derives a nickname from identity.json's name: a non-string is a TypeError at boot";
     LISTENER_SOCKET_PROBED = (1, 3, 96), "eac83ff0c",
         "the server probes a leftover listener.sock, unlinks it and carries on";
+    TOKEN_LEDGER_BACKFILL_ASYNC = (1, 3, 97), "aae6da8b4",
+        "the token ledger's attribution backfill runs in bounded chunks after boot, not as one scan on the boot path";
     BOOT_MARKER_NODE_CANDIDATES = (1, 3, 149), "09ed13e60",
         "wrapper marker 2: version-managed (asdf/nvm) node candidates";
     SIGNING_KEY_LEGACY_FALLBACK = (1, 3, 151), "2b437c933, probed (fails at v1.3.150)",
@@ -163,6 +169,8 @@ rules! {
         "wrapper marker 3: the reinstall puts node on PATH";
     FRAMEWORK_GEMINI_CLI = (1, 3, 203), "6c4154cd2",
         "gemini-cli is a framework loadConfig can require";
+    TELEGRAM_USER_IDS_TYPE_TOLERANT = (1, 3, 244), "f0e3c726e, shipped as 04eee12ab",
+        "Telegram authorizedUserIds match whether stored as numbers or numeric strings";
     CONFIG_SECRETS_FORCE_FILE_KEY = (1, 3, 271), "3a7cdf203",
         "the server reads config.json's secrets.forceFileKey";
     SECRET_PLACEHOLDERS_FAIL_FAST = (1, 3, 281), "02c38add1",
@@ -177,8 +185,20 @@ rules! {
         "pi-cli is a framework loadConfig can require";
     REVOKED_MACHINE_STAYS_REVOKED = (1, 3, 412), "8cfefbd7c",
         "registerMachine refuses to bring a revoked machine back as active";
+    THREADLINE_KEYPAIR_NOT_MINTED = (1, 3, 455), "d03146ccd, shipped as 58216bb17",
+        "threadline/identity-keys.json is no longer minted at boot (files already there are left in place)";
+    POOL_HOMES_INTERACTIVE_READY = (1, 3, 467), "d34d43ec9",
+        "the migrator and every pinned or swapped launch seed a pool config home's onboarding flags";
+    GHOST_SESSIONS_SUPERSEDED = (1, 3, 488), "4114b3251, shipped as 059b4f9f4",
+        "saving a live session record completes every other live record of the same tmux session";
     FEEDBACK_URL_REPOINTED = (1, 3, 561), "c30d2c6ae",
         "the migrator repoints the legacy feedback webhook URL";
+    RESUME_QUEUE_AUTO_RESUME = (1, 3, 564), "05ea5257c, shipped as 383a26961",
+        "a stale emergency-stop pause of the resume queue lifts itself";
+    JOB_RUNS_CACHED = (1, 3, 646), "077665305, shipped as 43757f32d",
+        "ledger/job-runs.jsonl is read incrementally, not whole on every scheduler tick";
+    TELEGRAM_LOG_TAIL_READS = (1, 3, 647), "3a0f768a5, shipped as b06c27943",
+        "telegram-messages.jsonl is read by bounded tails, not whole on a 5-minute timer";
     AUTO_UPDATE_STRAND_DETECTED = (1, 3, 649), "0c7699a13",
         "the auto-updater detects and notifies (never re-applies) an update recorded but not installed";
     AGENTMD_FRONTMATTER_PER_MACHINE = (1, 3, 759), "e42db45df",

@@ -287,3 +287,166 @@ fn a_legacy_lifeline_lock_held_by_a_live_pid_is_a_warning() {
     let cx = context(&project, HEAD, false, FakeHost::linux());
     assert_eq!(findings(&cx, "state"), Vec::<String>::new());
 }
+
+/// state/oversized-log: a file's size comes from its metadata (a sparse file costs no disk and
+/// is never read); a warning only below the version that stopped reading it whole.
+#[test]
+fn oversized_logs_warn_only_before_instar_reads_them_in_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    let runs = project.join(".instar/ledger/job-runs.jsonl");
+    write(&runs, "");
+    let file = fs::OpenOptions::new().write(true).open(&runs).unwrap();
+    file.set_len(9 << 20).unwrap();
+    let at = |v: Version| findings(&context(&project, v, false, FakeHost::linux()), "state");
+    assert_eq!(at(Version::new(1, 3, 645)), Vec::<String>::new());
+    file.set_len(11 << 20).unwrap();
+    assert_eq!(
+        at(Version::new(1, 3, 645)),
+        ["state/oversized-log warning silent"]
+    );
+    assert_eq!(
+        at(Version::new(1, 3, 646)),
+        ["state/oversized-log info none"]
+    );
+    assert_eq!(at(HEAD), ["state/oversized-log info none"]);
+}
+
+/// A version-2 git index listing `paths`, as git writes it (fixtures cannot carry `.git`).
+fn git_index(paths: &[&str]) -> Vec<u8> {
+    let mut out = b"DIRC".to_vec();
+    out.extend_from_slice(&2u32.to_be_bytes());
+    out.extend_from_slice(&(paths.len() as u32).to_be_bytes());
+    for path in paths {
+        let start = out.len();
+        out.extend_from_slice(&[0u8; 40]);
+        out.extend_from_slice(&[0xab; 20]);
+        out.extend_from_slice(&(path.len() as u16).to_be_bytes());
+        out.extend_from_slice(path.as_bytes());
+        let len = out.len() - start;
+        out.resize(start + ((len + 8) & !7), 0);
+    }
+    out.extend_from_slice(&[0u8; 20]);
+    out
+}
+
+/// state/identity-tracked-by-git: only a tracked file with the key in the clear is an error; an
+/// encrypted identity or an untracked one is not, and the key never reaches the message.
+#[test]
+fn a_plaintext_agent_identity_tracked_by_git_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    let identity = project.join(".instar/identity.json");
+    let plaintext = "{\"publicKey\": \"abc\", \"privateKey\": \"PLAINTEXT-KEY-BYTES\", \"privateKeyEncryption\": \"none\"}";
+    write(&identity, plaintext);
+    fs::create_dir_all(project.join(".git")).unwrap();
+    fs::write(project.join(".git/index"), git_index(&["README.md"])).unwrap();
+    let cx = || context(&project, HEAD, false, FakeHost::linux());
+    assert_eq!(findings(&cx(), "state"), Vec::<String>::new());
+    fs::write(
+        project.join(".git/index"),
+        git_index(&[".instar/identity.json", "README.md"]),
+    )
+    .unwrap();
+    assert_eq!(
+        findings(&cx(), "state"),
+        ["state/identity-tracked-by-git error none"]
+    );
+    let report = engine::run(&cx(), &Selection::default());
+    assert!(report
+        .diagnostics
+        .iter()
+        .all(|d| !d.message.contains("PLAINTEXT-KEY-BYTES")));
+    write(
+        &identity,
+        "{\"publicKey\": \"abc\", \"privateKey\": \"c2VhbGVk\", \"privateKeyEncryption\": \"keychain\"}",
+    );
+    assert_eq!(findings(&cx(), "state"), Vec::<String>::new());
+}
+
+/// state/pool-home-not-ready: the three flags are read from the home's .claude.json (`~` is the
+/// host's home); a warning before instar seeds them, info after, nothing once all are true.
+#[test]
+fn pool_homes_without_onboarding_flags_are_reported_by_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    let home = dir.path().join("home");
+    write(
+        &project.join(".instar/subscription-pool.json"),
+        "{\"version\": 1, \"accounts\": [{\"id\": \"a\", \"framework\": \"claude-code\", \"configHome\": \"~/.claude-a\"}]}",
+    );
+    let claude = home.join(".claude-a/.claude.json");
+    write(
+        &claude,
+        "{\"hasCompletedOnboarding\": true, \"bypassPermissionsModeAccepted\": true, \"oauthAccount\": {}}",
+    );
+    let mut host = FakeHost::linux();
+    host.home_dir = Some(home.clone());
+    let at = |v: Version| findings(&context(&project, v, false, host.clone()), "state");
+    assert_eq!(
+        at(Version::new(1, 3, 466)),
+        ["state/pool-home-not-ready warning silent"]
+    );
+    assert_eq!(at(HEAD), ["state/pool-home-not-ready info none"]);
+    write(
+        &claude,
+        "{\"hasCompletedOnboarding\": true, \"bypassPermissionsModeAccepted\": true, \"hasTrustDialogAccepted\": true}",
+    );
+    assert_eq!(at(Version::new(1, 3, 466)), Vec::<String>::new());
+    // A home that is gone has no credentials either: a warning at every version.
+    fs::remove_dir_all(home.join(".claude-a")).unwrap();
+    assert_eq!(at(HEAD), ["state/pool-home-not-ready warning silent"]);
+}
+
+/// state/semantic-quarantine: one old quarantine is info; a second makes it churn (warning).
+#[test]
+fn one_semantic_quarantine_is_info_and_two_are_churn() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    write(&project.join(".instar/semantic.db"), "");
+    write(
+        &project.join(".instar/semantic.db.corrupt.1781000000000"),
+        "",
+    );
+    let cx = || context(&project, HEAD, false, FakeHost::linux());
+    assert_eq!(
+        findings(&cx(), "state"),
+        ["state/semantic-quarantine info none"]
+    );
+    write(
+        &project.join(".instar/semantic.db.corrupt.1781000600000"),
+        "",
+    );
+    assert_eq!(
+        findings(&cx(), "state"),
+        ["state/semantic-quarantine warning silent"]
+    );
+}
+
+/// state/resume-queue-paused: a recent pause, or one with nothing waiting, is an operator's stop.
+#[test]
+fn a_recent_or_empty_paused_resume_queue_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = agent(dir.path());
+    let queue = project.join(".instar/state/resume-queue.json");
+    let v = Version::new(1, 3, 500);
+    let run = || findings(&context(&project, v, false, FakeHost::linux()), "state");
+    // NOW - 30 min.
+    let recent = instar_doctor::preflight::rfc3339(NOW - 1800);
+    write(
+        &queue,
+        &format!("{{\"version\": 1, \"paused\": true, \"pausedAt\": \"{recent}\", \"entries\": [{{\"status\": \"queued\"}}]}}"),
+    );
+    assert_eq!(run(), Vec::<String>::new());
+    let old = instar_doctor::preflight::rfc3339(NOW - 7200);
+    write(
+        &queue,
+        &format!("{{\"version\": 1, \"paused\": true, \"pausedAt\": \"{old}\", \"entries\": [{{\"status\": \"done\"}}]}}"),
+    );
+    assert_eq!(run(), Vec::<String>::new());
+    write(
+        &queue,
+        &format!("{{\"version\": 1, \"paused\": true, \"pausedAt\": \"{old}\", \"entries\": [{{\"status\": \"starting\"}}]}}"),
+    );
+    assert_eq!(run(), ["state/resume-queue-paused warning silent"]);
+}

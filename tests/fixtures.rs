@@ -272,6 +272,14 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "tests/areas.rs a_repository_stuck_mid_rebase_is_reported (git stores no .git folder)",
     ),
     (
+        "state/oversized-log",
+        "tests/areas.rs oversized_logs_warn_only_before_instar_reads_them_in_pieces (a fixture may not hold a 10 MB file)",
+    ),
+    (
+        "state/identity-tracked-by-git",
+        "tests/areas.rs a_plaintext_agent_identity_tracked_by_git_is_an_error (git stores no .git folder)",
+    ),
+    (
         "doctor/interrupted-run",
         "tests/fix.rs a_fix_run_killed_at_any_step_is_recovered_and_undone_exactly (needs a killed run)",
     ),

@@ -1,9 +1,18 @@
-//! The state check: instar's locks and socket, and the agent repository's git state (hazards
-//! #9a, #17, #18, #29, #30). Only fixed paths are looked at; nothing is listed or read whole
-//! beyond a small lock file.
+//! The state check: instar's locks and socket, the agent repository's git state, large
+//! append-only files, memory quarantines, the resume queue, session records, leftover keys, pool
+//! config homes and Telegram ids (hazards #9a, #17, #18, #29, #30, #28, #16, #35, #36, #37, #25,
+//! #24, #34). Fixed paths and bounded listings only; large files are judged by size, never read.
 
 pub mod codes;
+mod identity_git;
 mod locks;
+mod memory;
+mod pool;
+mod queue;
+mod sessions;
+mod sizes;
+mod telegram;
+mod threadline;
 
 use crate::diag::{Code, Diagnostic, Effect, Sink};
 use crate::engine::Context;
@@ -28,6 +37,14 @@ impl Check for StateCheck {
         locks::lifeline_lock(cx, sink);
         locks::socket(cx, sink);
         rebase(cx, sink);
+        sizes::oversized(cx, sink);
+        memory::quarantine(cx, sink);
+        queue::paused(cx, sink);
+        sessions::ghosts(cx, sink);
+        threadline::orphan(cx, sink);
+        pool::homes(cx, sink);
+        identity_git::tracked(cx, sink);
+        telegram::string_ids(cx, sink);
     }
 }
 
