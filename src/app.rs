@@ -507,15 +507,18 @@ fn preflight(cli: &Cli, strict: bool) -> u8 {
     };
     let state = setup.project_dir.join(engine::STATE_DIR);
     let instar_pid = write::instar_running(&state, &crate::host::SystemHost);
-    let _ = ctrlc::set_handler(|| {
-        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
     let make_cx = || setup.context(false);
+    let arm_interrupt = || {
+        let _ = ctrlc::set_handler(|| {
+            repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    };
     let run = crate::preflight::Preflight {
         project_dir: &setup.project_dir,
         new_context: &make_cx,
         instar_pid,
         now: setup.now,
+        before_writing: &arm_interrupt,
     };
     let outcome = run.run(&repair::INTERRUPTED);
     // The record is a write like any other: never while instar holds the agent.

@@ -34,6 +34,9 @@ pub struct Preflight<'a> {
     pub instar_pid: Option<u32>,
     /// "Now", for the record.
     pub now: i64,
+    /// Called once, just before the first write: installs the Ctrl-C handler. A healthy boot
+    /// never gets there, and so never pays for the handler's thread.
+    pub before_writing: &'a dyn Fn(),
 }
 
 /// How a preflight ended; `exit_code` is what the process returns.
@@ -172,6 +175,7 @@ impl Preflight<'_> {
         });
         let mut remaining = fatal;
         if safe_fix_pending && self.instar_pid.is_none() {
+            (self.before_writing)();
             let state = self.project_dir.join(engine::STATE_DIR);
             if let Err(err) = write::recover_interrupted(self.project_dir, &state) {
                 return self.doctor_failed(record, err.to_string());
