@@ -30,7 +30,7 @@ impl Applicability {
 }
 
 /// One concrete change on disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
     /// Replace the bytes `span` of `file` with `replacement`.
     Edit {
@@ -65,7 +65,7 @@ impl Change {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fix {
     pub applicability: Applicability,
     pub title: String,

@@ -15,6 +15,7 @@ pub mod hook;
 pub mod host;
 pub mod json;
 pub mod json_edit;
+pub mod line_index;
 pub mod lossy;
 pub mod machine;
 pub mod preflight;

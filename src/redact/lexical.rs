@@ -200,6 +200,9 @@ impl<'a> Lexer<'a> {
         if !terminated && self.slot == Slot::Key && self.member_in_string(&content, out) {
             return;
         }
+        // Whether the file was already damaged before this string (read before this string's
+        // own damage is counted below).
+        let damaged_before = self.irregular;
         let name = unescape(&self.bytes[content.clone()]);
         let secret_name = is_secret_name(&name);
         let colon = self.next_significant() == Some(b':');
@@ -212,7 +215,17 @@ impl<'a> Lexer<'a> {
             || (colon && self.slot != Slot::Key && !self.stack.is_empty());
         if colon || missing_colon_key || (!self.file && self.slot == Slot::Key && !self.pending) {
             // A key where a secret value was due may be that value with junk after it.
-            if self.pending {
+            // And in a file already damaged, the last string of a truncated file may be a
+            // secret value whose key line was lost or moved: cut off by the end of the file, it
+            // is hidden whatever slot it stands in. (A file only truncated keeps its last key
+            // shown: `{"version": 1, "machi` says where it was cut.)
+            let cut_by_eof = !terminated
+                && damaged_before
+                && self.file
+                && self.bytes[content.end..]
+                    .iter()
+                    .all(|b| b.is_ascii_whitespace());
+            if self.pending || cut_by_eof {
                 out.push(content);
             }
             self.key(&name);
@@ -653,5 +666,23 @@ mod tests {
     fn containers_under_secret_keys_are_secret_throughout() {
         let h = hidden(br#"{"secrets": {"a": "x1", "b": ["y2", 3]}, "keep": "z"}"#);
         assert_eq!(h, ["x1", "y2", "3"]);
+    }
+
+    #[test]
+    fn the_last_string_of_a_truncated_file_is_hidden_in_any_slot() {
+        // Found by the redaction property test: a secret's key line duplicated away from its
+        // value, then the file cut inside the value, which then stands where a key belongs.
+        let text = b"{\n  \"contextSigningKey\":\n  \"encryptionPublicKey\": \"MCow\",\n    \"zqgpefQiLKw2";
+        let mut found = Vec::new();
+        super::spans(text, true, &mut found);
+        let hidden: Vec<&[u8]> = found.iter().map(|s| &text[s.clone()]).collect();
+        assert!(
+            hidden.iter().any(|h| h.starts_with(b"zqgpef")),
+            "{:?}",
+            hidden
+                .iter()
+                .map(|h| String::from_utf8_lossy(h))
+                .collect::<Vec<_>>()
+        );
     }
 }

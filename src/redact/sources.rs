@@ -8,14 +8,16 @@ use std::sync::Arc;
 use super as redact;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::Context;
+use crate::line_index::LineIndex;
 
 /// A file's bytes and the spans of its secrets.
 pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 
-/// Source bytes and their secret spans, computed once per file per render.
+/// Source bytes, their secret spans and line index, computed once per file per render.
 #[derive(Default)]
 pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
+    lines: HashMap<PathBuf, Arc<LineIndex>>,
 }
 
 impl Sources {
@@ -29,6 +31,18 @@ impl Sources {
                 Some((bytes, Arc::new(secrets)))
             })
             .clone()
+    }
+
+    /// The file's line index, built on first use: every snippet and diff hunk of a render finds
+    /// its lines by bisection instead of scanning from byte 0 (issue #11).
+    pub fn lines(&mut self, cx: &Context, path: &Path) -> Option<Arc<LineIndex>> {
+        if let Some(index) = self.lines.get(path) {
+            return Some(index.clone());
+        }
+        let (bytes, _) = self.get(cx, path)?;
+        let index = Arc::new(LineIndex::new(&bytes));
+        self.lines.insert(path.to_path_buf(), index.clone());
+        Some(index)
     }
 
     /// A finding's text (message, help, fix title) with its secrets hidden: those it spells out

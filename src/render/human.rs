@@ -139,7 +139,9 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
     let mut related = Vec::new();
     let mut snippet = None;
     if let (Some(file), Some(span)) = (&d.file, &d.span) {
-        if let Some((bytes, secrets)) = sources.get(cx, file) {
+        if let (Some((bytes, secrets)), Some(lines)) =
+            (sources.get(cx, file), sources.lines(cx, file))
+        {
             let same_file: Vec<_> = d
                 .secondary
                 .iter()
@@ -147,7 +149,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
                 .collect();
             let mut focus = vec![span.clone()];
             focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
-            let snip = Snippet::build(paths.path(file), &bytes, &secrets, &focus);
+            let snip = Snippet::build(paths.path(file), &bytes, &lines, &secrets, &focus);
             labels.push(LabeledSpan::new_primary_with_span(
                 d.label
                     .as_ref()
@@ -181,10 +183,15 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
             labels: Vec::new(),
             related: Vec::new(),
         };
-        if let (Some(span), Some((bytes, secrets))) = (&label.span, sources.get(cx, &label.file)) {
+        if let (Some(span), Some((bytes, secrets)), Some(lines)) = (
+            &label.span,
+            sources.get(cx, &label.file),
+            sources.lines(cx, &label.file),
+        ) {
             let snip = Snippet::build(
                 paths.path(&label.file),
                 &bytes,
+                &lines,
                 &secrets,
                 std::slice::from_ref(span),
             );
@@ -406,5 +413,84 @@ mod tests {
         assert_eq!(verdict(&error, Severity::Error).0, "✗ unhealthy");
         let crashed = report(&[], true);
         assert_eq!(verdict(&crashed, Severity::Error).0, "✗ incomplete");
+    }
+}
+
+/// Issue #11: the line index of a file is built once per render, not once per finding.
+#[cfg(test)]
+mod scale_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::engine::{self, Selection};
+    use crate::line_index::LineIndex;
+    use crate::version::{VersionSource, NEWEST_KNOWN};
+
+    #[test]
+    fn one_line_index_per_file_per_render() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".instar")).unwrap();
+        let jobs: Vec<String> = (0..20)
+            .map(|i| {
+                format!(
+                    "  {{\n    \"slug\": \"job-{i}\",\n    \"name\": \"Job {i}\",\n    \"schedule\": \"0 9 * * *\",\n    \"priority\": \"urgent\",\n    \"execute\": {{\"type\": \"prompt\", \"value\": \"x\"}}\n  }}"
+                )
+            })
+            .collect();
+        std::fs::write(
+            dir.path().join(".instar/jobs.json"),
+            format!("[\n{}\n]\n", jobs.join(",\n")),
+        )
+        .unwrap();
+        let cx = Context::new(
+            dir.path().to_path_buf(),
+            NEWEST_KNOWN,
+            Some(NEWEST_KNOWN),
+            VersionSource::Flag,
+            1_795_000_000,
+            false,
+        );
+        let report = engine::run(
+            &cx,
+            &Selection {
+                select: vec!["jobs".into()],
+                ignore: vec![],
+            },
+        );
+        let placed: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.span.is_some())
+            .collect();
+        assert!(placed.len() >= 20, "{:?}", report.diagnostics);
+        let mut files: BTreeSet<_> = placed.iter().filter_map(|d| d.file.clone()).collect();
+        files.extend(
+            report
+                .diagnostics
+                .iter()
+                .flat_map(|d| &d.secondary)
+                .filter(|l| l.span.is_some())
+                .map(|l| l.file.clone()),
+        );
+        let opts = HumanOptions {
+            color: false,
+            width: 100,
+            quiet: false,
+            verbose: false,
+            threshold: Severity::Error,
+            hint: false,
+            cwd: None,
+        };
+        // Thread-local count: other tests building indexes on their threads do not interfere.
+        let before = LineIndex::builds();
+        let out = render(&cx, &report, &opts);
+        assert!(out.contains("urgent"));
+        assert_eq!(LineIndex::builds() - before, files.len());
+        // --diff: each fix's diff reuses the file's index; only each fix's result is indexed.
+        let before = LineIndex::builds();
+        let (diff, shown) = crate::render::diff::report_diff(&cx, &report, true);
+        assert!(shown >= 20, "{diff}");
+        let diffs = diff.matches("--- a/").count();
+        assert_eq!(LineIndex::builds() - before, diffs + 1);
     }
 }

@@ -7,6 +7,7 @@
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::diag::Span;
+use crate::line_index::LineIndex;
 use crate::redact::REDACTED;
 
 use super::escape;
@@ -27,7 +28,15 @@ pub struct Snippet {
 
 impl Snippet {
     /// A window covering `focus` (the label spans, file offsets) with a few lines of context.
-    pub fn build(name: String, bytes: &[u8], secrets: &[Span], focus: &[Span]) -> Snippet {
+    /// `lines` is the file's index, built once per render (`Sources::lines`): with it a window
+    /// costs its own size and a few bisections, whatever the file's size (issue #11).
+    pub fn build(
+        name: String,
+        bytes: &[u8],
+        lines: &LineIndex,
+        secrets: &[Span],
+        focus: &[Span],
+    ) -> Snippet {
         let lo = focus
             .iter()
             .map(|s| s.start)
@@ -40,25 +49,25 @@ impl Snippet {
             .max()
             .unwrap_or(0)
             .min(bytes.len());
-        let mut start = line_start(bytes, lo);
+        let mut start = lines.line_start(lo);
         for _ in 0..CONTEXT_LINES {
             if start == 0 {
                 break;
             }
-            start = line_start(bytes, start - 1);
+            start = lines.line_start(start - 1);
         }
-        let mut end = line_end(bytes, hi);
+        let mut end = lines.line_end(hi);
         for _ in 0..CONTEXT_LINES {
             if end >= bytes.len() {
                 break;
             }
-            end = line_end(bytes, end + 1);
+            end = lines.line_end(end + 1);
         }
-        let first_line = bytes[..start].iter().filter(|b| **b == b'\n').count();
+        let first_line = lines.line_of(start);
         let mut builder = Builder::default();
         let mut line_from = start;
         while line_from <= end {
-            let line_to = line_end(bytes, line_from).min(end);
+            let line_to = lines.line_end(line_from).min(end);
             builder.line(bytes, line_from..line_to, secrets, focus);
             if line_to >= end {
                 break;
@@ -170,6 +179,9 @@ impl Builder {
 
     fn segment(&mut self, bytes: &[u8], range: Span, secrets: &[Span]) {
         let mut cursor = range.start;
+        // Secret spans are sorted by start but may nest (a `{"secret": true}` object and its
+        // members): a bisection on their ends could skip an enclosing span that began earlier
+        // and show what it hides, so every span is looked at.
         for secret in secrets {
             if secret.end <= cursor || secret.start >= range.end {
                 continue;
@@ -243,21 +255,6 @@ fn snap_forward(bytes: &[u8], mut at: usize, limit: usize) -> usize {
     at
 }
 
-fn line_start(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |p| p + 1)
-}
-
-fn line_end(bytes: &[u8], offset: usize) -> usize {
-    let from = offset.min(bytes.len());
-    bytes[from..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(bytes.len(), |p| from + p)
-}
-
 impl SourceCode for Snippet {
     fn read_span<'a>(
         &'a self,
@@ -290,6 +287,7 @@ mod tests {
         let snip = Snippet::build(
             "f".into(),
             bytes,
+            &LineIndex::new(bytes),
             &secrets,
             std::slice::from_ref(&(0..bytes.len())),
         );
@@ -307,7 +305,13 @@ mod tests {
     fn long_lines_are_clipped_around_the_focus() {
         let mut bytes = vec![b'a'; 10_000];
         bytes[5000] = b'X';
-        let snip = Snippet::build("f".into(), &bytes, &[], std::slice::from_ref(&(5000..5001)));
+        let snip = Snippet::build(
+            "f".into(),
+            &bytes,
+            &LineIndex::new(&bytes),
+            &[],
+            std::slice::from_ref(&(5000..5001)),
+        );
         assert!(snip.text().len() < 400);
         let at = snip.map_offset(5000);
         assert_eq!(&snip.text()[at..at + 1], "X");
