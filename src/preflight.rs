@@ -133,18 +133,6 @@ fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
     }
 }
 
-/// Seconds since the epoch as RFC 3339 UTC.
-pub fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = crate::cron::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 impl Preflight<'_> {
     /// Checks, fixes what is safe, and says whether instar can boot.
     pub fn run(&self, interrupt: &std::sync::atomic::AtomicBool) -> Outcome {
@@ -152,7 +140,7 @@ impl Preflight<'_> {
         let mut record = Record {
             schema: RECORD_SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
-            time: rfc3339(self.now),
+            time: crate::machine::iso_seconds(self.now),
             instar_version: cx.version.to_string(),
             instar_version_source: cx.version_source.as_str(),
             status: "ok",
@@ -358,10 +346,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_893_456_000), "2030-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_000_061), "2026-11-18T11:07:41Z");
+    fn record_times_are_rfc3339_utc_to_the_second() {
+        use crate::machine::iso_seconds;
+        assert_eq!(iso_seconds(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_seconds(1_893_456_000), "2030-01-01T00:00:00Z");
+        assert_eq!(iso_seconds(1_795_000_061), "2026-11-18T11:07:41Z");
+        assert_eq!(
+            crate::machine::iso_millis(1_795_000_061),
+            "2026-11-18T11:07:41.000Z"
+        );
     }
 
     #[test]

@@ -432,13 +432,13 @@ fn a_recent_or_empty_paused_resume_queue_is_left_alone() {
     let v = Version::new(1, 3, 500);
     let run = || findings(&context(&project, v, false, FakeHost::linux()), "state");
     // NOW - 30 min.
-    let recent = instar_doctor::preflight::rfc3339(NOW - 1800);
+    let recent = instar_doctor::machine::iso_seconds(NOW - 1800);
     write(
         &queue,
         &format!("{{\"version\": 1, \"paused\": true, \"pausedAt\": \"{recent}\", \"entries\": [{{\"status\": \"queued\"}}]}}"),
     );
     assert_eq!(run(), Vec::<String>::new());
-    let old = instar_doctor::preflight::rfc3339(NOW - 7200);
+    let old = instar_doctor::machine::iso_seconds(NOW - 7200);
     write(
         &queue,
         &format!("{{\"version\": 1, \"paused\": true, \"pausedAt\": \"{old}\", \"entries\": [{{\"status\": \"done\"}}]}}"),

@@ -79,18 +79,6 @@ impl Outside {
     }
 }
 
-fn copy_fixture(case: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixtures().join(case).join(".instar"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
-
 /// Every entry under `root` (links not followed): path, kind and bytes or link target.
 fn snapshot(root: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -171,7 +159,7 @@ fn linked_folders_refuse_the_fix_run_and_nothing_is_written() {
     ];
     for (case, linked) in cases {
         let context = format!("{case} with {linked} linked outside");
-        let agent = copy_fixture(case);
+        let agent = copy_fixture_agent(case);
         let project = agent.path();
         let outside = Outside::new();
         let place = project.join(linked);
@@ -213,7 +201,7 @@ fn linked_folders_refuse_the_fix_run_and_nothing_is_written() {
 #[test]
 fn a_dangling_lock_link_is_refused_and_its_target_never_created() {
     for command in [&["--fix"][..], &["undo"][..]] {
-        let agent = copy_fixture("examples/broken-agent");
+        let agent = copy_fixture_agent("examples/broken-agent");
         let project = agent.path();
         let outside = Outside::new();
         if command == ["undo"] {
@@ -240,7 +228,7 @@ fn a_dangling_lock_link_is_refused_and_its_target_never_created() {
 /// moves the link itself into the quarantine; the write then goes through a fresh file.
 #[test]
 fn a_link_under_our_temp_name_is_quarantined_never_followed() {
-    let agent = copy_fixture("examples/broken-agent");
+    let agent = copy_fixture_agent("examples/broken-agent");
     let project = agent.path();
     let outside = Outside::new();
     let state = project.join(".instar");
@@ -303,7 +291,7 @@ fn undo_never_restores_through_a_link() {
             } else {
                 "examples/broken-agent"
             };
-            let agent = copy_fixture(case);
+            let agent = copy_fixture_agent(case);
             let project = agent.path();
             let fixed = doctor(project, &["--fix"]);
             assert_ne!(fixed.code, 2, "{context}: {}", fixed.stderr);
@@ -400,7 +388,7 @@ fn mkfifo(path: &Path) {
 fn fifos_in_the_write_path_never_hang_fix_or_undo() {
     // The lock: refused, for both commands.
     for command in [&["--fix"][..], &["undo"][..]] {
-        let agent = copy_fixture("examples/broken-agent");
+        let agent = copy_fixture_agent("examples/broken-agent");
         let project = agent.path();
         if command == ["undo"] {
             assert_ne!(doctor(project, &["--fix"]).code, 2);
@@ -413,7 +401,7 @@ fn fifos_in_the_write_path_never_hang_fix_or_undo() {
         assert_refused(&out, &format!("FIFO lock, {command:?}"), "lock");
     }
     // A run's manifest: that run is not one of ours; the rest works.
-    let agent = copy_fixture("examples/broken-agent");
+    let agent = copy_fixture_agent("examples/broken-agent");
     let project = agent.path();
     let fifo_run = project.join(".instar/doctor/runs/20200101T000000Z-0001");
     fs::create_dir_all(&fifo_run).unwrap();
@@ -422,7 +410,7 @@ fn fifos_in_the_write_path_never_hang_fix_or_undo() {
     assert_eq!(doctor(project, &["--fix"]).code, 1);
     assert_eq!(doctor(project, &["undo"]).code, 0);
     // A FIFO under our temp name (and one at instar's lifeline lock, read by every fix run).
-    let agent = copy_fixture("examples/broken-agent");
+    let agent = copy_fixture_agent("examples/broken-agent");
     let project = agent.path();
     mkfifo(&project.join(".instar/.jobs.json.instar-doctor.1.tmp"));
     fs::create_dir_all(project.join(".instar/state")).unwrap();

@@ -35,19 +35,6 @@ fn preflight(dir: &Path, extra: &[&str]) -> Run {
     }
 }
 
-/// A private copy of a fixture agent, so the preflight may write.
-fn copy_of(case: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixtures().join(case).join(".instar"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
-
 /// Every file under `.instar/` except the doctor's own folder: (bytes, mode).
 fn tree(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
     use std::os::unix::fs::PermissionsExt;
@@ -113,7 +100,7 @@ fn boot_fatal_files_with_a_safe_fix_are_repaired_and_the_boot_goes_on() {
         ("preflight/config-bom", "1.3.1186", "config/parse-error"),
         ("preflight/cron-whitespace", "0.28.44", "jobs/invalid-cron"),
     ] {
-        let agent = copy_of(case);
+        let agent = copy_fixture_agent(case);
         let before = tree(agent.path());
         assert!(!boots(agent.path(), version), "{case} starts out broken");
 
@@ -155,7 +142,7 @@ fn what_cannot_be_fixed_safely_exits_1_with_one_screen() {
         ("preflight/identity-truncated", "1.3.1186"),
         ("preflight/secret-unresolvable", "1.3.281"),
     ] {
-        let agent = copy_of(case);
+        let agent = copy_fixture_agent(case);
         let before = tree(agent.path());
         let out = preflight(agent.path(), &["--instar-version", version]);
         assert_eq!(out.code, 1, "{case}: {}", out.stderr);
@@ -182,7 +169,7 @@ fn what_cannot_be_fixed_safely_exits_1_with_one_screen() {
 
 #[test]
 fn secrets_never_reach_the_screen_or_the_record() {
-    let agent = copy_of("preflight/secret-unresolvable");
+    let agent = copy_fixture_agent("preflight/secret-unresolvable");
     let config = agent.path().join(".instar/config.json");
     let text = fs::read_to_string(&config).unwrap().replace(
         "\"host\": \"127.0.0.1\"",
@@ -199,7 +186,7 @@ fn secrets_never_reach_the_screen_or_the_record() {
 
 #[test]
 fn a_healthy_agent_gets_silence_and_an_ok_record() {
-    let agent = copy_of("examples/healthy-agent");
+    let agent = copy_fixture_agent("examples/healthy-agent");
     let out = preflight(agent.path(), &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -223,7 +210,7 @@ fn a_healthy_agent_gets_silence_and_an_ok_record() {
 
 #[test]
 fn while_instar_runs_it_only_reports() {
-    let agent = copy_of("preflight/config-bom");
+    let agent = copy_fixture_agent("preflight/config-bom");
     let state = agent.path().join(".instar/state");
     fs::create_dir_all(&state).unwrap();
     // This test process is alive for as long as the preflight runs: it plays instar's lifeline.
@@ -245,7 +232,7 @@ fn while_instar_runs_it_only_reports() {
 
 #[test]
 fn a_doctor_failure_lets_instar_start_unless_strict() {
-    let agent = copy_of("preflight/config-bom");
+    let agent = copy_fixture_agent("preflight/config-bom");
     let out = preflight(agent.path(), &["--instar-version", "not-a-version"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -272,7 +259,7 @@ fn a_doctor_failure_lets_instar_start_unless_strict() {
 
 #[test]
 fn options_of_the_check_run_are_refused() {
-    let agent = copy_of("preflight/config-bom");
+    let agent = copy_fixture_agent("preflight/config-bom");
     let dir = agent.path().to_str().unwrap();
     for extra in [&["--fix"][..], &["--format", "json"], &["--unsafe-fixes"]] {
         let mut args = vec!["preflight", "--dir", dir];

@@ -316,4 +316,28 @@ mod tests {
         let at = snip.map_offset(5000);
         assert_eq!(&snip.text()[at..at + 1], "X");
     }
+
+    #[test]
+    fn a_secret_that_encloses_later_ones_is_hidden_on_every_line_it_covers() {
+        // Secret spans are sorted by start but nest: a `{"secret": true}` object (20..200) holds
+        // member spans after it. A bisection on span ends skipped the enclosing span for a
+        // window that starts past its nested members, and showed what it hides.
+        let mut bytes = Vec::new();
+        for line in 0..6 {
+            bytes.extend_from_slice(format!("line {line} {}\n", "a".repeat(40)).as_bytes());
+        }
+        let at = bytes.len() / 2;
+        bytes[at..at + 9].copy_from_slice(b"SECRETXYZ");
+        let secrets = [20..200, 30..40, 50..60, 70..80];
+        let focus = at..at + 1;
+        let snip = Snippet::build(
+            "f".into(),
+            &bytes,
+            &LineIndex::new(&bytes),
+            &secrets,
+            std::slice::from_ref(&focus),
+        );
+        assert!(!snip.text().contains("SECRETXYZ"), "{}", snip.text());
+        assert!(snip.text().contains(REDACTED));
+    }
 }

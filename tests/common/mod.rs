@@ -154,3 +154,16 @@ pub fn assert_valid_json_output(text: &str) -> serde_json::Value {
     assert!(errors.is_empty(), "schema violations: {errors:#?}\n{text}");
     doc
 }
+
+/// A private copy of a fixture agent's `.instar/` (modes kept), for runs that may write.
+pub fn copy_fixture_agent(case: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixtures().join(case).join(".instar"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp -a of fixtures/{case}");
+    dir
+}
