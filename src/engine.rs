@@ -341,7 +341,10 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
         }
         let started = Instant::now();
         let mut sink = Sink::default();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| check.run(cx, &mut sink)));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::write::panic_failpoint(check.id(), &cx.project_dir);
+            check.run(cx, &mut sink)
+        }));
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut found: Vec<Diagnostic> = sink
             .into_vec()
