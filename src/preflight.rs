@@ -7,6 +7,9 @@
 //! makes a boot worse: when the doctor itself cannot answer it says so and lets instar start
 //! (exit 0) unless `--strict`; while a live instar holds the agent it writes nothing.
 
+pub mod install;
+pub mod launchd;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
