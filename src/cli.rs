@@ -240,11 +240,13 @@ pub enum HookAction {
     /// Install the pre-push hook in the current repository (an existing hook is chained).
     ///
     /// With --preflight: run `instar-doctor preflight` before the agent's launchd job instead,
-    /// by editing ~/Library/LaunchAgents/ai.instar.<projectName>.plist (instar's file). The diff
-    /// is shown first and applied on confirmation or with --yes, backed up, and undone by
+    /// by editing ~/Library/LaunchAgents/ai.instar.<projectName>.plist, or where there is none
+    /// ~/.config/systemd/user/instar-<projectName>.service (instar's files). The diff is shown
+    /// first and applied on confirmation or with --yes, backed up, and undone by
     /// `hook uninstall --preflight`.
     Install {
-        /// Put the preflight in front of the agent's launchd job (not the git hook).
+        /// Put the preflight in front of the agent's launchd job or systemd unit (not the git
+        /// hook).
         #[arg(long)]
         preflight: bool,
         /// Apply the shown diff without asking (with --preflight).
@@ -262,8 +264,8 @@ pub enum HookAction {
     },
     /// Remove the hook (a chained hook is put back).
     ///
-    /// With --preflight: undo the newest `hook install --preflight`, restoring the plist's bytes
-    /// (refused when the plist changed since).
+    /// With --preflight: undo the newest `hook install --preflight`, restoring the file's bytes
+    /// (refused when it changed since).
     Uninstall {
         /// Undo `hook install --preflight` (not the git hook).
         #[arg(long)]

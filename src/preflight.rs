@@ -9,6 +9,7 @@
 
 pub mod install;
 pub mod launchd;
+pub mod systemd;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

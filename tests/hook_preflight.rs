@@ -332,3 +332,103 @@ fn the_doctors_own_launchd_checks_read_instars_arguments_behind_the_wrapper() {
     );
     assert!(before.is_empty(), "{before:?}");
 }
+
+#[test]
+fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
+    let m = machine();
+    fs::remove_file(&m.plist).unwrap();
+    let node = m.agent.join(".instar/bin/node");
+    fs::create_dir_all(node.parent().unwrap()).unwrap();
+    fake_program(&node, "node");
+    let unit = m
+        .home
+        .join(".config/systemd/user/instar-preflight-demo.service");
+    fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    let text = format!(
+        "[Unit]\nDescription=instar agent preflight-demo\nAfter=network.target\n\n[Service]\nType=simple\nExecStart={node} {a}/cli.js lifeline start --dir {a}\nRestart=always\nRestartSec=10\n\n[Install]\nWantedBy=default.target\n",
+        node = node.display(),
+        a = m.agent.display()
+    );
+    fs::write(&unit, &text).unwrap();
+    let out = doctor(
+        &m,
+        &[
+            "hook",
+            "install",
+            "--preflight",
+            "--yes",
+            "--dir",
+            m.agent.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("+ExecStartPre="),
+        "the diff: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("systemctl --user daemon-reload"),
+        "{}",
+        out.stdout
+    );
+    let after = fs::read_to_string(&unit).unwrap();
+    let pre = after
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStartPre="))
+        .expect("the line is there");
+    assert!(after.find("ExecStartPre=") < after.find("ExecStart="));
+
+    // systemd runs the line's words (no shell): the preflight repairs jobs.json.
+    let words: Vec<&str> = pre.split_whitespace().collect();
+    let run = Command::new(words[0])
+        .args(&words[1..])
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(m.agent.join(".instar/doctor/preflight.json").exists());
+
+    // systemd's own parser, where it is installed.
+    if let Ok(verify) = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+    {
+        let stderr = String::from_utf8_lossy(&verify.stderr);
+        let ours: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("instar-preflight-demo.service"))
+            .collect();
+        assert!(ours.is_empty(), "systemd-analyze verify: {stderr}");
+    }
+
+    let again = doctor(
+        &m,
+        &[
+            "hook",
+            "install",
+            "--preflight",
+            "--yes",
+            "--dir",
+            m.agent.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        again.stdout.contains("already runs the preflight"),
+        "{}",
+        again.stdout
+    );
+    let undo = doctor(&m, &["hook", "uninstall", "--preflight"]);
+    assert_eq!(undo.code, 0, "{}", undo.stderr);
+    assert_eq!(
+        fs::read_to_string(&unit).unwrap(),
+        text,
+        "the exact bytes are back"
+    );
+}
