@@ -483,6 +483,14 @@ fn a_crash_on_one_agent_is_reported_for_it_and_the_others_are_checked() {
             .collect();
         assert_eq!(exits, [0, 2, 1], "{place}");
         assert_eq!(doc["exit_code"], 2);
+
+        // SARIF says the run was incomplete, and stays valid.
+        let out = scan_with_panic(&t, &spec, &["--format", "sarif"]);
+        let log: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+        assert!(sarif_validator().is_valid(&log), "{place}: {}", out.stdout);
+        let invocation = &log["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false, "{place}");
+        assert_eq!(invocation["exitCode"], 2, "{place}");
     }
     // Without the variable nothing panics: the failpoint is what crashed, not the agent.
     assert_eq!(scan(&t, &[]).code, 1);
