@@ -167,6 +167,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A context on the agent with nothing read yet.
+fn fresh_context(dir: &Path) -> Context {
+    Context::new(
+        dir.to_path_buf(),
+        NEWEST_KNOWN,
+        Some(NEWEST_KNOWN),
+        VersionSource::Default,
+        1_795_000_000,
+        false,
+    )
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = if quick { 20 } else { 200 };
@@ -180,14 +192,7 @@ fn main() {
     for _ in 0..rounds {
         let started = Instant::now();
         // A fresh context each round: every file is read and parsed again.
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Default,
-            1_795_000_000,
-            false,
-        );
+        let cx = fresh_context(dir.path());
         let report = engine::run(&cx, &Selection::default());
         doctor.push(started.elapsed().as_secs_f64() * 1000.0);
         for check in &report.checks {
@@ -214,15 +219,7 @@ fn main() {
     let mut boot_only = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let started = Instant::now();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Default,
-            1_795_000_000,
-            false,
-        );
-        let mut cx = cx;
+        let mut cx = fresh_context(dir.path());
         cx.fatal_only = true;
         engine::run(&cx, &boot_checks);
         boot_only.push(started.elapsed().as_secs_f64() * 1000.0);

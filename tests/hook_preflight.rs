@@ -64,6 +64,16 @@ fn doctor(m: &Machine, args: &[&str]) -> Output {
         .into()
 }
 
+/// `hook install --preflight` for the machine's agent, with `--yes` or without.
+fn install(m: &Machine, yes: bool) -> Output {
+    let mut args = vec!["hook", "install", "--preflight"];
+    if yes {
+        args.push("--yes");
+    }
+    args.extend(["--dir", m.agent.to_str().unwrap()]);
+    doctor(m, &args)
+}
+
 /// The text of each `<string>` of the plist, in order.
 fn strings(text: &str) -> Vec<String> {
     let options = roxmltree::ParsingOptions {
@@ -81,16 +91,7 @@ fn strings(text: &str) -> Vec<String> {
 fn the_diff_comes_first_and_nothing_changes_without_yes() {
     let m = machine();
     let before = fs::read(&m.plist).unwrap();
-    let out = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let out = install(&m, false);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("rerun with --yes"), "{}", out.stderr);
     let diff = out
@@ -121,17 +122,7 @@ fn installed_the_job_runs_the_preflight_then_execs_instar_and_uninstall_restores
     let m = machine();
     let before = fs::read(&m.plist).unwrap();
     let instar_args = strings(&String::from_utf8_lossy(&before))[1..].to_vec();
-    let out = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let out = install(&m, true);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("installed (run "), "{}", out.stdout);
     let text = fs::read_to_string(&m.plist).unwrap();
@@ -149,7 +140,7 @@ fn installed_the_job_runs_the_preflight_then_execs_instar_and_uninstall_restores
     let node = m.agent.join(".instar/bin/node");
     let wrapper = m.agent.join(".instar/instar-boot.cjs");
     fs::create_dir_all(node.parent().unwrap()).unwrap();
-    fake_program(&node, "node");
+    recording_program(&node, &m.agent.join(".instar/node-ran"));
     fs::write(&wrapper, "// the boot wrapper\n").unwrap();
     assert!(text.contains("instar-boot.cjs") && text.contains(".instar/bin/node"));
     let first_node = strings(&text)
@@ -164,15 +155,7 @@ fn installed_the_job_runs_the_preflight_then_execs_instar_and_uninstall_restores
     assert_eq!(Path::new(&first_wrapper), wrapper);
 
     // What launchd runs: the preflight repairs jobs.json, then node replaces the shell.
-    let child = Command::new(&args[0])
-        .args(&args[1..])
-        .env("HOME", &m.home)
-        .env("INSTAR_DOCTOR_NOW", NOW)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let run = child.wait_with_output().unwrap();
+    let (pid, run) = launch(&args, &m.home);
     assert!(
         run.status.success(),
         "{}",
@@ -190,17 +173,7 @@ fn installed_the_job_runs_the_preflight_then_execs_instar_and_uninstall_restores
     assert!(m.agent.join(".instar/doctor/preflight.json").exists());
 
     // Installing twice changes nothing.
-    let again = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let again = install(&m, true);
     assert_eq!(again.code, 0);
     assert!(
         again.stdout.contains("already runs the preflight"),
@@ -221,17 +194,7 @@ fn installed_the_job_runs_the_preflight_then_execs_instar_and_uninstall_restores
 #[test]
 fn uninstall_refuses_when_the_plist_changed_since() {
     let m = machine();
-    let out = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let out = install(&m, true);
     assert_eq!(out.code, 0, "{}", out.stderr);
     // instar regenerated it meanwhile (installAutoStart).
     fs::write(
@@ -249,17 +212,7 @@ fn uninstall_refuses_when_the_plist_changed_since() {
 fn no_plist_is_a_clear_error() {
     let m = machine();
     fs::remove_file(&m.plist).unwrap();
-    let out = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let out = install(&m, true);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("ai.instar.preflight-demo.plist"),
@@ -267,17 +220,6 @@ fn no_plist_is_a_clear_error() {
         out.stderr
     );
     assert!(out.stderr.contains("instar setup"), "{}", out.stderr);
-}
-
-/// A stand-in for node that writes its pid and arguments next to itself.
-fn fake_program(path: &Path, _name: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::write(
-        path,
-        "#!/bin/sh\n{ echo \"$$\"; for a in \"$@\"; do echo \"$a\"; done; } > \"$(dirname \"$0\")/../node-ran\"\n",
-    )
-    .unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 #[test]
@@ -288,7 +230,7 @@ fn the_doctors_own_launchd_checks_read_instars_arguments_behind_the_wrapper() {
     let m = machine();
     let node = m.agent.join(".instar/bin/node");
     fs::create_dir_all(node.parent().unwrap()).unwrap();
-    fake_program(&node, "node");
+    recording_program(&node, &m.agent.join(".instar/node-ran"));
     fs::write(m.agent.join(".instar/instar-boot.cjs"), "// wrapper\n").unwrap();
     let launchd_findings = || {
         let version = Version::new(1, 3, 1186);
@@ -313,17 +255,7 @@ fn the_doctors_own_launchd_checks_read_instars_arguments_behind_the_wrapper() {
             .collect::<Vec<_>>()
     };
     let before = launchd_findings();
-    let out = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let out = install(&m, true);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         launchd_findings(),
@@ -339,7 +271,7 @@ fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
     fs::remove_file(&m.plist).unwrap();
     let node = m.agent.join(".instar/bin/node");
     fs::create_dir_all(node.parent().unwrap()).unwrap();
-    fake_program(&node, "node");
+    recording_program(&node, &m.agent.join(".instar/node-ran"));
     let unit = m
         .home
         .join(".config/systemd/user/instar-preflight-demo.service");
@@ -350,17 +282,7 @@ fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
         a = m.agent.display()
     );
     fs::write(&unit, &text).unwrap();
-    let out = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let out = install(&m, true);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("+ExecStartPre="),
@@ -380,12 +302,7 @@ fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
     assert!(after.find("ExecStartPre=") < after.find("ExecStart="));
 
     // systemd runs the line's words (no shell): the preflight repairs jobs.json.
-    let words: Vec<&str> = pre.split_whitespace().collect();
-    let run = Command::new(words[0])
-        .args(&words[1..])
-        .env("INSTAR_DOCTOR_NOW", NOW)
-        .output()
-        .unwrap();
+    let run = run_unit_command(pre);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -395,30 +312,11 @@ fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
     assert!(m.agent.join(".instar/doctor/preflight.json").exists());
 
     // systemd's own parser, where it is installed.
-    if let Ok(verify) = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&unit)
-        .output()
-    {
-        let stderr = String::from_utf8_lossy(&verify.stderr);
-        let ours: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.contains("instar-preflight-demo.service"))
-            .collect();
-        assert!(ours.is_empty(), "systemd-analyze verify: {stderr}");
+    if let Some(complaints) = systemd_verify(&unit) {
+        assert!(complaints.is_empty(), "{complaints:#?}");
     }
 
-    let again = doctor(
-        &m,
-        &[
-            "hook",
-            "install",
-            "--preflight",
-            "--yes",
-            "--dir",
-            m.agent.to_str().unwrap(),
-        ],
-    );
+    let again = install(&m, true);
     assert!(
         again.stdout.contains("already runs the preflight"),
         "{}",

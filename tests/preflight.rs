@@ -280,21 +280,6 @@ fn readme_block(first: &str) -> String {
     body[..body.find("\n```").expect("the block ends")].to_string()
 }
 
-/// A program that records its pid and arguments in `.instar/booted`, so a test sees that it
-/// ran and whether it replaced the process that started it (`exec`).
-fn fake_program(path: &Path, state_dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::write(
-        path,
-        format!(
-            "#!/bin/sh\n{{ echo \"$$\"; for a in \"$@\"; do echo \"$a\"; done; }} > '{}/booted'\n",
-            state_dir.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 /// A home folder holding `agents/echo`, a copy of a fixture agent whose boot wrapper
 /// (`instar-boot.sh`) and node link (`bin/node`) are recording stand-ins.
 fn home_with_echo(case: &str) -> (tempfile::TempDir, PathBuf) {
@@ -309,9 +294,9 @@ fn home_with_echo(case: &str) -> (tempfile::TempDir, PathBuf) {
         .unwrap();
     assert!(status.success());
     let state = echo.join(".instar");
-    fake_program(&state.join("instar-boot.sh"), &state);
+    recording_program(&state.join("instar-boot.sh"), &state.join("booted"));
     fs::create_dir_all(state.join("bin")).unwrap();
-    fake_program(&state.join("bin/node"), &state);
+    recording_program(&state.join("bin/node"), &state.join("booted"));
     (home, echo)
 }
 
@@ -362,15 +347,7 @@ fn the_readme_launchd_arguments_are_what_hook_install_writes_and_they_preflight_
             .replace(ECHO, echo.to_str().unwrap())
     };
     let args: Vec<String> = args.iter().map(here).collect();
-    let child = Command::new(&args[0])
-        .args(&args[1..])
-        .env("HOME", home.path())
-        .env("INSTAR_DOCTOR_NOW", NOW)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let (pid, out) = launch(&args, home.path());
     assert!(
         out.status.success(),
         "{}",
@@ -427,12 +404,7 @@ fn the_readme_systemd_unit_verifies_and_its_preflight_line_runs() {
         .expect("an ExecStart line");
     assert!(unit.lines().any(|l| l == "[Service]"), "{unit}");
     // systemd runs ExecStartPre's words as a command (no shell): so does the test.
-    let words: Vec<&str> = pre.split_whitespace().collect();
-    let out = Command::new(words[0])
-        .args(&words[1..])
-        .env("INSTAR_DOCTOR_NOW", NOW)
-        .output()
-        .unwrap();
+    let out = run_unit_command(pre);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -449,21 +421,9 @@ fn the_readme_systemd_unit_verifies_and_its_preflight_line_runs() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("instar-echo.service");
     fs::write(&file, &unit).unwrap();
-    match Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&file)
-        .output()
-    {
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            // Complaints about the host's other units are not about this file.
-            let ours: Vec<&str> = stderr
-                .lines()
-                .filter(|l| l.contains("instar-echo.service"))
-                .collect();
-            assert!(ours.is_empty(), "systemd-analyze verify: {stderr}");
-        }
-        Err(_) => eprintln!("systemd-analyze is not installed: the unit was checked by hand only"),
+    match systemd_verify(&file) {
+        Some(complaints) => assert!(complaints.is_empty(), "{complaints:#?}"),
+        None => eprintln!("systemd-analyze is not installed: the unit was checked by hand only"),
     }
 }
 

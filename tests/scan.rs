@@ -46,14 +46,23 @@ fn tree() -> Tree {
 }
 
 fn scan(t: &Tree, extra: &[&str]) -> Output {
-    let mut args = vec![
+    scan_with_env(t, extra, &[])
+}
+
+/// `scan ROOT --instar-home HOME` for the tree.
+fn scan_args(t: &Tree) -> Vec<&str> {
+    vec![
         "scan",
         t.root.to_str().unwrap(),
         "--instar-home",
         t.home.to_str().unwrap(),
-    ];
+    ]
+}
+
+fn scan_with_env(t: &Tree, extra: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut args = scan_args(t);
     args.extend_from_slice(extra);
-    run_in(t.root.parent().unwrap(), &args)
+    run_with_env(t.root.parent().unwrap(), &args, vars)
 }
 
 fn scan_schema_validator() -> jsonschema::Validator {
@@ -419,18 +428,7 @@ fn sarif_is_one_run_relative_to_the_scan_root_and_junit_one_suite_set() {
 
 /// `scan` with the test builds' panic failpoint aimed at one agent (`<place>@<folder name>`).
 fn scan_with_panic(t: &Tree, panic_in: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "scan",
-        t.root.to_str().unwrap(),
-        "--instar-home",
-        t.home.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    run_with_env(
-        t.root.parent().unwrap(),
-        &args,
-        &[("INSTAR_DOCTOR_PANIC_IN", panic_in)],
-    )
+    scan_with_env(t, extra, &[("INSTAR_DOCTOR_PANIC_IN", panic_in)])
 }
 
 #[test]
@@ -531,12 +529,7 @@ sys.stdout.buffer.write(seen)
         .arg("-c")
         .arg(DRIVER)
         .arg(env!("CARGO_BIN_EXE_instar-doctor"))
-        .args([
-            "scan",
-            t.root.to_str().unwrap(),
-            "--instar-home",
-            t.home.to_str().unwrap(),
-        ])
+        .args(scan_args(t))
         .current_dir(t.root.parent().unwrap())
         .env("INSTAR_DOCTOR_NOW", NOW)
         .env("NO_COLOR", "1")
@@ -576,12 +569,7 @@ fn the_progress_bar_shows_on_a_terminal_only() {
     );
     // Stderr to a pipe, CI unset: no bar either.
     let piped = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
-        .args([
-            "scan",
-            t.root.to_str().unwrap(),
-            "--instar-home",
-            t.home.to_str().unwrap(),
-        ])
+        .args(scan_args(&t))
         .current_dir(t.root.parent().unwrap())
         .env("HOME", repo_root().join("tests/no-such-home"))
         .env_remove("CI")

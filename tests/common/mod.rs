@@ -204,3 +204,61 @@ pub fn escape_stray_brackets(value: &mut serde_json::Value) -> usize {
         _ => 0,
     }
 }
+
+/// A program that writes its pid and then each argument, one a line, to `record`: a test sees
+/// that it ran, with what, and whether it replaced the process that started it (`exec`).
+pub fn recording_program(path: &Path, record: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(
+        path,
+        format!(
+            "#!/bin/sh\n{{ echo \"$$\"; for a in \"$@\"; do echo \"$a\"; done; }} > '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Runs a systemd `ExecStartPre=`/`ExecStart=` value the way systemd does: its words, no shell
+/// (the tests' values hold no quoted word).
+pub fn run_unit_command(value: &str) -> std::process::Output {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    Command::new(words[0])
+        .args(&words[1..])
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .output()
+        .unwrap()
+}
+
+/// What `systemd-analyze verify` says about this unit file itself (complaints about the host's
+/// other units left out); `None` when systemd-analyze is not installed.
+pub fn systemd_verify(unit: &Path) -> Option<Vec<String>> {
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(unit)
+        .output()
+        .ok()?;
+    let name = unit.file_name()?.to_string_lossy().into_owned();
+    Some(
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains(&name))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Runs launchd `ProgramArguments` as launchd does (argv as given, no shell) with this HOME;
+/// returns the pid it started and how it ended.
+pub fn launch(args: &[String], home: &Path) -> (u32, std::process::Output) {
+    let child = Command::new(&args[0])
+        .args(&args[1..])
+        .env("HOME", home)
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (pid, child.wait_with_output().unwrap())
+}
