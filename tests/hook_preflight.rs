@@ -330,3 +330,62 @@ fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
         "the exact bytes are back"
     );
 }
+
+/// `hook install --preflight` with stdin and stderr on a pseudo-terminal (python3's `pty`),
+/// `answer` typed ahead; returns the exit code, or None when python3 is missing.
+fn install_at_a_terminal(m: &Machine, answer: &str) -> Option<i32> {
+    const DRIVER: &str = r#"
+import os, pty, sys, subprocess, select, time
+master, slave = pty.openpty()
+child = subprocess.Popen(sys.argv[2:], stdin=slave, stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+os.write(master, sys.argv[1].encode())
+deadline = time.monotonic() + 60
+while child.poll() is None:
+    if time.monotonic() > deadline:
+        child.kill()
+        sys.exit("timed out")
+    ready, _, _ = select.select([master], [], [], 0.2)
+    if ready:
+        try:
+            os.read(master, 65536)
+        except OSError:
+            break
+sys.exit(child.wait())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", DRIVER, answer])
+        .arg(env!("CARGO_BIN_EXE_instar-doctor"))
+        .args(["hook", "install", "--preflight", "--dir"])
+        .arg(&m.agent)
+        .env("HOME", &m.home)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output();
+    match out {
+        Ok(out) => Some(out.status.code().unwrap_or(-1)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => panic!("python3: {err}"),
+    }
+}
+
+#[test]
+fn at_a_terminal_only_a_yes_applies_the_diff() {
+    let m = machine();
+    let before = fs::read(&m.plist).unwrap();
+    let Some(code) = install_at_a_terminal(&m, "n\n") else {
+        eprintln!("python3 is not installed: the prompt was not driven on a pty");
+        return;
+    };
+    assert_eq!(code, 1, "no: not applied");
+    assert_eq!(fs::read(&m.plist).unwrap(), before);
+    assert_eq!(
+        install_at_a_terminal(&m, "\n"),
+        Some(1),
+        "Enter alone is no"
+    );
+    assert_eq!(fs::read(&m.plist).unwrap(), before);
+    assert_eq!(install_at_a_terminal(&m, "y\n"), Some(0));
+    let args = strings(&fs::read_to_string(&m.plist).unwrap());
+    assert_eq!(args[1..3], ["/bin/sh", "-c"], "applied: {args:?}");
+}
