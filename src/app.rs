@@ -53,6 +53,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
         cli.dir = dir.clone().or(cli.dir.take());
         cli.instar_version = instar_version.clone().or(cli.instar_version.take());
     }
+    if let Some(Command::Hook {
+        action: HookAction::Install { dir, .. },
+    }) = &cli.command
+    {
+        cli.dir = dir.clone().or(cli.dir.take());
+    }
     if let Some(Command::Scan(args)) = &cli.command {
         return crate::scan::main(&cli, &matches, args);
     }
@@ -71,7 +77,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some(Command::List) => list(),
         Some(Command::Explain { code }) => explain(code),
         Some(Command::Undo { run_id, force, .. }) => undo(&cli, run_id.as_deref(), *force),
-        Some(Command::Hook { action }) => hook(action),
+        Some(Command::Hook { action }) => hook(&cli, action),
         Some(Command::Preflight { strict, .. }) => preflight(&cli, *strict),
         Some(Command::Completions { shell }) => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -531,11 +537,36 @@ fn preflight(cli: &Cli, strict: bool) -> u8 {
     crate::preflight::exit_code(&outcome, strict)
 }
 
-fn hook(action: &HookAction) -> u8 {
+fn hook(cli: &Cli, action: &HookAction) -> u8 {
+    match action {
+        HookAction::Install {
+            preflight: true,
+            yes,
+            ..
+        } => {
+            let setup = match setup(cli) {
+                Ok(setup) => setup,
+                Err(failure) => return fail(cli, failure),
+            };
+            return crate::preflight::install::install_command(
+                &setup.context(false),
+                *yes,
+                can_prompt(),
+            );
+        }
+        HookAction::Uninstall { preflight: true } => {
+            // Machine-wide: the run lives under ~/.instar/doctor, whatever the working folder.
+            use crate::host::Host;
+            let host = crate::host::SystemHost;
+            let instar_home = cli.instar_home.clone().or_else(|| host.instar_home());
+            return crate::preflight::install::uninstall_command(host.home_dir(), instar_home);
+        }
+        _ => {}
+    }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let result = match action {
-        HookAction::Install => crate::hook::install(&cwd),
-        HookAction::Uninstall => crate::hook::uninstall(&cwd),
+        HookAction::Install { .. } => crate::hook::install(&cwd),
+        HookAction::Uninstall { .. } => crate::hook::uninstall(&cwd),
     };
     match result {
         Ok(message) => {

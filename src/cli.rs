@@ -238,9 +238,39 @@ pub enum ScanFormat {
 #[derive(Debug, Subcommand)]
 pub enum HookAction {
     /// Install the pre-push hook in the current repository (an existing hook is chained).
-    Install,
+    ///
+    /// With --preflight: run `instar-doctor preflight` before the agent's launchd job instead,
+    /// by editing ~/Library/LaunchAgents/ai.instar.<projectName>.plist, or where there is none
+    /// ~/.config/systemd/user/instar-<projectName>.service (instar's files). The diff is shown
+    /// first and applied on confirmation or with --yes, backed up, and undone by
+    /// `hook uninstall --preflight`.
+    Install {
+        /// Put the preflight in front of the agent's launchd job or systemd unit (not the git
+        /// hook).
+        #[arg(long)]
+        preflight: bool,
+        /// Apply the shown diff without asking (with --preflight).
+        #[arg(long, requires = "preflight")]
+        yes: bool,
+        /// The project folder holding .instar/ (with --preflight). Default: walk up from the
+        /// working directory.
+        #[arg(
+            short = 'd',
+            long = "dir",
+            value_name = "PROJECT",
+            requires = "preflight"
+        )]
+        dir: Option<PathBuf>,
+    },
     /// Remove the hook (a chained hook is put back).
-    Uninstall,
+    ///
+    /// With --preflight: undo the newest `hook install --preflight`, restoring the file's bytes
+    /// (refused when it changed since).
+    Uninstall {
+        /// Undo `hook install --preflight` (not the git hook).
+        #[arg(long)]
+        preflight: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

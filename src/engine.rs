@@ -40,6 +40,9 @@ pub struct Context {
     /// Under `scan` the machine area runs once for the whole machine, so each agent's own run
     /// leaves it out (see `checks/machine`).
     pub machine_scanned: bool,
+    /// Only findings that stop instar's boot are wanted (the preflight): a check may skip work
+    /// that can only yield other findings.
+    pub fatal_only: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
 }
@@ -86,6 +89,7 @@ impl Context {
             host: Arc::new(SystemHost),
             instar_home: None,
             machine_scanned: false,
+            fatal_only: false,
             files: RefCell::default(),
             docs: RefCell::default(),
         }
@@ -341,7 +345,10 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
         }
         let started = Instant::now();
         let mut sink = Sink::default();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| check.run(cx, &mut sink)));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::write::panic_failpoint(check.id(), &cx.project_dir);
+            check.run(cx, &mut sink)
+        }));
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut found: Vec<Diagnostic> = sink
             .into_vec()

@@ -163,6 +163,17 @@ fn probe_table_of_loadconfig() {
         (r#"{"port":0}"#, "config/port-coerced", Severity::Warning),
         (r#"{"port":-1}"#, "config/invalid-port", Severity::Error),
         (r#"{"port":1e400}"#, "config/invalid-port", Severity::Error),
+        // Listens fine, but node's fetch refuses it (#11).
+        (
+            r#"{"port":4045}"#,
+            "config/fetch-blocked-port",
+            Severity::Error,
+        ),
+        (
+            r#"{"port":"6000"}"#,
+            "config/fetch-blocked-port",
+            Severity::Error,
+        ),
     ] {
         loads(config);
         assert!(

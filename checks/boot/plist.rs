@@ -59,7 +59,8 @@ pub fn read(cx: &Context, path: &Path) -> Option<Plist> {
     let text = String::from_utf8_lossy(&loaded.bytes);
     Some(Plist {
         path: path.to_path_buf(),
-        program_arguments: program_arguments(&text),
+        // Behind `hook install --preflight`, instar's own arguments are what launchd runs.
+        program_arguments: program_arguments(&text).map(crate::preflight::launchd::unwrap),
     })
 }
 

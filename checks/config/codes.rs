@@ -110,6 +110,17 @@ What instar does (every version): passes it through; `1e400` becomes Infinity an
 writeback rewrites it as null.
 Fix: manual: choose a free port (4040 and up is what init allocates).");
 
+code!(FETCH_BLOCKED_PORT, "config/fetch-blocked-port", Error, Some(Manual),
+"port is one that node's fetch refuses, e.g. 4045 (#11)",
+"What it checks: `port` (a number or a numeric string) on the WHATWG fetch bad-ports list; 4045 \
+sits inside instar's own default range 4040-4099.
+Why it matters: the server listens, but node's fetch refuses the port: the multi-machine mesh, \
+the lifeline's /health probe and its forwarding to the server fail, while curl works.
+What instar does: newer versions log a warning at startup; nothing re-ports the agent.
+Fix (manual): choose a free port off the list, update the agent's registry entry, restart it. \
+The machine area reports registry reservations of such ports that no config shows \
+(machine/fetch-blocked-port).");
+
 code!(UNRESOLVED_SECRET, "config/unresolved-secret", Error, Some(Manual),
 "a {\"secret\": true} placeholder cannot be resolved (C-SECRETS)",
 "What it checks: `{\"secret\": true}` placeholders (written by SecretMigrator) while \
@@ -266,6 +277,7 @@ pub static ALL: &[&Code] = &[
     &WRONG_TYPE,
     &PORT_COERCED,
     &INVALID_PORT,
+    &FETCH_BLOCKED_PORT,
     &UNRESOLVED_SECRET,
     &STALE_PATH,
     &MISSING_BINARY,
