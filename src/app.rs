@@ -286,10 +286,16 @@ fn emit(
         if cli.fix || cli.interactive {
             out.push_str(&render::human::render_fixed(cx, handled, run_id));
         }
-        out.push_str(&render::human::render(cx, report, &opts));
+        if cli.statistics {
+            out.push_str(&render::concise::statistics(cx, report, &opts));
+        } else if cli.format == Format::Concise {
+            out.push_str(&render::concise::render(cx, report, &opts));
+        } else {
+            out.push_str(&render::human::render(cx, report, &opts));
+        }
         out
     };
-    let machine = (cli.format != Format::Human).then(|| {
+    let machine = cli.format.is_machine().then(|| {
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
         let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
         let repo =
@@ -585,6 +591,9 @@ fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
         return exit::FAILURE;
     }
     print(&out);
+    if let Some(line) = render::fix_summary::diff_summary(&report.diagnostics, cli.unsafe_fixes) {
+        eprintln!("{line}");
+    }
     if shown > 0 && !cli.exit_zero {
         exit::FINDINGS
     } else {
@@ -615,15 +624,7 @@ fn interactive_terminal() -> bool {
 }
 
 fn human_options(cli: &Cli) -> HumanOptions {
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|w| *w >= 40)
-        .unwrap_or(if std::io::stdout().is_terminal() {
-            100
-        } else {
-            80
-        });
+    let width = render::width::columns();
     HumanOptions {
         color: color_enabled(cli.color),
         width,
