@@ -1,7 +1,8 @@
 //! The two compact views of a report (issue #11, as ruff and eslint offer them):
 //! `--format concise`, one line per finding (`path:line:col: error[code] message`), which
 //! editors and `grep` read; and `--statistics`, one line per code with how many findings each
-//! fix level clears. Both end with the same summary lines as the full report.
+//! fix level clears. Both end with the same summary lines as the full report; concise with
+//! `-q` prints the findings that fail the run and the command that clears them.
 
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::{Context, Report};
@@ -24,7 +25,22 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
             out.push('\n');
         }
     }
-    if !opts.quiet {
+    if opts.quiet {
+        // Quiet still names the command that clears what fails the run: the pre-push hook
+        // shows exactly this.
+        let command = super::fix_summary::command(paths.dir_argument().as_deref());
+        if let Some(hint) = super::fix_summary::hint(&report.diagnostics, opts.threshold, &command)
+        {
+            if report
+                .diagnostics
+                .iter()
+                .any(|d| d.severity >= opts.threshold)
+            {
+                out.push_str(&hint);
+                out.push('\n');
+            }
+        }
+    } else {
         out.push_str(&human::closing(cx, report, opts));
     }
     out

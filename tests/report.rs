@@ -1,0 +1,238 @@
+//! The report at a glance (issue 14) and its compact views (issue 11): the overview, the
+//! summary lines, `--statistics`, `--format concise`, collapsing, and the width, snapshotted at
+//! 80 and 120 columns and checked unwrapped in a pipe.
+
+mod common;
+
+use common::*;
+
+fn broken() -> String {
+    fixtures()
+        .join("examples/broken-agent")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn at_width(columns: &str, args: &[&str]) -> Output {
+    run_with_env(&repo_root(), args, &[("COLUMNS", columns)])
+}
+
+#[test]
+fn the_report_at_80_and_120_columns() {
+    for columns in ["80", "120"] {
+        let out = at_width(columns, &["--dir", &broken()]);
+        assert_eq!(out.code, 1);
+        let width: usize = columns.parse().unwrap();
+        for line in out.stdout.lines() {
+            // miette draws source lines as they are; everything else fits.
+            if !line.contains('│') && !line.contains('·') {
+                assert!(
+                    line.chars().count() <= width,
+                    "{line:?} is wider than {width}"
+                );
+            }
+        }
+        insta::assert_snapshot!(format!("broken_agent_at_{columns}"), out.stdout);
+    }
+}
+
+#[test]
+fn errors_come_before_warnings_and_infos_are_one_line() {
+    let out = run(&["--dir", &broken()]);
+    let first = |word: &'static str| out.stdout.find(word).unwrap();
+    assert!(first("error[") < first("warning["));
+    assert!(first("warning[") < first("info["));
+    // An info is one line (here two, wrapped at 80), never a drawn snippet.
+    let info = &out.stdout[first("info[")..];
+    assert!(!info.contains("╭─["), "{info}");
+    let verbose = run(&["--dir", &broken(), "-v"]);
+    let info = &verbose.stdout[verbose.stdout.find("info[").unwrap()..];
+    assert!(info.contains("help:"), "-v shows infos in full:\n{info}");
+}
+
+#[test]
+fn the_overview_names_every_area_and_those_that_did_not_run() {
+    let out = run(&["--dir", &broken(), "--select", "jobs"]);
+    let overview: Vec<&str> = out.stdout.lines().take_while(|l| !l.is_empty()).collect();
+    insta::assert_snapshot!("overview_with_select", overview.join("\n"));
+    assert!(overview
+        .iter()
+        .any(|l| l.starts_with("- config ") && l.contains("not run")));
+}
+
+#[test]
+fn a_pipe_gets_unwrapped_lines() {
+    let out: Output = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+        .args(["--dir", &broken()])
+        .current_dir(repo_root())
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env("HOME", repo_root().join("tests/no-such-home"))
+        .env_remove("COLUMNS")
+        .output()
+        .unwrap()
+        .into();
+    let headline = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("✗ unhealthy"))
+        .unwrap();
+    assert!(
+        headline.ends_with("the version of the agent's shadow install)"),
+        "{headline}"
+    );
+    assert!(out
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("info[") && l.len() > 100));
+}
+
+#[test]
+fn statistics_and_concise() {
+    let stats = run(&["--dir", &broken(), "--statistics"]);
+    assert_eq!(stats.code, 1);
+    insta::assert_snapshot!("statistics", stats.stdout);
+    let concise = run(&["--dir", &broken(), "--format", "concise"]);
+    assert_eq!(concise.code, 1);
+    insta::assert_snapshot!("concise", concise.stdout);
+    // One line per finding, each `path:line:col: severity[code] message` or `path: …`.
+    let findings: Vec<&str> = concise
+        .stdout
+        .lines()
+        .take_while(|l| l.starts_with("fixtures/"))
+        .collect();
+    assert_eq!(findings.len(), 13, "{}", concise.stdout);
+    let refused = run(&["--dir", &broken(), "--statistics", "--format", "json"]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("--statistics"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn many_findings_of_one_code_collapse_into_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".instar")).unwrap();
+    let jobs: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#"{{"slug": "j{i}", "name": "J", "description": "d", "schedule": "0 9 * * *", "priority": "urgent", "enabled": true, "execute": {{"type": "prompt", "value": "x"}}}}"#
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join(".instar/jobs.json"),
+        format!("[\n{}\n]\n", jobs.join(",\n")),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--select", "jobs/invalid-priority"]);
+    assert_eq!(
+        out.stdout.matches("error[jobs/invalid-priority]").count(),
+        4,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("… 9 more error[jobs/invalid-priority] in .instar/jobs.json"),
+        "{}",
+        out.stdout
+    );
+    let all = run_in(dir.path(), &["--select", "jobs/invalid-priority", "-v"]);
+    assert_eq!(
+        all.stdout.matches("error[jobs/invalid-priority]").count(),
+        12
+    );
+    let stats = run_in(
+        dir.path(),
+        &["--select", "jobs/invalid-priority", "--statistics"],
+    );
+    assert!(
+        stats
+            .stdout
+            .contains("   12  error    jobs/invalid-priority"),
+        "{}",
+        stats.stdout
+    );
+}
+
+#[test]
+fn diff_ends_with_what_it_left_out() {
+    let out = run(&["--dir", &broken(), "--diff"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "instar-doctor --diff: 5 fixable with --fix (4 hidden fixes can be enabled with --unsafe-fixes)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("fixable"), "the patch stays a patch");
+}
+
+/// The terminal's closing lines (summary, fixable, hint) at 80 and 120 columns: the hint names
+/// the command that clears what fails the run, with `--dir` when the agent is elsewhere, and
+/// never wraps inside a command.
+#[test]
+fn the_hint_names_the_clearing_command_at_80_and_120_columns() {
+    use instar_doctor::engine::{self, Context, Selection};
+    use instar_doctor::version::{rules_for, Version, VersionSource};
+    let project = fixtures().join("examples/broken-agent");
+    let version: Version = "0.28.44".parse().unwrap();
+    let cx = Context::new(
+        project.clone(),
+        rules_for(version),
+        Some(version),
+        VersionSource::ShadowInstall,
+        instar_doctor::cron::parse_rfc3339(NOW).unwrap(),
+        false,
+    );
+    let report = engine::run(&cx, &Selection::default());
+    for width in [80usize, 120] {
+        let opts = instar_doctor::render::human::HumanOptions {
+            color: false,
+            width,
+            quiet: false,
+            verbose: false,
+            threshold: instar_doctor::diag::Severity::Error,
+            hint: true,
+            cwd: Some(repo_root()),
+        };
+        let closing = instar_doctor::render::human::closing(&cx, &report, &opts);
+        assert!(
+            closing.contains(
+                "`instar-doctor --dir fixtures/examples/broken-agent --fix --unsafe-fixes`"
+            ),
+            "{closing}"
+        );
+        insta::assert_snapshot!(format!("closing_at_{width}"), closing);
+        // From inside the agent the command needs no --dir.
+        let inside = instar_doctor::render::human::HumanOptions {
+            cwd: Some(project.clone()),
+            ..opts
+        };
+        let closing = instar_doctor::render::human::closing(&cx, &report, &inside);
+        assert!(
+            closing.contains("`instar-doctor --fix --unsafe-fixes`"),
+            "{closing}"
+        );
+    }
+}
+
+/// What the pre-push hook shows: the findings that fail the run, one line each, and the command
+/// that clears them (the hook runs `--format concise --quiet`).
+#[test]
+fn concise_quiet_ends_with_the_clearing_command() {
+    let out = run(&["--dir", &broken(), "--format", "concise", "--quiet"]);
+    assert_eq!(out.code, 1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    assert!(lines[..4].iter().all(|l| l.contains(": error[")));
+    assert_eq!(
+        lines[4],
+        "hint: `instar-doctor --dir fixtures/examples/broken-agent --fix --unsafe-fixes` clears all 4 findings that fail the run (to preview: `--diff --unsafe-fixes`; one by one: `-i`)"
+    );
+}
