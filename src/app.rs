@@ -470,11 +470,7 @@ fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
                 ));
                 return exit::HEALTHY;
             }
-            print(&format!(
-                "undid run {}: restored {}\n",
-                done.run_id,
-                done.restored.join(", ")
-            ));
+            print(&undo_summary(&done));
             if let Some(saved) = &done.saved_as {
                 print(&format!(
                     "your later edits to {} were backed up as run {saved}; `instar-doctor undo {saved}` brings them back\n",
@@ -553,6 +549,30 @@ fn hook(action: &HookAction) -> u8 {
             exit::FAILURE
         }
     }
+}
+
+/// What an undo did, file by file: restored, or (a file the run had created) moved to the
+/// doctor's quarantine, where it stays until removed by hand.
+fn undo_summary(done: &write::UndoOutcome) -> String {
+    let mut parts = Vec::new();
+    if !done.restored.is_empty() {
+        parts.push(format!("restored {}", done.restored.join(", ")));
+    }
+    if !done.quarantined.is_empty() {
+        parts.push(format!(
+            "moved to quarantine (.instar/doctor/quarantine/), as the run had created {}: {}",
+            if done.quarantined.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            done.quarantined.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("nothing to put back".to_string());
+    }
+    format!("undid run {}: {}\n", done.run_id, parts.join("; "))
 }
 
 /// Prompts only with a person at both ends: stdin and stderr terminals, and not under CI.

@@ -236,3 +236,83 @@ fn concise_quiet_ends_with_the_clearing_command() {
         "hint: `instar-doctor --dir fixtures/examples/broken-agent --fix --unsafe-fixes` clears all 4 findings that fail the run (to preview: `--diff --unsafe-fixes`; one by one: `-i`)"
     );
 }
+
+/// `undo` says what it did with a file the run had created: moved to quarantine, not "restored".
+#[test]
+fn undo_says_a_created_file_was_moved_to_quarantine() {
+    let dir = copy_fixture_agent("boot/missing-wrappers");
+    let fixed = run_in(dir.path(), &["--fix"]);
+    assert!(
+        dir.path().join(".instar/instar-boot.sh").exists(),
+        "{}{}",
+        fixed.stdout,
+        fixed.stderr
+    );
+    let undo = run_in(dir.path(), &["undo"]);
+    assert_eq!(undo.code, 0, "{}", undo.stderr);
+    assert!(
+        undo.stdout.contains(
+            "moved to quarantine (.instar/doctor/quarantine/), as the run had created them: "
+        ) && undo.stdout.contains(".instar/instar-boot.sh"),
+        "{}",
+        undo.stdout
+    );
+    assert!(!undo.stdout.contains("restored"), "{}", undo.stdout);
+}
+
+/// The stale `scheduler.jobsFile` fix writes a path relative to the project, so moving the
+/// project again does not make it stale again.
+#[test]
+fn the_stale_jobs_file_fix_writes_a_relative_path() {
+    let dir = copy_fixture_agent("examples/broken-agent");
+    let out = run_in(
+        dir.path(),
+        &[
+            "--fix",
+            "--unsafe-fixes",
+            "--select",
+            "jobs/stale-jobs-file",
+        ],
+    );
+    let config = std::fs::read_to_string(dir.path().join(".instar/config.json")).unwrap();
+    assert!(
+        config.contains(r#""jobsFile": ".instar/jobs.json""#),
+        "{config}\n{}{}",
+        out.stdout,
+        out.stderr
+    );
+    // And the doctor agrees the relative path is right.
+    let again = run_in(dir.path(), &["--select", "jobs/stale-jobs-file"]);
+    assert!(
+        !again.stdout.contains("error[jobs/stale-jobs-file]"),
+        "{}",
+        again.stdout
+    );
+}
+
+/// Plain words: `list` and `explain` never show design-document ids (`C-MISSING`, `spec §8.2`)
+/// nor an instar function where a command exists.
+#[test]
+fn code_documentation_has_no_design_document_ids() {
+    let id = regex_like_design_id;
+    for code in instar_doctor::checks::all_codes() {
+        for text in [code.summary, code.explain] {
+            assert!(!text.contains('§'), "{}: {text}", code.id);
+            assert!(!text.contains("installBootWrapper"), "{}: {text}", code.id);
+            assert!(!id(text), "{}: {text}", code.id);
+        }
+    }
+}
+
+/// `C-MISSING`, `K-DUP-NAMES`: one or two capitals, a dash, three or more capitals.
+fn regex_like_design_id(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_uppercase() || c == '-'))
+        .any(|word| {
+            let mut parts = word.splitn(2, '-');
+            let head = parts.next().unwrap_or("");
+            let tail = parts.next().unwrap_or("");
+            (1..=2).contains(&head.len())
+                && tail.len() >= 3
+                && tail.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        })
+}

@@ -21,7 +21,16 @@ pub fn stale_jobs_file(
     default_path: &Path,
 ) -> Diagnostic {
     let default_exists = cx.file(default_path).exists_for_instar();
-    let target = default_path.to_string_lossy().into_owned();
+    // Relative to the project (instar runs in the project folder, and the doctor resolves
+    // relative paths against it): the next move of the project does not make it stale again.
+    let target = match default_path.strip_prefix(&cx.project_dir) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => default_path.to_string_lossy().into_owned(),
+    };
     let fix = if default_exists {
         Fix::unsafe_(
             format!(
