@@ -27,7 +27,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            let _ = err.print();
+            match usage_error_text(&err) {
+                Some(text) => eprint!("{text}"),
+                None => {
+                    let _ = err.print();
+                }
+            }
             return if err.use_stderr() {
                 exit::FAILURE
             } else {
@@ -83,6 +88,62 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some(Command::Scan(_)) => unreachable!("scan is dispatched above"),
         None => check(&cli),
     }
+}
+
+/// Why the `-o` file could not be written, in words: "cannot create -o file out/r.json: the
+/// folder out does not exist".
+fn cannot_create(path: &std::path::Path, err: &std::io::Error) -> String {
+    let why = match err.kind() {
+        std::io::ErrorKind::NotFound => match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => format!("the folder {} does not exist", parent.display()),
+            None => err.to_string(),
+        },
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        std::io::ErrorKind::NotADirectory => "a part of its path is not a directory".to_string(),
+        _ => err.to_string(),
+    };
+    format!("cannot create -o file {}: {why}", path.display())
+}
+
+/// Clap's message for an unknown argument, without its tip to pass it as a value after `--`
+/// (no command here takes a value starting with a dash, so that tip only misleads) and, for a
+/// check option given after a subcommand, with where it belongs. `None`: clap's text as it is.
+fn usage_error_text(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let text = err.render().to_string();
+    if !text.contains("as a value, use '--") {
+        return None;
+    }
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => String::new(),
+    };
+    let name = arg.split('=').next().unwrap_or_default();
+    let top = <Cli as clap::CommandFactory>::command();
+    let of_the_check = top.get_arguments().any(|a| {
+        a.get_long().is_some_and(|l| name == format!("--{l}"))
+            || a.get_short().is_some_and(|s| name == format!("-{s}"))
+    });
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.contains("as a value, use '--") {
+            if of_the_check {
+                out.push_str(&format!(
+                    "  tip: {name} is an option of the check itself: `instar-doctor {name}`\n"
+                ));
+            } else {
+                out.push_str("  tip: `--help` lists the options this command takes\n");
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
 }
 
 fn list() -> u8 {
@@ -158,7 +219,7 @@ fn fail(cli: &Cli, failure: Failure) -> u8 {
     match &cli.output_file {
         Some(path) => {
             if let Err(err) = std::fs::write(path, text) {
-                eprintln!("error: cannot write {}: {err}", path.display());
+                eprintln!("error: {}", cannot_create(path, &err));
             }
         }
         None => print(&text),
@@ -318,7 +379,7 @@ fn emit(
     };
     if let (Some(text), Some(path)) = (file_text, &cli.output_file) {
         if let Err(err) = std::fs::write(path, text) {
-            eprintln!("error: cannot write {}: {err}", path.display());
+            eprintln!("error: {}", cannot_create(path, &err));
             return exit::FAILURE;
         }
     }

@@ -316,3 +316,45 @@ fn regex_like_design_id(text: &str) -> bool {
                 && tail.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         })
 }
+
+/// Errors say what is wrong, and clap's "use -- --fix" never reaches a user.
+#[test]
+fn errors_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let out = run(&["--dir", missing.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let out = run(&["--dir", file.to_str().unwrap()]);
+    assert!(out.stderr.contains("is not a directory"), "{}", out.stderr);
+    let target = missing.join("report.txt");
+    let out = run(&["--dir", &broken(), "-o", target.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot create -o file {}: the folder {} does not exist",
+            target.display(),
+            missing.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    for args in [
+        &["explain", "--fix"][..],
+        &["undo", "--unsafe-fixes"],
+        &["list", "--nope"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 2);
+        assert!(!out.stderr.contains("use '--"), "{args:?}: {}", out.stderr);
+    }
+    let out = run(&["explain", "--fix"]);
+    assert!(
+        out.stderr
+            .contains("--fix is an option of the check itself: `instar-doctor --fix`"),
+        "{}",
+        out.stderr
+    );
+}
