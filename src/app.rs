@@ -79,10 +79,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some(Command::Hook { action }) => hook(action),
         Some(Command::Preflight { strict, .. }) => preflight(&cli, *strict),
         Some(Command::Completions { shell }) => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut command, "instar-doctor", &mut out);
-            print(&String::from_utf8_lossy(&out));
+            print(&completions(*shell));
             exit::HEALTHY
         }
         Some(Command::Scan(_)) => unreachable!("scan is dispatched above"),
@@ -144,6 +141,37 @@ fn usage_error_text(err: &clap::Error) -> Option<String> {
         out.push('\n');
     }
     Some(out)
+}
+
+/// Shell completions. For the script only, `explain`, `--select` and `--ignore` are given the
+/// codes and check ids as their possible values (parsing keeps its own checks and suggestions).
+/// clap_complete's bash script names each subcommand's `case` arm differently from the value
+/// its loop assigns when the binary name has a hyphen (`instar__subcmd__doctor__subcmd__list`
+/// against `instar__doctor__subcmd__list`), so no subcommand completed: the arms are renamed.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let codes: Vec<&'static str> = checks::all_codes().map(|c| c.id).collect();
+    let mut names: Vec<&'static str> = checks::TABLE.iter().map(|c| c.id()).collect();
+    names.extend(codes.iter().copied());
+    let values = |list: &[&'static str]| clap::builder::PossibleValuesParser::new(list.to_vec());
+    let mut command = <Cli as clap::CommandFactory>::command()
+        .mut_arg("select", |a| a.value_parser(values(&names)))
+        .mut_arg("ignore", |a| a.value_parser(values(&names)))
+        .mut_subcommand("explain", |sub| {
+            sub.mut_arg("code", |a| a.value_parser(values(&codes)))
+        })
+        .mut_subcommand("scan", |sub| {
+            sub.mut_arg("select", |a| a.value_parser(values(&names)))
+                .mut_arg("ignore", |a| a.value_parser(values(&names)))
+        });
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "instar-doctor", &mut out);
+    let script = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => {
+            script.replace("instar__subcmd__doctor__", "instar__doctor__")
+        }
+        _ => script,
+    }
 }
 
 fn list() -> u8 {

@@ -358,3 +358,55 @@ fn errors_say_what_is_wrong() {
         out.stderr
     );
 }
+
+/// Bash completion, asked the way bash asks it: the script sourced, COMP_WORDS and COMP_CWORD
+/// set, the completion function called. Subcommands complete under the hyphenated binary name,
+/// and `explain`, `--select` and `--ignore` complete codes and check ids.
+#[test]
+fn bash_completes_subcommands_codes_and_check_ids() {
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no bash");
+        return;
+    }
+    let script = run(&["completions", "bash"]).stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("instar-doctor.bash");
+    std::fs::write(&path, script).unwrap();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let driver = format!(
+            r#"source {path:?}
+COMP_WORDS=({words}); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+_instar__doctor "${{COMP_WORDS[0]}}" "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+            words = words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "-c", &driver])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(complete(&["instar-doctor", "hook", "ins"]), ["install"]);
+    assert!(complete(&["instar-doctor", "undo", "--"]).contains(&"--force".to_string()));
+    let codes = complete(&["instar-doctor", "explain", "jobs/invalid-cr"]);
+    assert_eq!(codes, ["jobs/invalid-cron"]);
+    let select = complete(&["instar-doctor", "--select", "regi"]);
+    assert!(select.contains(&"registry".to_string()), "{select:?}");
+    let ignore = complete(&["instar-doctor", "--ignore", "keys/inv"]);
+    assert!(
+        !ignore.is_empty() && ignore.iter().all(|c| c.starts_with("keys/inv")),
+        "{ignore:?}"
+    );
+}
