@@ -175,18 +175,31 @@ pub fn completions(shell: clap_complete::Shell) -> String {
 }
 
 fn list() -> u8 {
+    let width = render::width::columns();
     let mut out = String::new();
     for check in checks::TABLE {
         out.push_str(&format!("{}\n", check.id()));
         for code in check.codes() {
             let fix = code.fix.map(Applicability::as_str).unwrap_or("-");
-            out.push_str(&format!(
-                "  {:<34} {:<8} fix:{:<7} {}\n",
+            let head = format!(
+                "  {:<34} {:<8} fix:{:<7} ",
                 code.id,
                 code.severity.as_str(),
-                fix,
-                code.summary
+                fix
+            );
+            // The summary wraps under itself when there is room, else under the code.
+            let indent = if width.saturating_sub(head.len()) >= 30 {
+                " ".repeat(head.len())
+            } else {
+                " ".repeat(6)
+            };
+            out.push_str(&render::width::wrap(
+                &format!("{head}{}", code.summary),
+                width,
+                "",
+                &indent,
             ));
+            out.push('\n');
         }
     }
     print(&out);
@@ -197,13 +210,19 @@ fn explain(id: &str) -> u8 {
     match checks::find_code(id) {
         Some(code) => {
             let fix = code.fix.map(Applicability::as_str).unwrap_or("none");
+            let width = render::width::columns();
+            let explain: Vec<String> = code
+                .explain
+                .lines()
+                .map(|line| render::width::wrap(line, width, "", "  "))
+                .collect();
             print(&format!(
                 "{}\n{}\nseverity: {} · fix: {}\n\n{}\n",
                 code.id,
-                code.summary,
+                render::width::wrap(code.summary, width, "", ""),
                 code.severity.as_str(),
                 fix,
-                code.explain
+                explain.join("\n")
             ));
             exit::HEALTHY
         }

@@ -410,3 +410,26 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
         "{ignore:?}"
     );
 }
+
+/// `list` and `explain` wrap at the width too (and never inside a code or a path).
+#[test]
+fn list_and_explain_wrap() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["list"], "100"),
+        (&["list"], "120"),
+        (&["explain", "jobs/invalid-cron"], "60"),
+        (&["explain", "boot/missing"], "80"),
+        (&["explain", "keys/invalid-pem"], "120"),
+    ];
+    for (args, columns) in cases {
+        let out = at_width(columns, args);
+        assert_eq!(out.code, 0);
+        let width: usize = columns.parse().unwrap();
+        for line in out.stdout.lines() {
+            assert!(
+                line.chars().count() <= width,
+                "{args:?} at {columns}: {line:?}"
+            );
+        }
+    }
+}
