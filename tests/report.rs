@@ -433,3 +433,93 @@ fn list_and_explain_wrap() {
         }
     }
 }
+
+/// One terminal session end to end, in a real pseudo-terminal (python3's `pty`): a check with
+/// its hint, `-i` answered `y n q`, `-i` again answered `a` (which takes every remaining fix),
+/// then `undo` of that last run. The driver gives every session a deadline and
+/// this test another, so a doctor that waits forever fails instead of hanging CI.
+#[test]
+fn a_terminal_session_check_interactive_undo() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no python3 to drive a pseudo-terminal");
+        return;
+    }
+    let dir = copy_fixture_agent("examples/broken-agent");
+    let mut child = std::process::Command::new("python3")
+        .arg(repo_root().join("tests/testdata/pty_session.py"))
+        .arg(env!("CARGO_BIN_EXE_instar-doctor"))
+        .arg(dir.path())
+        .args(["y n q", "a"])
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .env("HOME", repo_root().join("tests/no-such-home"))
+        .env_remove("CI")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(240) {
+            let _ = child.kill();
+            panic!("the pty session did not finish in 240 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{transcript}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let part = |name: &str| {
+        let start = transcript.find(&format!("==== {name} ")).unwrap();
+        let rest = &transcript[start..];
+        let end = rest[5..].find("==== ").map_or(rest.len(), |e| e + 5);
+        rest[..end].to_string()
+    };
+    let check = part("check");
+    assert!(check.contains("(exit 1)"), "{check}");
+    assert!(
+        check.starts_with("==== check (exit 1) ====\n✓ doctor"),
+        "{check}"
+    );
+    assert!(
+        check.contains(
+            "hint: `instar-doctor --fix --unsafe-fixes` clears all 4 findings that fail the run"
+        ),
+        "on a terminal the hint names the command, without --dir inside the agent:\n{check}"
+    );
+    let first = part("interactive 1");
+    assert_eq!(
+        first.matches("Apply this fix [y,n,a,q,d,?]? ").count(),
+        3,
+        "y, n, then q stops asking:\n{first}"
+    );
+    assert!(
+        first.contains("(3/9) Apply this fix [y,n,a,q,d,?]? q"),
+        "{first}"
+    );
+    assert!(first.contains("fixed: jobs/stale-jobs-file"), "{first}");
+    assert!(first.contains("declined: jobs/invalid-cron"), "{first}");
+    assert!(
+        first.contains("`instar-doctor undo` restores them"),
+        "{first}"
+    );
+    let second = part("interactive 2");
+    assert_eq!(
+        second.matches("Apply this fix [y,n,a,q,d,?]? ").count(),
+        1,
+        "a applies the rest without asking again:\n{second}"
+    );
+    assert!(second.contains("fixed: jobs/invalid-cron"), "{second}");
+    let undo = part("undo");
+    assert!(
+        undo.contains("(exit 0)") && undo.contains("undid run "),
+        "{undo}"
+    );
+}
