@@ -714,6 +714,13 @@ fn exit_code(cli: &Cli, report: &Report) -> u8 {
 /// `--diff`: the diffs of the fixes `--fix` would apply. Exit 1 when there is any.
 fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
     let (out, shown) = render::diff::report_diff(cx, report, cli.unsafe_fixes);
+    // Coloured after the fact, line by line, on a terminal (or --color always): the patch
+    // itself is built the same way either way.
+    let out = if color_enabled(cli.color) {
+        crate::prompt::colour_diff(&out)
+    } else {
+        out
+    };
     if report.crashed() {
         eprint!("{out}");
         return exit::FAILURE;

@@ -523,3 +523,21 @@ fn a_terminal_session_check_interactive_undo() {
         "{undo}"
     );
 }
+
+/// `--diff` is coloured on a terminal (here forced) and plain in a pipe.
+#[test]
+fn diffs_are_coloured_only_when_colour_is_on() {
+    let coloured = run(&["--dir", &broken(), "--diff", "--color", "always"]);
+    assert!(
+        coloured.stdout.contains("\u{1b}[32m+"),
+        "{}",
+        coloured.stdout
+    );
+    assert!(
+        coloured.stdout.contains("\u{1b}[31m-"),
+        "{}",
+        coloured.stdout
+    );
+    let plain = run(&["--dir", &broken(), "--diff"]);
+    assert!(!plain.stdout.contains('\u{1b}'));
+}
