@@ -389,6 +389,7 @@ fn emit(
         if to_file {
             opts.color = false;
             opts.hint = false;
+            opts.width = render::width::columns_for_file();
         }
         let mut out = String::new();
         if cli.fix || cli.interactive {

@@ -560,6 +560,14 @@ mod tests {
         );
         assert!(matches!(
             discover(Some(Path::new("nope")), dir.path()),
+            Err(DiscoveryError::DirMissing(_))
+        ));
+        assert!(matches!(
+            discover(Some(Path::new("agent/.instar/jobs.json")), dir.path()),
+            Err(DiscoveryError::NotADirectory(_))
+        ));
+        assert!(matches!(
+            discover(Some(Path::new("agent/src/deep")), dir.path()),
             Err(DiscoveryError::NoStateDir(_))
         ));
     }

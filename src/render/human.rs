@@ -589,15 +589,33 @@ fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     )
 }
 
-/// Where the rules' version came from, in words a reader can check.
+/// Where the rules' version came from, in words a reader can check; when the agent's version is
+/// outside what the doctor knows, which version it has and which rules stand in for it.
 fn version_source_words(cx: &Context) -> String {
     use crate::version::VersionSource;
-    match cx.version_source {
-        VersionSource::Flag => "as asked with --instar-version".to_string(),
-        VersionSource::ShadowInstall => "the version of the agent's shadow install".to_string(),
+    let (source, has) = match cx.version_source {
+        VersionSource::Flag => (
+            "as asked with --instar-version",
+            "--instar-version asked for",
+        ),
+        VersionSource::ShadowInstall => (
+            "the version of the agent's shadow install",
+            "the agent's shadow install has",
+        ),
         VersionSource::Default => {
-            "the newest known: the agent has no shadow install to read one from".to_string()
+            return "the newest known: the agent has no shadow install to read one from".to_string()
         }
+    };
+    match cx.detected_version {
+        Some(detected) if detected != cx.version => {
+            let side = if detected < cx.version {
+                "oldest"
+            } else {
+                "newest"
+            };
+            format!("the {side} the doctor knows; {has} {detected}")
+        }
+        _ => source.to_string(),
     }
 }
 

@@ -24,6 +24,11 @@ pub fn columns() -> usize {
     )
 }
 
+/// For a report written to a file (`-o`): like a pipe, unwrapped unless `COLUMNS` says otherwise.
+pub fn columns_for_file() -> usize {
+    decide(std::env::var("COLUMNS").ok().as_deref(), None, false)
+}
+
 /// The decision, apart from the environment it reads (tested below).
 fn decide(columns_var: Option<&str>, terminal: Option<usize>, is_terminal: bool) -> usize {
     if let Some(w) = columns_var
