@@ -23,14 +23,7 @@ pub fn stale_jobs_file(
     let default_exists = cx.file(default_path).exists_for_instar();
     // Relative to the project (instar runs in the project folder, and the doctor resolves
     // relative paths against it): the next move of the project does not make it stale again.
-    let target = match default_path.strip_prefix(&cx.project_dir) {
-        Ok(rel) => rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/"),
-        Err(_) => default_path.to_string_lossy().into_owned(),
-    };
+    let target = cx.display_path(default_path);
     let fix = if default_exists {
         Fix::unsafe_(
             format!(
