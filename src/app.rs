@@ -393,7 +393,11 @@ fn emit(
         }
         let mut out = String::new();
         if cli.fix || cli.interactive {
-            out.push_str(&render::human::render_fixed(cx, handled, run_id));
+            out.push_str(&if cli.verbose {
+                render::human::render_fixed_all(cx, handled, run_id)
+            } else {
+                render::human::render_fixed(cx, handled, run_id)
+            });
         }
         if cli.statistics {
             out.push_str(&render::concise::statistics(cx, report, &opts));

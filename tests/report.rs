@@ -541,3 +541,35 @@ fn diffs_are_coloured_only_when_colour_is_on() {
     let plain = run(&["--dir", &broken(), "--diff"]);
     assert!(!plain.stdout.contains('\u{1b}'));
 }
+
+/// A fix run's list of what it did collapses the same way as the report (all of it with `-v`).
+#[test]
+fn many_fixes_of_one_code_collapse_into_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".instar")).unwrap();
+    let jobs: Vec<String> = (0..10)
+        .map(|i| {
+            format!(
+                r#"{{"slug": "j{i}", "name": "J", "description": "d", "schedule": "0 9 * * * ", "priority": "low", "enabled": true, "execute": {{"type": "prompt", "value": "x"}}}}"#
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join(".instar/jobs.json"),
+        format!("[\n{}\n]\n", jobs.join(",\n")),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--fix", "--select", "jobs/invalid-cron"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout.matches("fixed: jobs/invalid-cron").count(),
+        3,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("… 7 more jobs/invalid-cron the same way (applied in .instar/jobs.json; `-v` lists them)"),
+        "{}",
+        out.stdout
+    );
+}

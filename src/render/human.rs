@@ -254,11 +254,63 @@ pub fn render_diagnostic(
     out
 }
 
-/// The findings a fix run handled, one line each, and how to undo the run.
+/// The findings a fix run handled, one line each, and how to undo the run. After a few of one
+/// code in one file with the same outcome, the rest are counted on one line (all of them with
+/// `-v`, through `render_fixed_all`).
 pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) -> String {
+    render_fixed_lines(cx, handled, run_id, false)
+}
+
+/// `render_fixed` with every line, for `-v`.
+pub fn render_fixed_all(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) -> String {
+    render_fixed_lines(cx, handled, run_id, true)
+}
+
+fn render_fixed_lines(
+    cx: &Context,
+    handled: &[Diagnostic],
+    run_id: Option<&str>,
+    all: bool,
+) -> String {
     let mut sources = Sources::default();
     let mut out = String::new();
+    type Group<'a> = (
+        &'static str,
+        Option<&'a std::path::Path>,
+        crate::diag::FixStatus,
+    );
+    let mut totals: std::collections::HashMap<Group, usize> = std::collections::HashMap::new();
     for d in handled {
+        *totals
+            .entry((d.code.id, d.file.as_deref(), d.fix_status))
+            .or_insert(0) += 1;
+    }
+    let mut seen: std::collections::HashMap<Group, usize> = std::collections::HashMap::new();
+    for d in handled {
+        let key = (d.code.id, d.file.as_deref(), d.fix_status);
+        let total = totals[&key];
+        let nth = seen.entry(key).or_insert(0);
+        *nth += 1;
+        let collapsible = d.fix_status != crate::diag::FixStatus::Proposed;
+        if collapsible
+            && !all
+            && total > SHOWN_PER_CODE_AND_FILE + 1
+            && *nth > SHOWN_PER_CODE_AND_FILE
+        {
+            if *nth == total {
+                out.push_str(&format!(
+                    "… {} more {} the same way ({} in {}; `-v` lists them)\n",
+                    total - SHOWN_PER_CODE_AND_FILE,
+                    d.code.id,
+                    d.fix_status.as_str(),
+                    d.file
+                        .as_deref()
+                        .map(|f| cx.display_path(f))
+                        .unwrap_or_default()
+                ));
+            }
+            continue;
+        }
         let mark = match d.fix_status {
             crate::diag::FixStatus::Applied => "fixed",
             crate::diag::FixStatus::Declined => "declined",
