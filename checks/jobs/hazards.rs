@@ -447,7 +447,8 @@ fn grounding_hazards(
                 .unwrap_or(start..start + 1);
             let mut hazard = Hazard::new(
                 &UNGROUNDED,
-                format!("enabled job {slug:?} has no grounding; instar's grounding audit warns about it on every load"),
+                "enabled, with no grounding: instar's grounding audit warns about it on every load"
+                    .to_string(),
                 "no grounding",
                 span,
                 "/slug",
