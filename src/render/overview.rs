@@ -96,3 +96,46 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Diagnostic, Effect};
+    use crate::engine::CheckOutcome;
+
+    #[test]
+    fn every_area_has_a_line_that_says_what_happened() {
+        let code = crate::checks::find_code("config/permissions").unwrap();
+        let report = Report {
+            checks: vec![
+                CheckOutcome {
+                    id: "jobs",
+                    status: CheckStatus::Crashed,
+                    duration_ms: 0.0,
+                },
+                CheckOutcome {
+                    id: "config",
+                    status: CheckStatus::Error,
+                    duration_ms: 0.0,
+                },
+            ],
+            diagnostics: vec![
+                Diagnostic::new(code, Effect::Silent, "a").severity(Severity::Error),
+                Diagnostic::new(code, Effect::Silent, "b").severity(Severity::Error),
+                Diagnostic::new(code, Effect::Silent, "c").severity(Severity::Warning),
+            ],
+        };
+        let text = render(&report, false);
+        assert_eq!(text.lines().count(), crate::checks::TABLE.len());
+        assert!(text.contains("✗ jobs      jobs.json and its schedules: the check crashed"));
+        assert!(text.contains("✗ config    config.json: 2 errors, 1 warning\n"));
+        assert!(text.contains("- keys      the private and public key files: not run"));
+        for check in crate::checks::TABLE {
+            assert!(
+                !area_words(check.id()).is_empty(),
+                "{} has no words",
+                check.id()
+            );
+        }
+    }
+}
