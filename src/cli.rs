@@ -31,9 +31,15 @@ pub struct Cli {
     #[arg(long, value_name = "X.Y.Z")]
     pub instar_version: Option<String>,
 
-    /// Output format.
+    /// Output format: the full report (human), one line per finding (concise), or a machine
+    /// format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// One line per code instead of each finding: how many, the severity, and how many each
+    /// fix level (--fix, --unsafe-fixes, manual) clears.
+    #[arg(long)]
+    pub statistics: bool,
 
     /// Write the report to this file: the machine format (the human report still goes to the
     /// terminal), or with --format human the human report, without colour.
@@ -276,10 +282,19 @@ pub enum HookAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
+    /// One line per finding: `path:line:col: severity[code] message`.
+    Concise,
     Json,
     Sarif,
     Github,
     Junit,
+}
+
+impl Format {
+    /// A machine-readable document (JSON, SARIF, GitHub, JUnit), as opposed to text for people.
+    pub fn is_machine(self) -> bool {
+        !matches!(self, Format::Human | Format::Concise)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -405,6 +405,10 @@ fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
 pub enum DiscoveryError {
     #[error("no instar agent found: {0} has no .instar/ folder")]
     NoStateDir(String),
+    #[error("--dir {0} does not exist")]
+    DirMissing(String),
+    #[error("--dir {0} is not a directory")]
+    NotADirectory(String),
     #[error("no instar agent found in {0} or any parent folder (looked for .instar/ holding config.json, jobs.json, machine/ or machines/)")]
     NotFound(String),
     #[error(".instar/ in {0} cannot be read: {1}")]
@@ -433,7 +437,14 @@ pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<PathBuf, DiscoveryErro
                     project.display().to_string(),
                     err.to_string(),
                 )),
-                Err(_) => Err(DiscoveryError::NoStateDir(project.display().to_string())),
+                // Say what is wrong with the folder itself before blaming a missing .instar/.
+                Err(_) => Err(match std::fs::metadata(&project) {
+                    Err(_) => DiscoveryError::DirMissing(project.display().to_string()),
+                    Ok(meta) if !meta.is_dir() => {
+                        DiscoveryError::NotADirectory(project.display().to_string())
+                    }
+                    Ok(_) => DiscoveryError::NoStateDir(project.display().to_string()),
+                }),
             }
         }
         None => {
@@ -556,6 +567,14 @@ mod tests {
         );
         assert!(matches!(
             discover(Some(Path::new("nope")), dir.path()),
+            Err(DiscoveryError::DirMissing(_))
+        ));
+        assert!(matches!(
+            discover(Some(Path::new("agent/.instar/jobs.json")), dir.path()),
+            Err(DiscoveryError::NotADirectory(_))
+        ));
+        assert!(matches!(
+            discover(Some(Path::new("agent/src/deep")), dir.path()),
             Err(DiscoveryError::NoStateDir(_))
         ));
     }

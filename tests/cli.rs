@@ -582,7 +582,14 @@ fn the_headline_follows_fail_on() {
     // The healthy example has info findings only.
     let healthy = fixtures().join("examples/healthy-agent");
     let dir = healthy.to_str().unwrap();
-    let headline = |out: &Output| out.stdout.lines().last().unwrap_or("").to_string();
+    // The verdict line: the one with the counts, after the overview and the findings.
+    let headline = |out: &Output| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(" error, ") || l.contains(" errors, "))
+            .unwrap_or("")
+            .to_string()
+    };
     let ok = run(&["--dir", dir]);
     assert_eq!(ok.code, 0);
     assert!(headline(&ok).starts_with("✓ healthy"), "{}", ok.stdout);

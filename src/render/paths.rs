@@ -50,6 +50,12 @@ impl HumanPaths {
         self.path(&self.project_dir)
     }
 
+    /// What `--dir` needs in a command the reader runs from here: nothing when the agent is the
+    /// working directory.
+    pub fn dir_argument(&self) -> Option<String> {
+        (self.cwd.as_deref() != Some(self.project_dir.as_path())).then(|| self.project())
+    }
+
     /// Free text (a message, a help, a fix title) with every mention of the project folder's
     /// absolute path shown as `project()`. A mention must end at a path boundary, so
     /// `/a/echo-old` is not taken for the project `/a/echo`.
