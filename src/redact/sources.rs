@@ -102,7 +102,7 @@ impl Sources {
         texts.extend(d.help.clone());
         texts.extend(d.label.clone());
         texts.extend(d.secondary.iter().map(|l| l.message.clone()));
-        texts.extend(d.fix.as_ref().map(|f| f.title.clone()));
+        texts.extend(d.fix.as_ref().map(|f| f.title().to_string()));
         if !texts.iter().any(|t| may_quote(t)) {
             return;
         }
@@ -123,7 +123,7 @@ impl Sources {
             scrub(&mut l.message);
         }
         if let Some(f) = d.fix.as_mut() {
-            scrub(&mut f.title);
+            scrub(f.title_mut());
         }
     }
 }

@@ -25,7 +25,7 @@ pub fn fix_diff(cx: &Context, fix: &Fix) -> String {
 fn fix_diff_in(cx: &Context, sources: &mut Sources, fix: &Fix) -> String {
     let mut edits: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, &str)>> = BTreeMap::new();
     let mut out = String::new();
-    for change in &fix.changes {
+    for change in fix.changes() {
         match change {
             Change::Edit {
                 file,
@@ -361,12 +361,12 @@ pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String
         if !seen.insert(fix) {
             continue;
         }
-        let wanted = match fix.applicability {
+        let wanted = match fix.applicability() {
             Applicability::Safe => true,
             Applicability::Unsafe => unsafe_fixes,
             Applicability::Manual => false,
         };
-        if !wanted || fix.changes.is_empty() {
+        if !wanted || fix.changes().is_empty() {
             continue;
         }
         shown += 1;
@@ -376,8 +376,8 @@ pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String
             &format!(
                 "# {} ({}): {}\n",
                 d.code.id,
-                fix.applicability.as_str(),
-                fix.title
+                fix.applicability().as_str(),
+                fix.title()
             ),
             true,
         ));

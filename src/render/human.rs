@@ -124,12 +124,12 @@ fn help_text(d: &Diagnostic) -> Option<String> {
         parts.push(help.clone());
     }
     if let Some(fix) = &d.fix {
-        let how = match fix.applicability {
+        let how = match fix.applicability() {
             Applicability::Safe => "fix (safe, --fix)",
             Applicability::Unsafe => "fix (unsafe, --fix --unsafe-fixes)",
             Applicability::Manual => "fix (manual)",
         };
-        parts.push(format!("{how}: {}", fix.title));
+        parts.push(format!("{how}: {}", fix.title()));
     }
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
@@ -255,7 +255,7 @@ pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) 
             crate::diag::FixStatus::Failed => "failed",
             crate::diag::FixStatus::Proposed => continue,
         };
-        let title = d.fix.as_ref().map(|f| f.title.as_str()).unwrap_or_default();
+        let title = d.fix.as_ref().map(|f| f.title()).unwrap_or_default();
         let file = d
             .file
             .as_deref()
@@ -305,7 +305,7 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     let fixable = report.diagnostics.iter().any(|d| {
         d.fix
             .as_ref()
-            .is_some_and(|f| f.applicability != Applicability::Manual)
+            .is_some_and(|f| f.applicability() != Applicability::Manual)
     });
     if opts.hint && fixable {
         out.push_str("hint: `instar-doctor --diff` previews the fixes, `--fix` applies the safe ones, `-i` asks for each\n");

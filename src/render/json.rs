@@ -235,8 +235,8 @@ fn diagnostic_at(
         pointer: d.pointer.clone(),
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
-            applicability: f.applicability.as_str(),
-            title: sources.scrub(cx, d, &f.title, placed),
+            applicability: f.applicability().as_str(),
+            title: sources.scrub(cx, d, f.title(), placed),
             status: d.fix_status.as_str(),
         }),
     }
