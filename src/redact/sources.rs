@@ -18,6 +18,7 @@ pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
     lines: HashMap<PathBuf, Arc<LineIndex>>,
+    shown: HashMap<PathBuf, String>,
 }
 
 impl Sources {
@@ -31,6 +32,17 @@ impl Sources {
                 Some((bytes, Arc::new(secrets)))
             })
             .clone()
+    }
+
+    /// The file's path as the reports show it (`Context::display_path`), built once per file:
+    /// a report of 100,000 findings in one file would otherwise split the path 100,000 times.
+    pub fn display(&mut self, cx: &Context, path: &Path) -> String {
+        if let Some(shown) = self.shown.get(path) {
+            return shown.clone();
+        }
+        let shown = cx.display_path(path);
+        self.shown.insert(path.to_path_buf(), shown.clone());
+        shown
     }
 
     /// The file's line index, built on first use: every snippet and diff hunk of a render finds
