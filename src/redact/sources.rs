@@ -27,9 +27,9 @@ impl Sources {
             .entry(path.to_path_buf())
             .or_insert_with(|| {
                 let bytes = cx.bytes_of(path)?;
-                // Over the whole file, once: every window is cut from these (design §8).
-                let secrets = redact::file_secret_spans(path, &bytes);
-                Some((bytes, Arc::new(secrets)))
+                // Over the whole file, once per run: every window is cut from these (design §8).
+                let secrets = cx.secret_spans(path)?;
+                Some((bytes, secrets))
             })
             .clone()
     }

@@ -225,7 +225,7 @@ fn diagnostic_at(
         severity: d.severity.as_str(),
         message: sources.scrub(cx, d, &d.message, placed),
         help: d.help.as_ref().map(|h| sources.scrub(cx, d, h, placed)),
-        file: d.file.as_ref().map(|f| cx.display_path(f)),
+        file: d.file.as_ref().map(|f| sources.display(cx, f)),
         span: d.span.as_ref().map(|s| SpanOut {
             start: s.start,
             end: s.end,
