@@ -118,10 +118,11 @@ fn wanted(fix: &Fix, opts: &RepairOptions) -> bool {
     })
 }
 
-/// The answers that outlive one question: `a` (all), `q` (quit) and `d` (files skipped).
+/// The answers that outlive one question: `a` (every fix of a code), `q` (quit) and `d`
+/// (files skipped).
 #[derive(Default)]
 struct Asked {
-    all: bool,
+    all_of: HashSet<&'static str>,
     quit: bool,
     skipped_files: HashSet<PathBuf>,
 }
@@ -258,7 +259,7 @@ pub fn repair(
                 let answer = if asked.quit || files.iter().any(|f| asked.skipped_files.contains(f))
                 {
                     Answer::No
-                } else if asked.all {
+                } else if asked.all_of.contains(d.code.id) {
                     Answer::Yes
                 } else {
                     confirm.confirm(&Offer {
@@ -271,7 +272,7 @@ pub fn repair(
                 let accept = match answer {
                     Answer::Yes => true,
                     Answer::All => {
-                        asked.all = true;
+                        asked.all_of.insert(d.code.id);
                         true
                     }
                     Answer::No => false,
