@@ -291,7 +291,13 @@ fn emit(
     };
     let machine = (cli.format != Format::Human).then(|| {
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
-        let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
+        // Only SARIF reads the findings again (for their fixes): the other formats are spared a
+        // copy of every finding, fixes' saved bytes included (issue #11).
+        let all: Vec<_> = if cli.format == Format::Sarif {
+            report.diagnostics.iter().chain(handled).cloned().collect()
+        } else {
+            Vec::new()
+        };
         let repo =
             render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
         render::machine(
