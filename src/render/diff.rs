@@ -588,6 +588,20 @@ mod tests {
     use super::*;
     use crate::version::{VersionSource, NEWEST_KNOWN};
 
+    /// A context of `project` that has read `file` (a diff reads files through the run's cache).
+    fn context_holding(project: &std::path::Path, file: &std::path::Path) -> Context {
+        let cx = Context::new(
+            project.to_path_buf(),
+            NEWEST_KNOWN,
+            Some(NEWEST_KNOWN),
+            VersionSource::Flag,
+            0,
+            false,
+        );
+        cx.file(file);
+        cx
+    }
+
     /// Applies a unified diff (ours: no secrets, no escapes) to `old`, checking every context
     /// and removed line against it, as `patch` would.
     fn patch(old: &[u8], diff: &str) -> Vec<u8> {
@@ -657,15 +671,7 @@ mod tests {
         {
             std::fs::write(&file, &text).unwrap();
             // A context reads each file once: a new one for each text.
-            let cx = Context::new(
-                dir.path().to_path_buf(),
-                NEWEST_KNOWN,
-                Some(NEWEST_KNOWN),
-                VersionSource::Flag,
-                0,
-                false,
-            );
-            cx.file(&file);
+            let cx = context_holding(dir.path(), &file);
             let len = text.len();
             // Deterministic scattered edits: (start, length, replacement) chosen by a small LCG.
             for seed in 0..40u64 {
@@ -730,18 +736,10 @@ mod tests {
     #[test]
     fn a_block_too_large_to_align_is_removed_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Flag,
-            0,
-            false,
-        );
         let file = dir.path().join("big.txt");
         let text: String = (0..3 * ALIGN_MAX_LINES).map(|i| format!("{i}\n")).collect();
         std::fs::write(&file, &text).unwrap();
-        cx.file(&file);
+        let cx = context_holding(dir.path(), &file);
         // Remove every line but the first, edit by edit: the edits touch, so one block.
         let mut edits: Vec<(Span, &str)> = Vec::new();
         let mut offset = 0;
