@@ -16,17 +16,12 @@ use crate::redact;
 /// Lines of context around each change, as `diff -u`.
 const CONTEXT: usize = 3;
 
-/// The diff of one fix against the files as they are now.
+/// The diff of one fix against the files as they are now (the `-i` prompt's preview). The
+/// file's secrets come from the run's `Context`, lexed once however many questions are asked.
 pub fn fix_diff(cx: &Context, fix: &Fix) -> String {
-    fix_diff_in(cx, &mut Sources::default(), fix)
-}
-
-/// `fix_diff` with a cache of bytes, secrets and line indexes (the `-i` prompt keeps one for
-/// its whole run).
-pub fn fix_diff_in(cx: &Context, sources: &mut Sources, fix: &Fix) -> String {
     let mut plan = Plan::default();
     plan.add(cx, None, fix);
-    plan.render(cx, sources, "")
+    plan.render(cx, &mut Sources::default(), "")
 }
 
 /// What a set of fixes changes, gathered per file: all of a file's edits or its whole-file
