@@ -371,7 +371,12 @@ fn check(cli: &Cli) -> u8 {
         return fix(cli, &setup);
     }
     let cx = setup.context(cli.deep);
+    let progress = crate::progress::Progress::start(
+        crate::progress::wanted_here(cli.format == Format::Human, false),
+        "checking",
+    );
     let report = engine::run(&cx, &selection(cli));
+    drop(progress);
     if cli.diff {
         return diff(cli, &cx, &report);
     }
@@ -416,7 +421,13 @@ fn emit(
     };
     let machine = cli.format.is_machine().then(|| {
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
-        let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
+        // Only SARIF reads the findings again (for their fixes): the other formats are spared a
+        // copy of every finding, fixes' saved bytes included (issue #11).
+        let all: Vec<_> = if cli.format == Format::Sarif {
+            report.diagnostics.iter().chain(handled).cloned().collect()
+        } else {
+            Vec::new()
+        };
         let repo =
             render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
         render::machine(
@@ -506,13 +517,32 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
     };
     let make_cx = || setup.context(cli.deep);
     let selection = selection(cli);
-    let check = |cx: &Context| engine::run(cx, &selection);
+    // Each pass re-checks every file: the spinner says which pass and what is left.
+    let progress = crate::progress::Progress::start(
+        crate::progress::wanted_here(cli.format == Format::Human, cli.interactive),
+        "fixing: checking",
+    );
+    let passes = std::cell::Cell::new(0usize);
+    let check = |cx: &Context| {
+        passes.set(passes.get() + 1);
+        progress.set(format!("fix pass {}: checking", passes.get()));
+        let report = engine::run(cx, &selection);
+        progress.set(format!(
+            "fix pass {}: {} findings to look at",
+            passes.get(),
+            report.diagnostics.len()
+        ));
+        report
+    };
     let env = repair::RepairEnv {
         new_context: &make_cx,
         check: &check,
         interrupt,
     };
-    match repair::repair(&env, &opts, &mut confirmer) {
+    let outcome = repair::repair(&env, &opts, &mut confirmer);
+    // Cleared before anything is printed.
+    drop(progress);
+    match outcome {
         // Ctrl-C after the commit: too late to roll back, and the run is whole and undoable.
         // Stop as asked (130) and say what was kept rather than print a report as if not asked.
         Ok(outcome) if interrupt.load(std::sync::atomic::Ordering::SeqCst) => {

@@ -45,6 +45,8 @@ pub struct Context {
     pub fatal_only: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
+    /// Each read file's secret ranges, lexed once per run (see `secret_spans`).
+    secrets: RefCell<HashMap<PathBuf, Arc<Vec<crate::diag::Span>>>>,
 }
 
 /// A JSON file read once, with JSON.parse's verdict on it, shared by every check that reads it.
@@ -92,6 +94,7 @@ impl Context {
             fatal_only: false,
             files: RefCell::default(),
             docs: RefCell::default(),
+            secrets: RefCell::default(),
         }
     }
 
@@ -181,6 +184,21 @@ impl Context {
             .borrow()
             .get(path)
             .and_then(|state| state.loaded().map(|l| l.bytes.clone()))
+    }
+
+    /// The secret ranges of a file read this run, over its whole bytes (`redact`), lexed on
+    /// first use and kept for the run: the redaction of the findings as the checks make them
+    /// and every render after it share one lexing of a 60 MB file, not one each (issue #11).
+    pub fn secret_spans(&self, path: &Path) -> Option<Arc<Vec<crate::diag::Span>>> {
+        if let Some(spans) = self.secrets.borrow().get(path) {
+            return Some(spans.clone());
+        }
+        let bytes = self.bytes_of(path)?;
+        let spans = Arc::new(crate::redact::file_secret_spans(path, &bytes));
+        self.secrets
+            .borrow_mut()
+            .insert(path.to_path_buf(), spans.clone());
+        Some(spans)
     }
 
     /// Names of the entries of a directory, sorted; empty when it cannot be listed.
@@ -389,14 +407,17 @@ fn status_of(found: &[Diagnostic]) -> CheckStatus {
 
 /// Within a check: by file, findings without a span first, then by span start.
 fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
-    found.sort_by(|a, b| {
-        let file_a = a.file.as_deref().map(|p| cx.display_path(p));
-        let file_b = b.file.as_deref().map(|p| cx.display_path(p));
-        file_a.cmp(&file_b).then_with(|| {
-            let start_a = a.span.as_ref().map(|s| s.start);
-            let start_b = b.span.as_ref().map(|s| s.start);
-            start_a.cmp(&start_b)
-        })
+    // Each file's shown path built once, not twice per comparison (issue #11); the sort is
+    // stable, as before: findings of one place keep the check's order.
+    let mut shown: HashMap<PathBuf, String> = HashMap::new();
+    found.sort_by_cached_key(|d| {
+        let file = d.file.as_deref().map(|p| {
+            shown
+                .entry(p.to_path_buf())
+                .or_insert_with(|| cx.display_path(p))
+                .clone()
+        });
+        (file, d.span.as_ref().map(|s| s.start))
     });
 }
 

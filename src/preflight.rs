@@ -117,7 +117,7 @@ fn fatal_only(mut report: Report) -> Report {
 fn command_for(project_dir: &Path, d: &Diagnostic) -> Option<String> {
     let fix = d.fix.as_ref()?;
     let dir = shell_word(&project_dir.display().to_string());
-    match fix.applicability {
+    match fix.applicability() {
         Applicability::Safe => Some(format!("instar-doctor --dir {dir} --fix")),
         Applicability::Unsafe => Some(format!(
             "instar-doctor --dir {dir} -i   (or --fix --unsafe-fixes --select {})",
@@ -148,7 +148,7 @@ fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
             .as_deref()
             .map(|f| engine::display_path(project_dir, f)),
         message: d.message.clone(),
-        fix: d.fix.as_ref().map(|f| f.title.clone()),
+        fix: d.fix.as_ref().map(|f| f.title().to_string()),
         command: command_for(project_dir, d),
     }
 }
@@ -184,7 +184,7 @@ impl Preflight<'_> {
         let safe_fix_pending = fatal.diagnostics.iter().any(|d| {
             d.fix
                 .as_ref()
-                .is_some_and(|f| f.applicability == Applicability::Safe)
+                .is_some_and(|f| f.applicability() == Applicability::Safe)
         });
         let mut remaining = fatal;
         if safe_fix_pending && self.instar_pid.is_none() {

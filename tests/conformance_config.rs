@@ -386,7 +386,7 @@ fn permission_drift_is_a_safe_chmod() {
         .find(|d| d.code.id == "config/permissions")
         .expect("reported");
     assert_eq!(d.severity, Severity::Warning);
-    assert_eq!(d.fix.as_ref().unwrap().applicability.as_str(), "safe");
+    assert_eq!(d.fix.as_ref().unwrap().applicability().as_str(), "safe");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!findings_in(dir.path(), HEAD)
         .iter()

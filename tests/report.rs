@@ -435,8 +435,8 @@ fn list_and_explain_wrap() {
 }
 
 /// One terminal session end to end, in a real pseudo-terminal (python3's `pty`): a check with
-/// its hint, `-i` answered `y n q`, `-i` again answered `a` (which takes every remaining fix),
-/// then `undo` of that last run. The driver gives every session a deadline and
+/// its hint, `-i` answered `y n q`, `-i` again answered `a q` (`a` takes every remaining fix of
+/// that code, `q` stops at the next code), then `undo` of that last run. The driver gives every session a deadline and
 /// this test another, so a doctor that waits forever fails instead of hanging CI.
 #[test]
 fn a_terminal_session_check_interactive_undo() {
@@ -453,7 +453,7 @@ fn a_terminal_session_check_interactive_undo() {
         .arg(repo_root().join("tests/testdata/pty_session.py"))
         .arg(env!("CARGO_BIN_EXE_instar-doctor"))
         .arg(dir.path())
-        .args(["y n q", "a"])
+        .args(["y n q", "a q"])
         .env("INSTAR_DOCTOR_NOW", NOW)
         .env("HOME", repo_root().join("tests/no-such-home"))
         .env_remove("CI")
@@ -513,10 +513,11 @@ fn a_terminal_session_check_interactive_undo() {
     let second = part("interactive 2");
     assert_eq!(
         second.matches("Apply this fix [y,n,a,q,d,?]? ").count(),
-        1,
-        "a applies the rest without asking again:\n{second}"
+        2,
+        "a applies the rest of that code without asking again, q stops at the next:\n{second}"
     );
     assert!(second.contains("fixed: jobs/invalid-cron"), "{second}");
+    assert!(!second.contains("fixed: jobs/invalid-priority"), "{second}");
     let undo = part("undo");
     assert!(
         undo.contains("(exit 0)") && undo.contains("undid run "),

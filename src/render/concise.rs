@@ -85,7 +85,7 @@ pub fn statistics(cx: &Context, report: &Report, opts: &HumanOptions) -> String 
         let row = &mut rows[i].1;
         row.count += 1;
         row.severity = row.severity.max(Some(d.severity));
-        match d.fix.as_ref().map(|f| f.applicability) {
+        match d.fix.as_ref().map(|f| f.applicability()) {
             Some(Applicability::Safe) => row.safe += 1,
             Some(Applicability::Unsafe) => row.unsafe_ += 1,
             Some(Applicability::Manual) => row.manual += 1,

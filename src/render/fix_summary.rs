@@ -25,7 +25,7 @@ impl FixCounts {
             if d.fix_status != FixStatus::Proposed {
                 continue;
             }
-            match d.fix.as_ref().map(|f| f.applicability) {
+            match d.fix.as_ref().map(|f| f.applicability()) {
                 Some(Applicability::Safe) => counts.safe += 1,
                 Some(Applicability::Unsafe) => counts.unsafe_ += 1,
                 Some(Applicability::Manual) => counts.manual += 1,

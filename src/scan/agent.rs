@@ -76,7 +76,7 @@ pub fn check(dir: &Path, settings: &Settings, host: &Arc<dyn Host>) -> Checked {
     let fixable = report.diagnostics.iter().any(|d| {
         d.fix
             .as_ref()
-            .is_some_and(|f| f.applicability != Applicability::Manual && !f.changes.is_empty())
+            .is_some_and(|f| f.applies(Applicability::Unsafe))
     });
     let broken = exit_code != crate::exit::HEALTHY
         || report.count(Severity::Error) + report.count(Severity::Warning) > 0;
