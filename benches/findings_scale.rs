@@ -39,7 +39,11 @@ fn main() {
     }
     let sizes: Vec<usize> = if let Ok(list) = std::env::var("FINDINGS_SCALE_JOBS") {
         list.split(',')
-            .map(|n| n.trim().parse().expect("FINDINGS_SCALE_JOBS: job counts, comma-separated"))
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("FINDINGS_SCALE_JOBS: job counts, comma-separated")
+            })
             .collect()
     } else if args.iter().any(|a| a == "--quick") {
         vec![1_000]
