@@ -40,7 +40,7 @@ fn level_of(severity: Severity) -> &'static str {
 /// Stable across runs and unrelated edits: the code, the file and where in the JSON the finding
 /// is (or its message when it has no pointer), never line numbers.
 fn fingerprint(d: &DiagnosticOut) -> String {
-    let anchor = d.pointer.clone().unwrap_or_else(|| d.message.clone());
+    let anchor = d.pointer.as_deref().unwrap_or(&d.message);
     let text = format!(
         "{}\u{0}{}\u{0}{}",
         d.code,
@@ -100,7 +100,7 @@ fn sarif_fix(
                     return None;
                 }
                 changes.push(json!({
-                    "artifactLocation": { "uri": uri_path(&repo.file(&cx.display_path(file))), "uriBaseId": SRCROOT },
+                    "artifactLocation": { "uri": uri_path(&repo.file(&sources.display(cx, file))), "uriBaseId": SRCROOT },
                     "replacements": [{
                         "deletedRegion": { "byteOffset": span.start, "byteLength": span.len() },
                         "insertedContent": { "text": replacement },
