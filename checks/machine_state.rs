@@ -192,7 +192,7 @@ pub fn matching_remote_copy(
             && key("signingPublicKey", KeyAlg::Ed25519) == Some(signing)
             && key("encryptionPublicKey", KeyAlg::X25519) == Some(encryption)
         {
-            return Some((path, doc.bytes.to_vec()));
+            return Some((path, doc.bytes().to_vec()));
         }
     }
     None

@@ -20,7 +20,7 @@ fn usable_backup(cx: &Context, path: &Path) -> Option<(PathBuf, Vec<u8>)> {
     if outcome.bom || doc.tape()?.root().kind() != Kind::Object {
         return None;
     }
-    Some((bak, doc.bytes.to_vec()))
+    Some((bak, doc.bytes().to_vec()))
 }
 
 fn restore_fix(cx: &Context, path: &Path, bak: &Path, contents: Vec<u8>) -> Fix {

@@ -445,7 +445,7 @@ fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
     for (message, span) in problems {
         let mut diagnostic = invalid(path, message, span);
         if missing_defaults && count <= 2 {
-            diagnostic = diagnostic.fix(add_defaults_fix(path, &doc.bytes, root));
+            diagnostic = diagnostic.fix(add_defaults_fix(path, doc.bytes(), root));
         }
         sink.push(diagnostic);
     }
