@@ -42,6 +42,8 @@ pub struct Context {
     pub machine_scanned: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
+    /// The git index and the shadow install's version, read once (src/context_disk.rs).
+    disk: crate::context_disk::DiskCache,
 }
 
 /// A JSON file read once and parsed once, with JSON.parse's verdict on it, shared by every
@@ -118,6 +120,7 @@ impl Context {
             machine_scanned: false,
             files: RefCell::default(),
             docs: RefCell::default(),
+            disk: Default::default(),
         }
     }
 
@@ -163,6 +166,10 @@ impl Context {
     /// Whether the process with this pid runs (`kill(pid, 0)`; EPERM counts as alive).
     pub fn process_alive(&self, pid: u32) -> bool {
         self.host.process_alive(pid)
+    }
+
+    pub(crate) fn disk_cache(&self) -> &crate::context_disk::DiskCache {
+        &self.disk
     }
 
     /// A path inside `.instar/`.
@@ -497,40 +504,7 @@ pub enum ShadowVersion {
     Broken { path: PathBuf, reason: String },
 }
 
-pub fn shadow_install_version(project_dir: &Path) -> ShadowVersion {
-    let path = project_dir
-        .join(STATE_DIR)
-        .join("shadow-install/node_modules/instar/package.json");
-    let state = source::read(&path);
-    let loaded = match &state {
-        FileState::Missing => return ShadowVersion::Absent,
-        FileState::Present(loaded) => loaded,
-        other => {
-            return ShadowVersion::Broken {
-                path,
-                reason: other.describe(),
-            }
-        }
-    };
-    let mut tape = Tape::new();
-    let broken = |reason: String| ShadowVersion::Broken {
-        path: path.clone(),
-        reason,
-    };
-    match json::parse(&loaded.bytes, &mut tape) {
-        Err(err) => broken(err.message),
-        Ok(_) => {
-            let root = tape.root();
-            match root.get("version").and_then(|v| v.as_str()) {
-                Some(text) => match text.parse() {
-                    Ok(version) => ShadowVersion::Found(version),
-                    Err(err) => broken(format!("{err}")),
-                },
-                None => broken("it has no \"version\" string".to_string()),
-            }
-        }
-    }
-}
+pub use crate::context_disk::shadow_install_version;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod context_disk;
 pub mod cron;
 pub mod diag;
 pub mod engine;

@@ -11,7 +11,6 @@ mod host;
 pub(crate) mod plist;
 pub mod template;
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Effect, Severity, Sink};
@@ -104,7 +103,7 @@ impl Check for BootCheck {
             shadow_cli,
             plist: plist_path.as_deref().and_then(|p| plist::read(cx, p)),
             plist_path,
-            agent_uid: std::fs::metadata(&cx.state_dir).ok().map(|m| m.uid()),
+            agent_uid: cx.agent_uid(),
         };
         let node_path = cx.state_path(boot.rule.node_name);
         let sh_path = cx.state_path("instar-boot.sh");
@@ -112,11 +111,11 @@ impl Check for BootCheck {
         let sh_state = cx.file(&sh_path);
         let anything = node_state.exists_for_instar()
             || sh_state.exists_for_instar()
-            || cx.state_path("instar-boot.js").symlink_metadata().is_ok()
-            || cx.state_path("instar-boot.cjs").symlink_metadata().is_ok()
-            || cx.state_path("bin/node").symlink_metadata().is_ok()
-            || cx.state_path("shadow-install").exists()
-            || boot.plist_path.as_ref().is_some_and(|p| p.exists());
+            || cx.entry_exists(&cx.state_path("instar-boot.js"))
+            || cx.entry_exists(&cx.state_path("instar-boot.cjs"))
+            || cx.entry_exists(&cx.state_path("bin/node"))
+            || cx.exists(&cx.state_path("shadow-install"))
+            || boot.plist_path.as_ref().is_some_and(|p| cx.exists(p));
 
         if !anything {
             // Design §7: no boot wrapper on Linux is a healthy absence. On macOS too when there
@@ -310,7 +309,7 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
             .help("instar's lifeline regenerates missing wrappers when it starts, on macOS only; running the agent's own installer (installBootWrapper) is the manual alternative");
             if kind == WrapperKind::Node
                 && boot.rule.node_name == "instar-boot.cjs"
-                && cx.state_path("instar-boot.js").exists()
+                && cx.exists(&cx.state_path("instar-boot.js"))
             {
                 diagnostic =
                     diagnostic.add_help("a leftover instar-boot.js does not count at this version");

@@ -236,7 +236,7 @@ pub fn stray_temp_files(cx: &Context, path: &Path, main_parses: bool, sink: &mut
 
 pub fn backup_newer(cx: &Context, path: &Path, sink: &mut Sink) {
     let bak = path.with_file_name("config.json.bak");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let modified = |p: &Path| cx.modified(p);
     if let (Some(main), Some(backup)) = (modified(path), modified(&bak)) {
         // A minute of slack: a checkout or copy writes both files within moments.
         let newer = backup

@@ -66,7 +66,7 @@ fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
         if old == *project {
             continue;
         }
-        if key == "jobsFile" && !Path::new(&text).exists() {
+        if key == "jobsFile" && !cfg.cx.exists(Path::new(&text)) {
             continue; // jobs/stale-jobs-file owns a jobsFile that leads nowhere
         }
         let old_text = old.to_string_lossy().into_owned();
@@ -212,7 +212,7 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
         let Some(text) = string(Some(value)).filter(|t| t.starts_with('/')) else {
             continue;
         };
-        if !Path::new(&text).exists() {
+        if !cfg.cx.exists(Path::new(&text)) {
             missing_configured(
                 cfg,
                 &sessions,
@@ -235,7 +235,7 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
                 let Some(text) = string(Some(value)).filter(|t| t.starts_with('/')) else {
                     continue; // a bare command is never checked by instar
                 };
-                if !Path::new(&text).exists() {
+                if !cfg.cx.exists(Path::new(&text)) {
                     missing_configured(
                         cfg,
                         &paths,
@@ -264,7 +264,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
         |key: &str| string(sessions.and_then(|s| s.get(key))).filter(|t| !t.is_empty());
     let usable = |text: &str| {
         if text.contains('/') {
-            Path::new(text).exists()
+            cfg.cx.exists(Path::new(text))
         } else {
             cfg.cx.host().find_on_path(text).is_some()
         }
@@ -297,7 +297,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
             .cx
             .home_dir()
             .map(|h| h.join(".claude/local/claude"))
-            .filter(|p| binary == "claude" && p.exists());
+            .filter(|p| binary == "claude" && cfg.cx.exists(p));
         if home_claude.is_none() {
             needed.push((binary.to_string(), format!("the {framework} framework")));
         }

@@ -208,8 +208,7 @@ fn body_loads(cx: &Context, jobs_path: &Path, m: &Valid, sink: &mut Sink) -> boo
         .file(&m.path)
         .fix(Some(Fix::manual("regenerate it with `instar job migrate`")))
     };
-    let is_link = std::fs::symlink_metadata(&body).is_ok_and(|md| md.file_type().is_symlink());
-    if is_link {
+    if cx.is_symlink(&body) {
         sink.push(missing("is a symlink, which instar refuses to read"));
         return false;
     }
