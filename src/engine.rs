@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use crate::catalogue::catalogue;
 use crate::checks;
 use crate::diag::{Diagnostic, Severity, Sink};
 pub use crate::host::HostOs;
