@@ -15,6 +15,7 @@ pub mod fix;
 pub mod git_index;
 pub mod hook;
 pub mod host;
+pub mod instar_runtime;
 pub mod json;
 pub mod json_edit;
 pub mod line_index;
