@@ -14,11 +14,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::SystemTime;
 
-use crate::engine::{Context, ShadowVersion, STATE_DIR};
-use crate::source::FileState;
-
-/// Where the shadow install keeps instar's own `package.json`, under the state folder.
-pub const SHADOW_PACKAGE: &str = "shadow-install/node_modules/instar/package.json";
+use crate::engine::{self, Context, ShadowVersion};
 
 impl Context {
     /// Metadata with symlinks followed; `None` when nothing usable stands there.
@@ -92,8 +88,7 @@ impl Context {
     /// The paths git tracks in the project's own repository, read from `.git/index` once per run
     /// (several areas ask); `None` when there is no index we can read.
     pub fn git_tracked(&self) -> Option<Rc<[String]>> {
-        self.disk_cache()
-            .git_tracked
+        self.git_tracked
             .get_or_init(|| crate::git_index::tracked_paths(&self.project_dir).map(Rc::from))
             .clone()
     }
@@ -101,52 +96,9 @@ impl Context {
     /// The version in the shadow install's `package.json`, read and judged once per run (the
     /// version detection, `doctor` and `runtime` all ask).
     pub fn shadow_version(&self) -> &ShadowVersion {
-        self.disk_cache().shadow.get_or_init(|| {
-            let path = self.state_path(SHADOW_PACKAGE);
-            shadow_version_of(path.clone(), &self.file(&path))
+        self.shadow.get_or_init(|| {
+            let path = self.state_path(engine::SHADOW_PACKAGE);
+            engine::shadow_version_of(path.clone(), &self.file(&path))
         })
-    }
-}
-
-/// The per-run answers `Context` keeps because several checks share them.
-#[derive(Default)]
-pub struct DiskCache {
-    git_tracked: std::cell::OnceCell<Option<Rc<[String]>>>,
-    shadow: std::cell::OnceCell<ShadowVersion>,
-}
-
-/// The shadow install's version of the agent in `project_dir`, for callers that decide the
-/// version before a `Context` exists.
-pub fn shadow_install_version(project_dir: &Path) -> ShadowVersion {
-    let path = project_dir.join(STATE_DIR).join(SHADOW_PACKAGE);
-    let state = crate::source::read(&path);
-    shadow_version_of(path, &state)
-}
-
-fn shadow_version_of(path: PathBuf, state: &FileState) -> ShadowVersion {
-    let loaded = match state {
-        FileState::Missing => return ShadowVersion::Absent,
-        FileState::Present(loaded) => loaded,
-        other => {
-            return ShadowVersion::Broken {
-                path,
-                reason: other.describe(),
-            }
-        }
-    };
-    let broken = |reason: String| ShadowVersion::Broken {
-        path: path.clone(),
-        reason,
-    };
-    let mut tape = crate::json::Tape::new();
-    match crate::json::parse(&loaded.bytes, &mut tape) {
-        Err(err) => broken(err.message),
-        Ok(_) => match tape.root().get("version").and_then(|v| v.as_str()) {
-            Some(text) => match text.parse() {
-                Ok(version) => ShadowVersion::Found(version),
-                Err(err) => broken(format!("{err}")),
-            },
-            None => broken("it has no \"version\" string".to_string()),
-        },
     }
 }

@@ -43,8 +43,10 @@ pub struct Context {
     pub machine_scanned: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
-    /// The git index and the shadow install's version, read once (src/context_disk.rs).
-    disk: crate::context_disk::DiskCache,
+    /// The paths git tracks, read once when first asked (src/context_disk.rs).
+    pub(crate) git_tracked: std::cell::OnceCell<Option<Rc<[String]>>>,
+    /// The shadow install's version, read once when first asked (src/context_disk.rs).
+    pub(crate) shadow: std::cell::OnceCell<ShadowVersion>,
 }
 
 /// A JSON file read once and parsed once, with JSON.parse's verdict on it, shared by every
@@ -121,7 +123,8 @@ impl Context {
             machine_scanned: false,
             files: RefCell::default(),
             docs: RefCell::default(),
-            disk: Default::default(),
+            git_tracked: Default::default(),
+            shadow: Default::default(),
         }
     }
 
@@ -167,10 +170,6 @@ impl Context {
     /// Whether the process with this pid runs (`kill(pid, 0)`; EPERM counts as alive).
     pub fn process_alive(&self, pid: u32) -> bool {
         self.host.process_alive(pid)
-    }
-
-    pub(crate) fn disk_cache(&self) -> &crate::context_disk::DiskCache {
-        &self.disk
     }
 
     /// A path inside `.instar/`.
@@ -505,7 +504,48 @@ pub enum ShadowVersion {
     Broken { path: PathBuf, reason: String },
 }
 
-pub use crate::context_disk::shadow_install_version;
+/// Where the shadow install keeps instar's own `package.json`, under the state folder.
+pub const SHADOW_PACKAGE: &str = "shadow-install/node_modules/instar/package.json";
+
+/// The shadow install's version of the agent in `project_dir`, for callers that decide the
+/// version before a `Context` exists (checks ask `Context::shadow_version`, read once).
+pub fn shadow_install_version(project_dir: &Path) -> ShadowVersion {
+    let path = project_dir.join(STATE_DIR).join(SHADOW_PACKAGE);
+    let state = source::read(&path);
+    shadow_version_of(path, &state)
+}
+
+/// The version a read of the shadow install's `package.json` gives.
+pub fn shadow_version_of(path: PathBuf, state: &FileState) -> ShadowVersion {
+    let loaded = match state {
+        FileState::Missing => return ShadowVersion::Absent,
+        FileState::Present(loaded) => loaded,
+        other => {
+            return ShadowVersion::Broken {
+                path,
+                reason: other.describe(),
+            }
+        }
+    };
+    let mut tape = Tape::new();
+    let broken = |reason: String| ShadowVersion::Broken {
+        path: path.clone(),
+        reason,
+    };
+    match json::parse(&loaded.bytes, &mut tape) {
+        Err(err) => broken(err.message),
+        Ok(_) => {
+            let root = tape.root();
+            match root.get("version").and_then(|v| v.as_str()) {
+                Some(text) => match text.parse() {
+                    Ok(version) => ShadowVersion::Found(version),
+                    Err(err) => broken(format!("{err}")),
+                },
+                None => broken("it has no \"version\" string".to_string()),
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
