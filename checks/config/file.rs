@@ -61,16 +61,14 @@ pub fn missing(cx: &Context, path: &Path, state: &FileState) -> Diagnostic {
 }
 
 pub fn unreadable(cx: &Context, path: &Path, state: &FileState) -> Diagnostic {
-    Diagnostic::new(
+    shared::unreadable_finding(
         &UNREADABLE,
         Effect::Fatal,
-        format!(
-            "{} {}: loadConfig's readFileSync throws, so every command that loads the config aborts",
-            cx.display_path(path),
-            state.describe()
-        ),
+        cx,
+        path,
+        state,
+        "loadConfig's readFileSync throws, so every command that loads the config aborts",
     )
-    .file(path)
     .fix(Some(Fix::manual(
         "move it aside and put the real config.json back (or give the owner read permission)",
     )))

@@ -154,7 +154,6 @@ fn selected_framework(cfg: &Config<'_>) -> String {
     .unwrap_or_else(|| "claude-code".to_string())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn missing_configured(
     cfg: &Config<'_>,
     object: &Value<'_>,
@@ -162,10 +161,8 @@ fn missing_configured(
     value: &Value<'_>,
     pointer: String,
     effect: Effect,
-    severity: Severity,
     consequence: &str,
-    sink: &mut Sink,
-) {
+) -> Diagnostic {
     let fix = removal(object, key).map(|span| {
         Fix::unsafe_(
             format!(
@@ -179,22 +176,19 @@ fn missing_configured(
             }],
         )
     });
-    sink.push(
-        Diagnostic::new(
-            &MISSING_BINARY,
-            effect,
-            format!(
-                "{} is {}, which does not exist: {consequence}",
-                super::schema::dotted(&pointer),
-                string(Some(*value)).unwrap_or_default()
-            ),
-        )
-        .severity(severity)
-        .file(cfg.path)
-        .at(value.span(), "no file here")
-        .pointer(pointer)
-        .fix(fix),
-    );
+    Diagnostic::new(
+        &MISSING_BINARY,
+        effect,
+        format!(
+            "{} is {}, which does not exist: {consequence}",
+            super::schema::dotted(&pointer),
+            string(Some(*value)).unwrap_or_default()
+        ),
+    )
+    .file(cfg.path)
+    .at(value.span(), "no file here")
+    .pointer(pointer)
+    .fix(fix)
 }
 
 fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
@@ -213,16 +207,17 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
             continue;
         };
         if !cfg.cx.exists(Path::new(&text)) {
-            missing_configured(
-                cfg,
-                &sessions,
-                key,
-                &value,
-                format!("/sessions/{key}"),
-                Effect::Silent,
-                Severity::Error,
-                "instar never checks a configured path, so every session spawn fails",
-                sink,
+            sink.push(
+                missing_configured(
+                    cfg,
+                    &sessions,
+                    key,
+                    &value,
+                    format!("/sessions/{key}"),
+                    Effect::Silent,
+                    "instar never checks a configured path, so every session spawn fails",
+                )
+                .severity(Severity::Error),
             );
         }
     }
@@ -236,16 +231,17 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
                     continue; // a bare command is never checked by instar
                 };
                 if !cfg.cx.exists(Path::new(&text)) {
-                    missing_configured(
-                        cfg,
-                        &paths,
-                        &framework,
-                        &value,
-                        format!("/sessions/frameworkBinaryPaths/{framework}"),
-                        Effect::Silent,
-                        Severity::Warning,
-                        "instar drops it with a warning and looks the binary up on PATH (checked with --deep)",
-                        sink,
+                    sink.push(
+                        missing_configured(
+                            cfg,
+                            &paths,
+                            &framework,
+                            &value,
+                            format!("/sessions/frameworkBinaryPaths/{framework}"),
+                            Effect::Silent,
+                            "instar drops it with a warning and looks the binary up on PATH (checked with --deep)",
+                        )
+                        .severity(Severity::Warning),
                     );
                 }
             }

@@ -70,17 +70,14 @@ fn check_algorithm(
             other => {
                 any = true;
                 sink.push(
-                    Diagnostic::new(
+                    super::shared::unreadable_finding(
                         &UNREADABLE,
                         Effect::Silent,
-                        format!(
-                            "{} {}: instar cannot load this {} key",
-                            cx.display_path(&path),
-                            other.describe(),
-                            kind(alg)
-                        ),
+                        cx,
+                        &path,
+                        other,
+                        &format!("instar cannot load this {} key", kind(alg)),
                     )
-                    .file(&path)
                     .fix(Some(Fix::manual(
                         "put the real key file back from your backup",
                     ))),

@@ -16,6 +16,14 @@ use super::super::machine_state::{self as state, IdentityView};
 use super::codes::*;
 use super::{heartbeat, lease, member_spans};
 
+/// The registry file being judged: where it is, as read, in the run it is judged in.
+#[derive(Clone, Copy)]
+pub struct RegistryFile<'a> {
+    pub cx: &'a Context,
+    pub path: &'a Path,
+    pub bytes: &'a [u8],
+}
+
 /// What the rest of the check learns from the entries.
 #[derive(Default)]
 pub struct Holders {
@@ -23,17 +31,15 @@ pub struct Holders {
     pub ids: Option<Vec<String>>,
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn check(
-    cx: &Context,
-    path: &Path,
-    bytes: &[u8],
+    file: RegistryFile<'_>,
     root: Value<'_>,
     machines: Value<'_>,
     identity: &IdentityView,
     holders: &mut Holders,
     sink: &mut Sink,
 ) {
+    let RegistryFile { cx, path, .. } = file;
     let spans = member_spans(machines);
     holders.ids = Some(machines.members().map(|(k, _)| k.into_owned()).collect());
     let self_missing = identity
@@ -191,7 +197,7 @@ pub fn check(
 
     if let Some(id) = identity.id.as_ref().filter(|id| machine::is_machine_id(id)) {
         if self_missing {
-            self_missing_finding(cx, path, bytes, machines, &spans, id, identity, sink);
+            self_missing_finding(file, machines, &spans, id, identity, sink);
         }
     }
 
@@ -399,17 +405,15 @@ fn nickname(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn self_missing_finding(
-    cx: &Context,
-    path: &Path,
-    bytes: &[u8],
+    file: RegistryFile<'_>,
     machines: Value<'_>,
     spans: &[Span],
     id: &str,
     identity: &IdentityView,
     sink: &mut Sink,
 ) {
+    let RegistryFile { cx, path, bytes } = file;
     let now = machine::iso_millis(cx.now);
     let name = identity.name.clone().unwrap_or_default();
     let entry = serde_json::json!({

@@ -64,17 +64,15 @@ impl Check for RegistryCheck {
                 parses = diagnose(cx, &path, &loaded.bytes, &identity, &mut holders, sink);
             }
             FileState::Dangling { .. } | FileState::SymlinkLoop => sink.push(
-                Diagnostic::new(
+                shared::unreadable_finding(
                     &UNREADABLE,
                     Effect::Silent,
-                    format!(
-                        "{} {}: instar sees no registry and silently starts an empty one",
-                        cx.display_path(&path),
-                        file.describe()
-                    ),
+                    cx,
+                    &path,
+                    &file,
+                    "instar sees no registry and silently starts an empty one",
                 )
                 .severity(crate::diag::Severity::Warning)
-                .file(&path)
                 .fix(Some(Fix::manual(
                     "restore the link's target or replace the link with the real file",
                 ))),
@@ -91,16 +89,14 @@ impl Check for RegistryCheck {
                     _ => Fix::manual("put the real registry.json there (from git history)"),
                 };
                 sink.push(
-                    Diagnostic::new(
+                    shared::unreadable_finding(
                         &UNREADABLE,
                         Effect::Fatal,
-                        format!(
-                            "{} {}: loadRegistry throws and server start aborts",
-                            cx.display_path(&path),
-                            other.describe()
-                        ),
+                        cx,
+                        &path,
+                        other,
+                        "loadRegistry throws and server start aborts",
                     )
-                    .file(&path)
                     .fix(Some(fix)),
                 );
             }
@@ -164,7 +160,7 @@ fn diagnose(
         return false;
     };
     let root = tape.root();
-    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, &tape, sink);
+    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, tape, sink);
     if !shape(cx, path, bytes, root, sink) {
         return parses;
     }
@@ -172,7 +168,14 @@ fn diagnose(
         return parses;
     };
     if machines.kind() == Kind::Object {
-        entries::check(cx, path, bytes, root, machines, identity, holders, sink);
+        entries::check(
+            entries::RegistryFile { cx, path, bytes },
+            root,
+            machines,
+            identity,
+            holders,
+            sink,
+        );
     }
     parses
 }

@@ -168,7 +168,7 @@ pub fn render(doc: &Document, fixes: &[Option<Value>], repo: Option<&RepoPaths>)
         .map(|(out, fix)| {
             let mut result = json!({
                 "ruleId": out.code,
-                "ruleIndex": catalogue.index_of(&out.code),
+                "ruleIndex": catalogue.index_of(out.code),
                 "level": level(out.severity),
                 "message": { "text": out.message },
                 "partialFingerprints": { "instarDoctor/v1": fingerprint(out) },
