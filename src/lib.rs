@@ -4,6 +4,7 @@
 //! `diag::Diagnostic`s with `fix::Fix`es into a sink, and `render` turns the report into text.
 
 pub mod app;
+pub mod calendar;
 pub mod catalogue;
 pub mod cli;
 pub mod context_disk;
