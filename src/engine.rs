@@ -128,6 +128,25 @@ impl Context {
         }
     }
 
+    /// A run at the version given, as `--instar-version` gives it, without `--deep`: how tests,
+    /// benches and fuzz targets set up a run.
+    pub fn at_version(project_dir: PathBuf, version: Version, now: i64) -> Self {
+        Context::new(
+            project_dir,
+            version,
+            Some(version),
+            VersionSource::Flag,
+            now,
+            false,
+        )
+    }
+
+    /// The same run with or without the checks that spawn processes or probe the host.
+    pub fn with_deep(mut self, deep: bool) -> Self {
+        self.deep = deep;
+        self
+    }
+
     /// The same run on another host (tests: a fake macOS or Linux machine).
     pub fn with_host(mut self, host: impl Host + 'static) -> Self {
         self.host = Arc::new(host);

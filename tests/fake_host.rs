@@ -9,7 +9,7 @@ use instar_doctor::diag::Diagnostic;
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::host::{FakeHost, HostOs, SystemHost};
 use instar_doctor::instar_runtime;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const HEAD: Version = Version::new(1, 3, 1186);
 /// A pid no process on this machine has (beyond Linux's pid_max and macOS's 99999), so only
@@ -17,15 +17,9 @@ const HEAD: Version = Version::new(1, 3, 1186);
 const FAKE_PID: u32 = 9_000_001;
 
 fn context(dir: &Path, host: FakeHost, deep: bool) -> Context {
-    Context::new(
-        dir.to_path_buf(),
-        HEAD,
-        Some(HEAD),
-        VersionSource::Flag,
-        1_795_000_000,
-        deep,
-    )
-    .with_host(host)
+    Context::at_version(dir.to_path_buf(), HEAD, 1_795_000_000)
+        .with_deep(deep)
+        .with_host(host)
 }
 
 fn findings(cx: &Context, check: &str) -> Vec<Diagnostic> {
