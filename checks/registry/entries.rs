@@ -14,7 +14,8 @@ use crate::version::boundary;
 
 use super::super::machine_state::{self as state, IdentityView};
 use super::codes::*;
-use super::{heartbeat, lease, member_spans};
+use super::heartbeat::{self, Holders};
+use super::{lease, member_spans};
 
 /// The registry file being judged: where it is, as read, in the run it is judged in.
 #[derive(Clone, Copy)]
@@ -22,13 +23,6 @@ pub struct RegistryFile<'a> {
     pub cx: &'a Context,
     pub path: &'a Path,
     pub bytes: &'a [u8],
-}
-
-/// What the rest of the check learns from the entries.
-#[derive(Default)]
-pub struct Holders {
-    /// The registry's machine ids, when `machines` is an object.
-    pub ids: Option<Vec<String>>,
 }
 
 pub fn check(

@@ -39,7 +39,7 @@ impl Check for RegistryCheck {
         let path = cx.state_path(state::REGISTRY);
         let file = cx.file(&path);
         let mut parses = false;
-        let mut holders = entries::Holders::default();
+        let mut holders = heartbeat::Holders::default();
         match &*file {
             FileState::Missing => {
                 if identity.exists {
@@ -113,7 +113,7 @@ fn diagnose(
     path: &Path,
     bytes: &[u8],
     identity: &IdentityView,
-    holders: &mut entries::Holders,
+    holders: &mut heartbeat::Holders,
     sink: &mut Sink,
 ) -> bool {
     let Some(doc) = cx.json(path) else {
