@@ -1,30 +1,40 @@
-//! Benchmark: the cost of findings. A jobs.json where every job has a finding (an invalid
-//! `priority`, which carries an unsafe fix) at 1,000 and 10,000 jobs (and 100,000 with
-//! `--full`); times the human report and `--diff --unsafe-fixes`, in process, against a floor
-//! measured in the same run: a bare `serde_json::from_slice` into a `serde_json::Value` of the
-//! same file.
+//! Benchmark: the cost of findings. A jobs.json where every job is broken (an invalid
+//! `priority`: an error and a warning per job, and an unsafe quarantine fix) at 1,000 and 10,000
+//! jobs (and 100,000, about 62 MB, with `--full`). Each output runs as its own `instar-doctor`
+//! process (the release binary): the human report, `--format json`, `sarif`, `junit` and
+//! `github`, `--diff --unsafe-fixes`, and `--fix --unsafe-fixes` on a fresh copy; each with its
+//! wall time and its own peak RSS (from `wait4`, so no `/proc`), against a floor measured in the
+//! same run: a bare `serde_json::from_slice` of the same file into a `serde_json::Value`, in a
+//! process of its own too.
 //!
-//! A linear renderer has a flat ms-per-finding column and a flat ratio to the floor; a
-//! quadratic one (a line count from byte 0 per finding, a whole-file diff per fix) grows with
-//! the size (issue #11).
+//! Issue #11's targets at 100,000 findings: every output within 3x the floor's time, and peak
+//! memory under 2.5x the file's size. A linear output has a flat ms-per-finding column.
 //!
-//! Run: `cargo bench --bench findings_scale` (`-- --quick` for 1,000 and 3,000 only, `-- --full`
-//! to add 100,000). The corpora live in a temporary directory that is removed at the end.
+//! Run: `cargo bench --bench findings_scale` (`-- --quick` for 1,000 only, `-- --full` to add
+//! 100,000). `INSTAR_DOCTOR_BIN=path/to/instar-doctor` times another build (an older one, for a
+//! before-and-after). The corpora live in a temporary directory, removed as the run goes.
 
 use std::io::Write;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use instar_doctor::diag::Severity;
-use instar_doctor::engine::{self, Context, Selection};
-use instar_doctor::render;
-use instar_doctor::render::human::HumanOptions;
-use instar_doctor::version::{VersionSource, NEWEST_KNOWN};
+/// The binary under test: this build's, unless `INSTAR_DOCTOR_BIN` names another.
+fn doctor() -> String {
+    std::env::var("INSTAR_DOCTOR_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_instar-doctor").to_string())
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("child-serde") {
+        let bytes = std::fs::read(&args[2]).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        std::hint::black_box(&value);
+        return;
+    }
     let sizes: &[usize] = if args.iter().any(|a| a == "--quick") {
-        &[1_000, 3_000]
+        &[1_000]
     } else if args.iter().any(|a| a == "--full") {
         &[1_000, 10_000, 100_000]
     } else {
@@ -36,7 +46,7 @@ fn main() {
         std::fs::create_dir_all(project.join(".instar")).unwrap();
         let path = project.join(".instar/jobs.json");
         write_corpus(&path, jobs);
-        run(&project, &path, jobs);
+        run(dir.path(), &project, &path, jobs);
         // Keep the shared disk clean as we go.
         std::fs::remove_dir_all(&project).unwrap();
     }
@@ -76,61 +86,113 @@ fn write_corpus(path: &Path, jobs: usize) {
     out.write_all(b"\n]\n").unwrap();
 }
 
-/// Best of three for the cheap floor; the renders run once (they are the slow part).
-fn run(project: &Path, path: &Path, jobs: usize) {
-    let size = std::fs::metadata(path).unwrap().len();
-    let floor = (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            let bytes = std::fs::read(path).unwrap();
-            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            std::hint::black_box(&value);
-            started.elapsed().as_secs_f64()
-        })
-        .fold(f64::MAX, f64::min);
-    let cx = Context::new(
-        project.to_path_buf(),
-        NEWEST_KNOWN,
-        Some(NEWEST_KNOWN),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
-    let report = engine::run(
-        &cx,
-        &Selection {
-            select: vec!["jobs".into()],
-            ignore: vec![],
-        },
-    );
-    let findings = report.diagnostics.len();
-    let opts = HumanOptions {
-        color: false,
-        width: 100,
-        quiet: false,
-        verbose: false,
-        threshold: Severity::Error,
-        hint: false,
-        cwd: None,
+/// Wall seconds, peak RSS in bytes and exit code of one process, its output thrown away.
+// The child is reaped by `wait4` (which also gives its own peak RSS), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn measure(program: &str, args: &[&str]) -> (f64, u64, i32) {
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("CI", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; wait4 reaps exactly this child and fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4 failed");
+    let elapsed = started.elapsed().as_secs_f64();
+    let max = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    // getrusage counts kilobytes on Linux and the BSDs, bytes on macOS.
+    let peak = if cfg!(target_os = "macos") {
+        max
+    } else {
+        max * 1024
     };
-    let started = Instant::now();
-    let human = render::human::render(&cx, &report, &opts);
-    let human_s = started.elapsed().as_secs_f64();
-    std::hint::black_box(&human);
-    let started = Instant::now();
-    let (diff, shown) = render::diff::report_diff(&cx, &report, true);
-    let diff_s = started.elapsed().as_secs_f64();
-    std::hint::black_box(&diff);
-    let per = |s: f64| s * 1e3 / findings.max(1) as f64;
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (elapsed, peak, code)
+}
+
+fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
+    let size = std::fs::metadata(path).unwrap().len();
+    let me = std::env::current_exe().unwrap();
+    let me = me.to_str().unwrap();
+    let file = path.to_str().unwrap();
+    // Best of three for the cheap floor.
+    let (floor, floor_peak, _) = (0..3)
+        .map(|_| measure(me, &["child-serde", file]))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap();
+    let dir = project.to_str().unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "--dir",
+            dir,
+            "--select",
+            "jobs",
+            "--instar-version",
+            "0.28.44",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let mb = |bytes: u64| bytes as f64 / 1e6;
     println!(
-        "{jobs} jobs, {:.1} MB, {findings} findings | floor {:.0} ms | human {:.0} ms = {:.3} ms/finding ({:.1}x floor) | --diff ({shown} fixes) {:.0} ms = {:.3} ms/finding ({:.1}x floor)",
-        size as f64 / 1e6,
+        "{jobs} jobs, {:.1} MB | floor (serde_json::Value) {:.0} ms, peak {:.0} MB ({:.1}x file)",
+        mb(size),
         floor * 1e3,
-        human_s * 1e3,
-        per(human_s),
-        human_s / floor,
-        diff_s * 1e3,
-        per(diff_s),
-        diff_s / floor,
+        mb(floor_peak),
+        floor_peak as f64 / size as f64
     );
+    let mut cases: Vec<(&str, Vec<String>)> = vec![
+        ("human report", check(&[])),
+        ("--format json", check(&["--format", "json"])),
+        ("--format sarif", check(&["--format", "sarif"])),
+        ("--format junit", check(&["--format", "junit"])),
+        ("--format github", check(&["--format", "github"])),
+        (
+            "--diff --unsafe-fixes",
+            check(&["--diff", "--unsafe-fixes"]),
+        ),
+    ];
+    // The fix run writes: it gets its own copy of the agent, made before it starts.
+    let copy = scratch.join(format!("fix-{jobs}"));
+    std::fs::create_dir_all(copy.join(".instar")).unwrap();
+    std::fs::copy(path, copy.join(".instar/jobs.json")).unwrap();
+    let copy_dir = copy.to_str().unwrap().to_string();
+    cases.push((
+        "--fix --unsafe-fixes",
+        vec![
+            "--dir".into(),
+            copy_dir,
+            "--select".into(),
+            "jobs".into(),
+            "--instar-version".into(),
+            "0.28.44".into(),
+            "--fix".into(),
+            "--unsafe-fixes".into(),
+        ],
+    ));
+    for (name, args) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (seconds, peak, code) = measure(&doctor(), &args);
+        println!(
+            "  {name:<22} {:>8.0} ms = {:>6.3} ms/job = {:>5.2}x floor | peak {:>6.0} MB = {:.2}x file | exit {code}",
+            seconds * 1e3,
+            seconds * 1e3 / jobs as f64,
+            seconds / floor,
+            mb(peak),
+            peak as f64 / size as f64,
+        );
+    }
+    std::fs::remove_dir_all(&copy).unwrap();
 }

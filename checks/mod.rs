@@ -62,6 +62,7 @@ pub mod jobs;
 pub mod keys;
 pub mod machine;
 pub mod machine_state;
+pub mod ports;
 pub mod registry;
 pub mod runtime;
 pub mod shared;

@@ -28,7 +28,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            let _ = err.print();
+            match usage_error_text(&err) {
+                Some(text) => eprint!("{text}"),
+                None => {
+                    let _ = err.print();
+                }
+            }
             return if err.use_stderr() {
                 exit::FAILURE
             } else {
@@ -54,6 +59,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
         cli.dir = dir.clone().or(cli.dir.take());
         cli.instar_version = instar_version.clone().or(cli.instar_version.take());
     }
+    if let Some(Command::Hook {
+        action: HookAction::Install { dir, .. },
+    }) = &cli.command
+    {
+        cli.dir = dir.clone().or(cli.dir.take());
+    }
     if let Some(Command::Scan(args)) = &cli.command {
         return crate::scan::main(&cli, &matches, args);
     }
@@ -72,13 +83,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some(Command::List) => list(),
         Some(Command::Explain { code }) => explain(code),
         Some(Command::Undo { run_id, force, .. }) => undo(&cli, run_id.as_deref(), *force),
-        Some(Command::Hook { action }) => hook(action),
+        Some(Command::Hook { action }) => hook(&cli, action),
         Some(Command::Preflight { strict, .. }) => preflight(&cli, *strict),
         Some(Command::Completions { shell }) => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut command, "instar-doctor", &mut out);
-            print(&String::from_utf8_lossy(&out));
+            print(&completions(*shell));
             exit::HEALTHY
         }
         Some(Command::Scan(_)) => unreachable!("scan is dispatched above"),
@@ -86,19 +94,119 @@ pub fn main(args: Vec<OsString>) -> u8 {
     }
 }
 
+/// Why the `-o` file could not be written, in words: "cannot create -o file out/r.json: the
+/// folder out does not exist".
+fn cannot_create(path: &std::path::Path, err: &std::io::Error) -> String {
+    let why = match err.kind() {
+        std::io::ErrorKind::NotFound => match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => format!("the folder {} does not exist", parent.display()),
+            None => err.to_string(),
+        },
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        std::io::ErrorKind::NotADirectory => "a part of its path is not a directory".to_string(),
+        _ => err.to_string(),
+    };
+    format!("cannot create -o file {}: {why}", path.display())
+}
+
+/// Clap's message for an unknown argument, without its tip to pass it as a value after `--`
+/// (no command here takes a value starting with a dash, so that tip only misleads) and, for a
+/// check option given after a subcommand, with where it belongs. `None`: clap's text as it is.
+fn usage_error_text(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let text = err.render().to_string();
+    if !text.contains("as a value, use '--") {
+        return None;
+    }
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => String::new(),
+    };
+    let name = arg.split('=').next().unwrap_or_default();
+    let top = <Cli as clap::CommandFactory>::command();
+    let of_the_check = top.get_arguments().any(|a| {
+        a.get_long().is_some_and(|l| name == format!("--{l}"))
+            || a.get_short().is_some_and(|s| name == format!("-{s}"))
+    });
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.contains("as a value, use '--") {
+            if of_the_check {
+                out.push_str(&format!(
+                    "  tip: {name} is an option of the check itself: `instar-doctor {name}`\n"
+                ));
+            } else {
+                out.push_str("  tip: `--help` lists the options this command takes\n");
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// Shell completions. For the script only, `explain`, `--select` and `--ignore` are given the
+/// codes and check ids as their possible values (parsing keeps its own checks and suggestions).
+/// clap_complete's bash script names each subcommand's `case` arm differently from the value
+/// its loop assigns when the binary name has a hyphen (`instar__subcmd__doctor__subcmd__list`
+/// against `instar__doctor__subcmd__list`), so no subcommand completed: the arms are renamed.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let codes: Vec<&'static str> = checks::all_codes().map(|c| c.id).collect();
+    let mut names: Vec<&'static str> = checks::TABLE.iter().map(|c| c.id()).collect();
+    names.extend(codes.iter().copied());
+    let values = |list: &[&'static str]| clap::builder::PossibleValuesParser::new(list.to_vec());
+    let mut command = <Cli as clap::CommandFactory>::command()
+        .mut_arg("select", |a| a.value_parser(values(&names)))
+        .mut_arg("ignore", |a| a.value_parser(values(&names)))
+        .mut_subcommand("explain", |sub| {
+            sub.mut_arg("code", |a| a.value_parser(values(&codes)))
+        })
+        .mut_subcommand("scan", |sub| {
+            sub.mut_arg("select", |a| a.value_parser(values(&names)))
+                .mut_arg("ignore", |a| a.value_parser(values(&names)))
+        });
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "instar-doctor", &mut out);
+    let script = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => {
+            script.replace("instar__subcmd__doctor__", "instar__doctor__")
+        }
+        _ => script,
+    }
+}
+
 fn list() -> u8 {
+    let width = render::width::columns();
     let mut out = String::new();
     for check in checks::TABLE {
         out.push_str(&format!("{}\n", check.id()));
         for code in check.codes() {
             let fix = code.fix.map(Applicability::as_str).unwrap_or("-");
-            out.push_str(&format!(
-                "  {:<34} {:<8} fix:{:<7} {}\n",
+            let head = format!(
+                "  {:<34} {:<8} fix:{:<7} ",
                 code.id,
                 code.severity.as_str(),
-                fix,
-                code.summary
+                fix
+            );
+            // The summary wraps under itself when there is room, else under the code.
+            let indent = if width.saturating_sub(head.len()) >= 30 {
+                " ".repeat(head.len())
+            } else {
+                " ".repeat(6)
+            };
+            out.push_str(&render::width::wrap(
+                &format!("{head}{}", code.summary),
+                width,
+                "",
+                &indent,
             ));
+            out.push('\n');
         }
     }
     print(&out);
@@ -109,13 +217,19 @@ fn explain(id: &str) -> u8 {
     match checks::find_code(id) {
         Some(code) => {
             let fix = code.fix.map(Applicability::as_str).unwrap_or("none");
+            let width = render::width::columns();
+            let explain: Vec<String> = code
+                .explain
+                .lines()
+                .map(|line| render::width::wrap(line, width, "", "  "))
+                .collect();
             print(&format!(
                 "{}\n{}\nseverity: {} · fix: {}\n\n{}\n",
                 code.id,
-                code.summary,
+                render::width::wrap(code.summary, width, "", ""),
                 code.severity.as_str(),
                 fix,
-                code.explain
+                explain.join("\n")
             ));
             exit::HEALTHY
         }
@@ -159,7 +273,7 @@ fn fail(cli: &Cli, failure: Failure) -> u8 {
     match &cli.output_file {
         Some(path) => {
             if let Err(err) = std::fs::write(path, text) {
-                eprintln!("error: cannot write {}: {err}", path.display());
+                eprintln!("error: {}", cannot_create(path, &err));
             }
         }
         None => print(&text),
@@ -258,7 +372,12 @@ fn check(cli: &Cli) -> u8 {
         return fix(cli, &setup);
     }
     let cx = setup.context(cli.deep);
+    let progress = crate::progress::Progress::start(
+        crate::progress::wanted_here(cli.format == Format::Human, false),
+        "checking",
+    );
     let report = engine::run(&cx, &selection(cli));
+    drop(progress);
     if cli.diff {
         return diff(cli, &cx, &report);
     }
@@ -282,17 +401,34 @@ fn emit(
         if to_file {
             opts.color = false;
             opts.hint = false;
+            opts.width = render::width::columns_for_file();
         }
         let mut out = String::new();
         if cli.fix || cli.interactive {
-            out.push_str(&render::human::render_fixed(cx, handled, run_id));
+            out.push_str(&if cli.verbose {
+                render::human::render_fixed_all(cx, handled, run_id)
+            } else {
+                render::human::render_fixed(cx, handled, run_id)
+            });
         }
-        out.push_str(&render::human::render(cx, report, &opts));
+        if cli.statistics {
+            out.push_str(&render::concise::statistics(cx, report, &opts));
+        } else if cli.format == Format::Concise {
+            out.push_str(&render::concise::render(cx, report, &opts));
+        } else {
+            out.push_str(&render::human::render(cx, report, &opts));
+        }
         out
     };
-    let machine = (cli.format != Format::Human).then(|| {
+    let machine = cli.format.is_machine().then(|| {
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
-        let all: Vec<_> = report.diagnostics.iter().chain(handled).cloned().collect();
+        // Only SARIF reads the findings again (for their fixes): the other formats are spared a
+        // copy of every finding, fixes' saved bytes included (issue #11).
+        let all: Vec<_> = if cli.format == Format::Sarif {
+            report.diagnostics.iter().chain(handled).cloned().collect()
+        } else {
+            Vec::new()
+        };
         let repo =
             render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
         render::machine(
@@ -313,7 +449,7 @@ fn emit(
     };
     if let (Some(text), Some(path)) = (file_text, &cli.output_file) {
         if let Err(err) = std::fs::write(path, text) {
-            eprintln!("error: cannot write {}: {err}", path.display());
+            eprintln!("error: {}", cannot_create(path, &err));
             return exit::FAILURE;
         }
     }
@@ -382,13 +518,32 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
     };
     let make_cx = || setup.context(cli.deep);
     let selection = selection(cli);
-    let check = |cx: &Context| engine::run(cx, &selection);
+    // Each pass re-checks every file: the spinner says which pass and what is left.
+    let progress = crate::progress::Progress::start(
+        crate::progress::wanted_here(cli.format == Format::Human, cli.interactive),
+        "fixing: checking",
+    );
+    let passes = std::cell::Cell::new(0usize);
+    let check = |cx: &Context| {
+        passes.set(passes.get() + 1);
+        progress.set(format!("fix pass {}: checking", passes.get()));
+        let report = engine::run(cx, &selection);
+        progress.set(format!(
+            "fix pass {}: {} findings to look at",
+            passes.get(),
+            report.diagnostics.len()
+        ));
+        report
+    };
     let env = repair::RepairEnv {
         new_context: &make_cx,
         check: &check,
         interrupt,
     };
-    match repair::repair(&env, &opts, &mut confirmer) {
+    let outcome = repair::repair(&env, &opts, &mut confirmer);
+    // Cleared before anything is printed.
+    drop(progress);
+    match outcome {
         // Ctrl-C after the commit: too late to roll back, and the run is whole and undoable.
         // Stop as asked (130) and say what was kept rather than print a report as if not asked.
         Ok(outcome) if interrupt.load(std::sync::atomic::Ordering::SeqCst) => {
@@ -465,11 +620,7 @@ fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
                 ));
                 return exit::HEALTHY;
             }
-            print(&format!(
-                "undid run {}: restored {}\n",
-                done.run_id,
-                done.restored.join(", ")
-            ));
+            print(&undo_summary(&done));
             if let Some(saved) = &done.saved_as {
                 print(&format!(
                     "your later edits to {} were backed up as run {saved}; `instar-doctor undo {saved}` brings them back\n",
@@ -532,11 +683,36 @@ fn preflight(cli: &Cli, strict: bool) -> u8 {
     crate::preflight::exit_code(&outcome, strict)
 }
 
-fn hook(action: &HookAction) -> u8 {
+fn hook(cli: &Cli, action: &HookAction) -> u8 {
+    match action {
+        HookAction::Install {
+            preflight: true,
+            yes,
+            ..
+        } => {
+            let setup = match setup(cli) {
+                Ok(setup) => setup,
+                Err(failure) => return fail(cli, failure),
+            };
+            return crate::preflight::install::install_command(
+                &setup.context(false),
+                *yes,
+                can_prompt(),
+            );
+        }
+        HookAction::Uninstall { preflight: true } => {
+            // Machine-wide: the run lives under ~/.instar/doctor, whatever the working folder.
+            use crate::host::Host;
+            let host = crate::host::SystemHost;
+            let instar_home = cli.instar_home.clone().or_else(|| host.instar_home());
+            return crate::preflight::install::uninstall_command(host.home_dir(), instar_home);
+        }
+        _ => {}
+    }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let result = match action {
-        HookAction::Install => crate::hook::install(&cwd),
-        HookAction::Uninstall => crate::hook::uninstall(&cwd),
+        HookAction::Install { .. } => crate::hook::install(&cwd),
+        HookAction::Uninstall { .. } => crate::hook::uninstall(&cwd),
     };
     match result {
         Ok(message) => {
@@ -548,6 +724,30 @@ fn hook(action: &HookAction) -> u8 {
             exit::FAILURE
         }
     }
+}
+
+/// What an undo did, file by file: restored, or (a file the run had created) moved to the
+/// doctor's quarantine, where it stays until removed by hand.
+fn undo_summary(done: &write::UndoOutcome) -> String {
+    let mut parts = Vec::new();
+    if !done.restored.is_empty() {
+        parts.push(format!("restored {}", done.restored.join(", ")));
+    }
+    if !done.quarantined.is_empty() {
+        parts.push(format!(
+            "moved to quarantine (.instar/doctor/quarantine/), as the run had created {}: {}",
+            if done.quarantined.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            done.quarantined.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("nothing to put back".to_string());
+    }
+    format!("undid run {}: {}\n", done.run_id, parts.join("; "))
 }
 
 /// Prompts only with a person at both ends: stdin and stderr terminals, and not under CI.
@@ -581,11 +781,21 @@ fn exit_code(cli: &Cli, report: &Report) -> u8 {
 /// `--diff`: the diffs of the fixes `--fix` would apply. Exit 1 when there is any.
 fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
     let (out, shown) = render::diff::report_diff(cx, report, cli.unsafe_fixes);
+    // Coloured after the fact, line by line, on a terminal (or --color always): the patch
+    // itself is built the same way either way.
+    let out = if color_enabled(cli.color) {
+        crate::prompt::colour_diff(&out)
+    } else {
+        out
+    };
     if report.crashed() {
         eprint!("{out}");
         return exit::FAILURE;
     }
     print(&out);
+    if let Some(line) = render::fix_summary::diff_summary(&report.diagnostics, cli.unsafe_fixes) {
+        eprintln!("{line}");
+    }
     if shown > 0 && !cli.exit_zero {
         exit::FINDINGS
     } else {
@@ -616,15 +826,7 @@ fn interactive_terminal() -> bool {
 }
 
 fn human_options(cli: &Cli) -> HumanOptions {
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|w| *w >= 40)
-        .unwrap_or(if std::io::stdout().is_terminal() {
-            100
-        } else {
-            80
-        });
+    let width = render::width::columns();
     HumanOptions {
         color: color_enabled(cli.color),
         width,

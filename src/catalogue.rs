@@ -9,19 +9,33 @@ use crate::diag::Code;
 
 /// Every code, in report order, and where each sits in that order.
 pub struct Catalogue {
+    areas: Vec<&'static str>,
     codes: Vec<&'static Code>,
     index: HashMap<&'static str, usize>,
 }
 
 impl Catalogue {
-    pub fn new(codes: impl IntoIterator<Item = &'static Code>) -> Self {
+    pub fn new(
+        areas: impl IntoIterator<Item = &'static str>,
+        codes: impl IntoIterator<Item = &'static Code>,
+    ) -> Self {
+        let areas = areas.into_iter().collect();
         let codes: Vec<&'static Code> = codes.into_iter().collect();
         let mut index = HashMap::with_capacity(codes.len());
         for (at, code) in codes.iter().enumerate() {
             // The first declaration wins, as a search in table order would find it.
             index.entry(code.id).or_insert(at);
         }
-        Catalogue { codes, index }
+        Catalogue {
+            areas,
+            codes,
+            index,
+        }
+    }
+
+    /// Every area (check id), in table order: the report's order.
+    pub fn areas(&self) -> &[&'static str] {
+        &self.areas
     }
 
     /// Every code, in table order.
@@ -43,7 +57,12 @@ impl Catalogue {
 /// The catalogue of this build's check table.
 pub fn catalogue() -> &'static Catalogue {
     static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| Catalogue::new(crate::checks::all_codes()))
+    CATALOGUE.get_or_init(|| {
+        Catalogue::new(
+            crate::checks::TABLE.iter().map(|check| check.id()),
+            crate::checks::all_codes(),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -60,5 +79,7 @@ mod tests {
             assert!(catalogue().find(id).is_some(), "{id} at {at}");
         }
         assert_eq!(catalogue().index_of("jobs/no-such-code"), None);
+        let areas: Vec<&str> = crate::checks::TABLE.iter().map(|c| c.id()).collect();
+        assert_eq!(catalogue().areas(), areas.as_slice());
     }
 }

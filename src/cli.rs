@@ -31,9 +31,15 @@ pub struct Cli {
     #[arg(long, value_name = "X.Y.Z")]
     pub instar_version: Option<String>,
 
-    /// Output format.
+    /// Output format: the full report (human), one line per finding (concise), or a machine
+    /// format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// One line per code instead of each finding: how many, the severity, and how many each
+    /// fix level (--fix, --unsafe-fixes, manual) clears.
+    #[arg(long)]
+    pub statistics: bool,
 
     /// Write the report to this file: the machine format (the human report still goes to the
     /// terminal), or with --format human the human report, without colour.
@@ -238,18 +244,57 @@ pub enum ScanFormat {
 #[derive(Debug, Subcommand)]
 pub enum HookAction {
     /// Install the pre-push hook in the current repository (an existing hook is chained).
-    Install,
+    ///
+    /// With --preflight: run `instar-doctor preflight` before the agent's launchd job instead,
+    /// by editing ~/Library/LaunchAgents/ai.instar.<projectName>.plist, or where there is none
+    /// ~/.config/systemd/user/instar-<projectName>.service (instar's files). The diff is shown
+    /// first and applied on confirmation or with --yes, backed up, and undone by
+    /// `hook uninstall --preflight`.
+    Install {
+        /// Put the preflight in front of the agent's launchd job or systemd unit (not the git
+        /// hook).
+        #[arg(long)]
+        preflight: bool,
+        /// Apply the shown diff without asking (with --preflight).
+        #[arg(long, requires = "preflight")]
+        yes: bool,
+        /// The project folder holding .instar/ (with --preflight). Default: walk up from the
+        /// working directory.
+        #[arg(
+            short = 'd',
+            long = "dir",
+            value_name = "PROJECT",
+            requires = "preflight"
+        )]
+        dir: Option<PathBuf>,
+    },
     /// Remove the hook (a chained hook is put back).
-    Uninstall,
+    ///
+    /// With --preflight: undo the newest `hook install --preflight`, restoring the file's bytes
+    /// (refused when it changed since).
+    Uninstall {
+        /// Undo `hook install --preflight` (not the git hook).
+        #[arg(long)]
+        preflight: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
+    /// One line per finding: `path:line:col: severity[code] message`.
+    Concise,
     Json,
     Sarif,
     Github,
     Junit,
+}
+
+impl Format {
+    /// A machine-readable document (JSON, SARIF, GitHub, JUnit), as opposed to text for people.
+    pub fn is_machine(self) -> bool {
+        !matches!(self, Format::Human | Format::Concise)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

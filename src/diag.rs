@@ -119,7 +119,7 @@ pub struct Diagnostic {
 }
 
 /// What became of a finding's fix (`fix.status` in the JSON output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FixStatus {
     #[default]
     Proposed,

@@ -41,12 +41,17 @@ pub struct Context {
     /// Under `scan` the machine area runs once for the whole machine, so each agent's own run
     /// leaves it out (see `checks/machine`).
     pub machine_scanned: bool,
+    /// Only findings that stop instar's boot are wanted (the preflight): a check may skip work
+    /// that can only yield other findings.
+    pub fatal_only: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
     /// The paths git tracks, read once when first asked (src/context_disk.rs).
     pub(crate) git_tracked: std::cell::OnceCell<Option<Rc<[String]>>>,
     /// The shadow install's version, read once when first asked (src/context_disk.rs).
     pub(crate) shadow: std::cell::OnceCell<ShadowVersion>,
+    /// Each read file's secret ranges, lexed once per run (see `secret_spans`).
+    secrets: RefCell<HashMap<PathBuf, Arc<Vec<crate::diag::Span>>>>,
 }
 
 /// A JSON file read once and parsed once, with JSON.parse's verdict on it, shared by every
@@ -121,10 +126,12 @@ impl Context {
             host: Arc::new(SystemHost),
             instar_home: None,
             machine_scanned: false,
+            fatal_only: false,
             files: RefCell::default(),
             docs: RefCell::default(),
             git_tracked: Default::default(),
             shadow: Default::default(),
+            secrets: RefCell::default(),
         }
     }
 
@@ -228,6 +235,21 @@ impl Context {
             .borrow()
             .get(path)
             .and_then(|state| state.loaded().map(|l| l.bytes.clone()))
+    }
+
+    /// The secret ranges of a file read this run, over its whole bytes (`redact`), lexed on
+    /// first use and kept for the run: the redaction of the findings as the checks make them
+    /// and every render after it share one lexing of a 60 MB file, not one each (issue #11).
+    pub fn secret_spans(&self, path: &Path) -> Option<Arc<Vec<crate::diag::Span>>> {
+        if let Some(spans) = self.secrets.borrow().get(path) {
+            return Some(spans.clone());
+        }
+        let bytes = self.bytes_of(path)?;
+        let spans = Arc::new(crate::redact::file_secret_spans(path, &bytes));
+        self.secrets
+            .borrow_mut()
+            .insert(path.to_path_buf(), spans.clone());
+        Some(spans)
     }
 
     /// Names of the entries of a directory, sorted; empty when it cannot be listed.
@@ -392,7 +414,10 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
         }
         let started = Instant::now();
         let mut sink = Sink::default();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| check.run(cx, &mut sink)));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::write::panic_failpoint(check.id(), &cx.project_dir);
+            check.run(cx, &mut sink)
+        }));
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut found: Vec<Diagnostic> = sink
             .into_vec()
@@ -433,14 +458,17 @@ fn status_of(found: &[Diagnostic]) -> CheckStatus {
 
 /// Within a check: by file, findings without a span first, then by span start.
 fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
-    found.sort_by(|a, b| {
-        let file_a = a.file.as_deref().map(|p| cx.display_path(p));
-        let file_b = b.file.as_deref().map(|p| cx.display_path(p));
-        file_a.cmp(&file_b).then_with(|| {
-            let start_a = a.span.as_ref().map(|s| s.start);
-            let start_b = b.span.as_ref().map(|s| s.start);
-            start_a.cmp(&start_b)
-        })
+    // Each file's shown path built once, not twice per comparison (issue #11); the sort is
+    // stable, as before: findings of one place keep the check's order.
+    let mut shown: HashMap<PathBuf, String> = HashMap::new();
+    found.sort_by_cached_key(|d| {
+        let file = d.file.as_deref().map(|p| {
+            shown
+                .entry(p.to_path_buf())
+                .or_insert_with(|| cx.display_path(p))
+                .clone()
+        });
+        (file, d.span.as_ref().map(|s| s.start))
     });
 }
 
@@ -449,6 +477,10 @@ fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
 pub enum DiscoveryError {
     #[error("no instar agent found: {0} has no .instar/ folder")]
     NoStateDir(String),
+    #[error("--dir {0} does not exist")]
+    DirMissing(String),
+    #[error("--dir {0} is not a directory")]
+    NotADirectory(String),
     #[error("no instar agent found in {0} or any parent folder (looked for .instar/ holding config.json, jobs.json, machine/ or machines/)")]
     NotFound(String),
     #[error(".instar/ in {0} cannot be read: {1}")]
@@ -477,7 +509,14 @@ pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<PathBuf, DiscoveryErro
                     project.display().to_string(),
                     err.to_string(),
                 )),
-                Err(_) => Err(DiscoveryError::NoStateDir(project.display().to_string())),
+                // Say what is wrong with the folder itself before blaming a missing .instar/.
+                Err(_) => Err(match std::fs::metadata(&project) {
+                    Err(_) => DiscoveryError::DirMissing(project.display().to_string()),
+                    Ok(meta) if !meta.is_dir() => {
+                        DiscoveryError::NotADirectory(project.display().to_string())
+                    }
+                    Ok(_) => DiscoveryError::NoStateDir(project.display().to_string()),
+                }),
             }
         }
         None => {
@@ -608,6 +647,14 @@ mod tests {
         );
         assert!(matches!(
             discover(Some(Path::new("nope")), dir.path()),
+            Err(DiscoveryError::DirMissing(_))
+        ));
+        assert!(matches!(
+            discover(Some(Path::new("agent/.instar/jobs.json")), dir.path()),
+            Err(DiscoveryError::NotADirectory(_))
+        ));
+        assert!(matches!(
+            discover(Some(Path::new("agent/src/deep")), dir.path()),
             Err(DiscoveryError::NoStateDir(_))
         ));
     }

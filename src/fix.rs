@@ -4,19 +4,22 @@
 //! the disk; `planned_contents` computes what a file would look like after the edits, which the
 //! diff renderer and (later) the writer both use, so a preview is exactly what would be written.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::diag::Span;
 
-/// How far a fix may be trusted to run unattended.
+/// How far a fix may be trusted to run unattended, ordered by trust as ruff orders it:
+/// `Manual < Unsafe < Safe`, so "applies at this threshold" is one comparison
+/// (`Fix::applies`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Applicability {
-    /// Cannot lose data or change meaning; `--fix` applies it.
-    Safe,
-    /// May drop or change data; needs `--unsafe-fixes` or a yes at the prompt.
-    Unsafe,
     /// Instructions only; nothing can execute it.
     Manual,
+    /// May drop or change data; needs `--unsafe-fixes` or a yes at the prompt.
+    Unsafe,
+    /// Cannot lose data or change meaning; `--fix` applies it.
+    Safe,
 }
 
 impl Applicability {
@@ -65,14 +68,41 @@ impl Change {
     }
 }
 
+/// Built only by `safe`, `unsafe_` and `manual`, so a manual fix never carries a change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fix {
-    pub applicability: Applicability,
-    pub title: String,
-    pub changes: Vec<Change>,
+    applicability: Applicability,
+    title: String,
+    changes: Vec<Change>,
 }
 
 impl Fix {
+    pub fn applicability(&self) -> Applicability {
+        self.applicability
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// The title, for the redaction pass that hides what it quotes (`redact::sources`).
+    pub fn title_mut(&mut self) -> &mut String {
+        &mut self.title
+    }
+
+    /// Whether a run that applies fixes down to `threshold` (`Safe` for `--fix`, `Unsafe` for
+    /// `--unsafe-fixes` and the prompt) applies this one: it must have something to execute.
+    /// The one place that decides it, for the fix run, `--diff`, the reports and `scan`.
+    pub fn applies(&self, threshold: Applicability) -> bool {
+        self.applicability >= threshold
+            && self.applicability != Applicability::Manual
+            && !self.changes.is_empty()
+    }
+
     pub fn safe(title: impl Into<String>, changes: Vec<Change>) -> Self {
         Fix {
             applicability: Applicability::Safe,
@@ -96,6 +126,88 @@ impl Fix {
             title: title.into(),
             changes: Vec::new(),
         }
+    }
+}
+
+/// The byte ranges and whole files claimed by the fixes chosen so far for one pass: the fix run
+/// and `--diff` choose the same way, so a diff shows what the first pass of `--fix` writes.
+///
+/// Each file's claimed edits are kept by start offset; being pairwise disjoint, their ends
+/// rise with their starts, so a new span is checked against its few neighbours in the map
+/// (a logarithmic lookup), never against every claimed span (issue #11).
+#[derive(Default)]
+pub struct Claims {
+    edits: HashMap<PathBuf, BTreeMap<usize, usize>>,
+    whole: HashSet<PathBuf>,
+}
+
+impl Claims {
+    /// Claims the fix's changes unless one overlaps a change already claimed; an overlapping fix
+    /// waits for the next pass, where it is re-diagnosed against the new text.
+    pub fn try_claim(&mut self, fix: &Fix) -> bool {
+        let edits = &self.edits;
+        let whole = &self.whole;
+        let edited = |file: &PathBuf| edits.get(file).is_some_and(|m| !m.is_empty());
+        let free = fix.changes.iter().all(|change| match change {
+            Change::Edit { file, span, .. } => {
+                !whole.contains(file) && edits.get(file).is_none_or(|taken| fits(taken, span))
+            }
+            Change::Write { file, .. } | Change::Quarantine { file } => {
+                !whole.contains(file) && !edited(file)
+            }
+            Change::Rename { from, to } => {
+                [from, to].iter().all(|f| !whole.contains(*f) && !edited(f))
+            }
+            Change::SetMode { .. } | Change::QuarantineData { .. } => true,
+        });
+        if !free {
+            return false;
+        }
+        for change in &fix.changes {
+            match change {
+                Change::Edit { file, span, .. } => {
+                    self.edits
+                        .entry(file.clone())
+                        .or_default()
+                        .insert(span.start, span.end);
+                }
+                Change::Write { file, .. } | Change::Quarantine { file } => {
+                    self.whole.insert(file.clone());
+                }
+                Change::Rename { from, to } => {
+                    self.whole.insert(from.clone());
+                    self.whole.insert(to.clone());
+                }
+                Change::SetMode { .. } | Change::QuarantineData { .. } => {}
+            }
+        }
+        true
+    }
+}
+
+/// Whether `span` is disjoint from every span of `taken` (start → end, pairwise disjoint).
+/// Only the claimed spans that start at or before `span`'s end and end at or after its start
+/// can touch it; walking back from the last that starts in time, the first that ends too early
+/// proves every earlier one does too.
+fn fits(taken: &BTreeMap<usize, usize>, span: &Span) -> bool {
+    for (&start, &end) in taken.range(..=span.end).rev() {
+        if end < span.start {
+            return true;
+        }
+        if !disjoint(span, &(start..end)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Edits may touch end to start (adjacent entries removed in one pass) but not overlap; an
+/// insertion is kept apart from everything at its offset, where the order would be a guess.
+fn disjoint(a: &Span, b: &Span) -> bool {
+    if a.is_empty() || b.is_empty() {
+        a.end < b.start || a.start > b.end
+    } else {
+        a.end <= b.start || a.start >= b.end
     }
 }
 
@@ -146,6 +258,84 @@ mod tests {
             apply_edits(b"abcdef", &[(0..3, "x"), (2..4, "y")]),
             Err(PlanError::Overlap(2, 3))
         );
+    }
+
+    fn edit(span: Span) -> Change {
+        Change::Edit {
+            file: PathBuf::from("f"),
+            span,
+            replacement: String::new(),
+        }
+    }
+
+    #[test]
+    fn claims_refuse_overlaps_and_allow_touching_edits() {
+        let mut claims = Claims::default();
+        assert!(claims.try_claim(&Fix::safe("a", vec![edit(10..20)])));
+        assert!(claims.try_claim(&Fix::safe("b", vec![edit(20..30)])));
+        assert!(claims.try_claim(&Fix::safe("c", vec![edit(0..10)])));
+        assert!(!claims.try_claim(&Fix::safe("d", vec![edit(15..16)])));
+        assert!(!claims.try_claim(&Fix::safe("e", vec![edit(5..25)])));
+        assert!(!claims.try_claim(&Fix::safe("f", vec![edit(29..40)])));
+        // An insertion is kept apart from everything at its offset.
+        assert!(!claims.try_claim(&Fix::safe("g", vec![edit(30..30)])));
+        assert!(claims.try_claim(&Fix::safe("h", vec![edit(31..31)])));
+        assert!(!claims.try_claim(&Fix::safe("i", vec![edit(31..31)])));
+        assert!(claims.try_claim(&Fix::safe("j", vec![edit(32..40)])));
+        // A fix refused whole claims nothing: its free edit stays free for the next one.
+        assert!(!claims.try_claim(&Fix::safe("k", vec![edit(50..60), edit(35..36)])));
+        assert!(claims.try_claim(&Fix::safe("l", vec![edit(50..60)])));
+        // A whole-file change needs the file to itself.
+        assert!(!claims.try_claim(&Fix::safe(
+            "n",
+            vec![Change::Quarantine {
+                file: PathBuf::from("f")
+            }]
+        )));
+    }
+
+    #[test]
+    fn claims_agree_with_pairwise_comparison() {
+        // Every span over a small range, claimed in a scrambled order: the map's neighbour
+        // lookup must accept exactly what comparing with every claimed span accepts.
+        let mut spans = Vec::new();
+        for start in 0..12 {
+            for end in start..12 {
+                spans.push(start..end);
+            }
+        }
+        for seed in 0..20usize {
+            let mut order = spans.clone();
+            let n = order.len();
+            for i in 0..n {
+                order.swap(i, (i * 7 + seed * 13 + i * i * seed) % n);
+            }
+            let mut claims = Claims::default();
+            let mut taken: Vec<Span> = Vec::new();
+            for span in order {
+                let expected = taken.iter().all(|t| disjoint(&span, t));
+                assert_eq!(
+                    claims.try_claim(&Fix::safe("x", vec![edit(span.clone())])),
+                    expected,
+                    "{span:?} against {taken:?}"
+                );
+                if expected {
+                    taken.push(span);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn applies_follows_the_threshold_and_needs_a_change() {
+        let safe = Fix::safe("s", vec![edit(0..1)]);
+        let unsafe_ = Fix::unsafe_("u", vec![edit(0..1)]);
+        assert!(safe.applies(Applicability::Safe) && safe.applies(Applicability::Unsafe));
+        assert!(!unsafe_.applies(Applicability::Safe) && unsafe_.applies(Applicability::Unsafe));
+        assert!(!Fix::manual("m").applies(Applicability::Manual));
+        assert!(!Fix::safe("nothing to do", vec![]).applies(Applicability::Safe));
+        assert!(Applicability::Manual < Applicability::Unsafe);
+        assert!(Applicability::Unsafe < Applicability::Safe);
     }
 
     #[test]

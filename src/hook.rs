@@ -68,11 +68,11 @@ root=$(git rev-parse --show-toplevel 2>/dev/null) || exit 0
 [ -d "$root/.instar" ] || exit 0
 doctor={doctor}
 [ -x "$doctor" ] || doctor=$(command -v instar-doctor) || exit 0
-"$doctor" --dir "$root" --quiet --color never >&2
+"$doctor" --dir "$root" --format concise --quiet --color never >&2
 status=$?
 case $status in
   0) exit 0 ;;
-  1) echo "instar-doctor: the agent's state has errors; preview fixes with \`instar-doctor --diff\`, then run \`instar-doctor --fix\`" >&2
+  1) echo "instar-doctor: the push is blocked by the errors above; the hint names the command that clears them" >&2
      exit 1 ;;
   *) echo "instar-doctor could not check the agent (exit $status); letting the push through" >&2
      exit 0 ;;

@@ -54,6 +54,11 @@ pub trait Host: Send + Sync {
     /// Whether `path` (symlinks followed) carries the extended attribute `name`, such as
     /// macOS's `com.apple.quarantine`. A metadata read only: the value is never fetched.
     fn has_xattr(&self, path: &Path, name: &str) -> bool;
+    /// Whether `path` lies on a local file system, as `statfs` tells (macOS: `MNT_LOCAL`; Linux:
+    /// the file system's type is not a network one). `None` when it cannot be asked. A lock on
+    /// a shared file system may belong to a live process of another host, so a foreign lock
+    /// there is never judged from here.
+    fn local_filesystem(&self, path: &Path) -> Option<bool>;
 
     /// The per-user instar folder (registry.json, agents/): `~/.instar` unless `--instar-home`
     /// says otherwise (that override lives in `Context`, which asks here only for the default).
@@ -138,6 +143,52 @@ impl Host for SystemHost {
     fn has_xattr(&self, path: &Path, name: &str) -> bool {
         system_has_xattr(path, name)
     }
+
+    fn local_filesystem(&self, path: &Path) -> Option<bool> {
+        system_local_filesystem(path)
+    }
+}
+
+/// `statfs(path)`: on macOS the mount's `MNT_LOCAL` flag; on Linux, whose statfs has no such
+/// flag, the file system's type against the network and cluster file systems' magic numbers.
+fn system_local_filesystem(path: &Path) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statfs is plain old data that statfs(2) fills; the path is NUL-terminated.
+    let mut info: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(path.as_ptr(), &mut info) } != 0 {
+        return None;
+    }
+    #[cfg(target_os = "macos")]
+    return Some(u64::from(info.f_flags) & (libc::MNT_LOCAL as u64) != 0);
+    #[cfg(target_os = "linux")]
+    {
+        // NFS, SMB, CIFS, SMB2, Coda, AFS, 9P, Ceph, GFS2, OCFS2, Lustre, and FUSE (sshfs and
+        // friends are the common FUSE mounts; a local FUSE file system is judged remote, which
+        // only makes the doctor more careful).
+        const NETWORK: &[u64] = &[
+            0x6969,
+            0x517B,
+            0xFF53_4D42,
+            0xFE53_4D42,
+            0x7375_7245,
+            0x5346_414F,
+            0x0102_1997,
+            0x00C3_6400,
+            0x0116_1970,
+            0x7461_636F,
+            0x0BD0_0BD0,
+            0x6573_5546,
+        ];
+        #[allow(clippy::unnecessary_cast)]
+        let kind = info.f_type as u64;
+        Some(!NETWORK.contains(&kind))
+    }
+    #[cfg(not(any(target_os = "macos", target_os = "linux")))]
+    {
+        let _ = info;
+        None
+    }
 }
 
 /// `getxattr` with a zero-length buffer asks for the value's size only: it succeeds (with any
@@ -216,6 +267,8 @@ pub struct FakeHost {
     pub probes: BTreeMap<String, (i32, Vec<u8>, Vec<u8>)>,
     /// Extended attributes present: (path, attribute name).
     pub xattrs: BTreeSet<(PathBuf, String)>,
+    /// Folders on a network file system (everything else is local).
+    pub remote: BTreeSet<PathBuf>,
 }
 
 impl FakeHost {
@@ -232,6 +285,7 @@ impl FakeHost {
             path: BTreeMap::new(),
             probes: BTreeMap::new(),
             xattrs: BTreeSet::new(),
+            remote: BTreeSet::new(),
         }
     }
 
@@ -270,6 +324,12 @@ impl FakeHost {
     /// `path` carries the extended attribute `name`.
     pub fn with_xattr(mut self, path: impl Into<PathBuf>, name: &str) -> Self {
         self.xattrs.insert((path.into(), name.to_string()));
+        self
+    }
+
+    /// `folder` and everything below it sit on a network file system.
+    pub fn with_remote(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.remote.insert(folder.into());
         self
     }
 
@@ -321,6 +381,9 @@ impl Host for FakeHost {
     fn has_xattr(&self, path: &Path, name: &str) -> bool {
         self.xattrs
             .contains(&(path.to_path_buf(), name.to_string()))
+    }
+    fn local_filesystem(&self, path: &Path) -> Option<bool> {
+        Some(!self.remote.iter().any(|folder| path.starts_with(folder)))
     }
 }
 
@@ -378,6 +441,9 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         assert!(!host.has_xattr(file.path(), "com.apple.quarantine"));
         assert!(!host.has_xattr(Path::new("/no/such/path"), "user.x"));
+        // statfs answers for a file that exists, and not for one that does not.
+        assert!(host.local_filesystem(file.path()).is_some());
+        assert_eq!(host.local_filesystem(Path::new("/no/such/path")), None);
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! makes a boot worse: when the doctor itself cannot answer it says so and lets instar start
 //! (exit 0) unless `--strict`; while a live instar holds the agent it writes nothing.
 
+pub mod install;
+pub mod launchd;
+pub mod systemd;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -88,6 +92,22 @@ impl Confirmer for NoPrompt {
     }
 }
 
+/// The checks that can report a finding that stops instar's boot (`Effect::Fatal`). The others
+/// (the doctor's note on the rules applied, keys, the machine area, the runtime) never do, and
+/// the preflight keeps only fatal findings, so it does not run them: they are most of a healthy
+/// agent's check time (key pairs verified, the shadow install and the per-user folder read).
+/// A test holds this list to the checks' source.
+pub const CAN_STOP_BOOT: &[&str] = &[
+    "jobs", "registry", "identity", "config", "boot", "hooks", "state",
+];
+
+fn boot_checks() -> Selection {
+    Selection {
+        select: CAN_STOP_BOOT.iter().map(|id| id.to_string()).collect(),
+        ignore: Vec::new(),
+    }
+}
+
 fn fatal_only(mut report: Report) -> Report {
     report.diagnostics.retain(|d| d.effect == Effect::Fatal);
     report
@@ -97,7 +117,7 @@ fn fatal_only(mut report: Report) -> Report {
 fn command_for(project_dir: &Path, d: &Diagnostic) -> Option<String> {
     let fix = d.fix.as_ref()?;
     let dir = shell_word(&project_dir.display().to_string());
-    match fix.applicability {
+    match fix.applicability() {
         Applicability::Safe => Some(format!("instar-doctor --dir {dir} --fix")),
         Applicability::Unsafe => Some(format!(
             "instar-doctor --dir {dir} -i   (or --fix --unsafe-fixes --select {})",
@@ -128,7 +148,7 @@ fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
             .as_deref()
             .map(|f| engine::display_path(project_dir, f)),
         message: d.message.clone(),
-        fix: d.fix.as_ref().map(|f| f.title.clone()),
+        fix: d.fix.as_ref().map(|f| f.title().to_string()),
         command: command_for(project_dir, d),
     }
 }
@@ -136,7 +156,12 @@ fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
 impl Preflight<'_> {
     /// Checks, fixes what is safe, and says whether instar can boot.
     pub fn run(&self, interrupt: &std::sync::atomic::AtomicBool) -> Outcome {
-        let cx = (self.new_context)();
+        let new_context = || {
+            let mut cx = (self.new_context)();
+            cx.fatal_only = true;
+            cx
+        };
+        let cx = new_context();
         let mut record = Record {
             schema: RECORD_SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
@@ -150,7 +175,7 @@ impl Preflight<'_> {
             blocking: Vec::new(),
             error: None,
         };
-        let selection = Selection::default();
+        let selection = boot_checks();
         let report = engine::run(&cx, &selection);
         if report.crashed() {
             return self.doctor_failed(record, "a check crashed (a doctor bug)".to_string());
@@ -159,7 +184,7 @@ impl Preflight<'_> {
         let safe_fix_pending = fatal.diagnostics.iter().any(|d| {
             d.fix
                 .as_ref()
-                .is_some_and(|f| f.applicability == Applicability::Safe)
+                .is_some_and(|f| f.applicability() == Applicability::Safe)
         });
         let mut remaining = fatal;
         if safe_fix_pending && self.instar_pid.is_none() {
@@ -170,7 +195,7 @@ impl Preflight<'_> {
             }
             let check = |cx: &Context| fatal_only(engine::run(cx, &selection));
             let env = RepairEnv {
-                new_context: self.new_context,
+                new_context: &new_context,
                 check: &check,
                 interrupt,
             };
@@ -343,6 +368,46 @@ pub fn exit_code(outcome: &Outcome, strict: bool) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    /// Every check whose source can build a fatal finding (directly, or through the shared
+    /// BOM/parse-error findings, which are fatal) runs in the preflight, and no other.
+    #[test]
+    fn the_preflight_runs_exactly_the_checks_that_can_stop_the_boot() {
+        fn source(path: &Path, out: &mut String) {
+            if path.is_dir() {
+                let mut entries: Vec<_> = std::fs::read_dir(path)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect();
+                entries.sort();
+                for entry in entries {
+                    source(&entry, out);
+                }
+            } else if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+        for check in crate::checks::TABLE {
+            let mut text = String::new();
+            source(&root.join(check.id()), &mut text);
+            source(&root.join(format!("{}.rs", check.id())), &mut text);
+            assert!(!text.is_empty(), "no source found for {}", check.id());
+            let can_stop = text.contains("Fatal") || text.contains("shared::");
+            assert_eq!(
+                can_stop,
+                CAN_STOP_BOOT.contains(&check.id()),
+                "{}: update CAN_STOP_BOOT",
+                check.id()
+            );
+        }
+        // What `fatal_only` skips must never be fatal.
+        let skipped = std::fs::read_to_string(root.join("config/schema.rs")).unwrap();
+        assert!(
+            !skipped.contains("Fatal"),
+            "config's schema check is skipped by the preflight"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Answer {
     Yes,
     /// `n`: do not apply this fix.
     No,
-    /// `a`: apply this fix and every remaining one without asking again.
+    /// `a`: apply this fix and every remaining one of the same code without asking again.
     All,
     /// `q`: do not apply this fix nor any remaining one; those already accepted are applied.
     Quit,
@@ -51,7 +51,7 @@ pub trait Confirmer {
 pub const HELP: &str = "\
 y - apply this fix
 n - do not apply this fix
-a - apply this fix and all remaining fixes
+a - apply this fix and every remaining fix of the same code
 q - quit; do not apply this fix or any remaining ones (fixes already accepted are applied)
 d - do not apply this fix or any later fix in this file
 ? - print help

@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, Effect, FixStatus, Span};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::engine::{Context, Report};
-use crate::fix::{apply_edits, Applicability, Change, Fix};
+use crate::fix::{apply_edits, Applicability, Change, Claims, Fix};
 use crate::prompt::{Answer, Confirmer, Offer};
 use crate::write::{Transaction, WriteError};
 
@@ -102,85 +102,27 @@ fn key_of(cx: &Context, d: &Diagnostic) -> FixKey {
     (
         d.code.id.to_string(),
         d.file.as_ref().map(|f| f.display().to_string()),
-        d.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default(),
+        d.fix
+            .as_ref()
+            .map(|f| f.title().to_string())
+            .unwrap_or_default(),
         pointed,
     )
 }
 
 fn wanted(fix: &Fix, opts: &RepairOptions) -> bool {
-    !fix.changes.is_empty()
-        && match fix.applicability {
-            Applicability::Safe => true,
-            Applicability::Unsafe => opts.unsafe_fixes || opts.interactive,
-            Applicability::Manual => false,
-        }
-}
-
-/// Byte ranges and whole-file claims of the fixes chosen so far in a pass.
-#[derive(Default)]
-struct Claims {
-    edits: HashMap<PathBuf, Vec<Span>>,
-    whole: HashSet<PathBuf>,
-}
-
-impl Claims {
-    /// Claims the fix's changes unless one overlaps a change already claimed; an overlapping fix
-    /// waits for the next pass, where it is re-diagnosed against the new text.
-    fn try_claim(&mut self, fix: &Fix) -> bool {
-        let free = fix.changes.iter().all(|change| match change {
-            Change::Edit { file, span, .. } => {
-                !self.whole.contains(file)
-                    && self
-                        .edits
-                        .get(file)
-                        .is_none_or(|taken| taken.iter().all(|t| disjoint(span, t)))
-            }
-            Change::Write { file, .. } | Change::Quarantine { file } => {
-                !self.whole.contains(file) && !self.edits.contains_key(file)
-            }
-            Change::Rename { from, to } => [from, to]
-                .iter()
-                .all(|f| !self.whole.contains(*f) && !self.edits.contains_key(*f)),
-            Change::SetMode { .. } | Change::QuarantineData { .. } => true,
-        });
-        if !free {
-            return false;
-        }
-        for change in &fix.changes {
-            match change {
-                Change::Edit { file, span, .. } => self
-                    .edits
-                    .entry(file.clone())
-                    .or_default()
-                    .push(span.clone()),
-                Change::Write { file, .. } | Change::Quarantine { file } => {
-                    self.whole.insert(file.clone());
-                }
-                Change::Rename { from, to } => {
-                    self.whole.insert(from.clone());
-                    self.whole.insert(to.clone());
-                }
-                Change::SetMode { .. } | Change::QuarantineData { .. } => {}
-            }
-        }
-        true
-    }
-}
-
-/// Edits may touch end to start (adjacent entries removed in one pass) but not overlap; an
-/// insertion is kept apart from everything at its offset, where the order would be a guess.
-fn disjoint(a: &Span, b: &Span) -> bool {
-    if a.is_empty() || b.is_empty() {
-        a.end < b.start || a.start > b.end
+    fix.applies(if opts.unsafe_fixes || opts.interactive {
+        Applicability::Unsafe
     } else {
-        a.end <= b.start || a.start >= b.end
-    }
+        Applicability::Safe
+    })
 }
 
-/// The answers that outlive one question: `a` (all), `q` (quit) and `d` (files skipped).
+/// The answers that outlive one question: `a` (every fix of a code), `q` (quit) and `d`
+/// (files skipped).
 #[derive(Default)]
 struct Asked {
-    all: bool,
+    all_of: HashSet<&'static str>,
     quit: bool,
     skipped_files: HashSet<PathBuf>,
 }
@@ -188,7 +130,7 @@ struct Asked {
 /// The files a finding's fix would touch, and the finding's own file: what `d` skips.
 fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fix
-        .changes
+        .changes()
         .iter()
         .filter_map(Change::file)
         .cloned()
@@ -225,7 +167,7 @@ fn planned_files(report: &Report, opts: &RepairOptions) -> Vec<PathBuf> {
         .iter()
         .filter_map(|d| d.fix.as_ref())
         .filter(|fix| wanted(fix, opts))
-        .flat_map(|fix| &fix.changes)
+        .flat_map(|fix| fix.changes())
         .flat_map(|change| match change {
             Change::Rename { from, to } => vec![from.clone(), to.clone()],
             other => other.file().cloned().into_iter().collect(),
@@ -262,73 +204,75 @@ pub fn repair(
         if interrupted() {
             return Err(RepairError::Interrupted(roll_back(tx)));
         }
-        // The fixes this pass can offer, in report order; several findings can share one fix
-        // (an entry's problems and its quarantine) and are offered once.
-        let mut offered: Vec<usize> = Vec::new();
-        for (i, d) in report.diagnostics.iter().enumerate() {
-            let Some(fix) = &d.fix else { continue };
-            if !wanted(fix, opts) || settled.contains(&key_of(&cx, d)) {
-                continue;
+        // The findings whose fix this pass can offer, in report order. Several findings can
+        // share one fix (an entry's problems and its quarantine): it is offered once, and its
+        // identity is its place among the offers, found by hashing, never by comparing each
+        // fix with every other (issue #11).
+        let candidates: Vec<usize> = report
+            .diagnostics
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.fix.as_ref().is_some_and(|fix| wanted(fix, opts))
+                    && !settled.contains(&key_of(&cx, d))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut offer_number: HashMap<&Fix, usize> = HashMap::new();
+        for &i in &candidates {
+            if let Some(fix) = &report.diagnostics[i].fix {
+                let next = offer_number.len() + 1;
+                offer_number.entry(fix).or_insert(next);
             }
-            if offered
-                .iter()
-                .any(|&o| report.diagnostics[o].fix.as_ref() == Some(fix))
-            {
-                continue;
-            }
-            offered.push(i);
         }
+        let total = offer_number.len();
         let mut claims = Claims::default();
         let mut chosen: Vec<usize> = Vec::new();
-        let mut declined: Vec<&Fix> = Vec::new();
-        for (i, d) in report.diagnostics.iter().enumerate() {
+        // What this pass decided for each fix: chosen (true) or declined (false).
+        let mut decided: HashMap<&Fix, bool> = HashMap::new();
+        for &i in &candidates {
+            let d = &report.diagnostics[i];
             let Some(fix) = &d.fix else { continue };
-            if !wanted(fix, opts) || settled.contains(&key_of(&cx, d)) {
-                continue;
-            }
-            // A finding sharing a fix already decided in this pass follows that decision.
-            if chosen
-                .iter()
-                .any(|&c| report.diagnostics[c].fix.as_ref() == Some(fix))
-            {
-                chosen.push(i);
-                continue;
-            }
             let decline = |handled: &mut Vec<Diagnostic>, settled: &mut HashSet<FixKey>| {
                 settled.insert(key_of(&cx, d));
                 let mut declined = d.clone();
                 declined.fix_status = FixStatus::Declined;
                 handled.push(declined);
             };
-            if declined.contains(&fix) {
-                decline(&mut handled, &mut settled);
-                continue;
+            // A finding sharing a fix already decided in this pass follows that decision.
+            match decided.get(fix) {
+                Some(true) => {
+                    chosen.push(i);
+                    continue;
+                }
+                Some(false) => {
+                    decline(&mut handled, &mut settled);
+                    continue;
+                }
+                None => {}
             }
             if opts.interactive {
                 // Its place among this pass's offers, counted even where no question is needed,
                 // so the counter is the same whatever was answered before.
-                let number = offered
-                    .iter()
-                    .position(|&o| report.diagnostics[o].fix.as_ref() == Some(fix))
-                    .map_or(offered.len(), |p| p + 1);
+                let number = offer_number.get(fix).copied().unwrap_or(total);
                 let files = files_of(d, fix);
                 let answer = if asked.quit || files.iter().any(|f| asked.skipped_files.contains(f))
                 {
                     Answer::No
-                } else if asked.all {
+                } else if asked.all_of.contains(d.code.id) {
                     Answer::Yes
                 } else {
                     confirm.confirm(&Offer {
                         cx: &cx,
                         diagnostic: d,
                         index: number,
-                        total: offered.len(),
+                        total,
                     })
                 };
                 let accept = match answer {
                     Answer::Yes => true,
                     Answer::All => {
-                        asked.all = true;
+                        asked.all_of.insert(d.code.id);
                         true
                     }
                     Answer::No => false,
@@ -345,12 +289,13 @@ pub fn repair(
                     }
                 };
                 if !accept {
-                    declined.push(fix);
+                    decided.insert(fix, false);
                     decline(&mut handled, &mut settled);
                     continue;
                 }
             }
             if claims.try_claim(fix) {
+                decided.insert(fix, true);
                 chosen.push(i);
             }
         }
@@ -386,7 +331,7 @@ pub fn repair(
                 Ok(()) => {
                     done.fix_status = FixStatus::Applied;
                     if let Some(fix) = &d.fix {
-                        tx.record_fix(d.code.id, &fix.title);
+                        tx.record_fix(d.code.id, fix.title());
                     }
                 }
                 Err(reason) => {
@@ -435,18 +380,19 @@ fn apply(
     let mut results: Vec<Result<(), String>> = vec![Ok(()); chosen.len()];
     // Which fixes have had a change land (a later refusal then rolls the run back).
     let mut touched = vec![false; chosen.len()];
-    let mut seen: Vec<&Fix> = Vec::new();
+    // Each shared fix is applied once, by the first finding chosen for it (its owner).
+    let mut owner: HashMap<&Fix, usize> = HashMap::new();
     let mut edits: BTreeMap<PathBuf, Vec<(Span, &str, usize)>> = BTreeMap::new();
     let mut later: Vec<(&Change, usize)> = Vec::new();
     for (slot, &i) in chosen.iter().enumerate() {
         let Some(fix) = &report.diagnostics[i].fix else {
             continue;
         };
-        if seen.contains(&fix) {
+        if owner.contains_key(fix) {
             continue;
         }
-        seen.push(fix);
-        for change in &fix.changes {
+        owner.insert(fix, slot);
+        for change in fix.changes() {
             match change {
                 Change::Edit {
                     file,
@@ -551,13 +497,12 @@ fn apply(
     }
     // Every finding chosen for a shared fix gets the shared fix's result.
     for (slot, &i) in chosen.iter().enumerate() {
-        if let Some(owner) = chosen
-            .iter()
-            .position(|&j| report.diagnostics[j].fix == report.diagnostics[i].fix)
-        {
-            if owner != slot {
-                results[slot] = results[owner].clone();
-            }
+        let owned_by = report.diagnostics[i]
+            .fix
+            .as_ref()
+            .and_then(|fix| owner.get(fix).copied());
+        if let Some(owned_by) = owned_by.filter(|&o| o != slot) {
+            results[slot] = results[owned_by].clone();
         }
     }
     Ok(results)
@@ -569,33 +514,50 @@ fn mark(results: &mut [Result<(), String>], slots: impl Iterator<Item = usize>, 
     }
 }
 
-fn count(report: &Report, code: &str, file: Option<&Path>) -> usize {
-    report
-        .diagnostics
-        .iter()
-        .filter(|d| d.code.id == code && d.file.as_deref() == file)
-        .count()
+/// How many findings of each (code, file) a report holds, and how many fatal ones each file
+/// has: counted in one pass, so verifying a pass costs the findings once (issue #11).
+#[derive(Default)]
+struct Tally<'a> {
+    by_code: HashMap<(&'a str, Option<&'a Path>), usize>,
+    fatal: HashMap<&'a Path, usize>,
 }
 
-fn fatal_in(report: &Report, file: &Path) -> usize {
-    report
-        .diagnostics
-        .iter()
-        .filter(|d| d.effect == Effect::Fatal && d.file.as_deref() == Some(file))
-        .count()
+impl<'a> Tally<'a> {
+    fn of(report: &'a Report) -> Self {
+        let mut tally = Tally::default();
+        for d in &report.diagnostics {
+            *tally
+                .by_code
+                .entry((d.code.id, d.file.as_deref()))
+                .or_default() += 1;
+            if let (Effect::Fatal, Some(file)) = (d.effect, d.file.as_deref()) {
+                *tally.fatal.entry(file).or_default() += 1;
+            }
+        }
+        tally
+    }
+
+    fn count(&self, code: &str, file: Option<&Path>) -> usize {
+        self.by_code.get(&(code, file)).copied().unwrap_or(0)
+    }
+
+    fn fatal_in(&self, file: &Path) -> usize {
+        self.fatal.get(file).copied().unwrap_or(0)
+    }
 }
 
 /// A pass is good when every applied fix removed its finding and no touched file gained a fatal
 /// finding (a file that stopped parsing included). Findings a fixed problem had masked are new
 /// but not fatal-by-the-fix, and are left for the next pass.
 fn verify(before: &Report, after: &Report, applied: &[&Diagnostic]) -> Result<(), String> {
+    let (before, after) = (Tally::of(before), Tally::of(after));
     let mut expected: HashMap<(&str, Option<&Path>), usize> = HashMap::new();
     for d in applied {
         *expected.entry((d.code.id, d.file.as_deref())).or_default() += 1;
     }
     for ((code, file), fixed) in expected {
-        let was = count(before, code, file);
-        let now = count(after, code, file);
+        let was = before.count(code, file);
+        let now = after.count(code, file);
         if now + fixed > was {
             return Err(format!(
                 "{code} is still reported for {} after its fix",
@@ -607,13 +569,13 @@ fn verify(before: &Report, after: &Report, applied: &[&Diagnostic]) -> Result<()
         .iter()
         .filter_map(|d| d.fix.as_ref())
         .flat_map(|f| {
-            f.changes
+            f.changes()
                 .iter()
                 .filter_map(|c| c.file().map(PathBuf::as_path))
         })
         .collect();
     for file in touched {
-        if fatal_in(after, file) > fatal_in(before, file) {
+        if after.fatal_in(file) > before.fatal_in(file) {
             return Err(format!(
                 "a fix made {} fail to load in instar",
                 file.display()

@@ -13,6 +13,7 @@ use crate::selection;
 fn format_name(format: Format) -> &'static str {
     match format {
         Format::Human => "human",
+        Format::Concise => "concise",
         Format::Json => "json",
         Format::Sarif => "sarif",
         Format::Github => "github",
@@ -63,7 +64,18 @@ pub fn refuse_run_options(cli: &Cli, matches: &ArgMatches) -> Result<(), String>
 /// Checks a parsed command line of the check or fix run; returns what it selects.
 pub fn validate(cli: &Cli) -> Result<Selection, String> {
     if cli.command.is_none() {
-        let machine = cli.format != Format::Human;
+        let machine = cli.format.is_machine();
+        if cli.statistics && (cli.format != Format::Human || cli.diff || cli.quiet) {
+            return Err(
+                "--statistics is a view of the human report; drop --format, --diff or -q"
+                    .to_string(),
+            );
+        }
+        if cli.diff && cli.format == Format::Concise {
+            return Err(
+                "--diff prints a unified diff, not --format concise; drop one of them".to_string(),
+            );
+        }
         if cli.diff && machine {
             return Err(format!(
                 "--diff prints a unified diff, not --format {}; drop one of them",

@@ -36,6 +36,7 @@ mod undo;
 
 pub use atomic::write_atomic;
 pub use failpoint::hit as failpoint;
+pub use failpoint::panic_in as panic_failpoint;
 pub use lock::{lock, RunLock};
 pub use manifest::{
     is_undone, new_run_id, runs, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,

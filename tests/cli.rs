@@ -582,7 +582,14 @@ fn the_headline_follows_fail_on() {
     // The healthy example has info findings only.
     let healthy = fixtures().join("examples/healthy-agent");
     let dir = healthy.to_str().unwrap();
-    let headline = |out: &Output| out.stdout.lines().last().unwrap_or("").to_string();
+    // The verdict line: the one with the counts, after the overview and the findings.
+    let headline = |out: &Output| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(" error, ") || l.contains(" errors, "))
+            .unwrap_or("")
+            .to_string()
+    };
     let ok = run(&["--dir", dir]);
     assert_eq!(ok.code, 0);
     assert!(headline(&ok).starts_with("✓ healthy"), "{}", ok.stdout);
@@ -649,4 +656,52 @@ fn undo_takes_dir_before_or_after_the_word_and_refuses_the_rest() {
         "{}",
         out.stderr
     );
+}
+
+/// Progress goes to a terminal only: through pipes, with `CI` unset, a check and a fix run long
+/// enough for the spinner to be due (10,000 broken jobs take seconds in a debug build) print
+/// nothing but their report, and nothing at all on stderr.
+#[test]
+fn no_progress_in_pipes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".instar")).unwrap();
+    let jobs: Vec<String> = (0..10_000)
+        .map(|i| {
+            format!(
+                "  {{\"slug\": \"job-{i}\", \"name\": \"Job {i}\", \"description\": \"d\", \"schedule\": \"0 9 * * *\", \"priority\": \"High\", \"expectedDurationMinutes\": 3, \"model\": \"haiku\", \"enabled\": true, \"execute\": {{\"type\": \"prompt\", \"value\": \"x\"}}}}"
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join(".instar/jobs.json"),
+        format!("[\n{}\n]\n", jobs.join(",\n")),
+    )
+    .unwrap();
+    let project = dir.path().to_str().unwrap();
+    for args in [
+        &["--dir", project, "--select", "jobs"][..],
+        &[
+            "--dir",
+            project,
+            "--select",
+            "jobs",
+            "--fix",
+            "--unsafe-fixes",
+        ][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+            .args(args)
+            .env_remove("CI")
+            .env("NO_COLOR", "1")
+            .env("HOME", common::repo_root().join("tests/no-such-home"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("checking") && !stdout.contains('\r'),
+            "{stdout}"
+        );
+    }
 }

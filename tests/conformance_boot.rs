@@ -106,7 +106,7 @@ fn our_wrappers_are_healthy_and_a_stale_js_alone_is_not_enough_at_head() {
     assert!(missing.file.as_ref().unwrap().ends_with("instar-boot.cjs"));
     // The fix creates a file and never deletes the .js (rollback stays safe).
     let fix = missing.fix.as_ref().unwrap();
-    assert!(fix.changes.iter().all(|c| matches!(
+    assert!(fix.changes().iter().all(|c| matches!(
         c,
         instar_doctor::fix::Change::Write { .. } | instar_doctor::fix::Change::SetMode { .. }
     )));

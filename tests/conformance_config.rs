@@ -155,6 +155,17 @@ fn probe_table_of_loadconfig() {
         (r#"{"port":0}"#, "config/port-coerced", Severity::Warning),
         (r#"{"port":-1}"#, "config/invalid-port", Severity::Error),
         (r#"{"port":1e400}"#, "config/invalid-port", Severity::Error),
+        // Listens fine, but node's fetch refuses it (#11).
+        (
+            r#"{"port":4045}"#,
+            "config/fetch-blocked-port",
+            Severity::Error,
+        ),
+        (
+            r#"{"port":"6000"}"#,
+            "config/fetch-blocked-port",
+            Severity::Error,
+        ),
     ] {
         loads(config);
         assert!(
@@ -367,7 +378,7 @@ fn permission_drift_is_a_safe_chmod() {
         .find(|d| d.code.id == "config/permissions")
         .expect("reported");
     assert_eq!(d.severity, Severity::Warning);
-    assert_eq!(d.fix.as_ref().unwrap().applicability.as_str(), "safe");
+    assert_eq!(d.fix.as_ref().unwrap().applicability().as_str(), "safe");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!findings_in(dir.path(), HEAD)
         .iter()

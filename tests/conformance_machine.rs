@@ -93,7 +93,7 @@ impl Agent {
                     d.effect.as_str().to_string(),
                     d.fix
                         .as_ref()
-                        .map_or("none", |f| f.applicability.as_str())
+                        .map_or("none", |f| f.applicability().as_str())
                         .to_string(),
                 )
             })
@@ -274,7 +274,7 @@ fn all_codes(agent: &Agent, version: Version) -> Vec<(String, String)> {
                 d.code.id.to_string(),
                 d.fix
                     .as_ref()
-                    .map_or("none", |f| f.applicability.as_str())
+                    .map_or("none", |f| f.applicability().as_str())
                     .to_string(),
             )
         })
@@ -415,7 +415,7 @@ fn this_machine_missing_is_re_registered_as_standby_never_awake() {
         .unwrap();
     let instar_doctor::fix::Change::Edit {
         span, replacement, ..
-    } = &fix.changes[0]
+    } = &fix.changes()[0]
     else {
         panic!("an edit")
     };

@@ -685,3 +685,67 @@ fn a_refused_undo_creates_nothing() {
     assert_eq!(out.code, 2);
     assert!(!project.join(".instar/doctor").exists());
 }
+
+/// `--diff` shows one diff per file with all its fixes applied, and that diff is a real patch:
+/// `git apply` on a copy of the agent writes exactly what `--fix --unsafe-fixes` writes (the
+/// fixes here share no bytes, so one pass of `--fix` applies them all).
+#[test]
+fn the_diff_of_many_fixes_in_one_file_applies_like_the_fix_run() {
+    let Ok(git) = Command::new("git").arg("--version").output() else {
+        eprintln!("skipped: git is not installed");
+        return;
+    };
+    assert!(git.status.success());
+    let job = |i: usize, priority: &str, schedule: &str, enabled: &str| {
+        format!(
+            "  {{\n    \"slug\": \"job-{i}\",\n    \"name\": \"Job {i}\",\n    \"description\": \"Runs job {i}.\",\n    \"schedule\": \"{schedule}\",\n    \"priority\": \"{priority}\",\n    \"expectedDurationMinutes\": 3,\n    \"model\": \"haiku\",\n    \"enabled\": {enabled},\n    \"execute\": {{\n      \"type\": \"prompt\",\n      \"value\": \"Do job {i}.\"\n    }}\n  }}"
+        )
+    };
+    // Problems close together (one hunk) and far apart (separate hunks), three kinds of fix.
+    let jobs: Vec<String> = (0..40)
+        .map(|i| match i % 7 {
+            0 => job(i, "High", "0 9 * * *", "true"),
+            1 => job(i, "low", "0 9 * * * ", "true"),
+            3 => job(i, "low", "0 9 * * *", "\"true\""),
+            _ => job(i, "low", "0 9 * * *", "true"),
+        })
+        .collect();
+    let original = format!("[\n{}\n]\n", jobs.join(",\n"));
+    let with_diff = tempfile::tempdir().unwrap();
+    let with_fix = tempfile::tempdir().unwrap();
+    for dir in [&with_diff, &with_fix] {
+        fs::create_dir_all(dir.path().join(".instar")).unwrap();
+        fs::write(dir.path().join(".instar/jobs.json"), &original).unwrap();
+    }
+    let select = ["--select", "jobs", "--unsafe-fixes"];
+    let diff = doctor(with_diff.path(), &[], &[&select[..], &["--diff"]].concat());
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert_eq!(
+        diff.stdout.matches("--- a/.instar/jobs.json").count(),
+        1,
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("(6 fixes)"), "{}", diff.stdout);
+    assert!(!diff.stdout.contains("[redacted]"), "{}", diff.stdout);
+    let patch = with_diff.path().join("fix.patch");
+    fs::write(&patch, &diff.stdout).unwrap();
+    let applied = Command::new("git")
+        .args(["apply", "--unsafe-paths"])
+        .arg(&patch)
+        .current_dir(with_diff.path())
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "git apply refused the diff: {}\n{}",
+        String::from_utf8_lossy(&applied.stderr),
+        diff.stdout
+    );
+    let fixed = doctor(with_fix.path(), &[], &[&select[..], &["--fix"]].concat());
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    let after_fix = fs::read_to_string(with_fix.path().join(".instar/jobs.json")).unwrap();
+    let after_patch = fs::read_to_string(with_diff.path().join(".instar/jobs.json")).unwrap();
+    assert_ne!(after_fix, original);
+    assert_eq!(after_patch, after_fix);
+}

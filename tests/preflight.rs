@@ -269,3 +269,194 @@ fn options_of_the_check_run_are_refused() {
     }
     assert!(!agent.path().join(".instar/doctor").exists());
 }
+
+/// The lines of the README's code block whose first line starts with `first`.
+fn readme_block(first: &str) -> String {
+    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("\n{first}"))
+        .unwrap_or_else(|| panic!("the README has a block starting {first:?}"));
+    let body = &readme[start + 1..];
+    body[..body.find("\n```").expect("the block ends")].to_string()
+}
+
+/// A home folder holding `agents/echo`, a copy of a fixture agent whose boot wrapper
+/// (`instar-boot.sh`) and node link (`bin/node`) are recording stand-ins.
+fn home_with_echo(case: &str) -> (tempfile::TempDir, PathBuf) {
+    let home = tempfile::tempdir().unwrap();
+    let echo = fs::canonicalize(home.path()).unwrap().join("agents/echo");
+    fs::create_dir_all(&echo).unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixtures().join(case).join(".instar"))
+        .arg(&echo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let state = echo.join(".instar");
+    recording_program(&state.join("instar-boot.sh"), &state.join("booted"));
+    fs::create_dir_all(state.join("bin")).unwrap();
+    recording_program(&state.join("bin/node"), &state.join("booted"));
+    (home, echo)
+}
+
+#[test]
+fn the_readme_launchd_arguments_are_what_hook_install_writes_and_they_preflight_then_exec() {
+    const DOCTOR: &str = "/usr/local/bin/instar-doctor";
+    const ECHO: &str = "/Users/you/agents/echo";
+    let block = readme_block("<!-- launchd:");
+    let array = &block[block.find("<array>").unwrap()..];
+    // The snippet is ProgramArguments' value: inside a whole plist, it must be a valid one.
+    let plist = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict><key>Label</key><string>ai.instar.echo</string><key>ProgramArguments</key>{array}</dict></plist>\n"
+    );
+    let xml = roxmltree::Document::parse(&plist).expect("the plist is XML");
+    let args: Vec<String> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("string"))
+        .skip(1) // the Label
+        .map(|n| n.text().unwrap_or_default().to_string())
+        .collect();
+    if let Ok(out) = Command::new("python3")
+        .args(["-c", "import plistlib, sys, json; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())['ProgramArguments']))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(plist.as_bytes())?;
+            child.wait_with_output()
+        })
+    {
+        assert!(out.status.success(), "plistlib rejects it: {}", String::from_utf8_lossy(&out.stderr));
+        let parsed: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(parsed, args, "plistlib reads the same arguments");
+    }
+    // Exactly what `hook install --preflight` writes for that doctor and agent.
+    let instar = args[3..].to_vec();
+    assert_eq!(
+        args,
+        instar_doctor::preflight::launchd::wrap(Path::new(DOCTOR), Path::new(ECHO), &instar)
+    );
+
+    // A repairable agent: the preflight fixes it, then node replaces the shell.
+    let (home, echo) = home_with_echo("preflight/jobs-bom");
+    let here = |a: &String| {
+        a.replace(DOCTOR, env!("CARGO_BIN_EXE_instar-doctor"))
+            .replace(ECHO, echo.to_str().unwrap())
+    };
+    let args: Vec<String> = args.iter().map(here).collect();
+    let (pid, out) = launch(&args, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let booted = fs::read_to_string(echo.join(".instar/booted")).expect("node ran");
+    let mut booted = booted.lines();
+    assert_eq!(
+        booted.next().unwrap(),
+        pid.to_string(),
+        "exec: node is launchd's process"
+    );
+    let expected: Vec<String> = instar[1..].iter().map(here).collect();
+    assert_eq!(
+        booted.collect::<Vec<_>>(),
+        expected,
+        "with instar's arguments"
+    );
+    assert_eq!(record(&echo)["status"], "fixed");
+
+    // One the preflight cannot repair: node never starts, launchd sees exit 1.
+    let (home, echo) = home_with_echo("preflight/identity-truncated");
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace(&args[args.len() - 1], echo.to_str().unwrap()))
+        .collect();
+    let out = Command::new(&args[0])
+        .args(&args[1..])
+        .env("HOME", home.path())
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!echo.join(".instar/booted").exists());
+}
+
+#[test]
+fn the_readme_systemd_unit_verifies_and_its_preflight_line_runs() {
+    let block = readme_block("# systemd:");
+    let (_home, echo) = home_with_echo("preflight/jobs-bom");
+    let unit = block
+        .replace(
+            "/usr/local/bin/instar-doctor",
+            env!("CARGO_BIN_EXE_instar-doctor"),
+        )
+        .replace("/srv/agents/echo", echo.to_str().unwrap());
+    let pre = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStartPre="))
+        .expect("an ExecStartPre line");
+    let start = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    assert!(unit.lines().any(|l| l == "[Service]"), "{unit}");
+    // systemd runs ExecStartPre's words as a command (no shell): so does the test.
+    let out = run_unit_command(pre);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(record(&echo)["status"], "fixed");
+    assert!(
+        Path::new(start).is_file(),
+        "ExecStart names the boot wrapper"
+    );
+
+    // systemd's own parser, where it is installed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("instar-echo.service");
+    fs::write(&file, &unit).unwrap();
+    match systemd_verify(&file) {
+        Some(complaints) => assert!(complaints.is_empty(), "{complaints:#?}"),
+        None => eprintln!("systemd-analyze is not installed: the unit was checked by hand only"),
+    }
+}
+
+#[test]
+fn the_readme_boot_wrapper_line_stops_a_blocked_boot() {
+    let line = readme_block("In a boot wrapper you maintain yourself")
+        .split('`')
+        .nth(1)
+        .expect("the line is quoted")
+        .to_string();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_instar-doctor"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+    for (case, code, starts) in [
+        ("preflight/jobs-bom", 0, true),
+        ("preflight/identity-truncated", 1, false),
+    ] {
+        let (_home, echo) = home_with_echo(case);
+        let wrapper = format!("{line}\nexec \"$PROJECT_DIR/.instar/instar-boot.sh\"\n");
+        let out = Command::new("/bin/sh")
+            .args(["-c", &wrapper])
+            .env("PATH", &path)
+            .env("PROJECT_DIR", &echo)
+            .env("INSTAR_DOCTOR_NOW", NOW)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{case}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(echo.join(".instar/booted").exists(), starts, "{case}");
+    }
+}

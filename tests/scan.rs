@@ -46,14 +46,23 @@ fn tree() -> Tree {
 }
 
 fn scan(t: &Tree, extra: &[&str]) -> Output {
-    let mut args = vec![
+    scan_with_env(t, extra, &[])
+}
+
+/// `scan ROOT --instar-home HOME` for the tree.
+fn scan_args(t: &Tree) -> Vec<&str> {
+    vec![
         "scan",
         t.root.to_str().unwrap(),
         "--instar-home",
         t.home.to_str().unwrap(),
-    ];
+    ]
+}
+
+fn scan_with_env(t: &Tree, extra: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut args = scan_args(t);
     args.extend_from_slice(extra);
-    run_in(t.root.parent().unwrap(), &args)
+    run_with_env(t.root.parent().unwrap(), &args, vars)
 }
 
 fn scan_schema_validator() -> jsonschema::Validator {
@@ -378,6 +387,15 @@ fn sarif_is_one_run_relative_to_the_scan_root_and_junit_one_suite_set() {
     let t = tree();
     let out = scan(&t, &["--format", "sarif"]);
     let log: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    let errors: Vec<String> = sarif_validator()
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF 2.1.0 violations: {errors:#?}\n{}",
+        out.stdout
+    );
     assert_eq!(log["runs"].as_array().unwrap().len(), 1);
     assert_eq!(log["runs"][0]["invocations"][0]["exitCode"], 1);
     let uris: Vec<&str> = log["runs"][0]["results"]
@@ -405,5 +423,161 @@ fn sarif_is_one_run_relative_to_the_scan_root_and_junit_one_suite_set() {
             .any(|l| l.starts_with("::error file=") && l.contains("jobs.json")),
         "{}",
         out.stdout
+    );
+}
+
+/// `scan` with the test builds' panic failpoint aimed at one agent (`<place>@<folder name>`).
+fn scan_with_panic(t: &Tree, panic_in: &str, extra: &[&str]) -> Output {
+    scan_with_env(t, extra, &[("INSTAR_DOCTOR_PANIC_IN", panic_in)])
+}
+
+#[test]
+fn a_crash_on_one_agent_is_reported_for_it_and_the_others_are_checked() {
+    let t = tree();
+    // A check that panics (the engine catches it per check) and a panic outside every check,
+    // in the agent's rendering (the scan's pool catches it per agent).
+    for (place, reported) in [
+        ("jobs", "the jobs check crashed (a doctor bug)"),
+        (
+            "render",
+            "checking it crashed (a doctor bug): failpoint: a deliberate panic in render for beta",
+        ),
+    ] {
+        let spec = format!("{place}@beta");
+        let out = scan_with_panic(&t, &spec, &[]);
+        assert_eq!(out.code, 2, "{place}: a crash is exit 2\n{}", out.stdout);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines[1], "✓ 0 errors, 0 warnings — agents/alpha", "{place}");
+        assert!(
+            lines[2].starts_with('✗') && lines[2].ends_with("— agents/beta"),
+            "{place}: {}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("✗ 1 error") && lines[3].ends_with("— agents/gamma"),
+            "{place}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains(&format!("✗ incomplete: {reported}")),
+            "{place}:\n{}",
+            out.stdout
+        );
+        // gamma, after the crash, is still checked in full.
+        assert!(
+            out.stdout.contains("── agents/gamma ──") && out.stdout.contains("jobs/parse-error"),
+            "{place}:\n{}",
+            out.stdout
+        );
+
+        let out = scan_with_panic(&t, &spec, &["--format", "json"]);
+        assert_eq!(out.code, 2, "{place}");
+        let doc = valid_scan_json(&out.stdout);
+        let agents = doc["agents"].as_array().unwrap();
+        assert_eq!(agents.len(), 3, "{place}: every agent has its report");
+        let exits: Vec<i64> = agents
+            .iter()
+            .map(|a| a["exit_code"].as_i64().unwrap())
+            .collect();
+        assert_eq!(exits, [0, 2, 1], "{place}");
+        assert_eq!(doc["exit_code"], 2);
+
+        // SARIF says the run was incomplete, and stays valid.
+        let out = scan_with_panic(&t, &spec, &["--format", "sarif"]);
+        let log: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+        assert!(sarif_validator().is_valid(&log), "{place}: {}", out.stdout);
+        let invocation = &log["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false, "{place}");
+        assert_eq!(invocation["exitCode"], 2, "{place}");
+    }
+    // Without the variable nothing panics: the failpoint is what crashed, not the agent.
+    assert_eq!(scan(&t, &[]).code, 1);
+}
+
+/// Runs `scan` with stderr on a pseudo-terminal (100 columns) that python3's `pty` module opens,
+/// stdout to a file; returns what the terminal received. None when python3 is missing.
+fn scan_on_a_terminal(t: &Tree, ci: bool) -> Option<String> {
+    const DRIVER: &str = r#"
+import os, pty, sys, subprocess, fcntl, termios, struct, select, time, tempfile
+master, slave = pty.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+with tempfile.TemporaryFile() as stdout:
+    child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=stdout, stderr=slave)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while True:
+        if time.monotonic() > deadline:
+            child.kill()
+            sys.exit("timed out")
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif child.poll() is not None:
+            break
+    child.wait()
+sys.stdout.buffer.write(seen)
+"#;
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(env!("CARGO_BIN_EXE_instar-doctor"))
+        .args(scan_args(t))
+        .current_dir(t.root.parent().unwrap())
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env("HOME", repo_root().join("tests/no-such-home"))
+        .env_remove("CI");
+    if ci {
+        command.env("CI", "true");
+    }
+    let out = match command.output() {
+        Ok(out) => out,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) => panic!("python3: {err}"),
+    };
+    assert!(
+        out.status.success(),
+        "the pty driver failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn the_progress_bar_shows_on_a_terminal_only() {
+    let t = tree();
+    let Some(terminal) = scan_on_a_terminal(&t, false) else {
+        eprintln!("python3 is not installed: the progress bar was not driven on a pty");
+        return;
+    };
+    assert!(
+        terminal.contains("/3 agents checked"),
+        "the bar counts agents done / found on the terminal: {terminal:?}"
+    );
+    let under_ci = scan_on_a_terminal(&t, true).unwrap();
+    assert!(
+        !under_ci.contains("agents checked"),
+        "never under CI: {under_ci:?}"
+    );
+    // Stderr to a pipe, CI unset: no bar either.
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"))
+        .args(scan_args(&t))
+        .current_dir(t.root.parent().unwrap())
+        .env("HOME", repo_root().join("tests/no-such-home"))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stderr),
+        "",
+        "never in a pipe"
     );
 }

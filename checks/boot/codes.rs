@@ -4,14 +4,14 @@ use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
 
 code!(MISSING, "boot/missing", Error, Some(Safe),
-"a boot wrapper is missing (B-MISSING, B-LINUX)",
+"a boot wrapper is missing",
 "What it checks: .instar/instar-boot.sh and the Node wrapper the version's extension rule names: \
 before v1.1.2 instar-boot.cjs when the project's package.json has \"type\": \"module\", else \
 instar-boot.js; from v1.1.2 always instar-boot.cjs (a leftover .js does not count).
 Why it matters: on macOS launchd starts the agent through the Node wrapper; without it the agent \
 does not start. On Linux systemd runs node directly, so a missing wrapper is low severity (info).
 What instar does: the lifeline regenerates a missing wrapper when it starts (macOS only).
-Fix: the doctor writes its own wrapper, built from the behaviour spec §8.2 describes for the \
+Fix: the doctor writes its own wrapper, built from the behaviour instar's own wrapper has for the \
 version in use (HEAD's three markers included), never a copy of instar's template. Creating a \
 missing file is safe when the shadow install exists and the launchd plist agrees with the rule; \
 otherwise unsafe. Running the agent's own installer instead is described in the help (manual).");
@@ -25,9 +25,9 @@ What instar does: ensureBootWrapper sees the path exists and does not regenerate
 Fix: manual: move the object aside; the doctor then offers to write the wrapper.");
 
 code!(EXTENSION_DRIFT, "boot/extension-drift", Error, Some(Unsafe),
-"the launchd plist and the extension rule disagree (B-EXT-DRIFT)",
+"the launchd plist and the extension rule disagree",
 "What it checks (macOS): the wrapper the plist's ProgramArguments[1] names against the files and \
-the version's extension rule. Before v1.1.2 installBootWrapper deletes the other extension, so a \
+the version's extension rule. Before v1.1.2 instar deletes the other extension whenever it writes its boot wrappers, so a \
 project that gains \"type\": \"module\" loses the instar-boot.js its plist runs (\"agent goes dark\"); \
 a .js kept under \"type\": \"module\" is loaded as an ES module and its require() fails.
 Why it matters: launchd runs a file that is missing or cannot load.
@@ -37,7 +37,7 @@ Fix (unsafe): write the file the plist references (our own wrapper); re-pointing
 (`instar setup`, then launchctl bootout/bootstrap) is a manual step.");
 
 code!(DAMAGED, "boot/damaged", Error, Some(Unsafe),
-"a boot wrapper is truncated or lacks the required behaviour (B-SYNTAX)",
+"a boot wrapper is truncated or lacks the required behaviour",
 "What it checks, from the content alone: the shebang, CommonJS require, the shadow-install CLI \
 path (absolute or __dirname/$SCRIPT_DIR-relative, both healthy), the crash file, the spawn of the \
 shadow CLI, and balanced brackets, quotes, if/fi (a file cut off mid-write).
@@ -73,7 +73,7 @@ Fix: none; install the interpreter to get the verdict."
 );
 
 code!(STALE_MARKERS, "boot/stale-markers", Warning, Some(Unsafe),
-"the Node wrapper lacks markers of this version's template (B-STALE-HEAD)",
+"the Node wrapper lacks markers of this version's template",
 "What it checks: the strings HEAD's migrateBootWrapperAbiCheck looks for, each from the version \
 that introduced it: \"cannot load better-sqlite3 (ABI drift)\" (v1.2.52), \"version-managed node \
 candidates\" (v1.3.149), \"npm_config_scripts_prepend_node_path\" (v1.3.198). The __dirname \
@@ -84,7 +84,7 @@ Fix (unsafe: it overwrites an existing wrapper): write the doctor's own wrapper,
 the markers of the version in use.");
 
 code!(STALE_PATH, "boot/stale-path", Error, Some(Unsafe),
-"a wrapper's baked paths point at another project folder (B-STALE-PATH)",
+"a wrapper's baked paths point at another project folder",
 "What it checks: absolute paths baked into the wrappers (SHADOW, CRASH_FILE, the node symlink…) \
 against this project folder.
 Why it matters: after a move or copy the wrapper runs another project's shadow install, or \
@@ -94,7 +94,7 @@ Fix (unsafe): write the doctor's own wrapper with this project's paths; the laun
 regenerating too (`instar setup`: manual).");
 
 code!(NOT_EXECUTABLE, "boot/not-executable", Warning, Some(Safe),
-"a wrapper has lost its exec bit (B-PERM)",
+"a wrapper has lost its exec bit",
 "What it checks: the exec bits of instar-boot.sh (warning: it is run directly, by hand or by a \
 unit) and of the Node wrapper (info: launchd runs it through node).
 Why it matters: `./instar-boot.sh` fails with \"permission denied\".
@@ -107,7 +107,7 @@ code!(
     "boot/not-owned",
     Warning,
     Some(Manual),
-    "a wrapper is not owned by the agent user (B-PERM)",
+    "a wrapper is not owned by the agent user",
     "What it checks: the wrapper's owner against the owner of .instar/.
 Why it matters: the agent user cannot regenerate it; someone else can change what boots the agent.
 What instar does: its rewrite fails with EACCES.
@@ -119,7 +119,7 @@ code!(
     "boot/node-link",
     Error,
     Some(Manual),
-    "the node symlink .instar/bin/node is missing, dangling or not executable (B-NODE-LINK)",
+    "the node symlink .instar/bin/node is missing, dangling or not executable",
     "What it checks: .instar/bin/node resolves to an existing executable file (read from the file \
 system); with --deep it is also run with --version.
 Why it matters: on macOS it is the plist's ProgramArguments[0]: launchd cannot start anything \
@@ -130,7 +130,7 @@ modules (instar's ensureStableNodeSymlink); crossing a major version breaks bett
 );
 
 code!(SHADOW_MISSING, "boot/shadow-missing", Error, Some(Manual),
-"the shadow install's cli.js is missing (B-SHADOW)",
+"the shadow install's cli.js is missing",
 "What it checks: .instar/shadow-install/node_modules/instar/dist/cli.js, the file every wrapper \
 runs, when a wrapper or plist exists.
 Why it matters: the wrapper has nothing to run.
@@ -141,7 +141,7 @@ Fix: manual: `npm install instar --prefix .instar/shadow-install` (the doctor ne
 network).");
 
 code!(HEAL_MARKER, "boot/heal-marker", Warning, Some(Unsafe),
-"a recent reinstall attempt failed and is debounced (B-HEALMARKER)",
+"a recent reinstall attempt failed and is debounced",
 "What it checks (from v0.28.113): .instar/shadow-install.heal-attempted is under 5 minutes old \
 while the shadow install is still missing.
 Why it matters: the wrapper will not retry the reinstall until the marker expires.
@@ -153,7 +153,7 @@ code!(
     "boot/crash-loop",
     Warning,
     None,
-    "boot-crashes.txt shows a live crash loop (B-CRASHLOOP)",
+    "boot-crashes.txt shows a live crash loop",
     "What it checks: .instar/state/boot-crashes.txt holding 3 or more crash times within the last \
 120 seconds.
 Why it matters: the agent is crashing on start; the wrapper is sleeping between attempts.
@@ -162,7 +162,7 @@ Fix: none (report): read .instar/logs/*-launchd.err for the cause."
 );
 
 code!(PLIST, "boot/plist", Error, Some(Manual),
-"the launchd plist is missing, unreadable or points elsewhere (B-PLIST)",
+"the launchd plist is missing, unreadable or points elsewhere",
 "What it checks (macOS): ~/Library/LaunchAgents/ai.instar.<projectName>.plist parses (XML), its \
 ProgramArguments[0] is .instar/bin/node, [1] an existing wrapper, and --dir this project.
 Why it matters: launchd starts the agent exactly as the plist says.

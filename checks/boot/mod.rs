@@ -366,7 +366,7 @@ fn missing(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
     )
     .severity(severity)
     .file(path)
-    .help("instar's lifeline regenerates missing wrappers when it starts, on macOS only; running the agent's own installer (installBootWrapper) is the manual alternative");
+    .help("instar's lifeline regenerates missing wrappers when it starts, on macOS only; `instar autostart install` rewrites them (on macOS) as the manual alternative");
     if kind == WrapperKind::Node
         && boot.rule.node_name == "instar-boot.cjs"
         && cx.exists(&cx.state_path("instar-boot.js"))

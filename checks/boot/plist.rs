@@ -59,7 +59,8 @@ pub fn read(cx: &Context, path: &Path) -> Option<Plist> {
     let text = String::from_utf8_lossy(&loaded.bytes);
     Some(Plist {
         path: path.to_path_buf(),
-        program_arguments: program_arguments(&text),
+        // Behind `hook install --preflight`, instar's own arguments are what launchd runs.
+        program_arguments: program_arguments(&text).map(crate::preflight::launchd::unwrap),
     })
 }
 
@@ -117,7 +118,7 @@ pub fn extension_drift(boot: &Boot<'_>, sink: &mut Sink) -> bool {
         (true, true) => return false,
         (false, true) => return false, // a plain boot/missing, with the plist agreeing
         (false, false) => format!(
-            "the launchd plist runs {}, which is missing: {} (the other extension was deleted by installBootWrapper)",
+            "the launchd plist runs {}, which is missing: {} (the other extension was deleted when instar last wrote its boot wrappers)",
             cx.display_path(&referenced),
             boot.rule.reason
         ),
@@ -130,7 +131,7 @@ pub fn extension_drift(boot: &Boot<'_>, sink: &mut Sink) -> bool {
                 )
             } else {
                 format!(
-                    "the launchd plist runs {}, but {}: the next installBootWrapper deletes it, and under \"type\": \"module\" its require() fails",
+                    "the launchd plist runs {}, but {}: the next time instar writes its boot wrappers (`instar autostart install`, an update) it deletes it, and under \"type\": \"module\" its require() fails",
                     cx.display_path(&referenced),
                     boot.rule.reason
                 )

@@ -4,7 +4,7 @@ use crate::diag::Code;
 use crate::fix::Applicability::{Manual, Safe, Unsafe};
 
 code!(MISSING, "config/missing", Warning, Some(Unsafe),
-"config.json does not exist (C-MISSING)",
+"config.json does not exist",
 "What it checks: that .instar/config.json exists (a dangling or looping symlink counts as absent, \
 as instar's existsSync sees it).
 Why it matters: the agent runs on defaults: port 4040, no authToken, no messaging, no scheduler \
@@ -23,7 +23,7 @@ What instar does (every version): loadConfig throws, so every command that loads
 Fix: manual: move the object aside and put the real file back (or chmod u+r).");
 
 code!(PARSE_ERROR, "config/parse-error", Error, Some(Unsafe),
-"config.json is not valid JSON (C-PARSE)",
+"config.json is not valid JSON",
 "What it checks: config.json with the exact rules of JavaScript's JSON.parse: a BOM, comments, \
 trailing commas, NaN, an empty or truncated file and merge-conflict markers are errors.
 Why it matters: nothing of the agent starts, and even `instar backup restore` refuses to run.
@@ -38,7 +38,7 @@ code!(
     "config/root-not-object",
     Error,
     Some(Unsafe),
-    "config.json's root is not an object (C-ROOT)",
+    "config.json's root is not an object",
     "What it checks: that the root of config.json is an object.
 Why it matters: `null` crashes every command; an array, string, number or boolean silently acts \
 as an empty config (no authToken, no messaging, default port).
@@ -73,7 +73,7 @@ Fix: none automatic; re-save the file as UTF-8."
 );
 
 code!(WRONG_TYPE, "config/wrong-type", Warning, Some(Unsafe),
-"a key instar reads has the wrong type (C-TYPE)",
+"a key instar reads has the wrong type",
 "What it checks: config.json against the doctor's JSON Schema of instar's config at the version \
 in use (checks/config/config.schema.json): sessions, scheduler and monitoring are objects, messaging \
 and users are arrays, scheduler.enabled is a boolean, quotaThresholds has its four numbers, \
@@ -110,8 +110,19 @@ What instar does (every version): passes it through; `1e400` becomes Infinity an
 writeback rewrites it as null.
 Fix: manual: choose a free port (4040 and up is what init allocates).");
 
+code!(FETCH_BLOCKED_PORT, "config/fetch-blocked-port", Error, Some(Manual),
+"port is one that node's fetch refuses, e.g. 4045 (#11)",
+"What it checks: `port` (a number or a numeric string) on the WHATWG fetch bad-ports list; 4045 \
+sits inside instar's own default range 4040-4099.
+Why it matters: the server listens, but node's fetch refuses the port: the multi-machine mesh, \
+the lifeline's /health probe and its forwarding to the server fail, while curl works.
+What instar does: newer versions log a warning at startup; nothing re-ports the agent.
+Fix (manual): choose a free port off the list, update the agent's registry entry, restart it. \
+The machine area reports registry reservations of such ports that no config shows \
+(machine/fetch-blocked-port).");
+
 code!(UNRESOLVED_SECRET, "config/unresolved-secret", Error, Some(Manual),
-"a {\"secret\": true} placeholder cannot be resolved (C-SECRETS)",
+"a {\"secret\": true} placeholder cannot be resolved",
 "What it checks: `{\"secret\": true}` placeholders (written by SecretMigrator) while \
 .instar/secrets/config.secrets.enc is missing, or the master key is (.instar/machine/secrets-master.key \
 absent and, off macOS, no keychain).
@@ -123,7 +134,7 @@ non-loopback host; other placeholders are reported as a degradation (silent).
 Fix: manual: the values must come from the user or a paired peer (`instar pair`).");
 
 code!(STALE_PATH, "config/stale-path", Warning, Some(Unsafe),
-"an absolute path points into another project folder (C-PATHS)",
+"an absolute path points into another project folder",
 "What it checks: relationships.relationshipsDir, feedback.feedbackFile, dispatches.dispatchFile, \
 sessions.projectDir, and a scheduler.jobsFile that exists but belongs to another project (a \
 missing one is jobs/stale-jobs-file), against the current project folder.
@@ -138,7 +149,7 @@ code!(
     "config/missing-binary",
     Error,
     Some(Unsafe),
-    "a configured tmux or framework binary does not exist (C-BINARIES)",
+    "a configured tmux or framework binary does not exist",
     "What it checks: sessions.tmuxPath and sessions.claudePath (every version), and from v1.3.1169 \
 sessions.frameworkBinaryPaths, against the disk. With --deep, also what instar looks up on PATH \
 when nothing is configured: tmux, and the selected framework's binary (claude's before v0.28.114; \
@@ -156,7 +167,7 @@ code!(
     "config/permissions",
     Warning,
     Some(Safe),
-    "config.json holds secrets and is readable by others (C-PERM)",
+    "config.json holds secrets and is readable by others",
     "What it checks: the mode of config.json when it holds plaintext secrets (authToken, PIN, bot \
 tokens): 0600 expected.
 Why it matters: other local users can read the API token.
@@ -167,7 +178,7 @@ Fix: chmod 600 (safe: tightening only), when the file belongs to the agent user 
 );
 
 code!(SECRET_TRACKED, "config/secret-tracked-by-git", Warning, Some(Manual),
-"config.json with plaintext secrets is tracked by git (C-GIT)",
+"config.json with plaintext secrets is tracked by git",
 "What it checks: whether .git/index lists .instar/config.json while it holds plaintext secrets \
 (read from the index file itself; git is never run).
 Why it matters: the tokens are in the history and in every clone and push.
@@ -181,7 +192,7 @@ code!(
     "config/host-without-auth",
     Warning,
     Some(Manual),
-    "a non-loopback host is configured without authToken (C-HOST)",
+    "a non-loopback host is configured without authToken",
     "What it checks: `host` other than 127.0.0.1, localhost or ::1 while authToken is missing or \
 empty.
 Why it matters: the agent's API is reachable from the network without authentication.
@@ -191,7 +202,7 @@ Fix: manual: set an authToken, or bind to 127.0.0.1."
 );
 
 code!(DEPRECATED, "config/deprecated", Warning, Some(Safe),
-"a key HEAD's PostUpdateMigrator rewrites (C-DEPRECATED)",
+"a key HEAD's PostUpdateMigrator rewrites",
 "What it checks: top-level maxSessions (from v1.2.53), mentor.dailySpendCapUsd (from v1.3.42), \
 and the legacy feedback webhook URL (from v1.3.561).
 Why it matters: a top-level maxSessions is ignored by the loader (sessions.maxSessions stays 10); \
@@ -206,7 +217,7 @@ code!(
     "config/scheduler-default",
     Info,
     None,
-    "scheduler.enabled is unset, and its default flips at v1.2.53 (C-SCHED-DEFAULT)",
+    "scheduler.enabled is unset, and its default flips at v1.2.53",
     "What it checks: whether scheduler.enabled is absent.
 Why it matters: absent means off up to v1.2.52 and on from v1.2.53, so an upgrade silently starts \
 (or a downgrade stops) every job, and makes a broken jobs.json fatal.
@@ -219,7 +230,7 @@ code!(
     "config/context-signing-key",
     Info,
     None,
-    "contextSigningKey is missing or not 64 hex digits (C-CSK)",
+    "contextSigningKey is missing or not 64 hex digits",
     "What it checks: contextSigningKey, the HMAC key of signed context files.
 Why it matters: missing is normal before the first load. A malformed key still works as an HMAC \
 key, but it was not written by instar.
@@ -234,7 +245,7 @@ code!(
     "config/stray-temp-file",
     Info,
     Some(Safe),
-    "a temp file of an interrupted config write is left over (C-TMP)",
+    "a temp file of an interrupted config write is left over",
     "What it checks: config.json.tmp (PostUpdateMigrator), config.json.<pid>.tmp (LiveConfig) and \
 .config.json.<pid>.<ms>.tmp (HEAD's SafeFsExecutor).
 Why it matters: a crash between write and rename leaves it; it may hold secrets.
@@ -248,7 +259,7 @@ code!(
     "config/backup-newer",
     Info,
     None,
-    "config.json.bak is newer than config.json (C-BAK)",
+    "config.json.bak is newer than config.json",
     "What it checks: the modification times of config.json.bak and config.json.
 Why it matters: the migrator writes the .bak just before its rewrite, so a newer .bak means the \
 rewrite did not land (a crash, or a hand edit restored an old copy).
@@ -266,6 +277,7 @@ pub static ALL: &[&Code] = &[
     &WRONG_TYPE,
     &PORT_COERCED,
     &INVALID_PORT,
+    &FETCH_BLOCKED_PORT,
     &UNRESOLVED_SECRET,
     &STALE_PATH,
     &MISSING_BINARY,

@@ -17,6 +17,7 @@ use crate::version::{rule, Rule, Version};
 use super::codes::*;
 use super::members::to_serde;
 use super::Config;
+use crate::checks::ports::is_fetch_blocked;
 
 /// Our schema of every key loadConfig reads at some version; keys instar reads only from a given
 /// version carry `"x-since": "<rule name>"`, a row of the one rules table.
@@ -300,7 +301,10 @@ pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
         replacement,
     };
     let diagnostic = match port_verdict(&value) {
-        PortVerdict::Fine => return,
+        PortVerdict::Fine => match value.as_f64() {
+            Some(n) if is_fetch_blocked(n) => blocked_port(n as u32, &value),
+            _ => return,
+        },
         PortVerdict::Falsy => Diagnostic::new(
             &PORT_COERCED,
             Effect::Silent,
@@ -314,6 +318,9 @@ pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
             "write 4040, the port instar already uses",
             vec![edit("4040".into())],
         ))),
+        PortVerdict::NumericString(n) if is_fetch_blocked(f64::from(n)) => {
+            blocked_port(u32::from(n), &value)
+        }
         PortVerdict::NumericString(n) => Diagnostic::new(
             &PORT_COERCED,
             Effect::Silent,
@@ -335,6 +342,22 @@ pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
         ))),
     };
     sink.push(diagnostic.file(cfg.path).pointer("/port"));
+}
+
+/// A port the server can listen on but node's fetch refuses (#11): the mesh, the lifeline's
+/// health probe and its forwarding to the server all fail, while curl works.
+fn blocked_port(port: u32, value: &Value<'_>) -> Diagnostic {
+    Diagnostic::new(
+        &FETCH_BLOCKED_PORT,
+        Effect::Silent,
+        format!(
+            "port {port} is on the WHATWG fetch bad-ports list: node's fetch refuses it, so the mesh, the lifeline's health probe and its forwarding to the server fail"
+        ),
+    )
+    .at(value.span(), "fetch refuses this port")
+    .fix(Some(Fix::manual(
+        "choose a free port off the list (4040-4044 or 4046 and up), update the registry entry, and restart the agent",
+    )))
 }
 
 #[cfg(test)]

@@ -149,11 +149,10 @@ fn interrupted_runs(cx: &Context, sink: &mut Sink) {
             .help("`instar-doctor --fix` (or `undo`) rolls it back to the backed-up bytes first")
             // Applied by `--fix`, `-i` and `undo` before any other fix, not by the fix loop
             // (which holds the lock, so it never sees this finding): no change to list.
-            .fix(Some(Fix {
-                applicability: Applicability::Safe,
-                title: format!("roll back the interrupted run {}", run.run_id),
-                changes: Vec::new(),
-            })),
+            .fix(Some(Fix::safe(
+                format!("roll back the interrupted run {}", run.run_id),
+                Vec::new(),
+            ))),
         );
     }
 }

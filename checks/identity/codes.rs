@@ -6,7 +6,7 @@ use crate::fix::Applicability::{Manual, Safe, Unsafe};
 code!(MISSING_ON_MESH, "identity/missing-on-mesh", Error, Some(Unsafe),
 "no identity.json, but this machine has keys or a registry: multi-machine is silently off",
 "What it checks: .instar/machine/identity.json is absent while private keys exist under either \
-name, or the registry lists machines (spec §5.2, §5.4 I-MISSING-WITH-KEYS).
+name, or the registry lists machines.
 Why it matters: instar's hasIdentity() is only \"identity.json exists\". Without it \
 MultiMachineCoordinator silently runs as a single machine that is always awake, next to the real \
 awake machine: split brain. (The Stage 1 document says it throws; the code does not.)
@@ -18,14 +18,14 @@ restore the file from git history or a backup (manual).");
 code!(UNREADABLE, "identity/unreadable", Error, Some(Safe),
 "identity.json exists but cannot be read",
 "What it checks: identity.json is a readable regular file (not a directory, FIFO, socket, \
-unreadable file, or a symlink to nothing) (spec §5.4 I-PERM).
+unreadable file, or a symlink to nothing).
 Why it matters: existsSync says yes, then loadIdentity's readFileSync throws: server start aborts.
 What instar does (every version): fatal at server start.
 Fix: missing read permission → chmod 644 (safe: identity.json is public data). Anything else is manual.");
 
 code!(PARSE_ERROR, "identity/parse-error", Error, Some(Unsafe),
 "identity.json is not valid JSON, or its root is null",
-"What it checks: identity.json with JSON.parse's exact rules; a null root (spec §5.2, §5.4 I-PARSE).
+"What it checks: identity.json with JSON.parse's exact rules; a null root.
 Why it matters: loadIdentity is JSON.parse with no validation and no try/catch.
 What instar does (every version): a raw SyntaxError (TypeError for null) aborts server start.
 Fix: a BOM alone is stripped (safe). Otherwise, when a remote copy in .instar/machines/*/ has \
@@ -38,7 +38,7 @@ code!(
     Some(Unsafe),
     "identity.json has no machineId string: this machine registers as \"undefined\"",
     "What it checks: the root is an object with a string machineId. {}, [], a string or a number \
-load (spec §5.2).
+load.
 Why it matters: ensureSelfRegistered then writes a registry entry under the key \"undefined\" \
 (probed at both versions): the real machine is never registered, signatures cannot be checked.
 What instar does (every version): loads it silently.
@@ -52,7 +52,7 @@ code!(
     Warning,
     Some(Manual),
     "machineId is not m_ followed by 32 lowercase hex digits",
-    "What it checks: machineId against ^m_[0-9a-f]{32}$ (spec §5.1, §5.4 I-FIELDS).
+    "What it checks: machineId against ^m_[0-9a-f]{32}$.
 Why it matters: instar generates ids only of that form; another value was hand-written or comes \
 from an example (the multi-machine spec's examples use non-hex letters).
 What instar does: uses it verbatim as the registry key.
@@ -67,8 +67,7 @@ code!(
     Some(Unsafe),
     "a public key in identity.json is missing or not a 44-byte SPKI of the right algorithm",
     "What it checks: signingPublicKey and encryptionPublicKey are base64 (standard, padded) of a \
-44-byte SPKI DER with the Ed25519 (MCowBQYDK2VwAyEA…) and X25519 (MCowBQYDK2VuAyEA…) prefix \
-(spec §5.1, §5.4 I-FIELDS).
+44-byte SPKI DER with the Ed25519 (MCowBQYDK2VwAyEA…) and X25519 (MCowBQYDK2VuAyEA…) prefix.
 Why it matters: instar turns the value back into a PEM only when it verifies a signature (peer \
 routes, git allowed-signers, the HEAD lease); a bad value fails there, silently.
 What instar does: loads it.
@@ -83,7 +82,7 @@ code!(
     None,
     "an identity field is missing or has the wrong type or format",
     "What it checks: name, platform and createdAt are strings (createdAt an ISO timestamp), \
-capabilities is an array of strings (spec §5.1, §5.4 I-FIELDS). Unknown capability values are \
+capabilities is an array of strings. Unknown capability values are \
 tolerated, as instar tolerates them.
 Why it matters: the registry entry copies the name; jobs address machines by name; pairing sends \
 the whole file to peers.
@@ -98,7 +97,7 @@ code!(
     None,
     "the machine name is a raw hostname",
     "What it checks: name against ^[a-z0-9-]+$, the form instar's init writes; `instar join` at \
-0.28.44 wrote the raw hostname (capitals, dots) (spec §5.4 I-NAME).
+0.28.44 wrote the raw hostname (capitals, dots).
 Why it matters: cosmetic only.
 What instar does: uses it as is.
 Fix: none: the registry and jobs' machines lists may refer to the machine by this name."

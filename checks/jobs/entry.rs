@@ -537,7 +537,10 @@ impl<'a> Validator<'a, '_> {
         {
             self.problem(
                 code,
-                format!("{what} entries must be non-empty strings; entry {index} is not"),
+                format!(
+                    "{what} entries must be non-empty strings; entry #{} is not",
+                    index + 1
+                ),
                 "not a non-empty string",
                 bad.span(),
                 &format!("{pointer}/{index}"),

@@ -21,7 +21,9 @@ pub fn stale_jobs_file(
     default_path: &Path,
 ) -> Diagnostic {
     let default_exists = cx.file(default_path).exists_for_instar();
-    let target = default_path.to_string_lossy().into_owned();
+    // Relative to the project (instar runs in the project folder, and the doctor resolves
+    // relative paths against it): the next move of the project does not make it stale again.
+    let target = cx.display_path(default_path);
     let fix = if default_exists {
         Fix::unsafe_(
             format!(

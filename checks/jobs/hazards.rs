@@ -190,14 +190,18 @@ fn schedule_hazards(
                 let mut hazard = Hazard::new(
                     &CRON_LAST_WEEKDAY_TRAP,
                     format!(
-                        "\"{part}\" in schedule {} fires on every day {day} of the week, not the last one",
-                        shown(&value)
+                        "\"{part}\" in schedule {} fires every {}, not only on the last one of the month",
+                        shown(&value),
+                        weekday_words(day)
                     ),
                     "read as every week",
                     value.source_range(span.clone()),
                     "/schedule",
                 );
-                hazard.help = Some(format!("for the last one of the month write {day}#L"));
+                hazard.help = Some(format!(
+                    "for the last {} of the month write {day}#L",
+                    weekday_words(day)
+                ));
                 out.push(hazard);
             }
             if pattern.never_fires() {
@@ -445,7 +449,8 @@ fn grounding_hazards(
                 .unwrap_or(start..start + 1);
             let mut hazard = Hazard::new(
                 &UNGROUNDED,
-                format!("enabled job {slug:?} has no grounding; instar's grounding audit warns about it on every load"),
+                "enabled, with no grounding: instar's grounding audit warns about it on every load"
+                    .to_string(),
                 "no grounding",
                 span,
                 "/slug",
@@ -556,5 +561,37 @@ mod tests {
         assert!(!grounding_exempt("memory-hygiene", old));
         assert!(grounding_exempt("memory-hygiene", head));
         assert!(!grounding_exempt("my-own-job", head));
+    }
+}
+
+/// A cron weekday (`5`, `0` or `7` for Sunday, `FRI`) as a person says it: "Friday"; anything
+/// else stays as written, "day X of the week".
+fn weekday_words(day: &str) -> String {
+    const NAMES: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    let by_number = day.parse::<usize>().ok().map(|n| n % 7);
+    let by_name = NAMES.iter().position(|n| n[..3].eq_ignore_ascii_case(day));
+    match by_number.or(by_name) {
+        Some(i) => NAMES[i].to_string(),
+        None => format!("day {day} of the week"),
+    }
+}
+
+#[cfg(test)]
+mod weekday_tests {
+    #[test]
+    fn weekdays_are_named() {
+        assert_eq!(super::weekday_words("5"), "Friday");
+        assert_eq!(super::weekday_words("0"), "Sunday");
+        assert_eq!(super::weekday_words("7"), "Sunday");
+        assert_eq!(super::weekday_words("fri"), "Friday");
+        assert_eq!(super::weekday_words("x"), "day x of the week");
     }
 }

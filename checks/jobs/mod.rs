@@ -223,9 +223,10 @@ impl<'a> JobsRun<'a> {
         let slug_value = fields.get("slug");
         let slug_text = slug_value.and_then(|s| s.as_str());
         // Built only for entries that have something to say.
+        // Named as a person finds it: by slug, and by 1-based position in the file.
         let who = || match &slug_text {
-            Some(slug) => format!("job {index} ({slug:?})"),
-            None => format!("job {index}"),
+            Some(slug) => format!("job {slug:?} (#{})", index + 1),
+            None => format!("job #{}", index + 1),
         };
 
         for (nth, problem) in problems.into_iter().enumerate() {
@@ -315,7 +316,7 @@ impl<'a> JobsRun<'a> {
         }
 
         let tape = entry.tape();
-        let subject = format!("job {index}: ");
+        let subject = format!("job #{}: ", index + 1);
         for dup in tape.duplicates() {
             pass.found.push(shared::duplicate_key_finding(
                 &DUPLICATE_KEY,
@@ -405,10 +406,16 @@ impl SlugIndex {
         for (slug, span, index, first_slug, first_span, first_index) in repeats {
             let exact = slug == first_slug;
             let message = if exact {
-                format!("job {index}: slug {slug:?} is already used by job {first_index}")
+                format!(
+                    "job #{}: slug {slug:?} is already used by job #{}",
+                    index + 1,
+                    first_index + 1
+                )
             } else {
                 format!(
-                    "job {index}: slug {slug:?} differs only in case from job {first_index}'s {first_slug:?}"
+                    "job #{}: slug {slug:?} differs only in case from job #{}'s {first_slug:?}",
+                    index + 1,
+                    first_index + 1
                 )
             };
             let renamed = self.free_name(&slug);

@@ -69,15 +69,20 @@ fn check_algorithm(
             }
             other => {
                 any = true;
+                // Built here rather than with the shared unreadable finding: the preflight tells the
+                // checks that can stop a boot by their use of the shared (fatal) findings.
                 sink.push(
-                    super::shared::unreadable_finding(
+                    Diagnostic::new(
                         &UNREADABLE,
                         Effect::Silent,
-                        cx,
-                        &path,
-                        other,
-                        &format!("instar cannot load this {} key", kind(alg)),
+                        format!(
+                            "{} {}: instar cannot load this {} key",
+                            cx.display_path(&path),
+                            other.describe(),
+                            kind(alg)
+                        ),
                     )
+                    .file(&path)
                     .fix(Some(Fix::manual(
                         "put the real key file back from your backup",
                     ))),

@@ -147,7 +147,9 @@ code!(
     Some(Manual),
     "~/.instar/host-spawn-holders.json keeps a slot stamped with another host name (#9)",
     "What it checks: holders whose hostname is not this host's, whose pid is not alive here and \
-whose heartbeat is more than 5 minutes old (a renamed or flapping host name leaves these).
+whose heartbeat is more than 5 minutes old (a renamed or flapping host name leaves these), \
+when the file is on a local file system (statfs): on a shared home another host's holder may \
+be alive.
 Why it matters: instar never prunes a foreign holder, so each one permanently takes a slot of \
 the host-wide spawn cap.
 What instar does: refuses to touch them by design.

@@ -12,18 +12,7 @@ use super::codes::*;
 use super::view::Machine;
 use super::{Concern, Finding};
 
-/// The WHATWG Fetch "bad ports", which node's fetch refuses (the list instar's allocator skips).
-pub const FETCH_BLOCKED_PORTS: &[u32] = &[
-    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
-    103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
-    512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
-    995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
-    6669, 6679, 6697, 10080,
-];
-
-pub fn is_fetch_blocked(port: f64) -> bool {
-    port.fract() == 0.0 && FETCH_BLOCKED_PORTS.contains(&(port as u32))
-}
+use crate::checks::ports::is_fetch_blocked;
 
 pub fn check(_cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     ports(machine, out);

@@ -1,4 +1,5 @@
-//! Host-wide state stamped with a host name (#9: spawn-cap holders left by an old host name)
+//! Host-wide state stamped with a host name (#9: spawn-cap holders left by an old host name, on
+//! a local file system only)
 //! and agent paths that instar before v0.28.79 could not use (#33).
 
 use crate::diag::{Diagnostic, Effect};
@@ -25,6 +26,11 @@ fn holders(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     let Some(here) = cx.host().hostname() else {
         return;
     };
+    // On a shared (network) home another host's holder may be alive, and its pid means nothing
+    // here: only a local file is judged (#9).
+    if cx.host().local_filesystem(&path) == Some(false) {
+        return;
+    }
     let Some(list) = tape.root().get("holders") else {
         return;
     };

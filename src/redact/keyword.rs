@@ -23,10 +23,12 @@ pub fn spans(bytes: &[u8], out: &mut Vec<Span>) {
         while i < bytes.len() && is_name_byte(bytes[i]) {
             i += 1;
         }
-        if !is_secret_name(&bytes[start..i]) {
+        // The cheap test first: most words of a file (prompt text) are not followed by a
+        // quote and a colon, and are then never read as names (issue #11).
+        let Some(value) = value_after_name(bytes, i) else {
             continue;
-        }
-        if let Some(value) = value_after_name(bytes, i) {
+        };
+        if is_secret_name(&bytes[start..i]) {
             i = value.end.max(i);
             out.push(value);
         }

@@ -203,9 +203,16 @@ impl<'a> Lexer<'a> {
         // Whether the file was already damaged before this string (read before this string's
         // own damage is counted below).
         let damaged_before = self.irregular;
-        let name = unescape(&self.bytes[content.clone()]);
-        let secret_name = is_secret_name(&name);
         let colon = self.next_significant() == Some(b':');
+        // The string's text as a name matters only in a key's place or before a colon: a 60 MB
+        // file's prompt values are neither unescaped nor read as names (issue #11).
+        let as_name = self.slot == Slot::Key || colon;
+        let name = if as_name {
+            unescape(&self.bytes[content.clone()])
+        } else {
+            std::borrow::Cow::Borrowed(&b""[..])
+        };
+        let secret_name = self.slot == Slot::Key && is_secret_name(&name);
         // In a key's place, a secret name without a colon is still a key; so is a string cut off
         // by the end of its line or file (a truncated `"machi`).
         let missing_colon_key =
@@ -228,7 +235,9 @@ impl<'a> Lexer<'a> {
             if self.pending || cut_by_eof {
                 out.push(content);
             }
-            self.key(&name);
+            // Already read as a name in a key's place: not read twice.
+            let known = (self.slot == Slot::Key).then_some(secret_name);
+            self.key_read(&name, known);
             return;
         }
         let stray = self.stray(secret_name);
@@ -380,8 +389,13 @@ impl<'a> Lexer<'a> {
     }
 
     fn key(&mut self, name: &[u8]) {
+        self.key_read(name, None);
+    }
+
+    /// `key`, with whether `name` is secret when the caller already knows.
+    fn key_read(&mut self, name: &[u8], secret: Option<bool>) {
         self.slot = Slot::Colon;
-        if is_secret_name(name) {
+        if secret.unwrap_or_else(|| is_secret_name(name)) {
             self.pending = true;
         }
         self.marker_key = is_secret_marker(name);

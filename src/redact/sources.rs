@@ -18,6 +18,7 @@ pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
     lines: HashMap<PathBuf, Arc<LineIndex>>,
+    shown: HashMap<PathBuf, String>,
 }
 
 impl Sources {
@@ -26,11 +27,22 @@ impl Sources {
             .entry(path.to_path_buf())
             .or_insert_with(|| {
                 let bytes = cx.bytes_of(path)?;
-                // Over the whole file, once: every window is cut from these (design §8).
-                let secrets = redact::file_secret_spans(path, &bytes);
-                Some((bytes, Arc::new(secrets)))
+                // Over the whole file, once per run: every window is cut from these (design §8).
+                let secrets = cx.secret_spans(path)?;
+                Some((bytes, secrets))
             })
             .clone()
+    }
+
+    /// The file's path as the reports show it (`Context::display_path`), built once per file:
+    /// a report of 100,000 findings in one file would otherwise split the path 100,000 times.
+    pub fn display(&mut self, cx: &Context, path: &Path) -> String {
+        if let Some(shown) = self.shown.get(path) {
+            return shown.clone();
+        }
+        let shown = cx.display_path(path);
+        self.shown.insert(path.to_path_buf(), shown.clone());
+        shown
     }
 
     /// The file's line index, built on first use: every snippet and diff hunk of a render finds
@@ -102,7 +114,7 @@ impl Sources {
         texts.extend(d.help.clone());
         texts.extend(d.label.clone());
         texts.extend(d.secondary.iter().map(|l| l.message.clone()));
-        texts.extend(d.fix.as_ref().map(|f| f.title.clone()));
+        texts.extend(d.fix.as_ref().map(|f| f.title().to_string()));
         if !texts.iter().any(|t| may_quote(t)) {
             return;
         }
@@ -123,7 +135,7 @@ impl Sources {
             scrub(&mut l.message);
         }
         if let Some(f) = d.fix.as_mut() {
-            scrub(&mut f.title);
+            scrub(f.title_mut());
         }
     }
 }

@@ -2,76 +2,159 @@
 //! preview is exactly what a write would produce. Secrets are redacted on both sides, with ranges
 //! computed over each whole file.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use super::human::HumanOptions;
 use super::Sources;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::{Context, Report};
-use crate::fix::{apply_edits, Applicability, Change, Fix};
+use crate::fix::{apply_edits, Applicability, Change, Claims, Fix};
 use crate::line_index::LineIndex;
 use crate::redact;
 
 /// Lines of context around each change, as `diff -u`.
 const CONTEXT: usize = 3;
 
-/// The diff of one fix against the files as they are now.
+/// The diff of one fix against the files as they are now (the `-i` prompt's preview). The
+/// file's secrets come from the run's `Context`, lexed once however many questions are asked.
 pub fn fix_diff(cx: &Context, fix: &Fix) -> String {
-    fix_diff_in(cx, &mut Sources::default(), fix)
+    let mut plan = Plan::default();
+    plan.add(cx, None, fix);
+    plan.render(cx, &mut Sources::default(), "")
 }
 
-/// `fix_diff` with the render's cache of bytes, secrets and line indexes.
-fn fix_diff_in(cx: &Context, sources: &mut Sources, fix: &Fix) -> String {
-    let mut edits: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, &str)>> = BTreeMap::new();
-    let mut out = String::new();
-    for change in &fix.changes {
-        match change {
-            Change::Edit {
-                file,
-                span,
-                replacement,
-            } => edits
-                .entry(file.clone())
-                .or_default()
-                .push((span.clone(), replacement.as_str())),
-            Change::Write { file, contents } => {
-                let old = cx.bytes_of(file).map(|b| b.to_vec()).unwrap_or_default();
-                out.push_str(&unified(cx, file, &old, contents));
+/// What a set of fixes changes, gathered per file: all of a file's edits or its whole-file
+/// write, so that each file is read, lexed for secrets and diffed once however many fixes touch
+/// it (issue #11). A fix's moves, modes and quarantine saves go, in its own order, with the
+/// first file it touches (its home): the three renames of a swap stay together.
+#[derive(Default)]
+struct Plan<'a> {
+    /// Files in the order the fixes first touch them; `None` holds what concerns no file.
+    order: Vec<Option<&'a Path>>,
+    sections: HashMap<Option<&'a Path>, Section<'a>>,
+}
+
+#[derive(Default)]
+struct Section<'a> {
+    /// The header line of the fixes that touch the file (`--diff` only), each distinct line
+    /// once with how many fixes it stands for: 100,000 quarantines of one kind are one line.
+    headers: Vec<(String, usize)>,
+    header_at: HashMap<String, usize>,
+    edits: Vec<(Span, &'a str)>,
+    write: Option<&'a [u8]>,
+    /// `chmod`, `move` and `rename` lines.
+    actions: Vec<String>,
+    /// Quarantine files by name: bytes and entries saved into each.
+    saved: Vec<(&'a str, usize, usize)>,
+}
+
+impl<'a> Plan<'a> {
+    fn section(&mut self, file: Option<&'a Path>) -> &mut Section<'a> {
+        if !self.sections.contains_key(&file) {
+            self.order.push(file);
+        }
+        self.sections.entry(file).or_default()
+    }
+
+    /// Adds every change of `fix`; `header` goes once into each section it touches.
+    fn add(&mut self, cx: &Context, header: Option<&str>, fix: &'a Fix) {
+        // Data the fix saves goes with the first file it touches.
+        let home = fix
+            .changes()
+            .iter()
+            .find_map(|c| c.file().map(PathBuf::as_path));
+        let mut headed: Vec<Option<&Path>> = Vec::new();
+        for change in fix.changes() {
+            let file = match change {
+                Change::Edit { file, .. } | Change::Write { file, .. } => Some(file.as_path()),
+                _ => home,
+            };
+            let section = self.section(file);
+            if let Some(header) = header.filter(|_| !headed.contains(&file)) {
+                headed.push(file);
+                match section.header_at.get(header) {
+                    Some(&at) => section.headers[at].1 += 1,
+                    None => {
+                        section
+                            .header_at
+                            .insert(header.to_string(), section.headers.len());
+                        section.headers.push((header.to_string(), 1));
+                    }
+                }
             }
-            Change::SetMode { file, mode } => {
-                out.push_str(&format!("chmod {mode:o} {}\n", cx.display_path(file)));
-            }
-            Change::Quarantine { file } => {
-                out.push_str(&format!(
+            match change {
+                Change::Edit {
+                    span, replacement, ..
+                } => section.edits.push((span.clone(), replacement.as_str())),
+                Change::Write { contents, .. } => section.write = Some(contents),
+                Change::SetMode { file, mode } => section
+                    .actions
+                    .push(format!("chmod {mode:o} {}\n", cx.display_path(file))),
+                Change::Quarantine { file } => section.actions.push(format!(
                     "move {} to .instar/doctor/quarantine/<run>/\n",
                     cx.display_path(file)
-                ));
-            }
-            Change::Rename { from, to } => {
-                out.push_str(&format!(
+                )),
+                Change::Rename { from, to } => section.actions.push(format!(
                     "rename {} to {}\n",
                     cx.display_path(from),
                     cx.display_path(to)
-                ));
-            }
-            Change::QuarantineData { name, contents } => {
-                out.push_str(&saved(name, contents));
+                )),
+                Change::QuarantineData { name, contents } => {
+                    match section.saved.iter_mut().find(|(n, _, _)| n == name) {
+                        Some((_, bytes, entries)) => {
+                            *bytes += contents.len();
+                            *entries += 1;
+                        }
+                        None => section.saved.push((name, contents.len(), 1)),
+                    }
+                }
             }
         }
     }
-    for (file, mut file_edits) in edits {
-        out.push_str(&edits_diff(cx, sources, &file, &mut file_edits));
-    }
-    out
-}
 
-/// The line that says what a fix saves to the run's quarantine folder.
-fn saved(name: &str, contents: &[u8]) -> String {
-    format!(
-        "save {} bytes to .instar/doctor/quarantine/<run>/{name}\n",
-        contents.len()
-    )
+    /// Each section: its fixes' headers, the file's diff, then its other changes; `gap` after
+    /// each.
+    fn render(self, cx: &Context, sources: &mut Sources, gap: &str) -> String {
+        let Plan {
+            order,
+            mut sections,
+        } = self;
+        let mut out = String::new();
+        for file in order {
+            let Some(mut section) = sections.remove(&file) else {
+                continue;
+            };
+            for (header, fixes) in &section.headers {
+                out.push_str(header);
+                if *fixes > 1 {
+                    out.push_str(&format!(" ({fixes} fixes)"));
+                }
+                out.push('\n');
+            }
+            if let Some(file) = file {
+                if let Some(contents) = section.write {
+                    let old = cx.bytes_of(file).unwrap_or_default();
+                    out.push_str(&unified(cx, file, &old, contents));
+                }
+                if !section.edits.is_empty() {
+                    out.push_str(&edits_diff(cx, sources, file, &mut section.edits));
+                }
+            }
+            section.actions.iter().for_each(|a| out.push_str(a));
+            for (name, bytes, entries) in section.saved {
+                let count = match entries {
+                    1 => String::new(),
+                    n => format!(" ({n} entries)"),
+                };
+                out.push_str(&format!(
+                    "save {bytes} bytes{count} to .instar/doctor/quarantine/<run>/{name}\n"
+                ));
+            }
+            out.push_str(gap);
+        }
+        out
+    }
 }
 
 /// One side of a diff: a whole file's bytes, its secrets and its line index.
@@ -81,10 +164,56 @@ struct Side<'a> {
     lines: &'a LineIndex,
 }
 
-/// The unified diff of `edits` (spans into the file as it is now) applied in one pass. The
-/// edits are cut into clusters far enough apart to never share a hunk, and each cluster is
-/// diffed on its own lines only: N edits in one file cost the file once plus their own lines,
-/// never N times the file (issue #11). A single edit gives exactly `unified`'s diff.
+impl Side<'_> {
+    /// How many lines a diff counts: a final newline ends the last line, it starts none.
+    fn line_count(&self) -> usize {
+        if self.bytes.is_empty() {
+            0
+        } else {
+            self.lines.line_of(self.bytes.len()) + usize::from(self.bytes.last() != Some(&b'\n'))
+        }
+    }
+
+    /// The bytes of 0-based `line`, its newline included.
+    fn line(&self, line: usize) -> Span {
+        self.lines.start_of(line)..self.lines.start_of(line + 1)
+    }
+
+    fn text(&self, line: usize) -> &[u8] {
+        &self.bytes[self.line(line)]
+    }
+}
+
+/// One step of a line diff, in absolute 0-based line numbers of each side.
+#[derive(Debug, Clone)]
+struct Op {
+    tag: similar::DiffTag,
+    old: Span,
+    new: Span,
+}
+
+impl Op {
+    fn equal(old: Span, new: Span) -> Op {
+        debug_assert_eq!(old.len(), new.len());
+        Op {
+            tag: similar::DiffTag::Equal,
+            old,
+            new,
+        }
+    }
+}
+
+/// Above this many lines (both sides together), the changed lines of one block are shown as
+/// removed and added whole instead of being aligned by Myers' algorithm, whose cost grows with
+/// the square of the lines that differ: removing 100,000 adjacent jobs is one block of millions
+/// of lines, and its minimal diff is that anyway.
+const ALIGN_MAX_LINES: usize = 2_000;
+
+/// The unified diff of `edits` (spans into the file as it is now) applied in one pass, with
+/// one read of the file, its secrets and line index from `sources`, and one lexing and one
+/// index of the result. The changed lines come from the edits themselves: each edit's own lines
+/// (on each side) form a block, blocks on shared lines merge, and only a block's lines are
+/// aligned (issue #11): N edits cost the file once plus their own lines, never N times the file.
 fn edits_diff(
     cx: &Context,
     sources: &mut Sources,
@@ -108,7 +237,7 @@ fn edits_diff(
     edits.sort_by_key(|(span, _)| (span.start, span.end));
     let new_bytes = match apply_edits(old.bytes, edits) {
         Ok(new) => new,
-        Err(err) => return format!("{}: {err}\n", cx.display_path(file)),
+        Err(err) => return format!("{}: {err}\n", sources.display(cx, file)),
     };
     if old.bytes == new_bytes.as_slice() {
         return String::new();
@@ -121,46 +250,53 @@ fn edits_diff(
         secrets: &new_secrets,
         lines: &new_lines,
     };
-    // (old bytes, new bytes, last old line) of each cluster.
-    let mut clusters: Vec<(Span, Span, usize)> = Vec::new();
+    let (old_count, new_count) = (old.line_count(), new.line_count());
+    // The lines each edit touches on each side, merged where they share a line. Bytes outside
+    // the edits are the same on both sides, so the lines between two blocks are equal and as
+    // many on each side.
+    let mut blocks: Vec<(Span, Span)> = Vec::new();
     let mut shift: isize = 0;
     for (span, replacement) in edits.iter() {
         let new_start = span.start.saturating_add_signed(shift);
-        let new_span = new_start..new_start + replacement.len();
+        let new_end = new_start + replacement.len();
         shift += replacement.len() as isize - span.len() as isize;
-        let first = old.lines.line_of(span.start);
-        let last = old.lines.line_of(span.end);
-        match clusters.last_mut() {
-            // Closer than two contexts (and a margin): their hunks may touch, diff them together.
-            Some(c) if first <= c.2 + 2 * CONTEXT + 2 => {
-                c.0.end = c.0.end.max(span.end);
-                c.1.end = c.1.end.max(new_span.end);
-                c.2 = c.2.max(last);
+        let old_lines =
+            old.lines.line_of(span.start)..(old.lines.line_of(span.end) + 1).min(old_count);
+        let new_lines =
+            new.lines.line_of(new_start)..(new.lines.line_of(new_end) + 1).min(new_count);
+        match blocks.last_mut() {
+            // Sharing a line on either side: one block.
+            Some((o, n)) if old_lines.start < o.end || new_lines.start < n.end => {
+                o.end = o.end.max(old_lines.end);
+                n.end = n.end.max(new_lines.end);
             }
-            _ => clusters.push((span.clone(), new_span, last)),
+            _ => blocks.push((old_lines, new_lines)),
         }
     }
-    let name = cx.display_path(file);
-    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
-    for (i, (old_span, new_span, _)) in clusters.iter().enumerate() {
-        // Between the neighbouring clusters both files hold the same bytes, shifted.
-        let (old_lo, new_lo) = match i.checked_sub(1).map(|p| &clusters[p]) {
-            Some(prev) => (prev.0.end, prev.1.end),
-            None => (0, 0),
-        };
-        let (old_hi, new_hi) = clusters
-            .get(i + 1)
-            .map_or((old.bytes.len(), new.bytes.len()), |next| {
-                (next.0.start, next.1.start)
-            });
-        debug_assert!(old_lo <= old_span.start && new_lo <= new_span.start);
-        segment_hunks(&mut out, &old, &new, old_lo..old_hi, new_lo..new_hi);
+    let mut ops = Vec::new();
+    let (mut old_at, mut new_at) = (0, 0);
+    for (o, n) in blocks {
+        // A block that starts inside the previous one (an insertion at its end) joins it.
+        let o = o.start.max(old_at)..o.end.max(old_at);
+        let n = n.start.max(new_at)..n.end.max(new_at);
+        if o.start > old_at {
+            ops.push(Op::equal(old_at..o.start, new_at..n.start));
+        }
+        block_ops(&old, &new, o.clone(), n.clone(), &mut ops);
+        (old_at, new_at) = (o.end, n.end);
     }
+    if old_at < old_count {
+        ops.push(Op::equal(old_at..old_count, new_at..new_count));
+    }
+    let name = sources.display(cx, file);
+    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
+    hunks(&mut out, &old, &new, &ops);
     out
 }
 
-/// A unified diff of the changed region only: the common prefix and suffix are cut first so that
-/// a one-line change in a 60 MB file costs no more than in a small one.
+/// A unified diff of two whole texts of `file` (a whole-file write): the lines they share at
+/// each end are cut first, so that a one-line change in a 60 MB file costs no more than in a
+/// small one.
 ///
 /// Lines are compared as they are and shown redacted, with each side's secret ranges computed
 /// over that whole side (design §8): a value whose key is lines above the hunk is still hidden,
@@ -176,64 +312,150 @@ pub fn unified(cx: &Context, file: &std::path::Path, old: &[u8], new: &[u8]) -> 
     let new_secrets = redact::file_secret_spans(file, new);
     let old_lines = LineIndex::new(old);
     let new_lines = LineIndex::new(new);
-    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
-    segment_hunks(
-        &mut out,
-        &Side {
-            bytes: old,
-            secrets: &old_secrets,
-            lines: &old_lines,
-        },
-        &Side {
-            bytes: new,
-            secrets: &new_secrets,
-            lines: &new_lines,
-        },
-        0..old.len(),
-        0..new.len(),
+    let old = Side {
+        bytes: old,
+        secrets: &old_secrets,
+        lines: &old_lines,
+    };
+    let new = Side {
+        bytes: new,
+        secrets: &new_secrets,
+        lines: &new_lines,
+    };
+    let mut ops = Vec::new();
+    block_ops(
+        &old,
+        &new,
+        0..old.line_count(),
+        0..new.line_count(),
+        &mut ops,
     );
+    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
+    hunks(&mut out, &old, &new, &ops);
     out
 }
 
-/// Appends the hunks of `old[old_seg]` against `new[new_seg]`: two stretches that start and end
-/// on the same bytes (whole files, or the bytes between two clusters of edits) and hold every
-/// difference nearby. Costs the segments' length and a few bisections of the line indexes.
-fn segment_hunks(out: &mut String, old: &Side, new: &Side, old_seg: Span, new_seg: Span) {
-    let (o, n) = (old.bytes, new.bytes);
-    let common = common_prefix_len(&o[old_seg.clone()], &n[new_seg.clone()]);
-    if common == old_seg.len() && common == new_seg.len() {
-        return;
+/// The ops of one block of lines: the lines both ends share are equal; what is left is aligned
+/// by Myers' algorithm when it is small, else removed and added whole (`ALIGN_MAX_LINES`).
+fn block_ops(old: &Side, new: &Side, o: Span, n: Span, ops: &mut Vec<Op>) {
+    let prefix = o
+        .clone()
+        .zip(n.clone())
+        .take_while(|(a, b)| old.text(*a) == new.text(*b))
+        .count();
+    let (o_mid, n_mid) = (o.start + prefix..o.end, n.start + prefix..n.end);
+    let suffix = o_mid
+        .clone()
+        .rev()
+        .zip(n_mid.clone().rev())
+        .take_while(|(a, b)| old.text(*a) == new.text(*b))
+        .count();
+    let (o_mid, n_mid) = (
+        o_mid.start..o_mid.end - suffix,
+        n_mid.start..n_mid.end - suffix,
+    );
+    if prefix > 0 {
+        ops.push(Op::equal(o.start..o_mid.start, n.start..n_mid.start));
     }
-    // Whole lines of the common prefix; both sides agree up to there, shifted by the same.
-    let prefix_line = old.lines.line_of(old_seg.start + common);
-    let prefix_old = old.lines.start_of(prefix_line).max(old_seg.start);
-    let prefix_new = prefix_old - old_seg.start + new_seg.start;
-    let suffix = common_suffix_len(&o[prefix_old..old_seg.end], &n[prefix_new..new_seg.end]);
-    // Keep whole lines in the suffix we cut, and a few for context on each side.
-    let start_line = prefix_line.saturating_sub(CONTEXT);
-    let start = old.lines.start_of(start_line).max(old_seg.start);
-    let start_new = start - old_seg.start + new_seg.start;
-    let new_start_line = new.lines.line_of(start_new);
-    let old_end = extend_lines(old.lines, old_seg.end - suffix, CONTEXT);
-    let new_end = extend_lines(new.lines, new_seg.end - suffix, CONTEXT);
-    let old_lines = split_lines(o, start..old_end);
-    let new_lines = split_lines(n, start_new..new_end);
-    let old_keys: Vec<&[u8]> = old_lines.iter().map(|l| &o[l.clone()]).collect();
-    let new_keys: Vec<&[u8]> = new_lines.iter().map(|l| &n[l.clone()]).collect();
-    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &old_keys, &new_keys);
-    for group in similar::group_diff_ops(ops, CONTEXT) {
+    if o_mid.len() + n_mid.len() <= ALIGN_MAX_LINES {
+        let old_keys: Vec<&[u8]> = o_mid.clone().map(|l| old.text(l)).collect();
+        let new_keys: Vec<&[u8]> = n_mid.clone().map(|l| new.text(l)).collect();
+        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old_keys, &new_keys) {
+            let (tag, a, b) = op.as_tag_tuple();
+            ops.push(Op {
+                tag,
+                old: a.start + o_mid.start..a.end + o_mid.start,
+                new: b.start + n_mid.start..b.end + n_mid.start,
+            });
+        }
+    } else {
+        let tag = match (o_mid.is_empty(), n_mid.is_empty()) {
+            (false, false) => similar::DiffTag::Replace,
+            (false, true) => similar::DiffTag::Delete,
+            (true, _) => similar::DiffTag::Insert,
+        };
+        ops.push(Op {
+            tag,
+            old: o_mid.clone(),
+            new: n_mid.clone(),
+        });
+    }
+    if suffix > 0 {
+        ops.push(Op::equal(o_mid.end..o.end, n_mid.end..n.end));
+    }
+}
+
+/// Groups `ops` (the whole file's, in order) into hunks with `CONTEXT` lines around each
+/// change, as `diff -u` and difflib do, and appends them.
+fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
+    // Empty steps dropped and neighbouring equal stretches joined, so that every equal step
+    // below stands between two changes (or at an end).
+    let mut joined: Vec<Op> = Vec::with_capacity(ops.len());
+    for op in ops
+        .iter()
+        .filter(|op| !op.old.is_empty() || !op.new.is_empty())
+    {
+        match joined.last_mut() {
+            Some(prev)
+                if prev.tag == similar::DiffTag::Equal && op.tag == similar::DiffTag::Equal =>
+            {
+                prev.old.end = op.old.end;
+                prev.new.end = op.new.end;
+            }
+            _ => joined.push(op.clone()),
+        }
+    }
+    let ops = joined;
+    let mut groups: Vec<Vec<Op>> = Vec::new();
+    let mut group: Vec<Op> = Vec::new();
+    let last = ops.len().saturating_sub(1);
+    for (i, op) in ops.iter().enumerate() {
+        if op.tag != similar::DiffTag::Equal {
+            group.push(op.clone());
+            continue;
+        }
+        let len = op.old.len();
+        // Context after the previous change, and before the next.
+        let after = if group.is_empty() {
+            0
+        } else {
+            len.min(CONTEXT)
+        };
+        let before = if i == last { 0 } else { len.min(CONTEXT) };
+        if after + before >= len && !group.is_empty() && i != last {
+            group.push(op.clone());
+            continue;
+        }
+        if after > 0 {
+            group.push(Op::equal(
+                op.old.start..op.old.start + after,
+                op.new.start..op.new.start + after,
+            ));
+        }
+        if !group.is_empty() {
+            groups.push(std::mem::take(&mut group));
+        }
+        if before > 0 {
+            group.push(Op::equal(
+                op.old.end - before..op.old.end,
+                op.new.end - before..op.new.end,
+            ));
+        }
+    }
+    if group.iter().any(|op| op.tag != similar::DiffTag::Equal) {
+        groups.push(group);
+    }
+    for group in groups {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
         };
-        let old_from = first.old_range().start;
-        let old_to = last.old_range().end;
-        let new_from = first.new_range().start;
-        let new_to = last.new_range().end;
+        let (old_from, old_to) = (first.old.start, last.old.end);
+        let (new_from, new_to) = (first.new.start, last.new.end);
         let mut body = String::new();
         let mut redacted = false;
         let mut escaped = false;
-        let mut line = |sign: char, side: &Side, span: &Span| {
-            let (text, hid) = redact::redact_window(side.bytes, side.secrets, span.clone());
+        let mut line = |sign: char, side: &Side, at: usize| {
+            let (text, hid) = redact::redact_window(side.bytes, side.secrets, side.line(at));
             redacted |= hid;
             // A control character from the file is shown escaped, never sent to the terminal;
             // the hunk then no longer says the file's bytes, so it is marked like a redaction.
@@ -251,37 +473,18 @@ fn segment_hunks(out: &mut String, old: &Side, new: &Side, old_seg: Span, new_se
             }
         };
         for op in &group {
-            let (tag, old_range, new_range) = op.as_tag_tuple();
-            match tag {
-                similar::DiffTag::Equal => {
-                    for l in &old_lines[old_range] {
-                        line(' ', old, l);
-                    }
-                }
-                similar::DiffTag::Delete => {
-                    for l in &old_lines[old_range] {
-                        line('-', old, l);
-                    }
-                }
-                similar::DiffTag::Insert => {
-                    for l in &new_lines[new_range] {
-                        line('+', new, l);
-                    }
-                }
-                similar::DiffTag::Replace => {
-                    for l in &old_lines[old_range] {
-                        line('-', old, l);
-                    }
-                    for l in &new_lines[new_range] {
-                        line('+', new, l);
-                    }
+            match op.tag {
+                similar::DiffTag::Equal => op.old.clone().for_each(|l| line(' ', old, l)),
+                _ => {
+                    op.old.clone().for_each(|l| line('-', old, l));
+                    op.new.clone().for_each(|l| line('+', new, l));
                 }
             }
         }
         out.push_str(&format!(
             "@@ -{} +{} @@\n",
-            range_header(start_line + old_from, old_to - old_from),
-            range_header(new_start_line + new_from, new_to - new_from)
+            range_header(old_from, old_to - old_from),
+            range_header(new_from, new_to - new_from)
         ));
         if redacted {
             out.push_str(REDACTED_HUNK);
@@ -303,21 +506,6 @@ pub const ESCAPED_HUNK: &str =
 pub const REDACTED_HUNK: &str =
     "~ secrets in this hunk are shown as [redacted]: it is for reading, not for `git apply`\n";
 
-/// The lines of `range`, each with its newline.
-fn split_lines(bytes: &[u8], range: Span) -> Vec<Span> {
-    let mut lines = Vec::new();
-    let mut from = range.start;
-    while from < range.end {
-        let to = bytes[from..range.end]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(range.end, |p| from + p + 1);
-        lines.push(from..to);
-        from = to;
-    }
-    lines
-}
-
 fn range_header(start0: usize, len: usize) -> String {
     if len == 0 {
         format!("{start0},0")
@@ -328,61 +516,53 @@ fn range_header(start0: usize, len: usize) -> String {
     }
 }
 
-fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-fn common_suffix_len(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
-}
-
-/// The end of the line containing `offset` (past its newline), then `more` further lines.
-fn extend_lines(lines: &LineIndex, offset: usize, more: usize) -> usize {
-    lines.start_of(lines.line_of(offset) + 1 + more)
-}
-
-/// The body of `--diff`: one header line and the diff per fix that `--fix` (with `unsafe_fixes`,
-/// also `--unsafe-fixes`) would apply, each fix once; and how many fixes it shows.
+/// The body of `--diff`: for each file, one header line per fix that `--fix` (with
+/// `unsafe_fixes`, also `--unsafe-fixes`) would apply to it, then one diff with all of them
+/// applied, as ruff's `--diff`; and how many fixes it shows.
 ///
-/// Each file's bytes, secrets and line index come from one `Sources` for the whole body, and the
-/// fixes are told apart by hashing, not by comparing each with every other (issue #11).
+/// The fixes are those the first pass of `--fix` applies (`Claims`); a fix that overlaps one of
+/// them is counted in a closing line, since `--fix` re-checks before offering it again. Fixes
+/// shared by several findings are told apart by hashing, never by comparing each with every
+/// other, and each file is read, lexed and indexed once (issue #11).
 pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String, usize) {
+    let threshold = if unsafe_fixes {
+        Applicability::Unsafe
+    } else {
+        Applicability::Safe
+    };
     let mut sources = Sources::default();
-    let mut out = String::new();
-    let mut shown = 0;
     let mut seen: HashSet<&Fix> = HashSet::new();
+    let mut claims = Claims::default();
+    let mut plan = Plan::default();
+    let (mut shown, mut overlapping) = (0, 0);
     for d in &report.diagnostics {
         let Some(fix) = &d.fix else { continue };
         // Several findings of one entry share its quarantine fix: show it once.
-        if !seen.insert(fix) {
+        if !fix.applies(threshold) || !seen.insert(fix) {
             continue;
         }
-        let wanted = match fix.applicability {
-            Applicability::Safe => true,
-            Applicability::Unsafe => unsafe_fixes,
-            Applicability::Manual => false,
-        };
-        if !wanted || fix.changes.is_empty() {
+        if !claims.try_claim(fix) {
+            overlapping += 1;
             continue;
         }
         shown += 1;
-        out.push_str(&sources.scrub(
-            cx,
-            d,
-            &format!(
-                "# {} ({}): {}\n",
-                d.code.id,
-                fix.applicability.as_str(),
-                fix.title
-            ),
-            true,
+        let header = format!(
+            "# {} ({}): {}",
+            d.code.id,
+            fix.applicability().as_str(),
+            fix.title()
+        );
+        plan.add(cx, Some(&sources.scrub(cx, d, &header, true)), fix);
+    }
+    let mut out = plan.render(cx, &mut sources, "\n");
+    if overlapping > 0 {
+        let (n, them) = match overlapping {
+            1 => ("1 more fix overlaps".to_string(), "it"),
+            n => (format!("{n} more fixes overlap"), "them"),
+        };
+        out.push_str(&format!(
+            "# {n} the fixes above: `--fix` applies these first, checks again, and offers {them} if still needed\n"
         ));
-        out.push_str(&fix_diff_in(cx, &mut sources, fix));
-        out.push('\n');
     }
     (out, shown)
 }
@@ -396,4 +576,184 @@ pub fn preview(cx: &Context, d: &Diagnostic, opts: &HumanOptions) -> String {
         out.push_str(&fix_diff(cx, fix));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::{VersionSource, NEWEST_KNOWN};
+
+    /// A context of `project` that has read `file` (a diff reads files through the run's cache).
+    fn context_holding(project: &std::path::Path, file: &std::path::Path) -> Context {
+        let cx = Context::new(
+            project.to_path_buf(),
+            NEWEST_KNOWN,
+            Some(NEWEST_KNOWN),
+            VersionSource::Flag,
+            0,
+            false,
+        );
+        cx.file(file);
+        cx
+    }
+
+    /// Applies a unified diff (ours: no secrets, no escapes) to `old`, checking every context
+    /// and removed line against it, as `patch` would.
+    fn patch(old: &[u8], diff: &str) -> Vec<u8> {
+        let lines: Vec<&[u8]> = old.split_inclusive(|b| *b == b'\n').collect();
+        let mut out: Vec<u8> = Vec::new();
+        let mut at = 0;
+        let mut body = diff.split_inclusive('\n').skip(2).peekable();
+        while let Some(header) = body.next() {
+            let old_start: usize = header
+                .trim_start_matches("@@ -")
+                .split([',', ' '])
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let len_given = header.trim_start_matches("@@ -").split(' ').next().unwrap();
+            let from = if len_given.ends_with(",0") {
+                old_start
+            } else {
+                old_start - 1
+            };
+            assert!(from >= at, "hunks out of order: {header}");
+            lines[at..from]
+                .iter()
+                .for_each(|l| out.extend_from_slice(l));
+            at = from;
+            while let Some(line) = body.next_if(|l| !l.starts_with("@@")) {
+                let text = &line.as_bytes()[1..];
+                let no_newline = body.next_if(|l| l.starts_with("\\ No newline")).is_some();
+                let text = if no_newline {
+                    &text[..text.len() - 1]
+                } else {
+                    text
+                };
+                match line.as_bytes()[0] {
+                    b' ' | b'-' => {
+                        assert_eq!(lines[at], text, "{header}");
+                        if line.starts_with(' ') {
+                            out.extend_from_slice(text);
+                        }
+                        at += 1;
+                    }
+                    b'+' => out.extend_from_slice(text),
+                    other => panic!("unexpected line {:?}", other as char),
+                }
+            }
+        }
+        lines[at..].iter().for_each(|l| out.extend_from_slice(l));
+        out
+    }
+
+    /// Many edits in one file, near and far from each other, on shared lines, at both ends and
+    /// without a final newline: the one diff of them all turns the file into exactly what
+    /// `apply_edits` writes, with at most `CONTEXT` lines of context around each change.
+    #[test]
+    fn one_diff_per_file_applies_to_exactly_the_planned_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.txt");
+        for (case, text) in [
+            "".to_string(),
+            "one line, no newline".to_string(),
+            (0..60).map(|i| format!("line {i}\n")).collect::<String>(),
+            (0..60).map(|i| format!("line {i}\n")).collect::<String>() + "tail",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            std::fs::write(&file, &text).unwrap();
+            // A context reads each file once: a new one for each text.
+            let cx = context_holding(dir.path(), &file);
+            let len = text.len();
+            // Deterministic scattered edits: (start, length, replacement) chosen by a small LCG.
+            for seed in 0..40u64 {
+                let mut state = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(case as u64);
+                let mut next = |m: usize| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 33) as usize) % m.max(1)
+                };
+                let mut edits: Vec<(Span, String)> = Vec::new();
+                let mut cursor = 0;
+                while cursor < len && edits.len() < 12 {
+                    let start = cursor + next(len.saturating_sub(cursor).min(90) + 1);
+                    if start > len {
+                        break;
+                    }
+                    let end = (start + next(30)).min(len);
+                    let replacement = ["", "X", "new\n", "a\nb\n", "\n"][next(5)].to_string();
+                    edits.push((start..end, replacement));
+                    // Keep them disjoint (touching allowed for non-empty ones).
+                    cursor = end + 1;
+                }
+                if edits.is_empty() {
+                    edits.push((len..len, "appended\n".to_string()));
+                }
+                let mut borrowed: Vec<(Span, &str)> =
+                    edits.iter().map(|(s, r)| (s.clone(), r.as_str())).collect();
+                let planned = apply_edits(text.as_bytes(), &borrowed).unwrap();
+                let diff = edits_diff(&cx, &mut Sources::default(), &file, &mut borrowed);
+                if planned == text.as_bytes() {
+                    assert_eq!(diff, "");
+                    continue;
+                }
+                assert!(
+                    diff.starts_with("--- a/notes.txt\n+++ b/notes.txt\n"),
+                    "{diff}"
+                );
+                assert_eq!(
+                    String::from_utf8(patch(text.as_bytes(), &diff)).unwrap(),
+                    String::from_utf8(planned.clone()).unwrap(),
+                    "case {case} seed {seed}: {edits:?}\n{diff}"
+                );
+                // Never more context than diff -u: at most CONTEXT equal lines in a row at a
+                // hunk's ends, at most 2 * CONTEXT between two changes.
+                for hunk in diff.split("\n@@").skip(1) {
+                    let mut run = 0;
+                    for line in hunk.lines().skip(1) {
+                        run = if line.starts_with(' ') { run + 1 } else { 0 };
+                        assert!(run <= 2 * CONTEXT, "{diff}");
+                    }
+                    assert!(run <= CONTEXT, "{diff}");
+                }
+            }
+        }
+    }
+
+    /// A block too large to align (every line of the file removed) is shown removed whole, in
+    /// time linear in its lines.
+    #[test]
+    fn a_block_too_large_to_align_is_removed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.txt");
+        let text: String = (0..3 * ALIGN_MAX_LINES).map(|i| format!("{i}\n")).collect();
+        std::fs::write(&file, &text).unwrap();
+        let cx = context_holding(dir.path(), &file);
+        // Remove every line but the first, edit by edit: the edits touch, so one block.
+        let mut edits: Vec<(Span, &str)> = Vec::new();
+        let mut offset = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if i > 0 {
+                edits.push((offset..offset + line.len(), ""));
+            }
+            offset += line.len();
+        }
+        let planned = apply_edits(text.as_bytes(), &edits).unwrap();
+        let diff = edits_diff(&cx, &mut Sources::default(), &file, &mut edits);
+        let patched = String::from_utf8(patch(text.as_bytes(), &diff)).unwrap();
+        let planned = String::from_utf8(planned).unwrap();
+        assert!(patched == planned, "{}", &diff[..diff.len().min(400)]);
+        assert!(
+            diff.contains("\n@@ -1,6000 +1 @@\n 0\n-1\n"),
+            "{}",
+            &diff[..diff.len().min(400)]
+        );
+        assert_eq!(diff.matches("@@ -").count(), 1);
+    }
 }

@@ -34,6 +34,10 @@ impl HumanOptions {
     fn paths(&self, cx: &Context) -> HumanPaths {
         HumanPaths::new(self.cwd.clone(), &cx.project_dir)
     }
+
+    pub fn human_paths(&self, cx: &Context) -> HumanPaths {
+        self.paths(cx)
+    }
 }
 
 /// A diagnostic as miette wants to see it, with its window of source.
@@ -124,12 +128,12 @@ fn help_text(d: &Diagnostic) -> Option<String> {
         parts.push(help.clone());
     }
     if let Some(fix) = &d.fix {
-        let how = match fix.applicability {
+        let how = match fix.applicability() {
             Applicability::Safe => "fix (safe, --fix)",
             Applicability::Unsafe => "fix (unsafe, --fix --unsafe-fixes)",
             Applicability::Manual => "fix (manual)",
         };
-        parts.push(format!("{how}: {}", fix.title));
+        parts.push(format!("{how}: {}", fix.title()));
     }
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
@@ -211,7 +215,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
     };
     View {
         message: shown(paths.text(&sources.scrub(cx, d, &message, true))),
-        code: d.code.id.to_string(),
+        code: format!("{}[{}]", d.severity.as_str(), d.code.id),
         severity: miette_severity(d.severity),
         help: help_text(d).map(|h| shown(paths.text(&sources.scrub(cx, d, &h, true)))),
         snippet,
@@ -232,8 +236,14 @@ pub fn render_diagnostic(
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    // Lines break at spaces only: a path, a command or a code is never cut (textwrap's default
+    // splitter breaks at hyphens, `--unsafe-fixes` included); in a pipe nothing wraps.
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(opts.width)
+        .with_wrap_lines(opts.width < super::width::UNWRAPPED)
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(2)
         .with_links(false);
     let view = view(cx, sources, d, &opts.paths(cx));
@@ -244,18 +254,70 @@ pub fn render_diagnostic(
     out
 }
 
-/// The findings a fix run handled, one line each, and how to undo the run.
+/// The findings a fix run handled, one line each, and how to undo the run. After a few of one
+/// code in one file with the same outcome, the rest are counted on one line (all of them with
+/// `-v`, through `render_fixed_all`).
 pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) -> String {
+    render_fixed_lines(cx, handled, run_id, false)
+}
+
+/// `render_fixed` with every line, for `-v`.
+pub fn render_fixed_all(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) -> String {
+    render_fixed_lines(cx, handled, run_id, true)
+}
+
+fn render_fixed_lines(
+    cx: &Context,
+    handled: &[Diagnostic],
+    run_id: Option<&str>,
+    all: bool,
+) -> String {
     let mut sources = Sources::default();
     let mut out = String::new();
+    type Group<'a> = (
+        &'static str,
+        Option<&'a std::path::Path>,
+        crate::diag::FixStatus,
+    );
+    let mut totals: std::collections::HashMap<Group, usize> = std::collections::HashMap::new();
     for d in handled {
+        *totals
+            .entry((d.code.id, d.file.as_deref(), d.fix_status))
+            .or_insert(0) += 1;
+    }
+    let mut seen: std::collections::HashMap<Group, usize> = std::collections::HashMap::new();
+    for d in handled {
+        let key = (d.code.id, d.file.as_deref(), d.fix_status);
+        let total = totals[&key];
+        let nth = seen.entry(key).or_insert(0);
+        *nth += 1;
+        let collapsible = d.fix_status != crate::diag::FixStatus::Proposed;
+        if collapsible
+            && !all
+            && total > SHOWN_PER_CODE_AND_FILE + 1
+            && *nth > SHOWN_PER_CODE_AND_FILE
+        {
+            if *nth == total {
+                out.push_str(&format!(
+                    "… {} more {} the same way ({} in {}; `-v` lists them)\n",
+                    total - SHOWN_PER_CODE_AND_FILE,
+                    d.code.id,
+                    d.fix_status.as_str(),
+                    d.file
+                        .as_deref()
+                        .map(|f| cx.display_path(f))
+                        .unwrap_or_default()
+                ));
+            }
+            continue;
+        }
         let mark = match d.fix_status {
             crate::diag::FixStatus::Applied => "fixed",
             crate::diag::FixStatus::Declined => "declined",
             crate::diag::FixStatus::Failed => "failed",
             crate::diag::FixStatus::Proposed => continue,
         };
-        let title = d.fix.as_ref().map(|f| f.title.as_str()).unwrap_or_default();
+        let title = d.fix.as_ref().map(|f| f.title()).unwrap_or_default();
         let file = d
             .file
             .as_deref()
@@ -277,18 +339,72 @@ pub fn render_fixed(cx: &Context, handled: &[Diagnostic], run_id: Option<&str>) 
     out
 }
 
+/// After this many findings of one code in one file, the rest collapse into one line (all of
+/// them with `-v`): a jobs.json with 10,000 broken entries stays a report one can read.
+pub const SHOWN_PER_CODE_AND_FILE: usize = 3;
+
+/// The report: the overview (one line per area), then the errors, the warnings, the infos one
+/// line each (in full with `-v`), then the summary, what the fixes would clear and, on a
+/// terminal, the command that clears what fails the run (design §8 "The human report").
 pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     let mut sources = Sources::default();
     let mut out = String::new();
-    for d in &report.diagnostics {
-        if opts.quiet && d.severity < opts.threshold {
+    if opts.quiet {
+        for severity in [Severity::Error, Severity::Warning, Severity::Info] {
+            if severity < opts.threshold {
+                continue;
+            }
+            for d in report.diagnostics.iter().filter(|d| d.severity == severity) {
+                out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
+                out.push('\n');
+            }
+        }
+        return out;
+    }
+    out.push_str(&super::overview::render(report, opts.color));
+    out.push('\n');
+    let paths = opts.paths(cx);
+    let mut collapse = Collapse::new(&report.diagnostics, opts.verbose);
+    for severity in [Severity::Error, Severity::Warning] {
+        for d in report.diagnostics.iter().filter(|d| d.severity == severity) {
+            match collapse.next(d) {
+                Shown::Full => {
+                    out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
+                    out.push('\n');
+                }
+                Shown::Last(hidden) => {
+                    out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
+                    out.push_str(&collapsed_line(d, hidden, &paths, opts));
+                    out.push_str("\n\n");
+                }
+                Shown::Hidden => {}
+            }
+        }
+    }
+    let mut infos = false;
+    for d in report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Info)
+    {
+        if opts.verbose {
+            out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
+            out.push('\n');
             continue;
         }
-        out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
-        out.push('\n');
+        match collapse.next(d) {
+            Shown::Full => out.push_str(&one_line(cx, &mut sources, d, &paths, opts)),
+            Shown::Last(hidden) => {
+                out.push_str(&one_line(cx, &mut sources, d, &paths, opts));
+                out.push_str(&collapsed_line(d, hidden, &paths, opts));
+                out.push('\n');
+            }
+            Shown::Hidden => {}
+        }
+        infos = true;
     }
-    if opts.quiet {
-        return out;
+    if infos {
+        out.push('\n');
     }
     if opts.verbose {
         for check in &report.checks {
@@ -300,17 +416,165 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
             ));
         }
     }
-    out.push_str(&summary_line(cx, report, opts));
+    out.push_str(&closing(cx, report, opts));
+    out
+}
+
+/// The lines every view ends with: the verdict and counts, what `--fix` and `--unsafe-fixes`
+/// would clear, and on a terminal the command that clears what fails the run.
+pub fn closing(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
+    let paths = opts.paths(cx);
+    let mut out = super::width::wrap(&summary_line(cx, report, opts), opts.width, "", "  ");
     out.push('\n');
-    let fixable = report.diagnostics.iter().any(|d| {
-        d.fix
-            .as_ref()
-            .is_some_and(|f| f.applicability != Applicability::Manual)
-    });
-    if opts.hint && fixable {
-        out.push_str("hint: `instar-doctor --diff` previews the fixes, `--fix` applies the safe ones, `-i` asks for each\n");
+    let counts = super::fix_summary::FixCounts::of(&report.diagnostics);
+    if let Some(line) = super::fix_summary::fixable_line(&counts, false) {
+        out.push_str(&super::width::wrap(&line, opts.width, "", "  "));
+        out.push('\n');
+    }
+    if opts.hint {
+        let command = super::fix_summary::command(paths.dir_argument().as_deref());
+        if let Some(hint) = super::fix_summary::hint(&report.diagnostics, opts.threshold, &command)
+        {
+            out.push_str(&super::width::wrap(&hint, opts.width, "", "      "));
+            out.push('\n');
+        }
     }
     out
+}
+
+/// Whether a finding is drawn in full, drawn and followed by the line that stands for the rest
+/// of its code in its file, or left to that line.
+enum Shown {
+    Full,
+    Last(usize),
+    Hidden,
+}
+
+/// Counts findings per code and file in one pass, so each group knows its size when its last
+/// shown finding is drawn. Linear in the findings.
+struct Collapse<'a> {
+    totals: std::collections::HashMap<(&'static str, Option<&'a std::path::Path>), usize>,
+    seen: std::collections::HashMap<(&'static str, Option<&'a std::path::Path>), usize>,
+    all: bool,
+}
+
+impl<'a> Collapse<'a> {
+    fn new(findings: &'a [Diagnostic], all: bool) -> Self {
+        let mut totals = std::collections::HashMap::new();
+        for d in findings {
+            *totals.entry((d.code.id, d.file.as_deref())).or_insert(0) += 1;
+        }
+        Collapse {
+            totals,
+            seen: std::collections::HashMap::new(),
+            all,
+        }
+    }
+
+    fn next(&mut self, d: &'a Diagnostic) -> Shown {
+        let key = (d.code.id, d.file.as_deref());
+        let total = self.totals.get(&key).copied().unwrap_or(0);
+        let seen = self.seen.entry(key).or_insert(0);
+        *seen += 1;
+        // A line that stands for a single finding would save nothing: show it instead.
+        if self.all || total <= SHOWN_PER_CODE_AND_FILE + 1 || *seen < SHOWN_PER_CODE_AND_FILE {
+            Shown::Full
+        } else if *seen == SHOWN_PER_CODE_AND_FILE {
+            Shown::Last(total - SHOWN_PER_CODE_AND_FILE)
+        } else {
+            Shown::Hidden
+        }
+    }
+}
+
+/// "… 17 more error[jobs/invalid-priority] in .instar/jobs.json (`-v` shows them all)".
+fn collapsed_line(
+    d: &Diagnostic,
+    hidden: usize,
+    paths: &HumanPaths,
+    opts: &HumanOptions,
+) -> String {
+    let place = d
+        .file
+        .as_deref()
+        .map(|f| format!(" in {}", paths.path(f)))
+        .unwrap_or_default();
+    let line = format!(
+        "… {hidden} more {}[{}]{place} (`-v` shows them all, `--statistics` counts them)",
+        d.severity.as_str(),
+        d.code.id
+    );
+    super::width::wrap(&line, opts.width, "", "  ")
+}
+
+/// A finding on one line: `info[code]: message (path:line:col)`. What infos look like unless
+/// `-v`: they say something may matter, not that something is wrong (design §8).
+fn one_line(
+    cx: &Context,
+    sources: &mut Sources,
+    d: &Diagnostic,
+    paths: &HumanPaths,
+    opts: &HumanOptions,
+) -> String {
+    let message = shown(paths.text(&sources.scrub(cx, d, &d.message, true)));
+    // A message about a file as a whole usually names it already.
+    let named = d.span.is_none()
+        && d.file
+            .as_deref()
+            .is_some_and(|f| message.contains(&cx.display_path(f)));
+    let place = match location(cx, sources, d, paths) {
+        Some(place) if !named => format!(" ({place})"),
+        _ => String::new(),
+    };
+    let head = format!("{}[{}]", d.severity.as_str(), d.code.id);
+    let head = if opts.color {
+        match d.severity {
+            Severity::Error => head.red().bold().to_string(),
+            Severity::Warning => head.yellow().bold().to_string(),
+            Severity::Info => head.cyan().bold().to_string(),
+        }
+    } else {
+        head
+    };
+    // The head is wrapped as a placeholder of its visible width, then swapped back, so colour
+    // escapes never count as columns.
+    let plain_head = format!("{}[{}]", d.severity.as_str(), d.code.id);
+    let text = super::width::wrap(
+        &format!("{plain_head}: {message}{place}"),
+        opts.width,
+        "",
+        "    ",
+    );
+    format!("{}\n", text.replacen(&plain_head, &head, 1))
+}
+
+/// `path:line:col` of a finding (just `path` for a file as a whole), relative to the working
+/// directory, as terminals and editors open it.
+pub fn location(
+    cx: &Context,
+    sources: &mut Sources,
+    d: &Diagnostic,
+    paths: &HumanPaths,
+) -> Option<String> {
+    let file = d.file.as_deref()?;
+    let shown = paths.path(file);
+    let Some(span) = &d.span else {
+        return Some(shown);
+    };
+    match (sources.get(cx, file), sources.lines(cx, file)) {
+        (Some((bytes, _)), Some(lines)) => {
+            let offset = span.start.min(bytes.len());
+            let line = lines.line_of(offset);
+            let start = lines.start_of(line);
+            let column = if start == 0 {
+                crate::json::line_col(&bytes, offset).1
+            } else {
+                crate::json::line_col(&bytes[start..], offset - start).1
+            };
+            Some(format!("{shown}:{}:{column}", line + 1))
+        }
+        _ => Some(shown),
+    }
 }
 
 /// The headline's verdict. It follows the exit code, never the bare counts: a run that exits
@@ -373,8 +637,38 @@ fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         "{verdict}: {counts} — {} (instar {} rules, {})",
         opts.paths(cx).project(),
         cx.version,
-        cx.version_source.as_str()
+        version_source_words(cx)
     )
+}
+
+/// Where the rules' version came from, in words a reader can check; when the agent's version is
+/// outside what the doctor knows, which version it has and which rules stand in for it.
+fn version_source_words(cx: &Context) -> String {
+    use crate::version::VersionSource;
+    let (source, has) = match cx.version_source {
+        VersionSource::Flag => (
+            "as asked with --instar-version",
+            "--instar-version asked for",
+        ),
+        VersionSource::ShadowInstall => (
+            "the version of the agent's shadow install",
+            "the agent's shadow install has",
+        ),
+        VersionSource::Default => {
+            return "the newest known: the agent has no shadow install to read one from".to_string()
+        }
+    };
+    match cx.detected_version {
+        Some(detected) if detected != cx.version => {
+            let side = if detected < cx.version {
+                "oldest"
+            } else {
+                "newest"
+            };
+            format!("the {side} the doctor knows; {has} {detected}")
+        }
+        _ => source.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -486,11 +780,16 @@ mod scale_tests {
         let out = render(&cx, &report, &opts);
         assert!(out.contains("urgent"));
         assert_eq!(LineIndex::builds() - before, files.len());
-        // --diff: each fix's diff reuses the file's index; only each fix's result is indexed.
+        // --diff: one diff for the file with every fix of the first pass applied (removing
+        // job 1 overlaps removing job 0: it waits), indexed once before and once after.
         let before = LineIndex::builds();
         let (diff, shown) = crate::render::diff::report_diff(&cx, &report, true);
-        assert!(shown >= 20, "{diff}");
-        let diffs = diff.matches("--- a/").count();
-        assert_eq!(LineIndex::builds() - before, diffs + 1);
+        assert_eq!(shown, 19, "{diff}");
+        assert!(
+            diff.contains("# 1 more fix overlaps the fixes above"),
+            "{diff}"
+        );
+        assert_eq!(diff.matches("--- a/").count(), 1, "{diff}");
+        assert_eq!(LineIndex::builds() - before, 2);
     }
 }

@@ -225,7 +225,7 @@ fn diagnostic_at(
         severity: d.severity.as_str(),
         message: sources.scrub(cx, d, &d.message, placed),
         help: d.help.as_ref().map(|h| sources.scrub(cx, d, h, placed)),
-        file: d.file.as_ref().map(|f| cx.display_path(f)),
+        file: d.file.as_ref().map(|f| sources.display(cx, f)),
         span: d.span.as_ref().map(|s| SpanOut {
             start: s.start,
             end: s.end,
@@ -235,8 +235,8 @@ fn diagnostic_at(
         pointer: d.pointer.clone(),
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
-            applicability: f.applicability.as_str(),
-            title: sources.scrub(cx, d, &f.title, placed),
+            applicability: f.applicability().as_str(),
+            title: sources.scrub(cx, d, f.title(), placed),
             status: d.fix_status.as_str(),
         }),
     }

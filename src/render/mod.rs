@@ -1,17 +1,21 @@
 //! Turning a `Report` into text. Every format reads the same report; none of them decides
 //! anything about the agent.
 
+pub mod concise;
 pub mod diff;
 pub mod escape;
+pub mod fix_summary;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod openmetrics;
+pub mod overview;
 pub mod paths;
 pub mod sarif;
 pub mod scan;
 pub mod snippet;
+pub mod width;
 
 /// Source bytes and their secret spans: kept in `redact`, re-exported for the renderers.
 pub use crate::redact::sources::{RedactedSource, Sources};
@@ -30,7 +34,7 @@ pub fn machine(
 ) -> Option<String> {
     use crate::cli::Format;
     Some(match format {
-        Format::Human => return None,
+        Format::Human | Format::Concise => return None,
         Format::Json => json::to_string(doc),
         Format::Sarif => {
             let fixes = match (run, repo) {

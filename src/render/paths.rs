@@ -10,7 +10,9 @@
 //!   project folder), so an agent in a subfolder is annotated on the right file.
 //! - JSON keeps `file` relative to the project folder (the v1 contract); see `render::json`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// A path below `base` as `a/b/c`, or `None` when it is not strictly below it.
 fn below(base: &Path, path: &Path) -> Option<String> {
@@ -50,6 +52,12 @@ impl HumanPaths {
         self.path(&self.project_dir)
     }
 
+    /// What `--dir` needs in a command the reader runs from here: nothing when the agent is the
+    /// working directory.
+    pub fn dir_argument(&self) -> Option<String> {
+        (self.cwd.as_deref() != Some(self.project_dir.as_path())).then(|| self.project())
+    }
+
     /// Free text (a message, a help, a fix title) with every mention of the project folder's
     /// absolute path shown as `project()`. A mention must end at a path boundary, so
     /// `/a/echo-old` is not taken for the project `/a/echo`.
@@ -81,6 +89,8 @@ impl HumanPaths {
 pub struct RepoPaths {
     root: PathBuf,
     project_dir: PathBuf,
+    /// `file`'s answers: a report names few files, often many times each (issue #11).
+    shown: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl RepoPaths {
@@ -103,6 +113,7 @@ impl RepoPaths {
         RepoPaths {
             root,
             project_dir: project_dir.to_path_buf(),
+            shown: Arc::default(),
         }
     }
 
@@ -112,6 +123,7 @@ impl RepoPaths {
         RepoPaths {
             root: root.to_path_buf(),
             project_dir: project_dir.to_path_buf(),
+            shown: Arc::default(),
         }
     }
 
@@ -123,6 +135,16 @@ impl RepoPaths {
     /// A report's `file` (relative to the project, or absolute outside it) relative to the
     /// repository root; absolute when the file is outside the repository.
     pub fn file(&self, file: &str) -> String {
+        let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(path) = shown.get(file) {
+            return path.clone();
+        }
+        let path = self.file_uncached(file);
+        shown.insert(file.to_string(), path.clone());
+        path
+    }
+
+    fn file_uncached(&self, file: &str) -> String {
         let path = Path::new(file);
         let absolute = if path.is_absolute() {
             path.to_path_buf()

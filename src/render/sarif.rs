@@ -74,11 +74,11 @@ fn sarif_fix(
     sources: &mut Sources,
 ) -> Option<Value> {
     let fix = d.fix.as_ref()?;
-    if fix.changes.is_empty() {
+    if fix.changes().is_empty() {
         return None;
     }
     let mut changes = Vec::new();
-    for change in &fix.changes {
+    for change in fix.changes() {
         match change {
             Change::Edit {
                 file,
@@ -109,7 +109,7 @@ fn sarif_fix(
     }
     (!changes.is_empty()).then(|| {
         json!([{
-            "description": { "text": sources.scrub(cx, d, &fix.title, true) },
+            "description": { "text": sources.scrub(cx, d, fix.title(), true) },
             "artifactChanges": changes,
         }])
     })

@@ -20,6 +20,13 @@ static BAD: Code = Code {
     summary: "bad",
     explain: "",
 };
+static WORSE: Code = Code {
+    id: "test/worse",
+    severity: Severity::Error,
+    fix: Some(Applicability::Safe),
+    summary: "worse",
+    explain: "",
+};
 static EVEN: Code = Code {
     id: "test/even",
     severity: Severity::Error,
@@ -103,6 +110,9 @@ fn check(cx: &Context) -> Report {
         };
         for (at, _) in text.match_indices("bad") {
             edit(&BAD, at..at + 3, "good");
+        }
+        for (at, _) in text.match_indices("worse") {
+            edit(&WORSE, at..at + 5, "fine");
         }
         for (at, _) in text.match_indices("stuck") {
             edit(&BAD, at..at + 5, "stuck ");
@@ -208,13 +218,22 @@ fn quit_applies_what_was_accepted_and_asks_nothing_more() {
 }
 
 #[test]
-fn all_applies_every_remaining_fix_without_asking() {
+fn all_applies_every_remaining_fix_of_the_same_code_without_asking() {
     let agent = Agent::new(&[("a.txt", "bad bad"), ("b.txt", "bad")]);
     let (result, script) = run(&agent, &[Answer::All]);
     result.unwrap();
     assert_eq!(agent.read("a.txt"), "good good");
     assert_eq!(agent.read("b.txt"), "good");
     assert_eq!(script.asked.len(), 1);
+
+    // Thousands of fixes stay usable: `a` answers for its own code, and the others are still
+    // asked about (issue #11).
+    let agent = Agent::new(&[("a.txt", "bad worse bad"), ("b.txt", "worse bad")]);
+    let (result, script) = run(&agent, &[Answer::All, Answer::No, Answer::Yes]);
+    result.unwrap();
+    assert_eq!(agent.read("a.txt"), "good worse good");
+    assert_eq!(agent.read("b.txt"), "fine good");
+    assert_eq!(script.asked.len(), 3);
 }
 
 #[test]

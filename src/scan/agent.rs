@@ -76,10 +76,12 @@ pub fn check(dir: &Path, settings: &Settings, host: &Arc<dyn Host>) -> Checked {
     let fixable = report.diagnostics.iter().any(|d| {
         d.fix
             .as_ref()
-            .is_some_and(|f| f.applicability != Applicability::Manual && !f.changes.is_empty())
+            .is_some_and(|f| f.applies(Applicability::Unsafe))
     });
     let broken = exit_code != crate::exit::HEALTHY
         || report.count(Severity::Error) + report.count(Severity::Warning) > 0;
+    // Test builds only: a panic outside every check, so the pool's own isolation is exercised.
+    crate::write::panic_failpoint("render", dir);
     let human_details = |settings: &Settings| {
         (broken || settings.human.verbose).then(|| {
             let mut opts = settings.human.clone();

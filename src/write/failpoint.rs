@@ -16,6 +16,9 @@
 //! - `INSTAR_DOCTOR_ENOSPC_AT=<n>` makes the n-th write of file data (1-based) and every later
 //!   one fail with ENOSPC, the way a disk that filled up stays full. Counted apart from the
 //!   failpoints above, so the crash tests' step numbers do not move.
+//! - `INSTAR_DOCTOR_PANIC_IN=<place>@<folder name>` panics at `place` (a check id, or `render`)
+//!   while the agent in a folder of that name is checked, so the crash-isolation tests can make
+//!   one agent of many crash.
 
 /// Marks a step of a write (a temp file written, a rename done, a manifest committed…).
 #[cfg(feature = "failpoints")]
@@ -104,3 +107,26 @@ pub fn space() -> std::io::Result<()> {
 pub fn space() -> std::io::Result<()> {
     Ok(())
 }
+
+/// Panics when `INSTAR_DOCTOR_PANIC_IN` names this place and this agent's folder name.
+#[cfg(feature = "failpoints")]
+pub fn panic_in(place: &str, agent: &std::path::Path) {
+    let Some(spec) = std::env::var_os("INSTAR_DOCTOR_PANIC_IN") else {
+        return;
+    };
+    let spec = spec.to_string_lossy();
+    let Some((at, name)) = spec.split_once('@') else {
+        return;
+    };
+    if at == place
+        && agent
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == name)
+    {
+        panic!("failpoint: a deliberate panic in {place} for {name}");
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn panic_in(_place: &str, _agent: &std::path::Path) {}

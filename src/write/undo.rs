@@ -19,6 +19,8 @@ use super::{lock, WriteError};
 pub struct UndoOutcome {
     pub run_id: String,
     pub restored: Vec<String>,
+    /// Files the run had created: moved to the doctor's quarantine, never deleted.
+    pub quarantined: Vec<String>,
     /// Interrupted runs rolled back before anything else.
     pub recovered: Vec<Recovered>,
     /// With `--force`: the files that had changed since the run, and the run that saved them.
@@ -63,6 +65,7 @@ pub fn undo(
         return Ok(UndoOutcome {
             run_id: done.run_id.clone(),
             restored: done.restored.clone(),
+            quarantined: Vec::new(),
             recovered: recovered.clone(),
             overwritten: Vec::new(),
             saved_as: None,
@@ -190,7 +193,19 @@ pub fn undo(
     let _ = write_manifest(state_dir, &run_dir, &done);
     Ok(UndoOutcome {
         run_id: target.run_id.clone(),
-        restored: target.files.iter().map(|f| f.path.clone()).collect(),
+        restored: target
+            .files
+            .iter()
+            .filter(|f| f.existed)
+            .map(|f| f.path.clone())
+            .chain(target.quarantined.iter().map(|q| q.from.clone()))
+            .collect(),
+        quarantined: target
+            .files
+            .iter()
+            .filter(|f| !f.existed)
+            .map(|f| f.path.clone())
+            .collect(),
         recovered,
         saved_as: if overwritten.is_empty() {
             None

@@ -174,3 +174,98 @@ pub fn copy_state(from: &Path, to: &Path) {
         .unwrap();
     assert!(status.success(), "cp -a of {}/.instar", from.display());
 }
+
+/// The official SARIF 2.1.0 schema (vendored under tests/schemas), compiled.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let mut schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("tests/schemas/sarif-2.1.0-rtm.5.json")).unwrap(),
+    )
+    .unwrap();
+    // The official schema's `language` patterns end in a stray `]`, which ECMAScript reads as a
+    // literal but Rust's regex rejects; escape it in memory (same meaning), keep the file as
+    // published.
+    let fixed = escape_stray_brackets(&mut schema);
+    assert!(fixed >= 2, "the schema changed: {fixed} patterns fixed");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .expect("the SARIF schema compiles")
+}
+
+pub fn escape_stray_brackets(value: &mut serde_json::Value) -> usize {
+    const STRAY: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut n = 0;
+            for (key, v) in map.iter_mut() {
+                if key == "pattern" && v == STRAY {
+                    *v = serde_json::json!("^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$");
+                    n += 1;
+                } else {
+                    n += escape_stray_brackets(v);
+                }
+            }
+            n
+        }
+        serde_json::Value::Array(items) => items.iter_mut().map(escape_stray_brackets).sum(),
+        _ => 0,
+    }
+}
+
+/// A program that writes its pid and then each argument, one a line, to `record`: a test sees
+/// that it ran, with what, and whether it replaced the process that started it (`exec`).
+pub fn recording_program(path: &Path, record: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(
+        path,
+        format!(
+            "#!/bin/sh\n{{ echo \"$$\"; for a in \"$@\"; do echo \"$a\"; done; }} > '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Runs a systemd `ExecStartPre=`/`ExecStart=` value the way systemd does: its words, no shell
+/// (the tests' values hold no quoted word).
+pub fn run_unit_command(value: &str) -> std::process::Output {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    Command::new(words[0])
+        .args(&words[1..])
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .output()
+        .unwrap()
+}
+
+/// What `systemd-analyze verify` says about this unit file itself (complaints about the host's
+/// other units left out); `None` when systemd-analyze is not installed.
+pub fn systemd_verify(unit: &Path) -> Option<Vec<String>> {
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(unit)
+        .output()
+        .ok()?;
+    let name = unit.file_name()?.to_string_lossy().into_owned();
+    Some(
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains(&name))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Runs launchd `ProgramArguments` as launchd does (argv as given, no shell) with this HOME;
+/// returns the pid it started and how it ended.
+pub fn launch(args: &[String], home: &Path) -> (u32, std::process::Output) {
+    let child = Command::new(&args[0])
+        .args(&args[1..])
+        .env("HOME", home)
+        .env("INSTAR_DOCTOR_NOW", NOW)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (pid, child.wait_with_output().unwrap())
+}

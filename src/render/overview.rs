@@ -1,0 +1,140 @@
+//! The report's first screen, flutter doctor style: one line per area of the check table with
+//! a mark (✓ healthy, ! warnings, ✗ errors or a crash, - not run) and what was found, so an
+//! operator sees at a glance which parts of the agent are broken (design §8 "The human report").
+//! Every area of the table gets its line: one that did not run says so instead of vanishing.
+
+use owo_colors::OwoColorize;
+
+use crate::diag::Severity;
+use crate::engine::{CheckStatus, Report};
+
+/// A few words on what each area covers, for the overview. Areas are named by their check id
+/// everywhere else; these words are only for a reader who does not know the ids yet.
+pub fn area_words(id: &str) -> &'static str {
+    match id {
+        "doctor" => "the doctor's own run",
+        "jobs" => "jobs.json and its schedules",
+        "registry" => "the machine registry",
+        "identity" => "this machine's identity",
+        "keys" => "the private and public key files",
+        "config" => "config.json",
+        "boot" => "the boot wrappers",
+        "machine" => "this agent in the per-user registry",
+        "hooks" => "Claude hooks, scripts and skills",
+        "runtime" => "the shadow install and node",
+        "state" => "locks, queues and logs",
+        _ => "",
+    }
+}
+
+/// "2 errors, 1 warning": the non-zero counts, in severity order.
+pub fn counts(errors: usize, warnings: usize, infos: usize) -> String {
+    let parts: Vec<String> = [(errors, "error"), (warnings, "warning"), (infos, "info")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| plural(n, word))
+        .collect();
+    parts.join(", ")
+}
+
+pub fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// One line per area of the table, in table order.
+pub fn render(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    for &id in crate::engine::catalogue().areas() {
+        let words = area_words(id);
+        let outcome = report.checks.iter().find(|c| c.id == id);
+        let count = |severity: Severity| {
+            report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == severity && d.code.check() == id)
+                .count()
+        };
+        let (mark, detail) = match outcome {
+            None => (
+                "-",
+                format!("{words}: not run (left out by --select/--ignore)"),
+            ),
+            Some(o) if o.status == CheckStatus::Crashed => (
+                "✗",
+                format!("{words}: the check crashed (a doctor bug; the other areas ran)"),
+            ),
+            Some(_) => {
+                let (e, w, i) = (
+                    count(Severity::Error),
+                    count(Severity::Warning),
+                    count(Severity::Info),
+                );
+                let mark = if e > 0 {
+                    "✗"
+                } else if w > 0 {
+                    "!"
+                } else {
+                    "✓"
+                };
+                let found = counts(e, w, i);
+                if found.is_empty() {
+                    (mark, words.to_string())
+                } else {
+                    (mark, format!("{words}: {found}"))
+                }
+            }
+        };
+        let mark = match (color, mark) {
+            (false, _) => mark.to_string(),
+            (true, "✗") => mark.red().bold().to_string(),
+            (true, "!") => mark.yellow().bold().to_string(),
+            (true, "✓") => mark.green().bold().to_string(),
+            (true, _) => mark.dimmed().to_string(),
+        };
+        out.push_str(&format!("{mark} {id:<8}  {detail}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Diagnostic, Effect};
+    use crate::engine::CheckOutcome;
+
+    #[test]
+    fn every_area_has_a_line_that_says_what_happened() {
+        let code = crate::checks::find_code("config/permissions").unwrap();
+        let report = Report {
+            checks: vec![
+                CheckOutcome {
+                    id: "jobs",
+                    status: CheckStatus::Crashed,
+                    duration_ms: 0.0,
+                },
+                CheckOutcome {
+                    id: "config",
+                    status: CheckStatus::Error,
+                    duration_ms: 0.0,
+                },
+            ],
+            diagnostics: vec![
+                Diagnostic::new(code, Effect::Silent, "a").severity(Severity::Error),
+                Diagnostic::new(code, Effect::Silent, "b").severity(Severity::Error),
+                Diagnostic::new(code, Effect::Silent, "c").severity(Severity::Warning),
+            ],
+        };
+        let text = render(&report, false);
+        assert_eq!(text.lines().count(), crate::checks::TABLE.len());
+        assert!(text.contains("✗ jobs      jobs.json and its schedules: the check crashed"));
+        assert!(text.contains("✗ config    config.json: 2 errors, 1 warning\n"));
+        assert!(text.contains("- keys      the private and public key files: not run"));
+        for check in crate::checks::TABLE {
+            assert!(
+                !area_words(check.id()).is_empty(),
+                "{} has no words",
+                check.id()
+            );
+        }
+    }
+}
