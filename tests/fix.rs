@@ -44,13 +44,7 @@ fn tree(project: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 
 fn copy_fixture(case: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(case.join(".instar"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_state(case, dir.path());
     dir
 }
 
@@ -376,14 +370,7 @@ fn doctor_crashing(project: &Path, args: &[&str], crash_at: usize) -> (Option<i3
 /// Replaces `project`'s `.instar/` with a fresh copy of the case's, at the same path (fixes
 /// write the project's absolute path into files, so trees compare only at one path).
 fn refresh(project: &Path, case: &Path) {
-    let _ = fs::remove_dir_all(project.join(".instar"));
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(case.join(".instar"))
-        .arg(project)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_state(case, project);
 }
 
 /// The paths where two trees differ (bytes or mode): a readable assertion message.

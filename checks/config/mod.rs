@@ -45,7 +45,7 @@ impl Check for ConfigCheck {
                         }
                         let tape = doc.tape().expect("the document parses");
                         let root = tape.root();
-                        file::duplicates_and_utf8(&path, &tape, sink);
+                        file::duplicates_and_utf8(&path, tape, sink);
                         if root.kind() == Kind::Object {
                             let cfg = Config {
                                 cx,

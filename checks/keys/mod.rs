@@ -69,6 +69,8 @@ fn check_algorithm(
             }
             other => {
                 any = true;
+                // Built here rather than with the shared unreadable finding: the preflight tells the
+                // checks that can stop a boot by their use of the shared (fatal) findings.
                 sink.push(
                     Diagnostic::new(
                         &UNREADABLE,

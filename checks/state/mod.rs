@@ -53,7 +53,7 @@ impl Check for StateCheck {
 fn rebase(cx: &Context, sink: &mut Sink) {
     for name in ["rebase-merge", "rebase-apply"] {
         let dir = cx.project_dir.join(".git").join(name);
-        if !dir.is_dir() {
+        if !cx.is_dir(&dir) {
             continue;
         }
         sink.push(

@@ -44,8 +44,7 @@ pub fn plural(n: usize, word: &str) -> String {
 /// One line per area of the table, in table order.
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
-    for check in crate::checks::TABLE {
-        let id = check.id();
+    for &id in crate::engine::catalogue().areas() {
         let words = area_words(id);
         let outcome = report.checks.iter().find(|c| c.id == id);
         let count = |severity: Severity| {
