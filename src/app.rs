@@ -353,9 +353,9 @@ fn refuse_if_instar_runs(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
         &setup.project_dir.join(engine::STATE_DIR),
         &crate::host::SystemHost,
     ) {
-        Some(pid) => Err(Failure {
+        Some(holder) => Err(Failure {
             message: format!(
-                "instar is running for this agent (lifeline pid {pid}); stop it first, or pass --allow-running"
+                "instar is running for this agent ({holder}); stop it first, or pass --allow-running"
             ),
             project_dir: Some(setup.project_dir.clone()),
         }),
@@ -658,7 +658,8 @@ fn preflight(cli: &Cli, strict: bool) -> u8 {
         }
     };
     let state = setup.project_dir.join(engine::STATE_DIR);
-    let instar_pid = instar_runtime::instar_running(&state, &crate::host::SystemHost);
+    let instar_pid =
+        instar_runtime::instar_running(&state, &crate::host::SystemHost).map(|holder| holder.pid);
     let make_cx = || setup.context(false);
     let arm_interrupt = || {
         let _ = ctrlc::set_handler(|| {

@@ -101,33 +101,36 @@ fn a_config_temp_file_of_a_live_writer_is_said_to_be_in_use() {
 
 #[test]
 fn fix_runs_see_instar_running_on_any_host() {
-    // instar's lifeline holds state/lifeline.lock with its pid; on macOS nothing under /proc
+    // instar's lifeline holds .instar/lifeline.lock with its pid; on macOS nothing under /proc
     // could ever tell us it runs.
     let dir = agent();
     let state = dir.path().join(".instar");
     fs::write(
-        state.join("state/lifeline.lock"),
+        state.join("lifeline.lock"),
         format!(r#"{{"pid": {FAKE_PID}}}"#),
     )
     .unwrap();
     let mac = FakeHost::macos().with_live_pid(FAKE_PID);
-    assert_eq!(instar_runtime::instar_running(&state, &mac), Some(FAKE_PID));
+    assert_eq!(
+        instar_runtime::instar_running(&state, &mac).map(|h| h.pid),
+        Some(FAKE_PID)
+    );
     assert_eq!(
         instar_runtime::instar_running(&state, &FakeHost::macos()),
         None
     );
     // And the real host: our own pid is alive, a pid nobody has is not.
     fs::write(
-        state.join("state/lifeline.lock"),
+        state.join("lifeline.lock"),
         format!(r#"{{"pid": {}}}"#, std::process::id()),
     )
     .unwrap();
     assert_eq!(
-        instar_runtime::instar_running(&state, &SystemHost),
+        instar_runtime::instar_running(&state, &SystemHost).map(|h| h.pid),
         Some(std::process::id())
     );
     fs::write(
-        state.join("state/lifeline.lock"),
+        state.join("lifeline.lock"),
         format!(r#"{{"pid": {FAKE_PID}}}"#),
     )
     .unwrap();
