@@ -10,16 +10,17 @@ use crate::diag::Code;
 /// Every code, in report order, and where each sits in that order.
 pub struct Catalogue {
     areas: Vec<&'static str>,
+    abouts: Vec<&'static str>,
     codes: Vec<&'static Code>,
     index: HashMap<&'static str, usize>,
 }
 
 impl Catalogue {
     pub fn new(
-        areas: impl IntoIterator<Item = &'static str>,
+        areas: impl IntoIterator<Item = (&'static str, &'static str)>,
         codes: impl IntoIterator<Item = &'static Code>,
     ) -> Self {
-        let areas = areas.into_iter().collect();
+        let (areas, abouts) = areas.into_iter().unzip();
         let codes: Vec<&'static Code> = codes.into_iter().collect();
         let mut index = HashMap::with_capacity(codes.len());
         for (at, code) in codes.iter().enumerate() {
@@ -28,6 +29,7 @@ impl Catalogue {
         }
         Catalogue {
             areas,
+            abouts,
             codes,
             index,
         }
@@ -36,6 +38,14 @@ impl Catalogue {
     /// Every area (check id), in table order: the report's order.
     pub fn areas(&self) -> &[&'static str] {
         &self.areas
+    }
+
+    /// What an area covers, in a few words (empty for an id the table does not have).
+    pub fn about(&self, area: &str) -> &'static str {
+        self.areas
+            .iter()
+            .position(|&id| id == area)
+            .map_or("", |at| self.abouts[at])
     }
 
     /// Every code, in table order.
@@ -59,7 +69,9 @@ pub fn catalogue() -> &'static Catalogue {
     static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
         Catalogue::new(
-            crate::checks::TABLE.iter().map(|check| check.id()),
+            crate::checks::TABLE
+                .iter()
+                .map(|check| (check.id(), check.about())),
             crate::checks::all_codes(),
         )
     })
@@ -68,6 +80,16 @@ pub fn catalogue() -> &'static Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The overview names every area in a few words; each check declares its own.
+    #[test]
+    fn every_area_says_what_it_covers() {
+        for &area in catalogue().areas() {
+            assert!(!catalogue().about(area).is_empty(), "{area} has no words");
+        }
+        assert_eq!(catalogue().about("jobs"), "jobs.json and its schedules");
+        assert_eq!(catalogue().about("no-such-area"), "");
+    }
 
     #[test]
     fn the_catalogue_is_the_table_in_order() {

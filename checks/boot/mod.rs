@@ -86,6 +86,9 @@ impl Check for BootCheck {
     fn id(&self) -> &'static str {
         "boot"
     }
+    fn about(&self) -> &'static str {
+        "the boot wrappers"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

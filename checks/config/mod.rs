@@ -24,6 +24,9 @@ impl Check for ConfigCheck {
     fn id(&self) -> &'static str {
         "config"
     }
+    fn about(&self) -> &'static str {
+        "config.json"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

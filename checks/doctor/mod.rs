@@ -79,6 +79,9 @@ impl Check for DoctorCheck {
     fn id(&self) -> &'static str {
         "doctor"
     }
+    fn about(&self) -> &'static str {
+        "the doctor's own run"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         CODES

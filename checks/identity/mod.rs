@@ -26,6 +26,9 @@ impl Check for IdentityCheck {
     fn id(&self) -> &'static str {
         "identity"
     }
+    fn about(&self) -> &'static str {
+        "this machine's identity"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

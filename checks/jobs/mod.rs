@@ -34,6 +34,9 @@ impl Check for JobsCheck {
     fn id(&self) -> &'static str {
         "jobs"
     }
+    fn about(&self) -> &'static str {
+        "jobs.json and its schedules"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

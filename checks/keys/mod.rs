@@ -23,6 +23,9 @@ impl Check for KeysCheck {
     fn id(&self) -> &'static str {
         "keys"
     }
+    fn about(&self) -> &'static str {
+        "the private and public key files"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

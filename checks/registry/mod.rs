@@ -29,6 +29,9 @@ impl Check for RegistryCheck {
     fn id(&self) -> &'static str {
         "registry"
     }
+    fn about(&self) -> &'static str {
+        "the machine registry"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

@@ -27,6 +27,9 @@ impl Check for StateCheck {
     fn id(&self) -> &'static str {
         "state"
     }
+    fn about(&self) -> &'static str {
+        "locks, queues and logs"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

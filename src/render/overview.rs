@@ -8,25 +8,6 @@ use owo_colors::OwoColorize;
 use crate::diag::Severity;
 use crate::engine::{CheckStatus, Report};
 
-/// A few words on what each area covers, for the overview. Areas are named by their check id
-/// everywhere else; these words are only for a reader who does not know the ids yet.
-pub fn area_words(id: &str) -> &'static str {
-    match id {
-        "doctor" => "the doctor's own run",
-        "jobs" => "jobs.json and its schedules",
-        "registry" => "the machine registry",
-        "identity" => "this machine's identity",
-        "keys" => "the private and public key files",
-        "config" => "config.json",
-        "boot" => "the boot wrappers",
-        "machine" => "this agent in the per-user registry",
-        "hooks" => "Claude hooks, scripts and skills",
-        "runtime" => "the shadow install and node",
-        "state" => "locks, queues and logs",
-        _ => "",
-    }
-}
-
 /// "2 errors, 1 warning": the non-zero counts, in severity order.
 pub fn counts(errors: usize, warnings: usize, infos: usize) -> String {
     let parts: Vec<String> = [(errors, "error"), (warnings, "warning"), (infos, "info")]
@@ -44,8 +25,9 @@ pub fn plural(n: usize, word: &str) -> String {
 /// One line per area of the table, in table order.
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
-    for &id in crate::engine::catalogue().areas() {
-        let words = area_words(id);
+    let catalogue = crate::engine::catalogue();
+    for &id in catalogue.areas() {
+        let words = catalogue.about(id);
         let outcome = report.checks.iter().find(|c| c.id == id);
         let count = |severity: Severity| {
             report
@@ -129,12 +111,5 @@ mod tests {
         assert!(text.contains("✗ jobs      jobs.json and its schedules: the check crashed"));
         assert!(text.contains("✗ config    config.json: 2 errors, 1 warning\n"));
         assert!(text.contains("- keys      the private and public key files: not run"));
-        for check in crate::checks::TABLE {
-            assert!(
-                !area_words(check.id()).is_empty(),
-                "{} has no words",
-                check.id()
-            );
-        }
     }
 }
