@@ -41,6 +41,9 @@ pub struct Context {
     /// Under `scan` the machine area runs once for the whole machine, so each agent's own run
     /// leaves it out (see `checks/machine`).
     pub machine_scanned: bool,
+    /// Areas the caller runs once for many agents (a scan's machine area): left out of this
+    /// agent's run, and its report says where they went instead of "not run".
+    pub areas_run_once: &'static [&'static str],
     /// Only findings that stop instar's boot are wanted (the preflight): a check may skip work
     /// that can only yield other findings.
     pub fatal_only: bool,
@@ -126,6 +129,7 @@ impl Context {
             host: Arc::new(SystemHost),
             instar_home: None,
             machine_scanned: false,
+            areas_run_once: &[],
             fatal_only: false,
             files: RefCell::default(),
             docs: RefCell::default(),

@@ -23,7 +23,9 @@ pub fn plural(n: usize, word: &str) -> String {
 }
 
 /// One line per area of the table, in table order.
-pub fn render(report: &Report, color: bool) -> String {
+/// `run_once` are areas the caller ran once for many agents (a scan's machine area): their line
+/// says so instead of "not run".
+pub fn render(report: &Report, color: bool, width: usize, run_once: &[&str]) -> String {
     let mut out = String::new();
     let catalogue = crate::engine::catalogue();
     for &id in catalogue.areas() {
@@ -37,6 +39,10 @@ pub fn render(report: &Report, color: bool) -> String {
                 .count()
         };
         let (mark, detail) = match outcome {
+            None if run_once.contains(&id) => (
+                "-",
+                format!("{words}: checked once for every agent (the scan's first line)"),
+            ),
             None => (
                 "-",
                 format!("{words}: not run (left out by --select/--ignore)"),
@@ -73,7 +79,13 @@ pub fn render(report: &Report, color: bool) -> String {
             (true, "✓") => mark.green().bold().to_string(),
             (true, _) => mark.dimmed().to_string(),
         };
-        out.push_str(&format!("{mark} {id:<8}  {detail}\n"));
+        // Wrapped past the area's name, so the marks and names stay a column of their own. The
+        // mark is measured bare: colour codes take no room on the screen.
+        let plain = format!("x {id:<8}  {detail}");
+        let wrapped = super::width::wrap(&plain, width, "", &" ".repeat(12));
+        out.push_str(&mark);
+        out.push_str(&wrapped[1..]);
+        out.push('\n');
     }
     out
 }
@@ -106,7 +118,7 @@ mod tests {
                 Diagnostic::new(code, Effect::Silent, "c").severity(Severity::Warning),
             ],
         };
-        let text = render(&report, false);
+        let text = render(&report, false, super::super::width::UNWRAPPED, &[]);
         assert_eq!(text.lines().count(), crate::checks::TABLE.len());
         assert!(text.contains("✗ jobs      jobs.json and its schedules: the check crashed"));
         assert!(text.contains("✗ config    config.json: 2 errors, 1 warning\n"));
