@@ -173,18 +173,6 @@ fn engine_display(project_dir: &Path, path: &Path) -> String {
     crate::engine::display_path(project_dir, path)
 }
 
-/// Whether instar itself appears to run for this agent: its lifeline holds
-/// `state/lifeline.lock` (`{"pid": …}`) while alive. instar's writers ignore our lock, so fix runs
-/// refuse while it runs.
-pub fn instar_running(state_dir: &Path, host: &dyn crate::host::Host) -> Option<u32> {
-    // Never a plain read: a FIFO planted at the lock's path would block the fix run forever.
-    let (bytes, _) =
-        crate::safe_read::read_regular(&state_dir.join("state/lifeline.lock"), 64 * 1024).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let pid = value.get("pid")?.as_u64()? as u32;
-    host.process_alive(pid).then_some(pid)
-}
-
 #[cfg(test)]
 mod tests;
 

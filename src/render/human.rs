@@ -361,7 +361,12 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         }
         return out;
     }
-    out.push_str(&super::overview::render(report, opts.color));
+    out.push_str(&super::overview::render(
+        report,
+        opts.color,
+        opts.width,
+        cx.areas_run_once,
+    ));
     out.push('\n');
     let paths = opts.paths(cx);
     let mut collapse = Collapse::new(&report.diagnostics, opts.verbose);

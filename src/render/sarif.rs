@@ -11,9 +11,8 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::checks;
 use crate::diag::{Diagnostic, Severity};
-use crate::engine::Context;
+use crate::engine::{self, Context};
 use crate::fix::Change;
 use crate::redact;
 use crate::write::sha256_hex;
@@ -51,7 +50,9 @@ fn fingerprint(d: &DiagnosticOut) -> String {
 }
 
 fn rules() -> Vec<Value> {
-    checks::all_codes()
+    engine::catalogue()
+        .codes()
+        .iter()
         .map(|code| {
             json!({
                 "id": code.id,
@@ -284,7 +285,7 @@ fn location(out: &DiagnosticOut, repo: Option<&RepoPaths>) -> Option<[Location; 
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let rule_index: Vec<&str> = checks::all_codes().map(|c| c.id).collect();
+        let catalogue = engine::catalogue();
         let cx = self.doc.diagnostics.context();
         let mut sources = self.sources.borrow_mut();
         let mut seq = serializer.serialize_seq(Some(self.doc.diagnostics.len()))?;
@@ -297,7 +298,7 @@ impl Serialize for Results<'_> {
                 };
                 seq.serialize_element(&SarifResult {
                     rule_id: out.code,
-                    rule_index: rule_index.iter().position(|id| *id == out.code),
+                    rule_index: catalogue.index_of(out.code),
                     level: level(out.severity),
                     message: Text { text: &out.message },
                     partial_fingerprints: Fingerprints {
