@@ -34,7 +34,7 @@ mod recover;
 mod transaction;
 mod undo;
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_atomic_record};
 pub use failpoint::hit as failpoint;
 pub use failpoint::panic_in as panic_failpoint;
 pub use lock::{lock, RunLock};
