@@ -11,13 +11,17 @@
 //! memory under 2.5x the file's size. A linear output has a flat ms-per-finding column.
 //!
 //! Run: `cargo bench --bench findings_scale` (`-- --quick` for 1,000 only, `-- --full` to add
-//! 100,000). `INSTAR_DOCTOR_BIN=path/to/instar-doctor` times another build (an older one, for a
-//! before-and-after). The corpora live in a temporary directory, removed as the run goes.
+//! 100,000; `FINDINGS_SCALE_JOBS=100000` for given sizes, `FINDINGS_SCALE_ONLY=sarif,json` for
+//! the outputs whose names hold one of these words). `INSTAR_DOCTOR_BIN=path/to/instar-doctor`
+//! times another build (an older one, for a before-and-after). The corpora live in a temporary
+//! directory, removed as the run goes.
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
+
+#[path = "common/child.rs"]
+mod child;
 
 /// The binary under test: this build's, unless `INSTAR_DOCTOR_BIN` names another.
 fn doctor() -> String {
@@ -33,15 +37,23 @@ fn main() {
         std::hint::black_box(&value);
         return;
     }
-    let sizes: &[usize] = if args.iter().any(|a| a == "--quick") {
-        &[1_000]
+    let sizes: Vec<usize> = if let Ok(list) = std::env::var("FINDINGS_SCALE_JOBS") {
+        list.split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("FINDINGS_SCALE_JOBS: job counts, comma-separated")
+            })
+            .collect()
+    } else if args.iter().any(|a| a == "--quick") {
+        vec![1_000]
     } else if args.iter().any(|a| a == "--full") {
-        &[1_000, 10_000, 100_000]
+        vec![1_000, 10_000, 100_000]
     } else {
-        &[1_000, 10_000]
+        vec![1_000, 10_000]
     };
     let dir = tempfile::tempdir().unwrap();
-    for &jobs in sizes {
+    for jobs in sizes {
         let project = dir.path().join(format!("agent-{jobs}"));
         std::fs::create_dir_all(project.join(".instar")).unwrap();
         let path = project.join(".instar/jobs.json");
@@ -87,39 +99,11 @@ fn write_corpus(path: &Path, jobs: usize) {
 }
 
 /// Wall seconds, peak RSS in bytes and exit code of one process, its output thrown away.
-// The child is reaped by `wait4` (which also gives its own peak RSS), not by `Child::wait`.
-#[allow(clippy::zombie_processes)]
 fn measure(program: &str, args: &[&str]) -> (f64, u64, i32) {
-    let started = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("CI", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain old data; wait4 reaps exactly this child and fills it in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4 failed");
-    let elapsed = started.elapsed().as_secs_f64();
-    let max = u64::try_from(usage.ru_maxrss).unwrap_or(0);
-    // getrusage counts kilobytes on Linux and the BSDs, bytes on macOS.
-    let peak = if cfg!(target_os = "macos") {
-        max
-    } else {
-        max * 1024
-    };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (elapsed, peak, code)
+    let mut command = Command::new(program);
+    command.args(args).env("NO_COLOR", "1").env("CI", "1");
+    let m = child::measure(&mut command);
+    (m.seconds, m.peak, m.code)
 }
 
 fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
@@ -182,7 +166,13 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
             "--unsafe-fixes".into(),
         ],
     ));
-    for (name, args) in cases {
+    // `FINDINGS_SCALE_ONLY=sarif,json`: only the outputs whose name holds one of these words.
+    let only = std::env::var("FINDINGS_SCALE_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|words| words.split(',').any(|w| name.contains(w.trim())))
+    };
+    for (name, args) in cases.into_iter().filter(|(name, _)| wanted(name)) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (seconds, peak, code) = measure(&doctor(), &args);
         println!(

@@ -2,8 +2,8 @@
 //! `serde_json::from_slice::<serde_json::Value>` of the same bytes.
 //!
 //! Targets (issue #2): the doctor takes no longer than the bare parse, and its peak memory stays
-//! under 2x the file's size. Each measurement runs in a fresh child process so that peak RSS
-//! (VmHWM) belongs to one task alone.
+//! under 2x the file's size. Each measurement runs in a fresh child process whose peak RSS the
+//! driver reads from `wait4` as it reaps it (no `/proc`: the same on macOS and Linux).
 //!
 //! Run: `cargo bench --bench jobs_large` (add `-- --quick` for one round).
 
@@ -11,6 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+#[path = "common/child.rs"]
+mod child;
 
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::render;
@@ -86,29 +89,13 @@ fn write_corpus(path: &Path, invalid_every: Option<usize>) {
     out.write_all(b"\n]\n").unwrap();
 }
 
-/// This process's peak resident set, from getrusage (portable; no /proc on macOS). Linux
-/// reports kilobytes, macOS bytes.
-fn peak_rss_bytes() -> u64 {
-    // SAFETY: rusage is plain old data that getrusage fills in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return 0;
-    }
-    let max = u64::try_from(usage.ru_maxrss).unwrap_or(0);
-    if cfg!(target_os = "macos") {
-        max
-    } else {
-        max * 1024
-    }
-}
-
 fn child_serde(path: &Path) {
     let started = Instant::now();
     let bytes = std::fs::read(path).unwrap();
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     std::hint::black_box(&value);
-    println!("{elapsed} {}", peak_rss_bytes());
+    println!("{elapsed}");
 }
 
 fn child_doctor(project: &Path) {
@@ -129,16 +116,12 @@ fn child_doctor(project: &Path) {
         },
     );
     let doc = render::json::document(&cx, &report, 0);
-    let mut sink = std::io::BufWriter::new(std::fs::File::create("/dev/null").unwrap());
-    sink.write_all(render::json::to_string(&doc).as_bytes())
-        .unwrap();
+    let mut sink = std::io::BufWriter::new(std::io::sink());
+    render::json::write(&doc, &mut sink).unwrap();
+    sink.flush().unwrap();
     drop(sink);
     let elapsed = started.elapsed().as_secs_f64();
-    println!(
-        "{elapsed} {} {}",
-        peak_rss_bytes(),
-        report.diagnostics.len()
-    );
+    println!("{elapsed} {}", report.diagnostics.len());
 }
 
 fn measure(mode: &str, arg: &Path, rounds: usize) -> (f64, u64, String) {
@@ -147,14 +130,13 @@ fn measure(mode: &str, arg: &Path, rounds: usize) -> (f64, u64, String) {
     let mut peak = 0;
     let mut extra = String::new();
     for _ in 0..rounds {
-        let out = Command::new(&exe).arg(mode).arg(arg).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut parts = text.split_whitespace();
+        let out = child::measure(Command::new(&exe).arg(mode).arg(arg));
+        let mut parts = out.stdout.split_whitespace();
         let secs: f64 = parts
             .next()
             .and_then(|s| s.parse().ok())
             .expect("child reports its time");
-        let rss: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let rss = out.peak;
         extra = parts.next().unwrap_or("").to_string();
         best = best.min(secs);
         peak = peak.max(rss);

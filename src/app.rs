@@ -261,24 +261,39 @@ fn fail(cli: &Cli, failure: Failure) -> u8 {
         .map(|dir| render::paths::RepoPaths::discover(dir, github_workspace().as_deref()));
     // The human format has no failure document: stderr says it all, and a refused command
     // creates nothing.
-    let Some(text) = render::machine(
-        cli.format,
-        &doc,
-        None,
-        repo.as_ref(),
-        threshold(cli.fail_on),
-    ) else {
+    if !cli.format.is_machine() {
         return exit::FAILURE;
-    };
-    match &cli.output_file {
-        Some(path) => {
-            if let Err(err) = std::fs::write(path, text) {
-                eprintln!("error: {}", cannot_create(path, &err));
-            }
-        }
-        None => print(&text),
+    }
+    let written = write_report(cli.output_file.as_deref(), |out| {
+        render::write_machine(cli.format, &doc, repo.as_ref(), threshold(cli.fail_on), out)
+    });
+    if let Err(message) = written {
+        eprintln!("error: {message}");
     }
     exit::FAILURE
+}
+
+/// Writes a report to the `-o` file (created, or emptied) or to stdout, through a buffer, as it
+/// is rendered: a machine document of 100,000 findings is never held whole (issue #11).
+fn write_report(
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
+    match path {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|err| cannot_create(path, &err))?;
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .map_err(|err| format!("cannot write -o file {}: {err}", path.display()))
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = write(&mut out).and_then(|()| out.flush());
+            Ok(())
+        }
+    }
 }
 
 fn github_workspace() -> Option<PathBuf> {
@@ -420,41 +435,26 @@ fn emit(
         }
         out
     };
-    let machine = cli.format.is_machine().then(|| {
+    let write_machine = |out: &mut dyn Write| {
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
-        // Only SARIF reads the findings again (for their fixes): the other formats are spared a
-        // copy of every finding, fixes' saved bytes included (issue #11).
-        let all: Vec<_> = if cli.format == Format::Sarif {
-            report.diagnostics.iter().chain(handled).cloned().collect()
-        } else {
-            Vec::new()
-        };
         let repo =
             render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
-        render::machine(
-            cli.format,
-            &doc,
-            Some((cx, &all)),
-            Some(&repo),
-            threshold(cli.fail_on),
-        )
-        .unwrap_or_default()
-    });
-    let (file_text, terminal_text) = match (machine, &cli.output_file) {
-        (None, None) => (None, Some(human(false))),
-        // Like ruff's --output-file: the report goes to the file, nothing to the terminal.
-        (None, Some(_)) => (Some(human(true)), None),
-        (Some(text), None) => (None, Some(text)),
-        (Some(text), Some(_)) => (Some(text), Some(human(false))),
+        render::write_machine(cli.format, &doc, Some(&repo), threshold(cli.fail_on), out)
     };
-    if let (Some(text), Some(path)) = (file_text, &cli.output_file) {
-        if let Err(err) = std::fs::write(path, text) {
-            eprintln!("error: {}", cannot_create(path, &err));
-            return exit::FAILURE;
+    let output_file = cli.output_file.as_deref();
+    let written = match (cli.format.is_machine(), output_file) {
+        (false, None) => {
+            print(&human(false));
+            Ok(())
         }
-    }
-    if let Some(text) = terminal_text {
-        print(&text);
+        // Like ruff's --output-file: the report goes to the file, nothing to the terminal.
+        (false, Some(_)) => write_report(output_file, |out| out.write_all(human(true).as_bytes())),
+        (true, None) => write_report(None, write_machine),
+        (true, Some(_)) => write_report(output_file, write_machine).map(|()| print(&human(false))),
+    };
+    if let Err(message) = written {
+        eprintln!("error: {message}");
+        return exit::FAILURE;
     }
     exit_code
 }

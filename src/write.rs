@@ -102,10 +102,14 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    // By table, into one string: SARIF takes one per finding (issue #11).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// `.instar/doctor/`, private, with a `.gitignore` of `*` so nothing in it is ever committed
@@ -171,3 +175,14 @@ fn engine_display(project_dir: &Path, path: &Path) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sha256_hex_tests {
+    #[test]
+    fn is_the_lowercase_hex_of_the_digest() {
+        assert_eq!(
+            super::sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -47,8 +47,7 @@ fn check_all(files: &[(&str, Vec<u8>)], version: Version) {
     let doc = instar_doctor::render::json::document(&cx, &report, 0);
     let _ = instar_doctor::render::json::to_string(&doc);
     let repo = instar_doctor::render::paths::RepoPaths::discover(&cx.project_dir, None);
-    let fixes = instar_doctor::render::sarif::fixes(&cx, &report.diagnostics, &repo);
-    let _ = instar_doctor::render::sarif::render(&doc, &fixes, Some(&repo));
+    let _ = instar_doctor::render::sarif::render(&doc, Some(&repo));
     let opts = instar_doctor::render::human::HumanOptions {
         color: false,
         width: 80,

@@ -19,7 +19,14 @@ pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
     lines: HashMap<PathBuf, Arc<LineIndex>>,
     shown: HashMap<PathBuf, String>,
+    /// `redact_text` of texts met before: a code's findings repeat their help and fix title
+    /// word for word, 100,000 times in a broken jobs.json (issue #11). Emptied when full, so
+    /// texts that never repeat (messages naming their job) cost a bounded amount of memory.
+    prose: HashMap<String, String>,
 }
+
+/// How many distinct texts `Sources::prose` keeps.
+const PROSE_MEMO: usize = 256;
 
 impl Sources {
     pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
@@ -62,8 +69,21 @@ impl Sources {
     /// met). `placed`: the finding's spans still point into the file as it is now; otherwise
     /// (a finding handled by a fix run) any secret of the file may be the one quoted.
     pub fn scrub(&mut self, cx: &Context, d: &Diagnostic, text: &str, placed: bool) -> String {
-        let text = redact::redact_text(text);
-        let Some(file) = &d.file else { return text };
+        let near = near_spans(d);
+        self.scrub_near(cx, d.file.as_deref(), &near, text, placed)
+    }
+
+    /// `scrub` for a finding in `file` whose spans there are `near`.
+    fn scrub_near(
+        &mut self,
+        cx: &Context,
+        file: Option<&Path>,
+        near: &[Span],
+        text: &str,
+        placed: bool,
+    ) -> String {
+        let text = self.redact_prose(text);
+        let Some(file) = file else { return text };
         let Some((bytes, secrets)) = self.get(cx, file) else {
             return text;
         };
@@ -78,13 +98,6 @@ impl Sources {
                 .collect();
             return redact::scrub_quoted(&text, &runs);
         }
-        let mut near: Vec<&Span> = d.span.iter().collect();
-        near.extend(
-            d.secondary
-                .iter()
-                .filter(|l| &l.file == file)
-                .filter_map(|l| l.span.as_ref()),
-        );
         let text_of = |s: &Span| String::from_utf8_lossy(&bytes[s.clone()]).into_owned();
         let quoted: Vec<String> = if !placed || near.is_empty() {
             secrets.iter().map(text_of).collect()
@@ -102,6 +115,19 @@ impl Sources {
         redact::scrub_quoted(&text, &quoted)
     }
 
+    /// `redact::redact_text`, remembered for texts that repeat.
+    fn redact_prose(&mut self, text: &str) -> String {
+        if let Some(done) = self.prose.get(text) {
+            return done.clone();
+        }
+        let done = redact::redact_text(text);
+        if self.prose.len() >= PROSE_MEMO {
+            self.prose.clear();
+        }
+        self.prose.insert(text.to_string(), done.clone());
+        done
+    }
+
     /// Scrubs, in place, every text of a finding that may quote its file: message, help, labels
     /// and the fix's title. Run once on each finding as the checks produce it, so that nothing
     /// downstream (a fix run's record, a handled finding rendered after its file changed) holds
@@ -109,19 +135,21 @@ impl Sources {
     /// always shown between quotes, and this keeps a clean 60 MB file from being lexed for it.
     pub fn scrub_diagnostic(&mut self, cx: &Context, d: &mut Diagnostic) {
         let may_quote = |t: &str| t.contains(['\'', '"', '`', '…']);
-        let mut texts: Vec<String> = Vec::new();
-        texts.push(d.message.clone());
-        texts.extend(d.help.clone());
-        texts.extend(d.label.clone());
-        texts.extend(d.secondary.iter().map(|l| l.message.clone()));
-        texts.extend(d.fix.as_ref().map(|f| f.title().to_string()));
-        if !texts.iter().any(|t| may_quote(t)) {
+        let any = may_quote(&d.message)
+            || d.help.as_deref().is_some_and(may_quote)
+            || d.label.as_deref().is_some_and(may_quote)
+            || d.secondary.iter().any(|l| may_quote(&l.message))
+            || d.fix.as_ref().is_some_and(|f| may_quote(f.title()));
+        if !any {
             return;
         }
-        let snapshot = d.clone();
+        // Where the finding is, taken apart from it (not a clone of the whole finding, whose
+        // fix may carry a quarantined entry's bytes) so that its texts can change in place.
+        let file = d.file.clone();
+        let near = near_spans(d);
         let mut scrub = |t: &mut String| {
             if may_quote(t) {
-                *t = self.scrub(cx, &snapshot, t, true);
+                *t = self.scrub_near(cx, file.as_deref(), &near, t, true);
             }
         };
         scrub(&mut d.message);
@@ -137,5 +165,41 @@ impl Sources {
         if let Some(f) = d.fix.as_mut() {
             scrub(f.title_mut());
         }
+    }
+}
+
+/// A finding's spans in its own file: its span and its secondary locations' there.
+fn near_spans(d: &Diagnostic) -> Vec<Span> {
+    let mut near: Vec<Span> = d.span.iter().cloned().collect();
+    near.extend(
+        d.secondary
+            .iter()
+            .filter(|l| Some(&l.file) == d.file.as_ref())
+            .filter_map(|l| l.span.clone()),
+    );
+    near
+}
+
+#[cfg(test)]
+mod prose_memo_tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_text_is_redacted_the_same_and_the_memo_stays_bounded() {
+        let mut sources = Sources::default();
+        let secret = "set \"authToken\": \"sk-live-0123456789abcdef0123456789\" again";
+        let first = sources.redact_prose(secret);
+        assert_eq!(first, redact::redact_text(secret));
+        assert!(!first.contains("0123456789abcdef"), "{first}");
+        assert_eq!(sources.redact_prose(secret), first, "from the memo");
+        for i in 0..PROSE_MEMO * 3 {
+            sources.redact_prose(&format!("job \"job-{i}\" is broken"));
+            assert!(sources.prose.len() <= PROSE_MEMO);
+        }
+        assert_eq!(
+            sources.redact_prose(secret),
+            first,
+            "after the memo was emptied"
+        );
     }
 }

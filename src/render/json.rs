@@ -1,8 +1,10 @@
 //! `--format json`: the instar-doctor/v1 document (design.md §3, schema in schema/).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::Path;
 
+use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
 use super::Sources;
@@ -13,14 +15,14 @@ use crate::json::line_col;
 pub const SCHEMA_ID: &str = "instar-doctor/v1";
 
 #[derive(Serialize)]
-pub struct Document {
+pub struct Document<'a> {
     pub schema: &'static str,
     pub version: &'static str,
     pub project_dir: Option<String>,
     pub instar_version: Option<String>,
     pub instar_version_source: Option<&'static str>,
     pub checks: Vec<CheckOut>,
-    pub diagnostics: Vec<DiagnosticOut>,
+    pub diagnostics: Findings<'a>,
     pub summary: Summary,
     pub exit_code: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,69 +84,18 @@ pub struct ErrorOut {
     pub message: String,
 }
 
-/// Newline offsets of a file, computed once so that many findings in a large file stay cheap.
-struct LineIndex {
-    newlines: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(bytes: &[u8]) -> Self {
-        LineIndex {
-            newlines: bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i)
-                .collect(),
-        }
-    }
-
-    /// 1-based line and column (Unicode scalar values, U+FFFD per invalid sequence, BOM not
-    /// counted), by delegating the column to `json::line_col` on the line's own bytes.
-    fn position(&self, bytes: &[u8], offset: usize) -> Pos {
-        let offset = offset.min(bytes.len());
-        let line_index = self.newlines.partition_point(|nl| *nl < offset);
-        let line_start = if line_index == 0 {
-            0
-        } else {
-            self.newlines[line_index - 1] + 1
-        };
-        let column = if line_start == 0 {
-            line_col(bytes, offset).1
-        } else {
-            line_col(&bytes[line_start..], offset - line_start).1
-        };
-        Pos {
-            line: line_index + 1,
-            column,
-        }
-    }
-}
-
-pub fn document(cx: &Context, report: &Report, exit_code: u8) -> Document {
+pub fn document<'a>(cx: &'a Context, report: &'a Report, exit_code: u8) -> Document<'a> {
     document_after_fix(cx, report, &[], exit_code)
 }
 
 /// The document of a fix run: what remains after the final re-check, then each handled finding
 /// with its `fix.status` (applied, declined, failed). `summary.fixed` counts the applied ones.
-pub fn document_after_fix(
-    cx: &Context,
-    report: &Report,
-    handled: &[Diagnostic],
+pub fn document_after_fix<'a>(
+    cx: &'a Context,
+    report: &'a Report,
+    handled: &'a [Diagnostic],
     exit_code: u8,
-) -> Document {
-    let mut indexes: HashMap<PathBuf, LineIndex> = HashMap::new();
-    let mut sources = Sources::default();
-    let mut diagnostics: Vec<DiagnosticOut> = report
-        .diagnostics
-        .iter()
-        .map(|d| diagnostic(cx, d, &mut indexes, &mut sources))
-        .collect();
-    diagnostics.extend(
-        handled
-            .iter()
-            .map(|d| diagnostic_unplaced(cx, d, &mut sources)),
-    );
+) -> Document<'a> {
     Document {
         schema: SCHEMA_ID,
         version: env!("CARGO_PKG_VERSION"),
@@ -160,7 +111,7 @@ pub fn document_after_fix(
                 duration_ms: (c.duration_ms * 1000.0).round() / 1000.0,
             })
             .collect(),
-        diagnostics,
+        diagnostics: Findings::new(cx, &report.diagnostics, handled),
         summary: Summary {
             errors: report.count(Severity::Error),
             warnings: report.count(Severity::Warning),
@@ -172,6 +123,93 @@ pub fn document_after_fix(
         },
         exit_code,
         error: crashed_message(report),
+    }
+}
+
+/// A document's findings, turned into their v1 shape one at a time as a renderer writes them:
+/// a report of 100,000 findings never exists twice in memory (issue #11). Serialises as the
+/// `diagnostics` array.
+pub struct Findings<'a> {
+    run: Option<FindingsOf<'a>>,
+}
+
+struct FindingsOf<'a> {
+    cx: &'a Context,
+    /// What remains: spans and positions point into the files as they are now.
+    placed: &'a [Diagnostic],
+    /// Handled by a fix run: their files changed since, so no span or position.
+    unplaced: &'a [Diagnostic],
+    /// Files' bytes, secrets and line indexes, computed once per file per render.
+    sources: RefCell<Sources>,
+}
+
+impl<'a> Findings<'a> {
+    pub fn new(cx: &'a Context, placed: &'a [Diagnostic], unplaced: &'a [Diagnostic]) -> Self {
+        Findings {
+            run: Some(FindingsOf {
+                cx,
+                placed,
+                unplaced,
+                sources: RefCell::new(Sources::default()),
+            }),
+        }
+    }
+
+    /// No findings (a run that gave no answer).
+    pub fn none() -> Self {
+        Findings { run: None }
+    }
+
+    pub fn len(&self) -> usize {
+        self.run
+            .as_ref()
+            .map_or(0, |r| r.placed.len() + r.unplaced.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The run's context, when there was a run.
+    pub fn context(&self) -> Option<&'a Context> {
+        self.run.as_ref().map(|r| r.cx)
+    }
+
+    /// The findings as the checks gave them, in document order (cheap: nothing is rendered).
+    pub fn raw(&self) -> impl Iterator<Item = &'a Diagnostic> + '_ {
+        self.run
+            .iter()
+            .flat_map(|r| r.placed.iter().chain(r.unplaced.iter()))
+    }
+
+    /// Calls `f` with each finding kept by `keep` and its v1 shape, in document order, until
+    /// `f` fails.
+    pub fn try_for_each<E>(
+        &self,
+        keep: impl Fn(&Diagnostic) -> bool,
+        mut f: impl FnMut(&'a Diagnostic, DiagnosticOut) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(run) = &self.run else {
+            return Ok(());
+        };
+        let mut sources = run.sources.borrow_mut();
+        for d in run.placed.iter().filter(|d| keep(d)) {
+            let out = diagnostic(run.cx, d, &mut sources);
+            f(d, out)?;
+        }
+        for d in run.unplaced.iter().filter(|d| keep(d)) {
+            let out = diagnostic_unplaced(run.cx, d, &mut sources);
+            f(d, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        self.try_for_each(|_| true, |_, out| seq.serialize_element(&out))?;
+        seq.end()
     }
 }
 
@@ -198,14 +236,9 @@ fn diagnostic_unplaced(cx: &Context, d: &Diagnostic, sources: &mut Sources) -> D
     out
 }
 
-fn diagnostic(
-    cx: &Context,
-    d: &Diagnostic,
-    indexes: &mut HashMap<PathBuf, LineIndex>,
-    sources: &mut Sources,
-) -> DiagnosticOut {
+fn diagnostic(cx: &Context, d: &Diagnostic, sources: &mut Sources) -> DiagnosticOut {
     let positions = match (&d.file, &d.span) {
-        (Some(file), Some(span)) => positions(cx, file, span, indexes),
+        (Some(file), Some(span)) => positions(cx, file, span, sources),
         _ => (None, None),
     };
     diagnostic_at(cx, d, positions, sources, true)
@@ -242,26 +275,37 @@ fn diagnostic_at(
     }
 }
 
+/// 1-based lines and columns (Unicode scalar values, U+FFFD per invalid sequence, BOM not
+/// counted) of a span: the line by bisection in the file's index, the column by
+/// `json::line_col` on that line's own bytes.
 fn positions(
     cx: &Context,
     file: &Path,
     span: &std::ops::Range<usize>,
-    indexes: &mut HashMap<PathBuf, LineIndex>,
+    sources: &mut Sources,
 ) -> (Option<Pos>, Option<Pos>) {
-    let Some(bytes) = cx.bytes_of(file) else {
+    let (Some((bytes, _)), Some(index)) = (sources.get(cx, file), sources.lines(cx, file)) else {
         return (None, None);
     };
-    let index = indexes
-        .entry(file.to_path_buf())
-        .or_insert_with(|| LineIndex::new(&bytes));
-    (
-        Some(index.position(&bytes, span.start)),
-        Some(index.position(&bytes, span.end)),
-    )
+    let position = |offset: usize| {
+        let offset = offset.min(bytes.len());
+        let line = index.line_of(offset);
+        let start = index.start_of(line);
+        let column = if start == 0 {
+            line_col(&bytes, offset).1
+        } else {
+            line_col(&bytes[start..], offset - start).1
+        };
+        Pos {
+            line: line + 1,
+            column,
+        }
+    };
+    (Some(position(span.start)), Some(position(span.end)))
 }
 
 /// The document for a run that could not give an answer (exit 2).
-pub fn failure(message: &str, project_dir: Option<&Path>) -> Document {
+pub fn failure(message: &str, project_dir: Option<&Path>) -> Document<'static> {
     Document {
         schema: SCHEMA_ID,
         version: env!("CARGO_PKG_VERSION"),
@@ -269,7 +313,7 @@ pub fn failure(message: &str, project_dir: Option<&Path>) -> Document {
         instar_version: None,
         instar_version_source: None,
         checks: Vec::new(),
-        diagnostics: Vec::new(),
+        diagnostics: Findings::none(),
         summary: Summary::default(),
         exit_code: crate::exit::FAILURE,
         error: Some(ErrorOut {
@@ -278,10 +322,15 @@ pub fn failure(message: &str, project_dir: Option<&Path>) -> Document {
     }
 }
 
+/// Writes the document to `out` as it is rendered, one finding at a time.
+pub fn write(doc: &Document, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    out.write_all(b"\n")
+}
+
 pub fn to_string(doc: &Document) -> String {
-    let mut text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| {
-        format!("{{\"schema\":\"{SCHEMA_ID}\",\"error\":{{\"message\":\"serialisation failed: {e}\"}}}}")
-    });
-    text.push('\n');
-    text
+    let mut text = Vec::new();
+    // Writing to memory fails only if serialisation does, which these types never do.
+    let _ = write(doc, &mut text);
+    String::from_utf8_lossy(&text).into_owned()
 }

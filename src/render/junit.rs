@@ -9,9 +9,10 @@
 //! shows every check that ran. A crashed check, or a run with no answer (exit 2), is an
 //! errored case: the gate must not read it as green.
 
-use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use super::json::{DiagnosticOut, Document};
+use crate::diag::{Diagnostic, FixStatus};
 
 /// Text for an element's content: XML's five entities, and the characters XML 1.0 cannot
 /// carry at all replaced by U+FFFD.
@@ -72,12 +73,6 @@ struct Case {
     outcome: Outcome,
 }
 
-struct Suite {
-    name: String,
-    time: f64,
-    cases: Vec<Case>,
-}
-
 fn location(d: &DiagnosticOut) -> String {
     match (&d.file, &d.start) {
         (Some(file), Some(start)) => format!("{file}:{}:{}", start.line, start.column),
@@ -115,12 +110,132 @@ fn finding_case(d: &DiagnosticOut, min: u8) -> Case {
     }
 }
 
-fn suites(doc: &Document, min: u8) -> Vec<Suite> {
-    let mut suites = Vec::new();
-    for check in &doc.checks {
-        let mut cases = Vec::new();
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.tests += other.tests;
+        self.failures += other.failures;
+        self.errors += other.errors;
+    }
+}
+
+/// Whether a finding fails the gate: at or above the threshold, and not fixed by this run.
+fn fails(d: &Diagnostic, min: u8) -> bool {
+    let fixed = d.fix.is_some() && d.fix_status == FixStatus::Applied;
+    rank(d.severity.as_str()) >= min && !fixed
+}
+
+/// A check's suite, counted before it is written (its attributes come first): a crashed
+/// check's errored case, its findings, or one passing case when it has neither.
+fn suite_counts(doc: &Document, id: &str, crashed: bool, min: u8) -> Counts {
+    let mut counts = Counts {
+        tests: usize::from(crashed),
+        errors: usize::from(crashed),
+        ..Counts::default()
+    };
+    for d in doc.diagnostics.raw().filter(|d| d.code.check() == id) {
+        counts.tests += 1;
+        counts.failures += usize::from(fails(d, min));
+    }
+    counts.tests = counts.tests.max(1);
+    counts
+}
+
+fn write_suite_head(out: &mut dyn Write, name: &str, c: Counts, time: f64) -> io::Result<()> {
+    writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.6}\">",
+        escape_attr(name),
+        c.tests,
+        c.failures,
+        c.errors,
+        time
+    )
+}
+
+fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
+    let time = case
+        .time
+        .map(|t| format!(" time=\"{t:.6}\""))
+        .unwrap_or_default();
+    write!(
+        out,
+        "    <testcase classname=\"instar-doctor.{}\" name=\"{}\"{time}",
+        escape_attr(suite),
+        escape_attr(&case.name)
+    )?;
+    match &case.outcome {
+        Outcome::Passed(None) => out.write_all(b"/>\n"),
+        Outcome::Passed(Some(text)) => writeln!(
+            out,
+            ">\n      <system-out>{}</system-out>\n    </testcase>",
+            escape(text)
+        ),
+        Outcome::Failed {
+            kind,
+            message,
+            body,
+        } => writeln!(
+            out,
+            ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
+            escape_attr(kind),
+            escape_attr(message),
+            escape(body)
+        ),
+        Outcome::Errored { message } => writeln!(
+            out,
+            ">\n      <error type=\"instar-doctor\" message=\"{}\">{}</error>\n    </testcase>",
+            escape_attr(message),
+            escape(message)
+        ),
+    }
+}
+
+/// The report, written to `out` one test case at a time: the counts every `<testsuite>` and
+/// the `<testsuites>` carry are taken first from the findings as they are (cheap), then each
+/// case is rendered as it is written (issue #11).
+pub fn write(doc: &Document, threshold: &str, out: &mut dyn Write) -> io::Result<()> {
+    let min = rank(threshold);
+    let suites: Vec<Counts> = doc
+        .checks
+        .iter()
+        .map(|check| suite_counts(doc, check.id, check.status == "crashed", min))
+        .collect();
+    // No answer at all (exit 2 before any check ran): one errored case carrying the reason, so
+    // the report exists, parses, and is red.
+    let failure = doc.error.as_ref().filter(|_| doc.checks.is_empty());
+    let mut total = Counts::default();
+    suites.iter().for_each(|c| total.add(*c));
+    if failure.is_some() {
+        total.add(Counts {
+            tests: 1,
+            failures: 0,
+            errors: 1,
+        });
+    }
+    // Folded from +0.0: an empty `sum` of floats is -0.0, which would print as "-0.000000".
+    let total_time = doc
+        .checks
+        .iter()
+        .fold(0.0, |sum, c| sum + c.duration_ms / 1000.0);
+    write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"instar-doctor\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{total_time:.6}\">\n",
+        total.tests, total.failures, total.errors
+    )?;
+    for (check, counts) in doc.checks.iter().zip(&suites) {
+        let time = check.duration_ms / 1000.0;
+        write_suite_head(out, check.id, *counts, time)?;
+        let mut cases = 0;
         if check.status == "crashed" {
-            cases.push(Case {
+            cases += 1;
+            let case = Case {
                 name: format!("{} crashed", check.id),
                 time: None,
                 outcome: Outcome::Errored {
@@ -129,141 +244,56 @@ fn suites(doc: &Document, min: u8) -> Vec<Suite> {
                         check.id
                     ),
                 },
-            });
+            };
+            write_case(out, check.id, &case)?;
         }
-        cases.extend(
-            doc.diagnostics
-                .iter()
-                .filter(|d| d.check == check.id)
-                .map(|d| finding_case(d, min)),
-        );
-        if cases.is_empty() {
-            cases.push(Case {
+        doc.diagnostics.try_for_each(
+            |d| d.code.check() == check.id,
+            |_, d| {
+                cases += 1;
+                write_case(out, check.id, &finding_case(&d, min))
+            },
+        )?;
+        if cases == 0 {
+            let case = Case {
                 name: format!("{}: no findings", check.id),
-                time: Some(check.duration_ms / 1000.0),
+                time: Some(time),
                 outcome: Outcome::Passed(None),
-            });
+            };
+            write_case(out, check.id, &case)?;
         }
-        suites.push(Suite {
-            name: check.id.to_string(),
-            time: check.duration_ms / 1000.0,
-            cases,
-        });
+        out.write_all(b"  </testsuite>\n")?;
     }
-    // No answer at all (exit 2 before any check ran): one errored case carrying the reason, so
-    // the report exists, parses, and is red.
-    if let Some(error) = doc.error.as_ref().filter(|_| doc.checks.is_empty()) {
-        suites.push(Suite {
+    if let Some(error) = failure {
+        write_suite_head(
+            out,
+            "instar-doctor",
+            Counts {
+                tests: 1,
+                failures: 0,
+                errors: 1,
+            },
+            0.0,
+        )?;
+        let case = Case {
             name: "instar-doctor".to_string(),
-            time: 0.0,
-            cases: vec![Case {
-                name: "instar-doctor".to_string(),
-                time: None,
-                outcome: Outcome::Errored {
-                    message: error.message.clone(),
-                },
-            }],
-        });
+            time: None,
+            outcome: Outcome::Errored {
+                message: error.message.clone(),
+            },
+        };
+        write_case(out, "instar-doctor", &case)?;
+        out.write_all(b"  </testsuite>\n")?;
     }
-    suites
+    out.write_all(b"</testsuites>\n")
 }
 
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    tests: usize,
-    failures: usize,
-    errors: usize,
-}
-
-fn counts(cases: &[Case]) -> Counts {
-    let mut counts = Counts {
-        tests: cases.len(),
-        ..Counts::default()
-    };
-    for case in cases {
-        match case.outcome {
-            Outcome::Failed { .. } => counts.failures += 1,
-            Outcome::Errored { .. } => counts.errors += 1,
-            Outcome::Passed(_) => {}
-        }
-    }
-    counts
-}
-
-fn write_case(out: &mut String, suite: &str, case: &Case) {
-    let time = case
-        .time
-        .map(|t| format!(" time=\"{t:.6}\""))
-        .unwrap_or_default();
-    let _ = write!(
-        out,
-        "    <testcase classname=\"instar-doctor.{}\" name=\"{}\"{time}",
-        escape_attr(suite),
-        escape_attr(&case.name)
-    );
-    match &case.outcome {
-        Outcome::Passed(None) => out.push_str("/>\n"),
-        Outcome::Passed(Some(text)) => {
-            let _ = writeln!(
-                out,
-                ">\n      <system-out>{}</system-out>\n    </testcase>",
-                escape(text)
-            );
-        }
-        Outcome::Failed {
-            kind,
-            message,
-            body,
-        } => {
-            let _ = writeln!(
-                out,
-                ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-                escape_attr(kind),
-                escape_attr(message),
-                escape(body)
-            );
-        }
-        Outcome::Errored { message } => {
-            let _ = writeln!(
-                out,
-                ">\n      <error type=\"instar-doctor\" message=\"{}\">{}</error>\n    </testcase>",
-                escape_attr(message),
-                escape(message)
-            );
-        }
-    }
-}
-
+/// The report as text (for `scan`, which nests each agent's suites in its own document).
 pub fn render(doc: &Document, threshold: &str) -> String {
-    let min = rank(threshold);
-    let suites = suites(doc, min);
-    let mut total = Counts::default();
-    let mut total_time = 0.0;
-    let mut body = String::new();
-    for suite in &suites {
-        let c = counts(&suite.cases);
-        total.tests += c.tests;
-        total.failures += c.failures;
-        total.errors += c.errors;
-        total_time += suite.time;
-        let _ = writeln!(
-            body,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.6}\">",
-            escape_attr(&suite.name),
-            c.tests,
-            c.failures,
-            c.errors,
-            suite.time
-        );
-        for case in &suite.cases {
-            write_case(&mut body, &suite.name, case);
-        }
-        body.push_str("  </testsuite>\n");
-    }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"instar-doctor\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{total_time:.6}\">\n{body}</testsuites>\n",
-        total.tests, total.failures, total.errors
-    )
+    let mut text = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write(doc, threshold, &mut text);
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 #[cfg(test)]
@@ -288,6 +318,8 @@ mod tests {
             "{xml}"
         );
         assert_eq!(xml.matches("<testcase ").count(), 1);
+        // Not "-0.000000", which an empty float sum would give.
+        assert!(xml.contains("errors=\"1\" time=\"0.000000\">"), "{xml}");
         assert!(xml.contains("<error type=\"instar-doctor\" message=\"no instar agent found\">"));
     }
 }

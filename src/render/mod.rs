@@ -20,30 +20,22 @@ pub mod width;
 /// Source bytes and their secret spans: kept in `redact`, re-exported for the renderers.
 pub use crate::redact::sources::{RedactedSource, Sources};
 
-use crate::engine::Context;
-
-/// One machine-format document, the same way for a full report and for a run that gave no
-/// answer (`cx` is `None` then): every exit-2 path after argument parsing still writes a
-/// document a CI step can read (design §8).
-pub fn machine(
+/// Writes one machine-format document to `out` as it is rendered, the same way for a full
+/// report and for a run that gave no answer: every exit-2 path after argument parsing still
+/// writes a document a CI step can read (design §8). The human formats write nothing here.
+pub fn write_machine(
     format: crate::cli::Format,
     doc: &json::Document,
-    run: Option<(&Context, &[crate::diag::Diagnostic])>,
     repo: Option<&paths::RepoPaths>,
     threshold: crate::diag::Severity,
-) -> Option<String> {
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     use crate::cli::Format;
-    Some(match format {
-        Format::Human | Format::Concise => return None,
-        Format::Json => json::to_string(doc),
-        Format::Sarif => {
-            let fixes = match (run, repo) {
-                (Some((cx, diagnostics)), Some(repo)) => sarif::fixes(cx, diagnostics, repo),
-                _ => Vec::new(),
-            };
-            sarif::render(doc, &fixes, repo)
-        }
-        Format::Github => github::render(doc, repo),
-        Format::Junit => junit::render(doc, threshold.as_str()),
-    })
+    match format {
+        Format::Human | Format::Concise => Ok(()),
+        Format::Json => json::write(doc, out),
+        Format::Sarif => sarif::write(doc, repo, out),
+        Format::Github => github::write(doc, repo, out),
+        Format::Junit => junit::write(doc, threshold.as_str(), out),
+    }
 }

@@ -4,6 +4,11 @@
 //! regions from our spans, fingerprints that survive unrelated edits, and fixes as
 //! artifactChanges where a fix is a set of byte-range edits.
 
+use std::cell::RefCell;
+use std::io::{self, Write};
+
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::diag::{Diagnostic, Severity};
@@ -34,7 +39,7 @@ fn level_of(severity: Severity) -> &'static str {
 /// Stable across runs and unrelated edits: the code, the file and where in the JSON the finding
 /// is (or its message when it has no pointer), never line numbers.
 fn fingerprint(d: &DiagnosticOut) -> String {
-    let anchor = d.pointer.clone().unwrap_or_else(|| d.message.clone());
+    let anchor = d.pointer.as_deref().unwrap_or(&d.message);
     let text = format!(
         "{}\u{0}{}\u{0}{}",
         d.code,
@@ -96,7 +101,7 @@ fn sarif_fix(
                     return None;
                 }
                 changes.push(json!({
-                    "artifactLocation": { "uri": uri_path(&repo.file(&cx.display_path(file))), "uriBaseId": SRCROOT },
+                    "artifactLocation": { "uri": uri_path(&repo.file(&sources.display(cx, file))), "uriBaseId": SRCROOT },
                     "replacements": [{
                         "deletedRegion": { "byteOffset": span.start, "byteLength": span.len() },
                         "insertedContent": { "text": replacement },
@@ -129,16 +134,6 @@ fn uri_path(path: &str) -> String {
     out
 }
 
-/// Each finding's fix as SARIF, in the document's order (`render` takes them precomputed so that
-/// a run with no answer, which has no `Context`, renders through the same code).
-pub fn fixes(cx: &Context, diagnostics: &[Diagnostic], repo: &RepoPaths) -> Vec<Option<Value>> {
-    let mut sources = Sources::default();
-    diagnostics
-        .iter()
-        .map(|d| sarif_fix(cx, d, repo, &mut sources))
-        .collect()
-}
-
 /// The run's invocation: whether the doctor gave an answer, and if not why. Consumers (code
 /// scanning among them) read `executionSuccessful: false` as "this run proves nothing" rather
 /// than as "no results, all clear".
@@ -157,78 +152,214 @@ fn invocation(doc: &Document) -> Value {
     invocation
 }
 
-/// The SARIF log. Locations are relative to the repository root (`repo`, which is `None` only
-/// for a run that stopped before finding an agent, and so has no results).
-pub fn render(doc: &Document, fixes: &[Option<Value>], repo: Option<&RepoPaths>) -> String {
-    let catalogue = engine::catalogue();
-    let results: Vec<Value> = doc
-        .diagnostics
-        .iter()
-        .zip(fixes.iter().chain(std::iter::repeat(&None)))
-        .map(|(out, fix)| {
-            let mut result = json!({
-                "ruleId": out.code,
-                "ruleIndex": catalogue.index_of(out.code),
-                "level": level(out.severity),
-                "message": { "text": out.message },
-                "partialFingerprints": { "instarDoctor/v1": fingerprint(out) },
-                "properties": {
-                    "instar_effect": out.instar_effect,
-                    "pointer": out.pointer,
-                },
-            });
-            if let Some(file) = &out.file {
-                let uri = uri_path(&repo.map(|r| r.file(file)).unwrap_or_else(|| file.clone()));
-                let mut physical = json!({
-                    "artifactLocation": { "uri": uri, "uriBaseId": SRCROOT },
-                });
-                if let (Some(start), Some(end), Some(span)) = (&out.start, &out.end, &out.span) {
-                    physical["region"] = json!({
-                        "startLine": start.line,
-                        "startColumn": start.column,
-                        "endLine": end.line,
-                        "endColumn": end.column.max(if end.line == start.line { start.column } else { 1 }),
-                        "byteOffset": span.start,
-                        "byteLength": span.end - span.start,
-                    });
-                }
-                result["locations"] = json!([{ "physicalLocation": physical }]);
-            }
-            if let Some(help) = &out.help {
-                result["properties"]["help"] = json!(help);
-            }
-            if let Some(fixes) = fix {
-                result["fixes"] = fixes.clone();
-            }
-            result
-        })
-        .collect();
-    let mut sarif = json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
+/// The SARIF log, written field by field in the order consumers and snapshots know; its
+/// results are rendered one finding at a time as they are written (issue #11).
+#[derive(Serialize)]
+struct Log<'d> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'d>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'d> {
+    tool: Value,
+    invocations: [Value; 1],
+    column_kind: &'static str,
+    results: Results<'d>,
+    properties: RunProperties<'d>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_uri_base_ids: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct RunProperties<'d> {
+    instar_version: &'d Option<String>,
+    exit_code: u8,
+}
+
+/// The document's findings as SARIF results, with their fixes when the run is known.
+struct Results<'d> {
+    doc: &'d Document<'d>,
+    repo: Option<&'d RepoPaths>,
+    /// For the fixes' redaction, computed once per file per render.
+    sources: RefCell<Sources>,
+}
+
+#[derive(Serialize)]
+struct Text<'o> {
+    text: &'o str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'o> {
+    rule_id: &'static str,
+    rule_index: Option<usize>,
+    level: &'static str,
+    message: Text<'o>,
+    partial_fingerprints: Fingerprints,
+    properties: ResultProperties<'o>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locations: Option<[Location; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixes: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct Fingerprints {
+    #[serde(rename = "instarDoctor/v1")]
+    v1: String,
+}
+
+#[derive(Serialize)]
+struct ResultProperties<'o> {
+    instar_effect: &'static str,
+    pointer: &'o Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'o str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    physical_location: PhysicalLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    uri_base_id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    byte_offset: usize,
+    byte_length: usize,
+}
+
+fn location(out: &DiagnosticOut, repo: Option<&RepoPaths>) -> Option<[Location; 1]> {
+    let file = out.file.as_ref()?;
+    let uri = uri_path(&repo.map(|r| r.file(file)).unwrap_or_else(|| file.clone()));
+    let region = match (&out.start, &out.end, &out.span) {
+        (Some(start), Some(end), Some(span)) => Some(Region {
+            start_line: start.line,
+            start_column: start.column,
+            end_line: end.line,
+            end_column: end.column.max(if end.line == start.line {
+                start.column
+            } else {
+                1
+            }),
+            byte_offset: span.start,
+            byte_length: span.end - span.start,
+        }),
+        _ => None,
+    };
+    Some([Location {
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri,
+                uri_base_id: SRCROOT,
+            },
+            region,
+        },
+    }])
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let catalogue = engine::catalogue();
+        let cx = self.doc.diagnostics.context();
+        let mut sources = self.sources.borrow_mut();
+        let mut seq = serializer.serialize_seq(Some(self.doc.diagnostics.len()))?;
+        self.doc.diagnostics.try_for_each(
+            |_| true,
+            |d, out| {
+                let fixes = match (cx, self.repo) {
+                    (Some(cx), Some(repo)) => sarif_fix(cx, d, repo, &mut sources),
+                    _ => None,
+                };
+                seq.serialize_element(&SarifResult {
+                    rule_id: out.code,
+                    rule_index: catalogue.index_of(out.code),
+                    level: level(out.severity),
+                    message: Text { text: &out.message },
+                    partial_fingerprints: Fingerprints {
+                        v1: fingerprint(&out),
+                    },
+                    properties: ResultProperties {
+                        instar_effect: out.instar_effect,
+                        pointer: &out.pointer,
+                        help: out.help.as_deref(),
+                    },
+                    locations: location(&out, self.repo),
+                    fixes,
+                })
+            },
+        )?;
+        seq.end()
+    }
+}
+
+/// The SARIF log, written to `out` as it is rendered. Locations are relative to the repository
+/// root (`repo`, which is `None` only for a run that stopped before finding an agent, and so
+/// has no results); fixes are given when the document has its run.
+pub fn write(doc: &Document, repo: Option<&RepoPaths>, out: &mut dyn Write) -> io::Result<()> {
+    let original_uri_base_ids = repo.map(|repo| {
+        let root = repo.root().to_string_lossy();
+        let root = format!("file://{}/", uri_path(root.trim_end_matches('/')));
+        json!({ SRCROOT: { "uri": root } })
+    });
+    let log = Log {
+        schema: SARIF_SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            tool: json!({ "driver": {
                 "name": "instar-doctor",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://github.com/JKHeadley/instar",
                 "rules": rules(),
-            }},
-            "invocations": [invocation(doc)],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "properties": {
-                "instar_version": doc.instar_version,
-                "exit_code": doc.exit_code,
+            }}),
+            invocations: [invocation(doc)],
+            column_kind: "unicodeCodePoints",
+            results: Results {
+                doc,
+                repo,
+                sources: RefCell::new(Sources::default()),
             },
+            properties: RunProperties {
+                instar_version: &doc.instar_version,
+                exit_code: doc.exit_code,
+            },
+            original_uri_base_ids,
         }],
-    });
-    if let Some(repo) = repo {
-        let root = repo.root().to_string_lossy();
-        let root = format!("file://{}/", uri_path(root.trim_end_matches('/')));
-        sarif["runs"][0]["originalUriBaseIds"] = json!({ SRCROOT: { "uri": root } });
-    }
-    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
-    text.push('\n');
-    text
+    };
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")
+}
+
+/// The SARIF log as text (for `scan`, which cuts it apart).
+pub fn render(doc: &Document, repo: Option<&RepoPaths>) -> String {
+    let mut text = Vec::new();
+    // Writing to memory fails only if serialisation does, which these types never do.
+    let _ = write(doc, repo, &mut text);
+    String::from_utf8_lossy(&text).into_owned()
 }

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::json::Document;
 use super::paths::RepoPaths;
-use crate::diag::Diagnostic;
 use crate::engine::Context;
 
 pub const SCHEMA_ID: &str = "instar-doctor/scan-v1";
@@ -68,36 +67,17 @@ pub fn junit_tail() -> &'static str {
     "</testsuites>\n"
 }
 
-/// One agent's SARIF results with locations relative to the scan root, as JSON text without
-/// the surrounding brackets (empty when it has none).
-pub fn sarif_results(
-    cx: &Context,
-    report: &crate::engine::Report,
-    doc: &Document,
-    root: &Path,
-) -> String {
+/// One agent's SARIF results (or the machine findings', whose files are under the instar home
+/// or absolute) with locations relative to the scan root, as JSON text without the surrounding
+/// brackets (empty when it has none).
+pub fn sarif_results(cx: &Context, doc: &Document, root: &Path) -> String {
     let repo = RepoPaths::rooted(root, &cx.project_dir);
-    results_of(
-        doc,
-        &super::sarif::fixes(cx, &report.diagnostics, &repo),
-        &repo,
-    )
+    results_of(doc, &repo)
 }
 
-/// The machine findings' SARIF results (files under the instar home or absolute).
-pub fn sarif_machine_results(
-    cx: &Context,
-    diagnostics: &[Diagnostic],
-    doc: &Document,
-    root: &Path,
-) -> String {
-    let repo = RepoPaths::rooted(root, &cx.project_dir);
-    results_of(doc, &super::sarif::fixes(cx, diagnostics, &repo), &repo)
-}
-
-fn results_of(doc: &Document, fixes: &[Option<Value>], repo: &RepoPaths) -> String {
+fn results_of(doc: &Document, repo: &RepoPaths) -> String {
     let log: Value =
-        serde_json::from_str(&super::sarif::render(doc, fixes, Some(repo))).unwrap_or_default();
+        serde_json::from_str(&super::sarif::render(doc, Some(repo))).unwrap_or_default();
     match log["runs"][0]["results"].as_array() {
         Some(results) => results
             .iter()
@@ -117,7 +97,7 @@ pub fn sarif_envelope(root: &Path) -> (String, String) {
     let empty = super::json::failure("", None);
     let repo = RepoPaths::rooted(root, root);
     let mut log: Value =
-        serde_json::from_str(&super::sarif::render(&empty, &[], Some(&repo))).unwrap_or_default();
+        serde_json::from_str(&super::sarif::render(&empty, Some(&repo))).unwrap_or_default();
     if let Some(run) = log["runs"][0].as_object_mut() {
         // Results are written as agents finish, the invocation (exit code) after them.
         run.remove("invocations");

@@ -173,7 +173,7 @@ fn render_machine(cx: &Context, report: &Report, exit_code: u8, settings: &Setti
             &render::junit::render(&doc, settings.threshold.as_str()),
             &settings.display(&cx.project_dir),
         ),
-        ScanFormat::Sarif => render::scan::sarif_results(cx, report, &doc, &settings.scan_root),
+        ScanFormat::Sarif => render::scan::sarif_results(cx, &doc, &settings.scan_root),
         ScanFormat::Openmetrics | ScanFormat::Human => String::new(),
     }
 }

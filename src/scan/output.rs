@@ -133,12 +133,7 @@ impl Output {
                 self.sarif_tail = tail;
                 let _ = self.main.write_all(head.as_bytes());
                 if let (Some(cx), Some(doc)) = (cx, &machine_doc) {
-                    let results = render::scan::sarif_machine_results(
-                        cx,
-                        &machine.diagnostics,
-                        doc,
-                        &settings.scan_root,
-                    );
+                    let results = render::scan::sarif_results(cx, doc, &settings.scan_root);
                     if !results.is_empty() {
                         let _ = self.main.write_all(results.as_bytes());
                         self.first = false;
