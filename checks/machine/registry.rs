@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Effect, Severity};
 use crate::engine::{Context, STATE_DIR};
-use crate::fix::Fix;
+use crate::fix::{Change, Fix};
 use crate::version::boundary;
 
 use super::codes::*;
@@ -80,12 +80,26 @@ fn zombies(machine: &Machine, out: &mut Vec<Finding>) {
             .file(&machine.registry_path)
             .at(entry.span.clone(), "this entry")
             .pointer(format!("/entries/{}", entry.index))
-            .fix(Some(Fix::manual(
-                "remove the entry while no instar process runs",
-            ))),
+            .fix(removal(machine, entry.index)),
             Concern::MachineOnly,
         ));
     }
+}
+
+/// Unsafe: a folder on a drive that is not mounted looks gone, and the entry is the agent's
+/// port reservation and name. The edit removes the entry's bytes and one separator, nothing
+/// else, so every other entry keeps its bytes; the machine run writes it under instar's lock.
+fn removal(machine: &Machine, index: usize) -> Option<Fix> {
+    let container = machine.entries_span.as_ref()?;
+    let siblings: Vec<_> = machine.entries().iter().map(|e| e.span.clone()).collect();
+    Some(Fix::unsafe_(
+        "remove this entry from the registry",
+        vec![Change::Edit {
+            file: machine.registry_path.clone(),
+            span: crate::json_edit::removal_span(container, &siblings, index),
+            replacement: String::new(),
+        }],
+    ))
 }
 
 /// `.instar/local/server-instance.lock` of an agent: `{pid, hostname, heartbeat}`.
@@ -191,7 +205,13 @@ fn stale_lock(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             ),
         )
         .file(&lock)
-        .fix(Some(Fix::manual("remove the lock folder when no instar command is running"))),
+        // Safe: a lock no live holder refreshes for 10 s is one proper-lockfile itself would
+        // take over. The machine run removes it while taking the lock (re-checked then), so
+        // the change is never executed as a quarantine; it names what goes.
+        .fix(Some(Fix::safe(
+            "remove the stale lock folder",
+            vec![Change::Quarantine { file: lock.clone() }],
+        ))),
         Concern::Everyone,
     ));
 }

@@ -144,8 +144,24 @@ pub fn apply(plan: &Plan, home: &Path, instar_home: &Path) -> Result<String, wri
 }
 
 /// Undoes the newest install: the plist's bytes from before it, unless it changed since.
+/// `machine` fix runs are recorded in the same folder: only a run of this hook is picked.
 pub fn undo(home: &Path, instar_home: &Path) -> Result<String, write::WriteError> {
-    let outcome = write::undo(home, instar_home, None, false)?;
+    let all = write::runs(instar_home);
+    let newest = all.iter().find(|m| {
+        // An interrupted install is picked too: undoing it is rolling it back.
+        matches!(
+            m.status,
+            write::RunStatus::Committed | write::RunStatus::InProgress
+        ) && m.undoes.is_none()
+            && m.fixes.iter().any(|f| f.code == "hook/preflight")
+            && !write::is_undone(m, &all)
+    });
+    let Some(newest) = newest else {
+        return Err(write::WriteError::Refused(
+            "no `hook install --preflight` run to undo".to_string(),
+        ));
+    };
+    let outcome = write::undo(home, instar_home, Some(&newest.run_id), false)?;
     Ok(format!(
         "undid run {}: restored {}",
         outcome.run_id,

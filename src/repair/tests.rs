@@ -148,6 +148,7 @@ fn run_with(
         new_context: &new_context,
         check,
         interrupt,
+        lock_pass: None,
     };
     let opts = RepairOptions {
         unsafe_fixes: false,
