@@ -158,7 +158,9 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
 /// the run is left in progress for the next doctor, which rolls it back under the lock.
 fn roll_back(env: &RepairEnv<'_>, tx: Transaction) -> String {
     let id = tx.run_id().to_string();
-    let _held = match env.lock_pass.map(|take| take(None)).transpose() {
+    // A run that backed nothing up has nothing to put back: no lock to wait for.
+    let lock_pass = env.lock_pass.filter(|_| !tx.is_empty());
+    let _held = match lock_pass.map(|take| take(None)).transpose() {
         Ok(held) => held,
         Err(why) => {
             return format!(
