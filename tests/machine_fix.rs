@@ -159,6 +159,11 @@ fn unsafe_fixes_remove_the_zombie_entry_and_the_foreign_holders_keeping_every_ot
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(read(&home.registry()), home.registry_after());
     assert_eq!(read(&home.holders()), "{\"holders\": []}\n");
+    assert!(
+        out.contains("backups in .instar/doctor/runs/")
+            && out.contains("`instar-doctor undo --machine` restores them"),
+        "{out}"
+    );
     let parsed: serde_json::Value = serde_json::from_str(&read(&home.registry())).unwrap();
     assert_eq!(parsed["entries"].as_array().unwrap().len(), 1);
     // Neither instar lock is left behind.
@@ -286,4 +291,47 @@ fn agent_and_scan_reports_name_the_machine_command_instead_of_fixing() {
         out.contains("`instar-doctor machine --fix --unsafe-fixes` applies it"),
         "{out}"
     );
+}
+
+#[test]
+fn unsafe_fixes_register_a_running_agent_the_registry_lost() {
+    let home = Home::new();
+    fs::remove_dir(home.lock()).unwrap();
+    fs::remove_file(home.holders()).unwrap();
+    let registry = format!(
+        "{{\n  \"version\": 1,\n  \"entries\": [\n{}\n  ]\n}}\n",
+        home.entry("a", "agentA", 4040)
+    );
+    fs::write(home.registry(), &registry).unwrap();
+    // A standalone agent whose server runs (this test's own pid is alive) but is not listed.
+    let agent = home.instar().join("agents/b");
+    fs::create_dir_all(agent.join(".instar/local")).unwrap();
+    fs::write(
+        agent.join(".instar/config.json"),
+        r#"{"projectName": "b", "port": 4050}"#,
+    )
+    .unwrap();
+    fs::write(
+        agent.join(".instar/local/server-instance.lock"),
+        format!(r#"{{"pid": {}}}"#, std::process::id()),
+    )
+    .unwrap();
+    let (code, out, err) = home.run(&["machine", "--fix"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        read(&home.registry()),
+        registry,
+        "unsafe: not without --unsafe-fixes"
+    );
+    let (code, out, err) = home.run(&["machine", "--fix", "--unsafe-fixes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let expected = format!(
+        "{{\n  \"version\": 1,\n  \"entries\": [\n{},\n    {{\n      \"name\": \"b\",\n      \"type\": \"standalone\",\n      \"path\": \"{}\",\n      \"port\": 4050,\n      \"pid\": {},\n      \"status\": \"running\",\n      \"createdAt\": \"2026-11-24T12:00:00.000Z\",\n      \"lastHeartbeat\": \"2026-11-24T12:00:00.000Z\"\n    }}\n  ]\n}}\n",
+        home.entry("a", "agentA", 4040),
+        agent.display(),
+        std::process::id()
+    );
+    assert_eq!(read(&home.registry()), expected);
+    let (code, out, _) = home.run(&["machine", "--fail-on", "info"]);
+    assert_eq!(code, 0, "{out}");
 }

@@ -9,7 +9,7 @@ use crate::fix::{Change, Fix};
 use crate::version::boundary;
 
 use super::codes::*;
-use super::view::{Machine, RegistryFile};
+use super::view::{Agent, Machine, RegistryFile};
 use super::{Concern, Finding};
 
 /// proper-lockfile's `stale` option in AgentRegistry: a held lock is refreshed more often.
@@ -174,10 +174,50 @@ fn unregistered(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             )
             .severity(severity)
             .file(agent.dir.join(STATE_DIR).join("local/server-instance.lock"))
-            .fix(Some(Fix::manual("restart the agent so it registers"))),
+            .fix(Some(registration(cx, machine, agent, pid).unwrap_or_else(
+                || Fix::manual("restart the agent so it registers"),
+            ))),
             Concern::Agents(vec![agent.dir.clone()]),
         ));
     }
+}
+
+/// Unsafe: the entry instar's `registerAgent` would write for the running agent, appended to
+/// `entries` (every other byte kept). Only where that is what instar would do: a registry that
+/// loads and an integer port no entry reserves (registerAgent refuses a port another running
+/// entry holds); otherwise restarting the agent is the fix.
+fn registration(cx: &Context, machine: &Machine, agent: &Agent, pid: u32) -> Option<Fix> {
+    let array = machine.entries_span.as_ref()?;
+    let port = agent
+        .port
+        .filter(|p| p.fract() == 0.0 && *p > 0.0 && *p < 65536.0)?;
+    if machine.entries().iter().any(|e| e.port == Some(port)) {
+        return None;
+    }
+    let src = cx.bytes_of(&machine.registry_path)?;
+    let standalone = agent.dir.starts_with(machine.home.join("agents"));
+    let now = crate::machine::iso_millis(cx.now);
+    let entry = serde_json::json!({
+        "name": agent.name,
+        "type": if standalone { "standalone" } else { "project-bound" },
+        "path": agent.real.to_string_lossy(),
+        "port": port as u32,
+        "pid": pid,
+        "status": "running",
+        "createdAt": now,
+        "lastHeartbeat": now,
+    });
+    let pretty = serde_json::to_string_pretty(&entry).ok()?;
+    let elements: Vec<_> = machine.entries().iter().map(|e| e.span.clone()).collect();
+    let (span, replacement) = crate::json_edit::insert_element(&src[..], array, &elements, &pretty);
+    Some(Fix::unsafe_(
+        "add the agent's entry to the registry",
+        vec![Change::Edit {
+            file: machine.registry_path.clone(),
+            span,
+            replacement,
+        }],
+    ))
 }
 
 fn stale_lock(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {

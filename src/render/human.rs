@@ -332,8 +332,14 @@ fn render_fixed_lines(
         )));
     }
     if let Some(run) = run_id {
+        // A run of the machine files is recorded under the instar home and undone by its own
+        // command, which takes instar's locks.
+        let machine = !handled.is_empty() && handled.iter().all(|d| d.code.check() == "machine");
+        let runs = cx.state_dir.join(crate::write::DOCTOR_DIR).join("runs");
         out.push_str(&format!(
-            "backups in .instar/doctor/runs/{run}/ — `instar-doctor undo` restores them\n\n"
+            "backups in {}/ — `instar-doctor undo{}` restores them\n\n",
+            cx.display_path(&runs.join(run)),
+            if machine { " --machine" } else { "" }
         ));
     }
     out
