@@ -97,9 +97,10 @@ pub trait PassLock {
     fn intact(&self) -> bool;
 }
 
-/// Takes a `PassLock` for the files a pass writes (`None`: every file a rollback may restore),
-/// or says why it cannot be taken now.
-pub type LockPass<'a> = &'a dyn Fn(Option<&[PathBuf]>) -> Result<Box<dyn PassLock>, String>;
+/// Takes a `PassLock` for the findings whose fixes a pass applies (`None`: every file a
+/// rollback may restore), or says why it cannot be taken now. Holding it, the taker may judge
+/// the findings again and refuse when they no longer stand as they were diagnosed.
+pub type LockPass<'a> = &'a dyn Fn(Option<&[&Diagnostic]>) -> Result<Box<dyn PassLock>, String>;
 
 /// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
 /// files change, but the code, file, title and the bytes the finding points at do not.
@@ -343,16 +344,8 @@ pub fn repair(
             });
         }
 
-        let pass_files: Vec<PathBuf> = chosen
-            .iter()
-            .filter_map(|&i| report.diagnostics[i].fix.as_ref())
-            .flat_map(|fix| fix.changes().iter().filter_map(Change::file).cloned())
-            .collect();
-        let held = match env
-            .lock_pass
-            .map(|take| take(Some(&pass_files)))
-            .transpose()
-        {
+        let pass: Vec<&Diagnostic> = chosen.iter().map(|&i| &report.diagnostics[i]).collect();
+        let held = match env.lock_pass.map(|take| take(Some(&pass))).transpose() {
             Ok(held) => held,
             Err(why) => {
                 return Err(RepairError::Aborted(format!(

@@ -226,7 +226,8 @@ pub fn fix(
     let first = check(&machine.context(), selection);
     let mut handled = Vec::new();
     // #22 (safe): the stale lock goes first, re-checked at that instant; the run's own locks
-    // then stand where it stood.
+    // then stand where it stood. `-i` does not ask about it: taking instar's lock removes a
+    // stale one anyway, as proper-lockfile itself does, so a "no" could not be honoured.
     if let Some(stale) = stale_lock_finding(&first) {
         if lock::remove_stale_registry_lock(home)? {
             let mut done = stale.clone();
@@ -243,10 +244,18 @@ pub fn fix(
     };
     let new_context = || machine.context();
     let run_check = |cx: &Context| without_stale_lock(check(cx, selection));
-    let lock_pass = |files: Option<&[PathBuf]>| {
-        take_locks(home, files)
-            .map(|held| Box::new(held) as Box<dyn PassLock>)
-            .map_err(|err| err.to_string())
+    let lock_pass = |pass: Option<&[&Diagnostic]>| -> Result<Box<dyn PassLock>, String> {
+        let files: Option<Vec<PathBuf>> = pass.map(|pass| {
+            pass.iter()
+                .filter_map(|d| d.fix.as_ref())
+                .flat_map(|fix| fix.changes().iter().filter_map(|c| c.file().cloned()))
+                .collect()
+        });
+        let held = take_locks(home, files.as_deref()).map_err(|err| err.to_string())?;
+        if let Some(pass) = pass {
+            still_standing(&machine.context(), selection, pass)?;
+        }
+        Ok(Box::new(held))
     };
     let env = crate::repair::RepairEnv {
         new_context: &new_context,
@@ -263,6 +272,26 @@ pub fn fix(
         run_id: outcome.run_id,
         recovered,
     })
+}
+
+/// Judges the pass's findings again, under the locks: each must still be reported with the very
+/// same fix (a folder that came back, a pid alive again, a file another writer changed: the
+/// finding or its spans differ). A pass whose findings moved writes nothing.
+fn still_standing(cx: &Context, selection: &Selection, pass: &[&Diagnostic]) -> Result<(), String> {
+    let now = without_stale_lock(check(cx, selection));
+    for d in pass {
+        let same = now
+            .diagnostics
+            .iter()
+            .any(|n| n.code.id == d.code.id && n.fix == d.fix && n.message == d.message);
+        if !same {
+            return Err(format!(
+                "{} no longer stands as it was checked (judged again under instar's lock); nothing of this pass was written, run again",
+                d.code.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a recorded run is a machine run: every fix it records is of the machine area.
@@ -306,4 +335,48 @@ pub fn undo(
     };
     let _held = take_locks(home, None)?;
     Ok(write::undo(&machine.root(), home, Some(&target), force)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::FakeHost;
+
+    /// A registry with one entry whose folder is gone, on a fake host.
+    fn machine_with_zombie() -> (tempfile::TempDir, Machine) {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = std::fs::canonicalize(tmp.path()).unwrap().join(".instar");
+        std::fs::create_dir_all(&home).unwrap();
+        let gone = home.parent().unwrap().join("gone");
+        std::fs::write(
+            home.join("registry.json"),
+            format!(
+                "{{\"entries\": [{{\"name\": \"g\", \"path\": \"{}\", \"port\": 4041}}]}}",
+                gone.display()
+            ),
+        )
+        .unwrap();
+        let host: Arc<dyn Host> = Arc::new(FakeHost::macos().with_home(home.parent().unwrap()));
+        (tmp, Machine::new(home, host, None, 0))
+    }
+
+    #[test]
+    fn a_finding_that_no_longer_stands_under_the_lock_stops_the_pass() {
+        let (_tmp, machine) = machine_with_zombie();
+        let selection = Selection::default();
+        let report = check(&machine.context(), &selection);
+        let zombie: Vec<&Diagnostic> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.id == "machine/registry-zombie")
+            .collect();
+        assert_eq!(zombie.len(), 1);
+        assert!(still_standing(&machine.context(), &selection, &zombie).is_ok());
+        // The drive is mounted again meanwhile: the agent is back.
+        let back = machine.root().join("gone/.instar");
+        std::fs::create_dir_all(&back).unwrap();
+        std::fs::write(back.join("config.json"), "{}").unwrap();
+        let err = still_standing(&machine.context(), &selection, &zombie).unwrap_err();
+        assert!(err.contains("no longer stands"), "{err}");
+    }
 }

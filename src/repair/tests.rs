@@ -341,24 +341,26 @@ fn run_locked(agent: &Agent, lock_pass: LockPass<'_>) -> Result<RepairOutcome, R
 }
 
 #[test]
-fn each_pass_writes_under_the_pass_lock_for_its_own_files() {
+fn each_pass_writes_under_the_pass_lock_taken_for_its_findings() {
     let agent = Agent::new(&[("a.txt", "bad")]);
-    let takes: std::cell::RefCell<Vec<Option<Vec<PathBuf>>>> = Default::default();
-    let lock = |files: Option<&[PathBuf]>| {
-        takes.borrow_mut().push(files.map(<[PathBuf]>::to_vec));
+    let takes: std::cell::RefCell<Vec<Option<Vec<&'static str>>>> = Default::default();
+    let lock = |pass: Option<&[&Diagnostic]>| {
+        takes
+            .borrow_mut()
+            .push(pass.map(|p| p.iter().map(|d| d.code.id).collect()));
         Ok(Box::new(TestLock { broken: false }) as Box<dyn PassLock>)
     };
     let outcome = run_locked(&agent, &lock).unwrap();
     assert_eq!(outcome.fixed(), 1);
     assert_eq!(agent.read("a.txt"), "good");
-    assert_eq!(*takes.borrow(), vec![Some(vec![agent.state.join("a.txt")])]);
+    assert_eq!(*takes.borrow(), vec![Some(vec!["test/bad"])]);
 }
 
 #[test]
 fn a_lock_broken_during_the_writes_rolls_the_pass_back_under_the_lock() {
     let agent = Agent::new(&[("a.txt", "bad")]);
     let takes = Cell::new(0);
-    let lock = |_: Option<&[PathBuf]>| {
+    let lock = |_: Option<&[&Diagnostic]>| {
         takes.set(takes.get() + 1);
         // The first take (the pass) is broken meanwhile; the second (the rollback) holds.
         Ok(Box::new(TestLock {
@@ -376,7 +378,7 @@ fn a_lock_broken_during_the_writes_rolls_the_pass_back_under_the_lock() {
 #[test]
 fn a_lock_that_cannot_be_taken_writes_nothing() {
     let agent = Agent::new(&[("a.txt", "bad")]);
-    let lock = |_: Option<&[PathBuf]>| Err("held by another writer".to_string());
+    let lock = |_: Option<&[&Diagnostic]>| Err("held by another writer".to_string());
     let err = run_locked(&agent, &lock).err().expect("refused");
     assert!(err.to_string().contains("held by another writer"), "{err}");
     assert_eq!(agent.read("a.txt"), "bad");
