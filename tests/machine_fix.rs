@@ -335,3 +335,26 @@ fn unsafe_fixes_register_a_running_agent_the_registry_lost() {
     let (code, out, _) = home.run(&["machine", "--fail-on", "info"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn an_instar_home_outside_the_home_folder_is_reported_but_never_fixed() {
+    let home = Home::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = home
+        .command(&["machine", "--fix", "--unsafe-fixes"])
+        .env("HOME", elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not inside the home folder"), "{err}");
+    assert_eq!(read(&home.registry()), home.registry_before());
+    assert!(home.lock().is_dir() && !home.instar().join("doctor").exists());
+    // The report alone still works.
+    let out = home
+        .command(&["machine"])
+        .env("HOME", elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -5,8 +5,8 @@
 //! `scan` stays read-only and an agent's `--fix` never writes these shared files: only this
 //! command does, because only it takes instar's own locks on them (see `lock`). A run is an
 //! ordinary fix run of the write layer (backups, atomic writes, re-check, rollback), rooted at
-//! the folder that holds the instar home (`$HOME` for `~/.instar`, as `hook install
-//! --preflight`), with its record under `<instar home>/doctor/`.
+//! the home folder (as `hook install --preflight`, whose runs share the record), with its
+//! record under `<instar home>/doctor/`.
 
 pub mod lock;
 
@@ -33,12 +33,34 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// The root of the run's transactions: the folder holding the instar home.
-    pub fn root(&self) -> PathBuf {
-        self.home
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("/"))
+    /// The root of the run's transactions: the home folder, as for `hook install --preflight`,
+    /// whose runs share `<instar home>/doctor/` (a recovery or undo of either resolves every
+    /// recorded path against one root). `None` when the instar home is not under it.
+    pub fn root(&self) -> Option<PathBuf> {
+        self.host
+            .home_dir()
+            .filter(|home| self.home.starts_with(home) && self.home != *home)
+    }
+
+    /// `root`, or why a run cannot write here.
+    fn writable_root(&self) -> Result<PathBuf, MachineError> {
+        self.root().ok_or_else(|| {
+            WriteError::Refused(format!(
+                "{} is not inside the home folder: machine runs are rooted there (their records are shared with `hook install --preflight`); nothing was changed",
+                self.home.display()
+            ))
+            .into()
+        })
+    }
+
+    /// Where paths are shown from: the root, else the folder holding the instar home.
+    fn shown_from(&self) -> PathBuf {
+        self.root().unwrap_or_else(|| {
+            self.home
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/"))
+        })
     }
 
     pub fn new(
@@ -67,7 +89,7 @@ impl Machine {
     /// the instar home.
     pub fn context(&self) -> Context {
         let mut cx = Context::new(
-            self.root(),
+            self.shown_from(),
             self.rules,
             self.detected,
             self.source,
@@ -143,7 +165,7 @@ pub fn stale_lock_diff(cx: &Context) -> String {
 }
 
 /// The locks held for one pass (or a rollback, an undo, a recovery).
-struct Held(Vec<lock::Held>);
+pub struct Held(Vec<lock::Held>);
 
 impl PassLock for Held {
     fn intact(&self) -> bool {
@@ -152,7 +174,8 @@ impl PassLock for Held {
 }
 
 /// Takes instar's locks on the files of `files` (`None`: both files), registry lock first.
-fn take_locks(home: &Path, files: Option<&[PathBuf]>) -> Result<Held, lock::LockError> {
+/// Public for `hook install --preflight`, which may recover an interrupted machine run.
+pub fn take_locks(home: &Path, files: Option<&[PathBuf]>) -> Result<Held, lock::LockError> {
     let wants = |name: &str| files.is_none_or(|f| f.iter().any(|p| p.ends_with(name)));
     let mut held = Vec::new();
     if wants(crate::checks::machine::view::REGISTRY) {
@@ -207,7 +230,7 @@ pub fn fix(
     interrupt: &std::sync::atomic::AtomicBool,
 ) -> Result<Fixed, MachineError> {
     let home = &machine.home;
-    let root = machine.root();
+    let root = machine.writable_root()?;
     // A live instar writer holds the lock right now: refuse before anything is written.
     if !lock::registry_lock_stale(home) {
         if let Ok(meta) = std::fs::symlink_metadata(home.join(lock::REGISTRY_LOCK)) {
@@ -334,7 +357,8 @@ pub fn undo(
         return Err(WriteError::Refused("no machine fix run to undo".to_string()).into());
     };
     let _held = take_locks(home, None)?;
-    Ok(write::undo(&machine.root(), home, Some(&target), force)?)
+    let root = machine.writable_root()?;
+    Ok(write::undo(&root, home, Some(&target), force)?)
 }
 
 #[cfg(test)]
@@ -373,7 +397,7 @@ mod tests {
         assert_eq!(zombie.len(), 1);
         assert!(still_standing(&machine.context(), &selection, &zombie).is_ok());
         // The drive is mounted again meanwhile: the agent is back.
-        let back = machine.root().join("gone/.instar");
+        let back = machine.root().unwrap().join("gone/.instar");
         std::fs::create_dir_all(&back).unwrap();
         std::fs::write(back.join("config.json"), "{}").unwrap();
         let err = still_standing(&machine.context(), &selection, &zombie).unwrap_err();

@@ -127,7 +127,12 @@ fn plan_unit(cx: &Context, doctor: &Path, unit: PathBuf) -> Result<Plan, PlanErr
 /// Applies the plan as one run of the write layer rooted at `home`, recorded in
 /// `instar_home/doctor/`. Returns the run id.
 pub fn apply(plan: &Plan, home: &Path, instar_home: &Path) -> Result<String, write::WriteError> {
-    write::recover_interrupted(home, instar_home)?;
+    // An interrupted `machine` run may be among them: it is rolled back under instar's locks.
+    if !write::interrupted_runs(instar_home).is_empty() {
+        let _held = crate::machine_run::take_locks(instar_home, None)
+            .map_err(|err| write::WriteError::Refused(err.to_string()))?;
+        write::recover_interrupted(home, instar_home)?;
+    }
     let mut tx = Transaction::begin(home, instar_home)?;
     // The plist is written only if it still holds the bytes the diff was made from.
     tx.expect_diagnosed(&plan.file, Some(&plan.before));
