@@ -44,10 +44,16 @@ pub fn plural(n: usize, word: &str) -> String {
 /// One line per area of the table, in table order.
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
+    // `instar-doctor machine` runs that one area: the others were never part of it, not left
+    // out by the user's --select/--ignore.
+    let machine_only = !report.checks.is_empty() && report.checks.iter().all(|c| c.id == "machine");
     for check in crate::checks::TABLE {
         let id = check.id();
         let words = area_words(id);
         let outcome = report.checks.iter().find(|c| c.id == id);
+        if machine_only && outcome.is_none() {
+            continue;
+        }
         let count = |severity: Severity| {
             report
                 .diagnostics
