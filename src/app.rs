@@ -525,30 +525,8 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
             )
         }
     }
-    let opts = RepairOptions {
-        unsafe_fixes: cli.unsafe_fixes,
-        interactive: cli.interactive,
-    };
+    let (opts, mut confirmer) = fix_setup(cli);
     let interrupt = &repair::INTERRUPTED;
-    // Ctrl-C during a fix run (or at its prompt): finish the file being written, put everything
-    // back, exit 130.
-    let _ = ctrlc::set_handler(|| {
-        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
-    let mut confirmer = prompt::TerminalConfirmer {
-        human: HumanOptions {
-            color: prompt_color(cli.color),
-            ..human_options(cli)
-        },
-        // Only a prompt reads stdin: `--fix` leaves it alone.
-        lines: if cli.interactive {
-            prompt::line_reader(std::io::stdin())
-        } else {
-            std::sync::mpsc::channel().1
-        },
-        out: std::io::stderr(),
-        interrupt,
-    };
     let make_cx = || setup.context(cli.deep);
     let selection = selection(cli);
     // Each pass re-checks every file: the spinner says which pass and what is left.
@@ -619,6 +597,38 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
     }
 }
 
+/// What every fix run of the command line shares: its options, Ctrl-C armed (finish the file
+/// being written, put everything back, exit 130), and the prompt on stderr.
+fn fix_setup(
+    cli: &Cli,
+) -> (
+    RepairOptions,
+    prompt::TerminalConfirmer<'static, std::io::Stderr>,
+) {
+    let _ = ctrlc::set_handler(|| {
+        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let confirmer = prompt::TerminalConfirmer {
+        human: HumanOptions {
+            color: prompt_color(cli.color),
+            ..human_options(cli)
+        },
+        // Only a prompt reads stdin: `--fix` leaves it alone.
+        lines: if cli.interactive {
+            prompt::line_reader(std::io::stdin())
+        } else {
+            std::sync::mpsc::channel().1
+        },
+        out: std::io::stderr(),
+        interrupt: &repair::INTERRUPTED,
+    };
+    let opts = RepairOptions {
+        unsafe_fixes: cli.unsafe_fixes,
+        interactive: cli.interactive,
+    };
+    (opts, confirmer)
+}
+
 /// `machine`: the machine area alone, its report, `--diff`, or a fix run under instar's locks.
 fn machine(cli: &Cli) -> u8 {
     let failure = |message: String| Failure {
@@ -659,27 +669,8 @@ fn machine(cli: &Cli) -> u8 {
             failure("-i needs a terminal to ask on; run `instar-doctor machine --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string()),
         );
     }
-    let opts = RepairOptions {
-        unsafe_fixes: cli.unsafe_fixes,
-        interactive: cli.interactive,
-    };
+    let (opts, mut confirmer) = fix_setup(cli);
     let interrupt = &repair::INTERRUPTED;
-    let _ = ctrlc::set_handler(|| {
-        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
-    let mut confirmer = prompt::TerminalConfirmer {
-        human: HumanOptions {
-            color: prompt_color(cli.color),
-            ..human_options(cli)
-        },
-        lines: if cli.interactive {
-            prompt::line_reader(std::io::stdin())
-        } else {
-            std::sync::mpsc::channel().1
-        },
-        out: std::io::stderr(),
-        interrupt,
-    };
     match machine_run::fix(&machine, &selection, &opts, &mut confirmer, interrupt) {
         Ok(done) => {
             for recovered in &done.recovered {
