@@ -162,7 +162,7 @@ pub fn remote_identity_dirs(cx: &Context) -> Vec<String> {
     let dir = cx.state_path("machines");
     cx.list_dir(&dir)
         .into_iter()
-        .filter(|name| dir.join(name).is_dir())
+        .filter(|name| cx.is_dir(&dir.join(name)))
         .collect()
 }
 
@@ -192,7 +192,7 @@ pub fn matching_remote_copy(
             && key("signingPublicKey", KeyAlg::Ed25519) == Some(signing)
             && key("encryptionPublicKey", KeyAlg::X25519) == Some(encryption)
         {
-            return Some((path, doc.bytes.to_vec()));
+            return Some((path, doc.bytes().to_vec()));
         }
     }
     None
@@ -242,8 +242,7 @@ pub fn multi_machine_config(cx: &Context) -> MultiMachineConfig {
 
 /// The agent user: the owner of `.instar/` (design §2).
 pub fn agent_uid(cx: &Context) -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(&cx.state_dir).ok().map(|m| m.uid())
+    cx.agent_uid()
 }
 
 /// Temp files `<base>.tmp.<pid>` in `dir` (instar's per-module atomic writes, spec §2.3).

@@ -73,6 +73,9 @@ pub mod state;
 pub trait Check: Sync {
     /// The check id, the prefix of its codes (`jobs` for `jobs/invalid-cron`).
     fn id(&self) -> &'static str;
+    /// A few words on what the area covers, for the report's overview (`jobs.json and its
+    /// schedules`).
+    fn about(&self) -> &'static str;
     /// Every code this check can emit, in documentation order.
     fn codes(&self) -> &'static [&'static Code];
     /// Diagnose the agent in `cx`, pushing findings into `sink`.

@@ -1,5 +1,6 @@
-//! Findings every JSON state file shares (a BOM, a parse error, git conflict markers), built one
-//! way for all areas; each area supplies its code and what its own loader does with the file.
+//! Findings every state file shares (it cannot be read; for JSON: a BOM, a parse error, git
+//! conflict markers), built one way for all areas; each area supplies its code and what its own
+//! loader does with the file.
 
 use std::path::Path;
 
@@ -8,9 +9,33 @@ use crate::engine::Context;
 use crate::fix::{Change, Fix};
 use crate::json::{Duplicate, ErrorKind, ParseError, Value};
 use crate::json_edit;
+use crate::source::FileState;
 
 /// The UTF-8 byte order mark, which JSON.parse rejects.
 pub const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
+/// A file that stands where instar looks but cannot be loaded (a directory, a FIFO, a dangling
+/// link, no permission, too large): `<path> <what stands there>: <what instar then does>`. Each
+/// area adds the fix its own loader calls for.
+pub fn unreadable_finding(
+    code: &'static Code,
+    effect: Effect,
+    cx: &Context,
+    path: &Path,
+    state: &FileState,
+    consequence: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        code,
+        effect,
+        format!(
+            "{} {}: {consequence}",
+            cx.display_path(path),
+            state.describe()
+        ),
+    )
+    .file(path)
+}
 
 /// A file that starts with a BOM: fatal for JSON.parse, and safely fixed by stripping it (the
 /// content behind it is diagnosed as if it were not there).

@@ -11,6 +11,7 @@ use crate::diag::Severity;
 use crate::engine::{self, Context, Report, Selection, ShadowVersion};
 use crate::exit;
 use crate::fix::Applicability;
+use crate::instar_runtime;
 use crate::machine_run;
 use crate::prompt;
 use crate::render::{self, human::HumanOptions};
@@ -382,13 +383,13 @@ fn refuse_if_instar_runs(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
     if cli.allow_running {
         return Ok(());
     }
-    match write::instar_running(
+    match instar_runtime::instar_running(
         &setup.project_dir.join(engine::STATE_DIR),
         &crate::host::SystemHost,
     ) {
-        Some(pid) => Err(Failure {
+        Some(holder) => Err(Failure {
             message: format!(
-                "instar is running for this agent (lifeline pid {pid}); stop it first, or pass --allow-running"
+                "instar is running for this agent ({holder}); stop it first, or pass --allow-running"
             ),
             project_dir: Some(setup.project_dir.clone()),
         }),
@@ -821,7 +822,8 @@ fn preflight(cli: &Cli, strict: bool) -> u8 {
         }
     };
     let state = setup.project_dir.join(engine::STATE_DIR);
-    let instar_pid = write::instar_running(&state, &crate::host::SystemHost);
+    let instar_pid =
+        instar_runtime::instar_running(&state, &crate::host::SystemHost).map(|holder| holder.pid);
     let make_cx = || setup.context(false);
     let arm_interrupt = || {
         let _ = ctrlc::set_handler(|| {

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use crate::catalogue::catalogue;
 use crate::checks;
 use crate::diag::{Diagnostic, Severity, Sink};
 pub use crate::host::HostOs;
@@ -40,33 +41,70 @@ pub struct Context {
     /// Under `scan` the machine area runs once for the whole machine, so each agent's own run
     /// leaves it out (see `checks/machine`).
     pub machine_scanned: bool,
+    /// Areas the caller runs once for many agents (a scan's machine area): left out of this
+    /// agent's run, and its report says where they went instead of "not run".
+    pub areas_run_once: &'static [&'static str],
     /// Only findings that stop instar's boot are wanted (the preflight): a check may skip work
     /// that can only yield other findings.
     pub fatal_only: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
+    /// The paths git tracks, read once when first asked (src/context_disk.rs).
+    pub(crate) git_tracked: std::cell::OnceCell<Option<Rc<[String]>>>,
+    /// The shadow install's version, read once when first asked (src/context_disk.rs).
+    pub(crate) shadow: std::cell::OnceCell<ShadowVersion>,
     /// Each read file's secret ranges, lexed once per run (see `secret_spans`).
     secrets: RefCell<HashMap<PathBuf, Arc<Vec<crate::diag::Span>>>>,
 }
 
-/// A JSON file read once, with JSON.parse's verdict on it, shared by every check that reads it.
+/// A JSON file read once and parsed once, with JSON.parse's verdict on it, shared by every
+/// check that reads it (config.json alone is asked for by half a dozen checks).
 ///
-/// The tape borrows the bytes, so it is rebuilt on demand by `tape()` rather than stored beside
-/// them; the files that several checks share (config.json, the registry, identity.json) are
-/// small, and the large jobs.json is streamed by its own check instead.
+/// The tape borrows the bytes, so the two are kept together in one self-referential cell; the
+/// files that several checks share (config.json, the registry, identity.json) are small, and the
+/// large jobs.json is streamed by its own check instead.
 pub struct JsonDoc {
-    pub bytes: crate::source::Bytes,
+    parsed_doc: ParsedDoc,
     pub parsed: Result<ParseOutcome, ParseError>,
 }
 
+/// The parse's tape when the file parses; `None` on a syntax error.
+type MaybeTape<'src> = Option<Tape<'src>>;
+
+self_cell::self_cell!(
+    struct ParsedDoc {
+        owner: crate::source::Bytes,
+        #[covariant]
+        dependent: MaybeTape,
+    }
+);
+
 impl JsonDoc {
+    /// Parses `bytes` once; the verdict and the tape are kept for every later reader.
+    pub fn parse(bytes: crate::source::Bytes) -> Self {
+        let mut parsed = None;
+        let parsed_doc = ParsedDoc::new(bytes, |bytes| {
+            let mut tape = Tape::new();
+            let verdict = json::parse(bytes, &mut tape);
+            let ok = verdict.is_ok();
+            parsed = Some(verdict);
+            ok.then_some(tape)
+        });
+        JsonDoc {
+            parsed_doc,
+            parsed: parsed.expect("the builder ran"),
+        }
+    }
+
+    /// The file's bytes, as read.
+    pub fn bytes(&self) -> &crate::source::Bytes {
+        self.parsed_doc.borrow_owner()
+    }
+
     /// The parsed document when the file parses (a BOM alone still yields the content behind
     /// it: check `parsed` for that); `None` on a syntax error.
-    pub fn tape(&self) -> Option<Tape<'_>> {
-        self.parsed.as_ref().ok()?;
-        let mut tape = Tape::new();
-        json::parse(&self.bytes, &mut tape).ok()?;
-        Some(tape)
+    pub fn tape(&self) -> Option<&Tape<'_>> {
+        self.parsed_doc.borrow_dependent().as_ref()
     }
 }
 
@@ -91,11 +129,33 @@ impl Context {
             host: Arc::new(SystemHost),
             instar_home: None,
             machine_scanned: false,
+            areas_run_once: &[],
             fatal_only: false,
             files: RefCell::default(),
             docs: RefCell::default(),
+            git_tracked: Default::default(),
+            shadow: Default::default(),
             secrets: RefCell::default(),
         }
+    }
+
+    /// A run at the version given, as `--instar-version` gives it, without `--deep`: how tests,
+    /// benches and fuzz targets set up a run.
+    pub fn at_version(project_dir: PathBuf, version: Version, now: i64) -> Self {
+        Context::new(
+            project_dir,
+            version,
+            Some(version),
+            VersionSource::Flag,
+            now,
+            false,
+        )
+    }
+
+    /// The same run with or without the checks that spawn processes or probe the host.
+    pub fn with_deep(mut self, deep: bool) -> Self {
+        self.deep = deep;
+        self
     }
 
     /// The same run on another host (tests: a fake macOS or Linux machine).
@@ -166,12 +226,7 @@ impl Context {
         }
         let state = self.file(path);
         let loaded = state.loaded()?;
-        let mut tape = Tape::new();
-        let parsed = json::parse(&loaded.bytes, &mut tape);
-        let doc = Rc::new(JsonDoc {
-            bytes: loaded.bytes.clone(),
-            parsed,
-        });
+        let doc = Rc::new(JsonDoc::parse(loaded.bytes.clone()));
         self.docs
             .borrow_mut()
             .insert(path.to_path_buf(), Rc::clone(&doc));
@@ -511,12 +566,20 @@ pub enum ShadowVersion {
     Broken { path: PathBuf, reason: String },
 }
 
+/// Where the shadow install keeps instar's own `package.json`, under the state folder.
+pub const SHADOW_PACKAGE: &str = "shadow-install/node_modules/instar/package.json";
+
+/// The shadow install's version of the agent in `project_dir`, for callers that decide the
+/// version before a `Context` exists (checks ask `Context::shadow_version`, read once).
 pub fn shadow_install_version(project_dir: &Path) -> ShadowVersion {
-    let path = project_dir
-        .join(STATE_DIR)
-        .join("shadow-install/node_modules/instar/package.json");
+    let path = project_dir.join(STATE_DIR).join(SHADOW_PACKAGE);
     let state = source::read(&path);
-    let loaded = match &state {
+    shadow_version_of(path, &state)
+}
+
+/// The version a read of the shadow install's `package.json` gives.
+pub fn shadow_version_of(path: PathBuf, state: &FileState) -> ShadowVersion {
+    let loaded = match state {
         FileState::Missing => return ShadowVersion::Absent,
         FileState::Present(loaded) => loaded,
         other => {

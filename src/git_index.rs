@@ -1,5 +1,15 @@
 //! Which paths git tracks, read from `.git/index` directly (the DIRC format, versions 2–4), so
 //! that no git process is ever spawned. Only the paths are decoded; extensions are ignored.
+//!
+//! What it does not support, each of which makes it answer `None` or miss paths (the checks then
+//! stay silent rather than guess):
+//! - a split index (`core.splitIndex`): the entries in `sharedindex.<hash>` are not read;
+//! - a sparse index (`index.sparse`): a collapsed directory is one entry, its files are not listed;
+//! - SHA-256 repositories (`extensions.objectFormat = sha256`): entries are laid out for 20-byte
+//!   SHA-1 names;
+//! - `GIT_DIR`, `GIT_INDEX_FILE`, `core.worktree` and a `commondir` file: only `<project>/.git`
+//!   (a folder, or a `gitdir:` file) is followed;
+//! - the checksum at the end of the file is not verified.
 
 use std::path::Path;
 

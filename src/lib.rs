@@ -4,7 +4,10 @@
 //! `diag::Diagnostic`s with `fix::Fix`es into a sink, and `render` turns the report into text.
 
 pub mod app;
+pub mod calendar;
+pub mod catalogue;
 pub mod cli;
+pub mod context_disk;
 pub mod cron;
 pub mod diag;
 pub mod engine;
@@ -13,6 +16,7 @@ pub mod fix;
 pub mod git_index;
 pub mod hook;
 pub mod host;
+pub mod instar_runtime;
 pub mod json;
 pub mod json_edit;
 pub mod line_index;

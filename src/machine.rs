@@ -308,24 +308,7 @@ pub fn js_number(value: f64) -> String {
     }
 }
 
-/// An epoch-seconds instant as RFC 3339 UTC to the second: `2026-04-10T08:12:44Z`.
-pub fn iso_seconds(epoch_secs: i64) -> String {
-    let days = epoch_secs.div_euclid(86_400);
-    let secs = epoch_secs.rem_euclid(86_400);
-    let (year, month, day) = crate::cron::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// An epoch-seconds instant as instar writes timestamps: `2026-04-10T08:12:44.000Z`.
-pub fn iso_millis(epoch_secs: i64) -> String {
-    let seconds = iso_seconds(epoch_secs);
-    format!("{}.000Z", seconds.trim_end_matches('Z'))
-}
+pub use crate::calendar::{iso_millis, iso_seconds};
 
 #[cfg(test)]
 mod tests {

@@ -266,7 +266,7 @@ pub fn write_record(project_dir: &Path, record: &Record) -> Result<PathBuf, writ
     let path = dir.join(RECORD_FILE);
     let mut text = serde_json::to_string_pretty(record).unwrap_or_default();
     text.push('\n');
-    write::write_atomic(&path, text.as_bytes(), write::PRIVATE_FILE_MODE)?;
+    write::write_atomic_record(&path, text.as_bytes(), write::PRIVATE_FILE_MODE)?;
     Ok(path)
 }
 

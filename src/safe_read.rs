@@ -11,7 +11,25 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-use crate::source::NotAFile;
+/// What stands where a file should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAFile {
+    Directory,
+    Fifo,
+    Socket,
+    Device,
+}
+
+impl NotAFile {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotAFile::Directory => "a directory",
+            NotAFile::Fifo => "a FIFO (named pipe)",
+            NotAFile::Socket => "a socket",
+            NotAFile::Device => "a device node",
+        }
+    }
+}
 
 /// Why a regular file's bytes could not be had.
 #[derive(Debug)]

@@ -18,25 +18,7 @@ use crate::safe_read::{self, ReadError};
 /// is conservative: multi-byte characters only make the string shorter.
 pub const V8_MAX_STRING_BYTES: u64 = (1 << 29) - 24;
 
-/// What stands where a file should be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotAFile {
-    Directory,
-    Fifo,
-    Socket,
-    Device,
-}
-
-impl NotAFile {
-    pub fn describe(self) -> &'static str {
-        match self {
-            NotAFile::Directory => "a directory",
-            NotAFile::Fifo => "a FIFO (named pipe)",
-            NotAFile::Socket => "a socket",
-            NotAFile::Device => "a device node",
-        }
-    }
-}
+pub use crate::safe_read::NotAFile;
 
 /// A file's bytes, shared without copying. (`Arc<[u8]>` from a `Vec` would copy the whole file
 /// once more, doubling peak memory on a large jobs.json.)

@@ -34,7 +34,7 @@ mod recover;
 mod transaction;
 mod undo;
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_atomic_record};
 pub use failpoint::hit as failpoint;
 pub use failpoint::panic_in as panic_failpoint;
 pub use lock::{lock, RunLock};
@@ -167,18 +167,6 @@ fn check_own_places(project_dir: &Path, state_dir: &Path) -> Result<(), WriteErr
 
 fn engine_display(project_dir: &Path, path: &Path) -> String {
     crate::engine::display_path(project_dir, path)
-}
-
-/// Whether instar itself appears to run for this agent: its lifeline holds
-/// `state/lifeline.lock` (`{"pid": …}`) while alive. instar's writers ignore our lock, so fix runs
-/// refuse while it runs.
-pub fn instar_running(state_dir: &Path, host: &dyn crate::host::Host) -> Option<u32> {
-    // Never a plain read: a FIFO planted at the lock's path would block the fix run forever.
-    let (bytes, _) =
-        crate::safe_read::read_regular(&state_dir.join("state/lifeline.lock"), 64 * 1024).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let pid = value.get("pid")?.as_u64()? as u32;
-    host.process_alive(pid).then_some(pid)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::host::FakeHost;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const HEAD: Version = Version::new(1, 3, 1186);
 const NOW: i64 = 1_795_000_000;
@@ -19,15 +19,9 @@ fn write(path: &Path, text: &str) {
 }
 
 fn context(project: &Path, version: Version, deep: bool, host: FakeHost) -> Context {
-    Context::new(
-        project.to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        NOW,
-        deep,
-    )
-    .with_host(host)
+    Context::at_version(project.to_path_buf(), version, NOW)
+        .with_deep(deep)
+        .with_host(host)
 }
 
 /// "code severity effect" of every finding of one area.

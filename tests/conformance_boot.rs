@@ -9,7 +9,7 @@ use instar_doctor::checks::boot::{extension_rule, template};
 use instar_doctor::diag::Diagnostic;
 use instar_doctor::engine::{self, Context, HostOs, Selection};
 use instar_doctor::host::FakeHost;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const OLD: Version = Version::new(0, 28, 44);
 const HEAD: Version = Version::new(1, 3, 1186);
@@ -19,15 +19,8 @@ fn context(dir: &Path, version: Version, os: HostOs) -> Context {
         HostOs::MacOs => FakeHost::macos(),
         _ => FakeHost::linux(),
     };
-    Context::new(
-        dir.to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    )
-    .with_host(host.with_home(dir.join("home")))
+    Context::at_version(dir.to_path_buf(), version, 1_795_000_000)
+        .with_host(host.with_home(dir.join("home")))
 }
 
 fn boot_findings(cx: &Context) -> Vec<Diagnostic> {

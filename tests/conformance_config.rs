@@ -10,7 +10,7 @@ use std::path::Path;
 use instar_doctor::diag::{Diagnostic, Severity};
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::host::FakeHost;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const OLD: Version = Version::new(0, 28, 44);
 const HEAD: Version = Version::new(1, 3, 1186);
@@ -23,15 +23,7 @@ fn agent(config: &[u8]) -> tempfile::TempDir {
 }
 
 fn context(dir: &Path, version: Version) -> Context {
-    Context::new(
-        dir.to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    )
-    .with_host(FakeHost::linux())
+    Context::at_version(dir.to_path_buf(), version, 1_795_000_000).with_host(FakeHost::linux())
 }
 
 fn findings_in(dir: &Path, version: Version) -> Vec<Diagnostic> {

@@ -17,7 +17,7 @@ use std::path::Path;
 use instar_doctor::diag::Severity;
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::host::FakeHost;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const HEAD: Version = Version::new(1, 3, 1186);
 /// 2026-11-18: after every timestamp the trees hold.
@@ -335,14 +335,7 @@ fn alarms_on(shape: Shape, host: Option<FakeHost>) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("my-agent");
     build(shape, &project);
-    let mut cx = Context::new(
-        project.clone(),
-        HEAD,
-        Some(HEAD),
-        VersionSource::Flag,
-        NOW,
-        false,
-    );
+    let mut cx = Context::at_version(project.clone(), HEAD, NOW);
     if let Some(host) = host {
         cx = cx.with_host(host);
     }

@@ -6,7 +6,7 @@ use std::fs;
 
 use instar_doctor::diag::Severity;
 use instar_doctor::engine::{self, Context, Selection};
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const OLD: Version = Version::new(0, 28, 44);
 const HEAD: Version = Version::new(1, 3, 1186);
@@ -25,14 +25,7 @@ fn errors(jobs: &str, version: Version) -> Vec<(String, String)> {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join(".instar")).unwrap();
     fs::write(dir.path().join(".instar/jobs.json"), jobs).unwrap();
-    let cx = Context::new(
-        dir.path().to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
+    let cx = Context::at_version(dir.path().to_path_buf(), version, 1_795_000_000);
     let report = engine::run(&cx, &Selection::default());
     report
         .diagnostics
@@ -93,14 +86,7 @@ fn load_jobs_cases() {
     // Missing file: empty list, an info at most.
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join(".instar")).unwrap();
-    let cx = Context::new(
-        dir.path().to_path_buf(),
-        OLD,
-        Some(OLD),
-        VersionSource::Flag,
-        0,
-        false,
-    );
+    let cx = Context::at_version(dir.path().to_path_buf(), OLD, 0);
     // Only the jobs check: a missing config.json is the config check's (warning) business.
     let selection = Selection {
         select: vec!["jobs".into()],
@@ -404,14 +390,7 @@ fn duplicate_slugs_load_but_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join(".instar")).unwrap();
     fs::write(dir.path().join(".instar/jobs.json"), &jobs).unwrap();
-    let cx = Context::new(
-        dir.path().to_path_buf(),
-        HEAD,
-        Some(HEAD),
-        VersionSource::Flag,
-        0,
-        false,
-    );
+    let cx = Context::at_version(dir.path().to_path_buf(), HEAD, 0);
     let report = engine::run(&cx, &Selection::default());
     assert!(report
         .diagnostics

@@ -10,7 +10,7 @@ use std::path::Path;
 use instar_doctor::diag::Severity;
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::machine;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const OLD: Version = Version::new(0, 28, 44);
 const HEAD: Version = Version::new(1, 3, 1186);
@@ -77,14 +77,7 @@ impl Agent {
 
     /// (code, severity, effect, fix applicability) of every warning or error at `version`.
     fn findings(&self, version: Version) -> Vec<(String, String, String, String)> {
-        let cx = Context::new(
-            self.dir.path().to_path_buf(),
-            version,
-            Some(version),
-            VersionSource::Flag,
-            NOW,
-            false,
-        );
+        let cx = Context::at_version(self.dir.path().to_path_buf(), version, NOW);
         let selection = Selection {
             select: vec!["registry".into(), "identity".into(), "keys".into()],
             ignore: vec![],
@@ -272,14 +265,7 @@ fn key_temp_files_are_quarantined_or_promoted() {
 }
 
 fn all_codes(agent: &Agent, version: Version) -> Vec<(String, String)> {
-    let cx = Context::new(
-        agent.dir.path().to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        NOW,
-        false,
-    );
+    let cx = Context::at_version(agent.dir.path().to_path_buf(), version, NOW);
     engine::run(&cx, &Selection::default())
         .diagnostics
         .iter()
@@ -419,14 +405,7 @@ fn this_machine_missing_is_re_registered_as_standby_never_awake() {
         &serde_json::json!({"version": 1, "machines": {PEER: entry("awake")}}).to_string(),
     );
     agent.assert_finds("registry/self-missing", "warning", "none", "safe");
-    let cx = Context::new(
-        agent.dir.path().to_path_buf(),
-        HEAD,
-        Some(HEAD),
-        VersionSource::Flag,
-        NOW,
-        false,
-    );
+    let cx = Context::at_version(agent.dir.path().to_path_buf(), HEAD, NOW);
     let report = engine::run(&cx, &Selection::default());
     let fix = report
         .diagnostics
@@ -570,14 +549,7 @@ fn a_missing_identity_on_a_mesh_member_is_a_silent_error_and_alone_is_healthy() 
 
     let single = tempfile::tempdir().unwrap();
     fs::create_dir_all(single.path().join(".instar")).unwrap();
-    let cx = Context::new(
-        single.path().to_path_buf(),
-        HEAD,
-        Some(HEAD),
-        VersionSource::Flag,
-        NOW,
-        false,
-    );
+    let cx = Context::at_version(single.path().to_path_buf(), HEAD, NOW);
     // The machine checks alone: a missing config.json is the config check's (warning) business.
     let machine_checks = Selection {
         select: vec!["registry".into(), "identity".into(), "keys".into()],

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use instar_doctor::engine::{self, Context, Selection};
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 fn cases() -> Vec<serde_json::Value> {
     let text = fs::read_to_string(
@@ -36,14 +36,7 @@ fn the_doctor_agrees_with_instar_at_every_recorded_boundary() {
             fs::write(&path, text).unwrap();
         }
         let version: Version = case["instar"].as_str().unwrap().parse().unwrap();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            version,
-            Some(version),
-            VersionSource::Flag,
-            1_795_000_000,
-            false,
-        );
+        let cx = Context::at_version(dir.path().to_path_buf(), version, 1_795_000_000);
         let report = engine::run(&cx, &Selection::default());
         let mut found: Vec<(String, String)> = report
             .diagnostics

@@ -8,8 +8,8 @@ use std::path::Path;
 use instar_doctor::diag::Diagnostic;
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::host::{FakeHost, HostOs, SystemHost};
-use instar_doctor::version::{Version, VersionSource};
-use instar_doctor::write;
+use instar_doctor::instar_runtime;
+use instar_doctor::version::Version;
 
 const HEAD: Version = Version::new(1, 3, 1186);
 /// A pid no process on this machine has (beyond Linux's pid_max and macOS's 99999), so only
@@ -17,15 +17,9 @@ const HEAD: Version = Version::new(1, 3, 1186);
 const FAKE_PID: u32 = 9_000_001;
 
 fn context(dir: &Path, host: FakeHost, deep: bool) -> Context {
-    Context::new(
-        dir.to_path_buf(),
-        HEAD,
-        Some(HEAD),
-        VersionSource::Flag,
-        1_795_000_000,
-        deep,
-    )
-    .with_host(host)
+    Context::at_version(dir.to_path_buf(), HEAD, 1_795_000_000)
+        .with_deep(deep)
+        .with_host(host)
 }
 
 fn findings(cx: &Context, check: &str) -> Vec<Diagnostic> {
@@ -107,34 +101,40 @@ fn a_config_temp_file_of_a_live_writer_is_said_to_be_in_use() {
 
 #[test]
 fn fix_runs_see_instar_running_on_any_host() {
-    // instar's lifeline holds state/lifeline.lock with its pid; on macOS nothing under /proc
+    // instar's lifeline holds .instar/lifeline.lock with its pid; on macOS nothing under /proc
     // could ever tell us it runs.
     let dir = agent();
     let state = dir.path().join(".instar");
     fs::write(
-        state.join("state/lifeline.lock"),
+        state.join("lifeline.lock"),
         format!(r#"{{"pid": {FAKE_PID}}}"#),
     )
     .unwrap();
     let mac = FakeHost::macos().with_live_pid(FAKE_PID);
-    assert_eq!(write::instar_running(&state, &mac), Some(FAKE_PID));
-    assert_eq!(write::instar_running(&state, &FakeHost::macos()), None);
+    assert_eq!(
+        instar_runtime::instar_running(&state, &mac).map(|h| h.pid),
+        Some(FAKE_PID)
+    );
+    assert_eq!(
+        instar_runtime::instar_running(&state, &FakeHost::macos()),
+        None
+    );
     // And the real host: our own pid is alive, a pid nobody has is not.
     fs::write(
-        state.join("state/lifeline.lock"),
+        state.join("lifeline.lock"),
         format!(r#"{{"pid": {}}}"#, std::process::id()),
     )
     .unwrap();
     assert_eq!(
-        write::instar_running(&state, &SystemHost),
+        instar_runtime::instar_running(&state, &SystemHost).map(|h| h.pid),
         Some(std::process::id())
     );
     fs::write(
-        state.join("state/lifeline.lock"),
+        state.join("lifeline.lock"),
         format!(r#"{{"pid": {FAKE_PID}}}"#),
     )
     .unwrap();
-    assert_eq!(write::instar_running(&state, &SystemHost), None);
+    assert_eq!(instar_runtime::instar_running(&state, &SystemHost), None);
 }
 
 #[test]

@@ -44,13 +44,7 @@ fn tree(project: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 
 fn copy_fixture(case: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(case.join(".instar"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_state(case, dir.path());
     dir
 }
 
@@ -232,17 +226,21 @@ fn a_second_doctor_is_locked_out() {
 fn fixes_refuse_while_instar_runs_unless_allowed() {
     let agent = copy_fixture(&fixtures().join("examples/broken-agent"));
     let project = agent.path();
-    fs::create_dir_all(project.join(".instar/state")).unwrap();
-    // This test process is alive: it stands in for instar's lifeline.
+    // This test process is alive: it stands in for instar's lifeline, which holds
+    // .instar/lifeline.lock (not state/lifeline.lock, a path only instar's supervisor deletes).
     fs::write(
-        project.join(".instar/state/lifeline.lock"),
+        project.join(".instar/lifeline.lock"),
         format!("{{\"pid\": {}}}", std::process::id()),
     )
     .unwrap();
     let before = tree(project);
     let out = doctor(project, &[], &["--fix"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("instar is running"));
+    assert!(
+        out.stderr.contains("instar is running") && out.stderr.contains(".instar/lifeline.lock"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(tree(project), before);
     assert_eq!(doctor(project, &[], &["undo"]).code, 2);
     assert_ne!(doctor(project, &[], &["--fix", "--allow-running"]).code, 2);
@@ -376,14 +374,7 @@ fn doctor_crashing(project: &Path, args: &[&str], crash_at: usize) -> (Option<i3
 /// Replaces `project`'s `.instar/` with a fresh copy of the case's, at the same path (fixes
 /// write the project's absolute path into files, so trees compare only at one path).
 fn refresh(project: &Path, case: &Path) {
-    let _ = fs::remove_dir_all(project.join(".instar"));
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(case.join(".instar"))
-        .arg(project)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_state(case, project);
 }
 
 /// The paths where two trees differ (bytes or mode): a readable assertion message.

@@ -70,14 +70,7 @@ fn temp_files_left(project: &Path) -> Vec<String> {
 }
 
 fn copy_agent(into: &Path) {
-    let _ = fs::remove_dir_all(into.join(".instar"));
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixtures().join("examples/broken-agent/.instar"))
-        .arg(into)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_state(&fixtures().join("examples/broken-agent"), into);
 }
 
 fn doctor(project: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
@@ -204,13 +197,7 @@ fn an_undo_that_runs_out_of_space_changes_nothing() {
     assert_ne!(doctor(project, &FIX, &[]).code, 2);
     let new = agent_files(project);
     let fixed_state = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(project.join(".instar"))
-        .arg(fixed_state.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_state(project, fixed_state.path());
     let log = tempfile::NamedTempFile::new().unwrap();
     let clean = doctor(
         project,
@@ -222,14 +209,7 @@ fn an_undo_that_runs_out_of_space_changes_nothing() {
     assert!(writes >= 3, "{writes}");
     for full_at in 1..=writes {
         let context = format!("undo, disk full from write {full_at} of {writes}");
-        fs::remove_dir_all(project.join(".instar")).unwrap();
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(fixed_state.path().join(".instar"))
-            .arg(project)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        copy_state(fixed_state.path(), project);
         let at = full_at.to_string();
         let out = doctor(project, &["undo"], &[("INSTAR_DOCTOR_ENOSPC_AT", &at)]);
         if out.code == 0 {

@@ -168,14 +168,7 @@ fn a_backup_newer_than_config_is_reported() {
 /// is the HEAD "roles may lag" case.
 #[test]
 fn a_live_lease_whose_holder_is_not_awake_is_role_lag() {
-    let agent = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixtures().join("registry/healthy-head/.instar"))
-        .arg(agent.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let agent = copy_fixture_agent("registry/healthy-head");
     let registry = agent.path().join(".instar/machines/registry.json");
     let text = fs::read_to_string(&registry).unwrap();
     // Swap the roles of the holder (studio-mini) and the laptop; the lease itself is unchanged,

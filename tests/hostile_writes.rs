@@ -409,12 +409,13 @@ fn fifos_in_the_write_path_never_hang_fix_or_undo() {
     assert_eq!(doctor(project, &[]).code, 1, "a plain check");
     assert_eq!(doctor(project, &["--fix"]).code, 1);
     assert_eq!(doctor(project, &["undo"]).code, 0);
-    // A FIFO under our temp name (and one at instar's lifeline lock, read by every fix run).
+    // A FIFO under our temp name (and at instar's two locks, read by every fix run).
     let agent = copy_fixture_agent("examples/broken-agent");
     let project = agent.path();
     mkfifo(&project.join(".instar/.jobs.json.instar-doctor.1.tmp"));
-    fs::create_dir_all(project.join(".instar/state")).unwrap();
-    mkfifo(&project.join(".instar/state/lifeline.lock"));
+    fs::create_dir_all(project.join(".instar/local")).unwrap();
+    mkfifo(&project.join(".instar/lifeline.lock"));
+    mkfifo(&project.join(".instar/local/server-instance.lock"));
     assert_eq!(doctor(project, &["--fix"]).code, 1);
     assert!(fs::symlink_metadata(project.join(".instar/.jobs.json.instar-doctor.1.tmp")).is_err());
     assert_eq!(doctor(project, &["undo"]).code, 0);

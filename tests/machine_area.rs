@@ -9,7 +9,7 @@ use instar_doctor::checks::machine;
 use instar_doctor::diag::{Diagnostic, Severity, Sink};
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::host::FakeHost;
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 
 const HEAD: Version = Version::new(1, 3, 1186);
 /// 2096: far after any file the test writes, so every lock and heartbeat looks old.
@@ -68,15 +68,7 @@ impl Home {
     }
 
     fn cx(&self, dir: &Path, host: FakeHost, version: Version) -> Context {
-        Context::new(
-            dir.to_path_buf(),
-            version,
-            Some(version),
-            VersionSource::Flag,
-            NOW,
-            false,
-        )
-        .with_host(host)
+        Context::at_version(dir.to_path_buf(), version, NOW).with_host(host)
     }
 
     /// `scan`'s view: every finding of the machine.

@@ -211,11 +211,10 @@ fn a_healthy_agent_gets_silence_and_an_ok_record() {
 #[test]
 fn while_instar_runs_it_only_reports() {
     let agent = copy_fixture_agent("preflight/config-bom");
-    let state = agent.path().join(".instar/state");
-    fs::create_dir_all(&state).unwrap();
-    // This test process is alive for as long as the preflight runs: it plays instar's lifeline.
+    // This test process is alive for as long as the preflight runs: it plays instar's lifeline,
+    // whose lock is .instar/lifeline.lock.
     fs::write(
-        state.join("lifeline.lock"),
+        agent.path().join(".instar/lifeline.lock"),
         format!("{{\"pid\": {}}}", std::process::id()),
     )
     .unwrap();

@@ -28,7 +28,7 @@ use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::prompt;
 use instar_doctor::render::{self, human::HumanOptions};
 use instar_doctor::repair::{self, RepairOptions};
-use instar_doctor::version::{Version, VersionSource, NEWEST_KNOWN};
+use instar_doctor::version::{Version, NEWEST_KNOWN};
 use instar_doctor::write;
 
 /// A small deterministic generator: proptest picks the seed, the case is a function of it.
@@ -413,14 +413,7 @@ fn assert_clean(planted: &Planted, what: &str, text: &str) {
 }
 
 fn context(dir: &Path, version: Version) -> Context {
-    Context::new(
-        dir.to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    )
+    Context::at_version(dir.to_path_buf(), version, 1_795_000_000)
 }
 
 fn human(verbose: bool, quiet: bool) -> HumanOptions {

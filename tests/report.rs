@@ -112,14 +112,14 @@ fn statistics_and_concise() {
     );
 }
 
-#[test]
-fn many_findings_of_one_code_collapse_into_one_line() {
+/// An agent whose jobs.json holds `count` jobs with this schedule and priority.
+fn agent_with_jobs(count: usize, schedule: &str, priority: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".instar")).unwrap();
-    let jobs: Vec<String> = (0..12)
+    let jobs: Vec<String> = (0..count)
         .map(|i| {
             format!(
-                r#"{{"slug": "j{i}", "name": "J", "description": "d", "schedule": "0 9 * * *", "priority": "urgent", "enabled": true, "execute": {{"type": "prompt", "value": "x"}}}}"#
+                r#"{{"slug": "j{i}", "name": "J", "description": "d", "schedule": "{schedule}", "priority": "{priority}", "enabled": true, "execute": {{"type": "prompt", "value": "x"}}}}"#
             )
         })
         .collect();
@@ -128,6 +128,12 @@ fn many_findings_of_one_code_collapse_into_one_line() {
         format!("[\n{}\n]\n", jobs.join(",\n")),
     )
     .unwrap();
+    dir
+}
+
+#[test]
+fn many_findings_of_one_code_collapse_into_one_line() {
+    let dir = agent_with_jobs(12, "0 9 * * *", "urgent");
     let out = run_in(dir.path(), &["--select", "jobs/invalid-priority"]);
     assert_eq!(
         out.stdout.matches("error[jobs/invalid-priority]").count(),
@@ -546,20 +552,7 @@ fn diffs_are_coloured_only_when_colour_is_on() {
 /// A fix run's list of what it did collapses the same way as the report (all of it with `-v`).
 #[test]
 fn many_fixes_of_one_code_collapse_into_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".instar")).unwrap();
-    let jobs: Vec<String> = (0..10)
-        .map(|i| {
-            format!(
-                r#"{{"slug": "j{i}", "name": "J", "description": "d", "schedule": "0 9 * * * ", "priority": "low", "enabled": true, "execute": {{"type": "prompt", "value": "x"}}}}"#
-            )
-        })
-        .collect();
-    std::fs::write(
-        dir.path().join(".instar/jobs.json"),
-        format!("[\n{}\n]\n", jobs.join(",\n")),
-    )
-    .unwrap();
+    let dir = agent_with_jobs(10, "0 9 * * * ", "low");
     let out = run_in(dir.path(), &["--fix", "--select", "jobs/invalid-cron"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(

@@ -4,7 +4,7 @@
 use std::fs;
 
 use instar_doctor::engine::{self, CheckStatus, Context, Selection};
-use instar_doctor::version::{Version, VersionSource, NEWEST_KNOWN};
+use instar_doctor::version::{Version, NEWEST_KNOWN};
 use proptest::prelude::*;
 
 /// The files the checks read, each with a valid example to mutate.
@@ -27,14 +27,7 @@ fn check_all(files: &[(&str, Vec<u8>)], version: Version) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, bytes).unwrap();
     }
-    let cx = Context::new(
-        dir.path().to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
+    let cx = Context::at_version(dir.path().to_path_buf(), version, 1_795_000_000);
     let report = engine::run(&cx, &Selection::default());
     let crashed: Vec<&str> = report
         .checks

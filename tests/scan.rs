@@ -131,6 +131,27 @@ fn the_human_report_lists_every_agent_then_the_broken_ones_with_their_fix_comman
     );
 }
 
+/// The scan's report is as wide as a one-agent report: `COLUMNS` when set, and in a pipe
+/// without it nothing wraps (it used to wrap at 80 there, a width no terminal had asked for).
+#[test]
+fn the_scan_report_wraps_like_a_one_agent_report() {
+    let t = tree();
+    // A command is never broken, however narrow the terminal: its line may be longer.
+    let longest = |out: &Output| {
+        out.stdout
+            .lines()
+            .filter(|l| !l.contains("instar-doctor --dir"))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap()
+    };
+    let narrow = scan_with_env(&t, &[], &[("COLUMNS", "60")]);
+    assert!(longest(&narrow) <= 60, "{}", narrow.stdout);
+    let piped = scan_with_env(&t, &[], &[("COLUMNS", "")]);
+    assert!(longest(&piped) > 80, "{}", piped.stdout);
+    assert_eq!(narrow.code, piped.code);
+}
+
 #[test]
 fn healthy_agents_on_a_healthy_machine_exit_zero() {
     let t = tree();

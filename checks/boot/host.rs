@@ -136,18 +136,18 @@ pub fn node_link(boot: &Boot<'_>, sink: &mut Sink) {
     } else {
         "only the wrapper's self-heal uses it on this platform, and re-links it"
     };
-    let problem = match std::fs::symlink_metadata(&link) {
-        Err(_) => Some("does not exist".to_string()),
-        Ok(_) => match std::fs::metadata(&link) {
-            Err(_) => Some(format!(
+    let problem = match cx.symlink_metadata(&link) {
+        None => Some("does not exist".to_string()),
+        Some(_) => match cx.metadata(&link) {
+            None => Some(format!(
                 "is a symlink to {}, which does not exist",
-                std::fs::read_link(&link).unwrap_or_default().display()
+                cx.read_link(&link).unwrap_or_default().display()
             )),
-            Ok(meta) if !meta.is_file() => Some("does not lead to a file".to_string()),
-            Ok(meta) if meta.permissions().mode() & 0o111 == 0 => {
+            Some(meta) if !meta.is_file() => Some("does not lead to a file".to_string()),
+            Some(meta) if meta.permissions().mode() & 0o111 == 0 => {
                 Some("leads to a file that is not executable".to_string())
             }
-            Ok(_) => None,
+            Some(_) => None,
         },
     };
     let shown = cx.display_path(&link);

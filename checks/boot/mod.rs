@@ -11,7 +11,6 @@ mod host;
 pub(crate) mod plist;
 pub mod template;
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Effect, Severity, Sink};
@@ -87,6 +86,9 @@ impl Check for BootCheck {
     fn id(&self) -> &'static str {
         "boot"
     }
+    fn about(&self) -> &'static str {
+        "the boot wrappers"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -104,7 +106,7 @@ impl Check for BootCheck {
             shadow_cli,
             plist: plist_path.as_deref().and_then(|p| plist::read(cx, p)),
             plist_path,
-            agent_uid: std::fs::metadata(&cx.state_dir).ok().map(|m| m.uid()),
+            agent_uid: cx.agent_uid(),
         };
         let node_path = cx.state_path(boot.rule.node_name);
         let sh_path = cx.state_path("instar-boot.sh");
@@ -112,11 +114,11 @@ impl Check for BootCheck {
         let sh_state = cx.file(&sh_path);
         let anything = node_state.exists_for_instar()
             || sh_state.exists_for_instar()
-            || cx.state_path("instar-boot.js").symlink_metadata().is_ok()
-            || cx.state_path("instar-boot.cjs").symlink_metadata().is_ok()
-            || cx.state_path("bin/node").symlink_metadata().is_ok()
-            || cx.state_path("shadow-install").exists()
-            || boot.plist_path.as_ref().is_some_and(|p| p.exists());
+            || cx.entry_exists(&cx.state_path("instar-boot.js"))
+            || cx.entry_exists(&cx.state_path("instar-boot.cjs"))
+            || cx.entry_exists(&cx.state_path("bin/node"))
+            || cx.exists(&cx.state_path("shadow-install"))
+            || boot.plist_path.as_ref().is_some_and(|p| cx.exists(p));
 
         if !anything {
             // Design §7: no boot wrapper on Linux is a healthy absence. On macOS too when there
@@ -191,139 +193,9 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
     let cx = boot.cx;
     let shown = cx.display_path(path);
     match state {
-        FileState::Present(loaded) => {
-            // Spans are found in the decoded text and reported in the file's bytes.
-            let lossy = crate::lossy::LossyText::new(&loaded.bytes);
-            let text = lossy.as_str();
-            let damage = match kind {
-                WrapperKind::Node => content::node_damage(text),
-                WrapperKind::Sh => content::sh_damage(text),
-            };
-            let effect = if boot.macos() && kind == WrapperKind::Node {
-                Effect::Fatal
-            } else {
-                Effect::Silent
-            };
-            if let Some(damage) = damage {
-                sink.push(
-                    Diagnostic::new(
-                        &DAMAGED,
-                        effect,
-                        format!("{shown} is damaged: {}", damage.message),
-                    )
-                    .file(path)
-                    .at(lossy.span_to_source(damage.span), "here")
-                    .help("instar's wrapper writes are not atomic; ensureBootWrapper only checks that the file exists")
-                    .fix(Some(boot.write_fix(
-                        path,
-                        kind,
-                        false,
-                        &format!("write the doctor's own wrapper for instar {} over it", cx.version),
-                    ))),
-                );
-            } else {
-                if let Some((span, other)) = content::foreign_paths(text, &cx.project_dir)
-                    .into_iter()
-                    .next()
-                {
-                    sink.push(
-                        Diagnostic::new(
-                            &STALE_PATH,
-                            effect,
-                            format!(
-                                "{shown} runs files of another project folder, {}: the project was moved or copied",
-                                other.display()
-                            ),
-                        )
-                        .file(path)
-                        .at(lossy.span_to_source(span), "baked-in path of another project")
-                        .help("the launchd plist needs regenerating too (`instar setup`)")
-                        .fix(Some(boot.write_fix(
-                            path,
-                            kind,
-                            false,
-                            "write the doctor's own wrapper with this project's paths",
-                        ))),
-                    );
-                }
-                if kind == WrapperKind::Node {
-                    let missing = content::missing_markers(text, cx.version);
-                    if !missing.is_empty() {
-                        sink.push(
-                            Diagnostic::new(
-                                &STALE_MARKERS,
-                                Effect::Silent,
-                                format!(
-                                    "{shown} lacks {} of instar {}'s wrapper: {}",
-                                    if missing.len() == 1 { "a marker" } else { "markers" },
-                                    cx.version,
-                                    missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
-                                ),
-                            )
-                            .file(path)
-                            .help("on macOS instar's next update regenerates it (migrateBootWrapperAbiCheck)")
-                            .fix(Some(boot.write_fix(
-                                path,
-                                kind,
-                                false,
-                                &format!("write the doctor's own wrapper for instar {}", cx.version),
-                            ))),
-                        );
-                    }
-                }
-                host::deep_syntax(boot, path, kind, sink);
-            }
-            host::permissions(boot, path, loaded, kind, sink);
-        }
+        FileState::Present(loaded) => present(boot, path, loaded, kind, sink),
         FileState::Missing | FileState::Dangling { .. } | FileState::SymlinkLoop => {
-            let plist_agrees = boot
-                .plist
-                .as_ref()
-                .and_then(|p| p.wrapper())
-                .is_none_or(|w| kind == WrapperKind::Sh || w == path);
-            let safe = boot.shadow_exists && plist_agrees;
-            let (effect, severity) = if boot.macos() && kind == WrapperKind::Node {
-                (Effect::Fatal, Severity::Error)
-            } else if boot.macos() {
-                (Effect::Silent, Severity::Warning)
-            } else {
-                (Effect::None, Severity::Info)
-            };
-            let why = match kind {
-                WrapperKind::Node => format!("{}; ", boot.rule.reason),
-                WrapperKind::Sh => String::new(),
-            };
-            let consequence = if boot.macos() && kind == WrapperKind::Node {
-                "launchd cannot start the agent"
-            } else if boot.macos() {
-                "it is only used by hand"
-            } else {
-                "low severity on Linux, where systemd does not use it"
-            };
-            let mut diagnostic = Diagnostic::new(
-                &MISSING,
-                effect,
-                format!("{shown} {}: {why}{consequence}", state.describe()),
-            )
-            .severity(severity)
-            .file(path)
-            .help("instar's lifeline regenerates missing wrappers when it starts, on macOS only; `instar autostart install` rewrites them (on macOS) as the manual alternative");
-            if kind == WrapperKind::Node
-                && boot.rule.node_name == "instar-boot.cjs"
-                && cx.state_path("instar-boot.js").exists()
-            {
-                diagnostic =
-                    diagnostic.add_help("a leftover instar-boot.js does not count at this version");
-            }
-            if !boot.shadow_exists {
-                diagnostic = diagnostic.add_help("the shadow install is missing too, so the wrapper would have nothing to run (see boot/shadow-missing)");
-            }
-            sink.push(diagnostic.fix(Some(boot.write_fix(
-                path,
-                kind,
-                safe,
-                &format!("create the doctor's own wrapper for instar {}", cx.version),
-            ))));
+            missing(boot, path, state, kind, sink)
         }
         other => sink.push(
             Diagnostic::new(
@@ -341,4 +213,177 @@ fn wrapper(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, s
             ))),
         ),
     }
+}
+
+/// A wrapper that is there: damaged, or else checked for what it runs; its mode either way.
+fn present(
+    boot: &Boot<'_>,
+    path: &Path,
+    loaded: &crate::source::Loaded,
+    kind: WrapperKind,
+    sink: &mut Sink,
+) {
+    let cx = boot.cx;
+    let shown = cx.display_path(path);
+    // Spans are found in the decoded text and reported in the file's bytes.
+    let lossy = crate::lossy::LossyText::new(&loaded.bytes);
+    let text = lossy.as_str();
+    let damage = match kind {
+        WrapperKind::Node => content::node_damage(text),
+        WrapperKind::Sh => content::sh_damage(text),
+    };
+    let effect = if boot.macos() && kind == WrapperKind::Node {
+        Effect::Fatal
+    } else {
+        Effect::Silent
+    };
+    if let Some(damage) = damage {
+        sink.push(
+            Diagnostic::new(
+                &DAMAGED,
+                effect,
+                format!("{shown} is damaged: {}", damage.message),
+            )
+            .file(path)
+            .at(lossy.span_to_source(damage.span), "here")
+            .help("instar's wrapper writes are not atomic; ensureBootWrapper only checks that the file exists")
+            .fix(Some(boot.write_fix(
+                path,
+                kind,
+                false,
+                &format!("write the doctor's own wrapper for instar {} over it", cx.version),
+            ))),
+        );
+    } else {
+        undamaged(boot, path, &lossy, kind, effect, sink);
+    }
+    host::permissions(boot, path, loaded, kind, sink);
+}
+
+/// An intact wrapper: baked-in paths of another project, markers of an older instar, and (with
+/// `--deep`) its syntax.
+fn undamaged(
+    boot: &Boot<'_>,
+    path: &Path,
+    lossy: &crate::lossy::LossyText,
+    kind: WrapperKind,
+    effect: Effect,
+    sink: &mut Sink,
+) {
+    let cx = boot.cx;
+    let shown = cx.display_path(path);
+    let text = lossy.as_str();
+    if let Some((span, other)) = content::foreign_paths(text, &cx.project_dir)
+        .into_iter()
+        .next()
+    {
+        sink.push(
+            Diagnostic::new(
+                &STALE_PATH,
+                effect,
+                format!(
+                    "{shown} runs files of another project folder, {}: the project was moved or copied",
+                    other.display()
+                ),
+            )
+            .file(path)
+            .at(lossy.span_to_source(span), "baked-in path of another project")
+            .help("the launchd plist needs regenerating too (`instar setup`)")
+            .fix(Some(boot.write_fix(
+                path,
+                kind,
+                false,
+                "write the doctor's own wrapper with this project's paths",
+            ))),
+        );
+    }
+    if kind == WrapperKind::Node {
+        let missing = content::missing_markers(text, cx.version);
+        if !missing.is_empty() {
+            sink.push(
+                Diagnostic::new(
+                    &STALE_MARKERS,
+                    Effect::Silent,
+                    format!(
+                        "{shown} lacks {} of instar {}'s wrapper: {}",
+                        if missing.len() == 1 {
+                            "a marker"
+                        } else {
+                            "markers"
+                        },
+                        cx.version,
+                        missing
+                            .iter()
+                            .map(|m| format!("\"{m}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .file(path)
+                .help("on macOS instar's next update regenerates it (migrateBootWrapperAbiCheck)")
+                .fix(Some(boot.write_fix(
+                    path,
+                    kind,
+                    false,
+                    &format!("write the doctor's own wrapper for instar {}", cx.version),
+                ))),
+            );
+        }
+    }
+    host::deep_syntax(boot, path, kind, sink);
+}
+
+/// A wrapper that is not there (or a link that leads nowhere): how much that matters on this
+/// host, and the wrapper the doctor would write.
+fn missing(boot: &Boot<'_>, path: &Path, state: &FileState, kind: WrapperKind, sink: &mut Sink) {
+    let cx = boot.cx;
+    let shown = cx.display_path(path);
+    let plist_agrees = boot
+        .plist
+        .as_ref()
+        .and_then(|p| p.wrapper())
+        .is_none_or(|w| kind == WrapperKind::Sh || w == path);
+    let safe = boot.shadow_exists && plist_agrees;
+    let (effect, severity) = if boot.macos() && kind == WrapperKind::Node {
+        (Effect::Fatal, Severity::Error)
+    } else if boot.macos() {
+        (Effect::Silent, Severity::Warning)
+    } else {
+        (Effect::None, Severity::Info)
+    };
+    let why = match kind {
+        WrapperKind::Node => format!("{}; ", boot.rule.reason),
+        WrapperKind::Sh => String::new(),
+    };
+    let consequence = if boot.macos() && kind == WrapperKind::Node {
+        "launchd cannot start the agent"
+    } else if boot.macos() {
+        "it is only used by hand"
+    } else {
+        "low severity on Linux, where systemd does not use it"
+    };
+    let mut diagnostic = Diagnostic::new(
+        &MISSING,
+        effect,
+        format!("{shown} {}: {why}{consequence}", state.describe()),
+    )
+    .severity(severity)
+    .file(path)
+    .help("instar's lifeline regenerates missing wrappers when it starts, on macOS only; `instar autostart install` rewrites them (on macOS) as the manual alternative");
+    if kind == WrapperKind::Node
+        && boot.rule.node_name == "instar-boot.cjs"
+        && cx.exists(&cx.state_path("instar-boot.js"))
+    {
+        diagnostic =
+            diagnostic.add_help("a leftover instar-boot.js does not count at this version");
+    }
+    if !boot.shadow_exists {
+        diagnostic = diagnostic.add_help("the shadow install is missing too, so the wrapper would have nothing to run (see boot/shadow-missing)");
+    }
+    sink.push(diagnostic.fix(Some(boot.write_fix(
+        path,
+        kind,
+        safe,
+        &format!("create the doctor's own wrapper for instar {}", cx.version),
+    ))));
 }

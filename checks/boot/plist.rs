@@ -202,7 +202,7 @@ pub fn check(boot: &Boot<'_>, sink: &mut Sink) {
         problems.push(format!("ProgramArguments[0] is not {}", node.display()));
     }
     match args.get(1) {
-        Some(wrapper) if !Path::new(wrapper).exists() => {
+        Some(wrapper) if !cx.exists(Path::new(wrapper)) => {
             problems.push(format!("ProgramArguments[1] ({wrapper}) does not exist"))
         }
         None => problems.push("ProgramArguments has no wrapper".to_string()),

@@ -20,7 +20,7 @@ fn usable_backup(cx: &Context, path: &Path) -> Option<(PathBuf, Vec<u8>)> {
     if outcome.bom || doc.tape()?.root().kind() != Kind::Object {
         return None;
     }
-    Some((bak, doc.bytes.to_vec()))
+    Some((bak, doc.bytes().to_vec()))
 }
 
 fn restore_fix(cx: &Context, path: &Path, bak: &Path, contents: Vec<u8>) -> Fix {
@@ -61,16 +61,14 @@ pub fn missing(cx: &Context, path: &Path, state: &FileState) -> Diagnostic {
 }
 
 pub fn unreadable(cx: &Context, path: &Path, state: &FileState) -> Diagnostic {
-    Diagnostic::new(
+    shared::unreadable_finding(
         &UNREADABLE,
         Effect::Fatal,
-        format!(
-            "{} {}: loadConfig's readFileSync throws, so every command that loads the config aborts",
-            cx.display_path(path),
-            state.describe()
-        ),
+        cx,
+        path,
+        state,
+        "loadConfig's readFileSync throws, so every command that loads the config aborts",
     )
-    .file(path)
     .fix(Some(Fix::manual(
         "move it aside and put the real config.json back (or give the owner read permission)",
     )))
@@ -236,7 +234,7 @@ pub fn stray_temp_files(cx: &Context, path: &Path, main_parses: bool, sink: &mut
 
 pub fn backup_newer(cx: &Context, path: &Path, sink: &mut Sink) {
     let bak = path.with_file_name("config.json.bak");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let modified = |p: &Path| cx.modified(p);
     if let (Some(main), Some(backup)) = (modified(path), modified(&bak)) {
         // A minute of slack: a checkout or copy writes both files within moments.
         let newer = backup

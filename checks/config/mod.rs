@@ -24,6 +24,9 @@ impl Check for ConfigCheck {
     fn id(&self) -> &'static str {
         "config"
     }
+    fn about(&self) -> &'static str {
+        "config.json"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -45,7 +48,7 @@ impl Check for ConfigCheck {
                         }
                         let tape = doc.tape().expect("the document parses");
                         let root = tape.root();
-                        file::duplicates_and_utf8(&path, &tape, sink);
+                        file::duplicates_and_utf8(&path, tape, sink);
                         if root.kind() == Kind::Object {
                             let cfg = Config {
                                 cx,

@@ -66,7 +66,7 @@ fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
         if old == *project {
             continue;
         }
-        if key == "jobsFile" && !Path::new(&text).exists() {
+        if key == "jobsFile" && !cfg.cx.exists(Path::new(&text)) {
             continue; // jobs/stale-jobs-file owns a jobsFile that leads nowhere
         }
         let old_text = old.to_string_lossy().into_owned();
@@ -154,7 +154,6 @@ fn selected_framework(cfg: &Config<'_>) -> String {
     .unwrap_or_else(|| "claude-code".to_string())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn missing_configured(
     cfg: &Config<'_>,
     object: &Value<'_>,
@@ -162,10 +161,8 @@ fn missing_configured(
     value: &Value<'_>,
     pointer: String,
     effect: Effect,
-    severity: Severity,
     consequence: &str,
-    sink: &mut Sink,
-) {
+) -> Diagnostic {
     let fix = removal(object, key).map(|span| {
         Fix::unsafe_(
             format!(
@@ -179,22 +176,19 @@ fn missing_configured(
             }],
         )
     });
-    sink.push(
-        Diagnostic::new(
-            &MISSING_BINARY,
-            effect,
-            format!(
-                "{} is {}, which does not exist: {consequence}",
-                super::schema::dotted(&pointer),
-                string(Some(*value)).unwrap_or_default()
-            ),
-        )
-        .severity(severity)
-        .file(cfg.path)
-        .at(value.span(), "no file here")
-        .pointer(pointer)
-        .fix(fix),
-    );
+    Diagnostic::new(
+        &MISSING_BINARY,
+        effect,
+        format!(
+            "{} is {}, which does not exist: {consequence}",
+            super::schema::dotted(&pointer),
+            string(Some(*value)).unwrap_or_default()
+        ),
+    )
+    .file(cfg.path)
+    .at(value.span(), "no file here")
+    .pointer(pointer)
+    .fix(fix)
 }
 
 fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
@@ -212,17 +206,18 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
         let Some(text) = string(Some(value)).filter(|t| t.starts_with('/')) else {
             continue;
         };
-        if !Path::new(&text).exists() {
-            missing_configured(
-                cfg,
-                &sessions,
-                key,
-                &value,
-                format!("/sessions/{key}"),
-                Effect::Silent,
-                Severity::Error,
-                "instar never checks a configured path, so every session spawn fails",
-                sink,
+        if !cfg.cx.exists(Path::new(&text)) {
+            sink.push(
+                missing_configured(
+                    cfg,
+                    &sessions,
+                    key,
+                    &value,
+                    format!("/sessions/{key}"),
+                    Effect::Silent,
+                    "instar never checks a configured path, so every session spawn fails",
+                )
+                .severity(Severity::Error),
             );
         }
     }
@@ -235,17 +230,18 @@ fn binaries(cfg: &Config<'_>, sink: &mut Sink) {
                 let Some(text) = string(Some(value)).filter(|t| t.starts_with('/')) else {
                     continue; // a bare command is never checked by instar
                 };
-                if !Path::new(&text).exists() {
-                    missing_configured(
-                        cfg,
-                        &paths,
-                        &framework,
-                        &value,
-                        format!("/sessions/frameworkBinaryPaths/{framework}"),
-                        Effect::Silent,
-                        Severity::Warning,
-                        "instar drops it with a warning and looks the binary up on PATH (checked with --deep)",
-                        sink,
+                if !cfg.cx.exists(Path::new(&text)) {
+                    sink.push(
+                        missing_configured(
+                            cfg,
+                            &paths,
+                            &framework,
+                            &value,
+                            format!("/sessions/frameworkBinaryPaths/{framework}"),
+                            Effect::Silent,
+                            "instar drops it with a warning and looks the binary up on PATH (checked with --deep)",
+                        )
+                        .severity(Severity::Warning),
                     );
                 }
             }
@@ -264,7 +260,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
         |key: &str| string(sessions.and_then(|s| s.get(key))).filter(|t| !t.is_empty());
     let usable = |text: &str| {
         if text.contains('/') {
-            Path::new(text).exists()
+            cfg.cx.exists(Path::new(text))
         } else {
             cfg.cx.host().find_on_path(text).is_some()
         }
@@ -297,7 +293,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
             .cx
             .home_dir()
             .map(|h| h.join(".claude/local/claude"))
-            .filter(|p| binary == "claude" && p.exists());
+            .filter(|p| binary == "claude" && cfg.cx.exists(p));
         if home_claude.is_none() {
             needed.push((binary.to_string(), format!("the {framework} framework")));
         }

@@ -184,9 +184,7 @@ fn permissions(cfg: &Config<'_>, sink: &mut Sink) {
     if cfg.mode & 0o077 == 0 {
         return;
     }
-    let agent_uid = std::fs::metadata(&cfg.cx.state_dir)
-        .ok()
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+    let agent_uid = cfg.cx.agent_uid();
     let tightened = cfg.mode & !0o077;
     let fix = if agent_uid == Some(cfg.uid) {
         Fix::safe(
@@ -221,11 +219,11 @@ fn tracked_by_git(cfg: &Config<'_>, sink: &mut Sink) {
     // .git); a repository further up is someone else's business and would make the verdict
     // depend on where the folder happens to live.
     let repo = &cfg.cx.project_dir;
-    if std::fs::symlink_metadata(repo.join(".git")).is_err() {
+    if !cfg.cx.project_has_git() {
         return;
     }
     let relative = ".instar/config.json";
-    let Some(paths) = crate::git_index::tracked_paths(repo) else {
+    let Some(paths) = cfg.cx.git_tracked() else {
         return;
     };
     if paths.iter().any(|p| p == relative) {

@@ -1,7 +1,7 @@
 //! The `doctor` pseudo-check: findings about the run itself, chiefly which instar rules apply.
 
 use crate::diag::{Code, Diagnostic, Effect, Severity, Sink};
-use crate::engine::{self, Context, ShadowVersion};
+use crate::engine::{Context, ShadowVersion};
 use crate::fix::{Applicability, Fix};
 use crate::version::{VersionSource, NEWEST_KNOWN, OLDEST_KNOWN};
 
@@ -79,6 +79,9 @@ impl Check for DoctorCheck {
     fn id(&self) -> &'static str {
         "doctor"
     }
+    fn about(&self) -> &'static str {
+        "the doctor's own run"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         CODES
@@ -107,9 +110,7 @@ impl Check for DoctorCheck {
             }
         }
         if cx.version_source == VersionSource::Default {
-            if let ShadowVersion::Broken { path, reason } =
-                engine::shadow_install_version(&cx.project_dir)
-            {
+            if let ShadowVersion::Broken { path, reason } = cx.shadow_version() {
                 sink.push(
                     Diagnostic::new(
                         &SHADOW_INSTALL_UNREADABLE,

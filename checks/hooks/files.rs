@@ -39,7 +39,7 @@ pub fn files_in(cx: &Context, dir: &Path) -> Vec<PathBuf> {
     names
         .into_iter()
         .map(|n| dir.join(n))
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .filter(|p| cx.is_file(p))
         .collect()
 }
 
@@ -49,7 +49,7 @@ pub fn dirs_in(cx: &Context, dir: &Path) -> Vec<PathBuf> {
     names
         .into_iter()
         .map(|n| dir.join(n))
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_dir()))
+        .filter(|p| cx.is_dir(p))
         .collect()
 }
 

@@ -27,6 +27,9 @@ impl Check for HooksCheck {
     fn id(&self) -> &'static str {
         "hooks"
     }
+    fn about(&self) -> &'static str {
+        "Claude hooks, scripts and skills"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

@@ -73,7 +73,7 @@ fn candidates(cx: &Context, hooks: &[HookFile]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for skill in dirs_in(cx, &cx.project_dir.join(".claude/skills")) {
         let file = skill.join("SKILL.md");
-        if file.is_file() {
+        if cx.is_file(&file) {
             out.push(file);
         }
     }
@@ -81,7 +81,7 @@ fn candidates(cx: &Context, hooks: &[HookFile]) -> Vec<PathBuf> {
     out.extend(files_in(cx, &cx.state_path("scripts")));
     out.extend(hooks.iter().filter(|h| !h.builtin).map(|h| h.path.clone()));
     let jobs = cx.state_path("jobs.json");
-    if jobs.is_file() {
+    if cx.is_file(&jobs) {
         out.push(jobs);
     }
     out.retain(|p| !is_candidate_backup(p));

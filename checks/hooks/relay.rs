@@ -25,11 +25,11 @@ pub fn check(cx: &Context, sink: &mut Sink) {
     ] {
         for name in SCRIPTS {
             let live = dir.join(name);
-            if !live.is_file() {
+            if !cx.is_file(&live) {
                 continue;
             }
             let candidate = dir.join(format!("{name}.new"));
-            if candidate.is_file() {
+            if cx.is_file(&candidate) {
                 sink.push(
                     Diagnostic::new(
                         &RELAY_STRANDED,

@@ -105,7 +105,6 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Option<Wiring> {
 }
 
 /// An http hook whose url still holds `${…}`: Claude Code rejects the url, then the file.
-#[allow(clippy::too_many_arguments)]
 fn http_hook(
     path: &Path,
     event_name: &str,

@@ -34,7 +34,7 @@ pub fn check(cx: &Context, wiring: &Wiring, sink: &mut Sink) {
 fn unwired(cx: &Context, wiring: &Wiring, sink: &mut Sink) {
     for name in GUARDRAILS {
         let file = cx.state_path(&format!("hooks/instar/{name}"));
-        if !file.is_file() {
+        if !cx.is_file(&file) {
             continue;
         }
         // instar matches on the file name inside the command, which tolerates
@@ -67,7 +67,7 @@ fn missing_targets(cx: &Context, wiring: &Wiring, sink: &mut Sink) {
                 continue;
             }
             let target: PathBuf = cx.project_dir.join(&rel);
-            if target.exists() {
+            if cx.exists(&target) {
                 continue;
             }
             let span = &command.span;

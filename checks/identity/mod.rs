@@ -26,6 +26,9 @@ impl Check for IdentityCheck {
     fn id(&self) -> &'static str {
         "identity"
     }
+    fn about(&self) -> &'static str {
+        "this machine's identity"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -51,16 +54,14 @@ impl Check for IdentityCheck {
                     _ => Fix::manual("put the real identity.json there (from git history)"),
                 };
                 sink.push(
-                    Diagnostic::new(
+                    shared::unreadable_finding(
                         &UNREADABLE,
                         Effect::Fatal,
-                        format!(
-                            "{} {}: instar's hasIdentity() says yes, then loadIdentity throws and server start aborts",
-                            cx.display_path(&path),
-                            other.describe()
-                        ),
+                        cx,
+                        &path,
+                        other,
+                        "instar's hasIdentity() says yes, then loadIdentity throws and server start aborts",
                     )
-                    .file(&path)
                     .fix(Some(fix)),
                 );
             }
@@ -168,7 +169,7 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
     }
     let Some(tape) = doc.tape() else { return };
     let root = tape.root();
-    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, &tape, sink);
+    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, tape, sink);
     if root.is_null() {
         sink.push(
             Diagnostic::new(

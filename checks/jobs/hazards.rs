@@ -102,6 +102,8 @@ pub struct HazardContext<'a> {
     pub state_dir: &'a Path,
     /// contextFiles existence, cached: agents reuse the same few files across jobs.
     pub exists_cache: &'a mut HashMap<PathBuf, bool>,
+    /// Where existence is asked.
+    pub disk: &'a crate::engine::Context,
     /// With --deep: where each gate program was found on PATH (None: not found), cached.
     pub gate_programs: Option<&'a mut HashMap<String, bool>>,
     pub project_dir: &'a Path,
@@ -484,7 +486,7 @@ fn grounding_hazards(
                 let exists = candidates.iter().any(|path| {
                     *hx.exists_cache
                         .entry(path.clone())
-                        .or_insert_with(|| path.exists())
+                        .or_insert_with(|| hx.disk.exists(path))
                 });
                 if !exists {
                     out.push(Hazard::new(

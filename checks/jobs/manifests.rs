@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cron;
 use crate::diag::{Diagnostic, Effect, Label, Sink};
-use crate::engine::Context;
+use crate::engine::{Context, JsonDoc};
 use crate::fix::{Change, Fix};
 use crate::json::{self, Kind, Value};
 use crate::source::FileState;
@@ -208,8 +208,7 @@ fn body_loads(cx: &Context, jobs_path: &Path, m: &Valid, sink: &mut Sink) -> boo
         .file(&m.path)
         .fix(Some(Fix::manual("regenerate it with `instar job migrate`")))
     };
-    let is_link = std::fs::symlink_metadata(&body).is_ok_and(|md| md.file_type().is_symlink());
-    if is_link {
+    if cx.is_symlink(&body) {
         sink.push(missing("is a symlink, which instar refuses to read"));
         return false;
     }
@@ -272,8 +271,34 @@ fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
         return None;
     }
     let doc = cx.json(path)?;
-    let tape = doc.tape();
-    let root = match (&doc.parsed, tape.as_ref().map(|t| t.root())) {
+    let root = object_root(&doc, path, sink)?;
+    let mut problems = Vec::new();
+    required_fields(cx, root, &mut problems);
+    optional_fields(cx, root, &mut problems);
+
+    let missing_defaults =
+        root.get("priority").is_none() || root.get("expectedDurationMinutes").is_none();
+    let count = problems.len();
+    for (message, span) in problems {
+        let mut diagnostic = invalid(path, message, span);
+        if missing_defaults && count <= 2 {
+            diagnostic = diagnostic.fix(add_defaults_fix(path, doc.bytes(), root));
+        }
+        sink.push(diagnostic);
+    }
+    if count > 0 {
+        return None;
+    }
+    valid(path, root)
+}
+
+/// What validateManifest refuses in one manifest: a message and where it points.
+type Problems = Vec<(String, std::ops::Range<usize>)>;
+
+/// The manifest's root when JSON.parse accepts the file and it is an object; otherwise the
+/// finding that says why not.
+fn object_root<'d>(doc: &'d JsonDoc, path: &Path, sink: &mut Sink) -> Option<Value<'d>> {
+    let root = match (&doc.parsed, doc.tape().map(|t| t.root())) {
         (Ok(outcome), Some(root)) if !outcome.bom => root,
         (Ok(_), _) => {
             sink.push(invalid(
@@ -300,7 +325,18 @@ fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
         ));
         return None;
     }
-    let mut problems: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    Some(root)
+}
+
+/// A string among `allowed` (and nothing else: no number, no boxed string).
+fn one_of(allowed: &'static [&'static str]) -> impl Fn(&Value<'_>) -> bool {
+    move |v: &Value<'_>| {
+        v.kind() == Kind::String && v.as_str().is_some_and(|s| allowed.contains(&&*s))
+    }
+}
+
+/// The fields every manifest must have, in validateManifest's order, and its `execute` rules.
+fn required_fields(cx: &Context, root: Value<'_>, problems: &mut Problems) {
     let opening = root.span().start..root.span().start + 1;
     let mut require =
         |field: &str, ok: &dyn Fn(&Value<'_>) -> bool, rule: &str| match root.get(field) {
@@ -320,11 +356,6 @@ fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
     };
     let now = cron::now_from_epoch(cx.now);
     let cron_ok = |v: &Value<'_>| v.as_str().is_some_and(|s| cron::parse(&s, &now).is_ok());
-    let one_of = |allowed: &'static [&'static str]| {
-        move |v: &Value<'_>| {
-            v.kind() == Kind::String && v.as_str().is_some_and(|s| allowed.contains(&&*s))
-        }
-    };
     require("slug", &slug_ok, "a slug matching ^[a-zA-Z0-9_-]{1,100}$");
     require("schedule", &cron_ok, "a croner 8.1.2 pattern");
     require("origin", &one_of(ORIGINS), "instar or user");
@@ -349,41 +380,53 @@ fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
         "an object",
     );
     if let Some(execute) = root.get("execute").filter(|e| e.kind() == Kind::Object) {
-        let kind = execute
-            .get("type")
-            .and_then(|t| t.as_str())
-            .map(|t| t.into_owned());
-        match kind.as_deref() {
-            Some(t) if MANIFEST_EXECUTE_TYPES.contains(&t) => {
-                let value = execute.get("value");
-                if t == "agentmd" {
-                    if let Some(v) = value {
-                        problems.push(("execute.value must be absent for agentmd (the body lives in the .md file)".into(), v.span()));
-                    }
-                } else if !value.is_some_and(|v| {
-                    v.kind() == Kind::String
-                        && !json::js_trim(&v.as_str().unwrap_or_default()).is_empty()
-                }) {
-                    problems.push(("execute.value is required".into(), execute.span()));
+        execute_fields(execute, problems);
+    }
+}
+
+/// `execute`: a known type, a value unless the body lives in an .md file, string args.
+fn execute_fields(execute: Value<'_>, problems: &mut Problems) {
+    let kind = execute
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(|t| t.into_owned());
+    match kind.as_deref() {
+        Some(t) if MANIFEST_EXECUTE_TYPES.contains(&t) => {
+            let value = execute.get("value");
+            if t == "agentmd" {
+                if let Some(v) = value {
+                    problems.push((
+                        "execute.value must be absent for agentmd (the body lives in the .md file)"
+                            .into(),
+                        v.span(),
+                    ));
                 }
+            } else if !value.is_some_and(|v| {
+                v.kind() == Kind::String
+                    && !json::js_trim(&v.as_str().unwrap_or_default()).is_empty()
+            }) {
+                problems.push(("execute.value is required".into(), execute.span()));
             }
-            _ => problems.push((
-                format!(
-                    "execute.type must be one of {}",
-                    MANIFEST_EXECUTE_TYPES.join(", ")
-                ),
-                execute
-                    .get("type")
-                    .map(|t| t.span())
-                    .unwrap_or(execute.span()),
-            )),
         }
+        _ => problems.push((
+            format!(
+                "execute.type must be one of {}",
+                MANIFEST_EXECUTE_TYPES.join(", ")
+            ),
+            execute
+                .get("type")
+                .map(|t| t.span())
+                .unwrap_or(execute.span()),
+        )),
     }
-    if let Some(execute) = root.get("execute").filter(|e| e.kind() == Kind::Object) {
-        if let Some(args) = execute.get("args").filter(|a| a.kind() != Kind::String) {
-            problems.push(("execute.args must be a string".into(), args.span()));
-        }
+    if let Some(args) = execute.get("args").filter(|a| a.kind() != Kind::String) {
+        problems.push(("execute.args must be a string".into(), args.span()));
     }
+}
+
+/// The fields a manifest may have, each checked only when present (and only at the versions
+/// that validate it).
+fn optional_fields(cx: &Context, root: Value<'_>, problems: &mut Problems) {
     let mut optional = |field: &str, ok: &dyn Fn(&Value<'_>) -> bool, rule: &str| {
         if let Some(v) = root.get(field).filter(|v| !ok(v)) {
             problems.push((
@@ -438,21 +481,10 @@ fn check_one(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Valid> {
     if cx.version >= boundary::MANIFEST_MCP_ACCESS_VALIDATED {
         optional("mcpAccess", &one_of(MCP_ACCESS), "project or none");
     }
+}
 
-    let missing_defaults =
-        root.get("priority").is_none() || root.get("expectedDurationMinutes").is_none();
-    let count = problems.len();
-    for (message, span) in problems {
-        let mut diagnostic = invalid(path, message, span);
-        if missing_defaults && count <= 2 {
-            diagnostic = diagnostic.fix(add_defaults_fix(path, &doc.bytes, root));
-        }
-        sink.push(diagnostic);
-    }
-    if count > 0 {
-        return None;
-    }
-
+/// The manifest as the rest of the check needs it, once validateManifest accepts it.
+fn valid(path: &Path, root: Value<'_>) -> Option<Valid> {
     let slug_value = root.get("slug")?;
     let is_agentmd = root
         .get("execute")

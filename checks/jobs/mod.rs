@@ -34,6 +34,9 @@ impl Check for JobsCheck {
     fn id(&self) -> &'static str {
         "jobs"
     }
+    fn about(&self) -> &'static str {
+        "jobs.json and its schedules"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -214,6 +217,7 @@ impl<'a> JobsRun<'a> {
             machines: &self.machines,
             state_dir: &self.cx.state_dir,
             exists_cache: &mut pass.exists_cache,
+            disk: self.cx,
             gate_programs: self.cx.deep.then_some(&mut pass.gate_programs),
             project_dir: &self.cx.project_dir,
             host: self.cx.host(),

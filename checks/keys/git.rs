@@ -4,7 +4,6 @@
 use crate::diag::{Diagnostic, Effect, Sink};
 use crate::engine::Context;
 use crate::fix::{Change, Fix};
-use crate::git_index;
 use crate::source::FileState;
 
 use super::super::machine_state as state;
@@ -18,8 +17,8 @@ pub fn check(cx: &Context, sink: &mut Sink) {
         return;
     }
     // Like instar's own doctor, .gitignore is checked in a repository and wherever one exists.
-    let git = std::fs::symlink_metadata(cx.project_dir.join(".git")).is_ok();
-    if git || std::fs::symlink_metadata(cx.project_dir.join(".gitignore")).is_ok() {
+    let git = cx.project_has_git();
+    if git || cx.entry_exists(&cx.project_dir.join(".gitignore")) {
         gitignore(cx, sink);
     }
     if git {
@@ -94,7 +93,7 @@ fn gitignore(cx: &Context, sink: &mut Sink) {
 }
 
 fn tracked(cx: &Context, sink: &mut Sink) {
-    let Some(paths) = git_index::tracked_paths(&cx.project_dir) else {
+    let Some(paths) = cx.git_tracked() else {
         return;
     };
     for key in super::key_paths(cx) {

@@ -23,6 +23,9 @@ impl Check for KeysCheck {
     fn id(&self) -> &'static str {
         "keys"
     }
+    fn about(&self) -> &'static str {
+        "the private and public key files"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -69,6 +72,8 @@ fn check_algorithm(
             }
             other => {
                 any = true;
+                // Built here rather than with the shared unreadable finding: the preflight tells the
+                // checks that can stop a boot by their use of the shared (fatal) findings.
                 sink.push(
                     Diagnostic::new(
                         &UNREADABLE,

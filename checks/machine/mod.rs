@@ -106,6 +106,9 @@ impl Check for MachineCheck {
     fn id(&self) -> &'static str {
         "machine"
     }
+    fn about(&self) -> &'static str {
+        "this agent in the per-user registry"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

@@ -14,26 +14,26 @@ use crate::version::boundary;
 
 use super::super::machine_state::{self as state, IdentityView};
 use super::codes::*;
-use super::{heartbeat, lease, member_spans};
+use super::heartbeat::{self, Holders};
+use super::{lease, member_spans};
 
-/// What the rest of the check learns from the entries.
-#[derive(Default)]
-pub struct Holders {
-    /// The registry's machine ids, when `machines` is an object.
-    pub ids: Option<Vec<String>>,
+/// The registry file being judged: where it is, as read, in the run it is judged in.
+#[derive(Clone, Copy)]
+pub struct RegistryFile<'a> {
+    pub cx: &'a Context,
+    pub path: &'a Path,
+    pub bytes: &'a [u8],
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn check(
-    cx: &Context,
-    path: &Path,
-    bytes: &[u8],
+    file: RegistryFile<'_>,
     root: Value<'_>,
     machines: Value<'_>,
     identity: &IdentityView,
     holders: &mut Holders,
     sink: &mut Sink,
 ) {
+    let RegistryFile { cx, path, .. } = file;
     let spans = member_spans(machines);
     holders.ids = Some(machines.members().map(|(k, _)| k.into_owned()).collect());
     let self_missing = identity
@@ -56,23 +56,7 @@ pub fn check(
             )
         };
         if key == "undefined" {
-            let mut d = Diagnostic::new(
-                &UNDEFINED_ENTRY,
-                Effect::Silent,
-                "the registry has an entry under the key \"undefined\": it was written from an identity.json without a machineId",
-            )
-            .file(path)
-            .at(key_span.clone(), "not a machine id")
-            .pointer("/machines/undefined")
-            .help("repair identity.json too, or instar writes it again at the next start");
-            if identity.exists && identity.id.is_none() {
-                d = d.secondary(Label {
-                    file: identity.path.clone(),
-                    span: None,
-                    message: "this identity.json has no machineId".into(),
-                });
-            }
-            sink.push(d.fix(Some(removal())));
+            sink.push(undefined_entry(path, key_span, identity).fix(Some(removal())));
             continue;
         }
         let pointer = format!("/machines/{}", key.replace('~', "~0").replace('/', "~1"));
@@ -92,31 +76,7 @@ pub fn check(
             let crashes = entry.is_null()
                 && self_missing
                 && cx.version >= boundary::NULL_ENTRY_CRASHES_SELF_REGISTRATION;
-            let (effect, severity, why) = if crashes {
-                (
-                    Effect::Fatal,
-                    Severity::Error,
-                    format!("instar {} crashes registering this machine (it reads every entry's nickname), so server start aborts", cx.version),
-                )
-            } else {
-                (
-                    Effect::Silent,
-                    Severity::Warning,
-                    "instar's awake and active filters ignore it".to_string(),
-                )
-            };
-            sink.push(
-                Diagnostic::new(
-                    &INVALID_ENTRY,
-                    effect,
-                    format!("registry entry {key:?} is not an object: {why}"),
-                )
-                .severity(severity)
-                .file(path)
-                .at(entry.span(), "expected an entry object")
-                .pointer(pointer)
-                .fix(Some(removal())),
-            );
+            sink.push(not_an_object(cx, path, &key, entry, pointer, crashes).fix(Some(removal())));
             continue;
         }
         fields(path, entry, &pointer, &key, sink);
@@ -138,43 +98,11 @@ pub fn check(
         }
         if status.as_deref() == Some("revoked") && is_awake {
             let role_value = entry.get("role").expect("role is awake");
-            sink.push(
-                Diagnostic::new(
-                    &REVOKED_AWAKE,
-                    Effect::Silent,
-                    format!("machine {key} is revoked but still marked awake"),
-                )
-                .file(path)
-                .at(role_value.span(), "revoked machines are always standby")
-                .pointer(format!("{pointer}/role"))
-                .fix(Some(Fix::unsafe_(
-                    "set its role to \"standby\" (what revokeMachine does)",
-                    vec![Change::Edit {
-                        file: path.to_path_buf(),
-                        span: role_value.span(),
-                        replacement: "\"standby\"".into(),
-                    }],
-                ))),
-            );
+            sink.push(revoked_awake(path, &key, role_value, &pointer));
         }
         if identity.id.as_deref() == Some(&*key) && status.as_deref() == Some("revoked") {
-            sink.push(
-                Diagnostic::new(
-                    &SELF_REVOKED,
-                    Effect::Silent,
-                    format!("this machine ({key}) is revoked in the registry"),
-                )
-                .file(path)
-                .at(
-                    entry.get("status").map_or(key_span.clone(), |v| v.span()),
-                    "this machine",
-                )
-                .pointer(format!("{pointer}/status"))
-                .help("ensureSelfRegistered leaves an existing entry alone: it stays revoked")
-                .fix(Some(Fix::manual(
-                    "only an operator can restore a revoked machine: re-pair it, or re-key and pair as a new machine",
-                ))),
-            );
+            let at = entry.get("status").map_or(key_span.clone(), |v| v.span());
+            sink.push(self_revoked(path, &key, at, &pointer));
         }
         if cx.version >= boundary::REGISTRY_NICKNAMES {
             if let Some(nick) = entry.get("nickname") {
@@ -191,7 +119,7 @@ pub fn check(
 
     if let Some(id) = identity.id.as_ref().filter(|id| machine::is_machine_id(id)) {
         if self_missing {
-            self_missing_finding(cx, path, bytes, machines, &spans, id, identity, sink);
+            self_missing_finding(file, machines, &spans, id, identity, sink);
         }
     }
 
@@ -200,24 +128,118 @@ pub fn check(
         split_brain(cx, path, &awake, &lease, sink);
     }
     if active > 0 && awake.is_empty() {
-        sink.push(
-            Diagnostic::new(
-                &NO_AWAKE,
-                Effect::Silent,
-                format!("{active} active machine(s), none of them awake"),
-            )
-            .file(path)
-            .at(
-                machines.key_span().unwrap_or(machines.span()),
-                "no awake entry",
-            )
-            .pointer("/machines")
-            .help("no machine runs jobs until a standby fails over")
-            .fix(Some(Fix::manual(
-                "run `instar wakeup` on the machine that should be awake",
-            ))),
-        );
+        sink.push(no_awake(path, machines, active));
     }
+}
+
+/// An entry under the key "undefined": written from an identity.json without a machineId.
+fn undefined_entry(path: &Path, key_span: Span, identity: &IdentityView) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        &UNDEFINED_ENTRY,
+        Effect::Silent,
+        "the registry has an entry under the key \"undefined\": it was written from an identity.json without a machineId",
+    )
+    .file(path)
+    .at(key_span, "not a machine id")
+    .pointer("/machines/undefined")
+    .help("repair identity.json too, or instar writes it again at the next start");
+    if identity.exists && identity.id.is_none() {
+        d = d.secondary(Label {
+            file: identity.path.clone(),
+            span: None,
+            message: "this identity.json has no machineId".into(),
+        });
+    }
+    d
+}
+
+/// An entry that is not an object: ignored by instar's filters, or (`crashes`) fatal to this
+/// machine's self-registration.
+fn not_an_object(
+    cx: &Context,
+    path: &Path,
+    key: &str,
+    entry: Value<'_>,
+    pointer: String,
+    crashes: bool,
+) -> Diagnostic {
+    let (effect, severity, why) = if crashes {
+        (
+            Effect::Fatal,
+            Severity::Error,
+            format!("instar {} crashes registering this machine (it reads every entry's nickname), so server start aborts", cx.version),
+        )
+    } else {
+        (
+            Effect::Silent,
+            Severity::Warning,
+            "instar's awake and active filters ignore it".to_string(),
+        )
+    };
+    Diagnostic::new(
+        &INVALID_ENTRY,
+        effect,
+        format!("registry entry {key:?} is not an object: {why}"),
+    )
+    .severity(severity)
+    .file(path)
+    .at(entry.span(), "expected an entry object")
+    .pointer(pointer)
+}
+
+/// A revoked machine still marked awake.
+fn revoked_awake(path: &Path, key: &str, role_value: Value<'_>, pointer: &str) -> Diagnostic {
+    Diagnostic::new(
+        &REVOKED_AWAKE,
+        Effect::Silent,
+        format!("machine {key} is revoked but still marked awake"),
+    )
+    .file(path)
+    .at(role_value.span(), "revoked machines are always standby")
+    .pointer(format!("{pointer}/role"))
+    .fix(Some(Fix::unsafe_(
+        "set its role to \"standby\" (what revokeMachine does)",
+        vec![Change::Edit {
+            file: path.to_path_buf(),
+            span: role_value.span(),
+            replacement: "\"standby\"".into(),
+        }],
+    )))
+}
+
+/// This machine's own entry is revoked.
+fn self_revoked(path: &Path, key: &str, at: Span, pointer: &str) -> Diagnostic {
+    Diagnostic::new(
+        &SELF_REVOKED,
+        Effect::Silent,
+        format!("this machine ({key}) is revoked in the registry"),
+    )
+    .file(path)
+    .at(at, "this machine")
+    .pointer(format!("{pointer}/status"))
+    .help("ensureSelfRegistered leaves an existing entry alone: it stays revoked")
+    .fix(Some(Fix::manual(
+        "only an operator can restore a revoked machine: re-pair it, or re-key and pair as a new machine",
+    )))
+}
+
+/// Active machines, none of them awake.
+fn no_awake(path: &Path, machines: Value<'_>, active: usize) -> Diagnostic {
+    Diagnostic::new(
+        &NO_AWAKE,
+        Effect::Silent,
+        format!("{active} active machine(s), none of them awake"),
+    )
+    .file(path)
+    .at(
+        machines.key_span().unwrap_or(machines.span()),
+        "no awake entry",
+    )
+    .pointer("/machines")
+    .help("no machine runs jobs until a standby fails over")
+    .fix(Some(Fix::manual(
+        "run `instar wakeup` on the machine that should be awake",
+    )))
 }
 
 fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Sink) {
@@ -399,17 +421,15 @@ fn nickname(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn self_missing_finding(
-    cx: &Context,
-    path: &Path,
-    bytes: &[u8],
+    file: RegistryFile<'_>,
     machines: Value<'_>,
     spans: &[Span],
     id: &str,
     identity: &IdentityView,
     sink: &mut Sink,
 ) {
+    let RegistryFile { cx, path, bytes } = file;
     let now = machine::iso_millis(cx.now);
     let name = identity.name.clone().unwrap_or_default();
     let entry = serde_json::json!({

@@ -9,7 +9,13 @@ use crate::source::FileState;
 
 use super::super::machine_state::{self as state, IdentityView};
 use super::codes::*;
-use super::entries::Holders;
+
+/// What the registry's entries tell the heartbeat check (filled by `entries::check`).
+#[derive(Default)]
+pub struct Holders {
+    /// The registry's machine ids, when `machines` is an object.
+    pub ids: Option<Vec<String>>,
+}
 
 /// A heartbeat is "stale" when no write happened for this long (two 2-minute intervals and a
 /// margin) although it has not expired yet.

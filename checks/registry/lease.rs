@@ -31,13 +31,8 @@ pub fn check(
     let Some(lease) = root.get("lease") else {
         return verdict;
     };
-    let invalid = |message: String, value: Value<'_>, label: &str| {
-        Diagnostic::new(&LEASE_INVALID, Effect::Silent, message)
-            .file(path)
-            .at(value.span(), label.to_string())
-            .pointer(value.pointer())
-            .help("loadRegistry never reads the lease; verifyLease rejects it, so no machine is the authority")
-    };
+    let invalid =
+        |message: String, value: Value<'_>, label: &str| invalid(path, message, value, label);
     if lease.kind() != Kind::Object {
         sink.push(invalid(
             "registry.lease is not an object".into(),
@@ -87,8 +82,82 @@ pub fn check(
         if released { ",true" } else { "" }
     );
 
+    let verified = verified(cx, path, identity, &holder_id, &canonical, signature, sink);
+
+    let entry = machines.get(&holder_id);
+    let standing = standing(entry);
+    if let Some(standing) = standing {
+        sink.push(holder_standing(
+            path, &holder_id, holder, standing, verified,
+        ));
+    }
+
+    let expiry = crate::cron::parse_rfc3339(&expires.as_str().unwrap_or_default());
+    let grace = (state::multi_machine_config(cx).failover_timeout_minutes * 60.0) as i64;
+    let expired = expiry.is_none_or(|at| at < cx.now);
+    if let Some(at) = expiry.filter(|at| at + grace < cx.now) {
+        let hours = (cx.now - at) / 3600;
+        sink.push(
+            Diagnostic::new(
+                &LEASE_EXPIRED,
+                Effect::None,
+                format!("the lease of {holder_id} expired {hours} hour(s) ago"),
+            )
+            .file(path)
+            .at(expires.span(), "expired")
+            .pointer("/lease/expiresAt")
+            .help(
+                "normal when the mesh is stopped; the next machine to start acquires a new lease",
+            ),
+        );
+    }
+    if verified && !expired && !released && standing.is_none() {
+        let role = entry.and_then(|e| e.get("role"));
+        if role.and_then(|r| r.as_str()).as_deref() != Some("awake") {
+            let mut d = Diagnostic::new(
+                &LEASE_ROLE_LAG,
+                Effect::Silent,
+                format!("{holder_id} holds the lease but its registry role is not awake"),
+            )
+            .file(path)
+            .help("registry roles may lag the lease; it catches up at the holder's next write");
+            d = match role {
+                Some(r) => d
+                    .at(r.span(), "not awake")
+                    .pointer(format!("/machines/{holder_id}/role")),
+                None => d.at(holder.span(), "lease holder").pointer("/lease/holder"),
+            };
+            sink.push(d);
+        }
+        verdict.verified_holder = Some(holder_id);
+    }
+    verdict
+}
+
+/// The finding for a lease verifyLease rejects.
+fn invalid(path: &Path, message: String, value: Value<'_>, label: &str) -> Diagnostic {
+    Diagnostic::new(&LEASE_INVALID, Effect::Silent, message)
+        .file(path)
+        .at(value.span(), label.to_string())
+        .pointer(value.pointer())
+        .help("loadRegistry never reads the lease; verifyLease rejects it, so no machine is the authority")
+}
+
+/// Whether the lease's signature verifies with the holder's key, as verifyLease checks it; the
+/// finding that says why not otherwise.
+fn verified(
+    cx: &Context,
+    path: &Path,
+    identity: &IdentityView,
+    holder_id: &str,
+    canonical: &str,
+    signature: Value<'_>,
+    sink: &mut Sink,
+) -> bool {
+    let invalid =
+        |message: String, value: Value<'_>, label: &str| invalid(path, message, value, label);
     // The holder's key: this machine's identity.json, else machines/<holder>/identity.json.
-    let (key, key_file) = if identity.id.as_deref() == Some(holder_id.as_str()) {
+    let (key, key_file) = if identity.id.as_deref() == Some(holder_id) {
         (identity.key(KeyAlg::Ed25519), identity.path.clone())
     } else {
         let copy = cx.state_path(&format!("machines/{holder_id}/identity.json"));
@@ -100,7 +169,7 @@ pub fn check(
         (key, copy)
     };
     let sig_text = signature.as_str().unwrap_or_default();
-    let verified = match key {
+    match key {
         None => {
             sink.push(
                 invalid(
@@ -147,77 +216,45 @@ pub fn check(
                 false
             }
         },
-    };
+    }
+}
 
-    let entry = machines.get(&holder_id);
+/// Why verifyLease's caller should not trust the holder, by its registry entry: `None` when it
+/// is an active member.
+fn standing(entry: Option<Value<'_>>) -> Option<&'static str> {
     let status = entry
         .and_then(|e| e.get("status"))
         .and_then(|v| v.as_str())
         .map(|s| s.into_owned());
     let revoked_at = entry.and_then(|e| e.get("revokedAt")).is_some();
-    let standing = match (&entry, status.as_deref()) {
+    match (&entry, status.as_deref()) {
         (None, _) => Some("is not in the registry"),
         (Some(_), Some("revoked")) => Some("is revoked"),
         (Some(_), _) if revoked_at => Some("has a revokedAt"),
         (Some(_), Some("active")) => None,
         _ => Some("is not active"),
-    };
-    if let Some(standing) = standing {
-        sink.push(
-            Diagnostic::new(
-                &LEASE_HOLDER_UNKNOWN,
-                Effect::Silent,
-                format!("the lease holder {holder_id} {standing}"),
-            )
-            .file(path)
-            .at(holder.span(), "lease holder")
-            .pointer("/lease/holder")
-            .help(if verified {
-                "instar's verifyLease never checks the holder's standing: this signed lease is still honoured"
-            } else {
-                "the lease does not verify either"
-            }),
-        );
     }
+}
 
-    let expiry = crate::cron::parse_rfc3339(&expires.as_str().unwrap_or_default());
-    let grace = (state::multi_machine_config(cx).failover_timeout_minutes * 60.0) as i64;
-    let expired = expiry.is_none_or(|at| at < cx.now);
-    if let Some(at) = expiry.filter(|at| at + grace < cx.now) {
-        let hours = (cx.now - at) / 3600;
-        sink.push(
-            Diagnostic::new(
-                &LEASE_EXPIRED,
-                Effect::None,
-                format!("the lease of {holder_id} expired {hours} hour(s) ago"),
-            )
-            .file(path)
-            .at(expires.span(), "expired")
-            .pointer("/lease/expiresAt")
-            .help(
-                "normal when the mesh is stopped; the next machine to start acquires a new lease",
-            ),
-        );
-    }
-    if verified && !expired && !released && standing.is_none() {
-        let role = entry.and_then(|e| e.get("role"));
-        if role.and_then(|r| r.as_str()).as_deref() != Some("awake") {
-            let mut d = Diagnostic::new(
-                &LEASE_ROLE_LAG,
-                Effect::Silent,
-                format!("{holder_id} holds the lease but its registry role is not awake"),
-            )
-            .file(path)
-            .help("registry roles may lag the lease; it catches up at the holder's next write");
-            d = match role {
-                Some(r) => d
-                    .at(r.span(), "not awake")
-                    .pointer(format!("/machines/{holder_id}/role")),
-                None => d.at(holder.span(), "lease holder").pointer("/lease/holder"),
-            };
-            sink.push(d);
-        }
-        verdict.verified_holder = Some(holder_id);
-    }
-    verdict
+/// The finding for a lease held by a machine that is not an active member.
+fn holder_standing(
+    path: &Path,
+    holder_id: &str,
+    holder: Value<'_>,
+    standing: &str,
+    verified: bool,
+) -> Diagnostic {
+    Diagnostic::new(
+        &LEASE_HOLDER_UNKNOWN,
+        Effect::Silent,
+        format!("the lease holder {holder_id} {standing}"),
+    )
+    .file(path)
+    .at(holder.span(), "lease holder")
+    .pointer("/lease/holder")
+    .help(if verified {
+        "instar's verifyLease never checks the holder's standing: this signed lease is still honoured"
+    } else {
+        "the lease does not verify either"
+    })
 }

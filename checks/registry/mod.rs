@@ -29,6 +29,9 @@ impl Check for RegistryCheck {
     fn id(&self) -> &'static str {
         "registry"
     }
+    fn about(&self) -> &'static str {
+        "the machine registry"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -39,7 +42,7 @@ impl Check for RegistryCheck {
         let path = cx.state_path(state::REGISTRY);
         let file = cx.file(&path);
         let mut parses = false;
-        let mut holders = entries::Holders::default();
+        let mut holders = heartbeat::Holders::default();
         match &*file {
             FileState::Missing => {
                 if identity.exists {
@@ -64,17 +67,15 @@ impl Check for RegistryCheck {
                 parses = diagnose(cx, &path, &loaded.bytes, &identity, &mut holders, sink);
             }
             FileState::Dangling { .. } | FileState::SymlinkLoop => sink.push(
-                Diagnostic::new(
+                shared::unreadable_finding(
                     &UNREADABLE,
                     Effect::Silent,
-                    format!(
-                        "{} {}: instar sees no registry and silently starts an empty one",
-                        cx.display_path(&path),
-                        file.describe()
-                    ),
+                    cx,
+                    &path,
+                    &file,
+                    "instar sees no registry and silently starts an empty one",
                 )
                 .severity(crate::diag::Severity::Warning)
-                .file(&path)
                 .fix(Some(Fix::manual(
                     "restore the link's target or replace the link with the real file",
                 ))),
@@ -91,16 +92,14 @@ impl Check for RegistryCheck {
                     _ => Fix::manual("put the real registry.json there (from git history)"),
                 };
                 sink.push(
-                    Diagnostic::new(
+                    shared::unreadable_finding(
                         &UNREADABLE,
                         Effect::Fatal,
-                        format!(
-                            "{} {}: loadRegistry throws and server start aborts",
-                            cx.display_path(&path),
-                            other.describe()
-                        ),
+                        cx,
+                        &path,
+                        other,
+                        "loadRegistry throws and server start aborts",
                     )
-                    .file(&path)
                     .fix(Some(fix)),
                 );
             }
@@ -117,7 +116,7 @@ fn diagnose(
     path: &Path,
     bytes: &[u8],
     identity: &IdentityView,
-    holders: &mut entries::Holders,
+    holders: &mut heartbeat::Holders,
     sink: &mut Sink,
 ) -> bool {
     let Some(doc) = cx.json(path) else {
@@ -164,7 +163,7 @@ fn diagnose(
         return false;
     };
     let root = tape.root();
-    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, &tape, sink);
+    shared::hygiene_findings(&DUPLICATE_KEY, &INVALID_UTF8, path, tape, sink);
     if !shape(cx, path, bytes, root, sink) {
         return parses;
     }
@@ -172,7 +171,14 @@ fn diagnose(
         return parses;
     };
     if machines.kind() == Kind::Object {
-        entries::check(cx, path, bytes, root, machines, identity, holders, sink);
+        entries::check(
+            entries::RegistryFile { cx, path, bytes },
+            root,
+            machines,
+            identity,
+            holders,
+            sink,
+        );
     }
     parses
 }
@@ -181,7 +187,6 @@ fn diagnose(
 /// at (the root is an object).
 fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Sink) -> bool {
     let shown = cx.display_path(path);
-    let corrupt = "loadRegistry throws \"Machine registry is corrupted\" at every version; server start aborts";
     if root.is_null() {
         sink.push(
             Diagnostic::new(
@@ -208,7 +213,7 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
             .file(path)
             .at(root.span(), "expected {\"version\": 1, \"machines\": {…}}")
             .pointer("")
-            .help(corrupt)
+            .help(CORRUPT)
             .fix(Some(Fix::manual(format!(
                 "restore it from git history (git show HEAD:{shown})"
             )))),
@@ -216,44 +221,8 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
         return false;
     }
     let members: Vec<_> = member_spans(root);
-    match root.get("version") {
-        Some(v) if v.kind() == Kind::Number => {}
-        found => {
-            let (span, label, change, what) = match found {
-                Some(v) => (
-                    v.span(),
-                    "not a number",
-                    Change::Edit {
-                        file: path.to_path_buf(),
-                        span: v.span(),
-                        replacement: "1".into(),
-                    },
-                    "`version` is not a number",
-                ),
-                None => {
-                    let (span, replacement) =
-                        json_edit::insert_member(bytes, &root.span(), &members, "version", "1");
-                    (
-                        root.span().start..root.span().start + 1,
-                        "no version",
-                        Change::Edit {
-                            file: path.to_path_buf(),
-                            span,
-                            replacement,
-                        },
-                        "`version` is missing",
-                    )
-                }
-            };
-            sink.push(
-                Diagnostic::new(&INVALID_SHAPE, Effect::Fatal, format!("{shown}: {what}"))
-                    .file(path)
-                    .at(span, label)
-                    .pointer("/version")
-                    .help(corrupt)
-                    .fix(Some(Fix::unsafe_("set version to 1", vec![change]))),
-            );
-        }
+    if let Some(finding) = version_finding(path, &shown, bytes, root, &members) {
+        sink.push(finding);
     }
     match root.get("machines") {
         None => {
@@ -268,7 +237,7 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
                 .file(path)
                 .at(root.span().start..root.span().start + 1, "no machines")
                 .pointer("/machines")
-                .help(corrupt)
+                .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
                     "add an empty machines object",
                     vec![Change::Edit {
@@ -280,44 +249,7 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
             );
         }
         Some(m) if m.kind() == Kind::Null || m.kind() == Kind::Array => {
-            // In independent coordination mode boot itself calls updateRole, so the lost
-            // self-registration is a throw at start, at every version (spec §3.9, probed).
-            let independent = state::multi_machine_config(cx).independent;
-            let (effect, what) = if m.kind() == Kind::Null {
-                (
-                    Effect::Fatal,
-                    "`machines` is null: it passes loadRegistry, then getAwakeMachine and ensureSelfRegistered throw a TypeError at server start",
-                )
-            } else if independent {
-                (
-                    Effect::Fatal,
-                    "`machines` is an array: ensureSelfRegistered's entry is an array property JSON.stringify drops, and in independent coordination mode server start's updateRole throws \"not found in registry\"",
-                )
-            } else {
-                (
-                    Effect::Silent,
-                    "`machines` is an array: it loads, but ensureSelfRegistered's entry is an array property JSON.stringify drops, so this machine is never persisted and the next updateRole throws \"not found in registry\"",
-                )
-            };
-            let dropped = if m.kind() == Kind::Array && !m.is_empty() {
-                format!(" (drops {} array element(s) instar never used)", m.len())
-            } else {
-                String::new()
-            };
-            sink.push(
-                Diagnostic::new(&MACHINES_NOT_OBJECT, effect, format!("{shown}: {what}"))
-                    .file(path)
-                    .at(m.span(), "expected an object keyed by machine id")
-                    .pointer("/machines")
-                    .fix(Some(Fix::unsafe_(
-                        format!("replace it with {{}}{dropped}"),
-                        vec![Change::Edit {
-                            file: path.to_path_buf(),
-                            span: m.span(),
-                            replacement: "{}".into(),
-                        }],
-                    ))),
-            );
+            sink.push(machines_not_object(cx, path, &shown, m));
         }
         Some(m) if m.kind() != Kind::Object => {
             sink.push(
@@ -329,7 +261,7 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
                 .file(path)
                 .at(m.span(), "expected an object keyed by machine id")
                 .pointer("/machines")
-                .help(corrupt)
+                .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
                     "replace it with {}",
                     vec![Change::Edit {
@@ -343,6 +275,100 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
         Some(_) => {}
     }
     true
+}
+
+/// loadRegistry's verdict on a registry whose root is no object with `version` and `machines`.
+const CORRUPT: &str =
+    "loadRegistry throws \"Machine registry is corrupted\" at every version; server start aborts";
+
+/// `version` missing or not a number: loadRegistry calls the registry corrupted.
+fn version_finding(
+    path: &Path,
+    shown: &str,
+    bytes: &[u8],
+    root: Value<'_>,
+    members: &[crate::diag::Span],
+) -> Option<Diagnostic> {
+    match root.get("version") {
+        Some(v) if v.kind() == Kind::Number => None,
+        found => {
+            let (span, label, change, what) = match found {
+                Some(v) => (
+                    v.span(),
+                    "not a number",
+                    Change::Edit {
+                        file: path.to_path_buf(),
+                        span: v.span(),
+                        replacement: "1".into(),
+                    },
+                    "`version` is not a number",
+                ),
+                None => {
+                    let (span, replacement) =
+                        json_edit::insert_member(bytes, &root.span(), members, "version", "1");
+                    (
+                        root.span().start..root.span().start + 1,
+                        "no version",
+                        Change::Edit {
+                            file: path.to_path_buf(),
+                            span,
+                            replacement,
+                        },
+                        "`version` is missing",
+                    )
+                }
+            };
+            Some(
+                Diagnostic::new(&INVALID_SHAPE, Effect::Fatal, format!("{shown}: {what}"))
+                    .file(path)
+                    .at(span, label)
+                    .pointer("/version")
+                    .help(CORRUPT)
+                    .fix(Some(Fix::unsafe_("set version to 1", vec![change]))),
+            )
+        }
+    }
+}
+
+/// `machines` null or an array: it loads, and breaks later (at server start, or when this machine
+/// registers itself).
+fn machines_not_object(cx: &Context, path: &Path, shown: &str, m: Value<'_>) -> Diagnostic {
+    // In independent coordination mode boot itself calls updateRole, so the lost
+    // self-registration is a throw at start, at every version (spec §3.9, probed).
+    let independent = state::multi_machine_config(cx).independent;
+    let (effect, what) = if m.kind() == Kind::Null {
+        (
+            Effect::Fatal,
+            "`machines` is null: it passes loadRegistry, then getAwakeMachine and ensureSelfRegistered throw a TypeError at server start",
+        )
+    } else if independent {
+        (
+            Effect::Fatal,
+            "`machines` is an array: ensureSelfRegistered's entry is an array property JSON.stringify drops, and in independent coordination mode server start's updateRole throws \"not found in registry\"",
+        )
+    } else {
+        (
+            Effect::Silent,
+            "`machines` is an array: it loads, but ensureSelfRegistered's entry is an array property JSON.stringify drops, so this machine is never persisted and the next updateRole throws \"not found in registry\"",
+        )
+    };
+    let dropped = if m.kind() == Kind::Array && !m.is_empty() {
+        format!(" (drops {} array element(s) instar never used)", m.len())
+    } else {
+        String::new()
+    };
+    Diagnostic::new(&MACHINES_NOT_OBJECT, effect, format!("{shown}: {what}"))
+        .file(path)
+        .at(m.span(), "expected an object keyed by machine id")
+        .pointer("/machines")
+        .fix(Some(Fix::unsafe_(
+            format!("replace it with {{}}{dropped}"),
+            vec![Change::Edit {
+                file: path.to_path_buf(),
+                span: m.span(),
+                replacement: "{}".into(),
+            }],
+        )))
 }
 
 /// Full spans (key through value) of an object's members.

@@ -18,6 +18,9 @@ impl Check for RuntimeCheck {
     fn id(&self) -> &'static str {
         "runtime"
     }
+    fn about(&self) -> &'static str {
+        "the shadow install and node"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL

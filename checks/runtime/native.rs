@@ -39,7 +39,7 @@ pub struct NodeAbi {
 }
 
 pub fn node_abi(cx: &Context) -> Option<NodeAbi> {
-    let node = std::fs::canonicalize(cx.state_path("bin/node")).ok()?;
+    let node = cx.canonicalize(&cx.state_path("bin/node"))?;
     let prefix = node.parent()?.parent()?;
     let header = prefix.join("include/node/node_version.h");
     if cx.file_len(&header).is_some_and(|len| len < 1 << 20) {
@@ -101,7 +101,7 @@ fn packages(cx: &Context) -> Vec<PathBuf> {
     ]
     .iter()
     .map(|rel| cx.state_path(rel))
-    .filter(|p| p.is_dir())
+    .filter(|p| cx.is_dir(p))
     .collect()
 }
 

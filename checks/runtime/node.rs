@@ -21,11 +21,11 @@ const VERSIONED: &[(&str, &str)] = &[
 
 pub fn check(cx: &Context, sink: &mut Sink) {
     let link = cx.state_path("bin/node");
-    let Ok(target) = std::fs::read_link(&link) else {
+    let Some(target) = cx.read_link(&link) else {
         return; // not a link (or absent): boot/node-link's business
     };
     // The link must work today; a dangling one is boot/node-link.
-    let Ok(real) = std::fs::canonicalize(&link) else {
+    let Some(real) = cx.canonicalize(&link) else {
         return;
     };
     let Some(kind) = versioned(&target).or_else(|| versioned(&real)) else {

@@ -3,7 +3,7 @@
 //! macOS quarantine attribute on the installed CLI (#31).
 
 use crate::diag::{Diagnostic, Effect, Sink};
-use crate::engine::{self, Context, HostOs, ShadowVersion};
+use crate::engine::{Context, HostOs, ShadowVersion};
 use crate::fix::Fix;
 use crate::version::Version;
 
@@ -11,8 +11,8 @@ use super::codes::*;
 
 /// The shadow install's version, when it has one that parses.
 fn shadow_version(cx: &Context) -> Option<Version> {
-    match engine::shadow_install_version(&cx.project_dir) {
-        ShadowVersion::Found(v) => Some(v),
+    match cx.shadow_version() {
+        ShadowVersion::Found(v) => Some(*v),
         _ => None,
     }
 }
@@ -138,7 +138,7 @@ fn quarantine(cx: &Context, sink: &mut Sink) {
 
 fn local_instar(cx: &Context, sink: &mut Sink) {
     let package = cx.project_dir.join("node_modules/instar/package.json");
-    if !package.is_file() || cx.project_dir.join(".instar-source-tree").exists() {
+    if !cx.is_file(&package) || cx.exists(&cx.project_dir.join(".instar-source-tree")) {
         return;
     }
     sink.push(

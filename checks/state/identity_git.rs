@@ -6,7 +6,6 @@
 use crate::diag::{Diagnostic, Effect, Sink};
 use crate::engine::Context;
 use crate::fix::Fix;
-use crate::git_index;
 
 use super::codes::IDENTITY_TRACKED_BY_GIT;
 use super::threadline::KEYPAIR;
@@ -27,7 +26,7 @@ pub fn tracked(cx: &Context, sink: &mut Sink) {
     if candidates.is_empty() {
         return;
     }
-    let Some(paths) = git_index::tracked_paths(&cx.project_dir) else {
+    let Some(paths) = cx.git_tracked() else {
         return;
     };
     for file in candidates {

@@ -148,7 +148,7 @@ pub fn lifeline_lock(cx: &Context, sink: &mut Sink) {
 
 pub fn socket(cx: &Context, sink: &mut Sink) {
     let path = cx.state_path("listener.sock");
-    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+    let Some(meta) = cx.symlink_metadata(&path) else {
         return;
     };
     if !meta.file_type().is_socket() || server_alive(cx) {

@@ -27,6 +27,9 @@ impl Check for StateCheck {
     fn id(&self) -> &'static str {
         "state"
     }
+    fn about(&self) -> &'static str {
+        "locks, queues and logs"
+    }
 
     fn codes(&self) -> &'static [&'static Code] {
         codes::ALL
@@ -53,7 +56,7 @@ impl Check for StateCheck {
 fn rebase(cx: &Context, sink: &mut Sink) {
     for name in ["rebase-merge", "rebase-apply"] {
         let dir = cx.project_dir.join(".git").join(name);
-        if !dir.is_dir() {
+        if !cx.is_dir(&dir) {
             continue;
         }
         sink.push(

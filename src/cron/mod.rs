@@ -7,13 +7,14 @@
 //! from that, so we replay the same steps in the same order. Every character we keep remembers
 //! the bytes of the original string it came from, so each error can point at its source.
 
-mod calendar;
+mod days;
 mod field;
 mod oneshot;
 #[cfg(test)]
 mod tests;
 
-pub use calendar::{civil_from_days, days_from_civil, now_from_epoch, parse_rfc3339};
+pub use crate::calendar::{civil_from_days, days_from_civil, parse_rfc3339};
+pub use days::now_from_epoch;
 
 use field::FieldText;
 
@@ -185,7 +186,7 @@ impl Pattern {
     /// Rule 12: true when no date can ever match (`0 0 30 2 *`, `0 0 31 4 *`), considering leap
     /// years, `L`, nth weekdays and legacyMode's OR of day-of-month and day-of-week.
     pub fn never_fires(&self) -> bool {
-        !calendar::any_matching_day(self)
+        !days::any_matching_day(self)
     }
 
     /// The fields responsible when [`Pattern::never_fires`]: day-of-month through month.

@@ -9,8 +9,8 @@
 
 use std::ops::Range;
 
-use super::calendar::days_from_civil;
 use super::{js_trim, CronError, ErrorKind, OneShot, Span};
+use crate::calendar::days_from_civil;
 
 pub(super) fn parse(s: &str) -> Result<OneShot, CronError> {
     let core = js_trim(s);

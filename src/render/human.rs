@@ -332,9 +332,9 @@ fn render_fixed_lines(
         )));
     }
     if let Some(run) = run_id {
-        // A run of the machine files is recorded under the instar home and undone by its own
-        // command, which takes instar's locks.
-        let machine = !handled.is_empty() && handled.iter().all(|d| d.code.check() == "machine");
+        // A run recorded in the per-user instar home (not an agent's .instar/) is undone by
+        // `undo --machine`, which takes instar's locks on those files.
+        let machine = cx.instar_home().is_some_and(|home| home == cx.state_dir);
         let runs = cx.state_dir.join(crate::write::DOCTOR_DIR).join("runs");
         out.push_str(&format!(
             "backups in {}/ — `instar-doctor undo{}` restores them\n\n",
@@ -367,7 +367,12 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         }
         return out;
     }
-    out.push_str(&super::overview::render(report, opts.color));
+    out.push_str(&super::overview::render(
+        report,
+        opts.color,
+        opts.width,
+        cx.areas_run_once,
+    ));
     out.push('\n');
     let paths = opts.paths(cx);
     let mut collapse = Collapse::new(&report.diagnostics, opts.verbose);

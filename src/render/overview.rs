@@ -8,25 +8,6 @@ use owo_colors::OwoColorize;
 use crate::diag::Severity;
 use crate::engine::{CheckStatus, Report};
 
-/// A few words on what each area covers, for the overview. Areas are named by their check id
-/// everywhere else; these words are only for a reader who does not know the ids yet.
-pub fn area_words(id: &str) -> &'static str {
-    match id {
-        "doctor" => "the doctor's own run",
-        "jobs" => "jobs.json and its schedules",
-        "registry" => "the machine registry",
-        "identity" => "this machine's identity",
-        "keys" => "the private and public key files",
-        "config" => "config.json",
-        "boot" => "the boot wrappers",
-        "machine" => "this agent in the per-user registry",
-        "hooks" => "Claude hooks, scripts and skills",
-        "runtime" => "the shadow install and node",
-        "state" => "locks, queues and logs",
-        _ => "",
-    }
-}
-
 /// "2 errors, 1 warning": the non-zero counts, in severity order.
 pub fn counts(errors: usize, warnings: usize, infos: usize) -> String {
     let parts: Vec<String> = [(errors, "error"), (warnings, "warning"), (infos, "info")]
@@ -42,18 +23,14 @@ pub fn plural(n: usize, word: &str) -> String {
 }
 
 /// One line per area of the table, in table order.
-pub fn render(report: &Report, color: bool) -> String {
+/// `run_once` are areas the caller ran once for many agents (a scan's machine area): their line
+/// says so instead of "not run".
+pub fn render(report: &Report, color: bool, width: usize, run_once: &[&str]) -> String {
     let mut out = String::new();
-    // `instar-doctor machine` runs that one area: the others were never part of it, not left
-    // out by the user's --select/--ignore.
-    let machine_only = !report.checks.is_empty() && report.checks.iter().all(|c| c.id == "machine");
-    for check in crate::checks::TABLE {
-        let id = check.id();
-        let words = area_words(id);
+    let catalogue = crate::engine::catalogue();
+    for &id in catalogue.areas() {
+        let words = catalogue.about(id);
         let outcome = report.checks.iter().find(|c| c.id == id);
-        if machine_only && outcome.is_none() {
-            continue;
-        }
         let count = |severity: Severity| {
             report
                 .diagnostics
@@ -62,6 +39,10 @@ pub fn render(report: &Report, color: bool) -> String {
                 .count()
         };
         let (mark, detail) = match outcome {
+            None if run_once.contains(&id) => (
+                "-",
+                format!("{words}: checked once for every agent (the scan's first line)"),
+            ),
             None => (
                 "-",
                 format!("{words}: not run (left out by --select/--ignore)"),
@@ -98,7 +79,13 @@ pub fn render(report: &Report, color: bool) -> String {
             (true, "✓") => mark.green().bold().to_string(),
             (true, _) => mark.dimmed().to_string(),
         };
-        out.push_str(&format!("{mark} {id:<8}  {detail}\n"));
+        // Wrapped past the area's name, so the marks and names stay a column of their own. The
+        // mark is measured bare: colour codes take no room on the screen.
+        let plain = format!("x {id:<8}  {detail}");
+        let wrapped = super::width::wrap(&plain, width, "", &" ".repeat(12));
+        out.push_str(&mark);
+        out.push_str(&wrapped[1..]);
+        out.push('\n');
     }
     out
 }
@@ -131,17 +118,10 @@ mod tests {
                 Diagnostic::new(code, Effect::Silent, "c").severity(Severity::Warning),
             ],
         };
-        let text = render(&report, false);
+        let text = render(&report, false, super::super::width::UNWRAPPED, &[]);
         assert_eq!(text.lines().count(), crate::checks::TABLE.len());
         assert!(text.contains("✗ jobs      jobs.json and its schedules: the check crashed"));
         assert!(text.contains("✗ config    config.json: 2 errors, 1 warning\n"));
         assert!(text.contains("- keys      the private and public key files: not run"));
-        for check in crate::checks::TABLE {
-            assert!(
-                !area_words(check.id()).is_empty(),
-                "{} has no words",
-                check.id()
-            );
-        }
     }
 }

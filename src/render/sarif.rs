@@ -6,9 +6,8 @@
 
 use serde_json::{json, Value};
 
-use crate::checks;
 use crate::diag::{Diagnostic, Severity};
-use crate::engine::Context;
+use crate::engine::{self, Context};
 use crate::fix::Change;
 use crate::redact;
 use crate::write::sha256_hex;
@@ -46,7 +45,9 @@ fn fingerprint(d: &DiagnosticOut) -> String {
 }
 
 fn rules() -> Vec<Value> {
-    checks::all_codes()
+    engine::catalogue()
+        .codes()
+        .iter()
         .map(|code| {
             json!({
                 "id": code.id,
@@ -159,7 +160,7 @@ fn invocation(doc: &Document) -> Value {
 /// The SARIF log. Locations are relative to the repository root (`repo`, which is `None` only
 /// for a run that stopped before finding an agent, and so has no results).
 pub fn render(doc: &Document, fixes: &[Option<Value>], repo: Option<&RepoPaths>) -> String {
-    let rule_index: Vec<&str> = checks::all_codes().map(|c| c.id).collect();
+    let catalogue = engine::catalogue();
     let results: Vec<Value> = doc
         .diagnostics
         .iter()
@@ -167,7 +168,7 @@ pub fn render(doc: &Document, fixes: &[Option<Value>], repo: Option<&RepoPaths>)
         .map(|(out, fix)| {
             let mut result = json!({
                 "ruleId": out.code,
-                "ruleIndex": rule_index.iter().position(|id| *id == out.code),
+                "ruleIndex": catalogue.index_of(out.code),
                 "level": level(out.severity),
                 "message": { "text": out.message },
                 "partialFingerprints": { "instarDoctor/v1": fingerprint(out) },

@@ -56,6 +56,7 @@ pub fn check(dir: &Path, settings: &Settings, host: &Arc<dyn Host>) -> Checked {
     .with_shared_host(Arc::clone(host))
     .with_instar_home(settings.instar_home.clone());
     cx.machine_scanned = true;
+    cx.areas_run_once = RUN_ONCE;
     let report = engine::run(&cx, &agent_selection(&settings.selection));
     let exit_code = exit_code(&report, settings);
     let mut counts = BTreeMap::new();
@@ -130,10 +131,15 @@ pub fn crashed(dir: &Path, why: String) -> Checked {
     }
 }
 
-/// The user's selection, without the machine area: the scan runs it once for all agents.
+/// The areas a scan runs once for all agents rather than in each agent's run.
+const RUN_ONCE: &[&str] = &["machine"];
+
+/// The user's selection, without the areas the scan runs once for all agents.
 fn agent_selection(selection: &Selection) -> Selection {
     let mut selection = selection.clone();
-    selection.ignore.push("machine".to_string());
+    selection
+        .ignore
+        .extend(RUN_ONCE.iter().map(|area| area.to_string()));
     selection
 }
 

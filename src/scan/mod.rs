@@ -202,7 +202,7 @@ fn settings(
     let color = args.output_file.is_none() || machine_format;
     let human = HumanOptions {
         color: color && output::color_enabled(args.color),
-        width: output::width(),
+        width: output::width(args.output_file.is_some() && !machine_format),
         quiet: args.quiet,
         verbose: args.verbose,
         threshold,

@@ -334,9 +334,6 @@ impl Output {
                 details.push_str("\n── machine ──\n\n");
                 details.push_str(&machine);
             }
-            let _ = human.spool.rewind();
-            let mut spooled = Vec::new();
-            let _ = io::Read::read_to_end(&mut human.spool, &mut spooled);
             let verdict = if code == exit::FAILURE {
                 "✗ incomplete"
             } else if t.errors > 0 {
@@ -348,23 +345,37 @@ impl Output {
             } else {
                 "✓ healthy"
             };
-            let summary_line = format!(
-                "\n{verdict}: {} agents — {} healthy, {} with findings, {} incomplete; {}\n",
-                t.agents,
-                t.healthy,
-                t.with_findings,
-                t.crashed,
-                counts(t.errors, t.warnings)
+            let summary_line = crate::render::width::wrap(
+                &format!(
+                    "{verdict}: {} agents — {} healthy, {} with findings, {} incomplete; {}",
+                    t.agents,
+                    t.healthy,
+                    t.with_findings,
+                    t.crashed,
+                    counts(t.errors, t.warnings)
+                ),
+                settings.human.width,
+                "",
+                "  ",
             );
-            let mut text = details.into_bytes();
-            text.extend_from_slice(&spooled);
-            if !settings.human.quiet {
-                text.extend_from_slice(summary_line.as_bytes());
-            }
-            if human.to_main {
-                let _ = self.main.write_all(&text);
+            let summary_line = if settings.human.quiet {
+                String::new()
             } else {
-                print(&String::from_utf8_lossy(&text));
+                format!("\n{summary_line}\n")
+            };
+            // The spooled details are copied, never read whole: memory stays flat however many
+            // agents the scan found.
+            let _ = human.spool.rewind();
+            if human.to_main {
+                let _ = self.main.write_all(details.as_bytes());
+                let _ = io::copy(&mut human.spool, &mut self.main);
+                let _ = self.main.write_all(summary_line.as_bytes());
+            } else {
+                let mut stdout = io::BufWriter::new(io::stdout().lock());
+                let _ = stdout.write_all(details.as_bytes());
+                let _ = io::copy(&mut human.spool, &mut stdout);
+                let _ = stdout.write_all(summary_line.as_bytes());
+                let _ = stdout.flush();
             }
         }
         if self.main.flush().is_err() {
@@ -517,12 +528,14 @@ pub fn color_enabled(choice: ColorChoice) -> bool {
     }
 }
 
-pub fn width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|w| *w >= 40)
-        .unwrap_or(if io::stdout().is_terminal() { 100 } else { 80 })
+/// The same width as a one-agent report: `COLUMNS`, else the terminal's, else no wrapping; a
+/// report written to a file (`-o`) wraps only when `COLUMNS` says so.
+pub fn width(to_file: bool) -> usize {
+    if to_file {
+        crate::render::width::columns_for_file()
+    } else {
+        crate::render::width::columns()
+    }
 }
 
 /// Writes to stdout; a closed pipe is not worth a panic.

@@ -108,6 +108,34 @@ pub fn write_atomic_if(
     mode: u32,
     still_ok: impl FnOnce() -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
+    replace(path, bytes, mode, still_ok, Durability::Durable)
+}
+
+/// Writes a record the doctor keeps for itself (the preflight's `preflight.json`): atomic like
+/// `write_atomic` — old or new bytes, never a mix, even across a power cut — but not made
+/// durable: a power cut right after may leave the previous record. The data is ordered before
+/// the rename (a write barrier on macOS, `fdatasync` elsewhere) and the folder is not synced,
+/// which is most of a durable write's cost; never use it for a user's file.
+pub fn write_atomic_record(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    replace(path, bytes, mode, || Ok(()), Durability::Ordered)
+}
+
+/// How far a replacement must have reached the disk when the write returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Data and the rename are on disk (fsync of the file and of its folder).
+    Durable,
+    /// The data reaches the disk before the rename does; the rename itself may be lost.
+    Ordered,
+}
+
+fn replace(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    still_ok: impl FnOnce() -> Result<(), WriteError>,
+    durability: Durability,
+) -> Result<(), WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let (mut file, temp) = create_temp(path, mode)?;
     let result = (|| {
@@ -116,11 +144,17 @@ pub fn write_atomic_if(
             .map_err(io_err(&temp))?;
         failpoint::space().map_err(io_err(&temp))?;
         file.write_all(bytes).map_err(io_err(&temp))?;
-        file.sync_all().map_err(io_err(&temp))?;
+        match durability {
+            Durability::Durable => file.sync_all(),
+            Durability::Ordered => order_data(&file),
+        }
+        .map_err(io_err(&temp))?;
         failpoint::hit("temp-written");
         still_ok()?;
         fs::rename(&temp, path).map_err(io_err(path))?;
-        sync_dir(dir)?;
+        if durability == Durability::Durable {
+            sync_dir(dir)?;
+        }
         failpoint::hit("renamed");
         Ok(())
     })();
@@ -129,6 +163,22 @@ pub fn write_atomic_if(
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Makes `file`'s data reach the disk before anything written after it: macOS's
+/// `F_BARRIERFSYNC` (Rust's `sync_data` there is a full `F_FULLFSYNC` cache flush, far slower),
+/// `fdatasync` elsewhere.
+fn order_data(file: &fs::File) -> std::io::Result<()> {
+    #[cfg(target_vendor = "apple")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain fcntl on a descriptor this function borrows for the call.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_BARRIERFSYNC) } == 0 {
+            return Ok(());
+        }
+        // Not every file system takes the barrier: fall back to the full sync.
+    }
+    file.sync_data()
 }
 
 pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {

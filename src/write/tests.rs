@@ -29,6 +29,23 @@ fn atomic_write_keeps_the_mode_and_leaves_no_temp_file() {
     assert_eq!(names.len(), 1, "{names:?}");
 }
 
+/// The preflight's record is replaced like any file (old or new bytes, its mode, no temp left),
+/// only without the folder sync.
+#[test]
+fn a_record_write_replaces_whole_and_leaves_no_temp_file() {
+    let (_d, _p, state) = agent();
+    let file = state.join("preflight.json");
+    write_atomic_record(&file, b"{\"old\": true}\n", 0o600).unwrap();
+    write_atomic_record(&file, b"{\"new\": true}\n", 0o600).unwrap();
+    assert_eq!(fs::read(&file).unwrap(), b"{\"new\": true}\n");
+    assert_eq!(mode(&file), 0o600);
+    let names: Vec<_> = fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
 #[test]
 fn a_second_writer_is_locked_out() {
     let (_d, _p, state) = agent();

@@ -158,14 +158,21 @@ pub fn assert_valid_json_output(text: &str) -> serde_json::Value {
 /// A private copy of a fixture agent's `.instar/` (modes kept), for runs that may write.
 pub fn copy_fixture_agent(case: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    copy_state(&fixtures().join(case), dir.path());
+    dir
+}
+
+/// Puts a copy of the project `from`'s `.instar/` (modes, links and times kept: `cp -a`) into the
+/// project folder `to`, replacing the one there.
+pub fn copy_state(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to.join(".instar"));
     let status = Command::new("cp")
         .arg("-a")
-        .arg(fixtures().join(case).join(".instar"))
-        .arg(dir.path())
+        .arg(from.join(".instar"))
+        .arg(to)
         .status()
         .unwrap();
-    assert!(status.success(), "cp -a of fixtures/{case}");
-    dir
+    assert!(status.success(), "cp -a of {}/.instar", from.display());
 }
 
 /// The official SARIF 2.1.0 schema (vendored under tests/schemas), compiled.

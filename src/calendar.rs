@@ -1,9 +1,9 @@
-//! Civil-date arithmetic (Howard Hinnant's algorithms), RFC 3339 for `INSTAR_DOCTOR_NOW`, and
-//! the search behind rule 12.
+//! The proleptic Gregorian calendar in UTC: civil dates to and from days since the epoch
+//! (Howard Hinnant's algorithms), and RFC 3339 timestamps read (`INSTAR_DOCTOR_NOW`, instar's
+//! `lastSeen` and lease times) and written (`iso_seconds`, and `iso_millis` as instar writes them).
+//! The cron dialect, the machine areas and the reports share it.
 
-use super::{field, Now, Pattern};
-
-const SECONDS_PER_DAY: i64 = 86_400;
+pub const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date. Out-of-range months and days
 /// give meaningless but finite results (never a panic).
@@ -33,24 +33,6 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let year = year_of_era + era * 400 + i128::from(month <= 2);
     let year = i64::try_from(year).unwrap_or(if year < 0 { i64::MIN } else { i64::MAX });
     (year, month, day)
-}
-
-/// The UTC calendar fields of an epoch second; the year saturates at the `i32` limits.
-pub fn now_from_epoch(secs: i64) -> Now {
-    let days = secs.div_euclid(SECONDS_PER_DAY);
-    let rest = secs.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    let year = i32::try_from(year).unwrap_or(if year < 0 { i32::MIN } else { i32::MAX });
-    Now {
-        year,
-        month,
-        day,
-        hour: (rest / 3600) as u32,
-        minute: (rest % 3600 / 60) as u32,
-        second: (rest % 60) as u32,
-        // 1970-01-01 was a Thursday.
-        weekday: (days + 4).rem_euclid(7) as u32,
-    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to epoch seconds (the fraction is dropped). `t` and a
@@ -121,11 +103,13 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(local - offset_minutes * 60)
 }
 
-pub(super) fn is_leap(year: i32) -> bool {
+/// A Gregorian leap year.
+pub fn is_leap(year: i32) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
+/// The days of `month` (1-12) in `year`.
+pub fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,
@@ -135,40 +119,25 @@ pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 /// 0 = Sunday.
-fn weekday(year: i32, month: u32, day: u32) -> u32 {
+pub fn weekday(year: i32, month: u32, day: u32) -> u32 {
     (days_from_civil(year, month, day) + 4).rem_euclid(7) as u32
 }
 
-/// Whether any date at all matches the day-of-month, month and day-of-week fields. The
-/// Gregorian calendar repeats every 400 years (weekdays included), so one cycle decides.
-pub(super) fn any_matching_day(p: &Pattern) -> bool {
-    (2000..2400).any(|year| {
-        (1..=12u32)
-            .filter(|m| p.months & (1 << m) != 0)
-            .any(|month| {
-                (1..=days_in_month(year, month)).any(|day| day_matches(p, year, month, day))
-            })
-    })
+/// An epoch-seconds instant as RFC 3339 UTC to the second: `2026-04-10T08:12:44Z`.
+pub fn iso_seconds(epoch_secs: i64) -> String {
+    let days = epoch_secs.div_euclid(SECONDS_PER_DAY);
+    let secs = epoch_secs.rem_euclid(SECONDS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
-/// croner's `findNext` for days with legacyMode: day-of-month OR day-of-week when both are
-/// restricted, otherwise whichever is restricted.
-fn day_matches(p: &Pattern, year: i32, month: u32, day: u32) -> bool {
-    let last = days_in_month(year, month);
-    let dom_hit = p.days_of_month & (1 << day) != 0 || (p.last_day_of_month && day == last);
-    if !p.dow_restricted {
-        return dom_hit;
-    }
-    let mask = p.days_of_week[weekday(year, month, day) as usize];
-    let dow_hit = occurrence_matches(mask, day, last);
-    if p.dom_restricted {
-        dom_hit || dow_hit
-    } else {
-        dow_hit
-    }
-}
-
-fn occurrence_matches(mask: u8, day: u32, last: u32) -> bool {
-    let nth = (day - 1) / 7; // 0-based occurrence of this weekday in the month
-    mask & (1 << nth) != 0 || (mask & field::NTH_LAST != 0 && day + 7 > last)
+/// An epoch-seconds instant as instar writes timestamps: `2026-04-10T08:12:44.000Z`.
+pub fn iso_millis(epoch_secs: i64) -> String {
+    let seconds = iso_seconds(epoch_secs);
+    format!("{}.000Z", seconds.trim_end_matches('Z'))
 }
