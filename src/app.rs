@@ -12,6 +12,7 @@ use crate::engine::{self, Context, Report, Selection, ShadowVersion};
 use crate::exit;
 use crate::fix::Applicability;
 use crate::instar_runtime;
+use crate::machine_run;
 use crate::prompt;
 use crate::render::{self, human::HumanOptions};
 use crate::repair::{self, RepairOptions};
@@ -68,6 +69,32 @@ pub fn main(args: Vec<OsString>) -> u8 {
     if let Some(Command::Scan(args)) = &cli.command {
         return crate::scan::main(&cli, &matches, args);
     }
+    // `machine` has its own copy of the run options it takes (clap refuses them before it);
+    // the shared report and diff code below reads them from the top level.
+    if let Some(Command::Machine(args)) = &cli.command {
+        cli.instar_home = args.instar_home.clone();
+        cli.instar_version = args.instar_version.clone();
+        cli.format = args.format;
+        cli.diff = args.diff;
+        cli.fix = args.fix;
+        cli.interactive = args.interactive;
+        cli.unsafe_fixes = args.unsafe_fixes;
+        cli.select = args.select.clone();
+        cli.ignore = args.ignore.clone();
+        cli.fail_on = args.fail_on;
+        cli.exit_zero = args.exit_zero;
+        cli.color = args.color;
+        cli.verbose = args.verbose;
+        cli.quiet = args.quiet;
+    }
+    if let Some(Command::Undo {
+        machine: true,
+        instar_home,
+        ..
+    }) = &cli.command
+    {
+        cli.instar_home = instar_home.clone();
+    }
     let usage = crate::usage::refuse_run_options(&cli, &matches)
         .and_then(|()| crate::usage::validate(&cli));
     if let Err(message) = usage {
@@ -82,7 +109,14 @@ pub fn main(args: Vec<OsString>) -> u8 {
     match &cli.command {
         Some(Command::List) => list(),
         Some(Command::Explain { code }) => explain(code),
+        Some(Command::Undo {
+            run_id,
+            force,
+            machine: true,
+            ..
+        }) => machine_undo(&cli, run_id.as_deref(), *force),
         Some(Command::Undo { run_id, force, .. }) => undo(&cli, run_id.as_deref(), *force),
+        Some(Command::Machine(_)) => machine(&cli),
         Some(Command::Hook { action }) => hook(&cli, action),
         Some(Command::Preflight { strict, .. }) => preflight(&cli, *strict),
         Some(Command::Completions { shell }) => {
@@ -492,30 +526,8 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
             )
         }
     }
-    let opts = RepairOptions {
-        unsafe_fixes: cli.unsafe_fixes,
-        interactive: cli.interactive,
-    };
+    let (opts, mut confirmer) = fix_setup(cli);
     let interrupt = &repair::INTERRUPTED;
-    // Ctrl-C during a fix run (or at its prompt): finish the file being written, put everything
-    // back, exit 130.
-    let _ = ctrlc::set_handler(|| {
-        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
-    let mut confirmer = prompt::TerminalConfirmer {
-        human: HumanOptions {
-            color: prompt_color(cli.color),
-            ..human_options(cli)
-        },
-        // Only a prompt reads stdin: `--fix` leaves it alone.
-        lines: if cli.interactive {
-            prompt::line_reader(std::io::stdin())
-        } else {
-            std::sync::mpsc::channel().1
-        },
-        out: std::io::stderr(),
-        interrupt,
-    };
     let make_cx = || setup.context(cli.deep);
     let selection = selection(cli);
     // Each pass re-checks every file: the spinner says which pass and what is left.
@@ -539,6 +551,7 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
         new_context: &make_cx,
         check: &check,
         interrupt,
+        lock_pass: None,
     };
     let outcome = repair::repair(&env, &opts, &mut confirmer);
     // Cleared before anything is printed.
@@ -582,6 +595,157 @@ fn fix(cli: &Cli, setup: &Setup) -> u8 {
                 project_dir: Some(setup.project_dir.clone()),
             },
         ),
+    }
+}
+
+/// What every fix run of the command line shares: its options, Ctrl-C armed (finish the file
+/// being written, put everything back, exit 130), and the prompt on stderr.
+fn fix_setup(
+    cli: &Cli,
+) -> (
+    RepairOptions,
+    prompt::TerminalConfirmer<'static, std::io::Stderr>,
+) {
+    let _ = ctrlc::set_handler(|| {
+        repair::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let confirmer = prompt::TerminalConfirmer {
+        human: HumanOptions {
+            color: prompt_color(cli.color),
+            ..human_options(cli)
+        },
+        // Only a prompt reads stdin: `--fix` leaves it alone.
+        lines: if cli.interactive {
+            prompt::line_reader(std::io::stdin())
+        } else {
+            std::sync::mpsc::channel().1
+        },
+        out: std::io::stderr(),
+        interrupt: &repair::INTERRUPTED,
+    };
+    let opts = RepairOptions {
+        unsafe_fixes: cli.unsafe_fixes,
+        interactive: cli.interactive,
+    };
+    (opts, confirmer)
+}
+
+/// `machine`: the machine area alone, its report, `--diff`, or a fix run under instar's locks.
+fn machine(cli: &Cli) -> u8 {
+    let failure = |message: String| Failure {
+        message,
+        project_dir: None,
+    };
+    let Some(machine) = machine_setup(cli) else {
+        return fail(cli, failure(NO_INSTAR_HOME.to_string()));
+    };
+    let machine = match machine {
+        Ok(machine) => machine,
+        Err(message) => return fail(cli, failure(message)),
+    };
+    let selection = selection(cli);
+    if !(cli.fix || cli.interactive) {
+        let cx = machine.context();
+        let report = machine_run::check(&cx, &selection);
+        if !cli.diff {
+            let code = exit_code(cli, &report);
+            return emit(cli, &cx, &report, &[], None, code);
+        }
+        // The stale lock is no file edit: its line comes before the diffs.
+        let stale = machine_run::stale_lock_finding(&report).is_some();
+        if stale {
+            print(&machine_run::stale_lock_diff(&cx));
+        }
+        let rest = machine_run::without_stale_lock(report);
+        let code = diff(cli, &cx, &rest);
+        return if stale && !cli.exit_zero && code == exit::HEALTHY {
+            exit::FINDINGS
+        } else {
+            code
+        };
+    }
+    if cli.interactive && !can_prompt() {
+        return fail(
+            cli,
+            failure("-i needs a terminal to ask on; run `instar-doctor machine --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string()),
+        );
+    }
+    let (opts, mut confirmer) = fix_setup(cli);
+    let interrupt = &repair::INTERRUPTED;
+    match machine_run::fix(&machine, &selection, &opts, &mut confirmer, interrupt) {
+        Ok(done) => {
+            for recovered in &done.recovered {
+                eprintln!("{}", recovered.notice());
+            }
+            let code = if done.report.crashed() {
+                exit::FAILURE
+            } else {
+                exit_code(cli, &done.report)
+            };
+            emit(
+                cli,
+                &done.cx,
+                &done.report,
+                &done.handled,
+                done.run_id.as_deref(),
+                code,
+            )
+        }
+        Err(machine_run::MachineError::Repair(err @ repair::RepairError::Interrupted(_))) => {
+            eprintln!("interrupted: {err}");
+            err.exit_code()
+        }
+        Err(err) => {
+            let code = err.exit_code();
+            fail(cli, failure(err.to_string()));
+            code
+        }
+    }
+}
+
+const NO_INSTAR_HOME: &str =
+    "no home folder (HOME is unset): pass --instar-home to name the per-user instar folder";
+
+/// Where the machine run looks: `--instar-home` (from the working folder), else `~/.instar`.
+fn machine_setup(cli: &Cli) -> Option<Result<machine_run::Machine, String>> {
+    let host: std::sync::Arc<dyn crate::host::Host> = std::sync::Arc::new(crate::host::SystemHost);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let home = match &cli.instar_home {
+        Some(home) => engine::normalize(&cwd.join(home)),
+        None => host.instar_home()?,
+    };
+    let now = match now() {
+        Ok(now) => now,
+        Err(message) => return Some(Err(message)),
+    };
+    let version = match cli.instar_version.as_deref().map(str::parse::<Version>) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(err)) => return Some(Err(format!("--instar-version: {err}"))),
+        None => None,
+    };
+    Some(Ok(machine_run::Machine::new(home, host, version, now)))
+}
+
+/// `undo --machine [RUN]`.
+fn machine_undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {
+    let failure = |message: String| Failure {
+        message,
+        project_dir: None,
+    };
+    let machine = match machine_setup(cli) {
+        None => return fail(cli, failure(NO_INSTAR_HOME.to_string())),
+        Some(Err(message)) => return fail(cli, failure(message)),
+        Some(Ok(machine)) => machine,
+    };
+    match machine_run::undo(&machine, run_id, force) {
+        Ok(done) => {
+            for recovered in &done.recovered {
+                eprintln!("{}", recovered.notice());
+            }
+            print(&undo_summary(&done));
+            exit::HEALTHY
+        }
+        Err(err) => fail(cli, failure(err.to_string())),
     }
 }
 

@@ -147,6 +147,10 @@ pub enum Command {
     /// Check every agent under the ROOT folders (default: every agent of the per-user registry
     /// and ~/.instar/agents/*), in parallel, and what they share on this machine. Read-only.
     Scan(ScanArgs),
+    /// Check what the agents of this machine share (the per-user registry, its lock, the
+    /// host-wide spawn holders) and, with --fix, --unsafe-fixes or -i, repair it under instar's
+    /// own locks. `undo --machine` puts a run back.
+    Machine(MachineArgs),
     /// Restore the files of a fix run (default: the newest not yet undone).
     Undo {
         /// The run id (a folder name under .instar/doctor/runs/).
@@ -161,6 +165,12 @@ pub enum Command {
         /// Undo even though instar itself appears to be running for this agent.
         #[arg(long)]
         allow_running: bool,
+        /// Undo a `machine` fix run (recorded under the instar home) instead of an agent's.
+        #[arg(long, conflicts_with_all = ["dir", "allow_running"])]
+        machine: bool,
+        /// With --machine: the per-user instar folder. Default: ~/.instar.
+        #[arg(long, value_name = "PATH", requires = "machine")]
+        instar_home: Option<PathBuf>,
     },
 }
 
@@ -230,6 +240,66 @@ pub struct ScanArgs {
 }
 
 /// The formats of `scan`: the single-agent ones plus the Prometheus text format.
+#[derive(Debug, clap::Args)]
+pub struct MachineArgs {
+    /// The per-user instar folder. Default: ~/.instar.
+    #[arg(long, value_name = "PATH")]
+    pub instar_home: Option<PathBuf>,
+
+    /// Judge by the rules of this instar version instead of the newest known.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub instar_version: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Show the changes --fix would make, as a diff, without writing anything.
+    #[arg(long)]
+    pub diff: bool,
+
+    /// Apply the safe fixes (the stale registry lock), under instar's own locks.
+    #[arg(long, conflicts_with_all = ["diff", "interactive"])]
+    pub fix: bool,
+
+    /// Ask before each fix, safe or unsafe (needs a terminal).
+    #[arg(short = 'i', long, conflicts_with = "diff")]
+    pub interactive: bool,
+
+    /// With --fix or --diff: the unsafe fixes too (zombie registry entries, foreign spawn
+    /// holders).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+
+    /// Only these codes or areas (comma-separated).
+    #[arg(long, value_name = "LIST", action = clap::ArgAction::Append)]
+    pub select: Vec<String>,
+
+    /// Leave out these codes or areas (comma-separated).
+    #[arg(long, value_name = "LIST", action = clap::ArgAction::Append)]
+    pub ignore: Vec<String>,
+
+    /// The lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Exit 0 even when findings remain.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Colour: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Show every finding in full.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Only the findings, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanFormat {
     Human,

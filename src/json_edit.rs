@@ -127,9 +127,57 @@ pub fn insert_member(
     }
 }
 
+/// The edit that appends `value` (a JSON text, pretty-printed with 2 spaces) as the last
+/// element of the array spanning `array` whose elements' spans are `elements`, indented like
+/// the existing ones (an empty array is opened onto lines of its own).
+pub fn insert_element(src: &[u8], array: &Span, elements: &[Span], value: &str) -> (Span, String) {
+    match elements.last() {
+        Some(last) => {
+            let indent = line_indent(src, last.start);
+            let text = format!(",\n{indent}{}", indent_value(value, &indent));
+            (last.end..last.end, text)
+        }
+        None => {
+            let outer = line_indent(src, array.start);
+            let inner = format!("{outer}  ");
+            let text = format!("[\n{inner}{}\n{outer}]", indent_value(value, &inner));
+            (array.clone(), text)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apply(text: &str, (span, replacement): (Span, String)) -> String {
+        format!("{}{replacement}{}", &text[..span.start], &text[span.end..])
+    }
+
+    #[test]
+    fn appends_elements_with_the_arrays_indentation() {
+        let text = "{\n  \"entries\": [\n    {\"a\": 1}\n  ]\n}\n";
+        let start = text.find("{\"a").unwrap();
+        let array = text.find('[').unwrap()..text.rfind(']').unwrap() + 1;
+        let out = apply(
+            text,
+            insert_element(
+                text.as_bytes(),
+                &array,
+                std::slice::from_ref(&(start..start + 8)),
+                "{\n  \"b\": 2\n}",
+            ),
+        );
+        assert_eq!(
+            out,
+            "{\n  \"entries\": [\n    {\"a\": 1},\n    {\n      \"b\": 2\n    }\n  ]\n}\n"
+        );
+        let empty = "{\n  \"entries\": []\n}";
+        let array = empty.find('[').unwrap()..empty.find(']').unwrap() + 1;
+        let out = apply(empty, insert_element(empty.as_bytes(), &array, &[], "{}"));
+        assert_eq!(out, "{\n  \"entries\": [\n    {}\n  ]\n}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    }
 
     fn remove(text: &str, container: Span, siblings: &[Span], index: usize) -> String {
         let span = removal_span(&container, siblings, index);

@@ -22,6 +22,7 @@ pub mod json_edit;
 pub mod line_index;
 pub mod lossy;
 pub mod machine;
+pub mod machine_run;
 pub mod preflight;
 pub mod progress;
 pub mod prompt;

@@ -198,6 +198,7 @@ impl Preflight<'_> {
                 new_context: &new_context,
                 check: &check,
                 interrupt,
+                lock_pass: None,
             };
             let opts = RepairOptions {
                 unsafe_fixes: false,

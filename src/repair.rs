@@ -85,7 +85,22 @@ pub struct RepairEnv<'a> {
     pub check: &'a dyn Fn(&Context) -> Report,
     /// Set by Ctrl-C.
     pub interrupt: &'a AtomicBool,
+    /// Locks other programs' writers out while a pass writes and while a run is rolled back
+    /// (the `machine` run takes instar's own registry lock); `None` for an agent's files,
+    /// which the run lock and the running-instar refusal already guard.
+    pub lock_pass: Option<LockPass<'a>>,
 }
+
+/// A lock of another program's protocol, held from a pass's first write to its last.
+pub trait PassLock {
+    /// Whether it was held throughout: nobody removed or replaced it meanwhile.
+    fn intact(&self) -> bool;
+}
+
+/// Takes a `PassLock` for the findings whose fixes a pass applies (`None`: every file a
+/// rollback may restore), or says why it cannot be taken now. Holding it, the taker may judge
+/// the findings again and refuse when they no longer stand as they were diagnosed.
+pub type LockPass<'a> = &'a dyn Fn(Option<&[&Diagnostic]>) -> Result<Box<dyn PassLock>, String>;
 
 /// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
 /// files change, but the code, file, title and the bytes the finding points at do not.
@@ -139,9 +154,21 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
     files
 }
 
-/// Rolls the run back and says what that left: the tail of every error of a begun run.
-fn roll_back(tx: Transaction) -> String {
+/// Rolls the run back and says what that left: the tail of every error of a begun run. Under
+/// the pass lock when there is one: a rollback writes the same files. When it cannot be taken,
+/// the run is left in progress for the next doctor, which rolls it back under the lock.
+fn roll_back(env: &RepairEnv<'_>, tx: Transaction) -> String {
     let id = tx.run_id().to_string();
+    // A run that backed nothing up has nothing to put back: no lock to wait for.
+    let lock_pass = env.lock_pass.filter(|_| !tx.is_empty());
+    let _held = match lock_pass.map(|take| take(None)).transpose() {
+        Ok(held) => held,
+        Err(why) => {
+            return format!(
+                "run {id} could not be rolled back yet ({why}); the next `instar-doctor machine --fix` or `instar-doctor undo --machine` rolls it back"
+            )
+        }
+    };
     match tx.rollback() {
         Ok(done) => done.describe(&id),
         Err(err) => format!(
@@ -151,13 +178,13 @@ fn roll_back(tx: Transaction) -> String {
 }
 
 /// A write of the run failed: roll back, and say why and what was left, in one line.
-fn aborted(tx: Transaction, err: WriteError) -> RepairError {
+fn aborted(env: &RepairEnv<'_>, tx: Transaction, err: WriteError) -> RepairError {
     let why = if err.is_no_space() {
         format!("no space left on the disk ({err})")
     } else {
         err.to_string()
     };
-    RepairError::Aborted(format!("{why}; {}", roll_back(tx)))
+    RepairError::Aborted(format!("{why}; {}", roll_back(env, tx)))
 }
 
 /// The files the wanted fixes of `report` would change.
@@ -193,7 +220,7 @@ pub fn repair(
     )?;
     let mut tx = Transaction::begin(&cx.project_dir, &cx.state_dir)?;
     if let Err(err) = tx.sweep_own_temp_files() {
-        return Err(aborted(tx, err));
+        return Err(aborted(env, tx, err));
     }
     let mut handled: Vec<Diagnostic> = Vec::new();
     let mut settled: HashSet<FixKey> = HashSet::new();
@@ -202,7 +229,7 @@ pub fn repair(
 
     for _pass in 0..MAX_PASSES {
         if interrupted() {
-            return Err(RepairError::Interrupted(roll_back(tx)));
+            return Err(RepairError::Interrupted(roll_back(env, tx)));
         }
         // The findings whose fix this pass can offer, in report order. Several findings can
         // share one fix (an entry's problems and its quarantine): it is offered once, and its
@@ -285,7 +312,7 @@ pub fn repair(
                         false
                     }
                     Answer::Interrupt => {
-                        return Err(RepairError::Interrupted(roll_back(tx)));
+                        return Err(RepairError::Interrupted(roll_back(env, tx)));
                     }
                 };
                 if !accept {
@@ -303,11 +330,11 @@ pub fn repair(
             // The last pass's re-check found nothing left to apply. A Ctrl-C that came during
             // it is still honoured: the commit below is the point of no return.
             if interrupted() {
-                return Err(RepairError::Interrupted(roll_back(tx)));
+                return Err(RepairError::Interrupted(roll_back(env, tx)));
             }
             let run_id = match tx.commit() {
                 Ok(run_id) => run_id,
-                Err(err) => return Err(aborted(tx, err)),
+                Err(err) => return Err(aborted(env, tx, err)),
             };
             return Ok(RepairOutcome {
                 cx,
@@ -317,12 +344,33 @@ pub fn repair(
             });
         }
 
-        let applied = match apply(&cx, &mut tx, &report, &chosen) {
-            Ok(applied) => applied,
-            Err(err) => return Err(aborted(tx, err)),
+        let pass: Vec<&Diagnostic> = chosen.iter().map(|&i| &report.diagnostics[i]).collect();
+        let held = match env.lock_pass.map(|take| take(Some(&pass))).transpose() {
+            Ok(held) => held,
+            Err(why) => {
+                return Err(RepairError::Aborted(format!(
+                    "{why}; {}",
+                    roll_back(env, tx)
+                )))
+            }
         };
+        let applied = apply(&cx, &mut tx, &report, &chosen);
+        // A lock broken while held: another writer may have written in between, so nothing of
+        // this pass can be trusted; the lock is let go before the rollback takes it again.
+        let broken = held.as_ref().is_some_and(|h| !h.intact());
+        drop(held);
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(err) => return Err(aborted(env, tx, err)),
+        };
+        if broken {
+            return Err(RepairError::Aborted(format!(
+                "another process broke the lock while the doctor wrote; {}",
+                roll_back(env, tx)
+            )));
+        }
         if interrupted() {
-            return Err(RepairError::Interrupted(roll_back(tx)));
+            return Err(RepairError::Interrupted(roll_back(env, tx)));
         }
         for (i, outcome) in chosen.iter().zip(&applied) {
             let d = &report.diagnostics[*i];
@@ -354,13 +402,13 @@ pub fn repair(
         if let Err(reason) = verify(&report, &next, &applied_here) {
             return Err(RepairError::RolledBack(format!(
                 "{reason}; {}",
-                roll_back(tx)
+                roll_back(env, tx)
             )));
         }
         cx = next_cx;
         report = next;
     }
-    Err(RepairError::NotConverged(roll_back(tx)))
+    Err(RepairError::NotConverged(roll_back(env, tx)))
 }
 
 /// Applies the chosen findings' fixes; one result per chosen finding. A fix that cannot be

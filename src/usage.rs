@@ -36,6 +36,7 @@ pub fn refuse_run_options(cli: &Cli, matches: &ArgMatches) -> Result<(), String>
         Command::Undo { .. } => ("undo", &["dir", "allow_running"]),
         Command::Preflight { .. } => ("preflight", &["dir", "instar_version"]),
         Command::Scan(_) => ("scan", &[]),
+        Command::Machine(_) => ("machine", &[]),
     };
     let definition = <Cli as clap::CommandFactory>::command();
     for arg in definition.get_arguments() {

@@ -489,6 +489,7 @@ fn every_output(dir: &Path, version: Version, rng: &mut Rng, planted: &Planted) 
         new_context: &make,
         check: &run_checks,
         interrupt: &interrupt,
+        lock_pass: None,
     };
     let opts = RepairOptions {
         unsafe_fixes: true,

@@ -1,13 +1,14 @@
 //! Every code of the machine area (spec/hazards.md #4, #6–#11, #19–#22, #26, #33), with its
 //! documentation for `list` and `explain`.
 //!
-//! Every fix here is manual: these files are shared by all the agents of the machine, while a
-//! fix run backs up, locks and re-checks one agent's project. Editing the registry or a launchd
-//! job from one agent's `--fix` would race the other agents' own writers (instar locks the
-//! registry with proper-lockfile, which our lock does not take part in).
+//! Fixes: the stale registry lock is safe (#22), a zombie entry and a foreign spawn holder are
+//! unsafe (#20, #9), the rest manual. They are executed only by `instar-doctor machine`, which
+//! takes instar's own locks on these files (`src/machine_run/`); an agent's `--fix` and `scan`
+//! show them as instructions naming that command, since those runs lock one agent's project,
+//! not the files every agent of the machine writes.
 
 use crate::diag::Code;
-use crate::fix::Applicability::Manual;
+use crate::fix::Applicability::{Manual, Safe, Unsafe};
 
 code!(
     REGISTRY_CORRUPT,
@@ -25,32 +26,40 @@ Fix (manual): keep a copy of the bad file, then rebuild it from the agents' conf
 agent re-register by restarting it)."
 );
 
-code!(REGISTRY_ZOMBIE, "machine/registry-zombie", Warning, Some(Manual),
+code!(REGISTRY_ZOMBIE, "machine/registry-zombie", Warning, Some(Unsafe),
 "a registry entry names a folder that is gone or holds no agent (#20)",
 "What it checks: each non-lifeline entry of ~/.instar/registry.json whose `path` does not exist \
 or has no .instar/config.json.
 Why it matters: instar prunes only `stale` entries; a `stopped` one stays forever and keeps its \
 port reserved, so the allocator hands out other ports and names resolve to nothing.
 What instar does: only the setup wizard flags these.
-Fix (manual): remove the entry while no instar process writes the registry (or move the agent \
-back).");
+Fix (unsafe: a folder on a drive that is not mounted looks gone too): `instar-doctor machine \
+--fix --unsafe-fixes` (or -i) removes the entry's bytes and one separator under instar's \
+registry lock, every other byte kept; `instar-doctor undo --machine` puts it back. Or move the \
+agent back.");
 
-code!(UNREGISTERED, "machine/unregistered", Warning, Some(Manual),
+code!(UNREGISTERED, "machine/unregistered", Warning, Some(Unsafe),
 "a running agent is missing from ~/.instar/registry.json (#21)",
 "What it checks: an agent whose .instar/local/server-instance.lock names a live pid on this host, \
 with no registry entry for its real path.
 Why it matters: the worktree CLI and cross-agent routing refuse or miss the agent.
 What instar does: from v1.3.299 the heartbeat re-registers it within a minute (info); before, it \
 stays missing (warning).
-Fix (manual): restart the agent, which registers it.");
+Fix (unsafe): `instar-doctor machine --fix --unsafe-fixes` (or -i) appends the entry \
+registerAgent would write (name, type, real path, the config's port, the live pid, running, \
+now) under instar's registry lock, every other byte kept; only when the registry loads and no \
+entry reserves that port. Otherwise, or instead: restart the agent, which registers it.");
 
-code!(REGISTRY_LOCK_STALE, "machine/registry-lock-stale", Info, Some(Manual),
+code!(REGISTRY_LOCK_STALE, "machine/registry-lock-stale", Info, Some(Safe),
 "~/.instar/registry.json.lock is older than 10 s (#22)",
 "What it checks: the proper-lockfile folder next to the registry, with an mtime more than 10 s \
 old (a live holder keeps refreshing it).
 Why it matters: before v0.28.1 heartbeats failed in a loop behind it; since, instar force-removes \
 a stale lock after its retries, so this is hygiene.
-Fix (manual): remove the folder when no instar command is running.");
+Fix (safe): `instar-doctor machine --fix` removes the folder, judged stale again at that \
+instant (renamed aside and put back if a live process had just refreshed it), as \
+proper-lockfile would; a lock refreshed within 10 s makes the run refuse instead. Not undone by \
+`undo`: a stale lock holds no data.");
 
 code!(
     PORT_COLLISION,
@@ -144,7 +153,7 @@ code!(
     FOREIGN_SPAWN_HOLDER,
     "machine/foreign-spawn-holder",
     Warning,
-    Some(Manual),
+    Some(Unsafe),
     "~/.instar/host-spawn-holders.json keeps a slot stamped with another host name (#9)",
     "What it checks: holders whose hostname is not this host's, whose pid is not alive here and \
 whose heartbeat is more than 5 minutes old (a renamed or flapping host name leaves these), \
@@ -153,7 +162,10 @@ be alive.
 Why it matters: instar never prunes a foreign holder, so each one permanently takes a slot of \
 the host-wide spawn cap.
 What instar does: refuses to touch them by design.
-Fix (manual): drop those holders while no instar process runs."
+Fix (unsafe: it drops another host's record): `instar-doctor machine --fix --unsafe-fixes` \
+(or -i) removes the holder under hostSpawnSemaphore's own lock (host-spawn-holders.json.lock), \
+only while the file still holds the bytes judged (so the stamp, the dead pid and the old \
+heartbeat still hold); `instar-doctor undo --machine` puts it back."
 );
 
 code!(PATH_NEEDS_ENCODING, "machine/path-needs-encoding", Warning, Some(Manual),

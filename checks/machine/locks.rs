@@ -4,7 +4,7 @@
 
 use crate::diag::{Diagnostic, Effect};
 use crate::engine::Context;
-use crate::fix::Fix;
+use crate::fix::{Change, Fix};
 use crate::version::boundary;
 
 use super::codes::*;
@@ -35,6 +35,7 @@ fn holders(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
         return;
     };
     let now_ms = cx.now as f64 * 1000.0;
+    let siblings: Vec<_> = list.elements().map(|h| h.span()).collect();
     for (i, holder) in list.elements().enumerate() {
         let Some(host) = holder.get("hostname").and_then(|v| v.as_str()) else {
             continue;
@@ -65,7 +66,18 @@ fn holders(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             .file(&path)
             .at(holder.span(), "a foreign holder")
             .pointer(format!("/holders/{i}"))
-            .fix(Some(Fix::manual("drop this holder while no instar process runs"))),
+            // Unsafe: it drops a record of another host. The machine run writes under
+            // hostSpawnSemaphore's own lock and only while the file still holds the bytes
+            // judged here, so the stamp, the dead pid and the old heartbeat still hold (time
+            // only makes a heartbeat older).
+            .fix(Some(Fix::unsafe_(
+                "drop this holder",
+                vec![Change::Edit {
+                    file: path.clone(),
+                    span: crate::json_edit::removal_span(&list.span(), &siblings, i),
+                    replacement: String::new(),
+                }],
+            ))),
             Concern::MachineOnly,
         ));
     }

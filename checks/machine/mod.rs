@@ -64,14 +64,42 @@ pub fn findings(cx: &Context, machine: &Machine) -> Vec<Finding> {
 }
 
 /// `scan`: the whole machine, with `agents` (everything the scan found) besides what the
-/// per-user folder names. `cx` is a context of the instar home.
+/// per-user folder names. `cx` is a context of the instar home. `scan` is read-only and an
+/// agent's `--fix` must not write the per-user files, so fixes are named, not offered.
 pub fn run_machine(cx: &Context, agents: &[PathBuf], sink: &mut Sink) {
     let Some(machine) = Machine::gather(cx, agents) else {
         return;
     };
     for finding in findings(cx, &machine) {
+        sink.push(pointing_to_machine_run(finding.diagnostic));
+    }
+}
+
+/// The fix run of the machine area itself (`instar-doctor machine`): every finding with its
+/// executable fix.
+pub fn run_machine_fixable(cx: &Context, sink: &mut Sink) {
+    let Some(machine) = Machine::gather(cx, &[]) else {
+        return;
+    };
+    for finding in findings(cx, &machine) {
         sink.push(finding.diagnostic);
     }
+}
+
+/// An executable fix turned into the instruction to run `instar-doctor machine`, which alone
+/// takes instar's locks on these files.
+fn pointing_to_machine_run(mut d: Diagnostic) -> Diagnostic {
+    if let Some(fix) = d.fix.as_ref().filter(|f| !f.changes().is_empty()) {
+        let flags = match fix.applicability() {
+            crate::fix::Applicability::Unsafe => " --unsafe-fixes",
+            _ => "",
+        };
+        d.fix = Some(crate::fix::Fix::manual(format!(
+            "{} (`instar-doctor machine --fix{flags}` applies it)",
+            fix.title()
+        )));
+    }
+    d
 }
 
 impl Check for MachineCheck {
@@ -102,7 +130,7 @@ impl Check for MachineCheck {
                 Concern::MachineOnly => false,
             };
             if keep {
-                sink.push(finding.diagnostic);
+                sink.push(pointing_to_machine_run(finding.diagnostic));
             }
         }
     }

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Effect, Severity};
 use crate::engine::{Context, STATE_DIR};
-use crate::fix::Fix;
+use crate::fix::{Change, Fix};
 use crate::version::boundary;
 
 use super::codes::*;
-use super::view::{Machine, RegistryFile};
+use super::view::{Agent, Machine, RegistryFile};
 use super::{Concern, Finding};
 
 /// proper-lockfile's `stale` option in AgentRegistry: a held lock is refreshed more often.
@@ -80,12 +80,26 @@ fn zombies(machine: &Machine, out: &mut Vec<Finding>) {
             .file(&machine.registry_path)
             .at(entry.span.clone(), "this entry")
             .pointer(format!("/entries/{}", entry.index))
-            .fix(Some(Fix::manual(
-                "remove the entry while no instar process runs",
-            ))),
+            .fix(removal(machine, entry.index)),
             Concern::MachineOnly,
         ));
     }
+}
+
+/// Unsafe: a folder on a drive that is not mounted looks gone, and the entry is the agent's
+/// port reservation and name. The edit removes the entry's bytes and one separator, nothing
+/// else, so every other entry keeps its bytes; the machine run writes it under instar's lock.
+fn removal(machine: &Machine, index: usize) -> Option<Fix> {
+    let container = machine.entries_span.as_ref()?;
+    let siblings: Vec<_> = machine.entries().iter().map(|e| e.span.clone()).collect();
+    Some(Fix::unsafe_(
+        "remove this entry from the registry",
+        vec![Change::Edit {
+            file: machine.registry_path.clone(),
+            span: crate::json_edit::removal_span(container, &siblings, index),
+            replacement: String::new(),
+        }],
+    ))
 }
 
 /// `.instar/local/server-instance.lock` of an agent: `{pid, hostname, heartbeat}`.
@@ -160,10 +174,50 @@ fn unregistered(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             )
             .severity(severity)
             .file(agent.dir.join(STATE_DIR).join("local/server-instance.lock"))
-            .fix(Some(Fix::manual("restart the agent so it registers"))),
+            .fix(Some(registration(cx, machine, agent, pid).unwrap_or_else(
+                || Fix::manual("restart the agent so it registers"),
+            ))),
             Concern::Agents(vec![agent.dir.clone()]),
         ));
     }
+}
+
+/// Unsafe: the entry instar's `registerAgent` would write for the running agent, appended to
+/// `entries` (every other byte kept). Only where that is what instar would do: a registry that
+/// loads and an integer port no entry reserves (registerAgent refuses a port another running
+/// entry holds); otherwise restarting the agent is the fix.
+fn registration(cx: &Context, machine: &Machine, agent: &Agent, pid: u32) -> Option<Fix> {
+    let array = machine.entries_span.as_ref()?;
+    let port = agent
+        .port
+        .filter(|p| p.fract() == 0.0 && *p > 0.0 && *p < 65536.0)?;
+    if machine.entries().iter().any(|e| e.port == Some(port)) {
+        return None;
+    }
+    let src = cx.bytes_of(&machine.registry_path)?;
+    let standalone = agent.dir.starts_with(machine.home.join("agents"));
+    let now = crate::machine::iso_millis(cx.now);
+    let entry = serde_json::json!({
+        "name": agent.name,
+        "type": if standalone { "standalone" } else { "project-bound" },
+        "path": agent.real.to_string_lossy(),
+        "port": port as u32,
+        "pid": pid,
+        "status": "running",
+        "createdAt": now,
+        "lastHeartbeat": now,
+    });
+    let pretty = serde_json::to_string_pretty(&entry).ok()?;
+    let elements: Vec<_> = machine.entries().iter().map(|e| e.span.clone()).collect();
+    let (span, replacement) = crate::json_edit::insert_element(&src[..], array, &elements, &pretty);
+    Some(Fix::unsafe_(
+        "add the agent's entry to the registry",
+        vec![Change::Edit {
+            file: machine.registry_path.clone(),
+            span,
+            replacement,
+        }],
+    ))
 }
 
 fn stale_lock(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
@@ -191,7 +245,13 @@ fn stale_lock(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             ),
         )
         .file(&lock)
-        .fix(Some(Fix::manual("remove the lock folder when no instar command is running"))),
+        // Safe: a lock no live holder refreshes for 10 s is one proper-lockfile itself would
+        // take over. The machine run removes it while taking the lock (re-checked then), so
+        // the change is never executed as a quarantine; it names what goes.
+        .fix(Some(Fix::safe(
+            "remove the stale lock folder",
+            vec![Change::Quarantine { file: lock.clone() }],
+        ))),
         Concern::Everyone,
     ));
 }

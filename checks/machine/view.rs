@@ -62,6 +62,8 @@ pub struct Machine {
     pub home: PathBuf,
     pub registry_path: PathBuf,
     pub registry: RegistryFile,
+    /// The `entries` array's own span (brackets included), when it is one: the fixes edit it.
+    pub entries_span: Option<Span>,
     pub agents: Vec<Agent>,
 }
 
@@ -73,7 +75,7 @@ impl Machine {
     pub fn gather(cx: &Context, extra: &[PathBuf]) -> Option<Machine> {
         let home = cx.instar_home()?;
         let registry_path = home.join(REGISTRY);
-        let registry = read_registry(cx, &registry_path);
+        let (registry, entries_span) = read_registry(cx, &registry_path);
         let mut dirs: Vec<PathBuf> = extra.to_vec();
         if let RegistryFile::Loaded(entries) = &registry {
             dirs.extend(
@@ -104,6 +106,7 @@ impl Machine {
             home,
             registry_path,
             registry,
+            entries_span,
             agents,
         })
     }
@@ -161,7 +164,18 @@ fn agent_facts(cx: &Context, dir: PathBuf, real: PathBuf) -> Agent {
     }
 }
 
-fn read_registry(cx: &Context, path: &Path) -> RegistryFile {
+fn read_registry(cx: &Context, path: &Path) -> (RegistryFile, Option<Span>) {
+    let file = read_registry_file(cx, path);
+    let span = match &file {
+        RegistryFile::Loaded(_) => cx
+            .json(path)
+            .and_then(|doc| Some(doc.tape()?.root().get("entries")?.span())),
+        _ => None,
+    };
+    (file, span)
+}
+
+fn read_registry_file(cx: &Context, path: &Path) -> RegistryFile {
     let state = cx.file(path);
     match &*state {
         FileState::Missing => return RegistryFile::Missing,

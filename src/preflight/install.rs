@@ -127,7 +127,12 @@ fn plan_unit(cx: &Context, doctor: &Path, unit: PathBuf) -> Result<Plan, PlanErr
 /// Applies the plan as one run of the write layer rooted at `home`, recorded in
 /// `instar_home/doctor/`. Returns the run id.
 pub fn apply(plan: &Plan, home: &Path, instar_home: &Path) -> Result<String, write::WriteError> {
-    write::recover_interrupted(home, instar_home)?;
+    // An interrupted `machine` run may be among them: it is rolled back under instar's locks.
+    if !write::interrupted_runs(instar_home).is_empty() {
+        let _held = crate::machine_run::take_locks(instar_home, None)
+            .map_err(|err| write::WriteError::Refused(err.to_string()))?;
+        write::recover_interrupted(home, instar_home)?;
+    }
     let mut tx = Transaction::begin(home, instar_home)?;
     // The plist is written only if it still holds the bytes the diff was made from.
     tx.expect_diagnosed(&plan.file, Some(&plan.before));
@@ -144,8 +149,24 @@ pub fn apply(plan: &Plan, home: &Path, instar_home: &Path) -> Result<String, wri
 }
 
 /// Undoes the newest install: the plist's bytes from before it, unless it changed since.
+/// `machine` fix runs are recorded in the same folder: only a run of this hook is picked.
 pub fn undo(home: &Path, instar_home: &Path) -> Result<String, write::WriteError> {
-    let outcome = write::undo(home, instar_home, None, false)?;
+    let all = write::runs(instar_home);
+    let newest = all.iter().find(|m| {
+        // An interrupted install is picked too: undoing it is rolling it back.
+        matches!(
+            m.status,
+            write::RunStatus::Committed | write::RunStatus::InProgress
+        ) && m.undoes.is_none()
+            && m.fixes.iter().any(|f| f.code == "hook/preflight")
+            && !write::is_undone(m, &all)
+    });
+    let Some(newest) = newest else {
+        return Err(write::WriteError::Refused(
+            "no `hook install --preflight` run to undo".to_string(),
+        ));
+    };
+    let outcome = write::undo(home, instar_home, Some(&newest.run_id), false)?;
     Ok(format!(
         "undid run {}: restored {}",
         outcome.run_id,

@@ -148,6 +148,7 @@ fn run_with(
         new_context: &new_context,
         check,
         interrupt,
+        lock_pass: None,
     };
     let opts = RepairOptions {
         unsafe_fixes: false,
@@ -310,4 +311,75 @@ fn a_loop_that_does_not_converge_is_rolled_back_at_the_cap() {
     assert_eq!(err.exit_code(), 2);
     assert_eq!(agent.read("a.txt"), "grow");
     assert_eq!(committed(&agent.state), 0);
+}
+
+/// A pass lock of the tests' own: records each take, and reports itself broken when asked.
+struct TestLock {
+    broken: bool,
+}
+
+impl PassLock for TestLock {
+    fn intact(&self) -> bool {
+        !self.broken
+    }
+}
+
+fn run_locked(agent: &Agent, lock_pass: LockPass<'_>) -> Result<RepairOutcome, RepairError> {
+    let new_context = || agent.context();
+    let flag = AtomicBool::new(false);
+    let env = RepairEnv {
+        new_context: &new_context,
+        check: &check,
+        interrupt: &flag,
+        lock_pass: Some(lock_pass),
+    };
+    let opts = RepairOptions {
+        unsafe_fixes: false,
+        interactive: false,
+    };
+    repair(&env, &opts, &mut Scripted::new(&[]))
+}
+
+#[test]
+fn each_pass_writes_under_the_pass_lock_taken_for_its_findings() {
+    let agent = Agent::new(&[("a.txt", "bad")]);
+    let takes: std::cell::RefCell<Vec<Option<Vec<&'static str>>>> = Default::default();
+    let lock = |pass: Option<&[&Diagnostic]>| {
+        takes
+            .borrow_mut()
+            .push(pass.map(|p| p.iter().map(|d| d.code.id).collect()));
+        Ok(Box::new(TestLock { broken: false }) as Box<dyn PassLock>)
+    };
+    let outcome = run_locked(&agent, &lock).unwrap();
+    assert_eq!(outcome.fixed(), 1);
+    assert_eq!(agent.read("a.txt"), "good");
+    assert_eq!(*takes.borrow(), vec![Some(vec!["test/bad"])]);
+}
+
+#[test]
+fn a_lock_broken_during_the_writes_rolls_the_pass_back_under_the_lock() {
+    let agent = Agent::new(&[("a.txt", "bad")]);
+    let takes = Cell::new(0);
+    let lock = |_: Option<&[&Diagnostic]>| {
+        takes.set(takes.get() + 1);
+        // The first take (the pass) is broken meanwhile; the second (the rollback) holds.
+        Ok(Box::new(TestLock {
+            broken: takes.get() == 1,
+        }) as Box<dyn PassLock>)
+    };
+    let err = run_locked(&agent, &lock)
+        .err()
+        .expect("the run is rolled back");
+    assert!(err.to_string().contains("broke the lock"), "{err}");
+    assert_eq!(agent.read("a.txt"), "bad");
+    assert_eq!(takes.get(), 2, "the rollback took the lock again");
+}
+
+#[test]
+fn a_lock_that_cannot_be_taken_writes_nothing() {
+    let agent = Agent::new(&[("a.txt", "bad")]);
+    let lock = |_: Option<&[&Diagnostic]>| Err("held by another writer".to_string());
+    let err = run_locked(&agent, &lock).err().expect("refused");
+    assert!(err.to_string().contains("held by another writer"), "{err}");
+    assert_eq!(agent.read("a.txt"), "bad");
 }

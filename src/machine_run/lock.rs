@@ -1,0 +1,284 @@
+//! instar's own locks on the per-user files, taken the way instar takes them so that its writers
+//! and the doctor's never interleave (spec/hazards.md #9, #20–#22):
+//!
+//! - `registry.json.lock`, proper-lockfile's lock of `registry.json`: a folder created with
+//!   `mkdir` (atomic), stale once its mtime is more than 10 s old;
+//! - `host-spawn-holders.json.lock`, hostSpawnSemaphore's lock: a file created with
+//!   `O_CREAT|O_EXCL` holding `{pid, at}`, reclaimed by instar only when that pid is dead.
+//!
+//! Both are held only around one pass's writes (milliseconds), never across a prompt: instar's
+//! synchronous registry writer retries for about 3 s (100 ms doubling, five times) and then
+//! force-removes the lock whatever its age (`withLockSync`, v1.3.1186), so a lock held longer
+//! would be broken under the doctor rather than respected. Each hold is therefore checked
+//! again after the writes (`intact`): a lock that vanished or changed identity means another
+//! process may have written too, and the pass is rolled back.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// proper-lockfile's `stale` option in AgentRegistry.
+pub const STALE: Duration = Duration::from_secs(10);
+
+/// How long a lock held by a live instar writer is waited for: its critical section is a read
+/// and an atomic write, far shorter.
+const WAIT: Duration = Duration::from_secs(2);
+
+pub const REGISTRY_LOCK: &str = "registry.json.lock";
+pub const HOLDERS_LOCK: &str = "host-spawn-holders.json.lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("{path} is held by a running instar process (refreshed {age} s ago); nothing was changed, run again when it is done")]
+    Busy { path: String, age: u64 },
+    #[error("{path} is a {what}, not instar's lock; nothing was changed")]
+    Strange { path: String, what: &'static str },
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> LockError + '_ {
+    move |source| LockError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// A lock the doctor created; released (removed) on drop if it is still the one created.
+#[derive(Debug)]
+pub struct Held {
+    path: PathBuf,
+    identity: (u64, u64),
+    is_dir: bool,
+}
+
+impl Held {
+    /// Whether the lock is still the one this process created (nobody removed or replaced it).
+    pub fn intact(&self) -> bool {
+        fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.intact() {
+            let _ = if self.is_dir {
+                fs::remove_dir(&self.path)
+            } else {
+                fs::remove_file(&self.path)
+            };
+        }
+    }
+}
+
+/// How long ago a path's mtime was, by the real clock (a future mtime counts as fresh).
+fn age(meta: &fs::Metadata) -> Duration {
+    meta.modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Whether `registry.json.lock` under `home` stands there and is stale now.
+pub fn registry_lock_stale(home: &Path) -> bool {
+    fs::symlink_metadata(home.join(REGISTRY_LOCK)).is_ok_and(|m| m.is_dir() && age(&m) > STALE)
+}
+
+/// Removes a stale `registry.json.lock`, re-checked at this instant (the Safe fix of #22).
+/// Returns whether one was removed. The folder is first renamed aside, atomically, and judged
+/// again there: had a live process replaced the stale lock between the look and the rename, the
+/// folder moved is fresh and is put back. proper-lockfile lock folders are empty; one that is
+/// not is left aside, not deleted, and named in the error.
+pub fn remove_stale_registry_lock(home: &Path) -> Result<bool, LockError> {
+    let lock = home.join(REGISTRY_LOCK);
+    let Ok(meta) = fs::symlink_metadata(&lock) else {
+        return Ok(false);
+    };
+    if !meta.is_dir() {
+        return Err(LockError::Strange {
+            path: lock.display().to_string(),
+            what: "file or link",
+        });
+    }
+    if age(&meta) <= STALE {
+        return Err(LockError::Busy {
+            path: lock.display().to_string(),
+            age: age(&meta).as_secs(),
+        });
+    }
+    let aside = home.join(format!("{REGISTRY_LOCK}.stale-{}", std::process::id()));
+    match fs::rename(&lock, &aside) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(io_err(&lock)(err)),
+    }
+    let moved = fs::symlink_metadata(&aside).map_err(io_err(&aside))?;
+    if age(&moved) <= STALE {
+        // A live holder's lock: give it back (mkdir-style: only if the name is still free).
+        let _ = fs::rename(&aside, &lock);
+        return Err(LockError::Busy {
+            path: lock.display().to_string(),
+            age: age(&moved).as_secs(),
+        });
+    }
+    fs::remove_dir(&aside).map_err(|err| LockError::Io {
+        path: aside.display().to_string(),
+        source: io::Error::new(
+            err.kind(),
+            format!("the stale lock was moved here but is not empty, so it was kept ({err})"),
+        ),
+    })?;
+    Ok(true)
+}
+
+/// Takes `registry.json.lock` as proper-lockfile does: `mkdir`; a stale one is removed first;
+/// a fresh one is waited for briefly, then refused.
+pub fn lock_registry(home: &Path) -> Result<Held, LockError> {
+    let lock = home.join(REGISTRY_LOCK);
+    let started = std::time::Instant::now();
+    loop {
+        match fs::create_dir(&lock) {
+            Ok(()) => {
+                let meta = fs::symlink_metadata(&lock).map_err(io_err(&lock))?;
+                return Ok(Held {
+                    path: lock,
+                    identity: (meta.dev(), meta.ino()),
+                    is_dir: true,
+                });
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                match remove_stale_registry_lock(home) {
+                    Ok(_) => continue,
+                    Err(LockError::Busy { .. }) if started.elapsed() < WAIT => {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            Err(err) => return Err(io_err(&lock)(err)),
+        }
+    }
+}
+
+/// Takes `host-spawn-holders.json.lock` as hostSpawnSemaphore does (`O_CREAT|O_EXCL`, our pid
+/// inside, which stays alive while held). One left by a dead process is not reclaimed here:
+/// that is instar's call; the holder fix then waits for another run.
+pub fn lock_holders(home: &Path, now_ms: u64) -> Result<Held, LockError> {
+    let lock = home.join(HOLDERS_LOCK);
+    let started = std::time::Instant::now();
+    loop {
+        let opened = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&lock);
+        match opened {
+            Ok(mut file) => {
+                let body = format!(r#"{{"pid":{},"at":{now_ms}}}"#, std::process::id());
+                file.write_all(body.as_bytes()).map_err(io_err(&lock))?;
+                let meta = file.metadata().map_err(io_err(&lock))?;
+                return Ok(Held {
+                    path: lock,
+                    identity: (meta.dev(), meta.ino()),
+                    is_dir: false,
+                });
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                let held_for = fs::symlink_metadata(&lock)
+                    .map(|m| age(&m))
+                    .unwrap_or_default();
+                if started.elapsed() >= WAIT {
+                    return Err(LockError::Busy {
+                        path: lock.display().to_string(),
+                        age: held_for.as_secs(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(err) => return Err(io_err(&lock)(err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make_old(path: &Path) {
+        let old = SystemTime::now() - Duration::from_secs(60);
+        fs::File::open(path).unwrap().set_modified(old).unwrap();
+    }
+
+    #[test]
+    fn the_registry_lock_is_a_folder_removed_on_release() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = lock_registry(tmp.path()).unwrap();
+        assert!(tmp.path().join(REGISTRY_LOCK).is_dir());
+        assert!(held.intact());
+        drop(held);
+        assert!(!tmp.path().join(REGISTRY_LOCK).exists());
+    }
+
+    #[test]
+    fn a_fresh_registry_lock_refuses_and_a_stale_one_is_taken_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lock = tmp.path().join(REGISTRY_LOCK);
+        fs::create_dir(&lock).unwrap();
+        assert!(matches!(
+            lock_registry(tmp.path()),
+            Err(LockError::Busy { .. })
+        ));
+        assert!(lock.is_dir(), "a live holder's lock is never removed");
+        make_old(&lock);
+        assert!(registry_lock_stale(tmp.path()));
+        let held = lock_registry(tmp.path()).unwrap();
+        assert!(held.intact() && !registry_lock_stale(tmp.path()));
+    }
+
+    #[test]
+    fn a_replaced_lock_is_not_intact_and_not_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = lock_registry(tmp.path()).unwrap();
+        let lock = tmp.path().join(REGISTRY_LOCK);
+        // instar force-removed ours and took its own.
+        fs::remove_dir(&lock).unwrap();
+        fs::create_dir(tmp.path().join("other")).unwrap();
+        fs::create_dir(&lock).unwrap();
+        assert!(!held.intact());
+        drop(held);
+        assert!(lock.is_dir(), "someone else's lock stays");
+    }
+
+    #[test]
+    fn a_non_empty_stale_lock_is_kept_aside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lock = tmp.path().join(REGISTRY_LOCK);
+        fs::create_dir(&lock).unwrap();
+        fs::write(lock.join("note"), "x").unwrap();
+        make_old(&lock);
+        assert!(remove_stale_registry_lock(tmp.path()).is_err());
+        assert!(!lock.exists());
+        assert!(fs::read_dir(tmp.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".stale-")));
+    }
+
+    #[test]
+    fn the_holders_lock_is_exclusive() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = lock_holders(tmp.path(), 1).unwrap();
+        let text = fs::read_to_string(tmp.path().join(HOLDERS_LOCK)).unwrap();
+        assert!(text.contains(&format!("\"pid\":{}", std::process::id())));
+        assert!(matches!(
+            lock_holders(tmp.path(), 2),
+            Err(LockError::Busy { .. })
+        ));
+        drop(held);
+        assert!(!tmp.path().join(HOLDERS_LOCK).exists());
+    }
+}
