@@ -44,6 +44,9 @@ pub struct Context {
     /// Areas the caller runs once for many agents (a scan's machine area): left out of this
     /// agent's run, and its report says where they went instead of "not run".
     pub areas_run_once: &'static [&'static str],
+    /// The only areas this kind of run covers (`instar-doctor machine`: the per-user files, no
+    /// agent); `None` for an agent's run. The report names no other area and no agent.
+    pub only_areas: Option<&'static [&'static str]>,
     /// Only findings that stop instar's boot are wanted (the preflight): a check may skip work
     /// that can only yield other findings.
     pub fatal_only: bool,
@@ -130,6 +133,7 @@ impl Context {
             instar_home: None,
             machine_scanned: false,
             areas_run_once: &[],
+            only_areas: None,
             fatal_only: false,
             files: RefCell::default(),
             docs: RefCell::default(),

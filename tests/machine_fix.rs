@@ -137,6 +137,12 @@ fn the_report_alone_changes_nothing_and_names_every_machine_finding() {
     }
     assert_eq!(read(&home.registry()), home.registry_before());
     assert!(home.lock().is_dir() && !home.instar().join("doctor").exists());
+    // The overview names the one area such a run covers, and the summary no agent's version.
+    let overview: Vec<&str> = out.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(overview.len(), 1, "{out}");
+    assert!(overview[0].contains("machine"), "{out}");
+    assert!(!out.contains("not run"), "{out}");
+    assert!(!out.contains("shadow install"), "{out}");
 }
 
 #[test]

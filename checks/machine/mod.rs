@@ -107,7 +107,7 @@ impl Check for MachineCheck {
         "machine"
     }
     fn about(&self) -> &'static str {
-        "this agent in the per-user registry"
+        "the per-user registry and what agents share"
     }
 
     fn codes(&self) -> &'static [&'static Code] {

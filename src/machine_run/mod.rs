@@ -99,6 +99,7 @@ impl Machine {
         .with_shared_host(Arc::clone(&self.host))
         .with_instar_home(Some(self.home.clone()));
         cx.state_dir = self.home.clone();
+        cx.only_areas = Some(&["machine"]);
         cx
     }
 }

@@ -372,6 +372,7 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         opts.color,
         opts.width,
         cx.areas_run_once,
+        cx.only_areas,
     ));
     out.push('\n');
     let paths = opts.paths(cx);
@@ -643,6 +644,14 @@ fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     };
     if let Some(why) = why {
         verdict.push_str(&format!(" ({why})"));
+    }
+    if cx.only_areas.is_some() {
+        // A run of the per-user files: no agent, so no agent's version to speak of.
+        return format!(
+            "{verdict}: {counts} — {} (instar {} rules)",
+            opts.paths(cx).project(),
+            cx.version
+        );
     }
     format!(
         "{verdict}: {counts} — {} (instar {} rules, {})",

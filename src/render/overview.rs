@@ -25,10 +25,20 @@ pub fn plural(n: usize, word: &str) -> String {
 /// One line per area of the table, in table order.
 /// `run_once` are areas the caller ran once for many agents (a scan's machine area): their line
 /// says so instead of "not run".
-pub fn render(report: &Report, color: bool, width: usize, run_once: &[&str]) -> String {
+/// `only` limits the lines to the areas a kind of run covers (`instar-doctor machine`).
+pub fn render(
+    report: &Report,
+    color: bool,
+    width: usize,
+    run_once: &[&str],
+    only: Option<&[&str]>,
+) -> String {
     let mut out = String::new();
     let catalogue = crate::engine::catalogue();
     for &id in catalogue.areas() {
+        if only.is_some_and(|only| !only.contains(&id)) {
+            continue;
+        }
         let words = catalogue.about(id);
         let outcome = report.checks.iter().find(|c| c.id == id);
         let count = |severity: Severity| {
@@ -118,7 +128,7 @@ mod tests {
                 Diagnostic::new(code, Effect::Silent, "c").severity(Severity::Warning),
             ],
         };
-        let text = render(&report, false, super::super::width::UNWRAPPED, &[]);
+        let text = render(&report, false, super::super::width::UNWRAPPED, &[], None);
         assert_eq!(text.lines().count(), crate::checks::TABLE.len());
         assert!(text.contains("✗ jobs      jobs.json and its schedules: the check crashed"));
         assert!(text.contains("✗ config    config.json: 2 errors, 1 warning\n"));
