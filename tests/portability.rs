@@ -207,43 +207,15 @@ fn offending_in(dir: &str, bad: impl Fn(&str) -> bool) -> Vec<String> {
     found
 }
 
-/// Sites under `checks/machine/` that still ask the disk themselves: that area is being
-/// reworked by another issue, and these are its known debt. Named by file and exact line text,
-/// so any new site (there or anywhere under checks/) fails the test; remove an entry when its
-/// site goes through `Context` (`canonicalize`, `exists`, `symlink_metadata`).
-const MACHINE_AREA_EXEMPT: &[&str] = &[
-    "checks/machine/collide.rs: let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());",
-    "checks/machine/launchd.rs: let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());",
-    "checks/machine/launchd.rs: let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());",
-    "checks/machine/launchd.rs: if !dir.exists() {",
-    "checks/machine/launchd.rs: Some(s) if !Path::new(s).exists() => Some(format!(\"runs {s}, which does not exist\")),",
-    "checks/machine/mod.rs: let real = std::fs::canonicalize(&this).unwrap_or_else(|_| this.clone());",
-    "checks/machine/registry.rs: let real = std::fs::canonicalize(&p).ok();",
-    "checks/machine/registry.rs: let Ok(meta) = std::fs::symlink_metadata(&lock) else {",
-    "checks/machine/registry.rs: let why = if !dir.exists() {",
-    "checks/machine/registry.rs: } else if !dir.join(STATE_DIR).join(\"config.json\").exists() {",
-    "checks/machine/view.rs: let real = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());",
-];
-
 #[test]
 fn checks_reach_disk_and_host_only_through_context() {
-    let found: Vec<String> = offending_in("checks", bypasses_context)
-        .into_iter()
-        .filter(|site| !MACHINE_AREA_EXEMPT.contains(&site.as_str()))
-        .collect();
+    let found: Vec<String> = offending_in("checks", bypasses_context);
     assert!(
         found.is_empty(),
         "checks read the disk and ask the host through Context (src/engine.rs, \
          src/context_disk.rs, src/host.rs), never directly:\n{}",
         found.join("\n")
     );
-    // An exemption whose site is gone must go too, or it would excuse a future site.
-    let present = offending_in("checks/machine", bypasses_context);
-    let stale: Vec<&&str> = MACHINE_AREA_EXEMPT
-        .iter()
-        .filter(|site| !present.iter().any(|p| p == **site))
-        .collect();
-    assert!(stale.is_empty(), "stale exemptions: {stale:?}");
 }
 
 /// A line that reaches into the checks (their code tables, their areas).

@@ -14,10 +14,10 @@ use super::{Concern, Finding};
 
 use crate::checks::ports::is_fetch_blocked;
 
-pub fn check(_cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
+pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     ports(machine, out);
     names(machine, out);
-    blocked_reservations(machine, out);
+    blocked_reservations(cx, machine, out);
 }
 
 fn config_of(dir: &std::path::Path) -> PathBuf {
@@ -95,14 +95,14 @@ fn names(machine: &Machine, out: &mut Vec<Finding>) {
 
 /// Registry reservations of a blocked port that no agent config carries (an agent's own
 /// config.json port is reported by the config check, where the fix belongs).
-fn blocked_reservations(machine: &Machine, out: &mut Vec<Finding>) {
+fn blocked_reservations(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     for entry in machine.entries() {
         let Some(port) = entry.port.filter(|p| is_fetch_blocked(*p)) else {
             continue;
         };
         let path = entry.path.as_deref().map(PathBuf::from);
         let owner = path.as_ref().and_then(|p| {
-            let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            let real = cx.canonicalize(p).unwrap_or_else(|| p.clone());
             machine
                 .agents
                 .iter()

@@ -47,7 +47,7 @@ pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             continue;
         };
         if name == WATCHDOG {
-            watchdog(&path, &text, cx.home_dir().as_deref(), out);
+            watchdog(cx, &path, &text, cx.home_dir().as_deref(), out);
             continue;
         }
         let dir = program_arguments(&text).and_then(|args| {
@@ -61,15 +61,15 @@ pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             text,
         });
     }
-    orphans(machine, &jobs, out);
+    orphans(cx, machine, &jobs, out);
     for job in &jobs {
-        ceiling(machine, job, out);
+        ceiling(cx, machine, job, out);
     }
     tcc(cx, machine, &folder, out);
 }
 
-fn concern_for(machine: &Machine, dir: &Path) -> Concern {
-    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+fn concern_for(cx: &Context, machine: &Machine, dir: &Path) -> Concern {
+    let real = cx.canonicalize(dir).unwrap_or_else(|| dir.to_path_buf());
     match machine
         .agents
         .iter()
@@ -80,7 +80,7 @@ fn concern_for(machine: &Machine, dir: &Path) -> Concern {
     }
 }
 
-fn orphans(machine: &Machine, jobs: &[Job], out: &mut Vec<Finding>) {
+fn orphans(cx: &Context, machine: &Machine, jobs: &[Job], out: &mut Vec<Finding>) {
     for (i, job) in jobs.iter().enumerate() {
         let Some(dir) = &job.dir else { continue };
         let finding = |severity: Severity, message: String, concern: Concern| {
@@ -95,7 +95,7 @@ fn orphans(machine: &Machine, jobs: &[Job], out: &mut Vec<Finding>) {
                 concern,
             )
         };
-        if !dir.exists() {
+        if cx.metadata(dir).is_none() {
             out.push(finding(
                 Severity::Warning,
                 format!(
@@ -117,11 +117,11 @@ fn orphans(machine: &Machine, jobs: &[Job], out: &mut Vec<Finding>) {
                     other.label,
                     dir.display()
                 ),
-                concern_for(machine, dir),
+                concern_for(cx, machine, dir),
             ));
             continue;
         }
-        let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+        let real = cx.canonicalize(dir).unwrap_or_else(|| dir.clone());
         if let Some(agent) = machine
             .agents
             .iter()
@@ -162,7 +162,7 @@ fn process_limits(text: &str) -> Vec<i64> {
     found
 }
 
-fn ceiling(machine: &Machine, job: &Job, out: &mut Vec<Finding>) {
+fn ceiling(cx: &Context, machine: &Machine, job: &Job, out: &mut Vec<Finding>) {
     let Some(lowest) = process_limits(&job.text).into_iter().min() else {
         return;
     };
@@ -175,7 +175,7 @@ fn ceiling(machine: &Machine, job: &Job, out: &mut Vec<Finding>) {
         Severity::Warning
     };
     let concern = match &job.dir {
-        Some(dir) => concern_for(machine, dir),
+        Some(dir) => concern_for(cx, machine, dir),
         None => Concern::MachineOnly,
     };
     out.push(Finding::new(
@@ -211,14 +211,16 @@ fn is_temporary(path: &Path, home: Option<&Path>) -> bool {
     .any(|p| text.starts_with(p))
 }
 
-fn watchdog(path: &Path, text: &str, home: Option<&Path>, out: &mut Vec<Finding>) {
+fn watchdog(cx: &Context, path: &Path, text: &str, home: Option<&Path>, out: &mut Vec<Finding>) {
     let script = program_arguments(text).and_then(|a| a.get(1).cloned());
     let problem = match &script {
         None => Some("names no script".to_string()),
         Some(s) if is_temporary(Path::new(s), home) => {
             Some(format!("runs {s}, under a temporary folder"))
         }
-        Some(s) if !Path::new(s).exists() => Some(format!("runs {s}, which does not exist")),
+        Some(s) if cx.metadata(Path::new(s)).is_none() => {
+            Some(format!("runs {s}, which does not exist"))
+        }
         Some(_) if !has_path_variable(text) => Some(
             "sets no EnvironmentVariables/PATH, so its npm repair fails under launchd's empty PATH"
                 .to_string(),

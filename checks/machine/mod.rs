@@ -122,7 +122,7 @@ impl Check for MachineCheck {
         let Some(machine) = Machine::gather(cx, std::slice::from_ref(&this)) else {
             return;
         };
-        let real = std::fs::canonicalize(&this).unwrap_or_else(|_| this.clone());
+        let real = cx.canonicalize(&this).unwrap_or_else(|| this.clone());
         for finding in findings(cx, &machine) {
             let keep = match &finding.concern {
                 Concern::Everyone => true,

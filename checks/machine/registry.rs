@@ -17,7 +17,7 @@ const LOCK_STALE_SECS: i64 = 10;
 
 pub fn check(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     corrupt(machine, out);
-    zombies(machine, out);
+    zombies(cx, machine, out);
     unregistered(cx, machine, out);
     stale_lock(cx, machine, out);
 }
@@ -48,7 +48,7 @@ fn corrupt(machine: &Machine, out: &mut Vec<Finding>) {
     out.push(Finding::new(d, Concern::Everyone));
 }
 
-fn zombies(machine: &Machine, out: &mut Vec<Finding>) {
+fn zombies(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     for entry in machine.entries() {
         if entry.is_lifeline() {
             continue;
@@ -57,9 +57,12 @@ fn zombies(machine: &Machine, out: &mut Vec<Finding>) {
             continue;
         };
         let dir = Path::new(path);
-        let why = if !dir.exists() {
+        let why = if cx.metadata(dir).is_none() {
             "does not exist"
-        } else if !dir.join(STATE_DIR).join("config.json").exists() {
+        } else if cx
+            .metadata(&dir.join(STATE_DIR).join("config.json"))
+            .is_none()
+        {
             "holds no .instar/config.json"
         } else {
             continue;
@@ -131,7 +134,7 @@ fn unregistered(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
         .filter_map(|e| e.path.as_deref())
         .flat_map(|p| {
             let p = PathBuf::from(p);
-            let real = std::fs::canonicalize(&p).ok();
+            let real = cx.canonicalize(&p);
             std::iter::once(p).chain(real)
         })
         .collect();
@@ -222,7 +225,7 @@ fn registration(cx: &Context, machine: &Machine, agent: &Agent, pid: u32) -> Opt
 
 fn stale_lock(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
     let lock = machine.home.join("registry.json.lock");
-    let Ok(meta) = std::fs::symlink_metadata(&lock) else {
+    let Some(meta) = cx.symlink_metadata(&lock) else {
         return;
     };
     let mtime = meta

@@ -95,7 +95,7 @@ impl Machine {
             if !engine::looks_like_agent(&dir.join(STATE_DIR)) {
                 continue;
             }
-            let real = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+            let real = cx.canonicalize(&dir).unwrap_or_else(|| dir.clone());
             if agents.iter().any(|a| a.real == real) {
                 continue;
             }
