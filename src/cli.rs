@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand, ValueEnum};
     version,
     about = "Diagnose (and, on request, repair) the on-disk state of an instar agent",
     long_about = "Diagnose the on-disk state of an instar agent: jobs.json, the machine registry and \
-identity, the key PEMs, config.json and the boot wrapper. Checking is read-only and creates nothing.\n\n\
+identity, the key PEMs, config.json, the boot wrappers, Claude hooks and scripts, the runtime (shadow \
+install, node) and its locks, queues and logs, and this agent in the per-user registry. Checking is \
+read-only and creates nothing.\n\n\
 Exit codes: 0 healthy at the --fail-on threshold · 1 findings remain (or --diff has changes) · \
 2 the doctor could not answer · 130 interrupted."
 )]
