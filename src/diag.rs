@@ -205,6 +205,19 @@ impl Diagnostic {
     }
 }
 
+/// `into` followed by `more`, in order. The larger buffer is kept and the fewer findings are
+/// moved into it, so the peak is one list of findings, not the list twice (as `extend` into an
+/// empty or small vector would allocate, then copy every finding).
+pub fn append_keeping_larger(into: &mut Vec<Diagnostic>, mut more: Vec<Diagnostic>) {
+    if more.len() > into.len() {
+        let earlier = std::mem::take(into);
+        more.splice(0..0, earlier);
+        *into = more;
+    } else {
+        into.append(&mut more);
+    }
+}
+
 /// Where checks put their findings. Collecting in a plain vector keeps checks free of I/O.
 #[derive(Debug, Default)]
 pub struct Sink {
@@ -224,11 +237,51 @@ impl Sink {
         self.diagnostics.extend(diagnostics);
     }
 
+    /// Adds a check's collected findings after those already here, in order, without holding
+    /// two copies of the larger list at once (issue #11: 100,000 findings).
+    pub fn append(&mut self, diagnostics: Vec<Diagnostic>) {
+        append_keeping_larger(&mut self.diagnostics, diagnostics);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.diagnostics.is_empty()
     }
 
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.diagnostics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static CODE: Code = Code {
+        id: "test/order",
+        severity: Severity::Warning,
+        fix: None,
+        summary: "",
+        explain: "",
+    };
+
+    fn messages(list: &[Diagnostic]) -> Vec<&str> {
+        list.iter().map(|d| d.message.as_str()).collect()
+    }
+
+    fn found(names: &[&str]) -> Vec<Diagnostic> {
+        names
+            .iter()
+            .map(|n| Diagnostic::new(&CODE, Effect::None, *n))
+            .collect()
+    }
+
+    #[test]
+    fn appending_keeps_order_whichever_list_is_larger() {
+        let mut sink = Sink::default();
+        sink.push(Diagnostic::new(&CODE, Effect::None, "first"));
+        sink.append(found(&["a", "b", "c"]));
+        sink.append(found(&["d"]));
+        sink.append(Vec::new());
+        assert_eq!(messages(&sink.into_vec()), ["first", "a", "b", "c", "d"]);
     }
 }

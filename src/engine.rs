@@ -442,7 +442,7 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
             status,
             duration_ms,
         });
-        diagnostics.extend(found);
+        crate::diag::append_keeping_larger(&mut diagnostics, found);
     }
     // A message may quote the bytes it points at; a secret among them is hidden here, once,
     // before anything renders or records the finding (design §3).

@@ -199,9 +199,7 @@ impl<'a> JobsRun<'a> {
                     pass.found[item.diagnostic].fix = Some(fix);
                 }
                 pass.found.extend(pass.slugs.duplicates(&self.path));
-                for diagnostic in pass.found {
-                    sink.push(diagnostic);
-                }
+                sink.append(pass.found);
                 !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
         }
