@@ -395,15 +395,14 @@ fn temp_files(cx: &Context, path: &Path, parses: bool, sink: &mut Sink) {
             continue;
         }
         let tmp_valid = cx.json(&tmp).is_some_and(|doc| {
-            doc.parsed.as_ref().is_ok_and(|o| !o.bom)
-                && doc.tape().is_some_and(|t| {
-                    let root = t.root();
-                    root.get("version")
-                        .is_some_and(|v| v.kind() == Kind::Number)
-                        && root
-                            .get("machines")
-                            .is_some_and(|m| m.kind() == Kind::Object)
-                })
+            shared::clean_tape(&doc).is_some_and(|t| {
+                let root = t.root();
+                root.get("version")
+                    .is_some_and(|v| v.kind() == Kind::Number)
+                    && root
+                        .get("machines")
+                        .is_some_and(|m| m.kind() == Kind::Object)
+            })
         });
         let (fix, help) = if parses {
             (
