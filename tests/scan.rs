@@ -220,6 +220,31 @@ fn the_machine_findings_come_once_and_count_in_the_exit_code() {
     }
 }
 
+/// The human report's machine section is the machine area's alone: the agents' areas are
+/// reported per agent above it, not listed as "left out by --select/--ignore".
+#[test]
+fn the_machine_section_names_only_the_machine_area() {
+    let t = tree();
+    healthy(&t.root.join("beta"), "beta", 4040);
+    let out = scan(&t, &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let section = out
+        .stdout
+        .split("── machine ──")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no machine section:\n{}", out.stdout));
+    assert!(section.contains("machine/port-collision"), "{section}");
+    assert!(!section.contains("left out"), "{section}");
+    for area in ["jobs", "config", "boot"] {
+        assert!(
+            !section
+                .lines()
+                .any(|l| l.starts_with(&format!("- {area} "))),
+            "{area} is listed in the machine section:\n{section}"
+        );
+    }
+}
+
 #[test]
 fn without_a_root_the_per_user_registry_and_agents_folder_are_scanned() {
     let t = tree();
