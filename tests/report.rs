@@ -325,8 +325,18 @@ fn code_documentation_has_no_design_document_ids() {
             assert!(!text.contains('§'), "{}: {text}", code.id);
             assert!(!text.contains("installBootWrapper"), "{}: {text}", code.id);
             assert!(!id(text), "{}: {text}", code.id);
+            assert!(!hazard_number(text), "{}: {text}", code.id);
         }
     }
+}
+
+/// `(#19)`: a row number of the design's hazard table, which reads like an issue number.
+fn hazard_number(text: &str) -> bool {
+    text.match_indices("(#").any(|(at, _)| {
+        let rest = &text[at + 2..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with(')')
+    })
 }
 
 /// `C-MISSING`, `K-DUP-NAMES`: one or two capitals, a dash, three or more capitals.
