@@ -346,6 +346,34 @@ fn exit_zero_and_fail_on_apply_over_all_agents() {
     );
 }
 
+/// `-o` naming a stream (a FIFO, as `/dev/stdout` is a character device) gets the document
+/// written into it; the scan used to write a temporary file beside it and rename that over the
+/// FIFO, so the reader got nothing and the FIFO was gone.
+#[test]
+fn a_scan_streams_into_a_fifo_instead_of_replacing_it() {
+    let t = tree();
+    let fifo = t.root.parent().unwrap().join("metrics.pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    let out = scan(&t, &["--format", "json", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Asked before the reader is joined: a FIFO renamed over would leave it waiting forever.
+    let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "still a FIFO"
+    );
+    let doc = valid_scan_json(&reader.join().unwrap());
+    assert_eq!(doc["agents"].as_array().unwrap().len(), 3, "{doc}");
+}
+
 #[test]
 fn metrics_go_to_a_file_atomically_and_parse_as_prometheus_and_openmetrics() {
     let t = tree();

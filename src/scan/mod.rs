@@ -331,7 +331,7 @@ fn fail(args: &ScanArgs, message: &str) -> u8 {
     if let Some(text) = text {
         match &args.output_file {
             Some(path) => {
-                if let Err(err) = output::write_atomic(path, text.as_bytes()) {
+                if let Err(err) = output::write_whole(path, text.as_bytes()) {
                     eprintln!("error: cannot write {}: {err}", path.display());
                 }
             }
