@@ -23,6 +23,7 @@ pub mod line_index;
 pub mod lossy;
 pub mod machine;
 pub mod machine_run;
+pub mod paths;
 pub mod preflight;
 pub mod progress;
 pub mod prompt;
