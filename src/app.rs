@@ -140,6 +140,7 @@ fn dispatch(cli: &Cli) -> u8 {
             exit::HEALTHY
         }
         Some(Command::Scan(_)) => unreachable!("scan is dispatched before the options are lifted"),
+        None if cli.fix || cli.interactive => fix::fix(cli),
         None => report::check(cli),
     }
 }

@@ -117,7 +117,7 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
         let started = Instant::now();
         let mut sink = Sink::default();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            crate::write::panic_failpoint(check.id(), &cx.project_dir);
+            crate::failpoint::panic_in(check.id(), &cx.project_dir);
             check.run(cx, &mut sink)
         }));
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;

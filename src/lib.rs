@@ -12,6 +12,7 @@ pub mod cron;
 pub mod diag;
 pub mod engine;
 pub mod exit;
+pub mod failpoint;
 pub mod fix;
 pub mod git_index;
 pub mod hook;

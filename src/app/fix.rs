@@ -4,48 +4,52 @@ use std::io::IsTerminal;
 
 use super::output::{fail, Failure};
 use super::report::{emit, exit_code, human_options};
-use super::setup::{refuse_if_instar_runs, selection, Setup};
+use super::setup::{refuse_if_instar_runs, selection, setup, Setup};
 use crate::cli::{Cli, ColorChoice, Format};
 use crate::engine::{self, Context};
 use crate::exit;
 use crate::prompt;
 use crate::render::human::HumanOptions;
-use crate::repair::{self, RepairOptions};
+use crate::repair::{self, RepairError, RepairOptions, RepairOutcome};
 use crate::write;
 
 /// `--fix` and `-i`: a fix run to a fixpoint, then the report of what remains.
-pub(super) fn fix(cli: &Cli, setup: &Setup) -> u8 {
-    if let Err(failure) = refuse_if_instar_runs(cli, setup) {
+pub(super) fn fix(cli: &Cli) -> u8 {
+    let setup = &match setup(cli) {
+        Ok(setup) => setup,
+        Err(failure) => return fail(cli, failure),
+    };
+    if let Err(failure) = ready_to_write(cli, setup) {
         return fail(cli, failure);
     }
+    let outcome = run_passes(cli, setup);
+    finish(cli, setup, outcome)
+}
+
+/// Whether this run may write at all: instar not running, a terminal for `-i`, and no run a
+/// killed doctor left half-applied (it is rolled back before anything else).
+fn ready_to_write(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
+    let failure = |message: String| Failure {
+        message,
+        project_dir: Some(setup.project_dir.clone()),
+    };
+    refuse_if_instar_runs(cli, setup)?;
     if cli.interactive && !can_prompt() {
-        return fail(
-            cli,
-            Failure {
-                message: "-i needs a terminal to ask on; run `instar-doctor --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string(),
-                project_dir: Some(setup.project_dir.clone()),
-            },
-        );
+        return Err(failure("-i needs a terminal to ask on; run `instar-doctor --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string()));
     }
     let state = setup.project_dir.join(engine::STATE_DIR);
-    // A run a killed doctor left half-applied is rolled back before anything else.
-    match write::recover_interrupted(&setup.project_dir, &state) {
-        Ok(recovered) => recovered.iter().for_each(|r| eprintln!("{}", r.notice())),
-        Err(err) => {
-            return fail(
-                cli,
-                Failure {
-                    message: err.to_string(),
-                    project_dir: Some(setup.project_dir.clone()),
-                },
-            )
-        }
-    }
+    let recovered = write::recover_interrupted(&setup.project_dir, &state)
+        .map_err(|err| failure(err.to_string()))?;
+    recovered.iter().for_each(|r| eprintln!("{}", r.notice()));
+    Ok(())
+}
+
+/// The fix passes to a fixpoint, with a spinner that says which pass and what is left (each pass
+/// re-checks every file).
+fn run_passes(cli: &Cli, setup: &Setup) -> Result<RepairOutcome, RepairError> {
     let (opts, mut confirmer) = fix_setup(cli);
-    let interrupt = &repair::INTERRUPTED;
     let make_cx = || setup.context(cli.deep);
     let selection = selection(cli);
-    // Each pass re-checks every file: the spinner says which pass and what is left.
     let progress = crate::progress::Progress::start(
         crate::progress::wanted_here(cli.format == Format::Human, cli.interactive),
         "fixing: checking",
@@ -65,16 +69,21 @@ pub(super) fn fix(cli: &Cli, setup: &Setup) -> u8 {
     let env = repair::RepairEnv {
         new_context: &make_cx,
         check: &check,
-        interrupt,
+        interrupt: &repair::INTERRUPTED,
         lock_pass: None,
     };
     let outcome = repair::repair(&env, &opts, &mut confirmer);
     // Cleared before anything is printed.
     drop(progress);
+    outcome
+}
+
+/// What a fix run ends with: the report of what remains, or why it stopped.
+fn finish(cli: &Cli, setup: &Setup, outcome: Result<RepairOutcome, RepairError>) -> u8 {
     match outcome {
         // Ctrl-C after the commit: too late to roll back, and the run is whole and undoable.
         // Stop as asked (130) and say what was kept rather than print a report as if not asked.
-        Ok(outcome) if interrupt.load(std::sync::atomic::Ordering::SeqCst) => {
+        Ok(outcome) if repair::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) => {
             match &outcome.run_id {
                 Some(run) => eprintln!(
                     "interrupted after fix run {run} was committed: its changes are kept (`instar-doctor undo` reverts them)"
@@ -84,7 +93,6 @@ pub(super) fn fix(cli: &Cli, setup: &Setup) -> u8 {
             exit::INTERRUPTED
         }
         Ok(outcome) => {
-            let cx = &outcome.cx;
             let code = if outcome.report.crashed() {
                 exit::FAILURE
             } else {
@@ -92,14 +100,14 @@ pub(super) fn fix(cli: &Cli, setup: &Setup) -> u8 {
             };
             emit(
                 cli,
-                cx,
+                &outcome.cx,
                 &outcome.report,
                 &outcome.handled,
                 outcome.run_id.as_deref(),
                 code,
             )
         }
-        Err(err @ repair::RepairError::Interrupted(_)) => {
+        Err(err @ RepairError::Interrupted(_)) => {
             eprintln!("interrupted: {err}");
             err.exit_code()
         }

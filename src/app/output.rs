@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::report::threshold;
 use crate::cli::Cli;
 use crate::exit;
 use crate::render;
@@ -30,7 +29,13 @@ pub(super) fn fail(cli: &Cli, failure: Failure) -> u8 {
         return exit::FAILURE;
     }
     let written = write_report(cli.output_file.as_deref(), |out| {
-        render::write_machine(cli.format, &doc, repo.as_ref(), threshold(cli.fail_on), out)
+        render::write_machine(
+            cli.format,
+            &doc,
+            repo.as_ref(),
+            cli.fail_on.threshold(),
+            out,
+        )
     });
     if let Err(message) = written {
         eprintln!("error: {message}");

@@ -2,11 +2,9 @@
 
 use std::io::{IsTerminal, Write};
 
-use super::fix::fix;
 use super::output::{fail, github_workspace, print, write_report};
 use super::setup::{selection, setup};
-use crate::cli::{Cli, ColorChoice, FailOn, Format};
-use crate::diag::Severity;
+use crate::cli::{Cli, ColorChoice, Format};
 use crate::engine::{self, Context, Report};
 use crate::exit;
 use crate::render::{self, human::HumanOptions};
@@ -16,9 +14,6 @@ pub(super) fn check(cli: &Cli) -> u8 {
         Ok(setup) => setup,
         Err(failure) => return fail(cli, failure),
     };
-    if cli.fix || cli.interactive {
-        return fix(cli, &setup);
-    }
     let cx = setup.context(cli.deep);
     let progress = crate::progress::Progress::start(
         crate::progress::wanted_here(cli.format == Format::Human, false),
@@ -72,7 +67,7 @@ pub(super) fn emit(
         let doc = render::json::document_after_fix(cx, report, handled, exit_code);
         let repo =
             render::paths::RepoPaths::discover(&cx.project_dir, github_workspace().as_deref());
-        render::write_machine(cli.format, &doc, Some(&repo), threshold(cli.fail_on), out)
+        render::write_machine(cli.format, &doc, Some(&repo), cli.fail_on.threshold(), out)
     };
     let output_file = cli.output_file.as_deref();
     let written = match (cli.format.is_machine(), output_file) {
@@ -121,20 +116,12 @@ pub(super) fn exit_code(cli: &Cli, report: &Report) -> u8 {
     if report.crashed() {
         return exit::FAILURE;
     }
-    let threshold = threshold(cli.fail_on);
+    let threshold = cli.fail_on.threshold();
     let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
     if failing && !cli.exit_zero {
         exit::FINDINGS
     } else {
         exit::HEALTHY
-    }
-}
-
-pub(super) fn threshold(fail_on: FailOn) -> Severity {
-    match fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
     }
 }
 
@@ -145,7 +132,7 @@ pub(super) fn human_options(cli: &Cli) -> HumanOptions {
         width,
         quiet: cli.quiet,
         verbose: cli.verbose,
-        threshold: threshold(cli.fail_on),
+        threshold: cli.fail_on.threshold(),
         hint: interactive_terminal(),
         cwd: std::env::current_dir().ok(),
     }
