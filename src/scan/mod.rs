@@ -17,7 +17,7 @@ use clap::ArgMatches;
 
 use crate::checks;
 pub use crate::cli::ScanFormat;
-use crate::cli::{Cli, FailOn, ScanArgs};
+use crate::cli::{Cli, ScanArgs};
 use crate::diag::{Severity, Sink};
 use crate::engine::{Context, Report, Selection};
 use crate::exit;
@@ -185,11 +185,7 @@ fn settings(
         .map(agent::parse_version)
         .transpose()?;
     let now = output::now()?;
-    let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
+    let threshold = args.fail_on.threshold();
     let instar_home = match &args.instar_home {
         Some(home) => Some(crate::engine::normalize(&cwd.join(home))),
         None => host.instar_home(),
