@@ -6,10 +6,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
-
-/// A byte range in a file, end exclusive. BOM bytes are included in offsets.
-pub type Span = std::ops::Range<usize>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {

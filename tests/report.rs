@@ -262,6 +262,25 @@ fn undo_says_a_created_file_was_moved_to_quarantine() {
     assert!(!undo.stdout.contains("restored"), "{}", undo.stdout);
 }
 
+/// A file the run moved to quarantine (a stray temp file) is named once by `undo`, not once
+/// for its backup and again for its quarantine move.
+#[test]
+fn undo_names_each_restored_file_once() {
+    let dir = copy_fixture_agent("examples/broken-agent");
+    let fixed = run_in(dir.path(), &["--fix"]);
+    assert!(
+        fixed.stdout.contains("fixed: jobs/stray-temp-file"),
+        "{}{}",
+        fixed.stdout,
+        fixed.stderr
+    );
+    let undo = run_in(dir.path(), &["undo"]);
+    assert_eq!(undo.code, 0, "{}", undo.stderr);
+    let temp = ".instar/jobs.json.999999997.a1b2.tmp";
+    assert_eq!(undo.stdout.matches(temp).count(), 1, "{}", undo.stdout);
+    assert!(dir.path().join(temp).exists(), "the temp file is back");
+}
+
 /// The stale `scheduler.jobsFile` fix writes a path relative to the project, so moving the
 /// project again does not make it stale again.
 #[test]
@@ -302,8 +321,18 @@ fn code_documentation_has_no_design_document_ids() {
             assert!(!text.contains('§'), "{}: {text}", code.id);
             assert!(!text.contains("installBootWrapper"), "{}: {text}", code.id);
             assert!(!id(text), "{}: {text}", code.id);
+            assert!(!hazard_number(text), "{}: {text}", code.id);
         }
     }
+}
+
+/// `(#19)`: a row number of the design's hazard table, which reads like an issue number.
+fn hazard_number(text: &str) -> bool {
+    text.match_indices("(#").any(|(at, _)| {
+        let rest = &text[at + 2..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with(')')
+    })
 }
 
 /// `C-MISSING`, `K-DUP-NAMES`: one or two capitals, a dash, three or more capitals.

@@ -220,6 +220,31 @@ fn the_machine_findings_come_once_and_count_in_the_exit_code() {
     }
 }
 
+/// The human report's machine section is the machine area's alone: the agents' areas are
+/// reported per agent above it, not listed as "left out by --select/--ignore".
+#[test]
+fn the_machine_section_names_only_the_machine_area() {
+    let t = tree();
+    healthy(&t.root.join("beta"), "beta", 4040);
+    let out = scan(&t, &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let section = out
+        .stdout
+        .split("── machine ──")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no machine section:\n{}", out.stdout));
+    assert!(section.contains("machine/port-collision"), "{section}");
+    assert!(!section.contains("left out"), "{section}");
+    for area in ["jobs", "config", "boot"] {
+        assert!(
+            !section
+                .lines()
+                .any(|l| l.starts_with(&format!("- {area} "))),
+            "{area} is listed in the machine section:\n{section}"
+        );
+    }
+}
+
 #[test]
 fn without_a_root_the_per_user_registry_and_agents_folder_are_scanned() {
     let t = tree();
@@ -319,6 +344,34 @@ fn exit_zero_and_fail_on_apply_over_all_agents() {
         1,
         "every agent has info findings"
     );
+}
+
+/// `-o` naming a stream (a FIFO, as `/dev/stdout` is a character device) gets the document
+/// written into it; the scan used to write a temporary file beside it and rename that over the
+/// FIFO, so the reader got nothing and the FIFO was gone.
+#[test]
+fn a_scan_streams_into_a_fifo_instead_of_replacing_it() {
+    let t = tree();
+    let fifo = t.root.parent().unwrap().join("metrics.pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    let out = scan(&t, &["--format", "json", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Asked before the reader is joined: a FIFO renamed over would leave it waiting forever.
+    let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "still a FIFO"
+    );
+    let doc = valid_scan_json(&reader.join().unwrap());
+    assert_eq!(doc["agents"].as_array().unwrap().len(), 3, "{doc}");
 }
 
 #[test]

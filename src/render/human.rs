@@ -646,10 +646,15 @@ fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         verdict.push_str(&format!(" ({why})"));
     }
     if cx.only_areas.is_some() {
-        // A run of the per-user files: no agent, so no agent's version to speak of.
+        // A run of the per-user files: no agent, so no agent's version to speak of, and the
+        // folder checked is the instar home, not the folder paths are shown from.
+        let paths = opts.paths(cx);
+        let checked = cx
+            .instar_home()
+            .map(|home| paths.path(&home))
+            .unwrap_or_else(|| paths.project());
         return format!(
-            "{verdict}: {counts} — {} (instar {} rules)",
-            opts.paths(cx).project(),
+            "{verdict}: {counts} — {checked} (instar {} rules)",
             cx.version
         );
     }

@@ -1,0 +1,106 @@
+//! What every run needs before it looks at the agent: where it is, which rules, what time,
+//! and whether it may write at all.
+
+use std::path::PathBuf;
+
+use super::output::Failure;
+use crate::cli::Cli;
+use crate::cron;
+use crate::engine::{self, Context, Selection, ShadowVersion};
+use crate::instar_runtime;
+use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
+
+/// What every run needs before it can look at the agent: where it is, which rules, what time.
+pub(super) struct Setup {
+    pub(super) project_dir: PathBuf,
+    pub(super) rules: Version,
+    pub(super) detected: Version,
+    pub(super) source: VersionSource,
+    pub(super) now: i64,
+    /// `--instar-home`, for the machine area's view of this agent.
+    pub(super) instar_home: Option<PathBuf>,
+}
+
+impl Setup {
+    pub(super) fn context(&self, deep: bool) -> Context {
+        Context::new(
+            self.project_dir.clone(),
+            self.rules,
+            Some(self.detected),
+            self.source,
+            self.now,
+            deep,
+        )
+        .with_instar_home(self.instar_home.clone())
+    }
+}
+
+pub(super) fn setup(cli: &Cli) -> Result<Setup, Failure> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let project_dir = engine::discover(cli.dir.as_deref(), &cwd).map_err(|err| Failure {
+        message: err.to_string(),
+        project_dir: None,
+    })?;
+    let failure = |message: String| Failure {
+        message,
+        project_dir: Some(project_dir.clone()),
+    };
+    let now = now().map_err(failure)?;
+    let (detected, source) = match &cli.instar_version {
+        Some(text) => match text.parse::<Version>() {
+            Ok(v) => (v, VersionSource::Flag),
+            Err(err) => return Err(failure(format!("--instar-version: {err}"))),
+        },
+        None => match engine::shadow_install_version(&project_dir) {
+            ShadowVersion::Found(v) => (v, VersionSource::ShadowInstall),
+            _ => (NEWEST_KNOWN, VersionSource::Default),
+        },
+    };
+    Ok(Setup {
+        project_dir,
+        rules: version::rules_for(detected),
+        detected,
+        source,
+        now,
+        instar_home: cli
+            .instar_home
+            .as_ref()
+            .map(|home| engine::normalize(&cwd.join(home))),
+    })
+}
+
+/// Writers refuse while instar runs for this agent: its writers ignore our lock.
+pub(super) fn refuse_if_instar_runs(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
+    if cli.allow_running {
+        return Ok(());
+    }
+    match instar_runtime::instar_running(
+        &setup.project_dir.join(engine::STATE_DIR),
+        &crate::host::SystemHost,
+    ) {
+        Some(holder) => Err(Failure {
+            message: format!(
+                "instar is running for this agent ({holder}); stop it first, or pass --allow-running"
+            ),
+            project_dir: Some(setup.project_dir.clone()),
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn selection(cli: &Cli) -> Selection {
+    crate::selection::from_options(&cli.select, &cli.ignore)
+        .expect("validated by usage::validate before any run")
+}
+
+/// "Now", from INSTAR_DOCTOR_NOW (RFC 3339) when set, so tests are reproducible.
+pub(super) fn now() -> Result<i64, String> {
+    match std::env::var("INSTAR_DOCTOR_NOW") {
+        Ok(text) => cron::parse_rfc3339(&text)
+            .ok_or_else(|| format!("INSTAR_DOCTOR_NOW={text:?} is not an RFC 3339 timestamp")),
+        Err(_) => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)),
+    }
+}
