@@ -568,41 +568,11 @@ fn a_crash_on_one_agent_is_reported_for_it_and_the_others_are_checked() {
     assert_eq!(scan(&t, &[]).code, 1);
 }
 
-/// Runs `scan` with stderr on a pseudo-terminal (100 columns) that python3's `pty` module opens,
-/// stdout to a file; returns what the terminal received. None when python3 is missing.
+/// Runs `scan` with stderr on a pseudo-terminal (100 columns), stdin and stdout elsewhere;
+/// returns what the terminal received. None when python3 is missing.
 fn scan_on_a_terminal(t: &Tree, ci: bool) -> Option<String> {
-    const DRIVER: &str = r#"
-import os, pty, sys, subprocess, fcntl, termios, struct, select, time, tempfile
-master, slave = pty.openpty()
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-with tempfile.TemporaryFile() as stdout:
-    child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=stdout, stderr=slave)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + 60
-    while True:
-        if time.monotonic() > deadline:
-            child.kill()
-            sys.exit("timed out")
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif child.poll() is not None:
-            break
-    child.wait()
-sys.stdout.buffer.write(seen)
-"#;
-    let mut command = std::process::Command::new("python3");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
     command
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(env!("CARGO_BIN_EXE_instar-doctor"))
         .args(scan_args(t))
         .current_dir(t.root.parent().unwrap())
         .env("INSTAR_DOCTOR_NOW", NOW)
@@ -612,17 +582,11 @@ sys.stdout.buffer.write(seen)
     if ci {
         command.env("CI", "true");
     }
-    let out = match command.output() {
-        Ok(out) => out,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(err) => panic!("python3: {err}"),
+    let terminal = Terminal {
+        columns: Some(100),
+        ..Terminal::default()
     };
-    assert!(
-        out.status.success(),
-        "the pty driver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some(on_a_terminal(&command, &terminal)?.text)
 }
 
 #[test]

@@ -743,7 +743,7 @@ mod scale_tests {
     use super::*;
     use crate::engine::{self, Selection};
     use crate::line_index::LineIndex;
-    use crate::version::{VersionSource, NEWEST_KNOWN};
+    use crate::version::NEWEST_KNOWN;
 
     #[test]
     fn one_line_index_per_file_per_render() {
@@ -761,14 +761,7 @@ mod scale_tests {
             format!("[\n{}\n]\n", jobs.join(",\n")),
         )
         .unwrap();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Flag,
-            1_795_000_000,
-            false,
-        );
+        let cx = Context::at_version(dir.path().to_path_buf(), NEWEST_KNOWN, 1_795_000_000);
         let report = engine::run(
             &cx,
             &Selection {
