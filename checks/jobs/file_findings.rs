@@ -110,7 +110,7 @@ pub fn not_loadable(cx: &Context, path: &Path, state: &FileState, effect: Effect
             &UNREADABLE,
             effect,
             format!(
-                "{shown} is {}, not a file: instar's readFileSync fails (or, for a FIFO, blocks) and the scheduler cannot start",
+                "{shown} is {}, not a file: instar's read of it fails (or, for a FIFO, blocks) and the scheduler cannot start",
                 what.describe()
             ),
         )

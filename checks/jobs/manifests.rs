@@ -516,7 +516,7 @@ fn invalid(path: &Path, message: String, span: std::ops::Range<usize>) -> Diagno
         format!("manifest {name}: {message}"),
     )
     .file(path)
-    .at(span, "rejected by validateManifest")
+    .at(span, "rejected by instar's manifest check")
     .help("instar logs a manifest-invalid problem and skips this job")
 }
 
