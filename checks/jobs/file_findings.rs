@@ -190,7 +190,7 @@ pub fn not_an_array(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>) ->
         Kind::Bool => "boolean",
     };
     let span = match root.kind() {
-        Kind::Object => root.span().start..root.span().start + 1,
+        Kind::Object => shared::opening(root),
         _ => root.span(),
     };
     let diagnostic = Diagnostic::new(

@@ -263,7 +263,7 @@ fn machines_finding(
                     format!("{shown}: `machines` is missing"),
                 )
                 .file(path)
-                .at(root.span().start..root.span().start + 1, "no machines")
+                .at(shared::opening(root), "no machines")
                 .pointer("/machines")
                 .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
@@ -324,7 +324,7 @@ fn version_finding(
                     let (span, replacement) =
                         json_edit::insert_member(bytes, &root.span(), members, "version", "1");
                     (
-                        root.span().start..root.span().start + 1,
+                        shared::opening(root),
                         "no version",
                         Change::Edit {
                             file: path.to_path_buf(),
