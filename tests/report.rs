@@ -202,6 +202,7 @@ fn the_hint_names_the_clearing_command_at_80_and_120_columns() {
             threshold: instar_doctor::diag::Severity::Error,
             hint: true,
             cwd: Some(repo_root()),
+            command: None,
         };
         let closing = instar_doctor::render::human::closing(&cx, &report, &opts);
         assert!(
@@ -214,6 +215,7 @@ fn the_hint_names_the_clearing_command_at_80_and_120_columns() {
         // From inside the agent the command needs no --dir.
         let inside = instar_doctor::render::human::HumanOptions {
             cwd: Some(project.clone()),
+            command: None,
             ..opts
         };
         let closing = instar_doctor::render::human::closing(&cx, &report, &inside);
