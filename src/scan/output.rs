@@ -42,8 +42,9 @@ impl Output {
         let (main, file): (Box<dyn Write>, _) = match &args.output_file {
             Some(path) => {
                 let temp = temp_path(path);
-                let f = File::create(&temp)
-                    .map_err(|e| format!("cannot write {}: {e}", temp.display()))?;
+                // The error names the temp file; the message, the file asked for.
+                let f = fs_err::File::create(&temp)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 (Box::new(io::BufWriter::new(f)), Some((path.clone(), temp)))
             }
             None => (Box::new(io::BufWriter::new(io::stdout())), None),
@@ -444,10 +445,11 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.instar-doctor.{}.tmp", std::process::id()))
 }
 
-/// fsync, then rename over the target: a reader sees the old file or the whole new one.
+/// fsync, then rename over the target: a reader sees the old file or the whole new one. The
+/// error names the file of the step that failed (fs-err): the caller's message names the target.
 fn finish_file(temp: &Path, target: &Path) -> io::Result<()> {
-    File::open(temp)?.sync_all()?;
-    std::fs::rename(temp, target)?;
+    fs_err::File::open(temp)?.sync_all()?;
+    fs_err::rename(temp, target)?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = File::open(dir).and_then(|d| d.sync_all());
     }
@@ -456,7 +458,7 @@ fn finish_file(temp: &Path, target: &Path) -> io::Result<()> {
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = temp_path(path);
-    let mut f = File::create(&temp)?;
+    let mut f = fs_err::File::create(&temp)?;
     f.write_all(bytes)?;
     drop(f);
     finish_file(&temp, path).inspect_err(|_| {
@@ -538,4 +540,25 @@ pub fn print(text: &str) {
     let mut stdout = io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `-o` file that cannot be written says which file failed, not just the OS's reason.
+    #[test]
+    fn a_failed_write_names_its_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("missing-folder/metrics.prom");
+        let err = write_atomic(&target, b"up 1\n").unwrap_err().to_string();
+        assert!(err.contains("missing-folder"), "{err}");
+        // A rename over a folder fails after the temp file is written: it is named too, and gone.
+        let folder = tmp.path().join("metrics.prom");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("keep"), "").unwrap();
+        let err = write_atomic(&folder, b"up 1\n").unwrap_err().to_string();
+        assert!(err.contains("metrics.prom"), "{err}");
+        assert!(!temp_path(&folder).exists(), "the temp file is removed");
+    }
 }
