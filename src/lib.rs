@@ -7,7 +7,6 @@ pub mod app;
 pub mod calendar;
 pub mod catalogue;
 pub mod cli;
-pub mod context_disk;
 pub mod cron;
 pub mod diag;
 pub mod engine;
