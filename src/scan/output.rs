@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ColorChoice, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::diag::Severity;
 use crate::engine::{Context, Report};
 use crate::exit;
@@ -79,7 +79,7 @@ impl Output {
             if human.to_main {
                 let _ = self.main.write_all(line.as_bytes());
             } else {
-                print(line);
+                crate::terminal::print(line);
             }
         }
     }
@@ -536,39 +536,10 @@ pub fn failure_document(format: ScanFormat, message: &str) -> Option<String> {
         }
         ScanFormat::Github => render::github::render(&doc, None),
         ScanFormat::Junit => render::junit::render(&doc, "error"),
-        ScanFormat::Openmetrics => openmetrics::tail(&BTreeMap::new(), false, now().unwrap_or(0)),
-    })
-}
-
-/// "Now", from INSTAR_DOCTOR_NOW (RFC 3339) when set, so tests are reproducible.
-pub fn now() -> Result<i64, String> {
-    match std::env::var("INSTAR_DOCTOR_NOW") {
-        Ok(text) => crate::cron::parse_rfc3339(&text)
-            .ok_or_else(|| format!("INSTAR_DOCTOR_NOW={text:?} is not an RFC 3339 timestamp")),
-        Err(_) => Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)),
-    }
-}
-
-/// `--color` with NO_COLOR and CLICOLOR_FORCE, as the single-agent run reads them.
-pub fn color_enabled(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-            if set("NO_COLOR") {
-                false
-            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
-            {
-                true
-            } else {
-                io::stdout().is_terminal()
-            }
+        ScanFormat::Openmetrics => {
+            openmetrics::tail(&BTreeMap::new(), false, crate::clock::now().unwrap_or(0))
         }
-    }
+    })
 }
 
 /// The same width as a one-agent report: `COLUMNS`, else the terminal's, else no wrapping; a
@@ -579,13 +550,6 @@ pub fn width(to_file: bool) -> usize {
     } else {
         crate::render::width::columns()
     }
-}
-
-/// Writes to stdout; a closed pipe is not worth a panic.
-pub fn print(text: &str) {
-    let mut stdout = io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
 }
 
 #[cfg(test)]
