@@ -24,6 +24,7 @@ pub mod line_index;
 pub mod lossy;
 pub mod machine;
 pub mod machine_run;
+pub mod output_file;
 pub mod paths;
 pub mod preflight;
 pub mod progress;

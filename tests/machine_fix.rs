@@ -143,6 +143,10 @@ fn the_report_alone_changes_nothing_and_names_every_machine_finding() {
     assert!(overview[0].contains("machine"), "{out}");
     assert!(!out.contains("not run"), "{out}");
     assert!(!out.contains("shadow install"), "{out}");
+    // It names the folder it checked: the instar home (shown from the working directory),
+    // not the folder paths are shown from.
+    let summary = out.lines().rfind(|l| l.contains(" — ")).unwrap_or_default();
+    assert!(summary.contains(" — .instar (instar "), "{summary}");
 }
 
 #[test]

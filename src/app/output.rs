@@ -51,10 +51,11 @@ pub(super) fn write_report(
 ) -> Result<(), String> {
     match path {
         Some(path) => {
-            let file = std::fs::File::create(path).map_err(|err| cannot_create(path, &err))?;
-            let mut out = std::io::BufWriter::new(file);
+            // Renamed into place when whole (a stream such as /dev/stdout is written in place).
+            let mut out = crate::output_file::OutputFile::create(path)
+                .map_err(|err| cannot_create(path, &err))?;
             write(&mut out)
-                .and_then(|()| out.flush())
+                .and_then(|()| out.commit())
                 .map_err(|err| format!("cannot write -o file {}: {err}", path.display()))
         }
         None => {

@@ -646,10 +646,15 @@ fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         verdict.push_str(&format!(" ({why})"));
     }
     if cx.only_areas.is_some() {
-        // A run of the per-user files: no agent, so no agent's version to speak of.
+        // A run of the per-user files: no agent, so no agent's version to speak of, and the
+        // folder checked is the instar home, not the folder paths are shown from.
+        let paths = opts.paths(cx);
+        let checked = cx
+            .instar_home()
+            .map(|home| paths.path(&home))
+            .unwrap_or_else(|| paths.project());
         return format!(
-            "{verdict}: {counts} — {} (instar {} rules)",
-            opts.paths(cx).project(),
+            "{verdict}: {counts} — {checked} (instar {} rules)",
             cx.version
         );
     }
@@ -738,7 +743,7 @@ mod scale_tests {
     use super::*;
     use crate::engine::{self, Selection};
     use crate::line_index::LineIndex;
-    use crate::version::{VersionSource, NEWEST_KNOWN};
+    use crate::version::NEWEST_KNOWN;
 
     #[test]
     fn one_line_index_per_file_per_render() {
@@ -756,14 +761,7 @@ mod scale_tests {
             format!("[\n{}\n]\n", jobs.join(",\n")),
         )
         .unwrap();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Flag,
-            1_795_000_000,
-            false,
-        );
+        let cx = Context::at_version(dir.path().to_path_buf(), NEWEST_KNOWN, 1_795_000_000);
         let report = engine::run(
             &cx,
             &Selection {

@@ -97,7 +97,7 @@ pub fn main_on(cli: &Cli, matches: &ArgMatches, args: &ScanArgs, host: Arc<dyn H
     };
     let home = settings.instar_home.clone();
     let machine_cx = home.as_ref().map(|home| {
-        Context::new(
+        let mut cx = Context::new(
             home.clone(),
             settings
                 .instar_version
@@ -113,7 +113,11 @@ pub fn main_on(cli: &Cli, matches: &ArgMatches, args: &ScanArgs, host: Arc<dyn H
             settings.deep,
         )
         .with_shared_host(Arc::clone(&host))
-        .with_instar_home(Some(home.clone()))
+        .with_instar_home(Some(home.clone()));
+        // Its report is the machine area's alone: the agents' areas are reported per agent,
+        // not "left out" here.
+        cx.only_areas = Some(&["machine"]);
+        cx
     });
     let agents = match discover_agents(args, &cwd, machine_cx.as_ref()) {
         Ok(agents) => agents,
@@ -323,7 +327,7 @@ fn fail(args: &ScanArgs, message: &str) -> u8 {
     if let Some(text) = text {
         match &args.output_file {
             Some(path) => {
-                if let Err(err) = output::write_atomic(path, text.as_bytes()) {
+                if let Err(err) = output::write_whole(path, text.as_bytes()) {
                     eprintln!("error: cannot write {}: {err}", path.display());
                 }
             }

@@ -12,6 +12,7 @@ use crate::cli::ScanArgs;
 use crate::diag::Severity;
 use crate::engine::{Context, Report};
 use crate::exit;
+use crate::output_file::OutputFile;
 use crate::render::{self, openmetrics};
 
 use super::agent::Checked;
@@ -19,9 +20,7 @@ use super::{Outputs, ScanFormat, Settings, Totals};
 
 pub struct Output {
     /// The chosen format's destination.
-    main: Box<dyn Write>,
-    /// `-o`: (target, temp file) to rename at the end.
-    file: Option<(PathBuf, PathBuf)>,
+    main: Main,
     /// Where the human report's agent lines go, when there is one.
     human: Option<Human>,
     totals: Totals,
@@ -39,15 +38,15 @@ struct Human {
 
 impl Output {
     pub fn open(args: &ScanArgs, settings: &Settings) -> Result<Output, String> {
-        let (main, file): (Box<dyn Write>, _) = match &args.output_file {
-            Some(path) => {
-                let temp = temp_path(path);
-                // The error names the temp file; the message, the file asked for.
-                let f = fs_err::File::create(&temp)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                (Box::new(io::BufWriter::new(f)), Some((path.clone(), temp)))
-            }
-            None => (Box::new(io::BufWriter::new(io::stdout())), None),
+        let main = match &args.output_file {
+            // Renamed into place when whole: node_exporter's textfile collector and a CI
+            // upload never read half a report (a stream such as /dev/stdout is written in place).
+            Some(path) => Main::File(
+                OutputFile::create(path)
+                    .map_err(|e| format!("cannot create -o file {}: {e}", path.display()))?,
+                path.clone(),
+            ),
+            None => Main::Stdout(io::BufWriter::new(io::stdout())),
         };
         let human = match settings.outputs {
             Outputs::Human => Some(true),
@@ -65,7 +64,6 @@ impl Output {
         .transpose()?;
         Ok(Output {
             main,
-            file,
             human,
             totals: Totals::default(),
             sarif_tail: String::new(),
@@ -308,15 +306,17 @@ impl Output {
         if let Some(human) = self.human.take() {
             self.human_summary(settings, human, code);
         }
-        if self.main.flush().is_err() {
-            return exit::FAILURE;
-        }
-        drop(self.main);
-        if let Some((target, temp)) = self.file {
-            if let Err(err) = finish_file(&temp, &target) {
-                eprintln!("error: cannot write {}: {err}", target.display());
-                let _ = std::fs::remove_file(&temp);
-                return exit::FAILURE;
+        match self.main {
+            Main::Stdout(mut out) => {
+                if out.flush().is_err() {
+                    return exit::FAILURE;
+                }
+            }
+            Main::File(file, path) => {
+                if let Err(err) = file.commit() {
+                    eprintln!("error: cannot write -o file {}: {err}", path.display());
+                    return exit::FAILURE;
+                }
             }
         }
         code
@@ -482,34 +482,34 @@ fn progress_bar(found: usize) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// `.<name>.instar-doctor.<pid>.tmp` beside the target, so the rename stays on one file system.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.instar-doctor.{}.tmp", std::process::id()))
+/// Where a scan's chosen format goes: stdout (a closed pipe is no error worth reporting), or
+/// the `-o` file, committed at the end.
+enum Main {
+    Stdout(io::BufWriter<io::Stdout>),
+    File(OutputFile, PathBuf),
 }
 
-/// fsync, then rename over the target: a reader sees the old file or the whole new one. The
-/// error names the file of the step that failed (fs-err): the caller's message names the target.
-fn finish_file(temp: &Path, target: &Path) -> io::Result<()> {
-    fs_err::File::open(temp)?.sync_all()?;
-    fs_err::rename(temp, target)?;
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = File::open(dir).and_then(|d| d.sync_all());
+impl Write for Main {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Main::Stdout(out) => out.write(buf),
+            Main::File(out, _) => out.write(buf),
+        }
     }
-    Ok(())
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Main::Stdout(out) => out.flush(),
+            Main::File(out, _) => out.flush(),
+        }
+    }
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let temp = temp_path(path);
-    let mut f = fs_err::File::create(&temp)?;
-    f.write_all(bytes)?;
-    drop(f);
-    finish_file(&temp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
+/// A whole document to the `-o` file, renamed into place.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut out = OutputFile::create(path)?;
+    out.write_all(bytes)?;
+    out.commit()
 }
 
 /// The document of a scan that gave no answer, in each machine format.
@@ -549,26 +549,5 @@ pub fn width(to_file: bool) -> usize {
         crate::render::width::columns_for_file()
     } else {
         crate::render::width::columns()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// An `-o` file that cannot be written says which file failed, not just the OS's reason.
-    #[test]
-    fn a_failed_write_names_its_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("missing-folder/metrics.prom");
-        let err = write_atomic(&target, b"up 1\n").unwrap_err().to_string();
-        assert!(err.contains("missing-folder"), "{err}");
-        // A rename over a folder fails after the temp file is written: it is named too, and gone.
-        let folder = tmp.path().join("metrics.prom");
-        std::fs::create_dir(&folder).unwrap();
-        std::fs::write(folder.join("keep"), "").unwrap();
-        let err = write_atomic(&folder, b"up 1\n").unwrap_err().to_string();
-        assert!(err.contains("metrics.prom"), "{err}");
-        assert!(!temp_path(&folder).exists(), "the temp file is removed");
     }
 }
