@@ -17,7 +17,8 @@ use std::ffi::OsString;
 
 use crate::cli::{Cli, Command, HookAction};
 use crate::exit;
-use output::{fail, print, Failure};
+use crate::terminal::print;
+use output::{fail, Failure};
 
 pub use catalogue::completions;
 

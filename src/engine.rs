@@ -2,11 +2,13 @@
 //! into a `Report`. Nothing here prints.
 //!
 //! Its parts, one job each: `context` (what a check may know, its only door to files and the
-//! host), `json_doc` (a JSON file parsed once per run), `discovery` (which agent to check),
-//! `shadow` (the version the shadow install carries). This file keeps the run itself.
+//! host), `disk` (what a check may ask the disk besides a file's contents), `json_doc` (a JSON
+//! file parsed once per run), `discovery` (which agent to check), `shadow` (the version the
+//! shadow install carries). This file keeps the run itself.
 
 mod context;
 mod discovery;
+mod disk;
 mod json_doc;
 mod shadow;
 

@@ -164,7 +164,7 @@ fn bypasses_context(line: &str) -> bool {
     let banned = [
         ["std::", "fs"].concat(),
         ["std::", "process"].concat(),
-        // Path's own disk questions: `Context` answers them (src/context_disk.rs).
+        // Path's own disk questions: `Context` answers them (src/engine/disk.rs).
         [".exi", "sts()"].concat(),
         [".try_exi", "sts()"].concat(),
         [".meta", "data()"].concat(),
@@ -213,7 +213,7 @@ fn checks_reach_disk_and_host_only_through_context() {
     assert!(
         found.is_empty(),
         "checks read the disk and ask the host through Context (src/engine.rs, \
-         src/context_disk.rs, src/host.rs), never directly:\n{}",
+         src/engine/disk.rs, src/host.rs), never directly:\n{}",
         found.join("\n")
     );
 }

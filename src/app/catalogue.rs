@@ -1,11 +1,11 @@
 //! The commands that print the code catalogue: `list`, `explain`, `completions`.
 
-use super::output::print;
 use crate::checks;
 use crate::cli::Cli;
 use crate::exit;
 use crate::fix::Applicability;
 use crate::render;
+use crate::terminal::print;
 
 /// Shell completions. For the script only, `explain`, `--select` and `--ignore` are given the
 /// codes and check ids as their possible values (parsing keeps its own checks and suggestions).

@@ -1,11 +1,9 @@
 //! `--fix` and `-i` on an agent: a fix run to a fixpoint, then the report of what remains.
 
-use std::io::IsTerminal;
-
 use super::output::{fail, Failure};
 use super::report::{emit, exit_code, human_options};
 use super::setup::{refuse_if_instar_runs, selection, setup, Setup};
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::cli::{Cli, Format};
 use crate::engine::{self, Context};
 use crate::exit;
 use crate::prompt;
@@ -34,7 +32,7 @@ fn ready_to_write(cli: &Cli, setup: &Setup) -> Result<(), Failure> {
         project_dir: Some(setup.project_dir.clone()),
     };
     refuse_if_instar_runs(cli, setup)?;
-    if cli.interactive && !can_prompt() {
+    if cli.interactive && !crate::terminal::can_prompt() {
         return Err(failure("-i needs a terminal to ask on; run `instar-doctor --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string()));
     }
     let state = setup.project_dir.join(engine::STATE_DIR);
@@ -93,11 +91,8 @@ fn finish(cli: &Cli, setup: &Setup, outcome: Result<RepairOutcome, RepairError>)
             exit::INTERRUPTED
         }
         Ok(outcome) => {
-            let code = if outcome.report.crashed() {
-                exit::FAILURE
-            } else {
-                exit_code(cli, &outcome.report)
-            };
+            // A crashed check makes it exit 2 (`exit_code`).
+            let code = exit_code(cli, &outcome.report);
             emit(
                 cli,
                 &outcome.cx,
@@ -134,7 +129,7 @@ pub(super) fn fix_setup(
     });
     let confirmer = prompt::TerminalConfirmer {
         human: HumanOptions {
-            color: prompt_color(cli.color),
+            color: crate::terminal::stderr_color(cli.color),
             ..human_options(cli)
         },
         // Only a prompt reads stdin: `--fix` leaves it alone.
@@ -151,24 +146,4 @@ pub(super) fn fix_setup(
         interactive: cli.interactive,
     };
     (opts, confirmer)
-}
-
-/// Colour for the `-i` prompt, which is written to stderr: `--color`, else `NO_COLOR`, else
-/// whether stderr is a terminal.
-fn prompt_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
-    }
-}
-
-/// Prompts only with a person at both ends: stdin and stderr terminals, and not under CI.
-pub(super) fn can_prompt() -> bool {
-    std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("CI").is_none()
 }

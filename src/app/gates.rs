@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use super::fix::can_prompt;
-use super::output::{fail, print};
+use super::output::fail;
 use super::setup::setup;
 use crate::cli::{Cli, HookAction};
 use crate::engine;
 use crate::exit;
 use crate::instar_runtime;
 use crate::repair;
+use crate::terminal::print;
 
 /// `preflight`: in front of every boot. Quiet when instar can start; one screen on stderr when it
 /// cannot; a doctor failure lets instar start unless `--strict`.
@@ -71,7 +71,7 @@ pub(super) fn hook(cli: &Cli, action: &HookAction) -> u8 {
             return crate::preflight::install::install_command(
                 &setup.context(false),
                 *yes,
-                can_prompt(),
+                crate::terminal::can_prompt(),
             );
         }
         HookAction::Uninstall { preflight: true } => {

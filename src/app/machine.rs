@@ -2,16 +2,17 @@
 
 use std::path::PathBuf;
 
-use super::fix::{can_prompt, fix_setup};
-use super::output::{fail, print, Failure};
+use super::fix::fix_setup;
+use super::output::{fail, Failure};
 use super::report::{diff, emit, exit_code};
-use super::setup::{now, selection};
+use super::setup::selection;
 use super::undo::undo_summary;
 use crate::cli::Cli;
 use crate::engine;
 use crate::exit;
 use crate::machine_run;
 use crate::repair;
+use crate::terminal::print;
 use crate::version::Version;
 
 /// `machine`: the machine area alone, its report, `--diff`, or a fix run under instar's locks.
@@ -48,7 +49,7 @@ pub(super) fn machine(cli: &Cli) -> u8 {
             code
         };
     }
-    if cli.interactive && !can_prompt() {
+    if cli.interactive && !crate::terminal::can_prompt() {
         return fail(
             cli,
             failure("-i needs a terminal to ask on; run `instar-doctor machine --fix` (add --unsafe-fixes for the unsafe ones) instead".to_string()),
@@ -61,11 +62,8 @@ pub(super) fn machine(cli: &Cli) -> u8 {
             for recovered in &done.recovered {
                 eprintln!("{}", recovered.notice());
             }
-            let code = if done.report.crashed() {
-                exit::FAILURE
-            } else {
-                exit_code(cli, &done.report)
-            };
+            // A crashed check makes it exit 2 (`exit_code`).
+            let code = exit_code(cli, &done.report);
             emit(
                 cli,
                 &done.cx,
@@ -98,7 +96,7 @@ fn machine_setup(cli: &Cli) -> Option<Result<machine_run::Machine, String>> {
         Some(home) => engine::normalize(&cwd.join(home)),
         None => host.instar_home()?,
     };
-    let now = match now() {
+    let now = match crate::clock::now() {
         Ok(now) => now,
         Err(message) => return Some(Err(message)),
     };

@@ -86,10 +86,3 @@ fn cannot_create(path: &std::path::Path, err: &std::io::Error) -> String {
 pub(super) fn github_workspace() -> Option<PathBuf> {
     std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from)
 }
-
-/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
-pub(super) fn print(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-}

@@ -1,13 +1,14 @@
 //! The check command: the report in the chosen format, `--diff`, and the exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use super::output::{fail, github_workspace, print, write_report};
+use super::output::{fail, github_workspace, write_report};
 use super::setup::{selection, setup};
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::cli::{Cli, Format};
 use crate::engine::{self, Context, Report};
 use crate::exit;
 use crate::render::{self, human::HumanOptions};
+use crate::terminal::print;
 
 pub(super) fn check(cli: &Cli) -> u8 {
     let setup = match setup(cli) {
@@ -92,7 +93,7 @@ pub(super) fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
     let (out, shown) = render::diff::report_diff(cx, report, cli.unsafe_fixes);
     // Coloured after the fact, line by line, on a terminal (or --color always): the patch
     // itself is built the same way either way.
-    let out = if color_enabled(cli.color) {
+    let out = if crate::terminal::stdout_color(cli.color) {
         crate::prompt::colour_diff(&out)
     } else {
         out
@@ -128,12 +129,12 @@ pub(super) fn exit_code(cli: &Cli, report: &Report) -> u8 {
 pub(super) fn human_options(cli: &Cli) -> HumanOptions {
     let width = render::width::columns();
     HumanOptions {
-        color: color_enabled(cli.color),
+        color: crate::terminal::stdout_color(cli.color),
         width,
         quiet: cli.quiet,
         verbose: cli.verbose,
         threshold: cli.fail_on.threshold(),
-        hint: interactive_terminal(),
+        hint: crate::terminal::person_reads_stdout(),
         cwd: std::env::current_dir().ok(),
         command: rerun_command(cli),
     }
@@ -152,26 +153,4 @@ fn rerun_command(cli: &Cli) -> Option<String> {
         ),
         None => "instar-doctor machine".to_string(),
     })
-}
-
-fn color_enabled(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-            if env_set("NO_COLOR") {
-                false
-            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
-            {
-                true
-            } else {
-                std::io::stdout().is_terminal()
-            }
-        }
-    }
-}
-
-fn interactive_terminal() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("CI").is_none()
 }

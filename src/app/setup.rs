@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use super::output::Failure;
 use crate::cli::Cli;
-use crate::cron;
 use crate::engine::{self, Context, Selection, ShadowVersion};
 use crate::instar_runtime;
 use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
@@ -45,7 +44,7 @@ pub(super) fn setup(cli: &Cli) -> Result<Setup, Failure> {
         message,
         project_dir: Some(project_dir.clone()),
     };
-    let now = now().map_err(failure)?;
+    let now = crate::clock::now().map_err(failure)?;
     let (detected, source) = match &cli.instar_version {
         Some(text) => match text.parse::<Version>() {
             Ok(v) => (v, VersionSource::Flag),
@@ -91,16 +90,4 @@ pub(super) fn refuse_if_instar_runs(cli: &Cli, setup: &Setup) -> Result<(), Fail
 pub(super) fn selection(cli: &Cli) -> Selection {
     crate::selection::from_options(&cli.select, &cli.ignore)
         .expect("validated by usage::validate before any run")
-}
-
-/// "Now", from INSTAR_DOCTOR_NOW (RFC 3339) when set, so tests are reproducible.
-pub(super) fn now() -> Result<i64, String> {
-    match std::env::var("INSTAR_DOCTOR_NOW") {
-        Ok(text) => cron::parse_rfc3339(&text)
-            .ok_or_else(|| format!("INSTAR_DOCTOR_NOW={text:?} is not an RFC 3339 timestamp")),
-        Err(_) => Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)),
-    }
 }

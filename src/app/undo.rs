@@ -1,10 +1,11 @@
 //! `undo`: a fix run put back, file by file.
 
-use super::output::{fail, print, Failure};
+use super::output::{fail, Failure};
 use super::setup::{refuse_if_instar_runs, setup};
 use crate::cli::Cli;
 use crate::engine;
 use crate::exit;
+use crate::terminal::print;
 use crate::write;
 
 pub(super) fn undo(cli: &Cli, run_id: Option<&str>, force: bool) -> u8 {

@@ -1,5 +1,5 @@
 //! `Context`: everything a check may know about the run, and its only door to the files and the
-//! machine. What it asks the disk besides contents is in `src/context_disk.rs`.
+//! machine. What it asks the disk besides contents is in `disk.rs` beside it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -44,9 +44,9 @@ pub struct Context {
     pub fatal_only: bool,
     files: RefCell<HashMap<PathBuf, Rc<FileState>>>,
     docs: RefCell<HashMap<PathBuf, Rc<JsonDoc>>>,
-    /// The paths git tracks, read once when first asked (src/context_disk.rs).
+    /// The paths git tracks, read once when first asked (disk.rs).
     pub(crate) git_tracked: std::cell::OnceCell<Option<Rc<[String]>>>,
-    /// The shadow install's version, read once when first asked (src/context_disk.rs).
+    /// The shadow install's version, read once when first asked (disk.rs).
     pub(crate) shadow: std::cell::OnceCell<ShadowVersion>,
     /// Each read file's secret ranges, lexed once per run (see `secret_spans`).
     secrets: RefCell<HashMap<PathBuf, Arc<Vec<crate::diag::Span>>>>,
@@ -201,58 +201,9 @@ impl Context {
         Some(spans)
     }
 
-    /// Names of the entries of a directory, sorted; empty when it cannot be listed.
-    pub fn list_dir(&self, dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        names.sort();
-        names
-    }
-
-    /// At most `cap` entry names of a directory, sorted: areas that look into folders instar
-    /// lets grow (sessions, scripts, skills) stay bounded on agents with thousands of entries.
-    /// The second value says whether the listing was cut.
-    pub fn list_dir_capped(&self, dir: &Path, cap: usize) -> (Vec<String>, bool) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return (Vec::new(), false);
-        };
-        let mut names = Vec::new();
-        let mut cut = false;
-        for entry in entries.filter_map(|e| e.ok()) {
-            if names.len() == cap {
-                cut = true;
-                break;
-            }
-            if let Ok(name) = entry.file_name().into_string() {
-                names.push(name);
-            }
-        }
-        names.sort();
-        (names, cut)
-    }
-
-    /// The size of a regular file (symlinks followed) from its metadata, without opening it:
-    /// how large append-only files are judged, and how a scan decides a file is too big to read.
-    pub fn file_len(&self, path: &Path) -> Option<u64> {
-        std::fs::metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-    }
-
     /// Whether `path` carries the extended attribute `name` (through the host seam).
     pub fn has_xattr(&self, path: &Path, name: &str) -> bool {
         self.host.has_xattr(path, name)
-    }
-
-    /// Whether a path exists as instar's `existsSync` sees it (symlinks followed).
-    pub fn exists(&self, path: &Path) -> bool {
-        path.exists()
     }
 
     /// The path relative to the project with `/` separators, or absolute when outside it.

@@ -184,7 +184,7 @@ fn settings(
         .as_deref()
         .map(agent::parse_version)
         .transpose()?;
-    let now = output::now()?;
+    let now = crate::clock::now()?;
     let threshold = args.fail_on.threshold();
     let instar_home = match &args.instar_home {
         Some(home) => Some(crate::engine::normalize(&cwd.join(home))),
@@ -201,7 +201,7 @@ fn settings(
     // The human report to a file has no colour, like the single-agent run's.
     let color = args.output_file.is_none() || machine_format;
     let human = HumanOptions {
-        color: color && output::color_enabled(args.color),
+        color: color && crate::terminal::stdout_color(args.color),
         width: output::width(args.output_file.is_some() && !machine_format),
         quiet: args.quiet,
         verbose: args.verbose,
@@ -332,7 +332,7 @@ fn fail(args: &ScanArgs, message: &str) -> u8 {
                     eprintln!("error: cannot write {}: {err}", path.display());
                 }
             }
-            None => output::print(&text),
+            None => crate::terminal::print(&text),
         }
     }
     exit::FAILURE
