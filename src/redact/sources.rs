@@ -145,25 +145,35 @@ impl Sources {
         }
         // Where the finding is, taken apart from it (not a clone of the whole finding, whose
         // fix may carry a quarantined entry's bytes) so that its texts can change in place.
+        // A text is replaced only when scrubbing changed it: a help or title shared by many
+        // findings (`diag::Shared`) stays one buffer (issue #11).
         let file = d.file.clone();
         let near = near_spans(d);
-        let mut scrub = |t: &mut String| {
-            if may_quote(t) {
-                *t = self.scrub_near(cx, file.as_deref(), &near, t, true);
+        let mut scrubbed = |t: &str| -> Option<String> {
+            if !may_quote(t) {
+                return None;
             }
+            let clean = self.scrub_near(cx, file.as_deref(), &near, t, true);
+            (clean != t).then_some(clean)
         };
-        scrub(&mut d.message);
-        if let Some(h) = d.help.as_mut() {
-            scrub(h);
+        if let Some(clean) = scrubbed(&d.message) {
+            d.message = clean;
         }
-        if let Some(l) = d.label.as_mut() {
-            scrub(l);
+        if let Some(clean) = d.help.as_deref().and_then(&mut scrubbed) {
+            d.help = Some(Arc::from(clean));
+        }
+        if let Some(clean) = d.label.as_deref().and_then(&mut scrubbed) {
+            d.label = Some(clean);
         }
         for l in &mut d.secondary {
-            scrub(&mut l.message);
+            if let Some(clean) = scrubbed(&l.message) {
+                l.message = clean;
+            }
         }
         if let Some(f) = d.fix.as_mut() {
-            scrub(f.title_mut());
+            if let Some(clean) = scrubbed(f.title()) {
+                f.set_title(clean);
+            }
         }
     }
 }
@@ -174,7 +184,7 @@ fn near_spans(d: &Diagnostic) -> Vec<Span> {
     near.extend(
         d.secondary
             .iter()
-            .filter(|l| Some(&l.file) == d.file.as_ref())
+            .filter(|l| Some(l.file.as_path()) == d.file.as_deref())
             .filter_map(|l| l.span.clone()),
     );
     near
