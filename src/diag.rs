@@ -113,8 +113,8 @@ pub struct Diagnostic {
     pub file: Option<Arc<Path>>,
     /// The primary span in `file`; `None` for a finding about a file as a whole.
     pub span: Option<Span>,
-    /// Text for the primary label under the snippet.
-    pub label: Option<String>,
+    /// Text for the primary label under the snippet; shared like the help.
+    pub label: Option<Arc<str>>,
     /// JSON Pointer of the value in `file`, when it is a JSON value.
     pub pointer: Option<String>,
     pub secondary: Vec<Label>,
@@ -175,7 +175,7 @@ impl Diagnostic {
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
         self.span = Some(span);
-        self.label = Some(label.into());
+        self.label = Some(Arc::from(label.into()));
         self
     }
 
@@ -237,10 +237,13 @@ pub struct Shared {
 const SHARED_MEMO: usize = 1024;
 
 impl Shared {
-    /// Points the finding's help, fix title and file at the buffers of equal ones seen before.
+    /// Points the finding's help, label, fix title and file at the buffers of equal ones seen before.
     pub fn share(&mut self, d: &mut Diagnostic) {
         if let Some(help) = d.help.as_mut() {
             self.text(help);
+        }
+        if let Some(label) = d.label.as_mut() {
+            self.text(label);
         }
         if let Some(fix) = d.fix.as_mut() {
             fix.share_title(|title| self.text(title));
@@ -350,6 +353,7 @@ mod tests {
             Diagnostic::new(&CODE, Effect::None, format!("job #{n}"))
                 .file(PathBuf::from("/agent/.instar/jobs.json"))
                 .help(format!("instar {} skips this job", "0.28.64"))
+                .at(n..n + 1, format!("not {}", "allowed"))
                 .fix(Some(Fix::manual(format!("remove job #{}", n % 2))))
         };
         let mut sink = Sink::default();
@@ -360,6 +364,8 @@ mod tests {
         let file = |d: &Diagnostic| d.file.clone().unwrap();
         assert!(Arc::ptr_eq(&help(&found[0]), &help(&found[2])));
         assert!(Arc::ptr_eq(&file(&found[0]), &file(&found[1])));
+        let label = |d: &Diagnostic| d.label.clone().unwrap();
+        assert!(Arc::ptr_eq(&label(&found[1]), &label(&found[2])));
         let title = |d: &Diagnostic| d.fix.as_ref().unwrap().title().as_ptr();
         assert_eq!(title(&found[0]), title(&found[2]), "same title: one buffer");
         assert_ne!(title(&found[0]), title(&found[1]), "another title");

@@ -23,6 +23,9 @@ pub struct Sources {
     /// word for word, 100,000 times in a broken jobs.json (issue #11). Emptied when full, so
     /// texts that never repeat (messages naming their job) cost a bounded amount of memory.
     prose: HashMap<String, String>,
+    /// The last file asked about and its source: a report's findings come file by file, and
+    /// hashing a path walks its components (issue #11: 100,000 findings in one file).
+    last: Option<(PathBuf, Option<RedactedSource>)>,
 }
 
 /// How many distinct texts `Sources::prose` keeps.
@@ -30,7 +33,13 @@ const PROSE_MEMO: usize = 256;
 
 impl Sources {
     pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
-        self.cache
+        if let Some((last, source)) = &self.last {
+            if last.as_os_str() == path.as_os_str() {
+                return source.clone();
+            }
+        }
+        let source = self
+            .cache
             .entry(path.to_path_buf())
             .or_insert_with(|| {
                 let bytes = cx.bytes_of(path)?;
@@ -38,7 +47,9 @@ impl Sources {
                 let secrets = cx.secret_spans(path)?;
                 Some((bytes, secrets))
             })
-            .clone()
+            .clone();
+        self.last = Some((path.to_path_buf(), source.clone()));
+        source
     }
 
     /// The file's path as the reports show it (`Context::display_path`), built once per file:
@@ -163,7 +174,7 @@ impl Sources {
             d.help = Some(Arc::from(clean));
         }
         if let Some(clean) = d.label.as_deref().and_then(&mut scrubbed) {
-            d.label = Some(clean);
+            d.label = Some(Arc::from(clean));
         }
         for l in &mut d.secondary {
             if let Some(clean) = scrubbed(&l.message) {
