@@ -17,6 +17,7 @@ pub struct Measured {
 }
 
 /// Runs `command` (stdin and stderr closed, stdout captured) and measures it.
+#[allow(dead_code)]
 pub fn measure(command: &mut Command) -> Measured {
     run(command, true)
 }

@@ -26,6 +26,9 @@ pub struct Sources {
     /// The last file asked about and its source: a report's findings come file by file, and
     /// hashing a path walks its components (issue #11: 100,000 findings in one file).
     last: Option<(PathBuf, Option<RedactedSource>)>,
+    /// Whether the last file scrubbed for is a key file (`redact::is_key_file`), asked once
+    /// per finding's text otherwise.
+    last_key_file: Option<(PathBuf, bool)>,
 }
 
 /// How many distinct texts `Sources::prose` keeps.
@@ -101,7 +104,15 @@ impl Sources {
         // A key file is secret whole, but its findings name its armour ("a `PRIVATE KEY`
         // block"): what they must not quote is its body, base64 runs. A damaged header can
         // carry body bytes into the label a finding quotes.
-        if redact::is_key_file(file, &bytes) {
+        let key_file = match &self.last_key_file {
+            Some((last, known)) if last.as_os_str() == file.as_os_str() => *known,
+            _ => {
+                let known = redact::is_key_file(file, &bytes);
+                self.last_key_file = Some((file.to_path_buf(), known));
+                known
+            }
+        };
+        if key_file {
             let runs: Vec<String> = bytes
                 .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
                 .filter(|run| run.len() >= 16)
