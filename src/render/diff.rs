@@ -469,7 +469,15 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
         };
         let (old_from, old_to) = (first.old.start, last.old.end);
         let (new_from, new_to) = (first.new.start, last.new.end);
-        let mut body = String::new();
+        out.push_str(&format!(
+            "@@ -{} +{} @@\n",
+            range_header(old_from, old_to - old_from),
+            range_header(new_from, new_to - new_from)
+        ));
+        // The hunk's lines go straight into `out`, and its marker lines, which depend on what
+        // the lines held, are put in front of them afterwards (rarely needed): a hunk removing
+        // 100,000 jobs is the file's size, and was held twice (issue #11).
+        let marks_at = out.len();
         let mut redacted = false;
         let mut escaped = false;
         let mut line = |sign: char, side: &Side, at: usize| {
@@ -484,10 +492,10 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
                     shown
                 }
             };
-            body.push(sign);
-            body.push_str(&text);
+            out.push(sign);
+            out.push_str(&text);
             if !text.ends_with('\n') {
-                body.push_str("\n\\ No newline at end of file\n");
+                out.push_str("\n\\ No newline at end of file\n");
             }
         };
         for op in &group {
@@ -499,18 +507,16 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
                 }
             }
         }
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range_header(old_from, old_to - old_from),
-            range_header(new_from, new_to - new_from)
-        ));
+        let mut marks = String::new();
         if redacted {
-            out.push_str(REDACTED_HUNK);
+            marks.push_str(REDACTED_HUNK);
         }
         if escaped {
-            out.push_str(ESCAPED_HUNK);
+            marks.push_str(ESCAPED_HUNK);
         }
-        out.push_str(&body);
+        if !marks.is_empty() {
+            out.insert_str(marks_at, &marks);
+        }
     }
 }
 
