@@ -3,8 +3,10 @@
 //! Checks build `Diagnostic`s and push them into a `Sink`; they never print. Renderers turn
 //! them into text. Nothing here knows how a finding is displayed.
 
+use std::collections::HashSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
@@ -101,13 +103,16 @@ pub struct Diagnostic {
     pub severity: Severity,
     pub effect: Effect,
     pub message: String,
-    pub help: Option<String>,
-    /// Absolute path of the file the finding is about (the file a fix must change).
-    pub file: Option<PathBuf>,
+    /// Shared, not owned: a code's help repeats word for word on each of its findings (100,000
+    /// times in a broken jobs.json, issue #11), so `Shared` hands every equal text one buffer.
+    pub help: Option<Arc<str>>,
+    /// Absolute path of the file the finding is about (the file a fix must change); shared
+    /// between the findings of one file, as the help is.
+    pub file: Option<Arc<Path>>,
     /// The primary span in `file`; `None` for a finding about a file as a whole.
     pub span: Option<Span>,
-    /// Text for the primary label under the snippet.
-    pub label: Option<String>,
+    /// Text for the primary label under the snippet; shared like the help.
+    pub label: Option<Arc<str>>,
     /// JSON Pointer of the value in `file`, when it is a JSON value.
     pub pointer: Option<String>,
     pub secondary: Vec<Label>,
@@ -161,14 +166,14 @@ impl Diagnostic {
         self
     }
 
-    pub fn file(mut self, file: impl Into<PathBuf>) -> Self {
-        self.file = Some(file.into());
+    pub fn file(mut self, file: impl AsRef<Path>) -> Self {
+        self.file = Some(Arc::from(file.as_ref()));
         self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
         self.span = Some(span);
-        self.label = Some(label.into());
+        self.label = Some(Arc::from(label.into()));
         self
     }
 
@@ -178,7 +183,7 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(Arc::from(help.into()));
         self
     }
 
@@ -186,8 +191,8 @@ impl Diagnostic {
     pub fn add_help(mut self, more: impl AsRef<str>) -> Self {
         let more = more.as_ref();
         self.help = Some(match self.help.take() {
-            Some(h) => format!("{h}\n{more}"),
-            None => more.to_string(),
+            Some(h) => Arc::from(format!("{h}\n{more}")),
+            None => Arc::from(more),
         });
         self
     }
@@ -216,14 +221,65 @@ pub fn append_keeping_larger(into: &mut Vec<Diagnostic>, mut more: Vec<Diagnosti
     }
 }
 
+/// Hands equal texts and paths of findings one shared buffer: the help of a code, its fix's
+/// title and the file repeat on every finding, and a broken jobs.json has 100,000 of them
+/// (issue #11). Bounded: it forgets everything when full, so texts that never repeat cost a
+/// bounded amount of bookkeeping; what it has shared stays shared.
+#[derive(Debug, Default)]
+pub struct Shared {
+    texts: HashSet<Arc<str>>,
+    paths: HashSet<Arc<Path>>,
+}
+
+/// How many distinct texts (and paths) `Shared` remembers.
+const SHARED_MEMO: usize = 1024;
+
+impl Shared {
+    /// Points the finding's help, label, fix title and file at the buffers of equal ones seen before.
+    pub fn share(&mut self, d: &mut Diagnostic) {
+        if let Some(help) = d.help.as_mut() {
+            self.text(help);
+        }
+        if let Some(label) = d.label.as_mut() {
+            self.text(label);
+        }
+        if let Some(fix) = d.fix.as_mut() {
+            fix.share_title(|title| self.text(title));
+        }
+        if let Some(file) = d.file.as_mut() {
+            if let Some(known) = self.paths.get(file) {
+                *file = known.clone();
+            } else {
+                if self.paths.len() >= SHARED_MEMO {
+                    self.paths.clear();
+                }
+                self.paths.insert(file.clone());
+            }
+        }
+    }
+
+    fn text(&mut self, text: &mut Arc<str>) {
+        if let Some(known) = self.texts.get(text) {
+            *text = known.clone();
+        } else {
+            if self.texts.len() >= SHARED_MEMO {
+                self.texts.clear();
+            }
+            self.texts.insert(text.clone());
+        }
+    }
+}
+
 /// Where checks put their findings. Collecting in a plain vector keeps checks free of I/O.
 #[derive(Debug, Default)]
 pub struct Sink {
     diagnostics: Vec<Diagnostic>,
+    shared: Shared,
 }
 
 impl Sink {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
+    pub fn push(&mut self, mut diagnostic: Diagnostic) {
+        self.shared.share(&mut diagnostic);
         self.diagnostics.push(diagnostic);
     }
 
@@ -232,11 +288,15 @@ impl Sink {
     }
 
     pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
-        self.diagnostics.extend(diagnostics);
+        for diagnostic in diagnostics {
+            self.push(diagnostic);
+        }
     }
 
     /// Adds a check's collected findings after those already here, in order, without holding
-    /// two copies of the larger list at once (issue #11: 100,000 findings).
+    /// two copies of the larger list at once (issue #11: 100,000 findings). The caller shares
+    /// their texts as it collects them (`Shared`), before they pile up: they are not hashed a
+    /// second time here.
     pub fn append(&mut self, diagnostics: Vec<Diagnostic>) {
         append_keeping_larger(&mut self.diagnostics, diagnostics);
     }
@@ -281,5 +341,31 @@ mod tests {
         sink.append(found(&["d"]));
         sink.append(Vec::new());
         assert_eq!(messages(&sink.into_vec()), ["first", "a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn equal_helps_titles_and_paths_share_one_buffer() {
+        let finding = |n: usize| {
+            Diagnostic::new(&CODE, Effect::None, format!("job #{n}"))
+                .file(PathBuf::from("/agent/.instar/jobs.json"))
+                .help(format!("instar {} skips this job", "0.28.64"))
+                .at(n..n + 1, format!("not {}", "allowed"))
+                .fix(Some(Fix::manual(format!("remove job #{}", n % 2))))
+        };
+        let mut sink = Sink::default();
+        sink.push(finding(1));
+        sink.extend(vec![finding(2), finding(3)]);
+        let found = sink.into_vec();
+        let help = |d: &Diagnostic| d.help.clone().unwrap();
+        let file = |d: &Diagnostic| d.file.clone().unwrap();
+        assert!(Arc::ptr_eq(&help(&found[0]), &help(&found[2])));
+        assert!(Arc::ptr_eq(&file(&found[0]), &file(&found[1])));
+        let label = |d: &Diagnostic| d.label.clone().unwrap();
+        assert!(Arc::ptr_eq(&label(&found[1]), &label(&found[2])));
+        let title = |d: &Diagnostic| d.fix.as_ref().unwrap().title().as_ptr();
+        assert_eq!(title(&found[0]), title(&found[2]), "same title: one buffer");
+        assert_ne!(title(&found[0]), title(&found[1]), "another title");
+        assert_eq!(found[1].fix.as_ref().unwrap().title(), "remove job #0");
+        assert_eq!(messages(&found), ["job #1", "job #2", "job #3"]);
     }
 }

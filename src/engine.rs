@@ -162,23 +162,72 @@ fn status_of(found: &[Diagnostic]) -> CheckStatus {
 
 /// Within a check: by file, findings without a span first, then by span start.
 fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
-    // Each file's shown path built once, not twice per comparison (issue #11); the sort is
-    // stable, as before: findings of one place keep the check's order.
-    let mut shown: HashMap<PathBuf, String> = HashMap::new();
-    found.sort_by_cached_key(|d| {
-        let file = d.file.as_deref().map(|p| {
-            shown
-                .entry(p.to_path_buf())
-                .or_insert_with(|| cx.display_path(p))
-                .clone()
-        });
-        (file, d.span.as_ref().map(|s| s.start))
-    });
+    // Each file's shown path built once, not twice per comparison (issue #11), and ranked
+    // once: the key of each finding is two numbers, not a copy of its path (100,000 copies
+    // for a broken jobs.json). The sort is stable, as before: findings of one place keep the
+    // check's order.
+    let mut shown: HashMap<&Path, String> = HashMap::new();
+    for d in found.iter() {
+        if let Some(p) = d.file.as_deref() {
+            shown.entry(p).or_insert_with(|| cx.display_path(p));
+        }
+    }
+    // Ranked by the shown path, as the findings were sorted by it (two paths shown alike
+    // share a rank and keep the check's order).
+    let mut names: Vec<&String> = shown.values().collect();
+    names.sort();
+    names.dedup();
+    let rank_of = |p: &Path| shown.get(p).and_then(|s| names.binary_search(&s).ok());
+    let keys: Vec<(Option<usize>, Option<usize>)> = found
+        .iter()
+        .map(|d| {
+            let file = d.file.as_deref().and_then(rank_of);
+            (file, d.span.as_ref().map(|s| s.start))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by_key(|&i| keys[i]);
+    drop(keys);
+    permute(found, order);
+}
+
+/// Puts `items` in `order` (`order[k]` is the index of the item that goes to position `k`),
+/// by swaps along each cycle: the findings move once, never copied (issue #11).
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut at = start;
+        loop {
+            let next = order[at];
+            order[at] = at;
+            if next == start || next == at {
+                break;
+            }
+            items.swap(at, next);
+            at = next;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        for order in [
+            vec![],
+            vec![0],
+            vec![2, 0, 1],
+            vec![1, 0, 3, 2, 4],
+            vec![4, 3, 2, 1, 0],
+            vec![3, 0, 4, 1, 2, 5],
+        ] {
+            let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+            let expected: Vec<usize> = order.iter().map(|&i| i * 10).collect();
+            permute(&mut items, order);
+            assert_eq!(items, expected);
+        }
+    }
 
     #[test]
     fn selection_by_check_and_by_code() {

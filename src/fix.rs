@@ -5,7 +5,10 @@
 //! diff renderer and (later) the writer both use, so a preview is exactly what would be written.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A byte range in a file, end exclusive. BOM bytes are included in offsets. Defined here, below
 /// the findings (`diag` re-exports it), so that findings depend on fixes and never the reverse.
@@ -50,7 +53,7 @@ pub enum Change {
     /// Move a file into the run's quarantine folder (our "delete").
     Quarantine { file: PathBuf },
     /// Save data (e.g. invalid jobs entries) into a named file in the run's quarantine folder.
-    QuarantineData { name: String, contents: Vec<u8> },
+    QuarantineData { name: String, contents: SharedBytes },
     /// Rename a file within the project (promote a temp file, swap two key files back). The
     /// bytes move unchanged: this is how a fix relocates a PEM without rewriting it.
     Rename { from: PathBuf, to: PathBuf },
@@ -70,11 +73,65 @@ impl Change {
     }
 }
 
+/// Bytes a change carries, possibly a range of a file's bytes as the `Context` read them: a
+/// fix that quarantines an entry refers to the entry where it lies instead of copying it, so
+/// 100,000 quarantined entries are not the file a second time (issue #11). Compared and
+/// hashed by the bytes it holds, wherever they live.
+#[derive(Debug, Clone)]
+pub struct SharedBytes {
+    bytes: Arc<Vec<u8>>,
+    range: std::ops::Range<usize>,
+}
+
+impl SharedBytes {
+    /// `range` of `bytes`, cut to what `bytes` holds (an empty run when it lies outside).
+    pub fn range_of(bytes: Arc<Vec<u8>>, range: Span) -> Self {
+        let end = range.end.min(bytes.len());
+        let start = range.start.min(end);
+        SharedBytes {
+            bytes,
+            range: start..end,
+        }
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        let range = 0..bytes.len();
+        SharedBytes {
+            bytes: Arc::new(bytes),
+            range,
+        }
+    }
+}
+
+impl Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[self.range.clone()]
+    }
+}
+
+impl PartialEq for SharedBytes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for SharedBytes {}
+
+impl Hash for SharedBytes {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
 /// Built only by `safe`, `unsafe_` and `manual`, so a manual fix never carries a change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fix {
     applicability: Applicability,
-    title: String,
+    /// Shared like a finding's help (`diag::Shared`): a code's fixes often have one title.
+    title: Arc<str>,
     changes: Vec<Change>,
 }
 
@@ -91,9 +148,15 @@ impl Fix {
         &self.changes
     }
 
-    /// The title, for the redaction pass that hides what it quotes (`redact::sources`).
-    pub fn title_mut(&mut self) -> &mut String {
-        &mut self.title
+    /// Replaces the title, for the redaction pass that hides what it quotes
+    /// (`redact::sources`).
+    pub fn set_title(&mut self, title: String) {
+        self.title = Arc::from(title);
+    }
+
+    /// Lets `diag::Shared` point the title at an equal one's buffer.
+    pub fn share_title(&mut self, share: impl FnOnce(&mut Arc<str>)) {
+        share(&mut self.title);
     }
 
     /// Whether a run that applies fixes down to `threshold` (`Safe` for `--fix`, `Unsafe` for
@@ -108,7 +171,7 @@ impl Fix {
     pub fn safe(title: impl Into<String>, changes: Vec<Change>) -> Self {
         Fix {
             applicability: Applicability::Safe,
-            title: title.into(),
+            title: Arc::from(title.into()),
             changes,
         }
     }
@@ -116,7 +179,7 @@ impl Fix {
     pub fn unsafe_(title: impl Into<String>, changes: Vec<Change>) -> Self {
         Fix {
             applicability: Applicability::Unsafe,
-            title: title.into(),
+            title: Arc::from(title.into()),
             changes,
         }
     }
@@ -125,7 +188,7 @@ impl Fix {
     pub fn manual(title: impl Into<String>) -> Self {
         Fix {
             applicability: Applicability::Manual,
-            title: title.into(),
+            title: Arc::from(title.into()),
             changes: Vec::new(),
         }
     }
@@ -343,5 +406,24 @@ mod tests {
     #[test]
     fn out_of_bounds_edit_is_refused() {
         assert!(apply_edits(b"ab", &[(1..5, "x")]).is_err());
+    }
+
+    #[test]
+    fn shared_bytes_are_their_range_and_compare_by_content() {
+        use std::collections::hash_map::DefaultHasher;
+        let file = Arc::new(b"[{\"a\":1},{\"b\":2}]".to_vec());
+        let shared = SharedBytes::range_of(file.clone(), 1..8);
+        assert_eq!(&*shared, b"{\"a\":1}");
+        let owned = SharedBytes::from(b"{\"a\":1}".to_vec());
+        assert_eq!(shared, owned);
+        let hash = |b: &SharedBytes| {
+            let mut h = DefaultHasher::new();
+            b.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&shared), hash(&owned));
+        assert_ne!(shared, SharedBytes::range_of(file.clone(), 9..16));
+        assert_eq!(&*SharedBytes::range_of(file.clone(), 16..99), b"]");
+        assert!(SharedBytes::range_of(file, 40..50).is_empty());
     }
 }

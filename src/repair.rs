@@ -150,7 +150,7 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
         .filter_map(Change::file)
         .cloned()
         .collect();
-    files.extend(d.file.clone());
+    files.extend(d.file.as_deref().map(Path::to_path_buf));
     files
 }
 
@@ -241,7 +241,7 @@ pub fn repair(
             .enumerate()
             .filter(|(_, d)| {
                 d.fix.as_ref().is_some_and(|fix| wanted(fix, opts))
-                    && !settled.contains(&key_of(&cx, d))
+                    && (settled.is_empty() || !settled.contains(&key_of(&cx, d)))
             })
             .map(|(i, _)| i)
             .collect();
@@ -374,21 +374,16 @@ pub fn repair(
         }
         for (i, outcome) in chosen.iter().zip(&applied) {
             let d = &report.diagnostics[*i];
-            let mut done = d.clone();
             match outcome {
                 Ok(()) => {
-                    done.fix_status = FixStatus::Applied;
                     if let Some(fix) = &d.fix {
                         tx.record_fix(d.code.id, fix.title());
                     }
                 }
-                Err(reason) => {
+                Err(_) => {
                     settled.insert(key_of(&cx, d));
-                    done.fix_status = FixStatus::Failed;
-                    done = done.add_help(format!("the fix was not applied: {reason}"));
                 }
             }
-            handled.push(done);
         }
 
         let next_cx = (env.new_context)();
@@ -405,10 +400,44 @@ pub fn repair(
                 roll_back(env, tx)
             )));
         }
+        drop(applied_here);
+        // The pass's findings are moved out of its report, which is done with, rather than
+        // copied while it lives: 100,000 fixed findings are one list, not two (issue #11).
+        handled.extend(take_handled(
+            std::mem::take(&mut report.diagnostics),
+            &chosen,
+            applied,
+        ));
         cx = next_cx;
         report = next;
     }
     Err(RepairError::NotConverged(roll_back(env, tx)))
+}
+
+/// The `chosen` findings of `diagnostics` (indexes in ascending order), each marked with what
+/// became of its fix (`outcomes`, one per chosen finding), in that order.
+fn take_handled(
+    diagnostics: Vec<Diagnostic>,
+    chosen: &[usize],
+    outcomes: Vec<Result<(), String>>,
+) -> Vec<Diagnostic> {
+    debug_assert!(chosen.windows(2).all(|w| w[0] < w[1]));
+    let mut picks = chosen.iter().zip(outcomes).peekable();
+    let mut handled = Vec::with_capacity(chosen.len());
+    for (i, mut d) in diagnostics.into_iter().enumerate() {
+        let Some((_, outcome)) = picks.next_if(|(&at, _)| at == i) else {
+            continue;
+        };
+        match outcome {
+            Ok(()) => d.fix_status = FixStatus::Applied,
+            Err(reason) => {
+                d.fix_status = FixStatus::Failed;
+                d = d.add_help(format!("the fix was not applied: {reason}"));
+            }
+        }
+        handled.push(d);
+    }
+    handled
 }
 
 /// Applies the chosen findings' fixes; one result per chosen finding. A fix that cannot be

@@ -13,12 +13,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cron;
-use crate::diag::{Code, Diagnostic, Effect, Label, Sink, Span};
+use crate::diag::{Code, Diagnostic, Effect, Label, Shared, Sink, Span};
 use crate::engine::Context;
-use crate::fix::{Change, Fix};
+use crate::fix::{Change, Fix, SharedBytes};
 use crate::json::{self, RootShape, Tape, Value};
 use crate::json_edit;
-use crate::source::FileState;
+use crate::source::{Bytes, FileState};
 use crate::version::boundary;
 
 use super::shared;
@@ -120,6 +120,16 @@ struct EntryPass {
     crons: entry::CronCache,
     exists_cache: HashMap<PathBuf, bool>,
     gate_programs: HashMap<String, bool>,
+    /// Every entry's findings repeat their help, fix title and path: shared as they come, so
+    /// a file where every job is broken holds each text once (issue #11).
+    shared: Shared,
+}
+
+impl EntryPass {
+    fn push(&mut self, mut diagnostic: Diagnostic) {
+        self.shared.share(&mut diagnostic);
+        self.found.push(diagnostic);
+    }
 }
 
 impl<'a> JobsRun<'a> {
@@ -158,7 +168,8 @@ impl<'a> JobsRun<'a> {
     }
 
     /// Diagnoses the file's bytes; returns whether JSON.parse accepts them.
-    fn diagnose_bytes(&self, bytes: &[u8], sink: &mut Sink) -> bool {
+    fn diagnose_bytes(&self, file: &Bytes, sink: &mut Sink) -> bool {
+        let bytes: &[u8] = file;
         if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
             sink.push(self.with_dormancy(file_findings::bom(self.cx, &self.path)));
         }
@@ -195,10 +206,14 @@ impl<'a> JobsRun<'a> {
                 for item in &pass.pending {
                     let removal = json_edit::removal_span(&array_span, &pass.entries, item.entry);
                     let entry_span = pass.entries[item.entry].clone();
-                    let fix = self.quarantine_fix(bytes, entry_span, removal);
-                    pass.found[item.diagnostic].fix = Some(fix);
+                    let fix = self.quarantine_fix(file, entry_span, removal);
+                    let found = &mut pass.found[item.diagnostic];
+                    found.fix = Some(fix);
+                    pass.shared.share(found);
                 }
-                pass.found.extend(pass.slugs.duplicates(&self.path));
+                for duplicate in pass.slugs.duplicates(&self.path) {
+                    pass.push(duplicate);
+                }
                 sink.append(pass.found);
                 !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
@@ -280,7 +295,7 @@ impl<'a> JobsRun<'a> {
                     entry: index,
                 }),
             }
-            pass.found.push(self.with_dormancy(diagnostic));
+            pass.push(self.with_dormancy(diagnostic));
         }
 
         for hazard in hazards {
@@ -313,13 +328,13 @@ impl<'a> JobsRun<'a> {
                     }],
                 )));
             }
-            pass.found.push(diagnostic);
+            pass.push(diagnostic);
         }
 
         let tape = entry.tape();
         let subject = format!("job #{}: ", index + 1);
         for dup in tape.duplicates() {
-            pass.found.push(shared::duplicate_key_finding(
+            pass.push(shared::duplicate_key_finding(
                 &DUPLICATE_KEY,
                 &self.path,
                 entry,
@@ -327,16 +342,15 @@ impl<'a> JobsRun<'a> {
                 &subject,
             ));
         }
-        pass.found.extend(shared::invalid_utf8_findings(
-            &INVALID_UTF8,
-            &self.path,
-            tape.invalid_utf8(),
-            &subject,
-        ));
+        for finding in
+            shared::invalid_utf8_findings(&INVALID_UTF8, &self.path, tape.invalid_utf8(), &subject)
+        {
+            pass.push(finding);
+        }
 
         if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
             if self.shadowing.contains(slug.as_ref()) {
-                pass.found.push(
+                pass.push(
                     Diagnostic::new(
                         &SHADOWED_BY_MANIFEST,
                         Effect::None,
@@ -354,8 +368,9 @@ impl<'a> JobsRun<'a> {
         }
     }
 
-    fn quarantine_fix(&self, bytes: &[u8], entry: Span, removal: Span) -> Fix {
-        let raw = bytes.get(entry).unwrap_or_default().to_vec();
+    /// The entry's bytes are referred to where the file holds them, not copied.
+    fn quarantine_fix(&self, file: &Bytes, entry: Span, removal: Span) -> Fix {
+        let raw = SharedBytes::range_of(file.clone(), entry);
         Fix::unsafe_(
             "move this entry to the doctor's quarantine (jobs.invalid.json)",
             vec![

@@ -23,6 +23,12 @@ pub struct Sources {
     /// word for word, 100,000 times in a broken jobs.json (issue #11). Emptied when full, so
     /// texts that never repeat (messages naming their job) cost a bounded amount of memory.
     prose: HashMap<String, String>,
+    /// The last file asked about and its source: a report's findings come file by file, and
+    /// hashing a path walks its components (issue #11: 100,000 findings in one file).
+    last: Option<(PathBuf, Option<RedactedSource>)>,
+    /// Whether the last file scrubbed for is a key file (`redact::is_key_file`), asked once
+    /// per finding's text otherwise.
+    last_key_file: Option<(PathBuf, bool)>,
 }
 
 /// How many distinct texts `Sources::prose` keeps.
@@ -30,7 +36,13 @@ const PROSE_MEMO: usize = 256;
 
 impl Sources {
     pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
-        self.cache
+        if let Some((last, source)) = &self.last {
+            if last.as_os_str() == path.as_os_str() {
+                return source.clone();
+            }
+        }
+        let source = self
+            .cache
             .entry(path.to_path_buf())
             .or_insert_with(|| {
                 let bytes = cx.bytes_of(path)?;
@@ -38,7 +50,9 @@ impl Sources {
                 let secrets = cx.secret_spans(path)?;
                 Some((bytes, secrets))
             })
-            .clone()
+            .clone();
+        self.last = Some((path.to_path_buf(), source.clone()));
+        source
     }
 
     /// The file's path as the reports show it (`Context::display_path`), built once per file:
@@ -90,7 +104,15 @@ impl Sources {
         // A key file is secret whole, but its findings name its armour ("a `PRIVATE KEY`
         // block"): what they must not quote is its body, base64 runs. A damaged header can
         // carry body bytes into the label a finding quotes.
-        if redact::is_key_file(file, &bytes) {
+        let key_file = match &self.last_key_file {
+            Some((last, known)) if last.as_os_str() == file.as_os_str() => *known,
+            _ => {
+                let known = redact::is_key_file(file, &bytes);
+                self.last_key_file = Some((file.to_path_buf(), known));
+                known
+            }
+        };
+        if key_file {
             let runs: Vec<String> = bytes
                 .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
                 .filter(|run| run.len() >= 16)
@@ -145,25 +167,35 @@ impl Sources {
         }
         // Where the finding is, taken apart from it (not a clone of the whole finding, whose
         // fix may carry a quarantined entry's bytes) so that its texts can change in place.
+        // A text is replaced only when scrubbing changed it: a help or title shared by many
+        // findings (`diag::Shared`) stays one buffer (issue #11).
         let file = d.file.clone();
         let near = near_spans(d);
-        let mut scrub = |t: &mut String| {
-            if may_quote(t) {
-                *t = self.scrub_near(cx, file.as_deref(), &near, t, true);
+        let mut scrubbed = |t: &str| -> Option<String> {
+            if !may_quote(t) {
+                return None;
             }
+            let clean = self.scrub_near(cx, file.as_deref(), &near, t, true);
+            (clean != t).then_some(clean)
         };
-        scrub(&mut d.message);
-        if let Some(h) = d.help.as_mut() {
-            scrub(h);
+        if let Some(clean) = scrubbed(&d.message) {
+            d.message = clean;
         }
-        if let Some(l) = d.label.as_mut() {
-            scrub(l);
+        if let Some(clean) = d.help.as_deref().and_then(&mut scrubbed) {
+            d.help = Some(Arc::from(clean));
+        }
+        if let Some(clean) = d.label.as_deref().and_then(&mut scrubbed) {
+            d.label = Some(Arc::from(clean));
         }
         for l in &mut d.secondary {
-            scrub(&mut l.message);
+            if let Some(clean) = scrubbed(&l.message) {
+                l.message = clean;
+            }
         }
         if let Some(f) = d.fix.as_mut() {
-            scrub(f.title_mut());
+            if let Some(clean) = scrubbed(f.title()) {
+                f.set_title(clean);
+            }
         }
     }
 }
@@ -174,7 +206,7 @@ fn near_spans(d: &Diagnostic) -> Vec<Span> {
     near.extend(
         d.secondary
             .iter()
-            .filter(|l| Some(&l.file) == d.file.as_ref())
+            .filter(|l| Some(l.file.as_path()) == d.file.as_deref())
             .filter_map(|l| l.span.clone()),
     );
     near

@@ -138,7 +138,7 @@ impl<'a> Plan<'a> {
                     out.push_str(&unified(cx, file, &old, contents));
                 }
                 if !section.edits.is_empty() {
-                    out.push_str(&edits_diff(cx, sources, file, &mut section.edits));
+                    write_edits_diff(&mut out, cx, sources, file, &mut section.edits);
                 }
             }
             section.actions.iter().for_each(|a| out.push_str(a));
@@ -214,12 +214,15 @@ const ALIGN_MAX_LINES: usize = 2_000;
 /// index of the result. The changed lines come from the edits themselves: each edit's own lines
 /// (on each side) form a block, blocks on shared lines merge, and only a block's lines are
 /// aligned (issue #11): N edits cost the file once plus their own lines, never N times the file.
-fn edits_diff(
+/// Written at the end of `out`, the report's text, rather than into a string of its own that
+/// is then copied there: a diff removing 100,000 jobs is about the file's size (issue #11).
+fn write_edits_diff(
+    out: &mut String,
     cx: &Context,
     sources: &mut Sources,
     file: &std::path::Path,
     edits: &mut [(Span, &str)],
-) -> String {
+) {
     let (bytes, secrets, lines) = match (sources.get(cx, file), sources.lines(cx, file)) {
         (Some((bytes, secrets)), Some(lines)) => (bytes, secrets, lines),
         _ => (
@@ -237,10 +240,13 @@ fn edits_diff(
     edits.sort_by_key(|(span, _)| (span.start, span.end));
     let new_bytes = match apply_edits(old.bytes, edits) {
         Ok(new) => new,
-        Err(err) => return format!("{}: {err}\n", sources.display(cx, file)),
+        Err(err) => {
+            out.push_str(&format!("{}: {err}\n", sources.display(cx, file)));
+            return;
+        }
     };
     if old.bytes == new_bytes.as_slice() {
-        return String::new();
+        return;
     }
     // Over the whole new file, once (design §8).
     let new_secrets = redact::file_secret_spans(file, &new_bytes);
@@ -289,8 +295,20 @@ fn edits_diff(
         ops.push(Op::equal(old_at..old_count, new_at..new_count));
     }
     let name = sources.display(cx, file);
-    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
-    hunks(&mut out, &old, &new, &ops);
+    out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
+    hunks(out, &old, &new, &ops);
+}
+
+/// The unified diff of `edits` (see `write_edits_diff`) as a string of its own.
+#[cfg(test)]
+fn edits_diff(
+    cx: &Context,
+    sources: &mut Sources,
+    file: &std::path::Path,
+    edits: &mut [(Span, &str)],
+) -> String {
+    let mut out = String::new();
+    write_edits_diff(&mut out, cx, sources, file, edits);
     out
 }
 
@@ -451,7 +469,15 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
         };
         let (old_from, old_to) = (first.old.start, last.old.end);
         let (new_from, new_to) = (first.new.start, last.new.end);
-        let mut body = String::new();
+        out.push_str(&format!(
+            "@@ -{} +{} @@\n",
+            range_header(old_from, old_to - old_from),
+            range_header(new_from, new_to - new_from)
+        ));
+        // The hunk's lines go straight into `out`, and its marker lines, which depend on what
+        // the lines held, are put in front of them afterwards (rarely needed): a hunk removing
+        // 100,000 jobs is the file's size, and was held twice (issue #11).
+        let marks_at = out.len();
         let mut redacted = false;
         let mut escaped = false;
         let mut line = |sign: char, side: &Side, at: usize| {
@@ -466,10 +492,10 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
                     shown
                 }
             };
-            body.push(sign);
-            body.push_str(&text);
+            out.push(sign);
+            out.push_str(&text);
             if !text.ends_with('\n') {
-                body.push_str("\n\\ No newline at end of file\n");
+                out.push_str("\n\\ No newline at end of file\n");
             }
         };
         for op in &group {
@@ -481,18 +507,16 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
                 }
             }
         }
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range_header(old_from, old_to - old_from),
-            range_header(new_from, new_to - new_from)
-        ));
+        let mut marks = String::new();
         if redacted {
-            out.push_str(REDACTED_HUNK);
+            marks.push_str(REDACTED_HUNK);
         }
         if escaped {
-            out.push_str(ESCAPED_HUNK);
+            marks.push_str(ESCAPED_HUNK);
         }
-        out.push_str(&body);
+        if !marks.is_empty() {
+            out.insert_str(marks_at, &marks);
+        }
     }
 }
 

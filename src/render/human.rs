@@ -126,9 +126,9 @@ fn shown(text: String) -> String {
 
 /// help and messages may quote values.
 fn help_text(d: &Diagnostic) -> Option<String> {
-    let mut parts = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
     if let Some(help) = &d.help {
-        parts.push(help.clone());
+        parts.push(help.to_string());
     }
     if let Some(fix) = &d.fix {
         let how = match fix.applicability() {
@@ -152,7 +152,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
             let same_file: Vec<_> = d
                 .secondary
                 .iter()
-                .filter(|l| &l.file == file && l.span.is_some())
+                .filter(|l| *l.file == **file && l.span.is_some())
                 .collect();
             let mut focus = vec![span.clone()];
             focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
@@ -177,7 +177,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
     for label in d
         .secondary
         .iter()
-        .filter(|l| Some(&l.file) != d.file.as_ref())
+        .filter(|l| Some(l.file.as_path()) != d.file.as_deref())
     {
         // miette heads a related report with its severity ("Advice:") and code: the file name
         // reads well there, the label's text below it.
@@ -745,6 +745,7 @@ mod tests {
 #[cfg(test)]
 mod scale_tests {
     use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
 
     use super::*;
     use crate::engine::{self, Selection};
@@ -781,7 +782,10 @@ mod scale_tests {
             .filter(|d| d.span.is_some())
             .collect();
         assert!(placed.len() >= 20, "{:?}", report.diagnostics);
-        let mut files: BTreeSet<_> = placed.iter().filter_map(|d| d.file.clone()).collect();
+        let mut files: BTreeSet<PathBuf> = placed
+            .iter()
+            .filter_map(|d| d.file.as_deref().map(Path::to_path_buf))
+            .collect();
         files.extend(
             report
                 .diagnostics

@@ -92,10 +92,12 @@ fn sarif_fix(
             } => {
                 // An edit inside or against a secret would show it as its deleted region's
                 // replacement, whatever the replacement text itself says.
+                // The secrets are sorted and disjoint: the first that does not end before the
+                // edit is the only one that may touch it, found by bisection rather than by
+                // reading every secret of the file for every fix (issue #11).
                 let touches_secret = sources.get(cx, file).is_some_and(|(_, secrets)| {
-                    secrets
-                        .iter()
-                        .any(|s| s.start <= span.end && span.start <= s.end)
+                    let first = secrets.partition_point(|s| s.end < span.start);
+                    secrets.get(first).is_some_and(|s| s.start <= span.end)
                 });
                 if touches_secret || redact::redact_text(replacement) != *replacement {
                     return None;

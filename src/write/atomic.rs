@@ -100,6 +100,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteErr
     write_atomic_if(path, bytes, mode, || Ok(()))
 }
 
+/// `write_atomic` of what `body` writes, as it writes it (through a buffer): a file the doctor
+/// composes (100,000 quarantined jobs) is never held whole in memory on its way to the disk.
+pub fn write_atomic_streamed(
+    path: &Path,
+    mode: u32,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), WriteError> {
+    replace(
+        path,
+        |file| {
+            let mut out = io::BufWriter::new(file);
+            body(&mut out)?;
+            out.flush()
+        },
+        mode,
+        || Ok(()),
+        Durability::Durable,
+    )
+}
+
 /// `write_atomic`, with `still_ok` asked right before the rename (the compare of a
 /// compare-and-swap): when it refuses, the temp file goes and the target is left as it is.
 pub fn write_atomic_if(
@@ -108,7 +128,13 @@ pub fn write_atomic_if(
     mode: u32,
     still_ok: impl FnOnce() -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
-    replace(path, bytes, mode, still_ok, Durability::Durable)
+    replace(
+        path,
+        |file| file.write_all(bytes),
+        mode,
+        still_ok,
+        Durability::Durable,
+    )
 }
 
 /// Writes a record the doctor keeps for itself (the preflight's `preflight.json`): atomic like
@@ -117,7 +143,13 @@ pub fn write_atomic_if(
 /// the rename (a write barrier on macOS, `fdatasync` elsewhere) and the folder is not synced,
 /// which is most of a durable write's cost; never use it for a user's file.
 pub fn write_atomic_record(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
-    replace(path, bytes, mode, || Ok(()), Durability::Ordered)
+    replace(
+        path,
+        |file| file.write_all(bytes),
+        mode,
+        || Ok(()),
+        Durability::Ordered,
+    )
 }
 
 /// How far a replacement must have reached the disk when the write returns.
@@ -131,7 +163,7 @@ enum Durability {
 
 fn replace(
     path: &Path,
-    bytes: &[u8],
+    body: impl FnOnce(&mut File) -> io::Result<()>,
     mode: u32,
     still_ok: impl FnOnce() -> Result<(), WriteError>,
     durability: Durability,
@@ -143,7 +175,7 @@ fn replace(
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(io_err(&temp))?;
         failpoint::space().map_err(io_err(&temp))?;
-        file.write_all(bytes).map_err(io_err(&temp))?;
+        body(&mut file).map_err(io_err(&temp))?;
         match durability {
             Durability::Durable => file.sync_all(),
             Durability::Ordered => order_data(&file),

@@ -11,9 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::fix::SharedBytes;
+
 use super::atomic::{
     remove_empty_dirs, set_mode_nofollow, sync_dir, temp_parts, write_atomic, write_atomic_if,
-    PRIVATE_FILE_MODE,
+    write_atomic_streamed, PRIVATE_FILE_MODE,
 };
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
 use super::manifest::{
@@ -96,8 +98,9 @@ pub struct Transaction {
     manifest: Manifest,
     /// Whether the in-progress manifest is on disk (written before the first change).
     recorded: bool,
-    /// Data saved into the quarantine, by file name, written when the run finishes.
-    saved: Vec<(String, Vec<Vec<u8>>)>,
+    /// Data saved into the quarantine, by file name, written when the run finishes. Shared
+    /// with the fixes that carry it (often ranges of the file the checks read), not copied.
+    saved: Vec<(String, Vec<SharedBytes>)>,
     /// The hash of what the checks read (`None`: absent), for files not backed up yet.
     diagnosed: HashMap<String, Option<String>>,
     /// Files found changed by someone else since they were diagnosed: not touched again.
@@ -478,10 +481,10 @@ impl Transaction {
     }
 
     /// Saves data (a JSON value's bytes) into a named JSON-array file in the quarantine.
-    pub fn save_to_quarantine(&mut self, name: &str, item: &[u8]) {
+    pub fn save_to_quarantine(&mut self, name: &str, item: &SharedBytes) {
         match self.saved.iter_mut().find(|(n, _)| n == name) {
-            Some((_, items)) => items.push(item.to_vec()),
-            None => self.saved.push((name.to_string(), vec![item.to_vec()])),
+            Some((_, items)) => items.push(item.clone()),
+            None => self.saved.push((name.to_string(), vec![item.clone()])),
         }
     }
 
@@ -507,13 +510,10 @@ impl Transaction {
     pub fn commit(&mut self) -> Result<Option<String>, WriteError> {
         for (name, items) in std::mem::take(&mut self.saved) {
             own_dir(&self.state_dir, &self.quarantine_dir)?;
-            let body: Vec<String> = items
-                .iter()
-                .map(|i| String::from_utf8_lossy(i).into_owned())
-                .collect();
-            let text = format!("[\n  {}\n]\n", body.join(",\n  "));
             let path = self.quarantine_dir.join(&name);
-            write_atomic(&path, text.as_bytes(), PRIVATE_FILE_MODE)?;
+            write_atomic_streamed(&path, PRIVATE_FILE_MODE, |out| {
+                write_quarantine_file(&items, out)
+            })?;
             self.manifest
                 .saved
                 .push(crate::paths::display_path(&self.state_dir, &path));
@@ -710,5 +710,56 @@ fn put_back(copy: &Path, real: &Path, mode: u32) -> Result<(), WriteError> {
             write_atomic(real, &bytes, mode)
         }
         Err(err) => Err(io_err(copy)(err)),
+    }
+}
+
+/// The JSON array a quarantine file holds: each saved item as an element, one per line,
+/// written as it goes (100,000 quarantined jobs used to be copied three times over on their
+/// way to the disk: issue #11).
+fn write_quarantine_file(
+    items: &[SharedBytes],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    out.write_all(b"[\n  ")?;
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.write_all(b",\n  ")?;
+        }
+        out.write_all(String::from_utf8_lossy(item).as_bytes())?;
+    }
+    out.write_all(b"\n]\n")
+}
+
+#[cfg(test)]
+mod quarantine_file_tests {
+    use super::*;
+
+    /// The text every earlier run wrote: `undo` and users read these files.
+    fn as_before(items: &[&[u8]]) -> String {
+        let body: Vec<String> = items
+            .iter()
+            .map(|i| String::from_utf8_lossy(i).into_owned())
+            .collect();
+        format!("[\n  {}\n]\n", body.join(",\n  "))
+    }
+
+    #[test]
+    fn the_quarantine_file_is_the_array_it_always_was() {
+        let file = std::sync::Arc::new(b"[{\"a\":1},{\"b\":\"\xff\"}]".to_vec());
+        let cases: Vec<Vec<SharedBytes>> = vec![
+            vec![],
+            vec![SharedBytes::range_of(file.clone(), 1..8)],
+            vec![
+                SharedBytes::range_of(file.clone(), 1..8),
+                SharedBytes::range_of(file.clone(), 9..18),
+                SharedBytes::from(b"{}".to_vec()),
+            ],
+        ];
+        for items in cases {
+            let plain: Vec<&[u8]> = items.iter().map(|i| &**i).collect();
+            let mut written = Vec::new();
+            write_quarantine_file(&items, &mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), as_before(&plain));
+        }
     }
 }
