@@ -14,7 +14,7 @@ mod shadow;
 
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 pub use crate::catalogue::catalogue;
