@@ -17,7 +17,7 @@ mod child;
 
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::render;
-use instar_doctor::version::{VersionSource, NEWEST_KNOWN};
+use instar_doctor::version::NEWEST_KNOWN;
 
 const JOBS: usize = 100_000;
 
@@ -100,14 +100,7 @@ fn child_serde(path: &Path) {
 
 fn child_doctor(project: &Path) {
     let started = Instant::now();
-    let cx = Context::new(
-        project.to_path_buf(),
-        NEWEST_KNOWN,
-        Some(NEWEST_KNOWN),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
+    let cx = Context::at_version(project.to_path_buf(), NEWEST_KNOWN, 1_795_000_000);
     let report = engine::run(
         &cx,
         &Selection {

@@ -16,7 +16,7 @@ use instar_doctor::diag::Severity;
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::render;
 use instar_doctor::render::human::HumanOptions;
-use instar_doctor::version::{VersionSource, NEWEST_KNOWN};
+use instar_doctor::version::NEWEST_KNOWN;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -64,14 +64,7 @@ fn run(project: &Path, path: &Path, jobs: usize) {
             })
         })
         .fold(f64::MAX, f64::min);
-    let cx = Context::new(
-        project.to_path_buf(),
-        NEWEST_KNOWN,
-        Some(NEWEST_KNOWN),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
+    let cx = Context::at_version(project.to_path_buf(), NEWEST_KNOWN, 1_795_000_000);
     let report = engine::run(
         &cx,
         &Selection {
@@ -88,6 +81,7 @@ fn run(project: &Path, path: &Path, jobs: usize) {
         threshold: Severity::Error,
         hint: false,
         cwd: None,
+        command: None,
     };
     let verbose = HumanOptions {
         verbose: true,

@@ -169,14 +169,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// A context on the agent with nothing read yet.
 fn fresh_context(dir: &Path) -> Context {
-    Context::new(
-        dir.to_path_buf(),
-        NEWEST_KNOWN,
-        Some(NEWEST_KNOWN),
-        VersionSource::Default,
-        1_795_000_000,
-        false,
-    )
+    let mut cx = Context::at_version(dir.to_path_buf(), NEWEST_KNOWN, 1_795_000_000);
+    // No --instar-version, as a plain run: the shadow install's version is read too.
+    cx.version_source = VersionSource::Default;
+    cx
 }
 
 fn main() {

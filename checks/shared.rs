@@ -5,14 +5,55 @@
 use std::path::Path;
 
 use crate::diag::{Code, Diagnostic, Effect, Label, Span};
-use crate::engine::Context;
+use crate::engine::{Context, JsonDoc};
 use crate::fix::{Change, Fix};
-use crate::json::{Duplicate, ErrorKind, ParseError, Value};
+use crate::json::{Duplicate, ErrorKind, Kind, ParseError, Tape, Value};
 use crate::json_edit;
 use crate::source::FileState;
 
 /// The UTF-8 byte order mark, which JSON.parse rejects.
 pub const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
+/// The parsed tree of a file JSON.parse accepts as it stands: no syntax error and no BOM (the
+/// scanner reads past a BOM, JSON.parse does not). Readers of other areas' files and of files
+/// whose every flaw is one finding use it to look only at what instar itself would see.
+pub fn clean_tape(doc: &JsonDoc) -> Option<&Tape<'_>> {
+    match &doc.parsed {
+        Ok(outcome) if !outcome.bom => doc.tape(),
+        _ => None,
+    }
+}
+
+/// What a loader expecting a member of one JSON kind finds under its name.
+pub enum Member<'t> {
+    Missing,
+    /// There, but of another kind.
+    WrongKind(Value<'t>),
+    Found(Value<'t>),
+}
+
+/// The member `name` of `object`, judged against the kind its loader expects.
+pub fn member<'t>(object: Value<'t>, name: &str, kind: Kind) -> Member<'t> {
+    match object.get(name) {
+        None => Member::Missing,
+        Some(v) if v.kind() != kind => Member::WrongKind(v),
+        Some(v) => Member::Found(v),
+    }
+}
+
+/// An object's opening brace: where a member it lacks is reported.
+pub fn opening(object: Value<'_>) -> Span {
+    object.span().start..object.span().start + 1
+}
+
+/// Full spans (key through value) of an object's members: what an insertion or a removal of a
+/// member is placed among.
+pub fn member_spans(object: Value<'_>) -> Vec<Span> {
+    object
+        .members()
+        .map(|(_, v)| v.key_span().map_or(v.span(), |k| k.start..v.span().end))
+        .collect()
+}
 
 /// A file that stands where instar looks but cannot be loaded (a directory, a FIFO, a dangling
 /// link, no permission, too large): `<path> <what stands there>: <what instar then does>`. Each

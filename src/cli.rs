@@ -376,6 +376,18 @@ pub enum FailOn {
     Info,
 }
 
+impl FailOn {
+    /// The least severity that fails the run (exit 1).
+    pub fn threshold(self) -> crate::diag::Severity {
+        use crate::diag::Severity;
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,

@@ -8,10 +8,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
-
-/// A byte range in a file, end exclusive. BOM bytes are included in offsets.
-pub type Span = std::ops::Range<usize>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {

@@ -10,7 +10,9 @@ use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::diag::Span;
+/// A byte range in a file, end exclusive. BOM bytes are included in offsets. Defined here, below
+/// the findings (`diag` re-exports it), so that findings depend on fixes and never the reverse.
+pub type Span = std::ops::Range<usize>;
 
 /// How far a fix may be trusted to run unattended, ordered by trust as ruff orders it:
 /// `Manual < Unsafe < Safe`, so "applies at this threshold" is one comparison

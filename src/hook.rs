@@ -6,7 +6,6 @@
 //! uninstall. This is the one command that runs git: to find the hooks folder as git sees it
 //! (worktrees and `core.hooksPath` included).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,8 +18,13 @@ const MARKER: &str = "# installed by instar-doctor (hook install)";
 pub enum HookError {
     #[error("not inside a git repository (git rev-parse failed: {0})")]
     NotARepository(String),
+    /// An I/O error that names its path (fs-err).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}: a chained hook is already there; remove it first")]
+    ChainedExists(String),
     #[error("{0}: {1}")]
-    Io(String, std::io::Error),
+    Write(String, String),
     #[error("{0} is not instar-doctor's hook; nothing was removed")]
     NotOurs(String),
 }
@@ -91,30 +95,23 @@ fn is_ours(path: &Path) -> bool {
 
 pub fn install(cwd: &Path) -> Result<String, HookError> {
     let dir = hooks_dir(cwd)?;
-    fs::create_dir_all(&dir).map_err(|e| HookError::Io(dir.display().to_string(), e))?;
+    fs_err::create_dir_all(&dir)?;
     let hook = dir.join(HOOK);
     let chained = dir.join(CHAINED);
     let mut note = String::new();
     if hook.exists() && !is_ours(&hook) {
         if chained.exists() {
-            return Err(HookError::Io(
-                chained.display().to_string(),
-                std::io::Error::other("a chained hook is already there; remove it first"),
-            ));
+            return Err(HookError::ChainedExists(chained.display().to_string()));
         }
-        fs::rename(&hook, &chained).map_err(|e| HookError::Io(hook.display().to_string(), e))?;
+        fs_err::rename(&hook, &chained)?;
         note = format!(" (the existing hook now runs first, from {CHAINED})");
     }
     let doctor = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("instar-doctor"));
     // The hooks folder may be committed (`core.hooksPath`): a planted link named like a temp
     // file must never be written through, so this goes through the fix runs' atomic write
     // (O_CREAT|O_EXCL|O_NOFOLLOW temp file, fsync, rename).
-    crate::write::write_atomic(&hook, script(&doctor).as_bytes(), 0o755).map_err(|e| {
-        HookError::Io(
-            hook.display().to_string(),
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
+    crate::write::write_atomic(&hook, script(&doctor).as_bytes(), 0o755)
+        .map_err(|e| HookError::Write(hook.display().to_string(), e.to_string()))?;
     Ok(format!("installed {}{note}", hook.display()))
 }
 
@@ -129,13 +126,13 @@ pub fn uninstall(cwd: &Path) -> Result<String, HookError> {
         return Err(HookError::NotOurs(hook.display().to_string()));
     }
     if chained.exists() {
-        fs::rename(&chained, &hook).map_err(|e| HookError::Io(chained.display().to_string(), e))?;
+        fs_err::rename(&chained, &hook)?;
         Ok(format!(
             "removed; the previous hook is back at {}",
             hook.display()
         ))
     } else {
-        fs::remove_file(&hook).map_err(|e| HookError::Io(hook.display().to_string(), e))?;
+        fs_err::remove_file(&hook)?;
         Ok(format!("removed {}", hook.display()))
     }
 }
@@ -147,6 +144,25 @@ mod tests {
     #[test]
     fn paths_are_quoted_for_sh() {
         assert_eq!(sh_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+
+    /// A hooks folder that cannot be made says which path failed.
+    #[test]
+    fn a_hooks_folder_that_cannot_be_made_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(args)
+                .current_dir(tmp.path())
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(tmp.path().join("not-a-folder"), "").unwrap();
+        git(&["config", "core.hooksPath", "not-a-folder/hooks"]);
+        let err = install(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("not-a-folder"), "{err}");
     }
 
     #[test]

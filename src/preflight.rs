@@ -156,13 +156,42 @@ fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
 impl Preflight<'_> {
     /// Checks, fixes what is safe, and says whether instar can boot.
     pub fn run(&self, interrupt: &std::sync::atomic::AtomicBool) -> Outcome {
-        let new_context = || {
-            let mut cx = (self.new_context)();
-            cx.fatal_only = true;
-            cx
+        let cx = self.context();
+        let mut record = self.new_record(&cx);
+        let report = engine::run(&cx, &boot_checks());
+        if report.crashed() {
+            return self.doctor_failed(record, "a check crashed (a doctor bug)".to_string());
+        }
+        let fatal = fatal_only(report);
+        let safe_fix_pending = fatal.diagnostics.iter().any(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability() == Applicability::Safe)
+        });
+        let remaining = if safe_fix_pending && self.instar_pid.is_none() {
+            match self.fix_safe(record, interrupt) {
+                Ok((fixed, remaining)) => {
+                    record = fixed;
+                    remaining
+                }
+                Err(outcome) => return *outcome,
+            }
+        } else {
+            fatal
         };
-        let cx = new_context();
-        let mut record = Record {
+        self.conclude(record, &remaining)
+    }
+
+    /// A context for the preflight: only findings that stop the boot are wanted.
+    fn context(&self) -> Context {
+        let mut cx = (self.new_context)();
+        cx.fatal_only = true;
+        cx
+    }
+
+    /// The record of this preflight before anything is found or fixed.
+    fn new_record(&self, cx: &Context) -> Record {
+        Record {
             schema: RECORD_SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
             time: crate::machine::iso_seconds(self.now),
@@ -174,61 +203,65 @@ impl Preflight<'_> {
             fixed: Vec::new(),
             blocking: Vec::new(),
             error: None,
-        };
+        }
+    }
+
+    /// Applies the safe fixes of the findings that stop the boot, as a fix run of its own, and
+    /// returns the record with what was fixed and what still stops the boot; `Err` is the outcome
+    /// of a run that could not finish.
+    fn fix_safe(
+        &self,
+        mut record: Record,
+        interrupt: &std::sync::atomic::AtomicBool,
+    ) -> Result<(Record, Report), Box<Outcome>> {
+        (self.before_writing)();
+        let state = self.project_dir.join(engine::STATE_DIR);
+        if let Err(err) = write::recover_interrupted(self.project_dir, &state) {
+            return Err(Box::new(self.doctor_failed(record, err.to_string())));
+        }
         let selection = boot_checks();
-        let report = engine::run(&cx, &selection);
-        if report.crashed() {
-            return self.doctor_failed(record, "a check crashed (a doctor bug)".to_string());
-        }
-        let fatal = fatal_only(report);
-        let safe_fix_pending = fatal.diagnostics.iter().any(|d| {
-            d.fix
-                .as_ref()
-                .is_some_and(|f| f.applicability() == Applicability::Safe)
-        });
-        let mut remaining = fatal;
-        if safe_fix_pending && self.instar_pid.is_none() {
-            (self.before_writing)();
-            let state = self.project_dir.join(engine::STATE_DIR);
-            if let Err(err) = write::recover_interrupted(self.project_dir, &state) {
-                return self.doctor_failed(record, err.to_string());
-            }
-            let check = |cx: &Context| fatal_only(engine::run(cx, &selection));
-            let env = RepairEnv {
-                new_context: &new_context,
-                check: &check,
-                interrupt,
-                lock_pass: None,
-            };
-            let opts = RepairOptions {
-                unsafe_fixes: false,
-                interactive: false,
-            };
-            match repair::repair(&env, &opts, &mut NoPrompt) {
-                Ok(outcome) => {
-                    record.fixed = outcome
-                        .handled
-                        .iter()
-                        .filter(|d| d.fix_status == crate::diag::FixStatus::Applied)
-                        .map(|d| record_finding(self.project_dir, d))
-                        .collect();
-                    record.run_id = outcome.run_id.clone();
-                    if outcome.report.crashed() {
-                        return self.doctor_failed(record, "a check crashed".to_string());
-                    }
-                    remaining = outcome.report;
+        let new_context = || self.context();
+        let check = |cx: &Context| fatal_only(engine::run(cx, &selection));
+        let env = RepairEnv {
+            new_context: &new_context,
+            check: &check,
+            interrupt,
+            lock_pass: None,
+        };
+        let opts = RepairOptions {
+            unsafe_fixes: false,
+            interactive: false,
+        };
+        match repair::repair(&env, &opts, &mut NoPrompt) {
+            Ok(outcome) => {
+                record.fixed = outcome
+                    .handled
+                    .iter()
+                    .filter(|d| d.fix_status == crate::diag::FixStatus::Applied)
+                    .map(|d| record_finding(self.project_dir, d))
+                    .collect();
+                record.run_id = outcome.run_id.clone();
+                if outcome.report.crashed() {
+                    return Err(Box::new(
+                        self.doctor_failed(record, "a check crashed".to_string()),
+                    ));
                 }
-                Err(err @ RepairError::Interrupted(_)) => {
-                    record.error = Some(err.to_string());
-                    record.status = "doctor-failed";
-                    return Outcome {
-                        exit_code: exit::INTERRUPTED,
-                        record,
-                    };
-                }
-                Err(err) => return self.doctor_failed(record, err.to_string()),
+                Ok((record, outcome.report))
             }
+            Err(err @ RepairError::Interrupted(_)) => {
+                record.error = Some(err.to_string());
+                record.status = "doctor-failed";
+                Err(Box::new(Outcome {
+                    exit_code: exit::INTERRUPTED,
+                    record,
+                }))
+            }
+            Err(err) => Err(Box::new(self.doctor_failed(record, err.to_string()))),
         }
+    }
+
+    /// The verdict: blocked by what remains, fixed, or ok.
+    fn conclude(&self, mut record: Record, remaining: &Report) -> Outcome {
         record.blocking = remaining
             .diagnostics
             .iter()

@@ -261,14 +261,7 @@ mod tests {
 
     fn agent_cx() -> (tempfile::TempDir, Context) {
         let dir = tempfile::tempdir().unwrap();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            crate::version::NEWEST_KNOWN,
-            None,
-            crate::version::VersionSource::Default,
-            0,
-            false,
-        );
+        let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
         (dir, cx)
     }
 
@@ -282,6 +275,7 @@ mod tests {
                 threshold: crate::diag::Severity::Info,
                 hint: false,
                 cwd: None,
+                command: None,
             },
             lines: line_reader(std::io::Cursor::new(input.as_bytes().to_vec())),
             out: Vec::new(),

@@ -513,7 +513,7 @@ fn apply(
         })
         .collect();
     for (file, file_edits) in &edits {
-        crate::write::failpoint("between-files");
+        crate::failpoint::hit("between-files");
         let diagnosed = cx.bytes_of(file);
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
         let plain: Vec<(Span, &str)> = file_edits.iter().map(|(s, r, _)| (s.clone(), *r)).collect();
@@ -550,7 +550,7 @@ fn apply(
         if results[slot].is_err() {
             continue;
         }
-        crate::write::failpoint("between-files");
+        crate::failpoint::hit("between-files");
         let outcome = match change {
             Change::Write { file, contents } => {
                 tx.write_with_mode(file, contents, final_modes.get(file.as_path()).copied())

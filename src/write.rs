@@ -16,7 +16,8 @@
 //! - `transaction`: a run (backups, changes, commit, rollback);
 //! - `recover`: runs a killed doctor left in progress;
 //! - `undo`: a committed run put back, as a run of its own;
-//! - `failpoint`: crash injection, compiled only into test builds.
+//!
+//! Crash injection for the tests (`src/failpoint.rs`) marks the steps here.
 
 use std::fs;
 use std::io;
@@ -26,7 +27,6 @@ use sha2::{Digest, Sha256};
 
 mod atomic;
 mod confine;
-mod failpoint;
 mod lock;
 mod manifest;
 mod probe;
@@ -35,8 +35,6 @@ mod transaction;
 mod undo;
 
 pub use atomic::{write_atomic, write_atomic_record};
-pub use failpoint::hit as failpoint;
-pub use failpoint::panic_in as panic_failpoint;
 pub use lock::{lock, RunLock};
 pub use manifest::{
     is_undone, new_run_id, runs, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
@@ -170,7 +168,7 @@ fn check_own_places(project_dir: &Path, state_dir: &Path) -> Result<(), WriteErr
 }
 
 fn engine_display(project_dir: &Path, path: &Path) -> String {
-    crate::engine::display_path(project_dir, path)
+    crate::paths::display_path(project_dir, path)
 }
 
 #[cfg(test)]

@@ -576,6 +576,50 @@ fn output_file_with_the_human_format_gets_the_report_without_colour() {
     assert_eq!(written, plain.stdout);
 }
 
+/// `-o` names a stream (a FIFO, as `/dev/stdout` is a character device): the report is written
+/// into it, never renamed over it. A regular file behind a symlink is replaced and the link
+/// kept; either way no temporary file is left beside it.
+#[test]
+fn output_file_streams_into_a_fifo_and_keeps_a_symlink() {
+    let broken = fixtures().join("examples/broken-agent");
+    let out_dir = tempfile::tempdir().unwrap();
+    let fifo = out_dir.path().join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    let args = ["--dir", broken.to_str().unwrap(), "--format", "json", "-o"];
+    let out = run(&[&args[..], &[fifo.to_str().unwrap()]].concat());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(doc["summary"]["errors"], 4, "{doc}");
+    let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "still a FIFO"
+    );
+
+    let real = out_dir.path().join("real.json");
+    fs::write(&real, "old").unwrap();
+    let link = out_dir.path().join("link.json");
+    std::os::unix::fs::symlink("real.json", &link).unwrap();
+    let out = run(&[&args[..], &[link.to_str().unwrap()]].concat());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(fs::read_to_string(&real).unwrap().contains("\"schema\""));
+    let mut left: Vec<_> = fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["link.json", "pipe", "real.json"]);
+}
+
 /// The headline follows --fail-on: a run that exits 1 never says healthy.
 #[test]
 fn the_headline_follows_fail_on() {

@@ -226,7 +226,7 @@ fn no_plist_is_a_clear_error() {
 fn the_doctors_own_launchd_checks_read_instars_arguments_behind_the_wrapper() {
     use instar_doctor::engine::{self, Context, Selection};
     use instar_doctor::host::FakeHost;
-    use instar_doctor::version::{Version, VersionSource};
+    use instar_doctor::version::Version;
     let m = machine();
     let node = m.agent.join(".instar/bin/node");
     fs::create_dir_all(node.parent().unwrap()).unwrap();
@@ -234,15 +234,8 @@ fn the_doctors_own_launchd_checks_read_instars_arguments_behind_the_wrapper() {
     fs::write(m.agent.join(".instar/instar-boot.cjs"), "// wrapper\n").unwrap();
     let launchd_findings = || {
         let version = Version::new(1, 3, 1186);
-        let cx = Context::new(
-            m.agent.clone(),
-            version,
-            Some(version),
-            VersionSource::Flag,
-            1_795_000_000,
-            false,
-        )
-        .with_host(FakeHost::macos().with_home(&m.home));
+        let cx = Context::at_version(m.agent.clone(), version, 1_795_000_000)
+            .with_host(FakeHost::macos().with_home(&m.home));
         let selection = Selection {
             select: vec!["boot".into(), "machine".into()],
             ..Selection::default()
@@ -334,39 +327,19 @@ fn without_a_plist_the_systemd_unit_gets_an_exec_start_pre_line() {
 /// `hook install --preflight` with stdin and stderr on a pseudo-terminal (python3's `pty`),
 /// `answer` typed ahead; returns the exit code, or None when python3 is missing.
 fn install_at_a_terminal(m: &Machine, answer: &str) -> Option<i32> {
-    const DRIVER: &str = r#"
-import os, pty, sys, subprocess, select, time
-master, slave = pty.openpty()
-child = subprocess.Popen(sys.argv[2:], stdin=slave, stdout=subprocess.DEVNULL, stderr=slave)
-os.close(slave)
-os.write(master, sys.argv[1].encode())
-deadline = time.monotonic() + 60
-while child.poll() is None:
-    if time.monotonic() > deadline:
-        child.kill()
-        sys.exit("timed out")
-    ready, _, _ = select.select([master], [], [], 0.2)
-    if ready:
-        try:
-            os.read(master, 65536)
-        except OSError:
-            break
-sys.exit(child.wait())
-"#;
-    let out = Command::new("python3")
-        .args(["-c", DRIVER, answer])
-        .arg(env!("CARGO_BIN_EXE_instar-doctor"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
+    command
         .args(["hook", "install", "--preflight", "--dir"])
         .arg(&m.agent)
         .env("HOME", &m.home)
         .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .output();
-    match out {
-        Ok(out) => Some(out.status.code().unwrap_or(-1)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => panic!("python3: {err}"),
-    }
+        .env_remove("CI");
+    let terminal = Terminal {
+        stdin: true,
+        typed: answer,
+        ..Terminal::default()
+    };
+    Some(on_a_terminal(&command, &terminal)?.code)
 }
 
 #[test]

@@ -164,7 +164,7 @@ fn bypasses_context(line: &str) -> bool {
     let banned = [
         ["std::", "fs"].concat(),
         ["std::", "process"].concat(),
-        // Path's own disk questions: `Context` answers them (src/context_disk.rs).
+        // Path's own disk questions: `Context` answers them (src/engine/disk.rs).
         [".exi", "sts()"].concat(),
         [".try_exi", "sts()"].concat(),
         [".meta", "data()"].concat(),
@@ -213,7 +213,7 @@ fn checks_reach_disk_and_host_only_through_context() {
     assert!(
         found.is_empty(),
         "checks read the disk and ask the host through Context (src/engine.rs, \
-         src/context_disk.rs, src/host.rs), never directly:\n{}",
+         src/engine/disk.rs, src/host.rs), never directly:\n{}",
         found.join("\n")
     );
 }
@@ -240,6 +240,48 @@ fn rendering_and_writing_know_findings_and_files_not_areas() {
     );
 }
 
+/// A line that names one of `modules` (`crate::<module>`), outside a comment.
+fn names_module(line: &str, modules: &[&str]) -> bool {
+    let code = line.trim_start();
+    !code.starts_with("//")
+        && modules.iter().any(|m| {
+            let name = ["crate::", m].concat();
+            code.match_indices(name.as_str()).any(|(at, _)| {
+                // `crate::write` names write, `crate::write_x` does not.
+                !code[at + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        })
+}
+
+/// The data path runs one way (ARCHITECTURE.md): files → Context → checks → findings → render |
+/// fix → write. A layer never names one further along the path, so no two modules import each
+/// other in a loop through it.
+#[test]
+fn the_data_path_runs_one_way() {
+    let after_findings = ["write", "repair", "render", "prompt", "app", "scan"];
+    let mut found = Vec::new();
+    for place in ["src/engine.rs", "src/engine", "src/diag.rs", "src/fix.rs"] {
+        found.extend(offending_in(place, |l| names_module(l, &after_findings)));
+    }
+    // A fix is part of a finding: findings name fixes, never the reverse.
+    found.extend(offending_in("src/fix.rs", |l| names_module(l, &["diag"])));
+    // Writing knows files: not the run that found them, nor the fix run that drives it.
+    let above_writing = ["engine", "repair", "render", "prompt", "app", "scan"];
+    for place in [
+        "src/write.rs",
+        "src/write",
+        "src/failpoint.rs",
+        "src/paths.rs",
+    ] {
+        found.extend(offending_in(place, |l| names_module(l, &above_writing)));
+    }
+    assert!(
+        found.is_empty(),
+        "a layer names one further along the data path (see ARCHITECTURE.md):\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn the_architecture_guards_catch_what_they_are_for() {
     let fs = ["std::", "fs"].concat();
@@ -260,6 +302,20 @@ fn the_architecture_guards_catch_what_they_are_for() {
         &["    for c in checks::", "all_codes() {"].concat()
     ));
     assert!(!knows_areas("    for c in catalogue.codes() {"));
+    let write = ["crate::", "write"].concat();
+    assert!(names_module(
+        &format!("    {write}::panic_in(id);"),
+        &["write"]
+    ));
+    assert!(names_module(
+        &format!("use {write}::{{self, Kept}};"),
+        &["write"]
+    ));
+    assert!(!names_module(&format!("    {write}_x::go();"), &["write"]));
+    assert!(!names_module(
+        &format!("    // never {write} here"),
+        &["write"]
+    ));
     let text = "fn a() {}\n#[cfg(test)]\nmod tests { fn b() {} }\n";
     assert_eq!(production_lines(text).count(), 1);
 }

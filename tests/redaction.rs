@@ -195,14 +195,10 @@ fn diff_hunks_hide_secrets_whose_key_is_outside_the_window() {
 }
 
 fn context_of(dir: &Path) -> Context {
-    Context::new(
-        dir.to_path_buf(),
-        NEWEST_KNOWN,
-        Some(NEWEST_KNOWN),
-        VersionSource::Default,
-        0,
-        false,
-    )
+    let mut cx = Context::at_version(dir.to_path_buf(), NEWEST_KNOWN, 0);
+    // No --instar-version, as a plain run: the shadow install's version is read too.
+    cx.version_source = VersionSource::Default;
+    cx
 }
 
 /// `-i` needs a terminal, so its preview (what it prints before asking) is called directly: it
@@ -220,6 +216,7 @@ fn the_interactive_preview_hides_secrets_outside_its_window() {
         threshold: instar_doctor::diag::Severity::Info,
         hint: false,
         cwd: None,
+        command: None,
     };
     let mut previews = 0;
     for d in report.diagnostics.iter().filter(|d| d.fix.is_some()) {

@@ -220,6 +220,31 @@ fn the_machine_findings_come_once_and_count_in_the_exit_code() {
     }
 }
 
+/// The human report's machine section is the machine area's alone: the agents' areas are
+/// reported per agent above it, not listed as "left out by --select/--ignore".
+#[test]
+fn the_machine_section_names_only_the_machine_area() {
+    let t = tree();
+    healthy(&t.root.join("beta"), "beta", 4040);
+    let out = scan(&t, &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let section = out
+        .stdout
+        .split("── machine ──")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no machine section:\n{}", out.stdout));
+    assert!(section.contains("machine/port-collision"), "{section}");
+    assert!(!section.contains("left out"), "{section}");
+    for area in ["jobs", "config", "boot"] {
+        assert!(
+            !section
+                .lines()
+                .any(|l| l.starts_with(&format!("- {area} "))),
+            "{area} is listed in the machine section:\n{section}"
+        );
+    }
+}
+
 #[test]
 fn without_a_root_the_per_user_registry_and_agents_folder_are_scanned() {
     let t = tree();
@@ -319,6 +344,34 @@ fn exit_zero_and_fail_on_apply_over_all_agents() {
         1,
         "every agent has info findings"
     );
+}
+
+/// `-o` naming a stream (a FIFO, as `/dev/stdout` is a character device) gets the document
+/// written into it; the scan used to write a temporary file beside it and rename that over the
+/// FIFO, so the reader got nothing and the FIFO was gone.
+#[test]
+fn a_scan_streams_into_a_fifo_instead_of_replacing_it() {
+    let t = tree();
+    let fifo = t.root.parent().unwrap().join("metrics.pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    let out = scan(&t, &["--format", "json", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Asked before the reader is joined: a FIFO renamed over would leave it waiting forever.
+    let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "still a FIFO"
+    );
+    let doc = valid_scan_json(&reader.join().unwrap());
+    assert_eq!(doc["agents"].as_array().unwrap().len(), 3, "{doc}");
 }
 
 #[test]
@@ -515,41 +568,11 @@ fn a_crash_on_one_agent_is_reported_for_it_and_the_others_are_checked() {
     assert_eq!(scan(&t, &[]).code, 1);
 }
 
-/// Runs `scan` with stderr on a pseudo-terminal (100 columns) that python3's `pty` module opens,
-/// stdout to a file; returns what the terminal received. None when python3 is missing.
+/// Runs `scan` with stderr on a pseudo-terminal (100 columns), stdin and stdout elsewhere;
+/// returns what the terminal received. None when python3 is missing.
 fn scan_on_a_terminal(t: &Tree, ci: bool) -> Option<String> {
-    const DRIVER: &str = r#"
-import os, pty, sys, subprocess, fcntl, termios, struct, select, time, tempfile
-master, slave = pty.openpty()
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-with tempfile.TemporaryFile() as stdout:
-    child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=stdout, stderr=slave)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + 60
-    while True:
-        if time.monotonic() > deadline:
-            child.kill()
-            sys.exit("timed out")
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif child.poll() is not None:
-            break
-    child.wait()
-sys.stdout.buffer.write(seen)
-"#;
-    let mut command = std::process::Command::new("python3");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_instar-doctor"));
     command
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(env!("CARGO_BIN_EXE_instar-doctor"))
         .args(scan_args(t))
         .current_dir(t.root.parent().unwrap())
         .env("INSTAR_DOCTOR_NOW", NOW)
@@ -559,17 +582,11 @@ sys.stdout.buffer.write(seen)
     if ci {
         command.env("CI", "true");
     }
-    let out = match command.output() {
-        Ok(out) => out,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(err) => panic!("python3: {err}"),
+    let terminal = Terminal {
+        columns: Some(100),
+        ..Terminal::default()
     };
-    assert!(
-        out.status.success(),
-        "the pty driver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some(on_a_terminal(&command, &terminal)?.text)
 }
 
 #[test]

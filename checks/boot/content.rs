@@ -39,11 +39,27 @@ pub struct Damage {
     pub span: Span,
 }
 
+impl Damage {
+    fn new(message: impl Into<String>, span: Span) -> Damage {
+        Damage {
+            message: message.into(),
+            span,
+        }
+    }
+}
+
 fn damage(message: impl Into<String>, span: Span) -> Option<Damage> {
-    Some(Damage {
-        message: message.into(),
-        span,
-    })
+    Some(Damage::new(message, span))
+}
+
+/// The first of `needles` the text never mentions, as "not a working boot wrapper" at its end:
+/// a whole file that lacks one of them is something else than a wrapper.
+fn lacks_any(text: &str, needles: &[(&str, &str)]) -> Option<Damage> {
+    let (_, why) = needles.iter().find(|(needle, _)| !text.contains(needle))?;
+    damage(
+        format!("{why}: this is not a working boot wrapper"),
+        text.len()..text.len(),
+    )
 }
 
 /// Damage any wrapper can show from an interrupted or corrupted write: nothing in it, or NULs.
@@ -71,30 +87,33 @@ pub fn node_damage(text: &str) -> Option<Damage> {
     if let Some(d) = js_balance(text) {
         return Some(d);
     }
-    let requires = [
-        (
-            "require(",
-            "it does not use require (the wrapper must be CommonJS)",
-        ),
-        ("shadow-install", "it never names the shadow install"),
-        ("cli.js", "it never names the shadow install's cli.js"),
-        ("boot-crashes", "it has no crash-loop file"),
-        ("spawn", "it never spawns the shadow CLI"),
-    ];
-    for (needle, why) in requires {
-        if !text.contains(needle) {
-            return damage(
-                format!("{why}: this is not a working boot wrapper"),
-                len..len,
-            );
-        }
-    }
-    None
+    lacks_any(
+        text,
+        &[
+            (
+                "require(",
+                "it does not use require (the wrapper must be CommonJS)",
+            ),
+            ("shadow-install", "it never names the shadow install"),
+            ("cli.js", "it never names the shadow install's cli.js"),
+            ("boot-crashes", "it has no crash-loop file"),
+            ("spawn", "it never spawns the shadow CLI"),
+        ],
+    )
 }
 
 /// Brackets, strings, template literals and comments of JavaScript, enough to tell a file cut
 /// off mid-write from a whole one.
 fn js_balance(text: &str) -> Option<Damage> {
+    js_scan(text).err()
+}
+
+/// What may stand before a `/` that starts a regular expression rather than a division.
+const REGEX_MAY_FOLLOW: &[u8] = b"(,=:[!&|?{};+-*%<>~^";
+
+/// Walks the text token by token (each step gives the index after the token), keeping the open
+/// brackets; the first damage stops it.
+fn js_scan(text: &str) -> Result<(), Damage> {
     let bytes = text.as_bytes();
     let mut stack: Vec<(u8, usize)> = Vec::new();
     let mut i = if text.starts_with("#!") {
@@ -105,92 +124,119 @@ fn js_balance(text: &str) -> Option<Damage> {
     let mut last_significant = b';';
     while i < bytes.len() {
         let b = bytes[i];
-        match b {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = text[i..].find('\n').map(|p| i + p).unwrap_or(bytes.len());
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
-                Some(p) => {
-                    i = i + 2 + p + 2;
-                    continue;
-                }
-                None => {
-                    return damage(
-                        "a comment is never closed: the file is cut off",
-                        i..bytes.len(),
-                    )
-                }
-            },
-            b'/' if b"(,=:[!&|?{};+-*%<>~^".contains(&last_significant) => {
-                // A regular expression literal.
-                let start = i;
-                i += 1;
-                let mut class = false;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 1,
-                        b'[' => class = true,
-                        b']' => class = false,
-                        b'/' if !class => break,
-                        b'\n' => return damage("a regular expression is never closed", start..i),
-                        _ => {}
-                    }
-                    i += 1;
-                }
+        let next = bytes.get(i + 1).copied();
+        i = match b {
+            b'/' if next == Some(b'/') => text[i..].find('\n').map_or(bytes.len(), |p| i + p),
+            b'/' if next == Some(b'*') => block_comment_end(text, i)?,
+            b'/' if REGEX_MAY_FOLLOW.contains(&last_significant) => {
                 last_significant = b'/';
+                regex_end(bytes, i)?
             }
             b'\'' | b'"' | b'`' => {
-                let start = i;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    } else if bytes[i] == b'\n' && b != b'`' {
-                        return damage("a string is never closed", start..i);
-                    }
-                    i += 1;
-                }
-                if i >= bytes.len() {
-                    return damage(
-                        "a string is never closed: the file is cut off",
-                        start..bytes.len(),
-                    );
-                }
                 last_significant = b'"';
+                string_end(bytes, i)?
             }
             b'(' | b'[' | b'{' => {
                 stack.push((b, i));
                 last_significant = b;
+                i + 1
             }
             b')' | b']' | b'}' => {
-                let want = match b {
-                    b')' => b'(',
-                    b']' => b'[',
-                    _ => b'{',
-                };
-                match stack.pop() {
-                    Some((open, _)) if open == want => {}
-                    _ => return damage(format!("an unmatched `{}`", b as char), i..i + 1),
-                }
+                close_bracket(&mut stack, b, i)?;
                 last_significant = b;
+                i + 1
             }
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            _ => last_significant = b,
+            b' ' | b'\t' | b'\n' | b'\r' => i + 1,
+            _ => {
+                last_significant = b;
+                i + 1
+            }
+        };
+    }
+    match stack.last() {
+        Some((open, at)) => Err(Damage::new(
+            format!("`{}` is never closed: the file is cut off", *open as char),
+            *at..*at + 1,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The index after the `*/` of the comment opening at `start`.
+fn block_comment_end(text: &str, start: usize) -> Result<usize, Damage> {
+    match text[start + 2..].find("*/") {
+        Some(p) => Ok(start + 2 + p + 2),
+        None => Err(Damage::new(
+            "a comment is never closed: the file is cut off",
+            start..text.len(),
+        )),
+    }
+}
+
+/// The index after the regular expression literal opening at `start` (a literal may not span
+/// lines; a `/` inside a class `[...]` does not close it).
+fn regex_end(bytes: &[u8], start: usize) -> Result<usize, Damage> {
+    let mut i = start + 1;
+    let mut class = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'[' => class = true,
+            b']' => class = false,
+            b'/' if !class => break,
+            b'\n' => {
+                return Err(Damage::new(
+                    "a regular expression is never closed",
+                    start..i,
+                ))
+            }
+            _ => {}
         }
         i += 1;
     }
-    stack.last().and_then(|(open, at)| {
-        damage(
-            format!("`{}` is never closed: the file is cut off", *open as char),
-            *at..*at + 1,
-        )
-    })
+    Ok(i + 1)
+}
+
+/// The index after the string or template literal opening at `start` (only a template literal
+/// may span lines).
+fn string_end(bytes: &[u8], start: usize) -> Result<usize, Damage> {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() && bytes[i] != quote {
+        if bytes[i] == b'\\' {
+            i += 1;
+        } else if bytes[i] == b'\n' && quote != b'`' {
+            return Err(Damage::new("a string is never closed", start..i));
+        }
+        i += 1;
+    }
+    if i >= bytes.len() {
+        return Err(Damage::new(
+            "a string is never closed: the file is cut off",
+            start..bytes.len(),
+        ));
+    }
+    Ok(i + 1)
+}
+
+/// Closes the innermost bracket with `close` (at `at`), which must match it.
+fn close_bracket(stack: &mut Vec<(u8, usize)>, close: u8, at: usize) -> Result<(), Damage> {
+    let want = match close {
+        b')' => b'(',
+        b']' => b'[',
+        _ => b'{',
+    };
+    match stack.pop() {
+        Some((open, _)) if open == want => Ok(()),
+        _ => Err(Damage::new(
+            format!("an unmatched `{}`", close as char),
+            at..at + 1,
+        )),
+    }
 }
 
 /// The first thing that makes the bash wrapper unusable, judged from its text.
 pub fn sh_damage(text: &str) -> Option<Damage> {
-    let len = text.len();
     if let Some(found) = write_damage(text) {
         return Some(found);
     }
@@ -198,90 +244,100 @@ pub fn sh_damage(text: &str) -> Option<Damage> {
     if !(first.starts_with("#!/bin/bash") || first.starts_with("#!/usr/bin/env bash")) {
         return damage("it does not start with #!/bin/bash", 0..first.len());
     }
-    // Quotes and if/fi, case/esac, do/done, line by line outside comments.
+    if let Err(found) = sh_balance(text) {
+        return Some(found);
+    }
+    lacks_any(
+        text,
+        &[
+            ("shadow-install", "it never names the shadow install"),
+            ("boot-crashes", "it has no crash-loop file"),
+            ("node", "it never runs node"),
+        ],
+    )
+}
+
+/// Quotes and if/fi, case/esac, do/done, line by line outside comments.
+fn sh_balance(text: &str) -> Result<(), Damage> {
     let mut opens: Vec<(&str, usize)> = Vec::new();
     let mut offset = 0;
     let mut quote: Option<(u8, usize)> = None;
     for line in text.split_inclusive('\n') {
-        let bytes = line.as_bytes();
-        let mut j = 0;
-        let mut code_end = bytes.len();
-        while j < bytes.len() {
-            let b = bytes[j];
-            match quote {
-                Some((q, _)) => {
-                    if b == b'\\' && q == b'"' {
-                        j += 1;
-                    } else if b == q {
-                        quote = None;
-                    }
-                }
-                None => match b {
-                    b'\\' => j += 1,
-                    b'\'' | b'"' => quote = Some((b, offset + j)),
-                    b'#' if j == 0 || bytes[j - 1].is_ascii_whitespace() => {
-                        code_end = j;
-                        break;
-                    }
-                    _ => {}
-                },
-            }
-            j += 1;
-        }
+        let code_end = sh_code_end(line, offset, &mut quote);
         if quote.is_none() {
-            for word in line[..code_end]
-                .split(|c: char| c.is_whitespace() || c == ';')
-                .filter(|w| !w.is_empty())
-            {
-                match word {
-                    "if" | "case" | "do" => opens.push((word, offset)),
-                    "fi" | "esac" | "done" => {
-                        let want = match word {
-                            "fi" => "if",
-                            "esac" => "case",
-                            _ => "do",
-                        };
-                        match opens.pop() {
-                            Some((open, _)) if open == want => {}
-                            _ => {
-                                return damage(
-                                    format!("an unmatched `{word}`"),
-                                    offset..offset + line.len(),
-                                )
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            sh_keywords(&line[..code_end], offset..offset + line.len(), &mut opens)?;
         }
         offset += line.len();
     }
     if let Some((_, at)) = quote {
-        return damage(
+        return Err(Damage::new(
             "a quoted string is never closed: the file is cut off",
-            at..len,
-        );
+            at..text.len(),
+        ));
     }
-    if let Some((open, at)) = opens.last() {
-        return damage(
+    match opens.last() {
+        Some((open, at)) => Err(Damage::new(
             format!("`{open}` is never closed: the file is cut off"),
             *at..*at + open.len(),
-        );
+        )),
+        None => Ok(()),
     }
-    for (needle, why) in [
-        ("shadow-install", "it never names the shadow install"),
-        ("boot-crashes", "it has no crash-loop file"),
-        ("node", "it never runs node"),
-    ] {
-        if !text.contains(needle) {
-            return damage(
-                format!("{why}: this is not a working boot wrapper"),
-                len..len,
-            );
+}
+
+/// Follows the quotes of one line (`line` starts at `offset`; `quote` is the quote still open,
+/// carried from line to line); returns where its code ends (a comment starts).
+fn sh_code_end(line: &str, offset: usize, quote: &mut Option<(u8, usize)>) -> usize {
+    let bytes = line.as_bytes();
+    let mut j = 0;
+    while j < bytes.len() {
+        let b = bytes[j];
+        match *quote {
+            Some((q, _)) => {
+                if b == b'\\' && q == b'"' {
+                    j += 1;
+                } else if b == q {
+                    *quote = None;
+                }
+            }
+            None => match b {
+                b'\\' => j += 1,
+                b'\'' | b'"' => *quote = Some((b, offset + j)),
+                b'#' if j == 0 || bytes[j - 1].is_ascii_whitespace() => return j,
+                _ => {}
+            },
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+/// Matches the block keywords of one line's code against the ones still open; `line` is the
+/// whole line's span, where an unmatched closer is reported.
+fn sh_keywords<'t>(
+    code: &'t str,
+    line: Span,
+    opens: &mut Vec<(&'t str, usize)>,
+) -> Result<(), Damage> {
+    let words = code
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty());
+    for word in words {
+        let want = match word {
+            "if" | "case" | "do" => {
+                opens.push((word, line.start));
+                continue;
+            }
+            "fi" => "if",
+            "esac" => "case",
+            "done" => "do",
+            _ => continue,
+        };
+        match opens.pop() {
+            Some((open, _)) if open == want => {}
+            _ => return Err(Damage::new(format!("an unmatched `{word}`"), line)),
         }
     }
-    None
+    Ok(())
 }
 
 /// Absolute paths baked into the text that lead into a `.instar` folder of another project than

@@ -111,7 +111,7 @@ writeback rewrites it as null.
 Fix: manual: choose a free port (4040 and up is what init allocates).");
 
 code!(FETCH_BLOCKED_PORT, "config/fetch-blocked-port", Error, Some(Manual),
-"port is one that node's fetch refuses, e.g. 4045 (#11)",
+"port is one that node's fetch refuses, e.g. 4045",
 "What it checks: `port` (a number or a numeric string) on the WHATWG fetch bad-ports list; 4045 \
 sits inside instar's own default range 4040-4099.
 Why it matters: the server listens, but node's fetch refuses the port: the multi-machine mesh, \

@@ -3,7 +3,7 @@
 
 use crate::diag::{Diagnostic, Effect, Severity, Sink};
 use crate::fix::{Change, Fix};
-use crate::json::Kind;
+use crate::json::{Kind, Value};
 use crate::json_edit;
 use crate::version::boundary;
 
@@ -36,12 +36,32 @@ fn max_sessions(cfg: &Config<'_>, sink: &mut Sink) {
     let Some(legacy) = cfg.root.get("maxSessions") else {
         return;
     };
+    let (fix, note) = max_sessions_migration(cfg, legacy);
+    sink.push(
+        Diagnostic::new(
+            &DEPRECATED,
+            Effect::Silent,
+            format!("top-level maxSessions is deprecated and ignored by the loader: sessions.maxSessions applies{note}"),
+        )
+        .file(cfg.path)
+        .at(legacy.key_span().unwrap_or_else(|| legacy.span()), "legacy key")
+        .pointer("/maxSessions")
+        .help(format!(
+            "instar {}'s next update moves it into sessions; the fix does the same now",
+            cfg.cx.version
+        ))
+        .fix(fix),
+    );
+}
+
+/// What PostUpdateMigrator does with a top-level maxSessions, as a fix, by what `sessions` is;
+/// and what the message adds.
+fn max_sessions_migration(cfg: &Config<'_>, legacy: Value<'_>) -> (Option<Fix>, &'static str) {
     let raw = String::from_utf8_lossy(legacy.raw()).into_owned();
-    let sessions = cfg.root.get("sessions");
-    let (fix, note) = match sessions {
+    match cfg.root.get("sessions") {
         None => (
             Some(Fix::safe(
-                "move maxSessions into sessions, as PostUpdateMigrator does",
+                MOVE_MAX_SESSIONS,
                 vec![edit(
                     cfg,
                     member_span(&legacy),
@@ -59,62 +79,53 @@ fn max_sessions(cfg: &Config<'_>, sink: &mut Sink) {
             }),
             "; sessions.maxSessions is also set and wins",
         ),
-        Some(s) if s.kind() == Kind::Object => {
-            let remove = removal(&cfg.root, "maxSessions");
-            let insert = match s.members().next() {
-                Some((_, first)) => {
-                    let at = first.key_span().map(|k| k.start).unwrap_or(first.span().start);
-                    let bytes = cfg.root.tape().source();
-                    let indent = indent_at(bytes, at);
-                    let separator = if bytes[s.span().start..at].contains(&b'\n') {
-                        format!(",\n{indent}")
-                    } else {
-                        ", ".to_string()
-                    };
-                    Some((at..at, format!("\"maxSessions\": {raw}{separator}")))
-                }
-                None => Some((
-                    s.span().start + 1..s.span().end - 1,
-                    format!("\"maxSessions\": {raw}"),
-                )),
-            };
-            let overlaps = match (&remove, &insert) {
-                (Some(r), Some((i, _))) => r.start < i.end.max(i.start + 1) && i.start < r.end,
-                _ => true,
-            };
-            match (remove, insert, overlaps) {
-                (Some(r), Some((i, text)), false) => (
-                    Some(Fix::safe(
-                        "move maxSessions into sessions, as PostUpdateMigrator does",
-                        vec![edit(cfg, r, String::new()), edit(cfg, i, text)],
-                    )),
-                    "",
-                ),
-                _ => (None, ""),
-            }
-        }
+        Some(s) if s.kind() == Kind::Object => (move_into_sessions(cfg, s, &raw), ""),
         Some(_) => (
             Some(Fix::manual(
                 "make sessions an object holding maxSessions, then delete the top-level key",
             )),
             "",
         ),
+    }
+}
+
+const MOVE_MAX_SESSIONS: &str = "move maxSessions into sessions, as PostUpdateMigrator does";
+
+/// Moves the top-level maxSessions to the front of the `sessions` object, in its layout; none
+/// when the removal and the insertion would touch the same bytes.
+fn move_into_sessions(cfg: &Config<'_>, sessions: Value<'_>, raw: &str) -> Option<Fix> {
+    let remove = removal(&cfg.root, "maxSessions");
+    let insert = match sessions.members().next() {
+        Some((_, first)) => {
+            let at = first
+                .key_span()
+                .map(|k| k.start)
+                .unwrap_or(first.span().start);
+            let bytes = cfg.root.tape().source();
+            let indent = indent_at(bytes, at);
+            let separator = if bytes[sessions.span().start..at].contains(&b'\n') {
+                format!(",\n{indent}")
+            } else {
+                ", ".to_string()
+            };
+            Some((at..at, format!("\"maxSessions\": {raw}{separator}")))
+        }
+        None => Some((
+            sessions.span().start + 1..sessions.span().end - 1,
+            format!("\"maxSessions\": {raw}"),
+        )),
     };
-    sink.push(
-        Diagnostic::new(
-            &DEPRECATED,
-            Effect::Silent,
-            format!("top-level maxSessions is deprecated and ignored by the loader: sessions.maxSessions applies{note}"),
-        )
-        .file(cfg.path)
-        .at(legacy.key_span().unwrap_or_else(|| legacy.span()), "legacy key")
-        .pointer("/maxSessions")
-        .help(format!(
-            "instar {}'s next update moves it into sessions; the fix does the same now",
-            cfg.cx.version
-        ))
-        .fix(fix),
-    );
+    let overlaps = match (&remove, &insert) {
+        (Some(r), Some((i, _))) => r.start < i.end.max(i.start + 1) && i.start < r.end,
+        _ => true,
+    };
+    match (remove, insert, overlaps) {
+        (Some(r), Some((i, text)), false) => Some(Fix::safe(
+            MOVE_MAX_SESSIONS,
+            vec![edit(cfg, r, String::new()), edit(cfg, i, text)],
+        )),
+        _ => None,
+    }
 }
 
 fn mentor_spend_cap(cfg: &Config<'_>, sink: &mut Sink) {

@@ -128,10 +128,43 @@ pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
     let compiled = compiled(cfg.cx.version);
     let instance = to_serde(&cfg.root, 0);
     let tape = cfg.root.tape();
-    // Several missing members of one object make one finding.
-    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    let (errors, missing) = validate(compiled, &instance);
+    for error in errors {
+        let pointer = error.instance_path().as_str().to_string();
+        if pointer.is_empty() {
+            continue; // the root's type is config/root-not-object's business
+        }
+        let (description, severity) = schema_rule(compiled, &error);
+        let Some(value) = tape.pointer(&pointer) else {
+            continue;
+        };
+        let (span, label, extra) = target(error.kind(), value, &pointer, &missing);
+        let diagnostic = Diagnostic::new(
+            &WRONG_TYPE,
+            Effect::Silent,
+            format!("{} {description}{extra}", dotted(&pointer)),
+        )
+        .severity(severity)
+        .file(cfg.path)
+        .at(span, label)
+        .pointer(pointer.clone())
+        .help("instar checks no types when it loads the config: the file loads and the value misbehaves later")
+        .fix(Some(type_fix(cfg, &pointer, value)));
+        sink.push(diagnostic);
+    }
+}
+
+/// The members each object lacks, by the object's pointer: several make one finding.
+type Missing = Vec<(String, Vec<String>)>;
+
+/// The schema's errors on the instance, one per object for all its missing members.
+fn validate<'i>(
+    compiled: &'i Compiled,
+    instance: &'i serde_json::Value,
+) -> (Vec<jsonschema::ValidationError<'i>>, Missing) {
+    let mut missing: Missing = Vec::new();
     let mut errors = Vec::new();
-    for error in compiled.validator.iter_errors(&instance) {
+    for error in compiled.validator.iter_errors(instance) {
         if let ValidationErrorKind::Required { property } = error.kind() {
             let pointer = error.instance_path().as_str().to_string();
             let name = property.as_str().unwrap_or("?").to_string();
@@ -145,92 +178,90 @@ pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
         }
         errors.push(error);
     }
-    for error in errors {
-        let pointer = error.instance_path().as_str().to_string();
-        if pointer.is_empty() {
-            continue; // the root's type is config/root-not-object's business
+    (errors, missing)
+}
+
+/// What the failed rule of our schema says about itself: its description and its severity
+/// (`x-severity`, else a warning).
+fn schema_rule(
+    compiled: &'static Compiled,
+    error: &jsonschema::ValidationError<'_>,
+) -> (&'static str, Severity) {
+    let schema_path = error.schema_path().as_str().to_string();
+    let keyword_parent = schema_path
+        .rsplit_once('/')
+        .map(|(p, _)| p)
+        .unwrap_or_default();
+    let rule = compiled.schema.pointer(keyword_parent);
+    let description = rule
+        .and_then(|r| r.get("description"))
+        .and_then(|d| d.as_str())
+        .unwrap_or("has the wrong type");
+    let severity = match rule
+        .and_then(|r| r.get("x-severity"))
+        .and_then(|s| s.as_str())
+    {
+        Some("error") => Severity::Error,
+        _ => Severity::Warning,
+    };
+    (description, severity)
+}
+
+/// Points at the bytes the error is about, taplo-style: the value for a type error, the
+/// object's key for a missing member. Gives the span, its label and what the message adds.
+fn target(
+    kind: &ValidationErrorKind,
+    value: Value<'_>,
+    pointer: &str,
+    missing: &Missing,
+) -> (crate::diag::Span, String, String) {
+    match kind {
+        ValidationErrorKind::Required { .. } => {
+            let names = missing
+                .iter()
+                .find(|(p, _)| *p == pointer)
+                .map(|(_, n)| n.join("\", \""))
+                .unwrap_or_default();
+            (
+                value.key_span().unwrap_or_else(|| value.span()),
+                "incomplete object".to_string(),
+                format!(" (\"{names}\" missing)"),
+            )
         }
-        let schema_path = error.schema_path().as_str().to_string();
-        let keyword_parent = schema_path
-            .rsplit_once('/')
-            .map(|(p, _)| p)
-            .unwrap_or_default();
-        let rule = compiled.schema.pointer(keyword_parent);
-        let description = rule
-            .and_then(|r| r.get("description"))
-            .and_then(|d| d.as_str())
-            .unwrap_or("has the wrong type");
-        let severity = match rule
-            .and_then(|r| r.get("x-severity"))
-            .and_then(|s| s.as_str())
-        {
-            Some("error") => Severity::Error,
-            _ => Severity::Warning,
-        };
-        let Some(value) = tape.pointer(&pointer) else {
-            continue;
-        };
-        // Point at the bytes the error is about, taplo-style: the value for a type error, the
-        // object's key for a missing member.
-        let (span, label, extra) = match error.kind() {
-            ValidationErrorKind::Required { .. } => {
-                let names = missing
-                    .iter()
-                    .find(|(p, _)| *p == pointer)
-                    .map(|(_, n)| n.join("\", \""))
-                    .unwrap_or_default();
-                (
-                    value.key_span().unwrap_or_else(|| value.span()),
-                    "incomplete object".to_string(),
-                    format!(" (\"{names}\" missing)"),
-                )
-            }
-            ValidationErrorKind::Enum { .. } => (
-                value.span(),
-                "not one of the allowed values".into(),
-                String::new(),
-            ),
-            _ => (
-                value.span(),
-                format!("this is {}", kind_name(&value)),
-                String::new(),
-            ),
-        };
-        let mut diagnostic = Diagnostic::new(
-            &WRONG_TYPE,
-            Effect::Silent,
-            format!("{} {description}{extra}", dotted(&pointer)),
-        )
-        .severity(severity)
-        .file(cfg.path)
-        .at(span, label)
-        .pointer(pointer.clone())
-        .help("loadConfig validates no types: the file loads and the value misbehaves later");
-        if pointer == "/messaging" && value.kind() == Kind::Object {
-            let whole = value.span();
-            diagnostic = diagnostic.fix(Some(Fix::unsafe_(
-                "wrap the single messaging adapter in an array",
-                vec![
-                    Change::Edit {
-                        file: cfg.path.clone(),
-                        span: whole.start..whole.start,
-                        replacement: "[".into(),
-                    },
-                    Change::Edit {
-                        file: cfg.path.clone(),
-                        span: whole.end..whole.end,
-                        replacement: "]".into(),
-                    },
-                ],
-            )));
-        } else {
-            diagnostic = diagnostic.fix(Some(Fix::manual(format!(
-                "give {} the type instar expects",
-                dotted(&pointer)
-            ))));
-        }
-        sink.push(diagnostic);
+        ValidationErrorKind::Enum { .. } => (
+            value.span(),
+            "not one of the allowed values".into(),
+            String::new(),
+        ),
+        _ => (
+            value.span(),
+            format!("this is {}", kind_name(&value)),
+            String::new(),
+        ),
     }
+}
+
+/// A single messaging adapter wrapped in the array instar expects; any other type by hand.
+fn type_fix(cfg: &Config<'_>, pointer: &str, value: Value<'_>) -> Fix {
+    if pointer == "/messaging" && value.kind() == Kind::Object {
+        let whole = value.span();
+        return Fix::unsafe_(
+            "wrap the single messaging adapter in an array",
+            vec![
+                Change::Edit {
+                    file: cfg.path.clone(),
+                    span: whole.start..whole.start,
+                    replacement: "[".into(),
+                },
+                Change::Edit {
+                    file: cfg.path.clone(),
+                    span: whole.end..whole.end,
+                    replacement: "]".into(),
+                },
+            ],
+        );
+    }
+    Fix::manual(format!("give {} the type instar expects", dotted(pointer)))
 }
 
 fn kind_name(value: &Value<'_>) -> &'static str {

@@ -16,7 +16,7 @@ use crate::machine::{self, fingerprint, KeyAlg};
 use crate::source::FileState;
 
 use super::machine_state as state;
-use super::shared;
+use super::shared::{self, Member};
 use super::Check;
 use codes::*;
 
@@ -60,7 +60,7 @@ impl Check for IdentityCheck {
                         cx,
                         &path,
                         other,
-                        "instar's hasIdentity() says yes, then loadIdentity throws and server start aborts",
+                        "instar sees that identity.json exists, then cannot read it, and server start aborts",
                     )
                     .fix(Some(fix)),
                 );
@@ -142,9 +142,13 @@ fn missing(cx: &Context, path: &Path, file: &FileState, sink: &mut Sink) {
     sink.push(diagnostic.fix(Some(fix)));
 }
 
+/// The fix for an identity.json instar cannot use: a matching remote copy, else by hand.
+fn restore(cx: &Context, path: &Path) -> Fix {
+    restore_fix(cx, path).unwrap_or_else(|| manual_restore(cx, path))
+}
+
 fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
     let Some(doc) = cx.json(path) else { return };
-    let restore = || restore_fix(cx, path).unwrap_or_else(|| manual_restore(cx, path));
     match &doc.parsed {
         Err(err) => {
             sink.push(
@@ -153,9 +157,9 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
                     cx,
                     path,
                     err,
-                    "loadIdentity has no try/catch: a raw SyntaxError aborts server start at every version",
+                    "instar parses identity.json without catching errors: a raw SyntaxError aborts server start at every version",
                 )
-                .fix(Some(restore())),
+                .fix(Some(restore(cx, path))),
             );
             return;
         }
@@ -183,46 +187,12 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
             .file(path)
             .at(root.span(), "null root")
             .pointer("")
-            .fix(Some(restore())),
+            .fix(Some(restore(cx, path))),
         );
         return;
     }
-    let machine_id = root.get("machineId");
-    if root.kind() != Kind::Object || machine_id.is_none_or(|v| v.kind() != Kind::String) {
-        let registry = cx.state_path(state::REGISTRY);
-        let undefined_registered = state::registry_ids(cx)
-            .unwrap_or_default()
-            .iter()
-            .any(|id| id == "undefined");
-        let what = match root.kind() {
-            Kind::Object if machine_id.is_some() => "machineId is not a string",
-            Kind::Object => "it has no machineId",
-            Kind::Array => "its root is an array",
-            _ => "its root is not an object",
-        };
-        let mut diagnostic = Diagnostic::new(
-            &NO_MACHINE_ID,
-            Effect::Silent,
-            format!(
-                "{}: {what}, so instar registers this machine under the key \"undefined\"",
-                cx.display_path(path)
-            ),
-        )
-        .file(path)
-        .at(
-            machine_id.map_or(root.span(), |v| v.span()),
-            "no machineId string",
-        )
-        .pointer(if machine_id.is_some() { "/machineId" } else { "" })
-        .help("loadIdentity does no validation; ensureSelfRegistered uses identity.machineId as the registry key");
-        if undefined_registered {
-            diagnostic = diagnostic.secondary(Label {
-                file: registry,
-                span: None,
-                message: "the \"undefined\" entry it produced".into(),
-            });
-        }
-        sink.push(diagnostic.fix(Some(restore())));
+    if let Some(finding) = no_machine_id(cx, path, root) {
+        sink.push(finding.fix(Some(restore(cx, path))));
         if root.kind() != Kind::Object || root.is_empty() {
             return;
         }
@@ -230,24 +200,51 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
     fields(cx, path, bytes, root, sink);
 }
 
+/// A root that is no object with a `machineId` string: instar registers "undefined".
+fn no_machine_id(cx: &Context, path: &Path, root: Value<'_>) -> Option<Diagnostic> {
+    let machine_id = root.get("machineId");
+    if root.kind() == Kind::Object && machine_id.is_some_and(|v| v.kind() == Kind::String) {
+        return None;
+    }
+    let undefined_registered = state::registry_ids(cx)
+        .unwrap_or_default()
+        .iter()
+        .any(|id| id == "undefined");
+    let what = match root.kind() {
+        Kind::Object if machine_id.is_some() => "machineId is not a string",
+        Kind::Object => "it has no machineId",
+        Kind::Array => "its root is an array",
+        _ => "its root is not an object",
+    };
+    let mut diagnostic = Diagnostic::new(
+        &NO_MACHINE_ID,
+        Effect::Silent,
+        format!(
+            "{}: {what}, so instar registers this machine under the key \"undefined\"",
+            cx.display_path(path)
+        ),
+    )
+    .file(path)
+    .at(
+        machine_id.map_or(root.span(), |v| v.span()),
+        "no machineId string",
+    )
+    .pointer(if machine_id.is_some() { "/machineId" } else { "" })
+    .help("instar does not validate identity.json; at server start it registers this machine under identity.machineId");
+    if undefined_registered {
+        diagnostic = diagnostic.secondary(Label {
+            file: cx.state_path(state::REGISTRY),
+            span: None,
+            message: "the \"undefined\" entry it produced".into(),
+        });
+    }
+    Some(diagnostic)
+}
+
+/// The fields of §5.1, each where instar reads it.
 fn fields(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Sink) {
-    if let Some(id) = root.get("machineId").filter(|v| v.kind() == Kind::String) {
-        let text = id.as_str().unwrap_or_default();
-        if !machine::is_machine_id(&text) {
-            sink.push(
-                Diagnostic::new(
-                    &INVALID_MACHINE_ID,
-                    Effect::Silent,
-                    format!("machineId {text:?} is not m_ followed by 32 lowercase hex digits"),
-                )
-                .file(path)
-                .at(id.span(), "not ^m_[0-9a-f]{32}$")
-                .pointer("/machineId")
-                .fix(Some(Fix::manual(
-                    "the machineId is the identity: re-pair as a new machine and revoke the old entry",
-                ))),
-            );
-        }
+    if let Some(finding) = machine_id_format(path, root) {
+        sink.push(finding);
     }
     let (derived_signing, derived_encryption) = state::derived_keys(cx);
     for (alg, derived) in [
@@ -262,73 +259,113 @@ fn fields(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut S
         field
     });
     for field in ["name", "platform", "createdAt"] {
-        match root.get(field) {
-            Some(_) if crashed == Some(field) => {}
-            None => sink.push(field_problem(
-                path,
-                root.key_span_or_open(),
-                field,
-                format!("identity.json has no {field}"),
-                "missing",
-            )),
-            Some(v) if v.kind() != Kind::String => sink.push(field_problem(
+        if crashed != Some(field) {
+            if let Some(finding) = string_field(path, root, field) {
+                sink.push(finding);
+            }
+        }
+    }
+    capabilities(path, root, sink);
+}
+
+/// A `machineId` string that is not `m_` and 32 lowercase hex digits.
+fn machine_id_format(path: &Path, root: Value<'_>) -> Option<Diagnostic> {
+    let id = root.get("machineId").filter(|v| v.kind() == Kind::String)?;
+    let text = id.as_str().unwrap_or_default();
+    if machine::is_machine_id(&text) {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            &INVALID_MACHINE_ID,
+            Effect::Silent,
+            format!("machineId {text:?} is not m_ followed by 32 lowercase hex digits"),
+        )
+        .file(path)
+        .at(id.span(), "not ^m_[0-9a-f]{32}$")
+        .pointer("/machineId")
+        .fix(Some(Fix::manual(
+            "the machineId is the identity: re-pair as a new machine and revoke the old entry",
+        ))),
+    )
+}
+
+/// `name`, `platform` or `createdAt`: present, a string, and (createdAt) a timestamp or (name)
+/// in the form init writes.
+fn string_field(path: &Path, root: Value<'_>, field: &str) -> Option<Diagnostic> {
+    match shared::member(root, field, Kind::String) {
+        Member::Missing => Some(field_problem(
+            path,
+            shared::opening(root),
+            field,
+            format!("identity.json has no {field}"),
+            "missing",
+        )),
+        Member::WrongKind(v) => Some(field_problem(
+            path,
+            v.span(),
+            field,
+            format!("{field} is not a string"),
+            "not a string",
+        )),
+        Member::Found(v)
+            if field == "createdAt"
+                && crate::cron::parse_rfc3339(&v.as_str().unwrap_or_default()).is_none() =>
+        {
+            Some(field_problem(
                 path,
                 v.span(),
                 field,
-                format!("{field} is not a string"),
-                "not a string",
-            )),
-            Some(v)
-                if field == "createdAt"
-                    && crate::cron::parse_rfc3339(&v.as_str().unwrap_or_default()).is_none() =>
-            {
-                sink.push(field_problem(
-                    path,
-                    v.span(),
-                    field,
-                    "createdAt is not an ISO-8601 timestamp".into(),
-                    "not an ISO timestamp",
-                ))
-            }
-            Some(v) if field == "name" => {
-                let name = v.as_str().unwrap_or_default();
-                let sanitized = !name.is_empty()
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-                if !sanitized {
-                    sink.push(
-                        Diagnostic::new(
-                            &UNSANITIZED_NAME,
-                            Effect::None,
-                            format!("the machine name {name:?} is not in the form instar's init writes (^[a-z0-9-]+$)"),
-                        )
-                        .file(path)
-                        .at(v.span(), "raw hostname")
-                        .pointer("/name")
-                        .help("cosmetic; leave it: the registry and jobs' machines lists may refer to it by this name"),
-                    );
-                }
-            }
-            Some(_) => {}
+                "createdAt is not an ISO-8601 timestamp".into(),
+                "not an ISO timestamp",
+            ))
         }
+        Member::Found(v) if field == "name" => unsanitized_name(path, v),
+        Member::Found(_) => None,
     }
-    match root.get("capabilities") {
-        None => sink.push(field_problem(
+}
+
+/// A machine name instar's init would not have written (a raw hostname): cosmetic.
+fn unsanitized_name(path: &Path, value: Value<'_>) -> Option<Diagnostic> {
+    let name = value.as_str().unwrap_or_default();
+    let sanitized = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if sanitized {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            &UNSANITIZED_NAME,
+            Effect::None,
+            format!("the machine name {name:?} is not in the form instar's init writes (^[a-z0-9-]+$)"),
+        )
+        .file(path)
+        .at(value.span(), "raw hostname")
+        .pointer("/name")
+        .help("cosmetic; leave it: the registry and jobs' machines lists may refer to it by this name"),
+    )
+}
+
+/// `capabilities`: an array of strings.
+fn capabilities(path: &Path, root: Value<'_>, sink: &mut Sink) {
+    match shared::member(root, "capabilities", Kind::Array) {
+        Member::Missing => sink.push(field_problem(
             path,
-            root.key_span_or_open(),
+            shared::opening(root),
             "capabilities",
             "identity.json has no capabilities".into(),
             "missing",
         )),
-        Some(v) if v.kind() != Kind::Array => sink.push(field_problem(
+        Member::WrongKind(v) => sink.push(field_problem(
             path,
             v.span(),
             "capabilities",
             "capabilities is not an array".into(),
             "not an array",
         )),
-        Some(v) => {
+        Member::Found(v) => {
             for (i, item) in v.elements().enumerate() {
                 if item.kind() != Kind::String {
                     sink.push(field_problem(
@@ -341,17 +378,6 @@ fn fields(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut S
                 }
             }
         }
-    }
-}
-
-trait OpenSpan {
-    fn key_span_or_open(&self) -> crate::diag::Span;
-}
-
-impl OpenSpan for Value<'_> {
-    /// The opening brace: where a missing member is reported.
-    fn key_span_or_open(&self) -> crate::diag::Span {
-        self.span().start..self.span().start + 1
     }
 }
 
@@ -435,7 +461,7 @@ fn field_problem(
         .file(path)
         .at(span, label)
         .pointer(format!("/{field}"))
-        .help("loadIdentity does not validate it; it is copied into the registry and sent to peers at pairing")
+        .help("instar does not validate it; it is copied into the registry and sent to peers at pairing")
 }
 
 fn public_key(
@@ -466,10 +492,7 @@ fn public_key(
                 replacement: text,
             },
             None => {
-                let members: Vec<_> = root
-                    .members()
-                    .map(|(_, v)| v.key_span().map_or(v.span(), |k| k.start..v.span().end))
-                    .collect();
+                let members = shared::member_spans(root);
                 let (span, replacement) =
                     json_edit::insert_member(bytes, &root.span(), &members, field, &text);
                 Change::Edit {
@@ -494,7 +517,7 @@ fn public_key(
     });
     let (span, label) = match value {
         Some(v) => (v.span(), "not a valid SPKI public key"),
-        None => (root.key_span_or_open(), "missing"),
+        None => (shared::opening(root), "missing"),
     };
     sink.push(
         Diagnostic::new(&INVALID_PUBLIC_KEY, Effect::Silent, problem)

@@ -345,11 +345,9 @@ fn flow_has_anchor(text: &str) -> bool {
 
 /// Reads the top-level structure of the frontmatter.
 fn read_entries(text: &str) -> Shape<'_> {
-    let mut entries: Vec<Entry<'_>> = Vec::new();
-    let mut offset = 0;
-    let mut block_scalar = false;
-    let mut flow_depth: i32 = 0;
     let lines: Vec<&str> = text.split('\n').collect();
+    let mut reader = TopLevel::default();
+    let mut offset = 0;
     for line in lines.iter() {
         let start = offset;
         offset += line.len() + 1;
@@ -358,98 +356,131 @@ fn read_entries(text: &str) -> Shape<'_> {
         if content.is_empty() || content.starts_with('#') {
             continue;
         }
-        if flow_depth > 0 {
-            // Inside a flow collection that spans lines (a column-0 line is fine there).
-            if flow_has_anchor(content) {
-                return Shape::Anchor;
-            }
-            flow_depth += depth_change(content);
-            continue;
+        let read = if reader.flow_depth > 0 {
+            reader.flow_line(content)
+        } else if indent > 0 {
+            reader.indented_line(content)
+        } else {
+            reader.entry_line(content, start, &lines)
+        };
+        if let Err(shape) = read {
+            return shape;
         }
-        if indent > 0 {
-            if entries.is_empty() {
-                return Shape::Unsure;
-            }
-            if let Some(last) = entries.last_mut() {
-                if !last.has_block && last.inline.is_empty() {
-                    last.nested = if content.starts_with("- ") || content == "-" {
-                        Some(Nested::List)
-                    } else if split_key(content).is_some() {
-                        Some(Nested::Mapping)
-                    } else {
-                        None
-                    };
-                }
-                last.has_block = true;
-            }
-            if block_scalar {
-                continue; // literal text: `*bold*` there is no alias
-            }
-            let node = content
-                .strip_prefix("- ")
-                .or_else(|| (content == "-").then_some(""))
-                .or_else(|| mapping_value(content))
-                .unwrap_or("");
-            if starts_anchor(node) || content.starts_with(['&', '*']) {
-                return Shape::Anchor;
-            }
-            if node.starts_with(['[', '{']) && flow_has_anchor(node) {
-                return Shape::Anchor;
-            }
-            if node.trim_start().starts_with(['|', '>']) {
-                block_scalar = true;
-            }
-            continue;
+    }
+    // No entries (only comments or nothing) too: instar reads it as an empty mapping.
+    Shape::Mapping(reader.entries)
+}
+
+/// The frontmatter's top-level entries read so far, and what the lines before tell about the
+/// next. Each line's reader gives `Err` with the whole shape once one line decides it.
+#[derive(Default)]
+struct TopLevel<'a> {
+    entries: Vec<Entry<'a>>,
+    /// Inside a `|` or `>` block scalar: indented lines are literal text.
+    block_scalar: bool,
+    /// Brackets a flow collection that spans lines still has open.
+    flow_depth: i32,
+}
+
+impl<'a> TopLevel<'a> {
+    /// A line inside a flow collection that spans lines (a column-0 line is fine there).
+    fn flow_line(&mut self, content: &str) -> Result<(), Shape<'a>> {
+        if flow_has_anchor(content) {
+            return Err(Shape::Anchor);
         }
-        block_scalar = false;
+        self.flow_depth += depth_change(content);
+        Ok(())
+    }
+
+    /// An indented line: it belongs to the last entry (a nested block or a continued scalar).
+    fn indented_line(&mut self, content: &str) -> Result<(), Shape<'a>> {
+        let Some(last) = self.entries.last_mut() else {
+            return Err(Shape::Unsure);
+        };
+        if !last.has_block && last.inline.is_empty() {
+            last.nested = if content.starts_with("- ") || content == "-" {
+                Some(Nested::List)
+            } else if split_key(content).is_some() {
+                Some(Nested::Mapping)
+            } else {
+                None
+            };
+        }
+        last.has_block = true;
+        if self.block_scalar {
+            return Ok(()); // literal text: `*bold*` there is no alias
+        }
+        let node = content
+            .strip_prefix("- ")
+            .or_else(|| (content == "-").then_some(""))
+            .or_else(|| mapping_value(content))
+            .unwrap_or("");
+        if starts_anchor(node) || content.starts_with(['&', '*']) {
+            return Err(Shape::Anchor);
+        }
+        if node.starts_with(['[', '{']) && flow_has_anchor(node) {
+            return Err(Shape::Anchor);
+        }
+        if node.trim_start().starts_with(['|', '>']) {
+            self.block_scalar = true;
+        }
+        Ok(())
+    }
+
+    /// A column-0 line: a new `key: value` entry, or something that is no mapping entry.
+    fn entry_line(
+        &mut self,
+        content: &'a str,
+        start: usize,
+        lines: &[&str],
+    ) -> Result<(), Shape<'a>> {
+        self.block_scalar = false;
         if content.starts_with("- ") || content == "-" {
-            return if entries.is_empty() {
+            return Err(if self.entries.is_empty() {
                 Shape::NotMapping("a list")
             } else {
                 Shape::Unsure
-            };
+            });
         }
         if content.starts_with(['&', '*', '!', '?', '[', '{', '|', '>', '%', '@', '`']) {
-            return Shape::Unsure;
+            return Err(Shape::Unsure);
         }
         let Some((key, key_len, rest)) = split_key(content) else {
-            return if entries.is_empty()
-                && lines.iter().filter(|l| !l.trim().is_empty()).count() == 1
-            {
-                Shape::NotMapping("a single text value")
-            } else {
-                Shape::Unsure
-            };
+            return Err(
+                if self.entries.is_empty()
+                    && lines.iter().filter(|l| !l.trim().is_empty()).count() == 1
+                {
+                    Shape::NotMapping("a single text value")
+                } else {
+                    Shape::Unsure
+                },
+            );
         };
         let value = strip_comment(rest.trim_start_matches([' ', '\t']));
         if starts_anchor(value) {
-            return Shape::Anchor;
+            return Err(Shape::Anchor);
         }
         if value.starts_with(['[', '{']) {
             if flow_has_anchor(value) {
-                return Shape::Anchor;
+                return Err(Shape::Anchor);
             }
-            flow_depth = depth_change(value);
+            self.flow_depth = depth_change(value);
         }
         if value.starts_with(['|', '>']) {
-            block_scalar = true;
+            self.block_scalar = true;
         }
-        if entries.iter().any(|e| e.key == key) {
-            return Shape::Duplicate(key);
+        if self.entries.iter().any(|e| e.key == key) {
+            return Err(Shape::Duplicate(key));
         }
-        entries.push(Entry {
+        self.entries.push(Entry {
             key,
             key_span: start..start + key_len,
             inline: value,
             has_block: false,
             nested: None,
         });
+        Ok(())
     }
-    if entries.is_empty() {
-        // Only comments or nothing: instar reads it as an empty mapping.
-        return Shape::Mapping(entries);
-    }
-    Shape::Mapping(entries)
 }
 
 /// The value after `key: ` in an indented mapping line, if the line is one.

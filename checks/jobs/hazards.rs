@@ -145,7 +145,16 @@ fn schedule_hazards(
         return; // invalid patterns are reported by the entry rules
     };
     match schedule {
-        Schedule::OneShot(one) if !one.recognised => out.push(Hazard::new(
+        Schedule::OneShot(one) => out.push(one_shot_hazard(value, one, hx)),
+        Schedule::Pattern(pattern) => pattern_hazards(value, &text, pattern, out),
+    }
+}
+
+/// A one-shot date runs once at most; a past one never, and one the doctor cannot read is left
+/// to JavaScript's date parser.
+fn one_shot_hazard(value: Value<'_>, one: &cron::OneShot, hx: &HazardContext<'_>) -> Hazard {
+    if !one.recognised {
+        return Hazard::new(
             &CRON_UNVERIFIED_DATE,
             format!(
                 "schedule {} is handed to JavaScript's date parser (it has a ':'), in a form the doctor cannot verify",
@@ -154,66 +163,78 @@ fn schedule_hazards(
             "parsed as a date, not a cron pattern",
             value.span(),
             "/schedule",
-        )),
-        Schedule::OneShot(one) => match one.naive_epoch_seconds {
-            Some(at) if at < hx.now_epoch => out.push(Hazard::new(
-                &CRON_NEVER_FIRES,
-                format!("schedule {} is a one-shot date in the past: the job never fires", shown(&value)),
-                "a past date",
-                value.span(),
-                "/schedule",
-            )),
-            _ => out.push(Hazard::new(
-                &CRON_ONE_SHOT,
-                format!("schedule {} is a one-shot date: the job runs once at most", shown(&value)),
-                "a date, not a recurring pattern",
-                value.span(),
-                "/schedule",
-            )),
-        },
-        Schedule::Pattern(pattern) => {
-            for span in &pattern.question_marks {
-                out.push(Hazard::new(
-                    &CRON_NONDETERMINISTIC,
-                    format!(
-                        "schedule {} uses '?', which croner replaces with the current value when the job loads",
-                        shown(&value)
-                    ),
-                    "replaced by the load time's value",
-                    value.source_range(span.clone()),
-                    "/schedule",
-                ));
-            }
-            for span in &pattern.last_weekday_traps {
-                let part = &text[span.clone()];
-                let day = part.trim_end_matches(['L', 'l']);
-                let mut hazard = Hazard::new(
-                    &CRON_LAST_WEEKDAY_TRAP,
-                    format!(
-                        "\"{part}\" in schedule {} fires every {}, not only on the last one of the month",
-                        shown(&value),
-                        weekday_words(day)
-                    ),
-                    "read as every week",
-                    value.source_range(span.clone()),
-                    "/schedule",
-                );
-                hazard.help = Some(format!(
-                    "for the last {} of the month write {day}#L",
-                    weekday_words(day)
-                ));
-                out.push(hazard);
-            }
-            if pattern.never_fires() {
-                out.push(Hazard::new(
-                    &CRON_NEVER_FIRES,
-                    format!("schedule {} matches no date: the job never fires", shown(&value)),
-                    "no month has this day",
-                    value.source_range(pattern.never_fires_span()),
-                    "/schedule",
-                ));
-            }
-        }
+        );
+    }
+    match one.naive_epoch_seconds {
+        Some(at) if at < hx.now_epoch => Hazard::new(
+            &CRON_NEVER_FIRES,
+            format!(
+                "schedule {} is a one-shot date in the past: the job never fires",
+                shown(&value)
+            ),
+            "a past date",
+            value.span(),
+            "/schedule",
+        ),
+        _ => Hazard::new(
+            &CRON_ONE_SHOT,
+            format!(
+                "schedule {} is a one-shot date: the job runs once at most",
+                shown(&value)
+            ),
+            "a date, not a recurring pattern",
+            value.span(),
+            "/schedule",
+        ),
+    }
+}
+
+/// A recurring pattern's traps: `?` (the load time's value), `5L` (every such weekday), and a
+/// day no month has.
+fn pattern_hazards(value: Value<'_>, text: &str, pattern: &cron::Pattern, out: &mut Vec<Hazard>) {
+    for span in &pattern.question_marks {
+        out.push(Hazard::new(
+            &CRON_NONDETERMINISTIC,
+            format!(
+                "schedule {} uses '?', which croner replaces with the current value when the job loads",
+                shown(&value)
+            ),
+            "replaced by the load time's value",
+            value.source_range(span.clone()),
+            "/schedule",
+        ));
+    }
+    for span in &pattern.last_weekday_traps {
+        let part = &text[span.clone()];
+        let day = part.trim_end_matches(['L', 'l']);
+        let mut hazard = Hazard::new(
+            &CRON_LAST_WEEKDAY_TRAP,
+            format!(
+                "\"{part}\" in schedule {} fires every {}, not only on the last one of the month",
+                shown(&value),
+                weekday_words(day)
+            ),
+            "read as every week",
+            value.source_range(span.clone()),
+            "/schedule",
+        );
+        hazard.help = Some(format!(
+            "for the last {} of the month write {day}#L",
+            weekday_words(day)
+        ));
+        out.push(hazard);
+    }
+    if pattern.never_fires() {
+        out.push(Hazard::new(
+            &CRON_NEVER_FIRES,
+            format!(
+                "schedule {} matches no date: the job never fires",
+                shown(&value)
+            ),
+            "no month has this day",
+            value.source_range(pattern.never_fires_span()),
+            "/schedule",
+        ));
     }
 }
 

@@ -13,6 +13,7 @@ use crate::json::{self, Kind, Value};
 use crate::source::FileState;
 use crate::version::boundary;
 
+use super::super::shared;
 use super::agentmd;
 use super::codes::*;
 use super::entry::{js_type, shown};
@@ -90,6 +91,27 @@ struct Valid {
 /// `origin:"instar"` manifest among user ones wins and the rest are skipped; any other group is
 /// skipped whole (spec §3.9, probed).
 fn resolve_collisions(valid: Vec<Valid>, sink: &mut Sink) -> Vec<Valid> {
+    let mut survivors = Vec::new();
+    for mut group in group_by_slug(valid) {
+        if group.len() == 1 {
+            survivors.extend(group);
+            continue;
+        }
+        let instar = group.iter().filter(|m| m.origin == "instar").count();
+        let winner = (instar == 1).then(|| {
+            let at = group.iter().position(|m| m.origin == "instar").unwrap_or(0);
+            group.remove(at)
+        });
+        for loser in &group {
+            sink.push(collision(loser, winner.as_ref(), &group));
+        }
+        survivors.extend(winner);
+    }
+    survivors
+}
+
+/// The manifests in groups of one case-folded slug, in the order each slug first appears.
+fn group_by_slug(valid: Vec<Valid>) -> Vec<Vec<Valid>> {
     let mut groups: Vec<Vec<Valid>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for manifest in valid {
@@ -102,78 +124,62 @@ fn resolve_collisions(valid: Vec<Valid>, sink: &mut Sink) -> Vec<Valid> {
             }
         }
     }
-    let mut survivors = Vec::new();
-    for mut group in groups {
-        if group.len() == 1 {
-            survivors.extend(group);
-            continue;
-        }
-        let instar = group.iter().filter(|m| m.origin == "instar").count();
-        let winner = (instar == 1).then(|| {
-            let at = group.iter().position(|m| m.origin == "instar").unwrap_or(0);
-            group.remove(at)
-        });
-        let names: Vec<String> = winner
+    groups
+}
+
+/// The finding on a manifest instar skips: its slug collides with the others of its group
+/// (`losers`, which holds it) and, when there is one, the instar manifest that wins.
+fn collision(loser: &Valid, winner: Option<&Valid>, losers: &[Valid]) -> Diagnostic {
+    let others: Vec<&Valid> = winner
+        .into_iter()
+        .chain(losers.iter())
+        .filter(|m| m.path != loser.path)
+        .collect();
+    let exact = others.iter().any(|m| m.slug == loser.slug);
+    let message = format!(
+        "manifest {}: slug {:?} {} {}",
+        file_name(&loser.path),
+        loser.slug,
+        if exact {
+            "is also declared by"
+        } else {
+            "collides, ignoring case, with"
+        },
+        others
             .iter()
-            .chain(group.iter())
-            .map(|m| file_name(&m.path))
-            .collect();
-        for loser in &group {
-            let others: Vec<&Valid> = winner
-                .iter()
-                .chain(group.iter())
-                .filter(|m| m.path != loser.path)
-                .collect();
-            let exact = others.iter().any(|m| m.slug == loser.slug);
-            let message = format!(
-                "manifest {}: slug {:?} {} {}",
-                file_name(&loser.path),
-                loser.slug,
-                if exact {
-                    "is also declared by"
-                } else {
-                    "collides, ignoring case, with"
-                },
-                others
-                    .iter()
-                    .map(|m| format!("{} ({:?})", file_name(&m.path), m.slug))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let help = match &winner {
-                Some(w) => format!(
-                    "instar loads {} (origin \"instar\" wins over origin \"user\") and skips this one",
-                    file_name(&w.path)
-                ),
-                None => format!(
-                    "no single origin:\"instar\" manifest wins, so instar skips all of {}",
-                    names.join(", ")
-                ),
-            };
-            let mut diagnostic = Diagnostic::new(
-                &MANIFEST_SLUG_COLLISION,
-                Effect::Skipped,
-                message,
+            .map(|m| format!("{} ({:?})", file_name(&m.path), m.slug))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let help = match winner {
+        Some(w) => format!(
+            "instar loads {} (origin \"instar\" wins over origin \"user\") and skips this one",
+            file_name(&w.path)
+        ),
+        None => {
+            let names: Vec<String> = losers.iter().map(|m| file_name(&m.path)).collect();
+            format!(
+                "no single origin:\"instar\" manifest wins, so instar skips all of {}",
+                names.join(", ")
             )
-            .file(&loser.path)
-            .at(loser.slug_span.clone(), "colliding slug")
-            .pointer("/slug")
-            .help(help)
-            .fix(Some(Fix::manual(
-                "rename the slug in all but one manifest (and its .md body), or delete the copy",
-            )));
-            for other in others {
-                diagnostic = diagnostic.secondary(Label {
-                    file: other.path.clone(),
-                    span: Some(other.slug_span.clone()),
-                    message: "same slug here".into(),
-                });
-            }
-            sink.push(diagnostic);
         }
-        survivors.extend(winner);
+    };
+    let mut diagnostic = Diagnostic::new(&MANIFEST_SLUG_COLLISION, Effect::Skipped, message)
+        .file(&loser.path)
+        .at(loser.slug_span.clone(), "colliding slug")
+        .pointer("/slug")
+        .help(help)
+        .fix(Some(Fix::manual(
+            "rename the slug in all but one manifest (and its .md body), or delete the copy",
+        )));
+    for other in others {
+        diagnostic = diagnostic.secondary(Label {
+            file: other.path.clone(),
+            span: Some(other.slug_span.clone()),
+            message: "same slug here".into(),
+        });
     }
-    survivors
+    diagnostic
 }
 
 fn file_name(path: &Path) -> String {
@@ -337,7 +343,7 @@ fn one_of(allowed: &'static [&'static str]) -> impl Fn(&Value<'_>) -> bool {
 
 /// The fields every manifest must have, in validateManifest's order, and its `execute` rules.
 fn required_fields(cx: &Context, root: Value<'_>, problems: &mut Problems) {
-    let opening = root.span().start..root.span().start + 1;
+    let opening = shared::opening(root);
     let mut require =
         |field: &str, ok: &dyn Fn(&Value<'_>) -> bool, rule: &str| match root.get(field) {
             None => problems.push((format!("\"{field}\" is required ({rule})"), opening.clone())),
@@ -511,7 +517,7 @@ fn invalid(path: &Path, message: String, span: std::ops::Range<usize>) -> Diagno
         format!("manifest {name}: {message}"),
     )
     .file(path)
-    .at(span, "rejected by validateManifest")
+    .at(span, "rejected by instar's manifest check")
     .help("instar logs a manifest-invalid problem and skips this job")
 }
 

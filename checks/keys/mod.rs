@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Code, Diagnostic, Effect, Label, Severity, Sink};
 use crate::engine::Context;
 use crate::fix::{Change, Fix};
-use crate::machine::{fingerprint, parse_private_pem, KeyAlg, PrivateKeyInfo};
+use crate::machine::{fingerprint, parse_private_pem, KeyAlg, PemProblem, PrivateKeyInfo};
 use crate::source::FileState;
 
 use super::machine_state::{self as state, IdentityView, KeyFile};
@@ -59,9 +59,38 @@ fn check_algorithm(
     agent: Option<u32>,
     sink: &mut Sink,
 ) {
-    let names = state::key_names(alg);
+    let any = standing_files(cx, alg, agent, sink);
+    let files = state::key_files(cx, alg);
+    let swapped = is_swapped(cx);
+    for file in &files {
+        match &file.parsed {
+            Err(problem) => sink.push(invalid_pem(cx, file, problem)),
+            Ok(info) => {
+                if info.crlf {
+                    sink.push(crlf(cx, file, info));
+                }
+                if info.alg != alg {
+                    if !swapped {
+                        sink.push(wrong_algorithm(cx, file, info, alg));
+                    }
+                    continue;
+                }
+                mismatch(cx, identity, alg, file, info, sink);
+            }
+        }
+    }
+    names_differ(cx, identity, alg, &files, sink);
+    legacy_only(cx, alg, sink);
+    if !any && identity.exists {
+        sink.push(missing_key(cx, identity, alg));
+    }
+}
+
+/// The key's files under either name, as files: each one there has its permissions checked, and
+/// one that cannot be read is reported. Returns whether any stands there.
+fn standing_files(cx: &Context, alg: KeyAlg, agent: Option<u32>, sink: &mut Sink) -> bool {
     let mut any = false;
-    for name in names {
+    for name in state::key_names(alg) {
         let path = cx.state_path(&format!("machine/{name}"));
         let file = cx.file(&path);
         match &*file {
@@ -93,90 +122,79 @@ fn check_algorithm(
             }
         }
     }
-    let files = state::key_files(cx, alg);
-    let swapped = is_swapped(cx);
-    for file in &files {
-        match &file.parsed {
-            Err(problem) => sink.push(
-                Diagnostic::new(
-                    &INVALID_PEM,
-                    Effect::Silent,
-                    format!("{} {}", cx.display_path(&file.path), problem.describe()),
-                )
-                .file(&file.path)
-                .help("instar cannot load this key; the doctor never rewrites a PEM")
-                .fix(Some(Fix::manual(
-                    "restore the key from your backup, or re-key (new identity, re-pair, revoke the old entry)",
-                ))),
-            ),
-            Ok(info) => {
-                if info.crlf {
-                    sink.push(
-                        Diagnostic::new(
-                            &CRLF,
-                            Effect::None,
-                            format!(
-                                "{} has CRLF line endings (key {})",
-                                cx.display_path(&file.path),
-                                fingerprint(&info.public)
-                            ),
-                        )
-                        .file(&file.path)
-                        .help("Node still loads it; at HEAD the raw PEM text keys an HMAC, so do not convert it"),
-                    );
-                }
-                if info.alg != alg {
-                    if !swapped {
-                        sink.push(
-                            Diagnostic::new(
-                                &WRONG_ALGORITHM,
-                                Effect::Silent,
-                                format!(
-                                    "{} holds an {} key ({}), but the {} key must be {}",
-                                    cx.display_path(&file.path),
-                                    info.alg.name(),
-                                    fingerprint(&info.public),
-                                    kind(alg),
-                                    alg.name()
-                                ),
-                            )
-                            .file(&file.path)
-                            .fix(Some(Fix::manual(
-                                "restore the right key from your backup, or re-key",
-                            ))),
-                        );
-                    }
-                    continue;
-                }
-                mismatch(cx, identity, alg, file, info, sink);
-            }
-        }
-    }
-    names_differ(cx, identity, alg, &files, sink);
-    legacy_only(cx, alg, sink);
-    if !any && identity.exists {
-        let [canonical, legacy] = names;
-        sink.push(
-            Diagnostic::new(
-                &MISSING,
-                Effect::Silent,
-                format!(
-                    "this machine has an identity but no {} key: neither .instar/machine/{canonical} nor {legacy} exists",
-                    kind(alg)
-                ),
-            )
-            .file(cx.state_path(&format!("machine/{canonical}")))
-            .secondary(Label {
-                file: identity.path.clone(),
-                span: identity.key_span(alg),
-                message: "the public half is here".into(),
-            })
-            .help("a private key cannot be recovered locally; the doctor never generates keys")
-            .fix(Some(Fix::manual(
-                "restore the key from your backup, or re-key (new identity, re-pair, revoke the old entry)",
-            ))),
-        );
-    }
+    any
+}
+
+/// A key file that is no PEM instar can load.
+fn invalid_pem(cx: &Context, file: &KeyFile, problem: &PemProblem) -> Diagnostic {
+    Diagnostic::new(
+        &INVALID_PEM,
+        Effect::Silent,
+        format!("{} {}", cx.display_path(&file.path), problem.describe()),
+    )
+    .file(&file.path)
+    .help("instar cannot load this key; the doctor never rewrites a PEM")
+    .fix(Some(Fix::manual(
+        "restore the key from your backup, or re-key (new identity, re-pair, revoke the old entry)",
+    )))
+}
+
+/// CRLF line endings: Node loads the key, but they must stay (the raw text keys an HMAC).
+fn crlf(cx: &Context, file: &KeyFile, info: &PrivateKeyInfo) -> Diagnostic {
+    Diagnostic::new(
+        &CRLF,
+        Effect::None,
+        format!(
+            "{} has CRLF line endings (key {})",
+            cx.display_path(&file.path),
+            fingerprint(&info.public)
+        ),
+    )
+    .file(&file.path)
+    .help("Node still loads it; at HEAD the raw PEM text keys an HMAC, so do not convert it")
+}
+
+/// A key of the other algorithm under this key's name.
+fn wrong_algorithm(cx: &Context, file: &KeyFile, info: &PrivateKeyInfo, alg: KeyAlg) -> Diagnostic {
+    Diagnostic::new(
+        &WRONG_ALGORITHM,
+        Effect::Silent,
+        format!(
+            "{} holds an {} key ({}), but the {} key must be {}",
+            cx.display_path(&file.path),
+            info.alg.name(),
+            fingerprint(&info.public),
+            kind(alg),
+            alg.name()
+        ),
+    )
+    .file(&file.path)
+    .fix(Some(Fix::manual(
+        "restore the right key from your backup, or re-key",
+    )))
+}
+
+/// An identity whose key has no file under either name.
+fn missing_key(cx: &Context, identity: &IdentityView, alg: KeyAlg) -> Diagnostic {
+    let [canonical, legacy] = state::key_names(alg);
+    Diagnostic::new(
+        &MISSING,
+        Effect::Silent,
+        format!(
+            "this machine has an identity but no {} key: neither .instar/machine/{canonical} nor {legacy} exists",
+            kind(alg)
+        ),
+    )
+    .file(cx.state_path(&format!("machine/{canonical}")))
+    .secondary(Label {
+        file: identity.path.clone(),
+        span: identity.key_span(alg),
+        message: "the public half is here".into(),
+    })
+    .help("a private key cannot be recovered locally; the doctor never generates keys")
+    .fix(Some(Fix::manual(
+        "restore the key from your backup, or re-key (new identity, re-pair, revoke the old entry)",
+    )))
 }
 
 /// The versions where server start reads this key through MachineIdentityManager, which then
@@ -203,10 +221,10 @@ fn legacy_only(cx: &Context, alg: KeyAlg, sink: &mut Sink) {
     }
     let what = match alg {
         KeyAlg::Ed25519 => {
-            "loadSigningKey throws ENOENT: the lease and machine requests go unsigned"
+            "reading the signing key fails (ENOENT): the lease and machine requests go unsigned"
         }
         KeyAlg::X25519 => {
-            "loadEncryptionKey throws ENOENT: what peers encrypt to this machine cannot be read"
+            "reading the encryption key fails (ENOENT): what peers encrypt to this machine cannot be read"
         }
     };
     sink.push(

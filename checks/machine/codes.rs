@@ -15,7 +15,7 @@ code!(
     "machine/registry-corrupt",
     Error,
     Some(Manual),
-    "~/.instar/registry.json does not load: instar's next write erases every agent's entry (#19)",
+    "~/.instar/registry.json does not load: instar's next write erases every agent's entry",
     "What it checks: that the per-user agent registry parses with JSON.parse, has an object root \
 and an `entries` array.
 Why it matters: loadRegistry swallows the error and returns an empty registry; the next locked \
@@ -27,7 +27,7 @@ agent re-register by restarting it)."
 );
 
 code!(REGISTRY_ZOMBIE, "machine/registry-zombie", Warning, Some(Unsafe),
-"a registry entry names a folder that is gone or holds no agent (#20)",
+"a registry entry names a folder that is gone or holds no agent",
 "What it checks: each non-lifeline entry of ~/.instar/registry.json whose `path` does not exist \
 or has no .instar/config.json.
 Why it matters: instar prunes only `stale` entries; a `stopped` one stays forever and keeps its \
@@ -39,7 +39,7 @@ registry lock, every other byte kept; `instar-doctor undo --machine` puts it bac
 agent back.");
 
 code!(UNREGISTERED, "machine/unregistered", Warning, Some(Unsafe),
-"a running agent is missing from ~/.instar/registry.json (#21)",
+"a running agent is missing from ~/.instar/registry.json",
 "What it checks: an agent whose .instar/local/server-instance.lock names a live pid on this host, \
 with no registry entry for its real path.
 Why it matters: the worktree CLI and cross-agent routing refuse or miss the agent.
@@ -51,7 +51,7 @@ now) under instar's registry lock, every other byte kept; only when the registry
 entry reserves that port. Otherwise, or instead: restart the agent, which registers it.");
 
 code!(REGISTRY_LOCK_STALE, "machine/registry-lock-stale", Info, Some(Safe),
-"~/.instar/registry.json.lock is older than 10 s (#22)",
+"~/.instar/registry.json.lock is older than 10 s",
 "What it checks: the proper-lockfile folder next to the registry, with an mtime more than 10 s \
 old (a live holder keeps refreshing it).
 Why it matters: before v0.28.1 heartbeats failed in a loop behind it; since, instar force-removes \
@@ -66,7 +66,7 @@ code!(
     "machine/port-collision",
     Error,
     Some(Manual),
-    "two agents of this machine are configured with one port (#6)",
+    "two agents of this machine are configured with one port",
     "What it checks: the `port` of every agent's config.json (agents of the registry, of \
 ~/.instar/agents/ and of the scan) and of the registry's entries.
 Why it matters: the second server exits at boot (\"port conflict\") or fails to listen while its \
@@ -81,7 +81,7 @@ code!(
     "machine/name-collision",
     Error,
     Some(Manual),
-    "two agents of this machine share a projectName (#7)",
+    "two agents of this machine share a projectName",
     "What it checks: agents' projectName (else their folder name), and non-lifeline registry \
 entries' names.
 Why it matters: the launchd label ai.instar.<name>, the tmux session <name>-server and \
@@ -96,7 +96,7 @@ code!(
     "machine/fetch-blocked-port",
     Error,
     Some(Manual),
-    "a registry entry reserves a port that fetch refuses, e.g. 4045 (#11)",
+    "a registry entry reserves a port that fetch refuses, e.g. 4045",
     "What it checks: registry entries whose `port` is on the WHATWG fetch bad-ports list (4045 is \
 inside instar's default range 4040-4099). The agent's own config.json is the config check's \
 business; this one reports reservations no agent config shows.
@@ -107,7 +107,7 @@ Fix (manual): re-port the agent, then restart it."
 );
 
 code!(LAUNCHD_ORPHAN, "machine/launchd-orphan", Warning, Some(Manual),
-"a launchd job runs instar for a folder that is gone, shared or not its own (#8)",
+"a launchd job runs instar for a folder that is gone, shared or not its own",
 "What it checks (macOS): each ~/Library/LaunchAgents/ai.instar.*.plist (not the watchdog): the \
 --dir of its ProgramArguments names a missing folder (warning), another plist has the same \
 --dir (error), or the label is not ai.instar.<projectName of that folder> (warning).
@@ -121,7 +121,7 @@ code!(
     "machine/process-ceiling",
     Error,
     Some(Manual),
-    "a launchd job's NumberOfProcesses is below 2048 (#10)",
+    "a launchd job's NumberOfProcesses is below 2048",
     "What it checks (macOS): the NumberOfProcesses soft or hard limit of each instar launchd job.
 Why it matters: the limit counts every process of the user, and an idle Mac runs about 530: \
 below that (error under 600) fork() fails with EAGAIN and the agent dies; up to 2047 there is \
@@ -132,7 +132,7 @@ Fix (manual): update instar (or set 2048 in the plist), then restart the job."
 );
 
 code!(WATCHDOG_BROKEN, "machine/watchdog-broken", Warning, Some(Manual),
-"the fleet watchdog's launchd job points at a missing or temporary script, or has no PATH (#26)",
+"the fleet watchdog's launchd job points at a missing or temporary script, or has no PATH",
 "What it checks (macOS): ~/Library/LaunchAgents/ai.instar.watchdog.plist: its script exists and \
 is not under a temporary folder, and it sets EnvironmentVariables/PATH.
 Why it matters: the watchdog is silently dead (tests once re-pointed it at a temp folder), or its \
@@ -141,7 +141,7 @@ What instar does: each update rewrites the script and plist on macOS.
 Fix (manual): re-run instar's update or setup; the doctor never touches launchd.");
 
 code!(TCC_PROTECTED, "machine/tcc-protected", Warning, Some(Manual),
-"an agent with a launchd job lives in a TCC-protected folder (#4)",
+"an agent with a launchd job lives in a TCC-protected folder",
 "What it checks (macOS): the agent's real path lies under ~/Documents, ~/Desktop, ~/Downloads or \
 iCloud Drive (~/Library/Mobile Documents), and its ai.instar.<name>.plist exists.
 Why it matters: on macOS 26 launchd cannot spawn the agent there (EPERM, exit 78, empty logs): \
@@ -154,7 +154,7 @@ code!(
     "machine/foreign-spawn-holder",
     Warning,
     Some(Unsafe),
-    "~/.instar/host-spawn-holders.json keeps a slot stamped with another host name (#9)",
+    "~/.instar/host-spawn-holders.json keeps a slot stamped with another host name",
     "What it checks: holders whose hostname is not this host's, whose pid is not alive here and \
 whose heartbeat is more than 5 minutes old (a renamed or flapping host name leaves these), \
 when the file is on a local file system (statfs): on a shared home another host's holder may \
@@ -169,7 +169,7 @@ heartbeat still hold); `instar-doctor undo --machine` puts it back."
 );
 
 code!(PATH_NEEDS_ENCODING, "machine/path-needs-encoding", Warning, Some(Manual),
-"the agent's path has a space, %, #, ? or non-ASCII character, which breaks instar before v0.28.79 (#33)",
+"the agent's path has a space, %, #, ? or non-ASCII character, which breaks instar before v0.28.79",
 "What it checks: the agent's real path, at versions before v0.28.79.
 Why it matters: instar located its own files through a URL path that kept %20 and friends \
 encoded, so templates and hooks failed to install.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::diag::{Diagnostic, Effect, Label};
+use crate::diag::{Diagnostic, Effect, Label, Span};
 use crate::engine::{Context, STATE_DIR};
 use crate::fix::Fix;
 
@@ -24,22 +24,34 @@ fn config_of(dir: &std::path::Path) -> PathBuf {
     dir.join(STATE_DIR).join("config.json")
 }
 
+/// An agent holding a value others share, and where its config.json spells it (none when the
+/// value is instar's default, such as the folder name standing in for `projectName`).
+struct Holder {
+    dir: PathBuf,
+    span: Option<Span>,
+}
+
 /// One finding per group of two or more agents sharing a value, on the first agent's config,
-/// with the others as secondary labels.
+/// pointing at the value there and, as secondary labels, in each other agent's config.
 fn report_groups(
-    groups: BTreeMap<String, Vec<PathBuf>>,
+    groups: BTreeMap<String, Vec<Holder>>,
     out: &mut Vec<Finding>,
-    describe: impl Fn(&str, &[PathBuf]) -> Diagnostic,
+    describe: impl Fn(&str, &[PathBuf]) -> (Diagnostic, &'static str),
 ) {
-    for (value, dirs) in groups {
-        if dirs.len() < 2 {
+    for (value, holders) in groups {
+        if holders.len() < 2 {
             continue;
         }
-        let mut d = describe(&value, &dirs).file(config_of(&dirs[0]));
-        for other in &dirs[1..] {
+        let dirs: Vec<PathBuf> = holders.iter().map(|h| h.dir.clone()).collect();
+        let (d, label) = describe(&value, &dirs);
+        let mut d = d.file(config_of(&dirs[0]));
+        if let Some(span) = &holders[0].span {
+            d = d.at(span.clone(), label);
+        }
+        for other in &holders[1..] {
             d = d.secondary(Label {
-                file: config_of(other),
-                span: None,
+                file: config_of(&other.dir),
+                span: other.span.clone(),
                 message: "the same value here".to_string(),
             });
         }
@@ -48,17 +60,17 @@ fn report_groups(
 }
 
 fn ports(machine: &Machine, out: &mut Vec<Finding>) {
-    let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<Holder>> = BTreeMap::new();
     for agent in &machine.agents {
         if let Some(port) = agent.port {
-            groups
-                .entry(port.to_string())
-                .or_default()
-                .push(agent.dir.clone());
+            groups.entry(port.to_string()).or_default().push(Holder {
+                dir: agent.dir.clone(),
+                span: agent.port_span.clone(),
+            });
         }
     }
     report_groups(groups, out, |port, dirs| {
-        Diagnostic::new(
+        let d = Diagnostic::new(
             &PORT_COLLISION,
             Effect::Silent,
             format!(
@@ -67,20 +79,21 @@ fn ports(machine: &Machine, out: &mut Vec<Finding>) {
                 list(dirs)
             ),
         )
-        .fix(Some(Fix::manual("give all but one of them a free port in config.json, then restart them")))
+        .fix(Some(Fix::manual("give all but one of them a free port in config.json, then restart them")));
+        (d, "this agent's port")
     });
 }
 
 fn names(machine: &Machine, out: &mut Vec<Finding>) {
-    let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<Holder>> = BTreeMap::new();
     for agent in &machine.agents {
-        groups
-            .entry(agent.name.clone())
-            .or_default()
-            .push(agent.dir.clone());
+        groups.entry(agent.name.clone()).or_default().push(Holder {
+            dir: agent.dir.clone(),
+            span: agent.name_span.clone(),
+        });
     }
     report_groups(groups, out, |name, dirs| {
-        Diagnostic::new(
+        let d = Diagnostic::new(
             &NAME_COLLISION,
             Effect::Silent,
             format!(
@@ -89,7 +102,8 @@ fn names(machine: &Machine, out: &mut Vec<Finding>) {
                 list(dirs)
             ),
         )
-        .fix(Some(Fix::manual("rename all but one of them (projectName in config.json), then re-run their setup")))
+        .fix(Some(Fix::manual("rename all but one of them (projectName in config.json), then re-run their setup")));
+        (d, "this agent's name")
     });
 }
 

@@ -53,7 +53,10 @@ pub struct Agent {
     /// `realpath(dir)`, what instar registers (falls back to `dir`).
     pub real: PathBuf,
     pub name: String,
+    /// Where config.json spells `projectName` (none when instar falls back to the folder name).
+    pub name_span: Option<Span>,
     pub port: Option<f64>,
+    pub port_span: Option<Span>,
     /// The rules that apply to it (its shadow install's version, else the run's).
     pub version: Version,
 }
@@ -136,11 +139,12 @@ fn agent_facts(cx: &Context, dir: PathBuf, real: PathBuf) -> Agent {
             let root = tape.root();
             name = root
                 .get("projectName")
-                .and_then(|v| v.as_str())
-                .map(|s| s.into_owned());
-            port = root.get("port").and_then(|v| v.as_f64());
+                .and_then(|v| Some((v.as_str()?.into_owned(), v.span())));
+            port = root.get("port").and_then(|v| Some((v.as_f64()?, v.span())));
         }
     }
+    let (port, port_span) = port.unzip();
+    let (name, name_span) = name.unzip();
     // instar names an agent after its folder when the config has no projectName.
     let name = name.unwrap_or_else(|| {
         dir.file_name()
@@ -159,7 +163,9 @@ fn agent_facts(cx: &Context, dir: PathBuf, real: PathBuf) -> Agent {
         dir,
         real,
         name,
+        name_span,
         port,
+        port_span,
         version,
     }
 }

@@ -13,9 +13,10 @@ use crate::machine;
 use crate::version::boundary;
 
 use super::super::machine_state::{self as state, IdentityView};
+use super::super::shared::{self, member_spans, Member};
 use super::codes::*;
 use super::heartbeat::{self, Holders};
-use super::{lease, member_spans};
+use super::lease;
 
 /// The registry file being judged: where it is, as read, in the run it is judged in.
 #[derive(Clone, Copy)]
@@ -34,33 +35,77 @@ pub fn check(
     sink: &mut Sink,
 ) {
     let RegistryFile { cx, path, .. } = file;
-    let spans = member_spans(machines);
     holders.ids = Some(machines.members().map(|(k, _)| k.into_owned()).collect());
-    let self_missing = identity
-        .id
-        .as_ref()
-        .is_some_and(|id| machines.get(id).is_none());
-    let mut awake: Vec<(String, Span)> = Vec::new();
-    let mut active = 0usize;
-    let mut nicknames: HashMap<String, (String, Span)> = HashMap::new();
+    let entries = Entries {
+        file,
+        machines,
+        spans: member_spans(machines),
+        identity,
+        self_missing: identity
+            .id
+            .as_ref()
+            .is_some_and(|id| machines.get(id).is_none()),
+    };
+    let mut tally = Tally::default();
     for (index, (key, entry)) in machines.members().enumerate() {
+        entries.entry(index, &key, entry, &mut tally, sink);
+    }
+
+    let lease = if cx.version >= boundary::REGISTRY_LEASE {
+        lease::check(cx, path, root, machines, identity, sink)
+    } else {
+        lease::Verdict::default()
+    };
+
+    if let Some(id) = identity.id.as_ref().filter(|id| machine::is_machine_id(id)) {
+        if entries.self_missing {
+            self_missing_finding(file, machines, &entries.spans, id, identity, sink);
+        }
+    }
+
+    let config = state::multi_machine_config(cx);
+    if tally.awake.len() > 1 && !config.independent {
+        split_brain(cx, path, &tally.awake, &lease, sink);
+    }
+    if tally.active > 0 && tally.awake.is_empty() {
+        sink.push(no_awake(path, machines, tally.active));
+    }
+}
+
+/// The `machines` object being walked, and what every entry's findings need to know.
+struct Entries<'a, 't> {
+    file: RegistryFile<'a>,
+    machines: Value<'t>,
+    /// Each entry's full span, for removing one.
+    spans: Vec<Span>,
+    identity: &'a IdentityView,
+    /// This machine has an identity but no entry.
+    self_missing: bool,
+}
+
+/// What the walk over the entries counts for the findings about all of them.
+#[derive(Default)]
+struct Tally {
+    /// Active machines whose role is awake, with the span of that role.
+    awake: Vec<(String, Span)>,
+    active: usize,
+    /// Nicknames seen so far, lowercased: the entry that took each, and where.
+    nicknames: HashMap<String, (String, Span)>,
+}
+
+impl Entries<'_, '_> {
+    /// One entry: its key, its shape, its fields, its standing and its nickname.
+    fn entry(&self, index: usize, key: &str, entry: Value<'_>, tally: &mut Tally, sink: &mut Sink) {
+        let RegistryFile { cx, path, .. } = self.file;
         let key_span = entry.key_span().unwrap_or(entry.span());
-        let removal = || {
-            Fix::unsafe_(
-                format!("remove the {key:?} entry"),
-                vec![Change::Edit {
-                    file: path.to_path_buf(),
-                    span: json_edit::removal_span(&machines.span(), &spans, index),
-                    replacement: String::new(),
-                }],
-            )
-        };
         if key == "undefined" {
-            sink.push(undefined_entry(path, key_span, identity).fix(Some(removal())));
-            continue;
+            sink.push(
+                undefined_entry(path, key_span, self.identity).fix(Some(self.removal(index, key))),
+            );
+            return;
         }
         let pointer = format!("/machines/{}", key.replace('~', "~0").replace('/', "~1"));
-        if !machine::is_machine_id(&key) {
+        if !machine::is_machine_id(key) {
             sink.push(
                 Diagnostic::new(
                     &INVALID_ENTRY,
@@ -74,61 +119,68 @@ pub fn check(
         }
         if entry.kind() != Kind::Object {
             let crashes = entry.is_null()
-                && self_missing
+                && self.self_missing
                 && cx.version >= boundary::NULL_ENTRY_CRASHES_SELF_REGISTRATION;
-            sink.push(not_an_object(cx, path, &key, entry, pointer, crashes).fix(Some(removal())));
-            continue;
+            sink.push(
+                not_an_object(cx, path, key, entry, pointer, crashes)
+                    .fix(Some(self.removal(index, key))),
+            );
+            return;
         }
-        fields(path, entry, &pointer, &key, sink);
+        fields(path, entry, &pointer, key, sink);
+        self.standing(key, entry, key_span, &pointer, tally, sink);
+        if cx.version >= boundary::REGISTRY_NICKNAMES {
+            if let Some(nick) = entry.get("nickname") {
+                nickname(path, key, nick, &pointer, &mut tally.nicknames, sink);
+            }
+        }
+    }
+
+    /// Counts the entry as active and awake; reports a revoked machine still awake, and this
+    /// machine revoked.
+    fn standing(
+        &self,
+        key: &str,
+        entry: Value<'_>,
+        key_span: Span,
+        pointer: &str,
+        tally: &mut Tally,
+        sink: &mut Sink,
+    ) {
+        let path = self.file.path;
         let status = entry.get("status").and_then(|v| v.as_str());
         let role = entry.get("role").and_then(|v| v.as_str());
-        let is_active = status.as_deref() == Some("active");
         let is_awake = role.as_deref() == Some("awake");
-        if is_active {
-            active += 1;
+        if status.as_deref() == Some("active") {
+            tally.active += 1;
             if is_awake {
-                awake.push((
-                    key.to_string(),
-                    entry
-                        .get("role")
-                        .map(|r| r.span())
-                        .unwrap_or(key_span.clone()),
-                ));
+                let at = entry
+                    .get("role")
+                    .map(|r| r.span())
+                    .unwrap_or(key_span.clone());
+                tally.awake.push((key.to_string(), at));
             }
         }
         if status.as_deref() == Some("revoked") && is_awake {
             let role_value = entry.get("role").expect("role is awake");
-            sink.push(revoked_awake(path, &key, role_value, &pointer));
+            sink.push(revoked_awake(path, key, role_value, pointer));
         }
-        if identity.id.as_deref() == Some(&*key) && status.as_deref() == Some("revoked") {
-            let at = entry.get("status").map_or(key_span.clone(), |v| v.span());
-            sink.push(self_revoked(path, &key, at, &pointer));
-        }
-        if cx.version >= boundary::REGISTRY_NICKNAMES {
-            if let Some(nick) = entry.get("nickname") {
-                nickname(path, &key, nick, &pointer, &mut nicknames, sink);
-            }
+        if self.identity.id.as_deref() == Some(key) && status.as_deref() == Some("revoked") {
+            let at = entry.get("status").map_or(key_span, |v| v.span());
+            sink.push(self_revoked(path, key, at, pointer));
         }
     }
 
-    let lease = if cx.version >= boundary::REGISTRY_LEASE {
-        lease::check(cx, path, root, machines, identity, sink)
-    } else {
-        lease::Verdict::default()
-    };
-
-    if let Some(id) = identity.id.as_ref().filter(|id| machine::is_machine_id(id)) {
-        if self_missing {
-            self_missing_finding(file, machines, &spans, id, identity, sink);
-        }
-    }
-
-    let config = state::multi_machine_config(cx);
-    if awake.len() > 1 && !config.independent {
-        split_brain(cx, path, &awake, &lease, sink);
-    }
-    if active > 0 && awake.is_empty() {
-        sink.push(no_awake(path, machines, active));
+    /// Removing the entry at `index` (an unsafe fix: the entry's data goes).
+    fn removal(&self, index: usize, key: &str) -> Fix {
+        Fix::unsafe_(
+            format!("remove the {key:?} entry"),
+            vec![Change::Edit {
+                file: self.file.path.to_path_buf(),
+                span: json_edit::removal_span(&self.machines.span(), &self.spans, index),
+                replacement: String::new(),
+            }],
+        )
     }
 }
 
@@ -217,7 +269,7 @@ fn self_revoked(path: &Path, key: &str, at: Span, pointer: &str) -> Diagnostic {
     .file(path)
     .at(at, "this machine")
     .pointer(format!("{pointer}/status"))
-    .help("ensureSelfRegistered leaves an existing entry alone: it stays revoked")
+    .help("instar's start leaves an existing entry alone: it stays revoked")
     .fix(Some(Fix::manual(
         "only an operator can restore a revoked machine: re-pair it, or re-key and pair as a new machine",
     )))
@@ -242,43 +294,69 @@ fn no_awake(path: &Path, machines: Value<'_>, active: usize) -> Diagnostic {
     )))
 }
 
+/// The fields instar's awake and active filters compare, each of the type and form they expect.
 fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Sink) {
-    let mut problem = |span: Span, field: &str, message: String, label: &str| {
-        sink.push(
-            Diagnostic::new(
-                &INVALID_ENTRY,
-                Effect::Silent,
-                format!("machine {key}: {message}"),
-            )
-            .file(path)
-            .at(span, label.to_string())
-            .pointer(format!("{pointer}{field}"))
-            .help("instar loads it; its awake and active filters compare these fields exactly"),
-        );
+    let mut report = FieldProblems {
+        path,
+        key,
+        pointer,
+        sink,
     };
-    let open = entry.span().start..entry.span().start + 1;
-    let string = |name: &str| entry.get(name).filter(|v| v.kind() == Kind::String);
     for name in ["name", "status", "role", "pairedAt", "lastSeen"] {
-        match entry.get(name) {
-            None => problem(
-                open.clone(),
+        match shared::member(entry, name, Kind::String) {
+            Member::Missing => report.push(
+                shared::opening(entry),
                 "",
                 format!("{name} is missing"),
                 "incomplete entry",
             ),
-            Some(v) if v.kind() != Kind::String => problem(
+            Member::WrongKind(v) => report.push(
                 v.span(),
                 &format!("/{name}"),
                 format!("{name} is not a string"),
                 "not a string",
             ),
-            Some(_) => {}
+            Member::Found(_) => {}
         }
     }
-    if let Some(v) = string("status") {
+    enumerations(entry, &mut report);
+    timestamps(entry, &mut report);
+    if let Some(v) = entry
+        .get("lastKnownUrl")
+        .filter(|v| v.kind() != Kind::String)
+    {
+        report.push(
+            v.span(),
+            "/lastKnownUrl",
+            "lastKnownUrl is not a string".into(),
+            "not a string",
+        );
+    }
+    let revoked = string_member(entry, "status")
+        .and_then(|v| v.as_str())
+        .as_deref()
+        == Some("revoked");
+    if let Some(v) = entry.get("revokedAt").filter(|_| !revoked) {
+        report.push(
+            v.key_span().unwrap_or(v.span()),
+            "/revokedAt",
+            "revokedAt is set but status is not revoked: instar's newest registration code treats it as revoked while the lists of active machines do not".into(),
+            "revocation without status",
+        );
+    }
+}
+
+/// A string member, when it is one.
+fn string_member<'t>(entry: Value<'t>, name: &str) -> Option<Value<'t>> {
+    entry.get(name).filter(|v| v.kind() == Kind::String)
+}
+
+/// `status` and `role` outside the values instar knows.
+fn enumerations(entry: Value<'_>, report: &mut FieldProblems<'_>) {
+    if let Some(v) = string_member(entry, "status") {
         let s = v.as_str().unwrap_or_default();
         if !matches!(&*s, "active" | "revoked" | "pending") {
-            problem(
+            report.push(
                 v.span(),
                 "/status",
                 format!("status {s:?} is not active, revoked or pending"),
@@ -286,10 +364,10 @@ fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Si
             );
         }
     }
-    if let Some(v) = string("role") {
+    if let Some(v) = string_member(entry, "role") {
         let s = v.as_str().unwrap_or_default();
         if !matches!(&*s, "awake" | "standby") {
-            problem(
+            report.push(
                 v.span(),
                 "/role",
                 format!("role {s:?} is not awake or standby"),
@@ -297,10 +375,14 @@ fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Si
             );
         }
     }
+}
+
+/// `pairedAt`, `lastSeen` and `revokedAt`: ISO-8601 strings (`revokedAt` may be absent).
+fn timestamps(entry: Value<'_>, report: &mut FieldProblems<'_>) {
     for name in ["pairedAt", "lastSeen", "revokedAt"] {
-        if let Some(v) = string(name) {
+        if let Some(v) = string_member(entry, name) {
             if crate::cron::parse_rfc3339(&v.as_str().unwrap_or_default()).is_none() {
-                problem(
+                report.push(
                     v.span(),
                     &format!("/{name}"),
                     format!("{name} is not an ISO-8601 timestamp"),
@@ -308,7 +390,7 @@ fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Si
                 );
             }
         } else if let Some(v) = entry.get(name).filter(|_| name == "revokedAt") {
-            problem(
+            report.push(
                 v.span(),
                 "/revokedAt",
                 "revokedAt is not a string".into(),
@@ -316,28 +398,34 @@ fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Si
             );
         }
     }
-    if let Some(v) = entry
-        .get("lastKnownUrl")
-        .filter(|v| v.kind() != Kind::String)
-    {
-        problem(
-            v.span(),
-            "/lastKnownUrl",
-            "lastKnownUrl is not a string".into(),
-            "not a string",
-        );
-    }
-    let revoked = string("status").and_then(|v| v.as_str()).as_deref() == Some("revoked");
-    if let Some(v) = entry.get("revokedAt").filter(|_| !revoked) {
-        problem(
-            v.key_span().unwrap_or(v.span()),
-            "/revokedAt",
-            "revokedAt is set but status is not revoked: HEAD's registerMachine treats it as revoked while the active filters do not".into(),
-            "revocation without status",
+}
+
+/// Where the field findings of one entry go, each under the entry's pointer.
+struct FieldProblems<'a> {
+    path: &'a Path,
+    key: &'a str,
+    pointer: &'a str,
+    sink: &'a mut Sink,
+}
+
+impl FieldProblems<'_> {
+    fn push(&mut self, span: Span, field: &str, message: String, label: &str) {
+        self.sink.push(
+            Diagnostic::new(
+                &INVALID_ENTRY,
+                Effect::Silent,
+                format!("machine {}: {message}", self.key),
+            )
+            .file(self.path)
+            .at(span, label.to_string())
+            .pointer(format!("{}{field}", self.pointer))
+            .help("instar loads it; its awake and active filters compare these fields exactly"),
         );
     }
 }
 
+/// A nickname: a string, of the form instar's validator accepts, and not one an earlier entry
+/// took (compared without case).
 fn nickname(
     path: &Path,
     key: &str,
@@ -346,37 +434,27 @@ fn nickname(
     seen: &mut HashMap<String, (String, Span)>,
     sink: &mut Sink,
 ) {
+    let finding = |message: String, label: &str| {
+        Diagnostic::new(
+            &NICKNAME,
+            Effect::Silent,
+            format!("machine {key}: {message}"),
+        )
+        .file(path)
+        .at(nick.span(), label.to_string())
+        .pointer(format!("{pointer}/nickname"))
+    };
     let Some(text) = nick.as_str().filter(|_| nick.kind() == Kind::String) else {
-        sink.push(
-            Diagnostic::new(
-                &NICKNAME,
-                Effect::Silent,
-                format!("machine {key}: nickname is not a string"),
-            )
-            .file(path)
-            .at(nick.span(), "not a string")
-            .pointer(format!("{pointer}/nickname")),
-        );
+        sink.push(finding("nickname is not a string".into(), "not a string"));
         return;
     };
     let trimmed = js_trim(&text);
-    let valid = {
-        let mut chars = trimmed.chars();
-        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        chars.next().is_some_and(word)
-            && trimmed.chars().count() <= 41
-            && chars.all(|c| word(c) || c == ' ' || c == '-')
-    };
-    if !valid {
+    if !valid_nickname(trimmed) {
         sink.push(
-            Diagnostic::new(
-                &NICKNAME,
-                Effect::Silent,
-                format!("machine {key}: nickname {text:?} does not match ^[\\w][\\w \\-]{{0,40}}$"),
+            finding(
+                format!("nickname {text:?} does not match ^[\\w][\\w \\-]{{0,40}}$"),
+                "invalid nickname",
             )
-            .file(path)
-            .at(nick.span(), "invalid nickname")
-            .pointer(format!("{pointer}/nickname"))
             .fix(Some(Fix::manual(
                 "choose a nickname of letters, digits, _, spaces and -",
             ))),
@@ -384,41 +462,43 @@ fn nickname(
         return;
     }
     let lower = trimmed.to_lowercase();
-    match seen.get(&lower) {
-        Some((first_key, first_span)) => {
-            let renamed = (2..)
-                .map(|n| format!("{trimmed} {n}"))
-                .find(|c| !seen.contains_key(&c.to_lowercase()))
-                .unwrap_or_default();
-            sink.push(
-                Diagnostic::new(
-                    &NICKNAME,
-                    Effect::Silent,
-                    format!("machine {key}: nickname {text:?} is already used by {first_key}"),
-                )
-                .file(path)
-                .at(nick.span(), "duplicate nickname")
-                .pointer(format!("{pointer}/nickname"))
-                .secondary(Label {
-                    file: path.to_path_buf(),
-                    span: Some(first_span.clone()),
-                    message: "first used here".into(),
-                })
-                .fix(Some(Fix::unsafe_(
-                    format!("rename it to {renamed:?}"),
-                    vec![Change::Edit {
-                        file: path.to_path_buf(),
-                        span: nick.span(),
-                        replacement: json_edit::string_literal(&renamed),
-                    }],
-                ))),
-            );
-            seen.insert(renamed.to_lowercase(), (key.to_string(), nick.span()));
-        }
-        None => {
-            seen.insert(lower, (key.to_string(), nick.span()));
-        }
-    }
+    let Some((first_key, first_span)) = seen.get(&lower) else {
+        seen.insert(lower, (key.to_string(), nick.span()));
+        return;
+    };
+    let renamed = (2..)
+        .map(|n| format!("{trimmed} {n}"))
+        .find(|c| !seen.contains_key(&c.to_lowercase()))
+        .unwrap_or_default();
+    sink.push(
+        finding(
+            format!("nickname {text:?} is already used by {first_key}"),
+            "duplicate nickname",
+        )
+        .secondary(Label {
+            file: path.to_path_buf(),
+            span: Some(first_span.clone()),
+            message: "first used here".into(),
+        })
+        .fix(Some(Fix::unsafe_(
+            format!("rename it to {renamed:?}"),
+            vec![Change::Edit {
+                file: path.to_path_buf(),
+                span: nick.span(),
+                replacement: json_edit::string_literal(&renamed),
+            }],
+        ))),
+    );
+    seen.insert(renamed.to_lowercase(), (key.to_string(), nick.span()));
+}
+
+/// instar's `^[\w][\w \-]{0,40}$` on the trimmed nickname.
+fn valid_nickname(trimmed: &str) -> bool {
+    let mut chars = trimmed.chars();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    chars.next().is_some_and(word)
+        && trimmed.chars().count() <= 41
+        && chars.all(|c| word(c) || c == ' ' || c == '-')
 }
 
 fn self_missing_finding(
@@ -448,14 +528,17 @@ fn self_missing_finding(
             format!("this machine ({id}) is missing from the registry"),
         )
         .file(path)
-        .at(machines.key_span().unwrap_or(machines.span()), "no entry for this machine")
+        .at(
+            machines.key_span().unwrap_or(machines.span()),
+            "no entry for this machine",
+        )
         .pointer("/machines")
         .secondary(Label {
             file: identity.path.clone(),
             span: None,
             message: "this machine's identity".into(),
         })
-        .help("instar re-adds it as standby at its next start (ensureSelfRegistered); until then peers do not see it")
+        .help("instar re-adds it as standby at its next start; until then peers do not see it")
         .fix(Some(Fix::safe(
             "register this machine as standby, exactly as instar's self-heal does",
             vec![Change::Edit {

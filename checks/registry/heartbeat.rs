@@ -1,13 +1,17 @@
 //! `.instar/state/heartbeat.json` (spec §4.3, §9.4): healthy / stale / expired / missing, as
 //! instar's own `instar doctor` reports it, plus a holder the registry does not know.
 
+use std::path::Path;
+use std::rc::Rc;
+
 use crate::diag::{Diagnostic, Effect, Sink};
-use crate::engine::Context;
+use crate::engine::{Context, JsonDoc};
 use crate::fix::{Change, Fix};
-use crate::json::Kind;
+use crate::json::{Kind, Value};
 use crate::source::FileState;
 
 use super::super::machine_state::{self as state, IdentityView};
+use super::super::shared;
 use super::codes::*;
 
 /// What the registry's entries tell the heartbeat check (filled by `entries::check`).
@@ -32,19 +36,47 @@ pub fn live_holder(cx: &Context) -> Option<String> {
 
 pub fn check(cx: &Context, identity: &IdentityView, holders: &Holders, sink: &mut Sink) {
     let path = cx.state_path(state::HEARTBEAT);
-    let file = cx.file(&path);
     temp_files(cx, &path, sink);
     if !identity.exists {
         // Multi-machine is off: instar writes no heartbeat.
         return;
     }
-    let shown = cx.display_path(&path);
-    let invalid = |message: String| {
-        Diagnostic::new(&HEARTBEAT_INVALID, Effect::Silent, message)
-            .file(&path)
-            .help("an unreadable heartbeat counts as missing: a standby may promote itself while the awake machine runs")
+    let Some(doc) = loadable(cx, &path, sink) else {
+        return;
     };
-    match &*file {
+    let Some(root) = doc.tape().map(|tape| tape.root()) else {
+        return;
+    };
+    let Some(beat) = Beat::read(root) else {
+        sink.push(
+            invalid(
+                &path,
+                format!(
+                    "{} is not {{holder, role, timestamp, expiresAt}} with ISO times",
+                    cx.display_path(&path)
+                ),
+            )
+            .at(root.span(), "malformed heartbeat")
+            .pointer(""),
+        );
+        return;
+    };
+    unknown_holder(&path, root, &beat, holders, sink);
+    freshness(cx, &path, root, &beat, sink);
+}
+
+/// A `registry/heartbeat-invalid` finding: instar treats such a heartbeat as missing.
+fn invalid(path: &Path, message: String) -> Diagnostic {
+    Diagnostic::new(&HEARTBEAT_INVALID, Effect::Silent, message)
+        .file(path)
+        .help("an unreadable heartbeat counts as missing: a standby may promote itself while the awake machine runs")
+}
+
+/// The heartbeat file when JSON.parse accepts it; otherwise reports why not (missing, not a
+/// file, a syntax error, a BOM) and gives nothing.
+fn loadable(cx: &Context, path: &Path, sink: &mut Sink) -> Option<Rc<JsonDoc>> {
+    let shown = cx.display_path(path);
+    match &*cx.file(path) {
         FileState::Missing => {
             sink.push(
                 Diagnostic::new(
@@ -52,107 +84,114 @@ pub fn check(cx: &Context, identity: &IdentityView, holders: &Holders, sink: &mu
                     Effect::None,
                     format!("{shown} does not exist (heartbeat: missing)"),
                 )
-                .file(&path)
+                .file(path)
                 .help("normal before the first start of an awake machine"),
             );
-            return;
+            return None;
         }
         FileState::Present(_) => {}
         other => {
-            sink.push(invalid(format!("{shown} {}", other.describe())));
-            return;
+            sink.push(invalid(path, format!("{shown} {}", other.describe())));
+            return None;
         }
     }
-    let Some(doc) = cx.json(&path) else { return };
-    let tape = match (&doc.parsed, doc.tape()) {
-        (Ok(o), Some(t)) if !o.bom => t,
-        (Err(err), _) => {
-            sink.push(
-                invalid(format!("{shown} is not valid JSON: {}", err.message))
-                    .at(err.span.clone(), "JSON.parse fails here"),
-            );
-            return;
-        }
-        _ => {
-            sink.push(
-                invalid(format!("{shown} starts with a byte order mark"))
-                    .at(0..3, "byte order mark"),
-            );
-            return;
-        }
-    };
-    let root = tape.root();
-    let time = |name: &str| {
-        root.get(name)
-            .and_then(|v| v.as_str())
-            .and_then(|t| crate::cron::parse_rfc3339(&t))
-    };
-    let holder = root
-        .get("holder")
-        .filter(|v| v.kind() == Kind::String)
-        .and_then(|v| v.as_str());
-    let (Some(holder), Some(timestamp), Some(expires)) =
-        (holder, time("timestamp"), time("expiresAt"))
-    else {
-        sink.push(
-            invalid(format!(
-                "{shown} is not {{holder, role, timestamp, expiresAt}} with ISO times"
-            ))
-            .at(root.span(), "malformed heartbeat")
-            .pointer(""),
-        );
+    let doc = cx.json(path)?;
+    if shared::clean_tape(&doc).is_some() {
+        return Some(doc);
+    }
+    match &doc.parsed {
+        Err(err) => sink.push(
+            invalid(path, format!("{shown} is not valid JSON: {}", err.message))
+                .at(err.span.clone(), "JSON.parse fails here"),
+        ),
+        Ok(_) => sink.push(
+            invalid(path, format!("{shown} starts with a byte order mark"))
+                .at(0..3, "byte order mark"),
+        ),
+    }
+    None
+}
+
+/// The fields instar's doctor reads from a heartbeat, when all are there and well formed.
+struct Beat {
+    holder: String,
+    timestamp: i64,
+    expires: i64,
+}
+
+impl Beat {
+    fn read(root: Value<'_>) -> Option<Beat> {
+        let time = |name: &str| {
+            root.get(name)
+                .and_then(|v| v.as_str())
+                .and_then(|t| crate::cron::parse_rfc3339(&t))
+        };
+        let holder = root
+            .get("holder")
+            .filter(|v| v.kind() == Kind::String)
+            .and_then(|v| v.as_str())?;
+        Some(Beat {
+            holder: holder.into_owned(),
+            timestamp: time("timestamp")?,
+            expires: time("expiresAt")?,
+        })
+    }
+}
+
+/// A holder the registry does not list (only when the registry's entries could be read).
+fn unknown_holder(path: &Path, root: Value<'_>, beat: &Beat, holders: &Holders, sink: &mut Sink) {
+    let Some(ids) = &holders.ids else { return };
+    if ids.contains(&beat.holder) {
         return;
-    };
-    if let Some(ids) = &holders.ids {
-        if !ids.iter().any(|id| *id == holder) {
-            let span = root.get("holder").map(|v| v.span()).unwrap_or(root.span());
-            sink.push(
-                invalid(format!(
-                    "the heartbeat holder {holder} is not in the registry"
-                ))
-                .at(span, "unknown holder")
-                .pointer("/holder"),
-            );
-        }
     }
-    let span = root
-        .get("expiresAt")
-        .map(|v| v.span())
-        .unwrap_or(root.span());
-    if expires < cx.now {
-        let minutes = (cx.now - expires) / 60;
+    let span = root.get("holder").map(|v| v.span()).unwrap_or(root.span());
+    sink.push(
+        invalid(
+            path,
+            format!(
+                "the heartbeat holder {} is not in the registry",
+                beat.holder
+            ),
+        )
+        .at(span, "unknown holder")
+        .pointer("/holder"),
+    );
+}
+
+/// Expired, else stale (no write for a while), as instar's own doctor words it.
+fn freshness(cx: &Context, path: &Path, root: Value<'_>, beat: &Beat, sink: &mut Sink) {
+    let holder = &beat.holder;
+    let span_of = |name: &str| root.get(name).map(|v| v.span()).unwrap_or(root.span());
+    if beat.expires < cx.now {
+        let minutes = (cx.now - beat.expires) / 60;
         sink.push(
             Diagnostic::new(
                 &HEARTBEAT_EXPIRED,
                 Effect::None,
                 format!("the heartbeat of {holder} expired {minutes} minute(s) ago (heartbeat: expired)"),
             )
-            .file(&path)
-            .at(span, "expired")
+            .file(path)
+            .at(span_of("expiresAt"), "expired")
             .pointer("/expiresAt")
             .help("normal when the agent is stopped; on a running mesh a standby may now fail over"),
         );
-    } else if cx.now - timestamp > STALE_AFTER_SECS {
-        let minutes = (cx.now - timestamp) / 60;
-        let span = root
-            .get("timestamp")
-            .map(|v| v.span())
-            .unwrap_or(root.span());
+    } else if cx.now - beat.timestamp > STALE_AFTER_SECS {
+        let minutes = (cx.now - beat.timestamp) / 60;
         sink.push(
             Diagnostic::new(
                 &HEARTBEAT_STALE,
                 Effect::None,
                 format!("the heartbeat of {holder} was last written {minutes} minute(s) ago (heartbeat: stale)"),
             )
-            .file(&path)
-            .at(span, "last write")
+            .file(path)
+            .at(span_of("timestamp"), "last write")
             .pointer("/timestamp")
             .help("the awake machine writes it every 2 minutes; it may have stopped"),
         );
     }
 }
 
-fn temp_files(cx: &Context, path: &std::path::Path, sink: &mut Sink) {
+fn temp_files(cx: &Context, path: &Path, sink: &mut Sink) {
     let dir = cx.state_path("state");
     for tmp in state::pid_temp_files(cx, &dir, "heartbeat.json") {
         if state::writer_alive(cx, &tmp) {

@@ -31,70 +31,135 @@ pub fn check(
     let Some(lease) = root.get("lease") else {
         return verdict;
     };
-    let invalid =
-        |message: String, value: Value<'_>, label: &str| invalid(path, message, value, label);
-    if lease.kind() != Kind::Object {
-        sink.push(invalid(
-            "registry.lease is not an object".into(),
-            lease,
-            "not a lease record",
-        ));
-        return verdict;
-    }
-    let field = |name: &str, kind: Kind| lease.get(name).filter(|v| v.kind() == kind);
-    let holder = field("holder", Kind::String);
-    let epoch = field("epoch", Kind::Number);
-    let acquired = field("acquiredAt", Kind::String);
-    let expires = field("expiresAt", Kind::String);
-    let nonce = field("nonce", Kind::Number);
-    let signature = field("signature", Kind::String);
-    let (Some(holder), Some(epoch), Some(acquired), Some(expires), Some(nonce), Some(signature)) =
-        (holder, epoch, acquired, expires, nonce, signature)
-    else {
-        let missing: Vec<&str> = [
-            ("holder", Kind::String),
-            ("epoch", Kind::Number),
-            ("acquiredAt", Kind::String),
-            ("expiresAt", Kind::String),
-            ("nonce", Kind::Number),
-            ("signature", Kind::String),
-        ]
-        .iter()
-        .filter(|(n, k)| field(n, *k).is_none())
-        .map(|(n, _)| *n)
-        .collect();
-        sink.push(invalid(
-            format!("registry.lease lacks a well-typed {}", missing.join(", ")),
-            lease,
-            "malformed lease",
-        ));
-        return verdict;
+    let record = match Record::read(lease) {
+        Ok(record) => record,
+        Err(finding) => {
+            sink.push(invalid(path, finding.0, lease, finding.1));
+            return verdict;
+        }
     };
-    let holder_id = holder.as_str().unwrap_or_default().into_owned();
+    let holder_id = record.holder.as_str().unwrap_or_default().into_owned();
     let released = lease.get("released").and_then(|v| v.as_bool()) == Some(true);
-    let canonical = format!(
-        "[{},{},{},{},{}{}]",
-        json_edit::string_literal(&holder_id),
-        machine::js_number(epoch.as_f64().unwrap_or(f64::NAN)),
-        json_edit::string_literal(&acquired.as_str().unwrap_or_default()),
-        json_edit::string_literal(&expires.as_str().unwrap_or_default()),
-        machine::js_number(nonce.as_f64().unwrap_or(f64::NAN)),
-        if released { ",true" } else { "" }
-    );
+    let canonical = record.canonical(&holder_id, released);
 
-    let verified = verified(cx, path, identity, &holder_id, &canonical, signature, sink);
+    let verified = verified(
+        cx,
+        path,
+        identity,
+        &holder_id,
+        &canonical,
+        record.signature,
+        sink,
+    );
 
     let entry = machines.get(&holder_id);
     let standing = standing(entry);
     if let Some(standing) = standing {
         sink.push(holder_standing(
-            path, &holder_id, holder, standing, verified,
+            path,
+            &holder_id,
+            record.holder,
+            standing,
+            verified,
         ));
     }
 
-    let expiry = crate::cron::parse_rfc3339(&expires.as_str().unwrap_or_default());
+    let expired = expiry(cx, path, &record, &holder_id, sink);
+    if verified && !expired && !released && standing.is_none() {
+        if let Some(finding) = role_lag(path, &holder_id, record.holder, entry) {
+            sink.push(finding);
+        }
+        verdict.verified_holder = Some(holder_id);
+    }
+    verdict
+}
+
+/// The fields verifyLease needs, each of the type it needs, in the order it lists them.
+const FIELDS: [(&str, Kind); 6] = [
+    ("holder", Kind::String),
+    ("epoch", Kind::Number),
+    ("acquiredAt", Kind::String),
+    ("expiresAt", Kind::String),
+    ("nonce", Kind::Number),
+    ("signature", Kind::String),
+];
+
+/// A lease record with every field verifyLease needs, well typed.
+struct Record<'t> {
+    holder: Value<'t>,
+    epoch: Value<'t>,
+    acquired: Value<'t>,
+    expires: Value<'t>,
+    nonce: Value<'t>,
+    signature: Value<'t>,
+}
+
+impl<'t> Record<'t> {
+    /// The record, or the message and label of the `lease-invalid` finding on it.
+    fn read(lease: Value<'t>) -> Result<Record<'t>, (String, &'static str)> {
+        if lease.kind() != Kind::Object {
+            return Err((
+                "registry.lease is not an object".into(),
+                "not a lease record",
+            ));
+        }
+        let field = |name: &str, kind: Kind| lease.get(name).filter(|v| v.kind() == kind);
+        let [holder, epoch, acquired, expires, nonce, signature] =
+            FIELDS.map(|(name, kind)| field(name, kind));
+        let (
+            Some(holder),
+            Some(epoch),
+            Some(acquired),
+            Some(expires),
+            Some(nonce),
+            Some(signature),
+        ) = (holder, epoch, acquired, expires, nonce, signature)
+        else {
+            let missing: Vec<&str> = FIELDS
+                .iter()
+                .filter(|(n, k)| field(n, *k).is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            return Err((
+                format!("registry.lease lacks a well-typed {}", missing.join(", ")),
+                "malformed lease",
+            ));
+        };
+        Ok(Record {
+            holder,
+            epoch,
+            acquired,
+            expires,
+            nonce,
+            signature,
+        })
+    }
+
+    /// The text the holder signed: a JSON array of the fields, numbers as JavaScript prints them.
+    fn canonical(&self, holder_id: &str, released: bool) -> String {
+        format!(
+            "[{},{},{},{},{}{}]",
+            json_edit::string_literal(holder_id),
+            machine::js_number(self.epoch.as_f64().unwrap_or(f64::NAN)),
+            json_edit::string_literal(&self.acquired.as_str().unwrap_or_default()),
+            json_edit::string_literal(&self.expires.as_str().unwrap_or_default()),
+            machine::js_number(self.nonce.as_f64().unwrap_or(f64::NAN)),
+            if released { ",true" } else { "" }
+        )
+    }
+}
+
+/// Reports a lease expired past the failover grace; returns whether it has expired at all (an
+/// unreadable expiry counts as expired).
+fn expiry(
+    cx: &Context,
+    path: &Path,
+    record: &Record<'_>,
+    holder_id: &str,
+    sink: &mut Sink,
+) -> bool {
+    let expiry = crate::cron::parse_rfc3339(&record.expires.as_str().unwrap_or_default());
     let grace = (state::multi_machine_config(cx).failover_timeout_minutes * 60.0) as i64;
-    let expired = expiry.is_none_or(|at| at < cx.now);
     if let Some(at) = expiry.filter(|at| at + grace < cx.now) {
         let hours = (cx.now - at) / 3600;
         sink.push(
@@ -104,34 +169,40 @@ pub fn check(
                 format!("the lease of {holder_id} expired {hours} hour(s) ago"),
             )
             .file(path)
-            .at(expires.span(), "expired")
+            .at(record.expires.span(), "expired")
             .pointer("/lease/expiresAt")
             .help(
                 "normal when the mesh is stopped; the next machine to start acquires a new lease",
             ),
         );
     }
-    if verified && !expired && !released && standing.is_none() {
-        let role = entry.and_then(|e| e.get("role"));
-        if role.and_then(|r| r.as_str()).as_deref() != Some("awake") {
-            let mut d = Diagnostic::new(
-                &LEASE_ROLE_LAG,
-                Effect::Silent,
-                format!("{holder_id} holds the lease but its registry role is not awake"),
-            )
-            .file(path)
-            .help("registry roles may lag the lease; it catches up at the holder's next write");
-            d = match role {
-                Some(r) => d
-                    .at(r.span(), "not awake")
-                    .pointer(format!("/machines/{holder_id}/role")),
-                None => d.at(holder.span(), "lease holder").pointer("/lease/holder"),
-            };
-            sink.push(d);
-        }
-        verdict.verified_holder = Some(holder_id);
+    expiry.is_none_or(|at| at < cx.now)
+}
+
+/// A verified, live lease whose holder's registry role is not `awake` yet.
+fn role_lag(
+    path: &Path,
+    holder_id: &str,
+    holder: Value<'_>,
+    entry: Option<Value<'_>>,
+) -> Option<Diagnostic> {
+    let role = entry.and_then(|e| e.get("role"));
+    if role.and_then(|r| r.as_str()).as_deref() == Some("awake") {
+        return None;
     }
-    verdict
+    let d = Diagnostic::new(
+        &LEASE_ROLE_LAG,
+        Effect::Silent,
+        format!("{holder_id} holds the lease but its registry role is not awake"),
+    )
+    .file(path)
+    .help("registry roles may lag the lease; it catches up at the holder's next write");
+    Some(match role {
+        Some(r) => d
+            .at(r.span(), "not awake")
+            .pointer(format!("/machines/{holder_id}/role")),
+        None => d.at(holder.span(), "lease holder").pointer("/lease/holder"),
+    })
 }
 
 /// The finding for a lease verifyLease rejects.
@@ -140,7 +211,7 @@ fn invalid(path: &Path, message: String, value: Value<'_>, label: &str) -> Diagn
         .file(path)
         .at(value.span(), label.to_string())
         .pointer(value.pointer())
-        .help("loadRegistry never reads the lease; verifyLease rejects it, so no machine is the authority")
+        .help("the registry still loads (the lease is not read then), but instar's lease check rejects it, so no machine is the authority")
 }
 
 /// Whether the lease's signature verifies with the holder's key, as verifyLease checks it; the
@@ -253,7 +324,7 @@ fn holder_standing(
     .at(holder.span(), "lease holder")
     .pointer("/lease/holder")
     .help(if verified {
-        "instar's verifyLease never checks the holder's standing: this signed lease is still honoured"
+        "instar's lease check never looks at the holder's standing: this signed lease is still honoured"
     } else {
         "the lease does not verify either"
     })

@@ -19,7 +19,7 @@ use crate::machine;
 use crate::source::FileState;
 
 use super::machine_state::{self as state, IdentityView};
-use super::shared;
+use super::shared::{self, member_spans};
 use super::Check;
 use codes::*;
 
@@ -98,7 +98,7 @@ impl Check for RegistryCheck {
                         cx,
                         &path,
                         other,
-                        "loadRegistry throws and server start aborts",
+                        "instar cannot load the registry and server start aborts",
                     )
                     .fix(Some(fix)),
                 );
@@ -187,24 +187,42 @@ fn diagnose(
 /// at (the root is an object).
 fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Sink) -> bool {
     let shown = cx.display_path(path);
+    if let Some(finding) = root_finding(path, &shown, root) {
+        sink.push(finding);
+        return false;
+    }
+    let members: Vec<_> = member_spans(root);
+    if let Some(finding) = version_finding(path, &shown, bytes, root, &members) {
+        sink.push(finding);
+    }
+    if let Some(finding) = machines_finding(cx, path, &shown, bytes, root, &members) {
+        sink.push(finding);
+    }
+    true
+}
+
+/// A root that is not an object: null (a raw TypeError) or anything else (corrupted).
+fn root_finding(path: &Path, shown: &str, root: Value<'_>) -> Option<Diagnostic> {
+    let restore = || {
+        Some(Fix::manual(format!(
+            "restore it from git history (git show HEAD:{shown})"
+        )))
+    };
     if root.is_null() {
-        sink.push(
+        return Some(
             Diagnostic::new(
                 &INVALID_SHAPE,
                 Effect::Fatal,
-                format!("{shown} is `null`: loadRegistry throws a raw TypeError (\"Cannot read properties of null\")"),
+                format!("{shown} is `null`: loading the registry throws a raw TypeError (\"Cannot read properties of null\")"),
             )
             .file(path)
             .at(root.span(), "null root")
             .pointer("")
-            .fix(Some(Fix::manual(format!(
-                "restore it from git history (git show HEAD:{shown})"
-            )))),
+            .fix(restore()),
         );
-        return false;
     }
     if root.kind() != Kind::Object {
-        sink.push(
+        return Some(
             Diagnostic::new(
                 &INVALID_SHAPE,
                 Effect::Fatal,
@@ -214,72 +232,71 @@ fn shape(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>, sink: &mut Si
             .at(root.span(), "expected {\"version\": 1, \"machines\": {…}}")
             .pointer("")
             .help(CORRUPT)
-            .fix(Some(Fix::manual(format!(
-                "restore it from git history (git show HEAD:{shown})"
-            )))),
+            .fix(restore()),
         );
-        return false;
     }
-    let members: Vec<_> = member_spans(root);
-    if let Some(finding) = version_finding(path, &shown, bytes, root, &members) {
-        sink.push(finding);
-    }
+    None
+}
+
+/// `machines` missing, null, an array or not an object.
+fn machines_finding(
+    cx: &Context,
+    path: &Path,
+    shown: &str,
+    bytes: &[u8],
+    root: Value<'_>,
+    members: &[crate::diag::Span],
+) -> Option<Diagnostic> {
+    let edit = |span, replacement| Change::Edit {
+        file: path.to_path_buf(),
+        span,
+        replacement,
+    };
     match root.get("machines") {
         None => {
             let (span, replacement) =
-                json_edit::insert_member(bytes, &root.span(), &members, "machines", "{}");
-            sink.push(
+                json_edit::insert_member(bytes, &root.span(), members, "machines", "{}");
+            Some(
                 Diagnostic::new(
                     &INVALID_SHAPE,
                     Effect::Fatal,
                     format!("{shown}: `machines` is missing"),
                 )
                 .file(path)
-                .at(root.span().start..root.span().start + 1, "no machines")
+                .at(shared::opening(root), "no machines")
                 .pointer("/machines")
                 .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
                     "add an empty machines object",
-                    vec![Change::Edit {
-                        file: path.to_path_buf(),
-                        span,
-                        replacement,
-                    }],
+                    vec![edit(span, replacement)],
                 ))),
-            );
+            )
         }
         Some(m) if m.kind() == Kind::Null || m.kind() == Kind::Array => {
-            sink.push(machines_not_object(cx, path, &shown, m));
+            Some(machines_not_object(cx, path, shown, m))
         }
-        Some(m) if m.kind() != Kind::Object => {
-            sink.push(
-                Diagnostic::new(
-                    &INVALID_SHAPE,
-                    Effect::Fatal,
-                    format!("{shown}: `machines` is not an object"),
-                )
-                .file(path)
-                .at(m.span(), "expected an object keyed by machine id")
-                .pointer("/machines")
-                .help(CORRUPT)
-                .fix(Some(Fix::unsafe_(
-                    "replace it with {}",
-                    vec![Change::Edit {
-                        file: path.to_path_buf(),
-                        span: m.span(),
-                        replacement: "{}".into(),
-                    }],
-                ))),
-            );
-        }
-        Some(_) => {}
+        Some(m) if m.kind() != Kind::Object => Some(
+            Diagnostic::new(
+                &INVALID_SHAPE,
+                Effect::Fatal,
+                format!("{shown}: `machines` is not an object"),
+            )
+            .file(path)
+            .at(m.span(), "expected an object keyed by machine id")
+            .pointer("/machines")
+            .help(CORRUPT)
+            .fix(Some(Fix::unsafe_(
+                "replace it with {}",
+                vec![edit(m.span(), "{}".into())],
+            ))),
+        ),
+        Some(_) => None,
     }
-    true
 }
 
 /// loadRegistry's verdict on a registry whose root is no object with `version` and `machines`.
 const CORRUPT: &str =
-    "loadRegistry throws \"Machine registry is corrupted\" at every version; server start aborts";
+    "loading the registry throws \"Machine registry is corrupted\" at every version; server start aborts";
 
 /// `version` missing or not a number: loadRegistry calls the registry corrupted.
 fn version_finding(
@@ -307,7 +324,7 @@ fn version_finding(
                     let (span, replacement) =
                         json_edit::insert_member(bytes, &root.span(), members, "version", "1");
                     (
-                        root.span().start..root.span().start + 1,
+                        shared::opening(root),
                         "no version",
                         Change::Edit {
                             file: path.to_path_buf(),
@@ -339,17 +356,17 @@ fn machines_not_object(cx: &Context, path: &Path, shown: &str, m: Value<'_>) -> 
     let (effect, what) = if m.kind() == Kind::Null {
         (
             Effect::Fatal,
-            "`machines` is null: it passes loadRegistry, then getAwakeMachine and ensureSelfRegistered throw a TypeError at server start",
+            "`machines` is null: the registry loads, then server start throws a TypeError when it looks up or registers this machine",
         )
     } else if independent {
         (
             Effect::Fatal,
-            "`machines` is an array: ensureSelfRegistered's entry is an array property JSON.stringify drops, and in independent coordination mode server start's updateRole throws \"not found in registry\"",
+            "`machines` is an array: the entry server start adds for this machine is an array property JSON.stringify drops, and in independent coordination mode server start throws \"not found in registry\"",
         )
     } else {
         (
             Effect::Silent,
-            "`machines` is an array: it loads, but ensureSelfRegistered's entry is an array property JSON.stringify drops, so this machine is never persisted and the next updateRole throws \"not found in registry\"",
+            "`machines` is an array: it loads, but the entry server start adds for this machine is an array property JSON.stringify drops, so this machine is never persisted and its next role change throws \"not found in registry\"",
         )
     };
     let dropped = if m.kind() == Kind::Array && !m.is_empty() {
@@ -371,14 +388,6 @@ fn machines_not_object(cx: &Context, path: &Path, shown: &str, m: Value<'_>) -> 
         )))
 }
 
-/// Full spans (key through value) of an object's members.
-pub fn member_spans(object: Value<'_>) -> Vec<crate::diag::Span> {
-    object
-        .members()
-        .map(|(_, v)| v.key_span().map_or(v.span(), |k| k.start..v.span().end))
-        .collect()
-}
-
 fn temp_files(cx: &Context, path: &Path, parses: bool, sink: &mut Sink) {
     let dir = cx.state_path("machines");
     for tmp in state::pid_temp_files(cx, &dir, "registry.json") {
@@ -386,15 +395,14 @@ fn temp_files(cx: &Context, path: &Path, parses: bool, sink: &mut Sink) {
             continue;
         }
         let tmp_valid = cx.json(&tmp).is_some_and(|doc| {
-            doc.parsed.as_ref().is_ok_and(|o| !o.bom)
-                && doc.tape().is_some_and(|t| {
-                    let root = t.root();
-                    root.get("version")
-                        .is_some_and(|v| v.kind() == Kind::Number)
-                        && root
-                            .get("machines")
-                            .is_some_and(|m| m.kind() == Kind::Object)
-                })
+            shared::clean_tape(&doc).is_some_and(|t| {
+                let root = t.root();
+                root.get("version")
+                    .is_some_and(|v| v.kind() == Kind::Number)
+                    && root
+                        .get("machines")
+                        .is_some_and(|m| m.kind() == Kind::Object)
+            })
         });
         let (fix, help) = if parses {
             (
@@ -437,124 +445,175 @@ fn temp_files(cx: &Context, path: &Path, parses: bool, sink: &mut Sink) {
     }
 }
 
+/// The identity copies of other machines (`machines/<id>/identity.json`): each must load, name
+/// its own folder, carry valid public keys (this machine's own copy: the keys of identity.json),
+/// and belong to a registry entry.
 fn remote_identities(cx: &Context, identity: &IdentityView, sink: &mut Sink) {
     let registered = state::registry_ids(cx);
     for name in state::remote_identity_dirs(cx) {
-        let path = cx.state_path(&format!("machines/{name}/identity.json"));
-        let file = cx.file(&path);
-        if matches!(*file, FileState::Missing) {
+        let copy = RemoteCopy {
+            path: cx.state_path(&format!("machines/{name}/identity.json")),
+            name: &name,
+        };
+        if matches!(*cx.file(&copy.path), FileState::Missing) {
             continue;
         }
-        let push = |sink: &mut Sink, message: String, span: Option<(crate::diag::Span, &str)>| {
-            let mut d = Diagnostic::new(&REMOTE_IDENTITY, Effect::Silent, message)
-                .file(&path)
-                .help(
-                    "peers' signatures, git allowed-signers and lease verification read this copy",
-                );
-            if let Some((span, label)) = span {
-                d = d.at(span, label.to_string());
-            }
-            sink.push(d);
-        };
-        let Some(doc) = cx.json(&path) else {
-            push(
-                sink,
-                format!("{} {}", cx.display_path(&path), file.describe()),
-                None,
-            );
+        let Some(doc) = copy.loadable(cx, sink) else {
             continue;
         };
-        let tape = match (&doc.parsed, doc.tape()) {
-            (Ok(o), Some(t)) if !o.bom => t,
-            _ => {
-                push(
-                    sink,
-                    format!(
-                        "{} is not valid JSON: verifyLease returns false for this machine",
-                        cx.display_path(&path)
-                    ),
-                    None,
-                );
-                continue;
-            }
+        let Some(root) = shared::clean_tape(&doc).map(|tape| tape.root()) else {
+            continue;
         };
-        let root = tape.root();
+        copy.machine_id(root, sink);
+        for alg in [machine::KeyAlg::Ed25519, machine::KeyAlg::X25519] {
+            copy.public_key(identity, root, alg, sink);
+        }
+        if registered.as_ref().is_some_and(|ids| !ids.contains(&name)) {
+            sink.push(copy.orphan());
+        }
+    }
+}
+
+/// One machine's identity copy under `machines/<name>/`.
+struct RemoteCopy<'n> {
+    path: std::path::PathBuf,
+    name: &'n str,
+}
+
+impl RemoteCopy<'_> {
+    /// A `registry/remote-identity` finding on this copy.
+    fn finding(&self, message: String, span: Option<(crate::diag::Span, &str)>) -> Diagnostic {
+        let mut d = Diagnostic::new(&REMOTE_IDENTITY, Effect::Silent, message)
+            .file(&self.path)
+            .help("peers' signatures, git allowed-signers and lease verification read this copy");
+        if let Some((span, label)) = span {
+            d = d.at(span, label.to_string());
+        }
+        d
+    }
+
+    /// The copy when JSON.parse accepts it; otherwise reports why not.
+    fn loadable(
+        &self,
+        cx: &Context,
+        sink: &mut Sink,
+    ) -> Option<std::rc::Rc<crate::engine::JsonDoc>> {
+        let shown = cx.display_path(&self.path);
+        let Some(doc) = cx.json(&self.path) else {
+            let what = cx.file(&self.path).describe();
+            sink.push(self.finding(format!("{shown} {what}"), None));
+            return None;
+        };
+        if shared::clean_tape(&doc).is_none() {
+            sink.push(self.finding(
+                format!("{shown} is not valid JSON: instar's lease check fails for this machine"),
+                None,
+            ));
+            return None;
+        }
+        Some(doc)
+    }
+
+    /// `machineId` must be the folder's name.
+    fn machine_id(&self, root: Value<'_>, sink: &mut Sink) {
+        let name = self.name;
         let id = root.get("machineId");
         match id.and_then(|v| v.as_str()) {
             Some(text) if text == name => {}
-            Some(text) => push(
-                sink,
+            Some(text) => sink.push(self.finding(
                 format!("the identity copy in machines/{name}/ has machineId {text:?}"),
                 id.map(|v| (v.span(), "differs from the folder name")),
-            ),
-            None => push(
-                sink,
+            )),
+            None => sink.push(self.finding(
                 format!("the identity copy in machines/{name}/ has no machineId string"),
                 None,
-            ),
+            )),
         }
-        for alg in [machine::KeyAlg::Ed25519, machine::KeyAlg::X25519] {
-            let field = state::public_key_field(alg);
-            let value = root.get(field);
-            let decoded = value
-                .and_then(|v| v.as_str())
-                .map(|t| machine::decode_spki(&t, alg));
-            match decoded {
-                Some(Ok(raw)) => {
-                    if identity.id.as_deref() == Some(name.as_str()) {
-                        if let Some(own) = identity.key(alg).filter(|own| *own != raw) {
-                            let mut d = Diagnostic::new(
-                                &REMOTE_IDENTITY,
-                                Effect::Silent,
-                                format!(
-                                    "this machine's own copy in machines/{name}/ has {field} {}, identity.json has {}",
-                                    machine::fingerprint(&raw),
-                                    machine::fingerprint(&own)
-                                ),
-                            )
-                            .file(&path)
-                            .secondary(Label {
-                                file: identity.path.clone(),
-                                span: identity.key_span(alg),
-                                message: "this machine's key".into(),
-                            });
-                            if let Some(v) = value {
-                                d = d
-                                    .at(v.span(), "differs from identity.json")
-                                    .pointer(format!("/{field}"));
-                            }
-                            sink.push(d);
-                        }
+    }
+
+    /// One public key: present, a valid SPKI key, and on this machine's own copy the key of
+    /// identity.json.
+    fn public_key(
+        &self,
+        identity: &IdentityView,
+        root: Value<'_>,
+        alg: machine::KeyAlg,
+        sink: &mut Sink,
+    ) {
+        let name = self.name;
+        let field = state::public_key_field(alg);
+        let value = root.get(field);
+        let decoded = value
+            .and_then(|v| v.as_str())
+            .map(|t| machine::decode_spki(&t, alg));
+        match decoded {
+            Some(Ok(raw)) => {
+                if identity.id.as_deref() == Some(name) {
+                    if let Some(own) = identity.key(alg).filter(|own| *own != raw) {
+                        sink.push(self.own_key_differs(identity, alg, value, &raw, &own));
                     }
                 }
-                Some(Err(err)) => push(
-                    sink,
-                    format!(
-                        "machines/{name}/identity.json: {field} {}",
-                        err.describe(alg)
-                    ),
-                    value.map(|v| (v.span(), "not a valid SPKI public key")),
-                ),
-                None => push(
-                    sink,
-                    format!("machines/{name}/identity.json has no {field} string"),
-                    None,
-                ),
             }
+            Some(Err(err)) => sink.push(self.finding(
+                format!(
+                    "machines/{name}/identity.json: {field} {}",
+                    err.describe(alg)
+                ),
+                value.map(|v| (v.span(), "not a valid SPKI public key")),
+            )),
+            None => sink.push(self.finding(
+                format!("machines/{name}/identity.json has no {field} string"),
+                None,
+            )),
         }
-        if let Some(ids) = &registered {
-            if !ids.contains(&name) {
-                sink.push(
-                    Diagnostic::new(
-                        &REMOTE_IDENTITY,
-                        Effect::None,
-                        format!("machines/{name}/identity.json belongs to no registry entry"),
-                    )
-                    .severity(crate::diag::Severity::Info)
-                    .file(&path)
-                    .help("a leftover of a machine removed from the registry by hand, or of a bad merge"),
-                );
-            }
+    }
+
+    /// This machine's own copy holds another key than identity.json.
+    fn own_key_differs(
+        &self,
+        identity: &IdentityView,
+        alg: machine::KeyAlg,
+        value: Option<Value<'_>>,
+        raw: &[u8; 32],
+        own: &[u8; 32],
+    ) -> Diagnostic {
+        let field = state::public_key_field(alg);
+        let mut d = Diagnostic::new(
+            &REMOTE_IDENTITY,
+            Effect::Silent,
+            format!(
+                "this machine's own copy in machines/{}/ has {field} {}, identity.json has {}",
+                self.name,
+                machine::fingerprint(raw),
+                machine::fingerprint(own)
+            ),
+        )
+        .file(&self.path)
+        .secondary(Label {
+            file: identity.path.clone(),
+            span: identity.key_span(alg),
+            message: "this machine's key".into(),
+        });
+        if let Some(v) = value {
+            d = d
+                .at(v.span(), "differs from identity.json")
+                .pointer(format!("/{field}"));
         }
+        d
+    }
+
+    /// A copy no registry entry owns.
+    fn orphan(&self) -> Diagnostic {
+        Diagnostic::new(
+            &REMOTE_IDENTITY,
+            Effect::None,
+            format!(
+                "machines/{}/identity.json belongs to no registry entry",
+                self.name
+            ),
+        )
+        .severity(crate::diag::Severity::Info)
+        .file(&self.path)
+        .help("a leftover of a machine removed from the registry by hand, or of a bad merge")
     }
 }

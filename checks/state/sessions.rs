@@ -27,6 +27,20 @@ struct Live {
 }
 
 pub fn ghosts(cx: &Context, sink: &mut Sink) {
+    for (tmux, mut live) in live_by_tmux(cx) {
+        if live.len() < 2 {
+            continue;
+        }
+        // The newest start is the record a respawn wrote last: the one instar keeps, too. ISO
+        // timestamps of one writer order as text; the name breaks ties deterministically.
+        live.sort_by(|a, b| (&a.started_at, &a.name).cmp(&(&b.started_at, &b.name)));
+        let keep = live.pop().expect("two or more records");
+        sink.push(ghost_finding(cx, &tmux, &keep, &live));
+    }
+}
+
+/// The session records that claim to be live (running or starting), by their tmux session.
+fn live_by_tmux(cx: &Context) -> BTreeMap<String, Vec<Live>> {
     let dir = cx.state_path("state/sessions");
     let (names, _cut) = cx.list_dir_capped(&dir, LISTING_CAP);
     let mut by_tmux: BTreeMap<String, Vec<Live>> = BTreeMap::new();
@@ -66,52 +80,47 @@ pub fn ghosts(cx: &Context, sink: &mut Sink) {
             started_at,
         });
     }
-    for (tmux, mut live) in by_tmux {
-        if live.len() < 2 {
-            continue;
-        }
-        // The newest start is the record a respawn wrote last: the one instar keeps, too. ISO
-        // timestamps of one writer order as text; the name breaks ties deterministically.
-        live.sort_by(|a, b| (&a.started_at, &a.name).cmp(&(&b.started_at, &b.name)));
-        let keep = live.pop().expect("two or more records");
-        let changes = live
-            .iter()
-            .map(|ghost| Change::Edit {
-                file: ghost.path.clone(),
-                span: ghost.status_span.clone(),
-                replacement: "\"completed\"".to_string(),
-            })
-            .collect();
-        let healed = cx.version >= boundary::GHOST_SESSIONS_SUPERSEDED;
-        let when = if healed {
-            format!(
-                "instar {} completes them at the next save of a live record",
-                cx.version
-            )
-        } else {
-            format!("instar {} leaves them until cleaned by hand", cx.version)
-        };
-        let ghost_names: Vec<&str> = live.iter().map(|g| g.name.as_str()).collect();
-        sink.push(
-            Diagnostic::new(
-                &GHOST_SESSIONS,
-                Effect::None,
-                format!(
-                    "{} session records claim to be live in tmux session {tmux:?}; only {} can be: the dashboard shows the others ({}) as duplicates, and {when}",
-                    live.len() + 1,
-                    keep.name,
-                    ghost_names.join(", ")
-                ),
-            )
-            .file(&keep.path)
-            .fix(Some(Fix::unsafe_(
-                format!(
-                    "mark the {} older record(s) completed, keeping {}",
-                    live.len(),
-                    keep.name
-                ),
-                changes,
-            ))),
-        );
-    }
+    by_tmux
+}
+
+/// Several live records of one tmux session: all but `keep` are ghosts, marked completed by the
+/// fix.
+fn ghost_finding(cx: &Context, tmux: &str, keep: &Live, ghosts: &[Live]) -> Diagnostic {
+    let changes = ghosts
+        .iter()
+        .map(|ghost| Change::Edit {
+            file: ghost.path.clone(),
+            span: ghost.status_span.clone(),
+            replacement: "\"completed\"".to_string(),
+        })
+        .collect();
+    let healed = cx.version >= boundary::GHOST_SESSIONS_SUPERSEDED;
+    let when = if healed {
+        format!(
+            "instar {} completes them at the next save of a live record",
+            cx.version
+        )
+    } else {
+        format!("instar {} leaves them until cleaned by hand", cx.version)
+    };
+    let ghost_names: Vec<&str> = ghosts.iter().map(|g| g.name.as_str()).collect();
+    Diagnostic::new(
+        &GHOST_SESSIONS,
+        Effect::None,
+        format!(
+            "{} session records claim to be live in tmux session {tmux:?}; only {} can be: the dashboard shows the others ({}) as duplicates, and {when}",
+            ghosts.len() + 1,
+            keep.name,
+            ghost_names.join(", ")
+        ),
+    )
+    .file(&keep.path)
+    .fix(Some(Fix::unsafe_(
+        format!(
+            "mark the {} older record(s) completed, keeping {}",
+            ghosts.len(),
+            keep.name
+        ),
+        changes,
+    )))
 }

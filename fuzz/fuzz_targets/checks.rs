@@ -7,7 +7,7 @@
 use std::fs;
 
 use instar_doctor::engine::{self, CheckStatus, Context, Selection};
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 use libfuzzer_sys::fuzz_target;
 
 const FILES: &[&str] = &[
@@ -47,14 +47,7 @@ fuzz_target!(|data: &[u8]| {
     let file = FILES[usize::from(pick) % FILES.len()];
     fs::write(state.join(file), content).unwrap();
     let version = VERSIONS[usize::from(pick / 16) % VERSIONS.len()];
-    let cx = Context::new(
-        dir.path().to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
+    let cx = Context::at_version(dir.path().to_path_buf(), version, 1_795_000_000);
     let report = engine::run(&cx, &Selection::default());
     for check in &report.checks {
         assert_ne!(check.status, CheckStatus::Crashed, "{} crashed", check.id);

@@ -7,7 +7,7 @@ use std::fs;
 use instar_doctor::diag::Severity;
 use instar_doctor::engine::{self, Context, Selection};
 use instar_doctor::render::human::{self, HumanOptions};
-use instar_doctor::version::{Version, VersionSource};
+use instar_doctor::version::Version;
 use libfuzzer_sys::fuzz_target;
 
 const FILES: &[&str] = &["config.json", "jobs.json", "instar-boot.sh", "machines/registry.json"];
@@ -22,14 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let file = FILES[usize::from(pick) % FILES.len()];
     fs::write(state.join(file), content).unwrap();
     let version = Version::new(1, 3, 1186);
-    let cx = Context::new(
-        dir.path().to_path_buf(),
-        version,
-        Some(version),
-        VersionSource::Flag,
-        1_795_000_000,
-        false,
-    );
+    let cx = Context::at_version(dir.path().to_path_buf(), version, 1_795_000_000);
     let report = engine::run(&cx, &Selection::default());
     for (width, verbose) in [(usize::from(pick / 4) + 1, false), (100, true)] {
         let opts = HumanOptions {
@@ -40,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             threshold: Severity::Info,
             hint: false,
             cwd: None,
+            command: None,
         };
         let text = human::render(&cx, &report, &opts);
         // No raw escape byte from the file may reach the terminal.

@@ -15,7 +15,9 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
+
+use fs_err::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -35,15 +37,11 @@ pub enum LockError {
     Busy { path: String, age: u64 },
     #[error("{path} is a {what}, not instar's lock; nothing was changed")]
     Strange { path: String, what: &'static str },
-    #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
-}
-
-fn io_err(path: &Path) -> impl Fn(io::Error) -> LockError + '_ {
-    move |source| LockError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    #[error("{path}: the stale lock was moved here but is not empty, so it was kept ({source})")]
+    KeptAside { path: String, source: io::Error },
+    /// An I/O error that names its step and path (fs-err).
+    #[error("{0}")]
+    Io(#[from] io::Error),
 }
 
 /// A lock the doctor created; released (removed) on drop if it is still the one created.
@@ -109,12 +107,12 @@ pub fn remove_stale_registry_lock(home: &Path) -> Result<bool, LockError> {
         });
     }
     let aside = home.join(format!("{REGISTRY_LOCK}.stale-{}", std::process::id()));
-    match fs::rename(&lock, &aside) {
+    match fs_err::rename(&lock, &aside) {
         Ok(()) => {}
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(err) => return Err(io_err(&lock)(err)),
+        Err(err) => return Err(err.into()),
     }
-    let moved = fs::symlink_metadata(&aside).map_err(io_err(&aside))?;
+    let moved = fs_err::symlink_metadata(&aside)?;
     if age(&moved) <= STALE {
         // A live holder's lock: give it back (mkdir-style: only if the name is still free).
         let _ = fs::rename(&aside, &lock);
@@ -123,12 +121,9 @@ pub fn remove_stale_registry_lock(home: &Path) -> Result<bool, LockError> {
             age: age(&moved).as_secs(),
         });
     }
-    fs::remove_dir(&aside).map_err(|err| LockError::Io {
+    fs::remove_dir(&aside).map_err(|source| LockError::KeptAside {
         path: aside.display().to_string(),
-        source: io::Error::new(
-            err.kind(),
-            format!("the stale lock was moved here but is not empty, so it was kept ({err})"),
-        ),
+        source,
     })?;
     Ok(true)
 }
@@ -139,9 +134,9 @@ pub fn lock_registry(home: &Path) -> Result<Held, LockError> {
     let lock = home.join(REGISTRY_LOCK);
     let started = std::time::Instant::now();
     loop {
-        match fs::create_dir(&lock) {
+        match fs_err::create_dir(&lock) {
             Ok(()) => {
-                let meta = fs::symlink_metadata(&lock).map_err(io_err(&lock))?;
+                let meta = fs_err::symlink_metadata(&lock)?;
                 return Ok(Held {
                     path: lock,
                     identity: (meta.dev(), meta.ino()),
@@ -157,7 +152,7 @@ pub fn lock_registry(home: &Path) -> Result<Held, LockError> {
                     Err(other) => return Err(other),
                 }
             }
-            Err(err) => return Err(io_err(&lock)(err)),
+            Err(err) => return Err(err.into()),
         }
     }
 }
@@ -169,7 +164,7 @@ pub fn lock_holders(home: &Path, now_ms: u64) -> Result<Held, LockError> {
     let lock = home.join(HOLDERS_LOCK);
     let started = std::time::Instant::now();
     loop {
-        let opened = fs::OpenOptions::new()
+        let opened = fs_err::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
@@ -178,8 +173,8 @@ pub fn lock_holders(home: &Path, now_ms: u64) -> Result<Held, LockError> {
         match opened {
             Ok(mut file) => {
                 let body = format!(r#"{{"pid":{},"at":{now_ms}}}"#, std::process::id());
-                file.write_all(body.as_bytes()).map_err(io_err(&lock))?;
-                let meta = file.metadata().map_err(io_err(&lock))?;
+                file.write_all(body.as_bytes())?;
+                let meta = file.metadata()?;
                 return Ok(Held {
                     path: lock,
                     identity: (meta.dev(), meta.ino()),
@@ -198,7 +193,7 @@ pub fn lock_holders(home: &Path, now_ms: u64) -> Result<Held, LockError> {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(err) => return Err(io_err(&lock)(err)),
+            Err(err) => return Err(err.into()),
         }
     }
 }
@@ -266,6 +261,24 @@ mod tests {
             .file_name()
             .to_string_lossy()
             .contains(".stale-")));
+    }
+
+    /// A lock that cannot be taken says which step failed on which path.
+    #[test]
+    fn a_lock_that_cannot_be_taken_names_its_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("no-such-home");
+        let err = lock_registry(&home).unwrap_err().to_string();
+        assert!(err.contains("failed to create directory"), "{err}");
+        assert!(
+            err.contains(&home.join(REGISTRY_LOCK).display().to_string()),
+            "{err}"
+        );
+        let err = lock_holders(&home, 1).unwrap_err().to_string();
+        assert!(
+            err.contains(&home.join(HOLDERS_LOCK).display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

@@ -605,18 +605,11 @@ pub fn preview(cx: &Context, d: &Diagnostic, opts: &HumanOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::version::{VersionSource, NEWEST_KNOWN};
+    use crate::version::NEWEST_KNOWN;
 
     /// A context of `project` that has read `file` (a diff reads files through the run's cache).
     fn context_holding(project: &std::path::Path, file: &std::path::Path) -> Context {
-        let cx = Context::new(
-            project.to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Flag,
-            0,
-            false,
-        );
+        let cx = Context::at_version(project.to_path_buf(), NEWEST_KNOWN, 0);
         cx.file(file);
         cx
     }

@@ -28,6 +28,9 @@ pub struct HumanOptions {
     /// The working directory paths are shown relative to (design §8); `None` shows them as the
     /// report holds them.
     pub cwd: Option<PathBuf>,
+    /// The command that checks this again, which the hint extends with `--fix`; `None`:
+    /// `instar-doctor`, with `--dir` when the agent is not the working directory.
+    pub command: Option<String>,
 }
 
 impl HumanOptions {
@@ -444,7 +447,10 @@ pub fn closing(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         out.push('\n');
     }
     if opts.hint {
-        let command = super::fix_summary::command(paths.dir_argument().as_deref());
+        let command = opts
+            .command
+            .clone()
+            .unwrap_or_else(|| super::fix_summary::command(paths.dir_argument().as_deref()));
         if let Some(hint) = super::fix_summary::hint(&report.diagnostics, opts.threshold, &command)
         {
             out.push_str(&super::width::wrap(&hint, opts.width, "", "      "));
@@ -646,10 +652,15 @@ fn summary_line(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         verdict.push_str(&format!(" ({why})"));
     }
     if cx.only_areas.is_some() {
-        // A run of the per-user files: no agent, so no agent's version to speak of.
+        // A run of the per-user files: no agent, so no agent's version to speak of, and the
+        // folder checked is the instar home, not the folder paths are shown from.
+        let paths = opts.paths(cx);
+        let checked = cx
+            .instar_home()
+            .map(|home| paths.path(&home))
+            .unwrap_or_else(|| paths.project());
         return format!(
-            "{verdict}: {counts} — {} (instar {} rules)",
-            opts.paths(cx).project(),
+            "{verdict}: {counts} — {checked} (instar {} rules)",
             cx.version
         );
     }
@@ -739,7 +750,7 @@ mod scale_tests {
     use super::*;
     use crate::engine::{self, Selection};
     use crate::line_index::LineIndex;
-    use crate::version::{VersionSource, NEWEST_KNOWN};
+    use crate::version::NEWEST_KNOWN;
 
     #[test]
     fn one_line_index_per_file_per_render() {
@@ -757,14 +768,7 @@ mod scale_tests {
             format!("[\n{}\n]\n", jobs.join(",\n")),
         )
         .unwrap();
-        let cx = Context::new(
-            dir.path().to_path_buf(),
-            NEWEST_KNOWN,
-            Some(NEWEST_KNOWN),
-            VersionSource::Flag,
-            1_795_000_000,
-            false,
-        );
+        let cx = Context::at_version(dir.path().to_path_buf(), NEWEST_KNOWN, 1_795_000_000);
         let report = engine::run(
             &cx,
             &Selection {
@@ -798,6 +802,7 @@ mod scale_tests {
             threshold: Severity::Error,
             hint: false,
             cwd: None,
+            command: None,
         };
         // Thread-local count: other tests building indexes on their threads do not interfere.
         let before = LineIndex::builds();

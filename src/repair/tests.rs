@@ -69,14 +69,7 @@ impl Agent {
     }
 
     fn context(&self) -> Context {
-        Context::new(
-            self.project.clone(),
-            crate::version::NEWEST_KNOWN,
-            None,
-            crate::version::VersionSource::Default,
-            0,
-            false,
-        )
+        Context::at_version(self.project.clone(), crate::version::NEWEST_KNOWN, 0)
     }
 }
 

@@ -82,7 +82,7 @@ pub fn check(dir: &Path, settings: &Settings, host: &Arc<dyn Host>) -> Checked {
     let broken = exit_code != crate::exit::HEALTHY
         || report.count(Severity::Error) + report.count(Severity::Warning) > 0;
     // Test builds only: a panic outside every check, so the pool's own isolation is exercised.
-    crate::write::panic_failpoint("render", dir);
+    crate::failpoint::panic_in("render", dir);
     let human_details = |settings: &Settings| {
         (broken || settings.human.verbose).then(|| {
             let mut opts = settings.human.clone();

@@ -1,11 +1,10 @@
 //! Which agents a scan checks: every agent under the ROOT folders, or with none, every agent of
 //! the per-user registry plus `<instar-home>/agents/*` (design §8 "scan [ROOT...]").
 //!
-//! The walk is our own rather than a crate's because its rules are few and exact: children in
-//! byte order (so the report order is stable across machines), never a symbolic link (a link can
-//! lead out of the root or back into it; an agent reached only through a link is not under the
-//! root), and never into `.git`, `node_modules` or `shadow-install`, which hold thousands of
-//! folders and no agent.
+//! The walk's rules are few and exact: children in byte order (so the report order is stable
+//! across machines), never through a symbolic link below the root (a link can lead out of the
+//! root or back into it; an agent reached only through a link is not under the root), and never
+//! into `.git`, `node_modules` or `shadow-install`, which hold thousands of folders and no agent.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,31 +42,32 @@ pub fn under_roots(roots: &[PathBuf], cwd: &Path) -> Result<Vec<PathBuf>, ScanRo
     Ok(found.into_iter().collect())
 }
 
-/// Depth-first, children in byte order. An explicit stack instead of recursion: a deep tree
-/// cannot overflow ours.
+/// Depth-first, children in byte order. `walkdir` keeps its own stack (a deep tree cannot
+/// overflow ours), follows the root when it is a link and nothing below it, and leaves out what
+/// `entered` refuses without reading inside it.
 fn walk(root: &Path, found: &mut BTreeSet<PathBuf>) {
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let is_agent = engine::looks_like_agent(&dir.join(STATE_DIR));
-        if is_agent {
-            found.insert(dir.clone());
+    let folders = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(entered)
+        // A folder that cannot be listed holds no agent we can see; the walk goes on.
+        .filter_map(Result::ok);
+    for folder in folders {
+        if engine::looks_like_agent(&folder.path().join(STATE_DIR)) {
+            found.insert(folder.into_path());
         }
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut children: Vec<(std::ffi::OsString, PathBuf)> = entries
-            .filter_map(Result::ok)
-            // file_type() does not follow links: a link to a folder is not a folder here.
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| (e.file_name(), e.path()))
-            .filter(|(name, _)| !SKIPPED.iter().any(|s| name == *s))
-            // An agent's own state folder holds no agent; the per-user ~/.instar does.
-            .filter(|(name, _)| !(is_agent && name == STATE_DIR))
-            .collect();
-        children.sort();
-        // Reversed onto the stack, so the smallest name is visited first.
-        stack.extend(children.into_iter().rev().map(|(_, path)| path));
     }
+}
+
+/// Whether the walk goes into this entry: a folder (a link to one is not a folder here), not one
+/// of the heavy folders, and not an agent's own state folder, which holds no agent (the per-user
+/// `~/.instar`, which does, does not look like an agent's).
+fn entered(entry: &walkdir::DirEntry) -> bool {
+    let name = entry.file_name();
+    entry.file_type().is_dir()
+        && (entry.depth() == 0 || !SKIPPED.iter().any(|s| name == *s))
+        && !(entry.depth() > 0 && name == STATE_DIR && engine::looks_like_agent(entry.path()))
 }
 
 /// What the per-user folder knows: the paths its registry lists (not the lifeline's synthetic
@@ -136,6 +136,37 @@ mod tests {
             .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a", "a/nested", "b", "c/deeper/d"]);
+    }
+
+    #[test]
+    fn a_root_that_is_a_link_is_walked_and_its_own_name_never_skips_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Named like a skipped folder, and reached through a link: both are the user's choice.
+        let real = tmp.path().join("node_modules");
+        agent(&real.join("a"), "config.json");
+        let link = tmp.path().join("agents");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(
+            under_roots(std::slice::from_ref(&link), tmp.path()).unwrap(),
+            [link.join("a")]
+        );
+        assert_eq!(
+            under_roots(std::slice::from_ref(&real), tmp.path()).unwrap(),
+            [real.join("a")]
+        );
+    }
+
+    #[test]
+    fn an_agents_state_folder_is_not_walked_but_the_per_user_one_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("home");
+        // The per-user folder's shape: no agent itself, agents under it.
+        agent(&root.join(".instar/agents/solo"), "config.json");
+        // An agent's state folder: whatever looks like an agent inside it is not one.
+        agent(&root.join("proj"), "config.json");
+        agent(&root.join("proj/.instar/inner"), "jobs.json");
+        let found = under_roots(std::slice::from_ref(&root), tmp.path()).unwrap();
+        assert_eq!(found, [root.join(".instar/agents/solo"), root.join("proj")]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use clap::ArgMatches;
 
 use crate::checks;
 pub use crate::cli::ScanFormat;
-use crate::cli::{Cli, FailOn, ScanArgs};
+use crate::cli::{Cli, ScanArgs};
 use crate::diag::{Severity, Sink};
 use crate::engine::{Context, Report, Selection};
 use crate::exit;
@@ -97,7 +97,7 @@ pub fn main_on(cli: &Cli, matches: &ArgMatches, args: &ScanArgs, host: Arc<dyn H
     };
     let home = settings.instar_home.clone();
     let machine_cx = home.as_ref().map(|home| {
-        Context::new(
+        let mut cx = Context::new(
             home.clone(),
             settings
                 .instar_version
@@ -113,7 +113,11 @@ pub fn main_on(cli: &Cli, matches: &ArgMatches, args: &ScanArgs, host: Arc<dyn H
             settings.deep,
         )
         .with_shared_host(Arc::clone(&host))
-        .with_instar_home(Some(home.clone()))
+        .with_instar_home(Some(home.clone()));
+        // Its report is the machine area's alone: the agents' areas are reported per agent,
+        // not "left out" here.
+        cx.only_areas = Some(&["machine"]);
+        cx
     });
     let agents = match discover_agents(args, &cwd, machine_cx.as_ref()) {
         Ok(agents) => agents,
@@ -180,12 +184,8 @@ fn settings(
         .as_deref()
         .map(agent::parse_version)
         .transpose()?;
-    let now = output::now()?;
-    let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
+    let now = crate::clock::now()?;
+    let threshold = args.fail_on.threshold();
     let instar_home = match &args.instar_home {
         Some(home) => Some(crate::engine::normalize(&cwd.join(home))),
         None => host.instar_home(),
@@ -201,13 +201,14 @@ fn settings(
     // The human report to a file has no colour, like the single-agent run's.
     let color = args.output_file.is_none() || machine_format;
     let human = HumanOptions {
-        color: color && output::color_enabled(args.color),
+        color: color && crate::terminal::stdout_color(args.color),
         width: output::width(args.output_file.is_some() && !machine_format),
         quiet: args.quiet,
         verbose: args.verbose,
         threshold,
         hint: false,
         cwd: Some(cwd.to_path_buf()),
+        command: None,
     };
     Ok(Settings {
         format: args.format,
@@ -327,11 +328,11 @@ fn fail(args: &ScanArgs, message: &str) -> u8 {
     if let Some(text) = text {
         match &args.output_file {
             Some(path) => {
-                if let Err(err) = output::write_atomic(path, text.as_bytes()) {
+                if let Err(err) = output::write_whole(path, text.as_bytes()) {
                     eprintln!("error: cannot write {}: {err}", path.display());
                 }
             }
-            None => output::print(&text),
+            None => crate::terminal::print(&text),
         }
     }
     exit::FAILURE

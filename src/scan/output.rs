@@ -8,10 +8,11 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ColorChoice, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::diag::Severity;
 use crate::engine::{Context, Report};
 use crate::exit;
+use crate::output_file::OutputFile;
 use crate::render::{self, openmetrics};
 
 use super::agent::Checked;
@@ -19,9 +20,7 @@ use super::{Outputs, ScanFormat, Settings, Totals};
 
 pub struct Output {
     /// The chosen format's destination.
-    main: Box<dyn Write>,
-    /// `-o`: (target, temp file) to rename at the end.
-    file: Option<(PathBuf, PathBuf)>,
+    main: Main,
     /// Where the human report's agent lines go, when there is one.
     human: Option<Human>,
     totals: Totals,
@@ -39,14 +38,15 @@ struct Human {
 
 impl Output {
     pub fn open(args: &ScanArgs, settings: &Settings) -> Result<Output, String> {
-        let (main, file): (Box<dyn Write>, _) = match &args.output_file {
-            Some(path) => {
-                let temp = temp_path(path);
-                let f = File::create(&temp)
-                    .map_err(|e| format!("cannot write {}: {e}", temp.display()))?;
-                (Box::new(io::BufWriter::new(f)), Some((path.clone(), temp)))
-            }
-            None => (Box::new(io::BufWriter::new(io::stdout())), None),
+        let main = match &args.output_file {
+            // Renamed into place when whole: node_exporter's textfile collector and a CI
+            // upload never read half a report (a stream such as /dev/stdout is written in place).
+            Some(path) => Main::File(
+                OutputFile::create(path)
+                    .map_err(|e| format!("cannot create -o file {}: {e}", path.display()))?,
+                path.clone(),
+            ),
+            None => Main::Stdout(io::BufWriter::new(io::stdout())),
         };
         let human = match settings.outputs {
             Outputs::Human => Some(true),
@@ -64,7 +64,6 @@ impl Output {
         .transpose()?;
         Ok(Output {
             main,
-            file,
             human,
             totals: Totals::default(),
             sarif_tail: String::new(),
@@ -78,11 +77,13 @@ impl Output {
             if human.to_main {
                 let _ = self.main.write_all(line.as_bytes());
             } else {
-                print(line);
+                crate::terminal::print(line);
             }
         }
     }
 
+    /// The machine's part, before any agent: the document's head in the chosen format, and the
+    /// machine's line of the human report.
     pub fn start(
         &mut self,
         settings: &Settings,
@@ -91,9 +92,6 @@ impl Output {
         found: usize,
     ) {
         self.progress = progress_bar(found);
-        let machine_doc = cx.map(|cx| {
-            render::json::document(cx, machine, super::agent::exit_code(machine, settings))
-        });
         for d in &machine.diagnostics {
             match d.severity {
                 Severity::Error => self.totals.errors += 1,
@@ -101,6 +99,17 @@ impl Output {
                 Severity::Info => self.totals.infos += 1,
             }
         }
+        self.machine_head(settings, cx, machine);
+        if let Some(cx) = cx {
+            self.machine_line(settings, cx, machine);
+        }
+    }
+
+    /// The head of the chosen format, with the machine's findings where the format holds them.
+    fn machine_head(&mut self, settings: &Settings, cx: Option<&Context>, machine: &Report) {
+        let machine_doc = cx.map(|cx| {
+            render::json::document(cx, machine, super::agent::exit_code(machine, settings))
+        });
         match settings.format {
             ScanFormat::Json => {
                 let doc = machine_doc.unwrap_or_else(|| render::json::failure("", None));
@@ -154,51 +163,46 @@ impl Output {
             }
             ScanFormat::Human => {}
         }
-        if let (Some(cx), Some(human)) = (cx, &mut self.human) {
-            let errors = machine.count(Severity::Error);
-            let warnings = machine.count(Severity::Warning);
-            let mark = mark(errors, warnings, machine.crashed());
-            let line = format!(
-                "{mark} machine  {} — {}\n",
-                counts(errors, warnings),
-                settings.display(&cx.project_dir)
-            );
-            let show = errors + warnings > 0 || settings.human.verbose || machine.crashed();
-            if show {
-                human.machine_details = Some(render::human::render(cx, machine, &settings.human));
-            }
-            if !settings.human.quiet || show {
-                self.human_line(&line);
-            }
+    }
+
+    /// The machine's line of the human report; its details are kept for after the agents.
+    fn machine_line(&mut self, settings: &Settings, cx: &Context, machine: &Report) {
+        let Some(human) = &mut self.human else {
+            return;
+        };
+        let errors = machine.count(Severity::Error);
+        let warnings = machine.count(Severity::Warning);
+        let mark = mark(errors, warnings, machine.crashed());
+        let line = format!(
+            "{mark} machine  {} — {}\n",
+            counts(errors, warnings),
+            settings.display(&cx.project_dir)
+        );
+        let show = errors + warnings > 0 || settings.human.verbose || machine.crashed();
+        if show {
+            human.machine_details = Some(render::human::render(cx, machine, &settings.human));
+        }
+        if !settings.human.quiet || show {
+            self.human_line(&line);
         }
     }
 
+    /// One agent checked: counted, written in the chosen format as it comes, and its line (and
+    /// details, spooled) in the human report.
     pub fn agent(&mut self, settings: &Settings, checked: Checked) {
         if let Some(bar) = &self.progress {
             bar.inc(1);
         }
-        let t = &mut self.totals;
-        t.agents += 1;
-        t.errors += checked.errors;
-        t.warnings += checked.warnings;
-        t.infos += checked.infos;
-        t.worst = if checked.exit_code == exit::FAILURE || t.worst == exit::FAILURE {
-            exit::FAILURE
-        } else {
-            t.worst.max(checked.exit_code)
-        };
-        let status = if checked.crashed.is_some() {
-            t.crashed += 1;
-            "crashed"
-        } else if checked.errors + checked.warnings > 0 || checked.exit_code != exit::HEALTHY {
-            t.with_findings += 1;
-            "findings"
-        } else {
-            t.healthy += 1;
-            "healthy"
-        };
-        *t.by_status.entry(status).or_insert(0) += 1;
+        let status = self.totals.count(&checked);
         let shown = settings.display(&checked.dir);
+        self.agent_document(settings, &checked, &shown);
+        if self.human.is_some() {
+            self.agent_human(settings, &checked, status, &shown);
+        }
+    }
+
+    /// The agent's part of the chosen machine format.
+    fn agent_document(&mut self, settings: &Settings, checked: &Checked, shown: &str) {
         match settings.format {
             ScanFormat::Json | ScanFormat::Sarif => {
                 let text = match (&checked.machine, &checked.crashed) {
@@ -228,7 +232,7 @@ impl Output {
                         } else {
                             render::scan::junit_suites(
                                 &render::junit::render(&doc, settings.threshold.as_str()),
-                                &shown,
+                                shown,
                             )
                         }
                     }
@@ -242,9 +246,10 @@ impl Output {
             }
             ScanFormat::Human => {}
         }
-        if self.human.is_none() {
-            return;
-        }
+    }
+
+    /// The agent's line of the human report at once; its details spooled for after the last line.
+    fn agent_human(&mut self, settings: &Settings, checked: &Checked, status: &str, shown: &str) {
         let broken = status != "healthy";
         if settings.human.quiet && checked.exit_code == exit::HEALTHY {
             return;
@@ -263,12 +268,12 @@ impl Output {
             let command = if checked.fixable {
                 format!(
                     "fix: instar-doctor --dir {} --fix   (preview: --diff)",
-                    quote(&shown)
+                    quote(shown)
                 )
             } else {
                 format!(
                     "details: instar-doctor --dir {}   (nothing here --fix can apply)",
-                    quote(&shown)
+                    quote(shown)
                 )
             };
             let mut block = String::new();
@@ -286,15 +291,40 @@ impl Output {
         }
     }
 
+    /// The end: the format's tail, the human report's details and summary, and the `-o` file
+    /// renamed into place. Returns the scan's exit code.
     pub fn finish(mut self, settings: &Settings, machine_exit: u8) -> u8 {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
-        let t = &self.totals;
-        let code = t.exit_code(machine_exit);
+        let code = self.totals.exit_code(machine_exit);
         let error = (code == exit::FAILURE).then(|| {
-            format!("{} agent(s) could not be checked completely (a doctor bug); their findings are incomplete", t.crashed.max(1))
+            format!("{} agent(s) could not be checked completely (a doctor bug); their findings are incomplete", self.totals.crashed.max(1))
         });
+        let tail = self.tail(settings, code, error.as_deref());
+        let _ = self.main.write_all(tail.as_bytes());
+        if let Some(human) = self.human.take() {
+            self.human_summary(settings, human, code);
+        }
+        match self.main {
+            Main::Stdout(mut out) => {
+                if out.flush().is_err() {
+                    return exit::FAILURE;
+                }
+            }
+            Main::File(file, path) => {
+                if let Err(err) = file.commit() {
+                    eprintln!("error: cannot write -o file {}: {err}", path.display());
+                    return exit::FAILURE;
+                }
+            }
+        }
+        code
+    }
+
+    /// The chosen format's tail: the summary, the exit code and the error when the scan failed.
+    fn tail(&self, settings: &Settings, code: u8, error: Option<&str>) -> String {
+        let t = &self.totals;
         let summary = serde_json::json!({
             "agents": t.agents,
             "healthy": t.healthy,
@@ -304,12 +334,11 @@ impl Output {
             "warnings": t.warnings,
             "infos": t.infos,
         });
-        let tail = match settings.format {
-            ScanFormat::Json => render::scan::json_tail(&summary, code, error.as_deref()),
-            ScanFormat::Sarif => render::scan::sarif_tail(&self.sarif_tail, code, error.as_deref()),
+        match settings.format {
+            ScanFormat::Json => render::scan::json_tail(&summary, code, error),
+            ScanFormat::Sarif => render::scan::sarif_tail(&self.sarif_tail, code, error),
             ScanFormat::Junit => render::scan::junit_tail().to_string(),
             ScanFormat::Github => error
-                .as_deref()
                 .map(|e| {
                     format!(
                         "::error title=instar-doctor::{}\n",
@@ -321,70 +350,88 @@ impl Output {
                 openmetrics::tail(&t.by_status, code != exit::FAILURE, settings.now)
             }
             ScanFormat::Human => String::new(),
+        }
+    }
+
+    /// After the last agent line: the machine's and the broken agents' details, then the
+    /// one-line verdict over the whole scan.
+    fn human_summary(&mut self, settings: &Settings, mut human: Human, code: u8) {
+        let t = &self.totals;
+        let mut details = String::new();
+        if let Some(machine) = human.machine_details.take() {
+            details.push_str("\n── machine ──\n\n");
+            details.push_str(&machine);
+        }
+        let verdict = if code == exit::FAILURE {
+            "✗ incomplete"
+        } else if t.errors > 0 {
+            "✗ unhealthy"
+        } else if code == exit::FINDINGS {
+            "✗ failing"
+        } else if t.warnings > 0 {
+            "! warnings"
+        } else {
+            "✓ healthy"
         };
-        let _ = self.main.write_all(tail.as_bytes());
-        if let Some(mut human) = self.human.take() {
-            let mut details = String::new();
-            if let Some(machine) = human.machine_details.take() {
-                details.push_str("\n── machine ──\n\n");
-                details.push_str(&machine);
-            }
-            let verdict = if code == exit::FAILURE {
-                "✗ incomplete"
-            } else if t.errors > 0 {
-                "✗ unhealthy"
-            } else if code == exit::FINDINGS {
-                "✗ failing"
-            } else if t.warnings > 0 {
-                "! warnings"
-            } else {
-                "✓ healthy"
-            };
-            let summary_line = crate::render::width::wrap(
-                &format!(
-                    "{verdict}: {} agents — {} healthy, {} with findings, {} incomplete; {}",
-                    t.agents,
-                    t.healthy,
-                    t.with_findings,
-                    t.crashed,
-                    counts(t.errors, t.warnings)
-                ),
-                settings.human.width,
-                "",
-                "  ",
-            );
-            let summary_line = if settings.human.quiet {
-                String::new()
-            } else {
-                format!("\n{summary_line}\n")
-            };
-            // The spooled details are copied, never read whole: memory stays flat however many
-            // agents the scan found.
-            let _ = human.spool.rewind();
-            if human.to_main {
-                let _ = self.main.write_all(details.as_bytes());
-                let _ = io::copy(&mut human.spool, &mut self.main);
-                let _ = self.main.write_all(summary_line.as_bytes());
-            } else {
-                let mut stdout = io::BufWriter::new(io::stdout().lock());
-                let _ = stdout.write_all(details.as_bytes());
-                let _ = io::copy(&mut human.spool, &mut stdout);
-                let _ = stdout.write_all(summary_line.as_bytes());
-                let _ = stdout.flush();
-            }
+        let summary_line = crate::render::width::wrap(
+            &format!(
+                "{verdict}: {} agents — {} healthy, {} with findings, {} incomplete; {}",
+                t.agents,
+                t.healthy,
+                t.with_findings,
+                t.crashed,
+                counts(t.errors, t.warnings)
+            ),
+            settings.human.width,
+            "",
+            "  ",
+        );
+        let summary_line = if settings.human.quiet {
+            String::new()
+        } else {
+            format!("\n{summary_line}\n")
+        };
+        // The spooled details are copied, never read whole: memory stays flat however many
+        // agents the scan found.
+        let _ = human.spool.rewind();
+        if human.to_main {
+            let _ = self.main.write_all(details.as_bytes());
+            let _ = io::copy(&mut human.spool, &mut self.main);
+            let _ = self.main.write_all(summary_line.as_bytes());
+        } else {
+            let mut stdout = io::BufWriter::new(io::stdout().lock());
+            let _ = stdout.write_all(details.as_bytes());
+            let _ = io::copy(&mut human.spool, &mut stdout);
+            let _ = stdout.write_all(summary_line.as_bytes());
+            let _ = stdout.flush();
         }
-        if self.main.flush().is_err() {
-            return exit::FAILURE;
-        }
-        drop(self.main);
-        if let Some((target, temp)) = self.file {
-            if let Err(err) = finish_file(&temp, &target) {
-                eprintln!("error: cannot write {}: {err}", target.display());
-                let _ = std::fs::remove_file(&temp);
-                return exit::FAILURE;
-            }
-        }
-        code
+    }
+}
+
+impl Totals {
+    /// Counts one agent in; returns its status (`healthy`, `findings`, `crashed`).
+    fn count(&mut self, checked: &Checked) -> &'static str {
+        self.agents += 1;
+        self.errors += checked.errors;
+        self.warnings += checked.warnings;
+        self.infos += checked.infos;
+        self.worst = if checked.exit_code == exit::FAILURE || self.worst == exit::FAILURE {
+            exit::FAILURE
+        } else {
+            self.worst.max(checked.exit_code)
+        };
+        let status = if checked.crashed.is_some() {
+            self.crashed += 1;
+            "crashed"
+        } else if checked.errors + checked.warnings > 0 || checked.exit_code != exit::HEALTHY {
+            self.with_findings += 1;
+            "findings"
+        } else {
+            self.healthy += 1;
+            "healthy"
+        };
+        *self.by_status.entry(status).or_insert(0) += 1;
+        status
     }
 }
 
@@ -435,33 +482,34 @@ fn progress_bar(found: usize) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// `.<name>.instar-doctor.<pid>.tmp` beside the target, so the rename stays on one file system.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.instar-doctor.{}.tmp", std::process::id()))
+/// Where a scan's chosen format goes: stdout (a closed pipe is no error worth reporting), or
+/// the `-o` file, committed at the end.
+enum Main {
+    Stdout(io::BufWriter<io::Stdout>),
+    File(OutputFile, PathBuf),
 }
 
-/// fsync, then rename over the target: a reader sees the old file or the whole new one.
-fn finish_file(temp: &Path, target: &Path) -> io::Result<()> {
-    File::open(temp)?.sync_all()?;
-    std::fs::rename(temp, target)?;
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = File::open(dir).and_then(|d| d.sync_all());
+impl Write for Main {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Main::Stdout(out) => out.write(buf),
+            Main::File(out, _) => out.write(buf),
+        }
     }
-    Ok(())
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Main::Stdout(out) => out.flush(),
+            Main::File(out, _) => out.flush(),
+        }
+    }
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let temp = temp_path(path);
-    let mut f = File::create(&temp)?;
-    f.write_all(bytes)?;
-    drop(f);
-    finish_file(&temp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
+/// A whole document to the `-o` file, renamed into place.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut out = OutputFile::create(path)?;
+    out.write_all(bytes)?;
+    out.commit()
 }
 
 /// The document of a scan that gave no answer, in each machine format.
@@ -488,39 +536,10 @@ pub fn failure_document(format: ScanFormat, message: &str) -> Option<String> {
         }
         ScanFormat::Github => render::github::render(&doc, None),
         ScanFormat::Junit => render::junit::render(&doc, "error"),
-        ScanFormat::Openmetrics => openmetrics::tail(&BTreeMap::new(), false, now().unwrap_or(0)),
-    })
-}
-
-/// "Now", from INSTAR_DOCTOR_NOW (RFC 3339) when set, so tests are reproducible.
-pub fn now() -> Result<i64, String> {
-    match std::env::var("INSTAR_DOCTOR_NOW") {
-        Ok(text) => crate::cron::parse_rfc3339(&text)
-            .ok_or_else(|| format!("INSTAR_DOCTOR_NOW={text:?} is not an RFC 3339 timestamp")),
-        Err(_) => Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)),
-    }
-}
-
-/// `--color` with NO_COLOR and CLICOLOR_FORCE, as the single-agent run reads them.
-pub fn color_enabled(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-            if set("NO_COLOR") {
-                false
-            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
-            {
-                true
-            } else {
-                io::stdout().is_terminal()
-            }
+        ScanFormat::Openmetrics => {
+            openmetrics::tail(&BTreeMap::new(), false, crate::clock::now().unwrap_or(0))
         }
-    }
+    })
 }
 
 /// The same width as a one-agent report: `COLUMNS`, else the terminal's, else no wrapping; a
@@ -531,11 +550,4 @@ pub fn width(to_file: bool) -> usize {
     } else {
         crate::render::width::columns()
     }
-}
-
-/// Writes to stdout; a closed pipe is not worth a panic.
-pub fn print(text: &str) {
-    let mut stdout = io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
 }

@@ -12,8 +12,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::failpoint;
 use super::{io_err, WriteError};
+use crate::failpoint;
 
 pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
 

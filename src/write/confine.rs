@@ -34,7 +34,7 @@ fn below<'a>(root: &Path, path: &'a Path) -> Option<Vec<Component<'a>>> {
 
 fn unsafe_dir(project: &Path, dir: &Path, what: String) -> WriteError {
     WriteError::UnsafeDir {
-        path: crate::engine::display_path(project, dir),
+        path: crate::paths::display_path(project, dir),
         what,
     }
 }
@@ -73,7 +73,7 @@ pub fn check_dir(project: &Path, dir: &Path) -> Result<(), WriteError> {
 /// the project (else the run is refused); the file itself may be a symlink that stays inside the
 /// project, and then its target is what is written.
 pub fn resolve_target(project: &Path, path: &Path) -> Result<PathBuf, WriteError> {
-    let shown = || crate::engine::display_path(project, path);
+    let shown = || crate::paths::display_path(project, path);
     let parent = path.parent().unwrap_or(project);
     match check_dir(project, parent) {
         Err(WriteError::OutsideProject(_)) => return Err(WriteError::OutsideProject(shown())),

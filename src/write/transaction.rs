@@ -18,12 +18,12 @@ use super::atomic::{
     write_atomic_streamed, PRIVATE_FILE_MODE,
 };
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
-use super::failpoint;
 use super::manifest::{
     self, new_run_id, write_manifest, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
 };
 use super::probe::{hash_now, now, Now};
 use super::{doctor_dir, io_err, lock, sha256_hex, RunLock, WriteError, DOCTOR_DIR};
+use crate::failpoint;
 
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
@@ -204,7 +204,7 @@ impl Transaction {
     }
 
     fn display(&self, path: &Path) -> String {
-        crate::engine::display_path(&self.project_dir, path)
+        crate::paths::display_path(&self.project_dir, path)
     }
 
     fn record(&self, shown: &str) -> Option<&FileRecord> {
@@ -467,7 +467,7 @@ impl Transaction {
         }
         self.manifest.quarantined.push(QuarantineRecord {
             from: self.display(path),
-            to: crate::engine::display_path(&self.state_dir, &to),
+            to: crate::paths::display_path(&self.state_dir, &to),
         });
         self.write_manifest()?;
         self.recorded = true;
@@ -516,7 +516,7 @@ impl Transaction {
             })?;
             self.manifest
                 .saved
-                .push(crate::engine::display_path(&self.state_dir, &path));
+                .push(crate::paths::display_path(&self.state_dir, &path));
         }
         let project_dir = self.project_dir.clone();
         let now_of = |shown: &str| {
@@ -626,7 +626,7 @@ pub(crate) fn restore(
     manifest: &Manifest,
 ) -> Result<Restored, WriteError> {
     let mut done = Restored::default();
-    let shown = |path: &Path| crate::engine::display_path(project_dir, path);
+    let shown = |path: &Path| crate::paths::display_path(project_dir, path);
     for q in manifest.quarantined.iter().rev() {
         let from = manifest_path(state_dir, &q.to)?;
         let to = manifest_path(project_dir, &q.from)?;

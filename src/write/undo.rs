@@ -193,13 +193,7 @@ pub fn undo(
     let _ = write_manifest(state_dir, &run_dir, &done);
     Ok(UndoOutcome {
         run_id: target.run_id.clone(),
-        restored: target
-            .files
-            .iter()
-            .filter(|f| f.existed)
-            .map(|f| f.path.clone())
-            .chain(target.quarantined.iter().map(|q| q.from.clone()))
-            .collect(),
+        restored: restored_paths(&target),
         quarantined: target
             .files
             .iter()
@@ -214,4 +208,18 @@ pub fn undo(
         },
         overwritten,
     })
+}
+
+/// Every path an undo put back, each once: a file the run moved to quarantine was also backed
+/// up before the move, so it is in both of the run's lists.
+fn restored_paths(target: &Manifest) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    target
+        .files
+        .iter()
+        .filter(|f| f.existed)
+        .map(|f| f.path.clone())
+        .chain(target.quarantined.iter().map(|q| q.from.clone()))
+        .filter(|path| seen.insert(path.clone()))
+        .collect()
 }

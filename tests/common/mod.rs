@@ -269,3 +269,83 @@ pub fn launch(args: &[String], home: &Path) -> (u32, std::process::Output) {
     let pid = child.id();
     (pid, child.wait_with_output().unwrap())
 }
+
+/// How a command meets the pseudo-terminal `on_a_terminal` runs it in; its stderr is always
+/// there.
+#[derive(Default)]
+pub struct Terminal<'a> {
+    /// stdin on the terminal (else /dev/null).
+    pub stdin: bool,
+    /// stdout on the terminal (else /dev/null).
+    pub stdout: bool,
+    /// The width the terminal reports (else none).
+    pub columns: Option<u16>,
+    /// Typed ahead, before the command reads anything.
+    pub typed: &'a str,
+    /// Typed, each with a newline, at each `Apply this fix [y,n,a,q,d,?]?` prompt in turn; a
+    /// prompt more fails the test.
+    pub answers: &'a [&'a str],
+    /// The screen as a person reads it: escape sequences removed, CRLF made LF.
+    pub plain: bool,
+}
+
+/// What a command did on the terminal.
+pub struct Screen {
+    pub code: i32,
+    /// Every byte the terminal received (as text).
+    pub text: String,
+}
+
+/// Runs `command` (its program, arguments, environment and working directory) in a real
+/// pseudo-terminal, driven by tests/testdata/pty_session.py through python3's `pty`; None when
+/// python3 is missing. The driver kills a command that hangs (60 s), so this never waits forever.
+pub fn on_a_terminal(command: &Command, terminal: &Terminal) -> Option<Screen> {
+    let mut driver = Command::new("python3");
+    driver.arg(repo_root().join("tests/testdata/pty_session.py"));
+    if !terminal.stdin {
+        driver.args(["--stdin", "null"]);
+    }
+    if !terminal.stdout {
+        driver.args(["--stdout", "null"]);
+    }
+    if let Some(columns) = terminal.columns {
+        driver.arg("--columns").arg(columns.to_string());
+    }
+    if !terminal.typed.is_empty() {
+        driver.args(["--type", terminal.typed]);
+    }
+    for answer in terminal.answers {
+        driver.args(["--answer", answer]);
+    }
+    if terminal.plain {
+        driver.arg("--plain");
+    }
+    driver
+        .arg("--")
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => driver.env(key, value),
+            None => driver.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        driver.current_dir(dir);
+    }
+    let out = match driver.output() {
+        Ok(out) => out,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) => panic!("python3: {err}"),
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.stderr.is_empty(),
+        "the pty driver failed: {}\nthe terminal showed:\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(Screen {
+        code: out.status.code().unwrap_or(-1),
+        text,
+    })
+}

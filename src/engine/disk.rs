@@ -1,6 +1,6 @@
 //! What a check may ask about the disk besides a file's contents: whether something stands at a
-//! path, what kind of thing it is, where a link leads, who owns it, when it changed, and which
-//! paths git tracks. Contents go through `Context::file` / `Context::json` (read once, through
+//! path, what kind of thing it is, what a folder holds, how large a file is, where a link leads,
+//! who owns it, when it changed, and which paths git tracks. Contents go through `Context::file` / `Context::json` (read once, through
 //! `safe_read`); everything else goes through here, so that no check touches `std::fs` itself
 //! and the whole of what a run looks at is in one place.
 //!
@@ -14,9 +14,53 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::SystemTime;
 
-use crate::engine::{self, Context, ShadowVersion};
+use super::{Context, ShadowVersion, SHADOW_PACKAGE};
 
 impl Context {
+    /// Names of the entries of a directory, sorted; empty when it cannot be listed.
+    pub fn list_dir(&self, dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+
+    /// At most `cap` entry names of a directory, sorted: areas that look into folders instar
+    /// lets grow (sessions, scripts, skills) stay bounded on agents with thousands of entries.
+    /// The second value says whether the listing was cut.
+    pub fn list_dir_capped(&self, dir: &Path, cap: usize) -> (Vec<String>, bool) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return (Vec::new(), false);
+        };
+        let mut names = Vec::new();
+        let mut cut = false;
+        for entry in entries.filter_map(|e| e.ok()) {
+            if names.len() == cap {
+                cut = true;
+                break;
+            }
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        (names, cut)
+    }
+
+    /// The size of a regular file (symlinks followed) from its metadata, without opening it:
+    /// how large append-only files are judged, and how a scan decides a file is too big to read.
+    pub fn file_len(&self, path: &Path) -> Option<u64> {
+        std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    }
+
     /// Metadata with symlinks followed; `None` when nothing usable stands there.
     pub fn metadata(&self, path: &Path) -> Option<Metadata> {
         std::fs::metadata(path).ok()
@@ -25,6 +69,11 @@ impl Context {
     /// Metadata of the path itself (a symlink is described, not followed).
     pub fn symlink_metadata(&self, path: &Path) -> Option<Metadata> {
         std::fs::symlink_metadata(path).ok()
+    }
+
+    /// Whether a path exists as instar's `existsSync` sees it (symlinks followed).
+    pub fn exists(&self, path: &Path) -> bool {
+        path.exists()
     }
 
     /// Whether anything stands at `path`, a dangling symlink included (`lstat` succeeds).
@@ -97,8 +146,8 @@ impl Context {
     /// version detection, `doctor` and `runtime` all ask).
     pub fn shadow_version(&self) -> &ShadowVersion {
         self.shadow.get_or_init(|| {
-            let path = self.state_path(engine::SHADOW_PACKAGE);
-            engine::shadow_version_of(path.clone(), &self.file(&path))
+            let path = self.state_path(SHADOW_PACKAGE);
+            super::shadow_version_of(path.clone(), &self.file(&path))
         })
     }
 }

@@ -1,6 +1,9 @@
 //! Deterministic fault injection for the crash and full-disk tests (design.md §8 "Fix runs are
 //! transactions").
 //!
+//! A leaf of its own: the writer marks its steps here, the engine and the scan their panic
+//! points, and none of them depends on another for it.
+//!
 //! Only builds with the `failpoints` feature (turned on for `cargo test` by the crate's
 //! dev-dependency on itself) read the environment here; a release build compiles every
 //! `hit` and `space` to nothing, so no variable can make a user's doctor abort or fail.
