@@ -1,11 +1,11 @@
 //! Benchmark: the cost of findings. A jobs.json where every job is broken (an invalid
-//! `priority`: an error and a warning per job, and an unsafe quarantine fix) at 1,000 and 10,000
-//! jobs (and 100,000, about 62 MB, with `--full`). Each output runs as its own `instar-doctor`
-//! process (the release binary): the human report, `--format json`, `sarif`, `junit` and
-//! `github`, `--diff --unsafe-fixes`, and `--fix --unsafe-fixes` on a fresh copy; each with its
-//! wall time and its own peak RSS (from `wait4`, so no `/proc`), against a floor measured in the
-//! same run: a bare `serde_json::from_slice` of the same file into a `serde_json::Value`, in a
-//! process of its own too.
+//! `priority`: an error and an info finding per job, and an unsafe quarantine fix) at 1,000
+//! and 10,000 jobs (and 100,000, about 47 MB, with `--full`). Each output runs as its own
+//! `instar-doctor` process (the release binary): the human report, `--format json`, `sarif`,
+//! `junit` and `github`, `--diff --unsafe-fixes`, and `--fix --unsafe-fixes` on a fresh copy;
+//! each with its wall time and its own peak RSS (from `wait4`, so no `/proc`), against a floor
+//! measured in the same run: a bare `serde_json::from_slice` of the same file into a
+//! `serde_json::Value`, in a process of its own too.
 //!
 //! Issue #11's targets at 100,000 findings: every output within 3x the floor's time, and peak
 //! memory under 2.5x the file's size. A linear output has a flat ms-per-finding column.

@@ -14,7 +14,6 @@ mod shadow;
 
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
 use std::time::Instant;
 
 pub use crate::catalogue::catalogue;
@@ -166,7 +165,7 @@ fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
     // once: the key of each finding is two numbers, not a copy of its path (100,000 copies
     // for a broken jobs.json). The sort is stable, as before: findings of one place keep the
     // check's order.
-    let mut shown: HashMap<&Path, String> = HashMap::new();
+    let mut shown: HashMap<&std::path::Path, String> = HashMap::new();
     for d in found.iter() {
         if let Some(p) = d.file.as_deref() {
             shown.entry(p).or_insert_with(|| cx.display_path(p));
@@ -177,7 +176,7 @@ fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
     let mut names: Vec<&String> = shown.values().collect();
     names.sort();
     names.dedup();
-    let rank_of = |p: &Path| shown.get(p).and_then(|s| names.binary_search(&s).ok());
+    let rank_of = |p: &std::path::Path| shown.get(p).and_then(|s| names.binary_search(&s).ok());
     let keys: Vec<(Option<usize>, Option<usize>)> = found
         .iter()
         .map(|d| {
