@@ -81,6 +81,7 @@ fn run(project: &Path, path: &Path, jobs: usize) {
         threshold: Severity::Error,
         hint: false,
         cwd: None,
+        command: None,
     };
     let verbose = HumanOptions {
         verbose: true,

@@ -275,6 +275,7 @@ mod tests {
                 threshold: crate::diag::Severity::Info,
                 hint: false,
                 cwd: None,
+                command: None,
             },
             lines: line_reader(std::io::Cursor::new(input.as_bytes().to_vec())),
             out: Vec::new(),

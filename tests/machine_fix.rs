@@ -368,3 +368,59 @@ fn an_instar_home_outside_the_home_folder_is_reported_but_never_fixed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `machine -i` on a terminal: asked fix by fix, `y` applies the zombie entry's removal and `n`
+/// keeps each of the two foreign holders; the report that follows names the machine command (with the
+/// instar home given) for what is left, and `undo --machine` puts everything back.
+#[test]
+fn machine_interactive_on_a_terminal_asks_fix_by_fix() {
+    let home = Home::new();
+    let mut doctor = home.command(&["machine", "-i"]);
+    doctor.env_remove("CI");
+    let terminal = common::Terminal {
+        stdin: true,
+        stdout: true,
+        answers: &["y", "n", "n"],
+        plain: true,
+        ..common::Terminal::default()
+    };
+    let Some(screen) = common::on_a_terminal(&doctor, &terminal) else {
+        eprintln!("skipped: no python3 to drive a pseudo-terminal");
+        return;
+    };
+    let text = screen
+        .text
+        .replace(&home.root.display().to_string(), "[HOME]");
+    assert_eq!(screen.code, 0, "warnings do not fail the run:\n{text}");
+    assert_eq!(
+        text.matches("Apply this fix [y,n,a,q,d,?]? ").count(),
+        3,
+        "{text}"
+    );
+    assert!(
+        text.contains("fixed: machine/registry-zombie")
+            && text.contains("declined: machine/foreign-spawn-holder"),
+        "{text}"
+    );
+    assert_eq!(read(&home.registry()), home.registry_after());
+    assert_eq!(
+        read(&home.holders()),
+        HOLDERS,
+        "the declined fix wrote nothing"
+    );
+    let hint = text
+        .lines()
+        .skip_while(|l| !l.starts_with("hint: "))
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        hint.starts_with(
+            "hint: `instar-doctor machine --instar-home [HOME]/.instar --fix --unsafe-fixes` applies the unsafe fixes"
+        ),
+        "{text}"
+    );
+    let (code, out, err) = home.run(&["undo", "--machine"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(read(&home.registry()), home.registry_before());
+}

@@ -216,6 +216,7 @@ fn the_interactive_preview_hides_secrets_outside_its_window() {
         threshold: instar_doctor::diag::Severity::Info,
         hint: false,
         cwd: None,
+        command: None,
     };
     let mut previews = 0;
     for d in report.diagnostics.iter().filter(|d| d.fix.is_some()) {

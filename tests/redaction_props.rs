@@ -425,6 +425,7 @@ fn human(verbose: bool, quiet: bool) -> HumanOptions {
         threshold: Severity::Info,
         hint: true,
         cwd: None,
+        command: None,
     }
 }
 

@@ -202,6 +202,7 @@ fn the_hint_names_the_clearing_command_at_80_and_120_columns() {
             threshold: instar_doctor::diag::Severity::Error,
             hint: true,
             cwd: Some(repo_root()),
+            command: None,
         };
         let closing = instar_doctor::render::human::closing(&cx, &report, &opts);
         assert!(
@@ -214,6 +215,7 @@ fn the_hint_names_the_clearing_command_at_80_and_120_columns() {
         // From inside the agent the command needs no --dir.
         let inside = instar_doctor::render::human::HumanOptions {
             cwd: Some(project.clone()),
+            command: None,
             ..opts
         };
         let closing = instar_doctor::render::human::closing(&cx, &report, &inside);
@@ -324,6 +326,54 @@ fn code_documentation_has_no_design_document_ids() {
             assert!(!hazard_number(text), "{}: {text}", code.id);
         }
     }
+}
+
+/// Plain words in the reports: no finding, help or label names one of instar's internal
+/// functions (the reader has a command or a file to act on, not instar's source). Read over every
+/// rendered report the suite pins: the fixture snapshots in every format. Explain texts may cite
+/// them for those who read instar's code; the boot wrapper's own JavaScript in a diff is code.
+#[test]
+fn reports_name_no_instar_internal_function() {
+    const INTERNALS: &[&str] = &[
+        "loadConfig",
+        "loadRegistry",
+        "loadIdentity",
+        "hasIdentity",
+        "ensureSelfRegistered",
+        "registerMachine",
+        "getAwakeMachine",
+        "updateRole",
+        "verifyLease",
+        "loadSigningKey",
+        "loadEncryptionKey",
+        "validateManifest",
+        "validateJob",
+        "ensureBootWrapper",
+        "installBootWrapper",
+        "installAutoStart",
+        "migrateBootWrapperAbiCheck",
+    ];
+    let mut seen = 0;
+    let mut stack = vec![repo_root().join("tests/snapshots")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            seen += 1;
+            for name in INTERNALS {
+                assert!(
+                    !text.contains(name),
+                    "{} names instar's {name}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(seen > 100, "only {seen} snapshots read");
 }
 
 /// `(#19)`: a row number of the design's hazard table, which reads like an issue number.

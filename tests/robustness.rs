@@ -56,6 +56,7 @@ fn check_all(files: &[(&str, Vec<u8>)], version: Version) {
         threshold: instar_doctor::diag::Severity::Info,
         hint: false,
         cwd: None,
+        command: None,
     };
     let _ = instar_doctor::render::human::render(&cx, &report, &opts);
 }

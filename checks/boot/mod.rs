@@ -246,7 +246,7 @@ fn present(
             )
             .file(path)
             .at(lossy.span_to_source(damage.span), "here")
-            .help("instar's wrapper writes are not atomic; ensureBootWrapper only checks that the file exists")
+            .help("instar writes its wrappers in place, not atomically, and at start only checks that they exist")
             .fix(Some(boot.write_fix(
                 path,
                 kind,
@@ -320,7 +320,7 @@ fn undamaged(
                     ),
                 )
                 .file(path)
-                .help("on macOS instar's next update regenerates it (migrateBootWrapperAbiCheck)")
+                .help("on macOS instar's next update regenerates it")
                 .fix(Some(boot.write_fix(
                     path,
                     kind,

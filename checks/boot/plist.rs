@@ -165,7 +165,7 @@ pub fn check(boot: &Boot<'_>, sink: &mut Sink) {
     let Some(path) = &boot.plist_path else { return };
     let manual = || {
         Some(Fix::manual(
-            "run `instar setup` (installAutoStart), then launchctl bootout and bootstrap the agent",
+            "run `instar setup`, then launchctl bootout and bootstrap the agent",
         ))
     };
     let Some(plist) = &boot.plist else {

@@ -16,12 +16,18 @@ fn js_str(path: &Path) -> String {
 /// The Node wrapper (`instar-boot.js` / `.cjs`): CommonJS, so it loads under either package type
 /// when named `.cjs`.
 pub fn node_wrapper(state_dir: &Path, version: Version) -> String {
-    let s = |rel: &str| js_str(&state_dir.join(rel));
-    let abi = version >= boundary::BOOT_MARKER_ABI_DRIFT;
-    let which = version >= boundary::BOOT_MARKER_NODE_CANDIDATES;
-    let reinstall = version >= boundary::BOOT_WRAPPER_SELF_REINSTALL;
-    let prepend = version >= boundary::BOOT_MARKER_PREPEND_NODE_PATH;
     let mut out = String::new();
+    node_header(&mut out, state_dir);
+    out.push_str(NODE_PROBES);
+    node_self_heal(&mut out, version);
+    node_ensure_shadow(&mut out, version);
+    out.push_str(NODE_MAIN);
+    out
+}
+
+/// The shebang, the modules and the absolute paths of this agent the wrapper works with.
+fn node_header(out: &mut String, state_dir: &Path) {
+    let s = |rel: &str| js_str(&state_dir.join(rel));
     out.push_str("#!/usr/bin/env node\n");
     out.push_str(
         "// instar boot wrapper, written by instar-doctor for this project. It runs the\n",
@@ -53,8 +59,10 @@ pub fn node_wrapper(state_dir: &Path, version: Version) -> String {
         "const HEAL_MARKER = {};\n\n",
         s("shadow-install.heal-attempted")
     ));
-    out.push_str(
-        r#"function runs(node, args) {
+}
+
+/// Whether a node runs, and whether it loads the native module.
+const NODE_PROBES: &str = r#"function runs(node, args) {
   try {
     execFileSync(node, args, { stdio: 'ignore', timeout: 10000 });
     return true;
@@ -68,12 +76,19 @@ function loadsNative(node) {
   return runs(node, ['-e', 'process.dlopen({ exports: {} }, ' + JSON.stringify(NATIVE_MODULE) + ')']);
 }
 
-function selfHealNodeSymlink() {
+"#;
+
+/// Re-links `.instar/bin/node` to a usable node when the current one does not run or (from
+/// the ABI-drift marker's version) cannot load better-sqlite3; from the node-candidates
+/// marker's version, whatever `which node` finds is a candidate too.
+fn node_self_heal(out: &mut String, version: Version) {
+    out.push_str(
+        r#"function selfHealNodeSymlink() {
   try {
     if (runs(NODE_SYMLINK, ['--version'])) {
 "#,
     );
-    if abi {
+    if version >= boundary::BOOT_MARKER_ABI_DRIFT {
         out.push_str(
             r#"      if (loadsNative(NODE_SYMLINK)) return;
       console.error('[instar-boot] node at ' + NODE_SYMLINK + ' cannot load better-sqlite3 (ABI drift); re-linking');
@@ -87,7 +102,7 @@ function selfHealNodeSymlink() {
     const candidates = [process.execPath, '/opt/homebrew/bin/node', '/usr/local/bin/node', '/usr/bin/node'];
 "#,
     );
-    if which {
+    if version >= boundary::BOOT_MARKER_NODE_CANDIDATES {
         out.push_str(
             r#"    // version-managed node candidates (asdf, nvm): whatever `which node` finds
     try {
@@ -111,11 +126,19 @@ function selfHealNodeSymlink() {
   }
 }
 
-function ensureShadow() {
+"#,
+    );
+}
+
+/// Stops with instructions when the shadow install is missing; from the self-reinstall version
+/// it first runs `npm install` itself, at most every five minutes.
+fn node_ensure_shadow(out: &mut String, version: Version) {
+    out.push_str(
+        r#"function ensureShadow() {
   if (fs.existsSync(SHADOW)) return;
 "#,
     );
-    if reinstall {
+    if version >= boundary::BOOT_WRAPPER_SELF_REINSTALL {
         out.push_str(
             r#"  let last = 0;
   try { last = Number(fs.readFileSync(HEAL_MARKER, 'utf8').trim()) || 0; } catch (_) {}
@@ -130,7 +153,7 @@ function ensureShadow() {
     const env = Object.assign({}, process.env);
 "#,
         );
-        if prepend {
+        if version >= boundary::BOOT_MARKER_PREPEND_NODE_PATH {
             out.push_str(
                 r#"    env.PATH = path.dirname(process.execPath) + path.delimiter + (env.PATH || '');
     env.npm_config_scripts_prepend_node_path = 'true';
@@ -150,7 +173,12 @@ function ensureShadow() {
   process.exit(1);
 }
 
-function stripQuarantine() {
+"#,
+    );
+}
+
+/// Clears quarantine attributes, runs the shadow CLI, and backs off on a crash loop.
+const NODE_MAIN: &str = r#"function stripQuarantine() {
   if (process.platform !== 'darwin') return;
   for (const attr of ['com.apple.quarantine', 'com.apple.provenance']) {
     try { execFileSync('xattr', ['-rd', attr, SHADOW_DIR], { stdio: 'ignore' }); } catch (_) {}
@@ -182,10 +210,7 @@ if (code !== 0) {
   try { fs.unlinkSync(CRASH_FILE); } catch (_) {}
 }
 process.exit(code);
-"#,
-    );
-    out
-}
+"#;
 
 fn sh_str(path: &Path) -> String {
     format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))

@@ -67,7 +67,7 @@ pub fn unreadable(cx: &Context, path: &Path, state: &FileState) -> Diagnostic {
         cx,
         path,
         state,
-        "loadConfig's readFileSync throws, so every command that loads the config aborts",
+        "instar cannot read it, so every instar command that loads the config aborts",
     )
     .fix(Some(Fix::manual(
         "move it aside and put the real config.json back (or give the owner read permission)",
@@ -133,7 +133,7 @@ pub fn root_not_object(cx: &Context, path: &Path, root: Value<'_>) -> Diagnostic
         Kind::Null => (
             Effect::Fatal,
             "null",
-            "loadConfig crashes with an uncaught TypeError at every version",
+            "every instar command that loads the config crashes with an uncaught TypeError, at every version",
         ),
         Kind::Array => (
             Effect::Silent,

@@ -45,7 +45,7 @@ fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
         (
             "sessions",
             "projectDir",
-            "(ignored: loadConfig overrides it with the real folder)",
+            "(ignored: instar overrides it with the real folder when it loads the config)",
         ),
         ("scheduler", "jobsFile", "jobs are loaded from"),
     ];
@@ -306,7 +306,7 @@ fn deep_lookups(cfg: &Config<'_>, sessions: Option<Value<'_>>, sink: &mut Sink) 
             Diagnostic::new(
                 &MISSING_BINARY,
                 Effect::Fatal,
-                format!("{binary} is not on PATH and not configured ({what}): loadConfig throws and nothing starts"),
+                format!("{binary} is not on PATH and not configured ({what}): instar refuses to load the config and nothing starts"),
             )
             .file(cfg.path)
             .help("found with --deep, by looking the binary up on PATH as instar does")

@@ -148,7 +148,7 @@ pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
         .file(cfg.path)
         .at(span, label)
         .pointer(pointer.clone())
-        .help("loadConfig validates no types: the file loads and the value misbehaves later")
+        .help("instar checks no types when it loads the config: the file loads and the value misbehaves later")
         .fix(Some(type_fix(cfg, &pointer, value)));
         sink.push(diagnostic);
     }

@@ -285,7 +285,7 @@ fn context_signing_key(cfg: &Config<'_>, sink: &mut Sink) {
             Diagnostic::new(
                 &CONTEXT_SIGNING_KEY,
                 Effect::None,
-                "contextSigningKey is not set yet: instar's next loadConfig generates it and rewrites config.json in place",
+                "contextSigningKey is not set yet: the next instar command or server start generates it and rewrites config.json in place",
             )
             .file(cfg.path)
             .help("this is normal for a config that has never been loaded; leave it to instar"),

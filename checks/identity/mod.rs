@@ -60,7 +60,7 @@ impl Check for IdentityCheck {
                         cx,
                         &path,
                         other,
-                        "instar's hasIdentity() says yes, then loadIdentity throws and server start aborts",
+                        "instar sees that identity.json exists, then cannot read it, and server start aborts",
                     )
                     .fix(Some(fix)),
                 );
@@ -157,7 +157,7 @@ fn present(cx: &Context, path: &Path, bytes: &[u8], sink: &mut Sink) {
                     cx,
                     path,
                     err,
-                    "loadIdentity has no try/catch: a raw SyntaxError aborts server start at every version",
+                    "instar parses identity.json without catching errors: a raw SyntaxError aborts server start at every version",
                 )
                 .fix(Some(restore(cx, path))),
             );
@@ -230,7 +230,7 @@ fn no_machine_id(cx: &Context, path: &Path, root: Value<'_>) -> Option<Diagnosti
         "no machineId string",
     )
     .pointer(if machine_id.is_some() { "/machineId" } else { "" })
-    .help("loadIdentity does no validation; ensureSelfRegistered uses identity.machineId as the registry key");
+    .help("instar does not validate identity.json; at server start it registers this machine under identity.machineId");
     if undefined_registered {
         diagnostic = diagnostic.secondary(Label {
             file: cx.state_path(state::REGISTRY),
@@ -461,7 +461,7 @@ fn field_problem(
         .file(path)
         .at(span, label)
         .pointer(format!("/{field}"))
-        .help("loadIdentity does not validate it; it is copied into the registry and sent to peers at pairing")
+        .help("instar does not validate it; it is copied into the registry and sent to peers at pairing")
 }
 
 fn public_key(

@@ -110,7 +110,7 @@ pub fn not_loadable(cx: &Context, path: &Path, state: &FileState, effect: Effect
             &UNREADABLE,
             effect,
             format!(
-                "{shown} is {}, not a file: instar's readFileSync fails (or, for a FIFO, blocks) and the scheduler cannot start",
+                "{shown} is {}, not a file: instar's read of it fails (or, for a FIFO, blocks) and the scheduler cannot start",
                 what.describe()
             ),
         )
@@ -190,7 +190,7 @@ pub fn not_an_array(cx: &Context, path: &Path, bytes: &[u8], root: Value<'_>) ->
         Kind::Bool => "boolean",
     };
     let span = match root.kind() {
-        Kind::Object => root.span().start..root.span().start + 1,
+        Kind::Object => shared::opening(root),
         _ => root.span(),
     };
     let diagnostic = Diagnostic::new(

@@ -13,6 +13,7 @@ use crate::json::{self, Kind, Value};
 use crate::source::FileState;
 use crate::version::boundary;
 
+use super::super::shared;
 use super::agentmd;
 use super::codes::*;
 use super::entry::{js_type, shown};
@@ -342,7 +343,7 @@ fn one_of(allowed: &'static [&'static str]) -> impl Fn(&Value<'_>) -> bool {
 
 /// The fields every manifest must have, in validateManifest's order, and its `execute` rules.
 fn required_fields(cx: &Context, root: Value<'_>, problems: &mut Problems) {
-    let opening = root.span().start..root.span().start + 1;
+    let opening = shared::opening(root);
     let mut require =
         |field: &str, ok: &dyn Fn(&Value<'_>) -> bool, rule: &str| match root.get(field) {
             None => problems.push((format!("\"{field}\" is required ({rule})"), opening.clone())),
@@ -516,7 +517,7 @@ fn invalid(path: &Path, message: String, span: std::ops::Range<usize>) -> Diagno
         format!("manifest {name}: {message}"),
     )
     .file(path)
-    .at(span, "rejected by validateManifest")
+    .at(span, "rejected by instar's manifest check")
     .help("instar logs a manifest-invalid problem and skips this job")
 }
 

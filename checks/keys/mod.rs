@@ -221,10 +221,10 @@ fn legacy_only(cx: &Context, alg: KeyAlg, sink: &mut Sink) {
     }
     let what = match alg {
         KeyAlg::Ed25519 => {
-            "loadSigningKey throws ENOENT: the lease and machine requests go unsigned"
+            "reading the signing key fails (ENOENT): the lease and machine requests go unsigned"
         }
         KeyAlg::X25519 => {
-            "loadEncryptionKey throws ENOENT: what peers encrypt to this machine cannot be read"
+            "reading the encryption key fails (ENOENT): what peers encrypt to this machine cannot be read"
         }
     };
     sink.push(

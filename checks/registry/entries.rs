@@ -269,7 +269,7 @@ fn self_revoked(path: &Path, key: &str, at: Span, pointer: &str) -> Diagnostic {
     .file(path)
     .at(at, "this machine")
     .pointer(format!("{pointer}/status"))
-    .help("ensureSelfRegistered leaves an existing entry alone: it stays revoked")
+    .help("instar's start leaves an existing entry alone: it stays revoked")
     .fix(Some(Fix::manual(
         "only an operator can restore a revoked machine: re-pair it, or re-key and pair as a new machine",
     )))
@@ -340,7 +340,7 @@ fn fields(path: &Path, entry: Value<'_>, pointer: &str, key: &str, sink: &mut Si
         report.push(
             v.key_span().unwrap_or(v.span()),
             "/revokedAt",
-            "revokedAt is set but status is not revoked: HEAD's registerMachine treats it as revoked while the active filters do not".into(),
+            "revokedAt is set but status is not revoked: instar's newest registration code treats it as revoked while the lists of active machines do not".into(),
             "revocation without status",
         );
     }
@@ -528,14 +528,17 @@ fn self_missing_finding(
             format!("this machine ({id}) is missing from the registry"),
         )
         .file(path)
-        .at(machines.key_span().unwrap_or(machines.span()), "no entry for this machine")
+        .at(
+            machines.key_span().unwrap_or(machines.span()),
+            "no entry for this machine",
+        )
         .pointer("/machines")
         .secondary(Label {
             file: identity.path.clone(),
             span: None,
             message: "this machine's identity".into(),
         })
-        .help("instar re-adds it as standby at its next start (ensureSelfRegistered); until then peers do not see it")
+        .help("instar re-adds it as standby at its next start; until then peers do not see it")
         .fix(Some(Fix::safe(
             "register this machine as standby, exactly as instar's self-heal does",
             vec![Change::Edit {

@@ -65,7 +65,7 @@ pub fn check(cx: &Context, identity: &IdentityView, holders: &Holders, sink: &mu
     freshness(cx, &path, root, &beat, sink);
 }
 
-/// An unreadable heartbeat (`heartbeat/invalid`): instar treats it as missing.
+/// A `registry/heartbeat-invalid` finding: instar treats such a heartbeat as missing.
 fn invalid(path: &Path, message: String) -> Diagnostic {
     Diagnostic::new(&HEARTBEAT_INVALID, Effect::Silent, message)
         .file(path)

@@ -211,7 +211,7 @@ fn invalid(path: &Path, message: String, value: Value<'_>, label: &str) -> Diagn
         .file(path)
         .at(value.span(), label.to_string())
         .pointer(value.pointer())
-        .help("loadRegistry never reads the lease; verifyLease rejects it, so no machine is the authority")
+        .help("the registry still loads (the lease is not read then), but instar's lease check rejects it, so no machine is the authority")
 }
 
 /// Whether the lease's signature verifies with the holder's key, as verifyLease checks it; the
@@ -324,7 +324,7 @@ fn holder_standing(
     .at(holder.span(), "lease holder")
     .pointer("/lease/holder")
     .help(if verified {
-        "instar's verifyLease never checks the holder's standing: this signed lease is still honoured"
+        "instar's lease check never looks at the holder's standing: this signed lease is still honoured"
     } else {
         "the lease does not verify either"
     })

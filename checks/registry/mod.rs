@@ -98,7 +98,7 @@ impl Check for RegistryCheck {
                         cx,
                         &path,
                         other,
-                        "loadRegistry throws and server start aborts",
+                        "instar cannot load the registry and server start aborts",
                     )
                     .fix(Some(fix)),
                 );
@@ -213,7 +213,7 @@ fn root_finding(path: &Path, shown: &str, root: Value<'_>) -> Option<Diagnostic>
             Diagnostic::new(
                 &INVALID_SHAPE,
                 Effect::Fatal,
-                format!("{shown} is `null`: loadRegistry throws a raw TypeError (\"Cannot read properties of null\")"),
+                format!("{shown} is `null`: loading the registry throws a raw TypeError (\"Cannot read properties of null\")"),
             )
             .file(path)
             .at(root.span(), "null root")
@@ -263,7 +263,7 @@ fn machines_finding(
                     format!("{shown}: `machines` is missing"),
                 )
                 .file(path)
-                .at(root.span().start..root.span().start + 1, "no machines")
+                .at(shared::opening(root), "no machines")
                 .pointer("/machines")
                 .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
@@ -296,7 +296,7 @@ fn machines_finding(
 
 /// loadRegistry's verdict on a registry whose root is no object with `version` and `machines`.
 const CORRUPT: &str =
-    "loadRegistry throws \"Machine registry is corrupted\" at every version; server start aborts";
+    "loading the registry throws \"Machine registry is corrupted\" at every version; server start aborts";
 
 /// `version` missing or not a number: loadRegistry calls the registry corrupted.
 fn version_finding(
@@ -324,7 +324,7 @@ fn version_finding(
                     let (span, replacement) =
                         json_edit::insert_member(bytes, &root.span(), members, "version", "1");
                     (
-                        root.span().start..root.span().start + 1,
+                        shared::opening(root),
                         "no version",
                         Change::Edit {
                             file: path.to_path_buf(),
@@ -356,17 +356,17 @@ fn machines_not_object(cx: &Context, path: &Path, shown: &str, m: Value<'_>) -> 
     let (effect, what) = if m.kind() == Kind::Null {
         (
             Effect::Fatal,
-            "`machines` is null: it passes loadRegistry, then getAwakeMachine and ensureSelfRegistered throw a TypeError at server start",
+            "`machines` is null: the registry loads, then server start throws a TypeError when it looks up or registers this machine",
         )
     } else if independent {
         (
             Effect::Fatal,
-            "`machines` is an array: ensureSelfRegistered's entry is an array property JSON.stringify drops, and in independent coordination mode server start's updateRole throws \"not found in registry\"",
+            "`machines` is an array: the entry server start adds for this machine is an array property JSON.stringify drops, and in independent coordination mode server start throws \"not found in registry\"",
         )
     } else {
         (
             Effect::Silent,
-            "`machines` is an array: it loads, but ensureSelfRegistered's entry is an array property JSON.stringify drops, so this machine is never persisted and the next updateRole throws \"not found in registry\"",
+            "`machines` is an array: it loads, but the entry server start adds for this machine is an array property JSON.stringify drops, so this machine is never persisted and its next role change throws \"not found in registry\"",
         )
     };
     let dropped = if m.kind() == Kind::Array && !m.is_empty() {
@@ -506,7 +506,7 @@ impl RemoteCopy<'_> {
         };
         if shared::clean_tape(&doc).is_none() {
             sink.push(self.finding(
-                format!("{shown} is not valid JSON: verifyLease returns false for this machine"),
+                format!("{shown} is not valid JSON: instar's lease check fails for this machine"),
                 None,
             ));
             return None;

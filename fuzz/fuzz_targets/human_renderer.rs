@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             threshold: Severity::Info,
             hint: false,
             cwd: None,
+            command: None,
         };
         let text = human::render(&cx, &report, &opts);
         // No raw escape byte from the file may reach the terminal.

@@ -136,5 +136,21 @@ pub(super) fn human_options(cli: &Cli) -> HumanOptions {
         threshold: cli.fail_on.threshold(),
         hint: crate::terminal::person_reads_stdout(),
         cwd: std::env::current_dir().ok(),
+        command: rerun_command(cli),
     }
+}
+
+/// For `machine`, the command that checks the per-user files again (`--instar-home` kept when
+/// it was given); `None` for an agent's run, whose command the renderer builds from `--dir`.
+fn rerun_command(cli: &Cli) -> Option<String> {
+    if !matches!(cli.command, Some(crate::cli::Command::Machine(_))) {
+        return None;
+    }
+    Some(match &cli.instar_home {
+        Some(home) => format!(
+            "instar-doctor machine --instar-home {}",
+            render::fix_summary::shell_word(&home.display().to_string())
+        ),
+        None => "instar-doctor machine".to_string(),
+    })
 }

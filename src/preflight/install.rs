@@ -47,7 +47,7 @@ impl Plan {
 pub enum PlanError {
     #[error("no home folder (HOME is unset): cannot find the launchd plist or systemd unit")]
     NoHome,
-    #[error("neither {0} nor {1} exists; run `instar setup` (installAutoStart) first")]
+    #[error("neither {0} nor {1} exists; run `instar setup` first")]
     NoJob(String, String),
     #[error("{0}: {1}")]
     Unreadable(String, String),

@@ -28,7 +28,10 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
     if opts.quiet {
         // Quiet still names the command that clears what fails the run: the pre-push hook
         // shows exactly this.
-        let command = super::fix_summary::command(paths.dir_argument().as_deref());
+        let command = opts
+            .command
+            .clone()
+            .unwrap_or_else(|| super::fix_summary::command(paths.dir_argument().as_deref()));
         if let Some(hint) = super::fix_summary::hint(&report.diagnostics, opts.threshold, &command)
         {
             if report

@@ -94,7 +94,7 @@ pub fn command(dir: Option<&str>) -> String {
     }
 }
 
-fn shell_word(word: &str) -> String {
+pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word.chars().all(|c| {
             c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '~' | ':' | '+' | ',')
@@ -133,9 +133,17 @@ pub fn hint(findings: &[Diagnostic], threshold: Severity, command: &str) -> Opti
         } else {
             String::new()
         };
-        return Some(format!(
-            "hint: `{command} --fix` applies the safe fixes (to preview: `--diff`; one by one: `-i`){left}"
-        ));
+        // Name the flags that apply something: with no safe fix, `--fix` alone does nothing.
+        return Some(if all.safe > 0 {
+            format!(
+                "hint: `{command} --fix` applies the safe fixes (to preview: `--diff`; one by one: `-i`){left}"
+            )
+        } else {
+            format!(
+                "hint: `{command} --fix --unsafe-fixes` applies the unsafe {} (to preview: `--diff --unsafe-fixes`; one by one: `-i`){left}",
+                if all.unsafe_ == 1 { "fix" } else { "fixes" }
+            )
+        });
     }
     let flags = if blocking.unsafe_ > 0 {
         "--fix --unsafe-fixes"
@@ -196,6 +204,37 @@ mod tests {
         assert_eq!(
             fixable_line(&c(0, 1, 0), false).unwrap(),
             "no fix is safe; 1 hidden fix can be enabled with --unsafe-fixes"
+        );
+    }
+
+    static WARNING: crate::diag::Code = crate::diag::Code {
+        id: "test/warning",
+        severity: Severity::Warning,
+        fix: None,
+        summary: "",
+        explain: "",
+    };
+
+    fn warning_with(fix: crate::fix::Fix) -> Diagnostic {
+        Diagnostic::new(&WARNING, crate::diag::Effect::None, "w").fix(Some(fix))
+    }
+
+    /// Nothing fails the run: the hint names the flags that apply something. With unsafe fixes
+    /// only, `--fix` alone would do nothing (it used to be the command named).
+    #[test]
+    fn the_hint_names_flags_that_apply_something_when_nothing_fails() {
+        let unsafe_only = [warning_with(crate::fix::Fix::unsafe_("u", Vec::new()))];
+        assert_eq!(
+            hint(&unsafe_only, Severity::Error, "instar-doctor machine").unwrap(),
+            "hint: `instar-doctor machine --fix --unsafe-fixes` applies the unsafe fix (to preview: `--diff --unsafe-fixes`; one by one: `-i`)"
+        );
+        let both = [
+            warning_with(crate::fix::Fix::safe("s", Vec::new())),
+            warning_with(crate::fix::Fix::unsafe_("u", Vec::new())),
+        ];
+        assert_eq!(
+            hint(&both, Severity::Error, "instar-doctor").unwrap(),
+            "hint: `instar-doctor --fix` applies the safe fixes (to preview: `--diff`; one by one: `-i`)"
         );
     }
 

@@ -28,6 +28,9 @@ pub struct HumanOptions {
     /// The working directory paths are shown relative to (design §8); `None` shows them as the
     /// report holds them.
     pub cwd: Option<PathBuf>,
+    /// The command that checks this again, which the hint extends with `--fix`; `None`:
+    /// `instar-doctor`, with `--dir` when the agent is not the working directory.
+    pub command: Option<String>,
 }
 
 impl HumanOptions {
@@ -444,7 +447,10 @@ pub fn closing(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         out.push('\n');
     }
     if opts.hint {
-        let command = super::fix_summary::command(paths.dir_argument().as_deref());
+        let command = opts
+            .command
+            .clone()
+            .unwrap_or_else(|| super::fix_summary::command(paths.dir_argument().as_deref()));
         if let Some(hint) = super::fix_summary::hint(&report.diagnostics, opts.threshold, &command)
         {
             out.push_str(&super::width::wrap(&hint, opts.width, "", "      "));
@@ -792,6 +798,7 @@ mod scale_tests {
             threshold: Severity::Error,
             hint: false,
             cwd: None,
+            command: None,
         };
         // Thread-local count: other tests building indexes on their threads do not interfere.
         let before = LineIndex::builds();

@@ -208,6 +208,7 @@ fn settings(
         threshold,
         hint: false,
         cwd: Some(cwd.to_path_buf()),
+        command: None,
     };
     Ok(Settings {
         format: args.format,
