@@ -406,18 +406,15 @@ mod tests {
     /// BOM/parse-error findings, which are fatal) runs in the preflight, and no other.
     #[test]
     fn the_preflight_runs_exactly_the_checks_that_can_stop_the_boot() {
+        /// Every `.rs` file at or under `path` (none when it does not exist), in name order.
         fn source(path: &Path, out: &mut String) {
-            if path.is_dir() {
-                let mut entries: Vec<_> = std::fs::read_dir(path)
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .collect();
-                entries.sort();
-                for entry in entries {
-                    source(&entry, out);
-                }
-            } else if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
-                out.push_str(&std::fs::read_to_string(path).unwrap());
+            let files = walkdir::WalkDir::new(path)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file() && e.path().extension() == Some("rs".as_ref()));
+            for file in files {
+                out.push_str(&std::fs::read_to_string(file.path()).unwrap());
             }
         }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{JsonDoc, ShadowVersion};
+use super::json_doc::JsonDoc;
+use super::shadow::ShadowVersion;
 use crate::host::{Host, HostOs, SystemHost};
 use crate::paths::{display_path, STATE_DIR};
 use crate::source::{self, FileState};

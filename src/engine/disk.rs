@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::SystemTime;
 
-use super::{Context, ShadowVersion, SHADOW_PACKAGE};
+use super::context::Context;
+use super::shadow::{shadow_version_of, ShadowVersion, SHADOW_PACKAGE};
 
 impl Context {
     /// Names of the entries of a directory, sorted; empty when it cannot be listed.
@@ -147,7 +148,7 @@ impl Context {
     pub fn shadow_version(&self) -> &ShadowVersion {
         self.shadow.get_or_init(|| {
             let path = self.state_path(SHADOW_PACKAGE);
-            super::shadow_version_of(path.clone(), &self.file(&path))
+            shadow_version_of(path.clone(), &self.file(&path))
         })
     }
 }
