@@ -584,15 +584,7 @@ fn output_file_streams_into_a_fifo_and_keeps_a_symlink() {
     let broken = fixtures().join("examples/broken-agent");
     let out_dir = tempfile::tempdir().unwrap();
     let fifo = out_dir.path().join("pipe");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
-    };
+    let reader = fifo_reader(&fifo);
     let args = ["--dir", broken.to_str().unwrap(), "--format", "json", "-o"];
     let out = run(&[&args[..], &[fifo.to_str().unwrap()]].concat());
     assert_eq!(out.code, 1, "{}", out.stderr);

@@ -353,15 +353,7 @@ fn exit_zero_and_fail_on_apply_over_all_agents() {
 fn a_scan_streams_into_a_fifo_instead_of_replacing_it() {
     let t = tree();
     let fifo = t.root.parent().unwrap().join("metrics.pipe");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
-    };
+    let reader = fifo_reader(&fifo);
     let out = scan(&t, &["--format", "json", "-o", fifo.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     // Asked before the reader is joined: a FIFO renamed over would leave it waiting forever.

@@ -349,3 +349,12 @@ pub fn on_a_terminal(command: &Command, terminal: &Terminal) -> Option<Screen> {
         text,
     })
 }
+
+/// Makes a FIFO at `path` and starts a reader of everything written into it, as a pipe's
+/// consumer would (`-o` naming a stream).
+pub fn fifo_reader(path: &Path) -> std::thread::JoinHandle<String> {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+    let path = path.to_path_buf();
+    std::thread::spawn(move || std::fs::read_to_string(path).unwrap())
+}
