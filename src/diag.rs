@@ -244,7 +244,7 @@ impl Shared {
             self.text(label);
         }
         if let Some(fix) = d.fix.as_mut() {
-            fix.share_title(|title| self.text(title));
+            self.share_fix(fix);
         }
         if let Some(file) = d.file.as_mut() {
             if let Some(known) = self.paths.get(file) {
@@ -256,6 +256,12 @@ impl Shared {
                 self.paths.insert(file.clone());
             }
         }
+    }
+
+    /// Points a fix's title at the buffer of an equal one seen before: for a fix given to a
+    /// finding already shared, whose other texts need no second look.
+    pub fn share_fix(&mut self, fix: &mut Fix) {
+        fix.share_title(|title| self.text(title));
     }
 
     fn text(&mut self, text: &mut Arc<str>) {

@@ -206,10 +206,10 @@ impl<'a> JobsRun<'a> {
                 for item in &pass.pending {
                     let removal = json_edit::removal_span(&array_span, &pass.entries, item.entry);
                     let entry_span = pass.entries[item.entry].clone();
-                    let fix = self.quarantine_fix(file, entry_span, removal);
-                    let found = &mut pass.found[item.diagnostic];
-                    found.fix = Some(fix);
-                    pass.shared.share(found);
+                    let mut fix = self.quarantine_fix(file, entry_span, removal);
+                    // The finding was shared when it was pushed; only its new fix is not.
+                    pass.shared.share_fix(&mut fix);
+                    pass.found[item.diagnostic].fix = Some(fix);
                 }
                 for duplicate in pass.slugs.duplicates(&self.path) {
                     pass.push(duplicate);
