@@ -118,6 +118,22 @@ impl Drop for OutputFile {
     }
 }
 
+/// Why the `-o` file could not be written, in words: "cannot create -o file out/r.json: the
+/// folder out does not exist".
+pub fn cannot_create(path: &std::path::Path, err: &std::io::Error) -> String {
+    let why = match err.kind() {
+        std::io::ErrorKind::NotFound => match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => format!("the folder {} does not exist", parent.display()),
+            None => err.to_string(),
+        },
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        std::io::ErrorKind::NotADirectory => "a part of its path is not a directory".to_string(),
+        _ => err.to_string(),
+    };
+    format!("cannot create -o file {}: {why}", path.display())
+}
+
 /// `.<name>.instar-doctor.<pid>.tmp` beside `target` (one file system, so the rename is
 /// atomic), created exclusively: a file or link already there is never written through. One left
 /// by an earlier crashed run of the same pid is removed and the name tried once more.

@@ -346,6 +346,24 @@ fn exit_zero_and_fail_on_apply_over_all_agents() {
     );
 }
 
+/// An `-o` file that cannot be created is worded as for one agent: what is wrong, in words.
+#[test]
+fn a_scan_o_file_in_a_missing_folder_says_so() {
+    let t = tree();
+    let target = t.root.parent().unwrap().join("no-such-folder/out.json");
+    let out = scan(&t, &["--format", "json", "-o", target.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot create -o file {}: the folder {} does not exist",
+            target.display(),
+            target.parent().unwrap().display()
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
 /// `-o` naming a stream (a FIFO, as `/dev/stdout` is a character device) gets the document
 /// written into it; the scan used to write a temporary file beside it and rename that over the
 /// FIFO, so the reader got nothing and the FIFO was gone.

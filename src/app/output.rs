@@ -53,7 +53,7 @@ pub(super) fn write_report(
         Some(path) => {
             // Renamed into place when whole (a stream such as /dev/stdout is written in place).
             let mut out = crate::output_file::OutputFile::create(path)
-                .map_err(|err| cannot_create(path, &err))?;
+                .map_err(|err| crate::output_file::cannot_create(path, &err))?;
             write(&mut out)
                 .and_then(|()| out.commit())
                 .map_err(|err| format!("cannot write -o file {}: {err}", path.display()))
@@ -65,22 +65,6 @@ pub(super) fn write_report(
             Ok(())
         }
     }
-}
-
-/// Why the `-o` file could not be written, in words: "cannot create -o file out/r.json: the
-/// folder out does not exist".
-fn cannot_create(path: &std::path::Path, err: &std::io::Error) -> String {
-    let why = match err.kind() {
-        std::io::ErrorKind::NotFound => match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            Some(parent) => format!("the folder {} does not exist", parent.display()),
-            None => err.to_string(),
-        },
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
-        std::io::ErrorKind::NotADirectory => "a part of its path is not a directory".to_string(),
-        _ => err.to_string(),
-    };
-    format!("cannot create -o file {}: {why}", path.display())
 }
 
 pub(super) fn github_workspace() -> Option<PathBuf> {

@@ -43,7 +43,7 @@ impl Output {
             // upload never read half a report (a stream such as /dev/stdout is written in place).
             Some(path) => Main::File(
                 OutputFile::create(path)
-                    .map_err(|e| format!("cannot create -o file {}: {e}", path.display()))?,
+                    .map_err(|e| crate::output_file::cannot_create(path, &e))?,
                 path.clone(),
             ),
             None => Main::Stdout(io::BufWriter::new(io::stdout())),
