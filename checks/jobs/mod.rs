@@ -235,6 +235,47 @@ impl<'a> JobsRun<'a> {
     fn diagnose_entry(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let fields = entry::Fields::of(&entry);
         let problems = entry::validate(entry, &fields, &mut pass.crons, &self.now);
+        let hazards = self.entry_hazards(&entry, &fields, pass);
+        let slug_value = fields.get("slug");
+        let slug_text = slug_value.and_then(|s| s.as_str());
+        let who = Who {
+            slug: slug_text.as_deref(),
+            index,
+        };
+        for (nth, problem) in problems.into_iter().enumerate() {
+            self.push_problem(&who, nth, problem, pass);
+        }
+        for hazard in hazards {
+            self.push_hazard(&who, hazard, pass);
+        }
+        self.push_tape_findings(index, entry, pass);
+        if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
+            if self.shadowing.contains(slug.as_ref()) {
+                pass.push(
+                    Diagnostic::new(
+                        &SHADOWED_BY_MANIFEST,
+                        Effect::None,
+                        format!(
+                            "{}: replaced by its per-slug manifest; this entry is not loaded",
+                            who.name()
+                        ),
+                    )
+                    .file(&self.path)
+                    .at(value.span(), "shadowed")
+                    .pointer(format!("/{index}/slug")),
+                );
+            }
+            pass.slugs.record(slug, value.span(), index);
+        }
+    }
+
+    /// The hazards of one entry: what instar loads but the runtime gets wrong.
+    fn entry_hazards(
+        &self,
+        entry: &Value<'_>,
+        fields: &entry::Fields<'_>,
+        pass: &mut EntryPass,
+    ) -> Vec<hazards::Hazard> {
         let mut hazard_cx = HazardContext {
             version: self.cx.version,
             now: &self.now,
@@ -247,102 +288,104 @@ impl<'a> JobsRun<'a> {
             project_dir: &self.cx.project_dir,
             host: self.cx.host(),
         };
-        let hazards = hazards::check_entry(&entry, &fields, &mut pass.crons, &mut hazard_cx);
-        let slug_value = fields.get("slug");
-        let slug_text = slug_value.and_then(|s| s.as_str());
-        // Built only for entries that have something to say.
-        // Named as a person finds it: by slug, and by 1-based position in the file.
-        let who = || match &slug_text {
-            Some(slug) => format!("job {slug:?} (#{})", index + 1),
-            None => format!("job #{}", index + 1),
-        };
+        hazards::check_entry(entry, fields, &mut pass.crons, &mut hazard_cx)
+    }
 
-        for (nth, problem) in problems.into_iter().enumerate() {
-            let first_note = if nth > 0 {
-                "instar reports only the first error of an entry; this one comes after it"
-                    .to_string()
-            } else if self.entry_effect == Effect::Fatal {
-                format!(
-                    "instar {} stops at this error and the whole jobs file fails to load",
-                    self.cx.version
-                )
-            } else {
-                format!(
-                    "instar {} skips this job and logs this error",
-                    self.cx.version
-                )
-            };
-            let mut diagnostic = Diagnostic::new(
-                problem.code,
-                self.entry_effect,
-                format!("{}: {}", who(), problem.message),
+    /// What instar does with the entry's `nth` error: only the first is its verdict.
+    fn problem_note(&self, nth: usize) -> String {
+        if nth > 0 {
+            "instar reports only the first error of an entry; this one comes after it".to_string()
+        } else if self.entry_effect == Effect::Fatal {
+            format!(
+                "instar {} stops at this error and the whole jobs file fails to load",
+                self.cx.version
             )
-            .file(&self.path)
-            .at(problem.span, problem.label)
-            .pointer(format!("/{index}{}", problem.pointer))
-            .help(first_note);
-            match problem.remedy {
-                Remedy::Replace {
+        } else {
+            format!(
+                "instar {} skips this job and logs this error",
+                self.cx.version
+            )
+        }
+    }
+
+    /// A rule of instar's loader the entry breaks, with its fix: a replacement of the value,
+    /// or the entry's quarantine, made once the whole array is known.
+    fn push_problem(&self, who: &Who, nth: usize, problem: entry::Problem, pass: &mut EntryPass) {
+        let index = who.index;
+        let mut diagnostic = Diagnostic::new(
+            problem.code,
+            self.entry_effect,
+            format!("{}: {}", who.name(), problem.message),
+        )
+        .file(&self.path)
+        .at(problem.span, problem.label)
+        .pointer(format!("/{index}{}", problem.pointer))
+        .help(self.problem_note(nth));
+        match problem.remedy {
+            Remedy::Replace {
+                span,
+                text,
+                title,
+                safe,
+            } => {
+                let change = Change::Edit {
+                    file: self.path.clone(),
                     span,
-                    text,
-                    title,
-                    safe,
-                } => {
-                    let change = Change::Edit {
-                        file: self.path.clone(),
-                        span,
-                        replacement: text,
-                    };
-                    let fix = if safe {
-                        Fix::safe(title, vec![change])
-                    } else {
-                        Fix::unsafe_(title, vec![change])
-                    };
-                    diagnostic = diagnostic.fix(Some(fix)).add_help(
-                        "alternatively, move the entry to the doctor's quarantine (jobs.invalid.json)",
-                    );
-                }
-                Remedy::Quarantine => pass.pending.push(PendingQuarantine {
-                    diagnostic: pass.found.len(),
-                    entry: index,
-                }),
+                    replacement: text,
+                };
+                let fix = if safe {
+                    Fix::safe(title, vec![change])
+                } else {
+                    Fix::unsafe_(title, vec![change])
+                };
+                diagnostic = diagnostic.fix(Some(fix)).add_help(
+                    "alternatively, move the entry to the doctor's quarantine (jobs.invalid.json)",
+                );
             }
-            pass.push(self.with_dormancy(diagnostic));
+            Remedy::Quarantine => pass.pending.push(PendingQuarantine {
+                diagnostic: pass.found.len(),
+                entry: index,
+            }),
         }
+        pass.push(self.with_dormancy(diagnostic));
+    }
 
-        for hazard in hazards {
-            // Design §3: a `silent` finding is a warning or an error; an info (the grounding
-            // audit, a list that cannot be verified) has no effect on the runtime.
-            let effect = if hazard.severity == crate::diag::Severity::Info {
-                Effect::None
-            } else {
-                Effect::Silent
-            };
-            let mut diagnostic = Diagnostic::new(
-                hazard.code,
-                effect,
-                format!("{}: {}", who(), hazard.message),
-            )
-            .severity(hazard.severity)
-            .file(&self.path)
-            .at(hazard.span, hazard.label)
-            .pointer(format!("/{index}{}", hazard.pointer));
-            if let Some(help) = hazard.help {
-                diagnostic = diagnostic.help(help);
-            }
-            if let Some((span, text)) = hazard.coerce {
-                diagnostic = diagnostic.fix(Some(Fix::unsafe_(
-                    format!("replace the string with the number {text}"),
-                    vec![Change::Edit {
-                        file: self.path.clone(),
-                        span,
-                        replacement: text,
-                    }],
-                )));
-            }
-            pass.push(diagnostic);
+    /// A hazard the loader misses, with its coercion when there is one.
+    fn push_hazard(&self, who: &Who, hazard: hazards::Hazard, pass: &mut EntryPass) {
+        // Design §3: a `silent` finding is a warning or an error; an info (the grounding
+        // audit, a list that cannot be verified) has no effect on the runtime.
+        let effect = if hazard.severity == crate::diag::Severity::Info {
+            Effect::None
+        } else {
+            Effect::Silent
+        };
+        let mut diagnostic = Diagnostic::new(
+            hazard.code,
+            effect,
+            format!("{}: {}", who.name(), hazard.message),
+        )
+        .severity(hazard.severity)
+        .file(&self.path)
+        .at(hazard.span, hazard.label)
+        .pointer(format!("/{}{}", who.index, hazard.pointer));
+        if let Some(help) = hazard.help {
+            diagnostic = diagnostic.help(help);
         }
+        if let Some((span, text)) = hazard.coerce {
+            diagnostic = diagnostic.fix(Some(Fix::unsafe_(
+                format!("replace the string with the number {text}"),
+                vec![Change::Edit {
+                    file: self.path.clone(),
+                    span,
+                    replacement: text,
+                }],
+            )));
+        }
+        pass.push(diagnostic);
+    }
 
+    /// Duplicate keys and invalid UTF-8 inside the entry, as its scan found them.
+    fn push_tape_findings(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let tape = entry.tape();
         let subject = format!("job #{}: ", index + 1);
         for dup in tape.duplicates() {
@@ -358,25 +401,6 @@ impl<'a> JobsRun<'a> {
             shared::invalid_utf8_findings(&INVALID_UTF8, &self.path, tape.invalid_utf8(), &subject)
         {
             pass.push(finding);
-        }
-
-        if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
-            if self.shadowing.contains(slug.as_ref()) {
-                pass.push(
-                    Diagnostic::new(
-                        &SHADOWED_BY_MANIFEST,
-                        Effect::None,
-                        format!(
-                            "{}: replaced by its per-slug manifest; this entry is not loaded",
-                            who()
-                        ),
-                    )
-                    .file(&self.path)
-                    .at(value.span(), "shadowed")
-                    .pointer(format!("/{index}/slug")),
-                );
-            }
-            pass.slugs.record(slug, value.span(), index);
         }
     }
 
@@ -397,6 +421,22 @@ impl<'a> JobsRun<'a> {
                 },
             ],
         )
+    }
+}
+
+/// An entry as a person finds it: by slug, and by 1-based position in the file. Its name is
+/// built only for entries that have something to say.
+struct Who<'s> {
+    slug: Option<&'s str>,
+    index: usize,
+}
+
+impl Who<'_> {
+    fn name(&self) -> String {
+        match self.slug {
+            Some(slug) => format!("job {slug:?} (#{})", self.index + 1),
+            None => format!("job #{}", self.index + 1),
+        }
     }
 }
 
