@@ -416,7 +416,7 @@ impl<'a> JobsRun<'a> {
                     replacement: String::new(),
                 },
                 Change::QuarantineData {
-                    name: "jobs.invalid.json".to_string(),
+                    name: "jobs.invalid.json".into(),
                     contents: raw,
                 },
             ],
