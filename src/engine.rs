@@ -177,13 +177,16 @@ fn sort_for_report(cx: &Context, found: &mut [Diagnostic]) {
     names.sort();
     names.dedup();
     let rank_of = |p: &std::path::Path| shown.get(p).and_then(|s| names.binary_search(&s).ok());
-    let keys: Vec<(Option<usize>, Option<usize>)> = found
-        .iter()
-        .map(|d| {
-            let file = d.file.as_deref().and_then(rank_of);
-            (file, d.span.as_ref().map(|s| s.start))
-        })
-        .collect();
+    let key = |d: &Diagnostic| {
+        let file = d.file.as_deref().and_then(rank_of);
+        (file, d.span.as_ref().map(|s| s.start))
+    };
+    // A check that pushes its findings in report order (the jobs check, entry by entry)
+    // costs no keys and no permutation: 10 MB for 200,000 findings (issue #11).
+    if found.windows(2).all(|pair| key(&pair[0]) <= key(&pair[1])) {
+        return;
+    }
+    let keys: Vec<(Option<usize>, Option<usize>)> = found.iter().map(key).collect();
     let mut order: Vec<usize> = (0..found.len()).collect();
     order.sort_by_key(|&i| keys[i]);
     drop(keys);

@@ -131,6 +131,34 @@ impl EntryPass {
         self.found.push(diagnostic);
     }
 
+    /// Puts the findings pushed since `from` (one entry's) in report order, by span start
+    /// and stably, as the report sorts them: entries are disjoint and come in file order, so
+    /// a file's findings then need no sort of their own (`engine::sort_for_report` checks).
+    /// A quarantine waiting for one of them follows it.
+    fn settle(&mut self, from: usize) {
+        let start = |d: &Diagnostic| d.span.as_ref().map(|s| s.start);
+        let entry = &self.found[from..];
+        if entry
+            .windows(2)
+            .all(|pair| start(&pair[0]) <= start(&pair[1]))
+        {
+            return;
+        }
+        let mut order: Vec<usize> = (0..entry.len()).collect();
+        order.sort_by_key(|&i| start(&entry[i]));
+        let mut taken: Vec<Option<Diagnostic>> = self.found.drain(from..).map(Some).collect();
+        for &i in &order {
+            self.found.extend(taken[i].take());
+        }
+        for pending in self.pending.iter_mut().rev() {
+            if pending.diagnostic < from {
+                break;
+            }
+            let was = pending.diagnostic - from;
+            pending.diagnostic = from + order.iter().position(|&i| i == was).unwrap_or(was);
+        }
+    }
+
     /// Drops what was kept to judge the entries (slugs, caches): the findings and the entry
     /// spans their quarantine edits need are all that is left to use.
     fn forget_entries(&mut self) {
@@ -233,6 +261,13 @@ impl<'a> JobsRun<'a> {
     }
 
     fn diagnose_entry(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
+        let from = pass.found.len();
+        self.diagnose_fields(index, entry, pass);
+        pass.settle(from);
+    }
+
+    /// Every finding of one entry, in the order its rules run.
+    fn diagnose_fields(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let fields = entry::Fields::of(&entry);
         let problems = entry::validate(entry, &fields, &mut pass.crons, &self.now);
         let hazards = self.entry_hazards(&entry, &fields, pass);
@@ -526,5 +561,65 @@ impl SlugIndex {
                 !self.first.contains_key(&key) && !self.renamed.contains(&key)
             })
             .unwrap_or_else(|| format!("{slug}-copy"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::Version;
+
+    /// Entries whose findings come out of order (an invalid priority is found before the
+    /// slug's grounding audit, which points earlier): the check still pushes them by span, so
+    /// the report needs no sort of its own, and each quarantine fix stays with its finding.
+    #[test]
+    fn findings_come_in_report_order_with_their_fixes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".instar")).unwrap();
+        let job = |slug: &str, priority: &str| {
+            format!(
+                r#"{{"slug": "{slug}", "name": "n", "description": "d", "schedule": "0 9 * * *", "priority": "{priority}", "expectedDurationMinutes": 1, "model": "haiku", "enabled": true, "execute": {{"type": "prompt", "value": "v"}}}}"#
+            )
+        };
+        let text = format!(
+            "[\n{},\n{},\n{}\n]\n",
+            job("a", "urgent"),
+            job("b", "high"),
+            job("c", "soon")
+        );
+        std::fs::write(dir.path().join(".instar/jobs.json"), &text).unwrap();
+        let version: Version = "0.28.44".parse().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), version, 0);
+        let mut sink = Sink::default();
+        JobsCheck.run(&cx, &mut sink);
+        let found = sink.into_vec();
+        let starts: Vec<usize> = found
+            .iter()
+            .filter_map(|d| d.span.clone())
+            .map(|s| s.start)
+            .collect();
+        assert!(found.len() >= 4, "{found:#?}");
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+        for d in &found {
+            let quarantined = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.title().contains("quarantine"));
+            assert_eq!(quarantined, d.code.id == "jobs/invalid-priority", "{d:#?}");
+            if let Some(fix) = d.fix.as_ref().filter(|_| quarantined) {
+                // The entry it moves holds the finding.
+                let moved = fix.changes().iter().find_map(|c| match c {
+                    Change::QuarantineData { contents, .. } => Some(contents.to_vec()),
+                    _ => None,
+                });
+                let moved = String::from_utf8(moved.unwrap()).unwrap();
+                let at = d.span.clone().unwrap();
+                assert!(moved.contains(&text[at]), "{moved}");
+                assert!(
+                    moved.contains("\"priority\": \"urgent\"")
+                        || moved.contains("\"priority\": \"soon\"")
+                );
+            }
+        }
     }
 }
