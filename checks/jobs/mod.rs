@@ -123,6 +123,8 @@ struct EntryPass {
     /// Every entry's findings repeat their help, fix title and path: shared as they come, so
     /// a file where every job is broken holds each text once (issue #11).
     shared: Shared,
+    /// The order an entry's findings are put in (`settle`), kept from entry to entry.
+    order: Vec<usize>,
 }
 
 impl EntryPass {
@@ -144,12 +146,12 @@ impl EntryPass {
         {
             return;
         }
-        let mut order: Vec<usize> = (0..entry.len()).collect();
+        // A handful of findings: a stable sort of their indexes, in a buffer kept for the
+        // next entry, then each finding moved once.
+        let order = &mut self.order;
+        order.clear();
+        order.extend(0..entry.len());
         order.sort_by_key(|&i| start(&entry[i]));
-        let mut taken: Vec<Option<Diagnostic>> = self.found.drain(from..).map(Some).collect();
-        for &i in &order {
-            self.found.extend(taken[i].take());
-        }
         for pending in self.pending.iter_mut().rev() {
             if pending.diagnostic < from {
                 break;
@@ -157,6 +159,7 @@ impl EntryPass {
             let was = pending.diagnostic - from;
             pending.diagnostic = from + order.iter().position(|&i| i == was).unwrap_or(was);
         }
+        crate::engine::permute(&mut self.found[from..], order);
     }
 
     /// Drops what was kept to judge the entries (slugs, caches): the findings and the entry
