@@ -21,6 +21,9 @@ use crate::repair::{PassLock, RepairError, RepairOptions};
 use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
 use crate::write::{self, WriteError};
 
+/// instar's host-wide spawn-cap file, under the instar home.
+const HOLDERS_FILE: &str = "host-spawn-holders.json";
+
 /// Where a machine run looks and writes.
 pub struct Machine {
     /// The per-user folder (`--instar-home`, else `~/.instar`).
@@ -153,6 +156,43 @@ pub fn stale_lock_finding(report: &Report) -> Option<&Diagnostic> {
         .find(|d| d.code.id == REGISTRY_LOCK_STALE.id)
 }
 
+/// The report with the fixes that write `host-spawn-holders.json` taken off, each finding saying
+/// why: the holders' lock was left by a process that is gone. Taking that lock over is instar's
+/// call (it reclaims it at its next spawn), and a pass that needs it would stop the whole run,
+/// so the registry's fixes go ahead and these wait for a later run.
+fn withhold_holder_fixes(mut report: Report, lock: &str, why: lock::Abandoned) -> Report {
+    let why = match why {
+        lock::Abandoned::DeadOwner(pid) => format!(
+            "not fixed in this run: {lock} was left by pid {pid}, which is not running; instar takes it back at its next session spawn, then run the fix again"
+        ),
+        lock::Abandoned::NoOwner => format!(
+            "not fixed in this run: {lock} names no process that holds it; instar takes it back at its next session spawn, then run the fix again"
+        ),
+        lock::Abandoned::NotAFile => format!(
+            "not fixed in this run: {lock} is not a file, so neither instar nor the doctor can take that lock; move it away, then run the fix again"
+        ),
+    };
+    let writes_holders = |d: &Diagnostic| {
+        d.fix.as_ref().is_some_and(|fix| {
+            fix.changes()
+                .iter()
+                .filter_map(|c| c.file())
+                .any(|f| f.ends_with(HOLDERS_FILE))
+        })
+    };
+    report.diagnostics = std::mem::take(&mut report.diagnostics)
+        .into_iter()
+        .map(|d| {
+            if writes_holders(&d) {
+                d.fix(None).add_help(&why)
+            } else {
+                d
+            }
+        })
+        .collect();
+    report
+}
+
 /// What `--diff` shows for the stale lock, which is no file edit.
 pub fn stale_lock_diff(cx: &Context) -> String {
     let lock = cx
@@ -182,7 +222,7 @@ pub fn take_locks(home: &Path, files: Option<&[PathBuf]>) -> Result<Held, lock::
     if wants(crate::checks::machine::view::REGISTRY) {
         held.push(lock::lock_registry(home)?);
     }
-    if wants("host-spawn-holders.json") {
+    if wants(HOLDERS_FILE) {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -267,7 +307,18 @@ pub fn fix(
         write::recover_interrupted(&root, home)?
     };
     let new_context = || machine.context();
-    let run_check = |cx: &Context| without_stale_lock(check(cx, selection));
+    let abandoned = lock::abandoned_holders_lock(home, |pid| machine.host.process_alive(pid));
+    let run_check = |cx: &Context| {
+        let report = without_stale_lock(check(cx, selection));
+        match abandoned {
+            Some(pid) => withhold_holder_fixes(
+                report,
+                &cx.display_path(&home.join(lock::HOLDERS_LOCK)),
+                pid,
+            ),
+            None => report,
+        }
+    };
     let lock_pass = |pass: Option<&[&Diagnostic]>| -> Result<Box<dyn PassLock>, String> {
         let files: Option<Vec<PathBuf>> = pass.map(|pass| {
             pass.iter()
