@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use super::*;
 use crate::diag::{Code, Effect, Severity};
 use crate::engine::CheckOutcome;
+use crate::fix::{Applicability, Change, Fix};
 use crate::prompt::{Answer, Scripted};
 use crate::write::{runs, RunStatus};
 
