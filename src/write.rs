@@ -52,9 +52,16 @@ pub const DOCTOR_DIR: &str = "doctor";
 pub enum WriteError {
     #[error("another instar-doctor holds the lock {0}: wait for it to finish")]
     Locked(String),
-    #[error("{path}: {source}")]
+    /// A step on a file failed: `fs_err`'s error, which names the step and the path
+    /// (``failed to rename file from `…` to `…`: …``).
+    #[error("{0}")]
+    Fs(#[from] io::Error),
+    /// The same, for a step `fs_err` does not wrap (an open whose errno decides a refusal, a
+    /// lock, a read through `safe_read`), in `fs_err`'s words.
+    #[error("failed to {step} `{}`: {source}", .path.display())]
     Io {
-        path: String,
+        step: &'static str,
+        path: PathBuf,
         #[source]
         source: io::Error,
     },
@@ -75,8 +82,14 @@ pub enum WriteError {
 impl WriteError {
     /// Whether the disk (or the user's quota) is full.
     pub fn is_no_space(&self) -> bool {
-        matches!(self, WriteError::Io { source, .. }
-            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+        let (WriteError::Fs(source) | WriteError::Io { source, .. }) = self else {
+            return false;
+        };
+        // The kind, not the errno: `fs_err` keeps the one, not the other.
+        matches!(
+            source.kind(),
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+        )
     }
 
     /// Whether only the change at hand is refused, the run going on with the others: the file
@@ -92,9 +105,11 @@ impl WriteError {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+/// Names the step and the path of an error `fs_err` did not make (see `WriteError::Io`).
+fn failed<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> WriteError + 'a {
     move |source| WriteError::Io {
-        path: path.display().to_string(),
+        step,
+        path: path.to_path_buf(),
         source,
     }
 }

@@ -6,17 +6,17 @@
 //! symlink (dangling, pointing outside: a plain `open(O_CREAT)` would create its target) is
 //! refused, and a FIFO, which a plain open would wait on forever, is refused too.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::atomic::PRIVATE_FILE_MODE;
 use super::confine::own_dir;
-use super::{doctor_dir, io_err, WriteError, DOCTOR_DIR};
+use super::{doctor_dir, failed, WriteError, DOCTOR_DIR};
 
 pub struct RunLock {
-    _file: File,
+    _file: fs_err::File,
 }
 
 fn not_a_lock(path: &Path, what: &str) -> WriteError {
@@ -27,8 +27,9 @@ fn not_a_lock(path: &Path, what: &str) -> WriteError {
 }
 
 /// Opens the lock file, creating it if `create`; `Ok(None)` when it does not exist (and not
-/// `create`). Never follows a link, never waits on a FIFO.
-fn open_lock(path: &Path, create: bool) -> Result<Option<File>, WriteError> {
+/// `create`). Never follows a link, never waits on a FIFO. Opened by `std`, whose error keeps
+/// the errno that tells a link or a FIFO; then named for `fs_err`.
+fn open_lock(path: &Path, create: bool) -> Result<Option<fs_err::File>, WriteError> {
     let opened = OpenOptions::new()
         .read(true)
         .write(create)
@@ -47,9 +48,10 @@ fn open_lock(path: &Path, create: bool) -> Result<Option<File>, WriteError> {
         Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
             return Err(not_a_lock(path, "a FIFO or socket"))
         }
-        Err(err) => return Err(io_err(path)(err)),
+        Err(err) => return Err(failed("open file", path)(err)),
     };
-    let meta = file.metadata().map_err(io_err(path))?;
+    let file = fs_err::File::from_parts(file, path);
+    let meta = file.metadata()?;
     if !meta.is_file() {
         let what = crate::safe_read::not_a_file(meta.file_type())
             .map_or("not a regular file", |w| w.describe());
@@ -69,15 +71,14 @@ pub fn lock(state_dir: &Path) -> Result<RunLock, WriteError> {
     let path = dir.join("lock");
     let file = open_lock(&path, true)?.ok_or_else(|| not_a_lock(&path, "missing"))?;
     // A lock file left 0644 by an older doctor, or narrowed by the umask, is made exactly 0600.
-    file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))
-        .map_err(io_err(&path))?;
+    file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))?;
     match file.try_lock() {
         Ok(()) => {
             doctor_dir(state_dir)?;
             Ok(RunLock { _file: file })
         }
         Err(fs::TryLockError::WouldBlock) => Err(WriteError::Locked(path.display().to_string())),
-        Err(fs::TryLockError::Error(err)) => Err(io_err(&path)(err)),
+        Err(fs::TryLockError::Error(err)) => Err(failed("lock", &path)(err)),
     }
 }
 

@@ -128,23 +128,18 @@ fn remove_temp_files_of(path: &Path, pid: u32) {
 fn sweep_doctor_dir(state_dir: &Path) {
     let doctor = state_dir.join(DOCTOR_DIR);
     let quarantine = doctor.join("quarantine");
-    let mut stack = vec![doctor];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // The quarantine holds temp files of ours that a run moved there on purpose
-            // (leftovers, planted links): they are kept for `undo`, never swept.
-            if kind.is_dir() && entry.path() != quarantine {
-                stack.push(entry.path());
-            } else if temp_parts(&name).is_some_and(|(_, pid)| pid != std::process::id()) {
-                let _ = fs::remove_file(entry.path());
-            }
+    // The quarantine holds temp files of ours that a run moved there on purpose (leftovers,
+    // planted links): they are kept for `undo`, never swept. A linked folder is not walked into.
+    let walk = walkdir::WalkDir::new(&doctor)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| e.path() != quarantine);
+    for entry in walk.flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_dir()
+            && temp_parts(&name).is_some_and(|(_, pid)| pid != std::process::id())
+        {
+            let _ = fs::remove_file(entry.path());
         }
     }
     if let Ok(entries) = fs::read_dir(manifest::runs_dir(state_dir)) {

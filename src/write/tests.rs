@@ -276,3 +276,44 @@ fn symlinks_leaving_the_project_are_not_written_through() {
     ));
     assert_eq!(fs::read(&target).unwrap(), b"[]");
 }
+
+/// `fs_err` keeps an error's kind but not its errno: a full disk must still read as one
+/// (the run then says "no space left on the disk" before what it rolled back).
+#[test]
+fn a_full_disk_is_recognised_through_fs_err() {
+    use std::io::{Error, ErrorKind};
+    for kind in [ErrorKind::StorageFull, ErrorKind::QuotaExceeded] {
+        // What `fs_err` returns: the kind of the original error, no raw errno.
+        let wrapped = WriteError::Fs(Error::new(kind, "failed to write to file `x`"));
+        assert!(wrapped.is_no_space(), "{kind:?}");
+    }
+    let raw = WriteError::Io {
+        step: "write to file",
+        path: PathBuf::from("x"),
+        source: Error::from_raw_os_error(libc::ENOSPC),
+    };
+    assert!(raw.is_no_space());
+    let denied = WriteError::Fs(Error::new(ErrorKind::PermissionDenied, "x"));
+    assert!(!denied.is_no_space());
+}
+
+/// An error names the step that failed and the file, in `fs_err`'s words whichever made it.
+#[test]
+fn a_failed_write_names_its_step_and_its_file() {
+    let (_d, _p, state) = agent();
+    let missing = state.join("no-such-folder").join("jobs.json");
+    let err = write_atomic(&missing, b"[]", 0o644)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("failed to create file `"), "{err}");
+    assert!(
+        err.contains("no-such-folder/.jobs.json.instar-doctor."),
+        "{err}"
+    );
+    let from = state.join("gone.json");
+    let err = WriteError::from(fs_err::rename(&from, state.join("x")).unwrap_err()).to_string();
+    assert!(
+        err.starts_with(&format!("failed to rename file from `{}`", from.display())),
+        "{err}"
+    );
+}

@@ -212,7 +212,7 @@ fn return_quarantined(
             // A link or FIFO (a planted temp name) carries no bytes: moved back as it is,
             // never followed, into the folder checked above.
             Ok(_) if fs::symlink_metadata(&to).is_err() => {
-                fs::rename(&from, &to).map_err(super::io_err(&from))?;
+                fs_err::rename(&from, &to)?;
             }
             _ => {}
         }
