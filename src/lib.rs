@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod cron;
 pub mod diag;
+pub mod digest;
 pub mod engine;
 pub mod exit;
 pub mod failpoint;

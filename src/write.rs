@@ -23,7 +23,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::paths::DOCTOR_DIR;
 
 mod atomic;
 mod confine;
@@ -44,9 +44,6 @@ pub use transaction::{Kept, RolledBack, Transaction};
 pub use undo::{undo, UndoOutcome};
 
 pub(crate) use atomic::PRIVATE_FILE_MODE;
-
-/// The doctor's own folder inside `.instar/`.
-pub const DOCTOR_DIR: &str = "doctor";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -114,17 +111,6 @@ fn failed<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> W
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    // By table, into one string: SARIF takes one per finding (issue #11).
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(bytes) {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    }
-    out
-}
-
 /// `.instar/doctor/`, private, with a `.gitignore` of `*` so nothing in it is ever committed
 /// (backups and quarantine can hold key material). The user's own .gitignore is never touched.
 /// Refused when `.instar/` or `.instar/doctor/` is a link or not a folder of ours.
@@ -188,14 +174,3 @@ fn engine_display(project_dir: &Path, path: &Path) -> String {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod sha256_hex_tests {
-    #[test]
-    fn is_the_lowercase_hex_of_the_digest() {
-        assert_eq!(
-            super::sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-}

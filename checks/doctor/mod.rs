@@ -134,7 +134,7 @@ fn interrupted_runs(cx: &Context, sink: &mut Sink) {
         let changed: Vec<&str> = run.files.iter().map(|f| f.path.as_str()).collect();
         let manifest = cx
             .state_dir
-            .join(crate::write::DOCTOR_DIR)
+            .join(crate::paths::DOCTOR_DIR)
             .join("runs")
             .join(&run.run_id)
             .join("manifest.json");

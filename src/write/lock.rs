@@ -13,7 +13,8 @@ use std::path::Path;
 
 use super::atomic::PRIVATE_FILE_MODE;
 use super::confine::own_dir;
-use super::{doctor_dir, failed, WriteError, DOCTOR_DIR};
+use super::{doctor_dir, failed, WriteError};
+use crate::paths::DOCTOR_DIR;
 
 pub struct RunLock {
     _file: fs_err::File,

@@ -15,7 +15,8 @@ use crate::safe_read::read_regular;
 
 use super::atomic::{write_atomic, PRIVATE_FILE_MODE};
 use super::confine::own_dir;
-use super::{WriteError, DOCTOR_DIR};
+use super::WriteError;
+use crate::paths::DOCTOR_DIR;
 
 /// One file a run touched (or is about to touch).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -9,7 +9,8 @@ use std::path::Path;
 use crate::safe_read::{read_regular, ReadError};
 use crate::source::V8_MAX_STRING_BYTES;
 
-use super::{failed, sha256_hex, WriteError};
+use super::{failed, WriteError};
+use crate::digest::sha256_hex;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Now {

@@ -13,7 +13,8 @@ use super::confine::manifest_path;
 use super::lock::lock_is_free;
 use super::manifest::{self, runs, write_manifest, Manifest, RunStatus};
 use super::transaction::{restore, Kept};
-use super::{lock, RunLock, WriteError, DOCTOR_DIR};
+use super::{lock, RunLock, WriteError};
+use crate::paths::DOCTOR_DIR;
 
 /// A run found in progress and rolled back.
 #[derive(Debug, Clone, PartialEq)]

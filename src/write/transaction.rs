@@ -22,8 +22,10 @@ use super::manifest::{
     self, new_run_id, write_manifest, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
 };
 use super::probe::{hash_now, now, Now};
-use super::{doctor_dir, lock, sha256_hex, RunLock, WriteError, DOCTOR_DIR};
+use super::{doctor_dir, lock, RunLock, WriteError};
+use crate::digest::sha256_hex;
 use crate::failpoint;
+use crate::paths::DOCTOR_DIR;
 
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
