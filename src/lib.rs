@@ -33,6 +33,7 @@ pub mod prompt;
 pub mod redact;
 pub mod render;
 pub mod repair;
+pub mod runs;
 pub mod safe_read;
 pub mod scan;
 pub mod selection;

@@ -36,10 +36,8 @@ mod undo;
 
 pub use atomic::{write_atomic, write_atomic_record};
 pub use lock::{lock, RunLock};
-pub use manifest::{
-    is_undone, new_run_id, runs, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
-};
-pub use recover::{interrupted_runs, recover_interrupted, Recovered};
+pub use manifest::new_run_id;
+pub use recover::{recover_interrupted, Recovered};
 pub use transaction::{Kept, RolledBack, Transaction};
 pub use undo::{undo, UndoOutcome};
 

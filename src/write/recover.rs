@@ -1,20 +1,17 @@
-//! Runs a killed doctor left in progress: found by a check (read-only) and rolled back by the
-//! next `--fix`, `-i` or `undo` before anything else.
-//!
-//! "Is its writer gone?" is answered by the run lock, not by the recorded pid: a writer holds
-//! `.instar/doctor/lock` for its whole run and the kernel releases it when the process dies, so
-//! if the lock can be taken, no writer is alive. A pid can be reused; a released lock cannot lie.
+//! Runs a killed doctor left in progress: found by a check (read-only, `crate::runs::interrupted`)
+//! and rolled back by the next `--fix`, `-i` or `undo` before anything else. Holding the run
+//! lock, every other writer is gone, so every run still in progress is rolled back.
 
 use std::fs;
 use std::path::Path;
 
 use super::atomic::{remove_empty_dirs, temp_parts};
 use super::confine::manifest_path;
-use super::lock::lock_is_free;
-use super::manifest::{self, runs, write_manifest, Manifest, RunStatus};
+use super::manifest::write_manifest;
 use super::transaction::{restore, Kept};
 use super::{lock, RunLock, WriteError};
 use crate::paths::DOCTOR_DIR;
+use crate::runs::{self, RunStatus};
 
 /// A run found in progress and rolled back.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,19 +40,6 @@ impl Recovered {
     }
 }
 
-/// Runs left in progress by a writer that is gone, newest first. Reads only (a check calls it).
-/// From inside a fix run the lock is ours and held, so its own run is never reported.
-pub fn interrupted_runs(state_dir: &Path) -> Vec<Manifest> {
-    let in_progress: Vec<Manifest> = runs(state_dir)
-        .into_iter()
-        .filter(|m| m.status == RunStatus::InProgress)
-        .collect();
-    if in_progress.is_empty() || !lock_is_free(state_dir) {
-        return Vec::new();
-    }
-    in_progress
-}
-
 /// Takes the lock and rolls back every interrupted run. Creates nothing when the doctor's folder
 /// does not exist (no doctor ever wrote here, so nothing can be half-done).
 pub fn recover_interrupted(
@@ -78,11 +62,11 @@ pub fn recover_locked(
     _held: &RunLock,
 ) -> Result<Vec<Recovered>, WriteError> {
     let mut recovered = Vec::new();
-    for mut run in runs(state_dir)
+    for mut run in runs::all(state_dir)
         .into_iter()
         .filter(|m| m.status == RunStatus::InProgress)
     {
-        let run_dir = manifest::run_dir(state_dir, &run.run_id);
+        let run_dir = runs::run_dir(state_dir, &run.run_id);
         let done = restore(project_dir, state_dir, &run_dir, &run)?;
         // The killed writer's temp files next to its targets hold bytes that never landed.
         if let Some(pid) = run.pid.filter(|pid| *pid != std::process::id()) {
@@ -94,7 +78,7 @@ pub fn recover_locked(
         }
         run.status = RunStatus::RolledBack;
         write_manifest(state_dir, &run_dir, &run)?;
-        remove_empty_dirs(&manifest::quarantine_dir(state_dir, &run.run_id));
+        remove_empty_dirs(&runs::quarantine_dir(state_dir, &run.run_id));
         recovered.push(Recovered {
             restored: run.files.iter().map(|f| f.path.clone()).collect(),
             undoes: run.undoes,
@@ -143,7 +127,7 @@ fn sweep_doctor_dir(state_dir: &Path) {
             let _ = fs::remove_file(entry.path());
         }
     }
-    if let Ok(entries) = fs::read_dir(manifest::runs_dir(state_dir)) {
+    if let Ok(entries) = fs::read_dir(runs::runs_dir(state_dir)) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir())
                 && fs::symlink_metadata(entry.path().join("manifest.json")).is_err()

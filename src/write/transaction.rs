@@ -18,14 +18,13 @@ use super::atomic::{
     write_atomic_streamed, PRIVATE_FILE_MODE,
 };
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
-use super::manifest::{
-    self, new_run_id, write_manifest, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
-};
+use super::manifest::{new_run_id, write_manifest};
 use super::probe::{hash_now, now, Now};
 use super::{doctor_dir, lock, RunLock, WriteError};
 use crate::digest::sha256_hex;
 use crate::failpoint;
 use crate::paths::DOCTOR_DIR;
+use crate::runs::{self, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus};
 
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
@@ -130,8 +129,8 @@ impl Transaction {
         Ok(Transaction {
             project_dir: project_dir.to_path_buf(),
             state_dir: state_dir.to_path_buf(),
-            run_dir: manifest::run_dir(state_dir, &run_id),
-            quarantine_dir: manifest::quarantine_dir(state_dir, &run_id),
+            run_dir: runs::run_dir(state_dir, &run_id),
+            quarantine_dir: runs::quarantine_dir(state_dir, &run_id),
             manifest: Manifest {
                 run_id,
                 doctor_version: env!("CARGO_PKG_VERSION").to_string(),

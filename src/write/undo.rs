@@ -9,11 +9,12 @@ use std::fs;
 use std::path::Path;
 
 use super::confine::{check_dir, manifest_path, resolve_target};
-use super::manifest::{self, is_undone, runs, write_manifest, Manifest, RunStatus};
+use super::manifest::write_manifest;
 use super::probe::{hash_now, now, Now};
 use super::recover::{recover_locked, Recovered};
 use super::transaction::{recorded_mode, Transaction};
 use super::{lock, WriteError};
+use crate::runs::{self, is_undone, Manifest, RunStatus};
 
 #[derive(Debug)]
 pub struct UndoOutcome {
@@ -93,7 +94,7 @@ pub fn undo(
 
 /// No run at all, or no run `run_id`: refused before anything is created.
 fn refuse_unknown_run(state_dir: &Path, run_id: Option<&str>) -> Result<(), WriteError> {
-    let listed = runs(state_dir);
+    let listed = runs::all(state_dir);
     if listed.is_empty() {
         return Err(refused("no fix run to undo".to_string()));
     }
@@ -109,7 +110,7 @@ fn refuse_unknown_run(state_dir: &Path, run_id: Option<&str>) -> Result<(), Writ
 /// or the newest committed run that is not an undo and was not undone. Refused when it was
 /// already undone or rolled back.
 fn target_run(state_dir: &Path, run_id: Option<&str>) -> Result<Manifest, WriteError> {
-    let all = runs(state_dir);
+    let all = runs::all(state_dir);
     let target: Manifest = match run_id {
         Some(id) => all
             .iter()
@@ -228,7 +229,7 @@ fn restore_files(
     state_dir: &Path,
     target: &Manifest,
 ) -> Result<(), WriteError> {
-    let run_dir = manifest::run_dir(state_dir, &target.run_id);
+    let run_dir = runs::run_dir(state_dir, &target.run_id);
     for record in &target.files {
         let path = project_dir.join(&record.path);
         match (&record.backup, record.existed) {
@@ -258,7 +259,7 @@ fn restore_files(
 /// older doctors). Not marking it (a full disk) loses nothing: `is_undone` also reads the undo
 /// run's `undoes`, committed before.
 fn mark_undone(state_dir: &Path, target: &Manifest) {
-    let run_dir = manifest::run_dir(state_dir, &target.run_id);
+    let run_dir = runs::run_dir(state_dir, &target.run_id);
     let mut done = target.clone();
     done.status = RunStatus::Undone;
     let _ = write_manifest(state_dir, &run_dir, &done);
