@@ -12,7 +12,7 @@
 //! - `atomic`: the atomic write (temp files never follow or reuse a name) and chmod;
 //! - `probe`: what stands at a path now, read without ever blocking;
 //! - `lock`: the run lock;
-//! - `manifest`: the run record and its statuses;
+//! - `manifest`: writing the run record (`crate::runs` reads it) and a new run's id;
 //! - `transaction`: a run (backups, changes, commit, rollback);
 //! - `recover`: runs a killed doctor left in progress;
 //! - `undo`: a committed run put back, as a run of its own;

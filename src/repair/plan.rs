@@ -10,8 +10,8 @@ use crate::engine::{Context, Report};
 use crate::fix::{Applicability, Change, Claims, Fix};
 use crate::prompt::{Answer, Confirmer, Offer};
 
+use super::env::RepairOptions;
 use super::rollback::Stop;
-use super::RepairOptions;
 
 /// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
 /// files change, but the code, file, title and the bytes the finding points at do not.

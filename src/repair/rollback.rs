@@ -4,7 +4,7 @@
 
 use crate::write::{Transaction, WriteError};
 
-use super::{RepairEnv, RepairError};
+use super::env::{RepairEnv, RepairError};
 
 /// Why a begun run stops before its commit. Each is rolled back by `Stop::roll_back`.
 pub(super) enum Stop {
