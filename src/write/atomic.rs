@@ -313,6 +313,31 @@ mod tests {
             .is_symlink());
     }
 
+    /// Empty folders go, files and their folders stay, and a link standing at the top is not
+    /// walked through (it used to be: the empty folders it led to were removed).
+    #[test]
+    fn empty_folders_are_removed_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("q");
+        fs::create_dir_all(top.join("a/b")).unwrap();
+        fs::create_dir_all(top.join("kept")).unwrap();
+        fs::write(top.join("kept/file"), b"x").unwrap();
+        remove_empty_dirs(&top);
+        assert!(!top.join("a").exists());
+        assert!(top.join("kept/file").exists());
+
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir(outside.path().join("empty")).unwrap();
+        let link = dir.path().join("link");
+        symlink(outside.path(), &link).unwrap();
+        remove_empty_dirs(&link);
+        assert!(outside.path().join("empty").is_dir());
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
     #[test]
     fn chmod_never_follows_a_link() {
         let dir = tempfile::tempdir().unwrap();
