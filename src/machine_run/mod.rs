@@ -18,6 +18,7 @@ use crate::diag::{Diagnostic, FixStatus, Severity, Sink};
 use crate::engine::{CheckOutcome, CheckStatus, Context, Report, Selection};
 use crate::host::Host;
 use crate::repair::{PassLock, RepairError, RepairOptions};
+use crate::runs;
 use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
 use crate::write::{self, WriteError};
 
@@ -300,7 +301,7 @@ pub fn fix(
         }
     }
     // A run a killed doctor left half-applied is rolled back, under the locks, before anything.
-    let recovered = if write::interrupted_runs(home).is_empty() {
+    let recovered = if runs::interrupted(home).is_empty() {
         Vec::new()
     } else {
         let _held = take_locks(home, None)?;
@@ -370,7 +371,7 @@ fn still_standing(cx: &Context, selection: &Selection, pass: &[&Diagnostic]) -> 
 }
 
 /// Whether a recorded run is a machine run: every fix it records is of the machine area.
-pub fn is_machine_run(run: &write::Manifest) -> bool {
+pub fn is_machine_run(run: &runs::Manifest) -> bool {
     !run.fixes.is_empty() && run.fixes.iter().all(|f| f.code.starts_with("machine/"))
 }
 
@@ -382,7 +383,7 @@ pub fn undo(
     force: bool,
 ) -> Result<write::UndoOutcome, MachineError> {
     let home = &machine.home;
-    let all = write::runs(home);
+    let all = runs::all(home);
     let target = match run_id {
         Some(id) => {
             if let Some(run) = all.iter().find(|m| m.run_id == id) {
@@ -398,10 +399,10 @@ pub fn undo(
         None => all
             .iter()
             .find(|m| {
-                m.status == write::RunStatus::Committed
+                m.status == runs::RunStatus::Committed
                     && m.undoes.is_none()
                     && is_machine_run(m)
-                    && !write::is_undone(m, &all)
+                    && !runs::is_undone(m, &all)
             })
             .map(|m| m.run_id.clone()),
     };
