@@ -263,6 +263,25 @@ pub struct Fixed {
     pub recovered: Vec<write::Recovered>,
 }
 
+/// A live instar writer holds the registry lock right now: refuse before anything is written.
+fn refuse_while_instar_writes(home: &Path) -> Result<(), lock::LockError> {
+    if lock::registry_lock_stale(home) {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::symlink_metadata(home.join(lock::REGISTRY_LOCK)) else {
+        return Ok(());
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+        .unwrap_or_default();
+    Err(lock::LockError::Busy {
+        path: home.join(lock::REGISTRY_LOCK).display().to_string(),
+        age: age.as_secs(),
+    })
+}
+
 /// `--fix`, `--unsafe-fixes`, `-i`: a fix run of the machine files under instar's locks.
 pub fn fix(
     machine: &Machine,
@@ -273,21 +292,7 @@ pub fn fix(
 ) -> Result<Fixed, MachineError> {
     let home = &machine.home;
     let root = machine.writable_root()?;
-    // A live instar writer holds the lock right now: refuse before anything is written.
-    if !lock::registry_lock_stale(home) {
-        if let Ok(meta) = std::fs::symlink_metadata(home.join(lock::REGISTRY_LOCK)) {
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
-                .unwrap_or_default();
-            return Err(lock::LockError::Busy {
-                path: home.join(lock::REGISTRY_LOCK).display().to_string(),
-                age: age.as_secs(),
-            }
-            .into());
-        }
-    }
+    refuse_while_instar_writes(home)?;
     let first = check(&machine.context(), selection);
     let mut handled = Vec::new();
     // #22 (safe): the stale lock goes first, re-checked at that instant; the run's own locks
