@@ -12,10 +12,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::diag::{Diagnostic, Severity};
+use crate::digest::sha256_hex;
 use crate::engine::{self, Context};
 use crate::fix::Change;
 use crate::redact;
-use crate::write::sha256_hex;
 
 use super::json::{DiagnosticOut, Document};
 use super::paths::RepoPaths;

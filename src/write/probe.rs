@@ -2,7 +2,6 @@
 //! a FIFO planted where a file should be is reported as one, not opened for reading (see
 //! `crate::safe_read`), and the read is capped by the bytes read, not by an earlier `stat`.
 
-use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -12,7 +11,8 @@ use sha2::{Digest as _, Sha256};
 use crate::safe_read::{open_regular, read_regular, ReadError};
 use crate::source::V8_MAX_STRING_BYTES;
 
-use super::{hex_of_digest, io_err, WriteError};
+use super::{failed, WriteError};
+use crate::digest::hex_of_digest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Now {
@@ -28,9 +28,9 @@ pub enum Now {
 
 /// Reads what is at `path` now, following a final symlink (a target the caller resolved).
 pub fn now(path: &Path) -> Result<Now, WriteError> {
-    match fs::symlink_metadata(path) {
+    match fs_err::symlink_metadata(path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Now::Missing),
-        Err(err) => return Err(io_err(path)(err)),
+        Err(err) => return Err(err.into()),
         Ok(_) => {}
     }
     match read_regular(path, V8_MAX_STRING_BYTES) {
@@ -42,7 +42,7 @@ pub fn now(path: &Path) -> Result<Now, WriteError> {
         Err(ReadError::Io(err)) if err.raw_os_error() == Some(libc::ELOOP) => Ok(Now::Other),
         Err(ReadError::NotAFile(_)) => Ok(Now::Other),
         Err(ReadError::TooLarge { .. }) => Ok(Now::Other),
-        Err(ReadError::Io(err)) => Err(io_err(path)(err)),
+        Err(ReadError::Io(err)) => Err(failed("read file", path)(err)),
     }
 }
 
@@ -58,7 +58,7 @@ pub fn hash_now(path: &Path) -> Option<String> {
 /// The permission bits of the regular file at `path` now (`None`: none there, or something
 /// else, as `Now::mode`), from its open descriptor, without reading it.
 pub fn mode_now(path: &Path) -> Option<u32> {
-    fs::symlink_metadata(path).ok()?;
+    std::fs::symlink_metadata(path).ok()?;
     let (_, meta) = open_regular(path).ok()?;
     (meta.len() <= V8_MAX_STRING_BYTES).then_some(meta.mode() & 0o7777)
 }
@@ -90,7 +90,7 @@ impl Digest {
 /// `now`, hashed as it is read and never held whole: what the compares of a fix run need.
 pub fn digest_now(path: &Path) -> Result<Digest, WriteError> {
     // Writing to a sink cannot fail.
-    stream_now(path, &mut io::sink()).unwrap_or_else(|err| Err(io_err(path)(err)))
+    stream_now(path, &mut io::sink()).unwrap_or_else(|err| Err(failed("read file", path)(err)))
 }
 
 /// `digest_now` that also copies the file's bytes into `copy` as they are read (a backup
@@ -118,9 +118,9 @@ impl From<WriteError> for Failed {
 }
 
 fn read_into(path: &Path, copy: &mut dyn Write) -> Result<Digest, Failed> {
-    match fs::symlink_metadata(path) {
+    match fs_err::symlink_metadata(path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Digest::Missing),
-        Err(err) => return Err(io_err(path)(err).into()),
+        Err(err) => return Err(WriteError::from(err).into()),
         Ok(_) => {}
     }
     let (file, meta) = match open_regular(path) {
@@ -132,7 +132,7 @@ fn read_into(path: &Path, copy: &mut dyn Write) -> Result<Digest, Failed> {
             return Ok(Digest::Other)
         }
         Err(ReadError::NotAFile(_)) | Err(ReadError::TooLarge { .. }) => return Ok(Digest::Other),
-        Err(ReadError::Io(err)) => return Err(io_err(path)(err).into()),
+        Err(ReadError::Io(err)) => return Err(failed("read file", path)(err).into()),
     };
     if meta.len() > V8_MAX_STRING_BYTES {
         return Ok(Digest::Other);
@@ -147,7 +147,7 @@ fn read_into(path: &Path, copy: &mut dyn Write) -> Result<Digest, Failed> {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(io_err(path)(err).into()),
+            Err(err) => return Err(failed("read file", path)(err).into()),
         };
         read += n as u64;
         if read > V8_MAX_STRING_BYTES {
@@ -165,7 +165,7 @@ fn read_into(path: &Path, copy: &mut dyn Write) -> Result<Digest, Failed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::write::sha256_hex;
+    use crate::digest::sha256_hex;
 
     /// The streamed probe says what the whole read says, for every kind of thing at a path.
     #[test]
@@ -174,7 +174,7 @@ mod tests {
         let file = dir.path().join("jobs.json");
         // Larger than one read buffer, so the hash spans several reads.
         let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        fs::write(&file, &bytes).unwrap();
+        std::fs::write(&file, &bytes).unwrap();
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let dangling = dir.path().join("dangling");
