@@ -889,7 +889,10 @@ mod tests {
             let old = [&filler[..], sample, &filler[..]].concat();
             let new = [&filler[..], &filler[..]].concat();
             let at = filler.len();
-            for secrets in [vec![], vec![at + 1..at + 3], vec![0..2]] {
+            // No secret, one inside the removed line, one outside the hunk.
+            let inside: Vec<Span> = std::iter::once(at + 1..at + 3).collect();
+            let outside: Vec<Span> = std::iter::once(0..2).collect();
+            for secrets in [Vec::new(), inside, outside] {
                 let (old_lines, new_lines) = (LineIndex::new(&old), LineIndex::new(&new));
                 let old_side = Side {
                     bytes: &old,
