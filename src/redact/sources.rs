@@ -150,31 +150,19 @@ impl Sources {
         done
     }
 
-    /// Scrubs, in place, every text of a finding that may quote its file: message, help, labels
-    /// and the fix's title. Run once on each finding as the checks produce it, so that nothing
-    /// downstream (a fix run's record, a handled finding rendered after its file changed) holds
-    /// a quoted secret. Only texts with a quote mark are looked at: a quote from a file is
-    /// always shown between quotes, and this keeps a clean 60 MB file from being lexed for it.
+    /// Scrubs, in place, every text of a finding: message, help, labels and the fix's title.
+    /// Run once on each finding as the checks produce it (`engine::scrub_findings`), before
+    /// anything renders or records it: the renderers write these texts as they are, so this is
+    /// the only pass (issue #11: every text was scrubbed here and again by each format).
+    /// Secrets spelled out with their key or as a PEM block are hidden, and so are those the
+    /// text quotes from its file. A text is replaced only when scrubbing changed it: a help or
+    /// title shared by many findings (`diag::Shared`) stays one buffer.
     pub fn scrub_diagnostic(&mut self, cx: &Context, d: &mut Diagnostic) {
-        let may_quote = |t: &str| t.contains(['\'', '"', '`', '…']);
-        let any = may_quote(&d.message)
-            || d.help.as_deref().is_some_and(may_quote)
-            || d.label.as_deref().is_some_and(may_quote)
-            || d.secondary.iter().any(|l| may_quote(&l.message))
-            || d.fix.as_ref().is_some_and(|f| may_quote(f.title()));
-        if !any {
-            return;
-        }
         // Where the finding is, taken apart from it (not a clone of the whole finding, whose
         // fix may carry a quarantined entry's bytes) so that its texts can change in place.
-        // A text is replaced only when scrubbing changed it: a help or title shared by many
-        // findings (`diag::Shared`) stays one buffer (issue #11).
         let file = d.file.clone();
         let near = near_spans(d);
         let mut scrubbed = |t: &str| -> Option<String> {
-            if !may_quote(t) {
-                return None;
-            }
             let clean = self.scrub_near(cx, file.as_deref(), &near, t, true);
             (clean != t).then_some(clean)
         };
@@ -233,5 +221,59 @@ mod prose_memo_tests {
             first,
             "after the memo was emptied"
         );
+    }
+}
+
+#[cfg(test)]
+mod once_tests {
+    use super::*;
+    use crate::diag::{Code, Effect, Label, Severity};
+    use crate::fix::Fix;
+
+    const CODE: Code = Code {
+        id: "config/parse-error",
+        severity: Severity::Error,
+        fix: None,
+        summary: "",
+        explain: "",
+    };
+
+    /// The renderers write a finding's texts as collected (issue #11), so the collection must
+    /// scrub every text, not only those with a quote mark: a PEM block or a secret marker needs
+    /// none. Before, such texts were left to a second pass in each format.
+    #[test]
+    fn texts_without_a_quote_mark_are_scrubbed_when_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
+        let body = "MC4CAQAwBQYDK2VwBCIEIJzufkNno3DuEXQUdjVk8fS5j8Du";
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
+        let mut d = Diagnostic::new(&CODE, Effect::Fatal, format!("key material: {pem}"))
+            .help(format!("remove {pem}"))
+            .file(dir.path().join("not-read.json"))
+            .at(0..1, format!("here {pem}"))
+            .secondary(Label {
+                file: dir.path().join("other"),
+                span: None,
+                message: format!("also {pem}"),
+            })
+            .fix(Some(Fix::manual(format!("drop {pem}"))));
+        for text in [&d.message, d.help.as_deref().unwrap()] {
+            assert!(
+                !text.contains(['"', '\'', '`', '…']),
+                "no quote mark: {text}"
+            );
+        }
+        Sources::default().scrub_diagnostic(&cx, &mut d);
+        let texts = [
+            d.message.as_str(),
+            d.help.as_deref().unwrap(),
+            d.label.as_deref().unwrap(),
+            d.secondary[0].message.as_str(),
+            d.fix.as_ref().unwrap().title(),
+        ];
+        for text in texts {
+            assert!(!text.contains(body), "{text}");
+            assert!(text.contains(redact::REDACTED), "{text}");
+        }
     }
 }

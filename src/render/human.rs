@@ -158,15 +158,13 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
             focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
             let snip = Snippet::build(paths.path(file), &bytes, &lines, &secrets, &focus);
             labels.push(LabeledSpan::new_primary_with_span(
-                d.label
-                    .as_ref()
-                    .map(|l| shown(sources.scrub(cx, d, l, true))),
+                d.label.as_ref().map(|l| shown(l.to_string())),
                 snip.map_span(span),
             ));
             for label in same_file {
                 if let Some(s) = &label.span {
                     labels.push(LabeledSpan::new_with_span(
-                        Some(shown(sources.scrub(cx, d, &label.message, true))),
+                        Some(shown(label.message.clone())),
                         snip.map_span(s),
                     ));
                 }
@@ -182,7 +180,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         // miette heads a related report with its severity ("Advice:") and code: the file name
         // reads well there, the label's text below it.
         let mut rel = View {
-            message: shown(sources.scrub(cx, d, &label.message, true)),
+            message: shown(label.message.clone()),
             code: format!("also in {}", paths.path(&label.file)),
             severity: miette::Severity::Advice,
             help: None,
@@ -217,10 +215,10 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         _ => d.message.clone(),
     };
     View {
-        message: shown(paths.text(&sources.scrub(cx, d, &message, true))),
+        message: shown(paths.text(&message)),
         code: format!("{}[{}]", d.severity.as_str(), d.code.id),
         severity: miette_severity(d.severity),
-        help: help_text(d).map(|h| shown(paths.text(&sources.scrub(cx, d, &h, true)))),
+        help: help_text(d).map(|h| shown(paths.text(&h))),
         snippet,
         labels,
         related,
@@ -275,7 +273,6 @@ fn render_fixed_lines(
     run_id: Option<&str>,
     all: bool,
 ) -> String {
-    let mut sources = Sources::default();
     let mut out = String::new();
     type Group<'a> = (
         &'static str,
@@ -326,13 +323,9 @@ fn render_fixed_lines(
             .as_deref()
             .map(|f| cx.display_path(f))
             .unwrap_or_default();
-        // The file has changed since the finding: any of its secrets may be the one quoted.
-        out.push_str(&shown(sources.scrub(
-            cx,
-            d,
-            &format!("{mark}: {} {file}: {title}\n", d.code.id),
-            false,
-        )));
+        // The title was scrubbed when the finding was collected, while its spans still
+        // pointed into the file (`engine::scrub_findings`).
+        out.push_str(&shown(format!("{mark}: {} {file}: {title}\n", d.code.id)));
     }
     if let Some(run) = run_id {
         // A run recorded in the per-user instar home (not an agent's .instar/) is undone by
@@ -534,7 +527,7 @@ fn one_line(
     paths: &HumanPaths,
     opts: &HumanOptions,
 ) -> String {
-    let message = shown(paths.text(&sources.scrub(cx, d, &d.message, true)));
+    let message = shown(paths.text(&d.message));
     // A message about a file as a whole usually names it already.
     let named = d.span.is_none()
         && d.file

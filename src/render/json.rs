@@ -250,14 +250,14 @@ fn diagnostic_at(
     d: &Diagnostic,
     (start, end): (Option<Pos>, Option<Pos>),
     sources: &mut Sources,
-    placed: bool,
+    _placed: bool,
 ) -> DiagnosticOut {
     DiagnosticOut {
         code: d.code.id,
         check: d.code.check(),
         severity: d.severity.as_str(),
-        message: sources.scrub(cx, d, &d.message, placed),
-        help: d.help.as_ref().map(|h| sources.scrub(cx, d, h, placed)),
+        message: d.message.clone(),
+        help: d.help.as_deref().map(str::to_string),
         file: d.file.as_ref().map(|f| sources.display(cx, f)),
         span: d.span.as_ref().map(|s| SpanOut {
             start: s.start,
@@ -269,7 +269,7 @@ fn diagnostic_at(
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
             applicability: f.applicability().as_str(),
-            title: sources.scrub(cx, d, f.title(), placed),
+            title: f.title().to_string(),
             status: d.fix_status.as_str(),
         }),
     }

@@ -116,7 +116,7 @@ fn sarif_fix(
     }
     (!changes.is_empty()).then(|| {
         json!([{
-            "description": { "text": sources.scrub(cx, d, fix.title(), true) },
+            "description": { "text": fix.title() },
             "artifactChanges": changes,
         }])
     })
