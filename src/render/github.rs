@@ -19,10 +19,7 @@ pub fn escape_property(text: &str) -> String {
 }
 
 fn escaped(text: &str, property: bool) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    // Writing to memory cannot fail.
-    let _ = write_escaped(&mut out, text, property);
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    super::stream::written(|out| write_escaped(out, text, property))
 }
 
 /// `text` escaped for a workflow command, written as it is escaped: `%`, CR and LF as GitHub's
@@ -129,10 +126,7 @@ fn annotation(w: &mut impl Write, d: &DiagnosticOut, file: Option<&str>) -> io::
 
 /// The annotations as text (for `scan`).
 pub fn render(doc: &Document, repo: Option<&RepoPaths>) -> String {
-    let mut text = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(doc, repo, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, repo, text))
 }
 
 #[cfg(test)]

@@ -341,8 +341,5 @@ pub fn write(doc: &Document, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 pub fn to_string(doc: &Document) -> String {
-    let mut text = Vec::new();
-    // Writing to memory fails only if serialisation does, which these types never do.
-    let _ = write(doc, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, text))
 }

@@ -29,10 +29,7 @@ pub(crate) fn escape_attr(text: &str) -> String {
 }
 
 fn escaped(text: &str, attribute: bool) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    // Writing to memory cannot fail.
-    let _ = write_escaped(&mut out, text, attribute);
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    super::stream::written(|out| write_escaped(out, text, attribute))
 }
 
 /// `text` escaped for XML (`escape`, or `escape_attr` when `attribute`), written as it is
@@ -321,10 +318,7 @@ fn write_suite(
 
 /// The report as text (for `scan`, which nests each agent's suites in its own document).
 pub fn render(doc: &Document, threshold: &str) -> String {
-    let mut text = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(doc, threshold, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, threshold, text))
 }
 
 #[cfg(test)]

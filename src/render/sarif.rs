@@ -441,8 +441,5 @@ pub fn write(doc: &Document, repo: Option<&RepoPaths>, out: &mut dyn Write) -> i
 
 /// The SARIF log as text (for `scan`, which cuts it apart).
 pub fn render(doc: &Document, repo: Option<&RepoPaths>) -> String {
-    let mut text = Vec::new();
-    // Writing to memory fails only if serialisation does, which these types never do.
-    let _ = write(doc, repo, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, repo, text))
 }

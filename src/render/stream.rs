@@ -67,6 +67,15 @@ impl Write for Chunked<'_> {
     }
 }
 
+/// What `write` writes to memory, as text: for the callers that want a format as a string
+/// (`scan` cuts documents apart) and for the escapers. Writing to memory fails only if
+/// serialisation does, which our types never do.
+pub fn written(write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+    let mut text = Vec::new();
+    let _ = write(&mut text);
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// `n` in decimal, without going through `fmt`.
 pub fn write_usize(w: &mut impl Write, mut n: usize) -> io::Result<()> {
     let mut digits = [0u8; 20];
