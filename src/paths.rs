@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 /// The folder name instar keeps its state in.
 pub const STATE_DIR: &str = ".instar";
 
+/// The doctor's own folder inside the state folder: its run lock, its runs' records and backups,
+/// its quarantine.
+pub const DOCTOR_DIR: &str = "doctor";
+
 /// The path relative to `project_dir` with `/` separators, or absolute when outside it.
 pub fn display_path(project_dir: &Path, path: &Path) -> String {
     match path.strip_prefix(project_dir) {

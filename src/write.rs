@@ -12,7 +12,7 @@
 //! - `atomic`: the atomic write (temp files never follow or reuse a name) and chmod;
 //! - `probe`: what stands at a path now, read without ever blocking;
 //! - `lock`: the run lock;
-//! - `manifest`: the run record and its statuses;
+//! - `manifest`: writing the run record (`crate::runs` reads it) and a new run's id;
 //! - `transaction`: a run (backups, changes, commit, rollback);
 //! - `recover`: runs a killed doctor left in progress;
 //! - `undo`: a committed run put back, as a run of its own;
@@ -23,7 +23,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::paths::DOCTOR_DIR;
 
 mod atomic;
 mod confine;
@@ -36,25 +36,27 @@ mod undo;
 
 pub use atomic::{write_atomic, write_atomic_record};
 pub use lock::{lock, RunLock};
-pub use manifest::{
-    is_undone, new_run_id, runs, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
-};
-pub use recover::{interrupted_runs, recover_interrupted, Recovered};
+pub use manifest::new_run_id;
+pub use recover::{recover_interrupted, Recovered};
 pub use transaction::{Kept, RolledBack, Transaction};
 pub use undo::{undo, UndoOutcome};
 
 pub(crate) use atomic::PRIVATE_FILE_MODE;
 
-/// The doctor's own folder inside `.instar/`.
-pub const DOCTOR_DIR: &str = "doctor";
-
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("another instar-doctor holds the lock {0}: wait for it to finish")]
     Locked(String),
-    #[error("{path}: {source}")]
+    /// A step on a file failed: `fs_err`'s error, which names the step and the path
+    /// (``failed to rename file from `…` to `…`: …``).
+    #[error("{0}")]
+    Fs(#[from] io::Error),
+    /// The same, for a step `fs_err` does not wrap (an open whose errno decides a refusal, a
+    /// lock, a read through `safe_read`), in `fs_err`'s words.
+    #[error("failed to {step} `{}`: {source}", .path.display())]
     Io {
-        path: String,
+        step: &'static str,
+        path: PathBuf,
         #[source]
         source: io::Error,
     },
@@ -75,8 +77,14 @@ pub enum WriteError {
 impl WriteError {
     /// Whether the disk (or the user's quota) is full.
     pub fn is_no_space(&self) -> bool {
-        matches!(self, WriteError::Io { source, .. }
-            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+        let (WriteError::Fs(source) | WriteError::Io { source, .. }) = self else {
+            return false;
+        };
+        // The kind, not the errno: `fs_err` keeps the one, not the other.
+        matches!(
+            source.kind(),
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+        )
     }
 
     /// Whether only the change at hand is refused, the run going on with the others: the file
@@ -92,22 +100,13 @@ impl WriteError {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+/// Names the step and the path of an error `fs_err` did not make (see `WriteError::Io`).
+fn failed<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> WriteError + 'a {
     move |source| WriteError::Io {
-        path: path.display().to_string(),
+        step,
+        path: path.to_path_buf(),
         source,
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    // By table, into one string: SARIF takes one per finding (issue #11).
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(bytes) {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 /// `.instar/doctor/`, private, with a `.gitignore` of `*` so nothing in it is ever committed
@@ -173,14 +172,3 @@ fn engine_display(project_dir: &Path, path: &Path) -> String {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod sha256_hex_tests {
-    #[test]
-    fn is_the_lowercase_hex_of_the_digest() {
-        assert_eq!(
-            super::sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-}

@@ -252,6 +252,41 @@ fn a_held_spawn_lock_stops_the_pass_before_any_write() {
     );
 }
 
+#[test]
+fn a_spawn_lock_left_by_a_dead_process_holds_back_only_the_holders_fix() {
+    let home = Home::new();
+    let lock = home.instar().join("host-spawn-holders.json.lock");
+    let left = r#"{"pid":999997,"at":0}"#;
+    fs::write(&lock, left).unwrap();
+    let (code, out, err) = home.run(&["machine", "--fix", "--unsafe-fixes", "--format", "json"]);
+    // The registry's fixes went ahead (a run that stopped would exit 2); the holder findings
+    // remain, warnings under the default --fail-on error, each saying why.
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(read(&home.registry()), home.registry_after());
+    assert_eq!(read(&home.holders()), HOLDERS);
+    assert_eq!(read(&lock), left, "instar's lock is never taken over");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let holders: Vec<_> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "machine/foreign-spawn-holder")
+        .collect();
+    assert_eq!(holders.len(), 2, "{out}");
+    for d in holders {
+        let help = d["help"].as_str().unwrap_or_default();
+        assert!(
+            help.contains("was left by pid 999997, which is not running"),
+            "{d}"
+        );
+    }
+    // Once instar has taken its lock back, the next run finishes the job.
+    fs::remove_file(&lock).unwrap();
+    let (code, out, err) = home.run(&["machine", "--fix", "--unsafe-fixes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(read(&home.holders()), "{\"holders\": []}\n");
+}
+
 /// A run killed at each write step leaves registry.json whole (its old or its new bytes, JSON
 /// that parses) and the next run, once the dead run's lock has gone stale, recovers and
 /// finishes the job.

@@ -127,17 +127,11 @@ impl Check for DoctorCheck {
     }
 }
 
-/// Runs a killed doctor left half-applied. The run lock is probed (opened read-only, never
-/// created), which is not a file read `Context` could share; nothing is written.
+/// Runs a killed doctor left half-applied, as `Context` finds them.
 fn interrupted_runs(cx: &Context, sink: &mut Sink) {
-    for run in crate::write::interrupted_runs(&cx.state_dir) {
+    for run in cx.interrupted_runs() {
         let changed: Vec<&str> = run.files.iter().map(|f| f.path.as_str()).collect();
-        let manifest = cx
-            .state_dir
-            .join(crate::write::DOCTOR_DIR)
-            .join("runs")
-            .join(&run.run_id)
-            .join("manifest.json");
+        let manifest = crate::runs::manifest_file(&cx.state_dir, &run.run_id);
         sink.push(
             Diagnostic::new(
                 &INTERRUPTED_RUN,

@@ -1,6 +1,7 @@
 //! What a check may ask about the disk besides a file's contents: whether something stands at a
 //! path, what kind of thing it is, what a folder holds, how large a file is, where a link leads,
-//! who owns it, when it changed, and which paths git tracks. Contents go through `Context::file` / `Context::json` (read once, through
+//! who owns it, when it changed, which paths git tracks, and which of the doctor's own runs were
+//! interrupted. Contents go through `Context::file` / `Context::json` (read once, through
 //! `safe_read`); everything else goes through here, so that no check touches `std::fs` itself
 //! and the whole of what a run looks at is in one place.
 //!
@@ -150,5 +151,12 @@ impl Context {
             let path = self.state_path(SHADOW_PACKAGE);
             shadow_version_of(path.clone(), &self.file(&path))
         })
+    }
+
+    /// Fix runs a killed doctor left in progress (their writer gone: the run lock is free),
+    /// newest first. Reads the runs' records and probes the run lock read-only (never creating
+    /// it); the `doctor` check reports each, and `--fix`, `-i` and `undo` roll them back.
+    pub fn interrupted_runs(&self) -> Vec<crate::runs::Manifest> {
+        crate::runs::interrupted(&self.state_dir)
     }
 }

@@ -157,6 +157,41 @@ pub fn lock_registry(home: &Path) -> Result<Held, LockError> {
     }
 }
 
+/// A `host-spawn-holders.json.lock` whose owner can no longer release it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abandoned {
+    /// It records this pid, which is not alive on this host.
+    DeadOwner(u32),
+    /// A file that records no pid instar can read (cut short, or written by something else).
+    NoOwner,
+    /// Not a regular file (a folder, a link, a FIFO): instar's reclaim cannot remove it either.
+    NotAFile,
+}
+
+/// The spawn lock, when it stands and its owner cannot release it. instar reclaims a lock whose
+/// pid is dead or unreadable at its next spawn; the doctor never takes it over, so a fix of the
+/// holders file waits until then. `None` when there is no lock or its pid is alive (a live
+/// writer is waited for, as instar does).
+pub fn abandoned_holders_lock(home: &Path, alive: impl Fn(u32) -> bool) -> Option<Abandoned> {
+    let meta = fs::symlink_metadata(home.join(HOLDERS_LOCK)).ok()?;
+    // Only a small regular file is read: a FIFO would block the read; a link is not followed.
+    if !meta.is_file() || meta.len() > 4096 {
+        return Some(Abandoned::NotAFile);
+    }
+    // `{"pid":N,"at":T}` as instar writes it.
+    let body = fs::read(home.join(HOLDERS_LOCK)).unwrap_or_default();
+    let pid = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("pid")?.as_u64())
+        .and_then(|pid| u32::try_from(pid).ok())
+        .filter(|&pid| pid > 0);
+    match pid {
+        Some(pid) if alive(pid) => None,
+        Some(pid) => Some(Abandoned::DeadOwner(pid)),
+        None => Some(Abandoned::NoOwner),
+    }
+}
+
 /// Takes `host-spawn-holders.json.lock` as hostSpawnSemaphore does (`O_CREAT|O_EXCL`, our pid
 /// inside, which stays alive while held). One left by a dead process is not reclaimed here:
 /// that is instar's call; the holder fix then waits for another run.
@@ -205,6 +240,50 @@ mod tests {
     fn make_old(path: &Path) {
         let old = SystemTime::now() - Duration::from_secs(60);
         fs::File::open(path).unwrap().set_modified(old).unwrap();
+    }
+
+    #[test]
+    fn an_abandoned_spawn_lock_is_told_apart_from_a_live_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path();
+        let lock = home.join(HOLDERS_LOCK);
+        let alive = |pid: u32| pid == 42;
+        assert_eq!(abandoned_holders_lock(home, alive), None, "no lock");
+        fs::write(&lock, r#"{"pid":42,"at":1}"#).unwrap();
+        assert_eq!(abandoned_holders_lock(home, alive), None, "a live owner");
+        fs::write(&lock, r#"{"pid":43,"at":1}"#).unwrap();
+        assert_eq!(
+            abandoned_holders_lock(home, alive),
+            Some(Abandoned::DeadOwner(43))
+        );
+        for body in [
+            "",
+            "{\"pid\":",
+            r#"{"pid":"42"}"#,
+            r#"{"pid":0}"#,
+            r#"{"pid":-5}"#,
+        ] {
+            fs::write(&lock, body).unwrap();
+            assert_eq!(
+                abandoned_holders_lock(home, alive),
+                Some(Abandoned::NoOwner),
+                "{body:?}"
+            );
+        }
+        fs::remove_file(&lock).unwrap();
+        fs::create_dir(&lock).unwrap();
+        assert_eq!(
+            abandoned_holders_lock(home, alive),
+            Some(Abandoned::NotAFile)
+        );
+        fs::remove_dir(&lock).unwrap();
+        // A FIFO is never opened (opening one would block).
+        let c = std::ffi::CString::new(lock.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            abandoned_holders_lock(home, alive),
+            Some(Abandoned::NotAFile)
+        );
     }
 
     #[test]

@@ -18,8 +18,12 @@ use crate::diag::{Diagnostic, FixStatus, Severity, Sink};
 use crate::engine::{CheckOutcome, CheckStatus, Context, Report, Selection};
 use crate::host::Host;
 use crate::repair::{PassLock, RepairError, RepairOptions};
+use crate::runs;
 use crate::version::{self, Version, VersionSource, NEWEST_KNOWN};
 use crate::write::{self, WriteError};
+
+/// instar's host-wide spawn-cap file, under the instar home.
+const HOLDERS_FILE: &str = "host-spawn-holders.json";
 
 /// Where a machine run looks and writes.
 pub struct Machine {
@@ -154,6 +158,43 @@ pub fn stale_lock_finding(report: &Report) -> Option<&Diagnostic> {
         .find(|d| d.code.id == REGISTRY_LOCK_STALE.id)
 }
 
+/// The report with the fixes that write `host-spawn-holders.json` taken off, each finding saying
+/// why: the holders' lock was left by a process that is gone. Taking that lock over is instar's
+/// call (it reclaims it at its next spawn), and a pass that needs it would stop the whole run,
+/// so the registry's fixes go ahead and these wait for a later run.
+fn withhold_holder_fixes(mut report: Report, lock: &str, why: lock::Abandoned) -> Report {
+    let why = match why {
+        lock::Abandoned::DeadOwner(pid) => format!(
+            "not fixed in this run: {lock} was left by pid {pid}, which is not running; instar takes it back at its next session spawn, then run the fix again"
+        ),
+        lock::Abandoned::NoOwner => format!(
+            "not fixed in this run: {lock} names no process that holds it; instar takes it back at its next session spawn, then run the fix again"
+        ),
+        lock::Abandoned::NotAFile => format!(
+            "not fixed in this run: {lock} is not a file, so neither instar nor the doctor can take that lock; move it away, then run the fix again"
+        ),
+    };
+    let writes_holders = |d: &Diagnostic| {
+        d.fix.as_ref().is_some_and(|fix| {
+            fix.changes()
+                .iter()
+                .filter_map(|c| c.file())
+                .any(|f| f.ends_with(HOLDERS_FILE))
+        })
+    };
+    report.diagnostics = std::mem::take(&mut report.diagnostics)
+        .into_iter()
+        .map(|d| {
+            if writes_holders(&d) {
+                d.fix(None).add_help(&why)
+            } else {
+                d
+            }
+        })
+        .collect();
+    report
+}
+
 /// What `--diff` shows for the stale lock, which is no file edit.
 pub fn stale_lock_diff(cx: &Context) -> String {
     let lock = cx
@@ -183,7 +224,7 @@ pub fn take_locks(home: &Path, files: Option<&[PathBuf]>) -> Result<Held, lock::
     if wants(crate::checks::machine::view::REGISTRY) {
         held.push(lock::lock_registry(home)?);
     }
-    if wants("host-spawn-holders.json") {
+    if wants(HOLDERS_FILE) {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -223,6 +264,25 @@ pub struct Fixed {
     pub recovered: Vec<write::Recovered>,
 }
 
+/// A live instar writer holds the registry lock right now: refuse before anything is written.
+fn refuse_while_instar_writes(home: &Path) -> Result<(), lock::LockError> {
+    if lock::registry_lock_stale(home) {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::symlink_metadata(home.join(lock::REGISTRY_LOCK)) else {
+        return Ok(());
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+        .unwrap_or_default();
+    Err(lock::LockError::Busy {
+        path: home.join(lock::REGISTRY_LOCK).display().to_string(),
+        age: age.as_secs(),
+    })
+}
+
 /// `--fix`, `--unsafe-fixes`, `-i`: a fix run of the machine files under instar's locks.
 pub fn fix(
     machine: &Machine,
@@ -233,21 +293,7 @@ pub fn fix(
 ) -> Result<Fixed, MachineError> {
     let home = &machine.home;
     let root = machine.writable_root()?;
-    // A live instar writer holds the lock right now: refuse before anything is written.
-    if !lock::registry_lock_stale(home) {
-        if let Ok(meta) = std::fs::symlink_metadata(home.join(lock::REGISTRY_LOCK)) {
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
-                .unwrap_or_default();
-            return Err(lock::LockError::Busy {
-                path: home.join(lock::REGISTRY_LOCK).display().to_string(),
-                age: age.as_secs(),
-            }
-            .into());
-        }
-    }
+    refuse_while_instar_writes(home)?;
     let first = check(&machine.context(), selection);
     let mut handled = Vec::new();
     // #22 (safe): the stale lock goes first, re-checked at that instant; the run's own locks
@@ -261,14 +307,25 @@ pub fn fix(
         }
     }
     // A run a killed doctor left half-applied is rolled back, under the locks, before anything.
-    let recovered = if write::interrupted_runs(home).is_empty() {
+    let recovered = if runs::interrupted(home).is_empty() {
         Vec::new()
     } else {
         let _held = take_locks(home, None)?;
         write::recover_interrupted(&root, home)?
     };
     let new_context = || machine.context();
-    let run_check = |cx: &Context| without_stale_lock(check(cx, selection));
+    let abandoned = lock::abandoned_holders_lock(home, |pid| machine.host.process_alive(pid));
+    let run_check = |cx: &Context| {
+        let report = without_stale_lock(check(cx, selection));
+        match abandoned {
+            Some(pid) => withhold_holder_fixes(
+                report,
+                &cx.display_path(&home.join(lock::HOLDERS_LOCK)),
+                pid,
+            ),
+            None => report,
+        }
+    };
     let lock_pass = |pass: Option<&[&Diagnostic]>| -> Result<Box<dyn PassLock>, String> {
         let files: Option<Vec<PathBuf>> = pass.map(|pass| {
             pass.iter()
@@ -320,7 +377,7 @@ fn still_standing(cx: &Context, selection: &Selection, pass: &[&Diagnostic]) -> 
 }
 
 /// Whether a recorded run is a machine run: every fix it records is of the machine area.
-pub fn is_machine_run(run: &write::Manifest) -> bool {
+pub fn is_machine_run(run: &runs::Manifest) -> bool {
     !run.fixes.is_empty() && run.fixes.iter().all(|f| f.code.starts_with("machine/"))
 }
 
@@ -332,7 +389,7 @@ pub fn undo(
     force: bool,
 ) -> Result<write::UndoOutcome, MachineError> {
     let home = &machine.home;
-    let all = write::runs(home);
+    let all = runs::all(home);
     let target = match run_id {
         Some(id) => {
             if let Some(run) = all.iter().find(|m| m.run_id == id) {
@@ -348,10 +405,10 @@ pub fn undo(
         None => all
             .iter()
             .find(|m| {
-                m.status == write::RunStatus::Committed
+                m.status == runs::RunStatus::Committed
                     && m.undoes.is_none()
                     && is_machine_run(m)
-                    && !write::is_undone(m, &all)
+                    && !runs::is_undone(m, &all)
             })
             .map(|m| m.run_id.clone()),
     };

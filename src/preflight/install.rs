@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checks::boot::plist::{plist_path, program_arguments, project_name};
 use crate::engine::Context;
+use crate::runs;
 use crate::write::{self, Transaction};
 
 use super::{launchd, systemd};
@@ -128,7 +129,7 @@ fn plan_unit(cx: &Context, doctor: &Path, unit: PathBuf) -> Result<Plan, PlanErr
 /// `instar_home/doctor/`. Returns the run id.
 pub fn apply(plan: &Plan, home: &Path, instar_home: &Path) -> Result<String, write::WriteError> {
     // An interrupted `machine` run may be among them: it is rolled back under instar's locks.
-    if !write::interrupted_runs(instar_home).is_empty() {
+    if !runs::interrupted(instar_home).is_empty() {
         let _held = crate::machine_run::take_locks(instar_home, None)
             .map_err(|err| write::WriteError::Refused(err.to_string()))?;
         write::recover_interrupted(home, instar_home)?;
@@ -151,15 +152,15 @@ pub fn apply(plan: &Plan, home: &Path, instar_home: &Path) -> Result<String, wri
 /// Undoes the newest install: the plist's bytes from before it, unless it changed since.
 /// `machine` fix runs are recorded in the same folder: only a run of this hook is picked.
 pub fn undo(home: &Path, instar_home: &Path) -> Result<String, write::WriteError> {
-    let all = write::runs(instar_home);
+    let all = runs::all(instar_home);
     let newest = all.iter().find(|m| {
         // An interrupted install is picked too: undoing it is rolling it back.
         matches!(
             m.status,
-            write::RunStatus::Committed | write::RunStatus::InProgress
+            runs::RunStatus::Committed | runs::RunStatus::InProgress
         ) && m.undoes.is_none()
             && m.fixes.iter().any(|f| f.code == "hook/preflight")
-            && !write::is_undone(m, &all)
+            && !runs::is_undone(m, &all)
     });
     let Some(newest) = newest else {
         return Err(write::WriteError::Refused(

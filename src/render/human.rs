@@ -344,7 +344,7 @@ fn render_fixed_lines(
         // A run recorded in the per-user instar home (not an agent's .instar/) is undone by
         // `undo --machine`, which takes instar's locks on those files.
         let machine = cx.instar_home().is_some_and(|home| home == cx.state_dir);
-        let runs = cx.state_dir.join(crate::write::DOCTOR_DIR).join("runs");
+        let runs = cx.state_dir.join(crate::paths::DOCTOR_DIR).join("runs");
         out.push_str(&format!(
             "backups in {}/ — `instar-doctor undo{}` restores them\n\n",
             cx.display_path(&runs.join(run)),

@@ -10,8 +10,9 @@ use std::sync::atomic::AtomicBool;
 use super::*;
 use crate::diag::{Code, Effect, Severity};
 use crate::engine::CheckOutcome;
+use crate::fix::{Applicability, Change, Fix};
 use crate::prompt::{Answer, Scripted};
-use crate::write::{runs, RunStatus};
+use crate::runs::{self, RunStatus};
 
 static BAD: Code = Code {
     id: "test/bad",
@@ -162,7 +163,7 @@ fn statuses(outcome: &RepairOutcome) -> Vec<FixStatus> {
 }
 
 fn committed(state: &Path) -> usize {
-    runs(state)
+    runs::all(state)
         .iter()
         .filter(|m| m.status == RunStatus::Committed)
         .count()
@@ -192,7 +193,7 @@ fn declined_fixes_change_nothing_and_are_not_asked_again() {
     assert_eq!(script.asked.len(), 1);
     assert_eq!(outcome.run_id, None);
     assert!(
-        runs(&agent.state).is_empty(),
+        runs::all(&agent.state).is_empty(),
         "a run that changed nothing leaves nothing"
     );
 }
@@ -276,7 +277,7 @@ fn an_interrupt_during_the_final_recheck_is_honoured() {
     assert!(matches!(result, Err(RepairError::Interrupted(_))));
     assert_eq!(agent.read("a.txt"), "bad");
     assert_eq!(committed(&agent.state), 0);
-    assert_eq!(runs(&agent.state)[0].status, RunStatus::RolledBack);
+    assert_eq!(runs::all(&agent.state)[0].status, RunStatus::RolledBack);
 }
 
 #[test]

@@ -5,14 +5,14 @@
 //! opened, followed or truncated; the write retries under a fresh random name.
 
 use std::collections::hash_map::RandomState;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{io_err, WriteError};
+use super::{failed, WriteError};
 use crate::failpoint;
 
 pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
@@ -64,7 +64,9 @@ pub fn temp_parts(name: &str) -> Option<(&str, u32)> {
 }
 
 /// Creates a fresh temp file for `path` with exactly `mode`; never opens an existing name.
-fn create_temp(path: &Path, mode: u32) -> Result<(File, PathBuf), WriteError> {
+/// Opened by `std`, whose error keeps the errno that tells a planted link; then named for
+/// `fs_err`.
+fn create_temp(path: &Path, mode: u32) -> Result<(fs_err::File, PathBuf), WriteError> {
     let pid = std::process::id();
     for attempt in 0..TEMP_ATTEMPTS {
         let temp = if attempt == 0 {
@@ -80,11 +82,11 @@ fn create_temp(path: &Path, mode: u32) -> Result<(File, PathBuf), WriteError> {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&temp);
         match opened {
-            Ok(file) => return Ok((file, temp)),
+            Ok(file) => return Ok((fs_err::File::from_parts(file, &temp), temp)),
             Err(err)
                 if err.kind() == io::ErrorKind::AlreadyExists
                     || err.raw_os_error() == Some(libc::ELOOP) => {}
-            Err(err) => return Err(io_err(&temp)(err)),
+            Err(err) => return Err(failed("create file", &temp)(err)),
         }
     }
     Err(WriteError::Refused(format!(
@@ -163,7 +165,7 @@ enum Durability {
 
 fn replace(
     path: &Path,
-    body: impl FnOnce(&mut File) -> io::Result<()>,
+    body: impl FnOnce(&mut fs_err::File) -> io::Result<()>,
     mode: u32,
     still_ok: impl FnOnce() -> Result<(), WriteError>,
     durability: Durability,
@@ -172,18 +174,17 @@ fn replace(
     let (mut file, temp) = create_temp(path, mode)?;
     let result = (|| {
         // The umask may have narrowed the creation mode: set it exactly.
-        file.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_err(&temp))?;
-        failpoint::space().map_err(io_err(&temp))?;
-        body(&mut file).map_err(io_err(&temp))?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        failpoint::space().map_err(failed("write to file", &temp))?;
+        // Its writes go through `fs_err::File`: an error names the temp file.
+        body(&mut file)?;
         match durability {
-            Durability::Durable => file.sync_all(),
-            Durability::Ordered => order_data(&file),
+            Durability::Durable => file.sync_all()?,
+            Durability::Ordered => order_data(file.file()).map_err(failed("sync file", &temp))?,
         }
-        .map_err(io_err(&temp))?;
         failpoint::hit("temp-written");
         still_ok()?;
-        fs::rename(&temp, path).map_err(io_err(path))?;
+        fs_err::rename(&temp, path)?;
         if durability == Durability::Durable {
             sync_dir(dir)?;
         }
@@ -214,12 +215,13 @@ fn order_data(file: &fs::File) -> std::io::Result<()> {
 }
 
 pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
-    OpenOptions::new()
+    use fs_err::os::unix::fs::OpenOptionsExt;
+    fs_err::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
+        .open(dir)?
+        .sync_all()?;
+    Ok(())
 }
 
 /// Sets the permission bits of the regular file at `path`, never through a symlink and never on
@@ -232,35 +234,40 @@ pub fn set_mode_nofollow(path: &Path, mode: u32) -> Result<(), WriteError> {
     let not_a_file = || WriteError::Refused(format!("{} is not a regular file", path.display()));
     match opened {
         Ok(file) => {
-            if !file.metadata().map_err(io_err(path))?.is_file() {
+            let file = fs_err::File::from_parts(file, path);
+            if !file.metadata()?.is_file() {
                 return Err(not_a_file());
             }
-            file.set_permissions(fs::Permissions::from_mode(mode))
-                .map_err(io_err(path))
+            Ok(file.set_permissions(fs::Permissions::from_mode(mode))?)
         }
         // A file we may not read (0000, not root) can still be ours to chmod: lstat says what it is.
         Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
-            let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+            let meta = fs_err::symlink_metadata(path)?;
             if !meta.file_type().is_file() {
                 return Err(not_a_file());
             }
-            fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))
+            Ok(fs_err::set_permissions(
+                path,
+                fs::Permissions::from_mode(mode),
+            )?)
         }
         Err(err) if err.raw_os_error() == Some(libc::ELOOP) => Err(not_a_file()),
-        Err(err) => Err(io_err(path)(err)),
+        Err(err) => Err(failed("open file", path)(err)),
     }
 }
 
-/// Removes `dir` and its sub-folders when they hold no file; never removes a file.
+/// Removes `dir` and its sub-folders when they hold no file; never removes a file, and never
+/// walks through a link (not even one standing at `dir`).
 pub fn remove_empty_dirs(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_empty_dirs(&entry.path());
-            }
+    // Deepest first: a folder is tried once the folders in it are gone.
+    let walk = walkdir::WalkDir::new(dir)
+        .contents_first(true)
+        .follow_root_links(false);
+    for entry in walk.into_iter().flatten() {
+        if entry.file_type().is_dir() {
+            let _ = fs::remove_dir(entry.path());
         }
     }
-    let _ = fs::remove_dir(dir);
 }
 
 #[cfg(test)]
@@ -301,6 +308,31 @@ mod tests {
         assert!(fs::symlink_metadata(&target).unwrap().is_file());
         assert_eq!(fs::read(&target).unwrap(), b"[]");
         assert!(fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    /// Empty folders go, files and their folders stay, and a link standing at the top is not
+    /// walked through (it used to be: the empty folders it led to were removed).
+    #[test]
+    fn empty_folders_are_removed_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("q");
+        fs::create_dir_all(top.join("a/b")).unwrap();
+        fs::create_dir_all(top.join("kept")).unwrap();
+        fs::write(top.join("kept/file"), b"x").unwrap();
+        remove_empty_dirs(&top);
+        assert!(!top.join("a").exists());
+        assert!(top.join("kept/file").exists());
+
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir(outside.path().join("empty")).unwrap();
+        let link = dir.path().join("link");
+        symlink(outside.path(), &link).unwrap();
+        remove_empty_dirs(&link);
+        assert!(outside.path().join("empty").is_dir());
+        assert!(fs::symlink_metadata(&link)
             .unwrap()
             .file_type()
             .is_symlink());

@@ -17,7 +17,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use super::{io_err, WriteError};
+use super::{failed, WriteError};
 
 pub(crate) const PRIVATE_DIR_MODE: u32 = 0o700;
 
@@ -56,14 +56,14 @@ pub fn check_dir(project: &Path, dir: &Path) -> Result<(), WriteError> {
     let mut here = project.to_path_buf();
     for part in parts {
         here.push(part);
-        match fs::symlink_metadata(&here) {
+        match fs_err::symlink_metadata(&here) {
             Ok(meta) if meta.file_type().is_dir() => {}
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(unsafe_dir(project, &here, describe_link(&here)))
             }
             Ok(_) => return Err(unsafe_dir(project, &here, "not a folder".to_string())),
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(io_err(&here)(err)),
+            Err(err) => return Err(err.into()),
         }
     }
     Ok(())
@@ -83,7 +83,7 @@ pub fn resolve_target(project: &Path, path: &Path) -> Result<PathBuf, WriteError
         Ok(meta) if meta.file_type().is_symlink() => {
             let leaves = || WriteError::SymlinkLeavesProject(shown());
             let target = fs::canonicalize(path).map_err(|_| leaves())?;
-            let root = fs::canonicalize(project).map_err(io_err(project))?;
+            let root = fs_err::canonicalize(project)?;
             // The canonical path has no link left in it, so lying under the project is enough.
             if below(&root, &target).is_some_and(|parts| !parts.is_empty()) {
                 Ok(target)
@@ -116,7 +116,7 @@ pub fn manifest_path(project: &Path, shown: &str) -> Result<PathBuf, WriteError>
 pub fn own_dir(state_dir: &Path, dir: &Path) -> Result<(), WriteError> {
     let project = state_dir.parent().unwrap_or(Path::new("/"));
     check_dir(project, state_dir)?;
-    let state_meta = fs::symlink_metadata(state_dir).map_err(io_err(state_dir))?;
+    let state_meta = fs_err::symlink_metadata(state_dir)?;
     let Some(parts) = below(state_dir, dir) else {
         return Err(WriteError::OutsideProject(dir.display().to_string()));
     };
@@ -130,8 +130,9 @@ pub fn own_dir(state_dir: &Path, dir: &Path) -> Result<(), WriteError> {
             // Something stands there already: a folder we made earlier, or a planted link or
             // file, which the check below turns away.
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(io_err(&here)(err)),
+            Err(err) => return Err(failed("create directory", &here)(err)),
         }
+        // Opened by `std`, whose error keeps the errno that tells a file from a folder.
         let opened = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
@@ -144,9 +145,10 @@ pub fn own_dir(state_dir: &Path, dir: &Path) -> Result<(), WriteError> {
             Err(err) if err.raw_os_error() == Some(libc::ENOTDIR) => {
                 return Err(unsafe_dir(project, &here, "not a folder".to_string()))
             }
-            Err(err) => return Err(io_err(&here)(err)),
+            Err(err) => return Err(failed("open directory", &here)(err)),
         };
-        let meta = folder.metadata().map_err(io_err(&here))?;
+        let folder = fs_err::File::from_parts(folder, &here);
+        let meta = folder.metadata()?;
         if !meta.is_dir() {
             return Err(unsafe_dir(project, &here, "not a folder".to_string()));
         }
@@ -161,9 +163,7 @@ pub fn own_dir(state_dir: &Path, dir: &Path) -> Result<(), WriteError> {
             ));
         }
         if meta.permissions().mode() & 0o7777 != PRIVATE_DIR_MODE {
-            folder
-                .set_permissions(fs::Permissions::from_mode(PRIVATE_DIR_MODE))
-                .map_err(io_err(&here))?;
+            folder.set_permissions(fs::Permissions::from_mode(PRIVATE_DIR_MODE))?;
         }
     }
     Ok(())

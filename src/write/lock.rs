@@ -6,17 +6,17 @@
 //! symlink (dangling, pointing outside: a plain `open(O_CREAT)` would create its target) is
 //! refused, and a FIFO, which a plain open would wait on forever, is refused too.
 
-use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::atomic::PRIVATE_FILE_MODE;
 use super::confine::own_dir;
-use super::{doctor_dir, io_err, WriteError, DOCTOR_DIR};
+use super::{doctor_dir, failed, WriteError};
+use crate::paths::DOCTOR_DIR;
 
 pub struct RunLock {
-    _file: File,
+    _file: fs_err::File,
 }
 
 fn not_a_lock(path: &Path, what: &str) -> WriteError {
@@ -26,20 +26,20 @@ fn not_a_lock(path: &Path, what: &str) -> WriteError {
     ))
 }
 
-/// Opens the lock file, creating it if `create`; `Ok(None)` when it does not exist (and not
-/// `create`). Never follows a link, never waits on a FIFO.
-fn open_lock(path: &Path, create: bool) -> Result<Option<File>, WriteError> {
+/// Opens the lock file, creating it if need be. Never follows a link, never waits on a FIFO.
+/// Opened by `std`, whose error keeps the errno that tells a link or a FIFO; then named for
+/// `fs_err`. (Whether a lock is held is asked read-only by `crate::runs`.)
+fn open_lock(path: &Path) -> Result<fs_err::File, WriteError> {
     let opened = OpenOptions::new()
         .read(true)
-        .write(create)
-        .create(create)
+        .write(true)
+        .create(true)
         .truncate(false)
         .mode(PRIVATE_FILE_MODE)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path);
     let file = match opened {
         Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
         Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
             return Err(not_a_lock(path, "a symlink"))
         }
@@ -47,15 +47,16 @@ fn open_lock(path: &Path, create: bool) -> Result<Option<File>, WriteError> {
         Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
             return Err(not_a_lock(path, "a FIFO or socket"))
         }
-        Err(err) => return Err(io_err(path)(err)),
+        Err(err) => return Err(failed("open file", path)(err)),
     };
-    let meta = file.metadata().map_err(io_err(path))?;
+    let file = fs_err::File::from_parts(file, path);
+    let meta = file.metadata()?;
     if !meta.is_file() {
         let what = crate::safe_read::not_a_file(meta.file_type())
             .map_or("not a regular file", |w| w.describe());
         return Err(not_a_lock(path, what));
     }
-    Ok(Some(file))
+    Ok(file)
 }
 
 /// Takes the run lock, creating the doctor's folder (checked: a real folder of ours) and the
@@ -66,29 +67,16 @@ pub fn lock(state_dir: &Path) -> Result<RunLock, WriteError> {
     super::check_own_places(project, state_dir)?;
     let dir = state_dir.join(DOCTOR_DIR);
     own_dir(state_dir, &dir)?;
-    let path = dir.join("lock");
-    let file = open_lock(&path, true)?.ok_or_else(|| not_a_lock(&path, "missing"))?;
+    let path = crate::runs::lock_file(state_dir);
+    let file = open_lock(&path)?;
     // A lock file left 0644 by an older doctor, or narrowed by the umask, is made exactly 0600.
-    file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))
-        .map_err(io_err(&path))?;
+    file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))?;
     match file.try_lock() {
         Ok(()) => {
             doctor_dir(state_dir)?;
             Ok(RunLock { _file: file })
         }
         Err(fs::TryLockError::WouldBlock) => Err(WriteError::Locked(path.display().to_string())),
-        Err(fs::TryLockError::Error(err)) => Err(io_err(&path)(err)),
-    }
-}
-
-/// Whether no doctor holds the run lock now. Opens the lock file read-only and creates nothing;
-/// a missing lock file means no writer ever started or all have ended. Anything else standing
-/// there (a link, a FIFO) cannot tell: `false`, so a live run is never reported as interrupted.
-pub fn lock_is_free(state_dir: &Path) -> bool {
-    let path = state_dir.join(DOCTOR_DIR).join("lock");
-    match open_lock(&path, false) {
-        Ok(Some(file)) => matches!(file.try_lock_shared(), Ok(())),
-        Ok(None) => true,
-        Err(_) => false,
+        Err(fs::TryLockError::Error(err)) => Err(failed("lock", &path)(err)),
     }
 }

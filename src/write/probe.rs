@@ -2,7 +2,6 @@
 //! a FIFO planted where a file should be is reported as one, not opened for reading (see
 //! `crate::safe_read`), and the read is capped by the bytes read, not by an earlier `stat`.
 
-use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -10,7 +9,8 @@ use std::path::Path;
 use crate::safe_read::{read_regular, ReadError};
 use crate::source::V8_MAX_STRING_BYTES;
 
-use super::{io_err, sha256_hex, WriteError};
+use super::{failed, WriteError};
+use crate::digest::sha256_hex;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Now {
@@ -42,9 +42,9 @@ impl Now {
 
 /// Reads what is at `path` now, following a final symlink (a target the caller resolved).
 pub fn now(path: &Path) -> Result<Now, WriteError> {
-    match fs::symlink_metadata(path) {
+    match fs_err::symlink_metadata(path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Now::Missing),
-        Err(err) => return Err(io_err(path)(err)),
+        Err(err) => return Err(err.into()),
         Ok(_) => {}
     }
     match read_regular(path, V8_MAX_STRING_BYTES) {
@@ -56,7 +56,7 @@ pub fn now(path: &Path) -> Result<Now, WriteError> {
         Err(ReadError::Io(err)) if err.raw_os_error() == Some(libc::ELOOP) => Ok(Now::Other),
         Err(ReadError::NotAFile(_)) => Ok(Now::Other),
         Err(ReadError::TooLarge { .. }) => Ok(Now::Other),
-        Err(ReadError::Io(err)) => Err(io_err(path)(err)),
+        Err(ReadError::Io(err)) => Err(failed("read file", path)(err)),
     }
 }
 

@@ -1,19 +1,17 @@
-//! Runs a killed doctor left in progress: found by a check (read-only) and rolled back by the
-//! next `--fix`, `-i` or `undo` before anything else.
-//!
-//! "Is its writer gone?" is answered by the run lock, not by the recorded pid: a writer holds
-//! `.instar/doctor/lock` for its whole run and the kernel releases it when the process dies, so
-//! if the lock can be taken, no writer is alive. A pid can be reused; a released lock cannot lie.
+//! Runs a killed doctor left in progress: found by a check (read-only, `crate::runs::interrupted`)
+//! and rolled back by the next `--fix`, `-i` or `undo` before anything else. Holding the run
+//! lock, every other writer is gone, so every run still in progress is rolled back.
 
 use std::fs;
 use std::path::Path;
 
 use super::atomic::{remove_empty_dirs, temp_parts};
 use super::confine::manifest_path;
-use super::lock::lock_is_free;
-use super::manifest::{self, runs, write_manifest, Manifest, RunStatus};
+use super::manifest::write_manifest;
 use super::transaction::{restore, Kept};
-use super::{lock, RunLock, WriteError, DOCTOR_DIR};
+use super::{lock, RunLock, WriteError};
+use crate::paths::DOCTOR_DIR;
+use crate::runs::{self, RunStatus};
 
 /// A run found in progress and rolled back.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,19 +40,6 @@ impl Recovered {
     }
 }
 
-/// Runs left in progress by a writer that is gone, newest first. Reads only (a check calls it).
-/// From inside a fix run the lock is ours and held, so its own run is never reported.
-pub fn interrupted_runs(state_dir: &Path) -> Vec<Manifest> {
-    let in_progress: Vec<Manifest> = runs(state_dir)
-        .into_iter()
-        .filter(|m| m.status == RunStatus::InProgress)
-        .collect();
-    if in_progress.is_empty() || !lock_is_free(state_dir) {
-        return Vec::new();
-    }
-    in_progress
-}
-
 /// Takes the lock and rolls back every interrupted run. Creates nothing when the doctor's folder
 /// does not exist (no doctor ever wrote here, so nothing can be half-done).
 pub fn recover_interrupted(
@@ -77,11 +62,11 @@ pub fn recover_locked(
     _held: &RunLock,
 ) -> Result<Vec<Recovered>, WriteError> {
     let mut recovered = Vec::new();
-    for mut run in runs(state_dir)
+    for mut run in runs::all(state_dir)
         .into_iter()
         .filter(|m| m.status == RunStatus::InProgress)
     {
-        let run_dir = manifest::run_dir(state_dir, &run.run_id);
+        let run_dir = runs::run_dir(state_dir, &run.run_id);
         let done = restore(project_dir, state_dir, &run_dir, &run)?;
         // The killed writer's temp files next to its targets hold bytes that never landed.
         if let Some(pid) = run.pid.filter(|pid| *pid != std::process::id()) {
@@ -93,7 +78,7 @@ pub fn recover_locked(
         }
         run.status = RunStatus::RolledBack;
         write_manifest(state_dir, &run_dir, &run)?;
-        remove_empty_dirs(&manifest::quarantine_dir(state_dir, &run.run_id));
+        remove_empty_dirs(&runs::quarantine_dir(state_dir, &run.run_id));
         recovered.push(Recovered {
             restored: run.files.iter().map(|f| f.path.clone()).collect(),
             undoes: run.undoes,
@@ -128,26 +113,21 @@ fn remove_temp_files_of(path: &Path, pid: u32) {
 fn sweep_doctor_dir(state_dir: &Path) {
     let doctor = state_dir.join(DOCTOR_DIR);
     let quarantine = doctor.join("quarantine");
-    let mut stack = vec![doctor];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // The quarantine holds temp files of ours that a run moved there on purpose
-            // (leftovers, planted links): they are kept for `undo`, never swept.
-            if kind.is_dir() && entry.path() != quarantine {
-                stack.push(entry.path());
-            } else if temp_parts(&name).is_some_and(|(_, pid)| pid != std::process::id()) {
-                let _ = fs::remove_file(entry.path());
-            }
+    // The quarantine holds temp files of ours that a run moved there on purpose (leftovers,
+    // planted links): they are kept for `undo`, never swept. A linked folder is not walked into.
+    let walk = walkdir::WalkDir::new(&doctor)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| e.path() != quarantine);
+    for entry in walk.flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_dir()
+            && temp_parts(&name).is_some_and(|(_, pid)| pid != std::process::id())
+        {
+            let _ = fs::remove_file(entry.path());
         }
     }
-    if let Ok(entries) = fs::read_dir(manifest::runs_dir(state_dir)) {
+    if let Ok(entries) = fs::read_dir(runs::runs_dir(state_dir)) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir())
                 && fs::symlink_metadata(entry.path().join("manifest.json")).is_err()

@@ -3,6 +3,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::*;
+use crate::digest::sha256_hex;
+use crate::runs::{self, RunStatus};
 
 fn agent() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -75,7 +77,7 @@ fn rollback_restores_bytes_modes_and_quarantined_files() {
     assert_eq!(fs::read(&temp).unwrap(), b"x");
     assert!(!state.join("new.json").exists());
     // The run stays on record, marked rolled back, and is not something to undo.
-    let all = runs(&state);
+    let all = runs::all(&state);
     assert_eq!(all.len(), 1);
     assert_eq!(
         (all[0].run_id.as_str(), all[0].status),
@@ -97,7 +99,7 @@ fn the_manifest_names_every_file_before_the_first_change() {
     fs::write(&a, b"[1]").unwrap();
     let mut tx = Transaction::begin(&project, &state).unwrap();
     tx.prepare(&[a.clone(), b.clone()]).unwrap();
-    let recorded = runs(&state);
+    let recorded = runs::all(&state);
     assert_eq!(recorded.len(), 1);
     let m = &recorded[0];
     assert_eq!(m.status, RunStatus::InProgress);
@@ -118,7 +120,7 @@ fn the_manifest_names_every_file_before_the_first_change() {
     tx.write(&b, b"{}").unwrap();
     tx.commit().unwrap();
     drop(tx);
-    assert_eq!(runs(&state)[0].status, RunStatus::Committed);
+    assert_eq!(runs::all(&state)[0].status, RunStatus::Committed);
 }
 
 #[test]
@@ -216,11 +218,11 @@ fn an_in_progress_run_is_interrupted_only_when_its_lock_is_free() {
     let (jobs, created) = killed_run(&project, &state);
     let held = lock(&state).unwrap();
     assert!(
-        interrupted_runs(&state).is_empty(),
+        runs::interrupted(&state).is_empty(),
         "a live writer's run is not interrupted"
     );
     drop(held);
-    let found = interrupted_runs(&state);
+    let found = runs::interrupted(&state);
     assert_eq!(found.len(), 1);
     let recovered = recover_interrupted(&project, &state).unwrap();
     assert_eq!(recovered.len(), 1);
@@ -228,8 +230,8 @@ fn an_in_progress_run_is_interrupted_only_when_its_lock_is_free() {
     assert_eq!(fs::read(&jobs).unwrap(), b"[1]");
     assert_eq!(mode(&jobs), 0o640);
     assert!(!created.exists());
-    assert!(interrupted_runs(&state).is_empty());
-    assert_eq!(runs(&state)[0].status, RunStatus::RolledBack);
+    assert!(runs::interrupted(&state).is_empty());
+    assert_eq!(runs::all(&state)[0].status, RunStatus::RolledBack);
 }
 
 #[test]
@@ -259,7 +261,7 @@ fn a_run_that_changed_nothing_records_nothing() {
     let (_d, project, state) = agent();
     let mut tx = Transaction::begin(&project, &state).unwrap();
     assert_eq!(tx.commit().unwrap(), None);
-    assert!(runs(&state).is_empty());
+    assert!(runs::all(&state).is_empty());
 }
 
 #[test]
@@ -275,4 +277,45 @@ fn symlinks_leaving_the_project_are_not_written_through() {
         Err(WriteError::SymlinkLeavesProject(_))
     ));
     assert_eq!(fs::read(&target).unwrap(), b"[]");
+}
+
+/// `fs_err` keeps an error's kind but not its errno: a full disk must still read as one
+/// (the run then says "no space left on the disk" before what it rolled back).
+#[test]
+fn a_full_disk_is_recognised_through_fs_err() {
+    use std::io::{Error, ErrorKind};
+    for kind in [ErrorKind::StorageFull, ErrorKind::QuotaExceeded] {
+        // What `fs_err` returns: the kind of the original error, no raw errno.
+        let wrapped = WriteError::Fs(Error::new(kind, "failed to write to file `x`"));
+        assert!(wrapped.is_no_space(), "{kind:?}");
+    }
+    let raw = WriteError::Io {
+        step: "write to file",
+        path: PathBuf::from("x"),
+        source: Error::from_raw_os_error(libc::ENOSPC),
+    };
+    assert!(raw.is_no_space());
+    let denied = WriteError::Fs(Error::new(ErrorKind::PermissionDenied, "x"));
+    assert!(!denied.is_no_space());
+}
+
+/// An error names the step that failed and the file, in `fs_err`'s words whichever made it.
+#[test]
+fn a_failed_write_names_its_step_and_its_file() {
+    let (_d, _p, state) = agent();
+    let missing = state.join("no-such-folder").join("jobs.json");
+    let err = write_atomic(&missing, b"[]", 0o644)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("failed to create file `"), "{err}");
+    assert!(
+        err.contains("no-such-folder/.jobs.json.instar-doctor."),
+        "{err}"
+    );
+    let from = state.join("gone.json");
+    let err = WriteError::from(fs_err::rename(&from, state.join("x")).unwrap_err()).to_string();
+    assert!(
+        err.starts_with(&format!("failed to rename file from `{}`", from.display())),
+        "{err}"
+    );
 }

@@ -18,12 +18,13 @@ use super::atomic::{
     write_atomic_streamed, PRIVATE_FILE_MODE,
 };
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
-use super::manifest::{
-    self, new_run_id, write_manifest, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus,
-};
+use super::manifest::{new_run_id, write_manifest};
 use super::probe::{hash_now, now, Now};
-use super::{doctor_dir, io_err, lock, sha256_hex, RunLock, WriteError, DOCTOR_DIR};
+use super::{doctor_dir, lock, RunLock, WriteError};
+use crate::digest::sha256_hex;
 use crate::failpoint;
+use crate::paths::DOCTOR_DIR;
+use crate::runs::{self, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus};
 
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
@@ -128,8 +129,8 @@ impl Transaction {
         Ok(Transaction {
             project_dir: project_dir.to_path_buf(),
             state_dir: state_dir.to_path_buf(),
-            run_dir: manifest::run_dir(state_dir, &run_id),
-            quarantine_dir: manifest::quarantine_dir(state_dir, &run_id),
+            run_dir: runs::run_dir(state_dir, &run_id),
+            quarantine_dir: runs::quarantine_dir(state_dir, &run_id),
             manifest: Manifest {
                 run_id,
                 doctor_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -162,28 +163,20 @@ impl Transaction {
     /// liveness test, which a reused pid would fool) — or was planted by the tree: a symlink or
     /// FIFO under our name is moved as it is (the link itself, never its target).
     pub fn sweep_own_temp_files(&mut self) -> Result<(), WriteError> {
-        let mut stack = vec![(self.state_dir.clone(), 0)];
-        let mut found = Vec::new();
-        while let Some((dir, depth)) = stack.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let name = entry.file_name().to_string_lossy().into_owned();
-                // The entry's own type (lstat): a linked folder is not walked into.
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                if kind.is_dir() {
-                    if depth < 3 && name != DOCTOR_DIR {
-                        stack.push((path, depth + 1));
-                    }
-                } else if temp_parts(&name).is_some() {
-                    found.push(path);
-                }
-            }
-        }
+        // Four levels below the state folder (instar's files live in its first two), not the
+        // doctor's own folder. Each entry's own type (lstat): a linked folder is not walked into,
+        // and an unreadable one is passed over.
+        let walk = walkdir::WalkDir::new(&self.state_dir)
+            .min_depth(1)
+            .max_depth(4)
+            .into_iter()
+            .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == DOCTOR_DIR));
+        let mut found: Vec<PathBuf> = walk
+            .flatten()
+            .filter(|e| !e.file_type().is_dir())
+            .filter(|e| temp_parts(&e.file_name().to_string_lossy()).is_some())
+            .map(walkdir::DirEntry::into_path)
+            .collect();
         found.sort();
         self.prepare(&found)?;
         for path in found {
@@ -439,7 +432,7 @@ impl Transaction {
         self.still_as_known(to, &real_to)?;
         let moving = self.last_known(&self.display(from));
         self.record_written(to, moving.clone())?;
-        fs::rename(&real_from, &real_to).map_err(io_err(&real_from))?;
+        fs_err::rename(&real_from, &real_to)?;
         self.known.insert(self.display(from), None);
         self.known.insert(self.display(to), moving);
         sync_dir(real_to.parent().unwrap_or(Path::new(".")))?;
@@ -471,7 +464,7 @@ impl Transaction {
         });
         self.write_manifest()?;
         self.recorded = true;
-        fs::rename(path, &to).map_err(io_err(path))?;
+        fs_err::rename(path, &to)?;
         if fs::symlink_metadata(&to).is_ok_and(|m| m.is_file()) {
             // The doctor's folder holds only private files; the mode to restore is recorded.
             let _ = set_mode_nofollow(&to, PRIVATE_FILE_MODE);
@@ -638,7 +631,7 @@ pub(crate) fn restore(
                 if let (true, Some(mode)) = (meta.is_file(), recorded_mode(manifest, &q.from)) {
                     set_mode_nofollow(&from, mode)?;
                 }
-                fs::rename(&from, &to).map_err(io_err(&from))?;
+                fs_err::rename(&from, &to)?;
                 done.touched += 1;
             }
             Ok(_) => done.kept.push(Kept {
@@ -683,7 +676,7 @@ pub(crate) fn restore(
             (_, false) => match state {
                 Now::Missing => {}
                 _ if ours(&state) => {
-                    fs::remove_file(&path).map_err(io_err(&path))?;
+                    fs_err::remove_file(&path)?;
                     done.touched += 1;
                 }
                 _ => done.kept.push(Kept {
@@ -700,16 +693,16 @@ pub(crate) fn restore(
 /// only when the two are on different file systems.
 fn put_back(copy: &Path, real: &Path, mode: u32) -> Result<(), WriteError> {
     set_mode_nofollow(copy, mode)?;
-    match fs::rename(copy, real) {
+    match fs_err::rename(copy, real) {
         Ok(()) => sync_dir(real.parent().unwrap_or(Path::new("."))),
-        Err(err) if err.raw_os_error() == Some(libc::EXDEV) => {
+        Err(err) if err.kind() == std::io::ErrorKind::CrossesDevices => {
             let bytes = match now(copy)? {
                 Now::File { bytes, .. } => bytes,
-                _ => return Err(io_err(copy)(err)),
+                _ => return Err(err.into()),
             };
             write_atomic(real, &bytes, mode)
         }
-        Err(err) => Err(io_err(copy)(err)),
+        Err(err) => Err(err.into()),
     }
 }
 

@@ -1,0 +1,28 @@
+//! Content digests: the SHA-256 of a file's bytes, in lowercase hex. A leaf every layer may use:
+//! writing records a file's hash before and after a run, and SARIF fingerprints a finding with
+//! one, so neither needs the other to hash.
+
+use sha2::{Digest, Sha256};
+
+/// The lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    // By table, into one string: SARIF takes one per finding (issue #11).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn is_the_lowercase_hex_of_the_digest() {
+        assert_eq!(
+            super::sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

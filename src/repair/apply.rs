@@ -1,0 +1,273 @@
+//! Applying a pass: the chosen findings' fixes written through the run's `Transaction`, each
+//! shared fix once, every file backed up before the first of them changes; then each finding
+//! marked with what became of its fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, FixStatus, Span};
+use crate::engine::{Context, Report};
+use crate::fix::{apply_edits, Change, Fix};
+use crate::write::{Transaction, WriteError};
+
+/// What became of each chosen finding's fix: applied, or refused with the reason.
+pub(super) type Outcomes = Vec<Result<(), String>>;
+
+/// The changes of a pass, grouped for writing: every edit of a file together (applied to its
+/// diagnosed bytes in one write), the other changes after, each with the slot (the place in
+/// `chosen`) of the finding that owns its fix.
+struct Grouped<'r> {
+    /// Each shared fix is applied once, by the first finding chosen for it (its owner).
+    owner: HashMap<&'r Fix, usize>,
+    edits: BTreeMap<PathBuf, Vec<(Span, &'r str, usize)>>,
+    later: Vec<(&'r Change, usize)>,
+}
+
+impl<'r> Grouped<'r> {
+    fn of(report: &'r Report, chosen: &[usize]) -> Self {
+        let mut grouped = Grouped {
+            owner: HashMap::new(),
+            edits: BTreeMap::new(),
+            later: Vec::new(),
+        };
+        for (slot, &i) in chosen.iter().enumerate() {
+            let Some(fix) = &report.diagnostics[i].fix else {
+                continue;
+            };
+            if grouped.owner.contains_key(fix) {
+                continue;
+            }
+            grouped.owner.insert(fix, slot);
+            for change in fix.changes() {
+                match change {
+                    Change::Edit {
+                        file,
+                        span,
+                        replacement,
+                    } => grouped.edits.entry(file.clone()).or_default().push((
+                        span.clone(),
+                        replacement.as_str(),
+                        slot,
+                    )),
+                    other => grouped.later.push((other, slot)),
+                }
+            }
+        }
+        grouped
+    }
+
+    /// Every file the pass may change (both ends of a rename).
+    fn paths(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self.edits.keys().cloned().collect();
+        for (change, _) in &self.later {
+            match change {
+                Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
+                other => paths.extend(other.file().cloned()),
+            }
+        }
+        paths
+    }
+
+    /// A file written and chmod-ed in the same pass is written with its final mode, so it never
+    /// appears with a mode it has neither before nor after the run (a wrapper without its exec
+    /// bit).
+    fn final_modes(&self) -> HashMap<&'r Path, u32> {
+        self.later
+            .iter()
+            .filter_map(|(change, _)| match *change {
+                Change::SetMode { file, mode } => Some((file.as_path(), *mode)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Each chosen finding's result so far, and whether any change of its fix has landed (a later
+/// refusal then rolls the run back rather than leave the fix half-applied).
+struct Progress {
+    results: Outcomes,
+    touched: Vec<bool>,
+}
+
+impl Progress {
+    fn fail(&mut self, slots: impl Iterator<Item = usize>, reason: String) {
+        for slot in slots {
+            self.results[slot] = Err(reason.clone());
+        }
+    }
+
+    /// A change of the fixes in `slots` was written, or refused: a refusal of the file alone
+    /// fails those fixes (when none of their changes landed yet); anything else stops the run.
+    fn landed(
+        &mut self,
+        slots: &[usize],
+        written: Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
+        match written {
+            Ok(()) => slots.iter().for_each(|&s| self.touched[s] = true),
+            // A fix refused after some of its changes landed would stay half-applied (one key
+            // of a swap moved): the whole run is rolled back instead.
+            Err(err) if err.refuses_one_file() && !slots.iter().any(|&s| self.touched[s]) => {
+                self.fail(slots.iter().copied(), err.to_string())
+            }
+            Err(other) => return Err(other),
+        }
+        Ok(())
+    }
+}
+
+/// Applies the chosen findings' fixes; one result per chosen finding. A fix that cannot be
+/// applied safely (a symlink leaving the project, a file another writer changed since it was
+/// diagnosed: see `WriteError::refuses_one_file`) fails alone, with the reason, and the run goes
+/// on; anything else (a full disk, a linked folder) aborts the run.
+///
+/// A file changed under us is skipped, not retried: the final re-check reports it as it is now
+/// (exit 1 when findings remain, 0 when the other writer fixed it), and its fix reads `failed`
+/// with "changed while the doctor was fixing it". Retrying would race the other writer again.
+pub(super) fn apply(
+    cx: &Context,
+    tx: &mut Transaction,
+    report: &Report,
+    chosen: &[usize],
+) -> Result<Outcomes, WriteError> {
+    let mut grouped = Grouped::of(report, chosen);
+    back_up(cx, tx, &grouped)?;
+    let final_modes = grouped.final_modes();
+    let mut progress = Progress {
+        results: vec![Ok(()); chosen.len()],
+        touched: vec![false; chosen.len()],
+    };
+    write_edits(cx, tx, &grouped, &final_modes, &mut progress)?;
+    // Contents first, then renames (in each fix's own order: the sort is stable), then modes and
+    // moves, so a chmod applies to the file that ends up at its path.
+    grouped.later.sort_by_key(|(change, _)| match change {
+        Change::Write { .. } => 0,
+        Change::Rename { .. } => 1,
+        Change::SetMode { .. } => 2,
+        Change::QuarantineData { .. } => 3,
+        Change::Quarantine { .. } | Change::Edit { .. } => 4,
+    });
+    for &(change, slot) in &grouped.later {
+        // A fix that failed already makes no further change.
+        if progress.results[slot].is_err() {
+            continue;
+        }
+        crate::failpoint::hit("between-files");
+        let written = make_change(tx, change, &final_modes);
+        progress.landed(&[slot], written)?;
+    }
+    Ok(share_results(
+        report,
+        chosen,
+        &grouped.owner,
+        progress.results,
+    ))
+}
+
+/// Every file of the pass is backed up and named in the in-progress manifest before the first
+/// of them changes, each known by the bytes the checks read: a file is backed up and changed
+/// only while it still holds them.
+fn back_up(cx: &Context, tx: &mut Transaction, grouped: &Grouped<'_>) -> Result<(), WriteError> {
+    for file in grouped.edits.keys() {
+        tx.expect_diagnosed(file, cx.bytes_of(file).as_deref().map(Vec::as_slice));
+    }
+    for (change, _) in &grouped.later {
+        if let Change::Write { file, .. } = change {
+            tx.expect_diagnosed(file, cx.bytes_of(file).as_deref().map(Vec::as_slice));
+        }
+    }
+    tx.prepare(&grouped.paths())
+}
+
+/// Each edited file, written once with all its edits applied to the bytes the checks read.
+fn write_edits(
+    cx: &Context,
+    tx: &mut Transaction,
+    grouped: &Grouped<'_>,
+    final_modes: &HashMap<&Path, u32>,
+    progress: &mut Progress,
+) -> Result<(), WriteError> {
+    for (file, file_edits) in &grouped.edits {
+        crate::failpoint::hit("between-files");
+        let diagnosed = cx.bytes_of(file);
+        let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
+        let plain: Vec<(Span, &str)> = file_edits.iter().map(|(s, r, _)| (s.clone(), *r)).collect();
+        let slots: Vec<usize> = file_edits.iter().map(|e| e.2).collect();
+        let new = match apply_edits(original, &plain) {
+            Ok(new) => new,
+            Err(err) => {
+                progress.fail(slots.into_iter(), err.to_string());
+                continue;
+            }
+        };
+        let written = tx.write_with_mode(file, &new, final_modes.get(file.as_path()).copied());
+        progress.landed(&slots, written)?;
+    }
+    Ok(())
+}
+
+/// One change other than an edit, through the transaction.
+fn make_change(
+    tx: &mut Transaction,
+    change: &Change,
+    final_modes: &HashMap<&Path, u32>,
+) -> Result<(), WriteError> {
+    match change {
+        Change::Write { file, contents } => {
+            tx.write_with_mode(file, contents, final_modes.get(file.as_path()).copied())
+        }
+        Change::SetMode { file, mode } => tx.set_mode(file, *mode),
+        Change::Rename { from, to } => tx.rename(from, to),
+        Change::Quarantine { file } => tx.quarantine(file),
+        Change::QuarantineData { name, contents } => {
+            tx.save_to_quarantine(name, contents);
+            Ok(())
+        }
+        Change::Edit { .. } => Ok(()),
+    }
+}
+
+/// Every finding chosen for a shared fix gets the shared fix's result.
+fn share_results(
+    report: &Report,
+    chosen: &[usize],
+    owner: &HashMap<&Fix, usize>,
+    mut results: Outcomes,
+) -> Outcomes {
+    for (slot, &i) in chosen.iter().enumerate() {
+        let owned_by = report.diagnostics[i]
+            .fix
+            .as_ref()
+            .and_then(|fix| owner.get(fix).copied());
+        if let Some(owned_by) = owned_by.filter(|&o| o != slot) {
+            results[slot] = results[owned_by].clone();
+        }
+    }
+    results
+}
+
+/// The `chosen` findings of `diagnostics` (indexes in ascending order), each marked with what
+/// became of its fix (`outcomes`, one per chosen finding), in that order.
+pub(super) fn take_handled(
+    diagnostics: Vec<Diagnostic>,
+    chosen: &[usize],
+    outcomes: Outcomes,
+) -> Vec<Diagnostic> {
+    debug_assert!(chosen.windows(2).all(|w| w[0] < w[1]));
+    let mut picks = chosen.iter().zip(outcomes).peekable();
+    let mut handled = Vec::with_capacity(chosen.len());
+    for (i, mut d) in diagnostics.into_iter().enumerate() {
+        let Some((_, outcome)) = picks.next_if(|(&at, _)| at == i) else {
+            continue;
+        };
+        match outcome {
+            Ok(()) => d.fix_status = FixStatus::Applied,
+            Err(reason) => {
+                d.fix_status = FixStatus::Failed;
+                d = d.add_help(format!("the fix was not applied: {reason}"));
+            }
+        }
+        handled.push(d);
+    }
+    handled
+}

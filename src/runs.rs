@@ -1,0 +1,196 @@
+//! The doctor's record of its fix runs, read side: where the records live under
+//! `.instar/doctor/`, what a run's `manifest.json` says, and which runs a killed doctor left in
+//! progress. Reads only: the engine asks it for the `doctor` check (through `Context`), writing
+//! and the commands for the runs to recover or undo; `src/write/` alone writes records.
+//!
+//! A run's `status` is its commit protocol: `in-progress` is written (fsynced) before the run's
+//! first change and names every file the run is about to touch with its old hash, mode and
+//! backup, so a run killed at any step can be rolled back exactly; `committed` is written only
+//! after the final re-check. Manifests written before statuses existed say `applied` (or nothing)
+//! and count as committed, so their runs stay undoable.
+//!
+//! "Is its writer gone?" is answered by the run lock, not by the recorded pid: a writer holds
+//! `.instar/doctor/lock` for its whole run and the kernel releases it when the process dies, so
+//! if the lock can be taken, no writer is alive. A pid can be reused; a released lock cannot lie.
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::DOCTOR_DIR;
+use crate::safe_read::read_regular;
+
+/// One file a run touched (or is about to touch).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    /// Path relative to the project (or absolute outside it).
+    pub path: String,
+    /// False for a file the run creates: a rollback removes it.
+    pub existed: bool,
+    pub mode: Option<u32>,
+    pub sha256_before: Option<String>,
+    /// Set when the run commits; `None` while it is in progress.
+    pub sha256_after: Option<String>,
+    /// What the run wrote (or is about to write) there, recorded before each change: a rollback
+    /// puts the backup back only over these bytes, so another writer's later edit is never lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256_written: Option<String>,
+    /// The copy under the run folder, relative to it.
+    pub backup: Option<String>,
+    pub symlink_target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QuarantineRecord {
+    pub from: String,
+    /// Relative to the state folder.
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FixRecord {
+    pub code: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Recorded before the first change; a run found in this state with no live writer was
+    /// interrupted and is rolled back.
+    InProgress,
+    /// Done and re-checked. `applied` is what manifests said before statuses existed, and a
+    /// manifest with no status at all is one of those.
+    #[default]
+    #[serde(alias = "applied")]
+    Committed,
+    /// Put back by the run itself (a failed verification, Ctrl-C) or by the next doctor.
+    RolledBack,
+    /// Put back by `undo`.
+    Undone,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::InProgress => "in-progress",
+            RunStatus::Committed => "committed",
+            RunStatus::RolledBack => "rolled-back",
+            RunStatus::Undone => "undone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub run_id: String,
+    pub doctor_version: String,
+    #[serde(default)]
+    pub status: RunStatus,
+    /// The writer's process id: names the temp files it may have left next to its targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// For the run an `undo` made: the run it undid. Its backups are the files `undo`
+    /// overwrote, so undoing it brings them back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    pub files: Vec<FileRecord>,
+    /// Whether each change's `sha256_written` is recorded before the change (every run since
+    /// they existed). When it is, a file holding neither its old nor its written bytes was
+    /// changed by someone else and a rollback keeps it; older manifests are restored as before.
+    #[serde(default)]
+    pub records_writes: bool,
+    #[serde(default)]
+    pub quarantined: Vec<QuarantineRecord>,
+    /// Files of data saved into the quarantine (e.g. jobs.invalid.json), relative to the state folder.
+    #[serde(default)]
+    pub saved: Vec<String>,
+    #[serde(default)]
+    pub fixes: Vec<FixRecord>,
+}
+
+pub fn runs_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join(DOCTOR_DIR).join("runs")
+}
+
+pub fn run_dir(state_dir: &Path, run_id: &str) -> PathBuf {
+    runs_dir(state_dir).join(run_id)
+}
+
+pub fn quarantine_dir(state_dir: &Path, run_id: &str) -> PathBuf {
+    state_dir.join(DOCTOR_DIR).join("quarantine").join(run_id)
+}
+
+/// The record of run `run_id`.
+pub fn manifest_file(state_dir: &Path, run_id: &str) -> PathBuf {
+    run_dir(state_dir, run_id).join("manifest.json")
+}
+
+/// The run lock every writer holds for its whole run.
+pub fn lock_file(state_dir: &Path) -> PathBuf {
+    state_dir.join(DOCTOR_DIR).join("lock")
+}
+
+/// A manifest is a few lines per file touched; anything larger is not one of ours.
+const MANIFEST_CAP: u64 = 64 << 20;
+
+/// Runs recorded under `.instar/doctor/runs/`, newest first. Reads only, and never blocks: a
+/// FIFO or a link planted as a run folder or manifest is skipped.
+pub fn all(state_dir: &Path) -> Vec<Manifest> {
+    let mut manifests: Vec<Manifest> = fs::read_dir(runs_dir(state_dir))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let path = e.path().join("manifest.json");
+            fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
+            read_regular(&path, MANIFEST_CAP)
+                .ok()
+                .map(|(bytes, _)| bytes)
+        })
+        .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+        .collect();
+    manifests.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    manifests
+}
+
+/// Whether `run` was undone: marked so, or undone by a committed undo run whose mark on `run`
+/// did not reach the disk (the undo run's commit is the point where the undo happened).
+pub fn is_undone(run: &Manifest, all: &[Manifest]) -> bool {
+    run.status == RunStatus::Undone
+        || all.iter().any(|other| {
+            other.status == RunStatus::Committed && other.undoes.as_deref() == Some(&run.run_id)
+        })
+}
+
+/// Runs left in progress by a writer that is gone, newest first. Reads only (a check asks, through
+/// `Context`). From inside a fix run the lock is ours and held, so its own run is never reported.
+pub fn interrupted(state_dir: &Path) -> Vec<Manifest> {
+    let in_progress: Vec<Manifest> = all(state_dir)
+        .into_iter()
+        .filter(|m| m.status == RunStatus::InProgress)
+        .collect();
+    if in_progress.is_empty() || !lock_is_free(state_dir) {
+        return Vec::new();
+    }
+    in_progress
+}
+
+/// Whether no doctor holds the run lock now. Opens the lock file read-only and creates nothing;
+/// a missing lock file means no writer ever started or all have ended. Anything else standing
+/// there (a link, a FIFO: never followed, never waited on) cannot tell: `false`, so a live run is
+/// never reported as interrupted.
+fn lock_is_free(state_dir: &Path) -> bool {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(lock_file(state_dir));
+    match opened {
+        Ok(file) => file.metadata().is_ok_and(|m| m.is_file()) && file.try_lock_shared().is_ok(),
+        Err(err) => err.kind() == io::ErrorKind::NotFound,
+    }
+}
