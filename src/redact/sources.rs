@@ -20,10 +20,6 @@ pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
     lines: HashMap<PathBuf, Arc<LineIndex>>,
     shown: HashMap<PathBuf, String>,
-    /// `redact_text` of texts met before (`None`: unchanged): a check's messages may repeat
-    /// word for word. Emptied when full, so texts that never repeat (messages naming their
-    /// job) cost a bounded amount of memory.
-    prose: HashMap<String, Option<String>>,
     /// Shared texts scrubbed, by buffer (`scrub_shared`), the oldest dropped when full.
     shared: Vec<(Arc<str>, Option<Arc<str>>)>,
     /// The last file asked about and its source: a report's findings come file by file, and
@@ -33,9 +29,6 @@ pub struct Sources {
     /// per finding's text otherwise.
     last_key_file: Option<(PathBuf, bool)>,
 }
-
-/// How many distinct texts `Sources::prose` keeps.
-const PROSE_MEMO: usize = 256;
 
 /// How many shared texts `Sources::shared` keeps: a few codes' helps and titles at a time.
 const SHARED_MEMO: usize = 16;
@@ -94,10 +87,10 @@ impl Sources {
         self.scrub_with(text, &quoted).into_owned()
     }
 
-    /// `text` with its spelled-out secrets hidden (`redact_text`, remembered for texts that
-    /// repeat) and then the `quoted` ones (`quotable`); borrowed when nothing was hidden.
+    /// `text` with its spelled-out secrets hidden (`redact_text`) and then the `quoted` ones
+    /// (`quotable`); borrowed when nothing was hidden.
     fn scrub_with<'t>(&mut self, text: &'t str, quoted: &[String]) -> Cow<'t, str> {
-        let text = self.redact_prose(text);
+        let text = redact::redact_prose(text).map_or(Cow::Borrowed(text), Cow::Owned);
         if quoted.iter().all(|q| q.len() < 2) {
             // Nothing `scrub_quoted` would look for.
             return text;
@@ -151,23 +144,6 @@ impl Sources {
             })
             .map(text_of)
             .collect()
-    }
-
-    /// `redact::redact_text`, remembered for texts that repeat; borrowed when unchanged.
-    fn redact_prose<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
-        let done = match self.prose.get(text) {
-            Some(done) => done.clone(),
-            None => {
-                let done = redact::redact_text(text);
-                let done = (done != text).then_some(done);
-                if self.prose.len() >= PROSE_MEMO {
-                    self.prose.clear();
-                }
-                self.prose.insert(text.to_string(), done.clone());
-                done
-            }
-        };
-        done.map_or(Cow::Borrowed(text), Cow::Owned)
     }
 
     /// A shared text (help, label, fix title) scrubbed, remembered by its buffer while nothing
@@ -239,30 +215,6 @@ fn near_spans(d: &Diagnostic) -> Vec<Span> {
             .filter_map(|l| l.span.clone()),
     );
     near
-}
-
-#[cfg(test)]
-mod prose_memo_tests {
-    use super::*;
-
-    #[test]
-    fn a_remembered_text_is_redacted_the_same_and_the_memo_stays_bounded() {
-        let mut sources = Sources::default();
-        let secret = "set \"authToken\": \"sk-live-0123456789abcdef0123456789\" again";
-        let first = sources.redact_prose(secret);
-        assert_eq!(first, redact::redact_text(secret));
-        assert!(!first.contains("0123456789abcdef"), "{first}");
-        assert_eq!(sources.redact_prose(secret), first, "from the memo");
-        for i in 0..PROSE_MEMO * 3 {
-            sources.redact_prose(&format!("job \"job-{i}\" is broken"));
-            assert!(sources.prose.len() <= PROSE_MEMO);
-        }
-        assert_eq!(
-            sources.redact_prose(secret),
-            first,
-            "after the memo was emptied"
-        );
-    }
 }
 
 #[cfg(test)]
