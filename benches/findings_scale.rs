@@ -98,14 +98,15 @@ fn write_corpus(path: &Path, jobs: usize) {
     out.write_all(b"\n]\n").unwrap();
 }
 
-/// Wall seconds, peak RSS in bytes and exit code of one process, its output thrown away.
-fn measure(program: &str, args: &[&str]) -> (f64, u64, i32) {
+/// Wall seconds, CPU seconds, peak RSS in bytes and exit code of one process, its output thrown
+/// away.
+fn measure(program: &str, args: &[&str]) -> (f64, f64, u64, i32) {
     let mut command = Command::new(program);
     command.args(args).env("NO_COLOR", "1").env("CI", "1");
     // Thrown away as it comes: a driver that held a report would count in the next child's
     // peak (`child::measure_discarding`).
     let m = child::measure_discarding(&mut command);
-    (m.seconds, m.peak, m.code)
+    (m.seconds, m.cpu, m.peak, m.code)
 }
 
 fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
@@ -114,7 +115,7 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     let me = me.to_str().unwrap();
     let file = path.to_str().unwrap();
     // Best of three for the cheap floor.
-    let (floor, floor_peak, _) = (0..3)
+    let (floor, floor_cpu, floor_peak, _) = (0..3)
         .map(|_| measure(me, &["child-serde", file]))
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap();
@@ -133,9 +134,10 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     };
     let mb = |bytes: u64| bytes as f64 / 1e6;
     println!(
-        "{jobs} jobs, {:.1} MB | floor (serde_json::Value) {:.0} ms, peak {:.0} MB ({:.1}x file)",
+        "{jobs} jobs, {:.1} MB | floor (serde_json::Value) {:.0} ms ({:.0} ms CPU), peak {:.0} MB ({:.1}x file)",
         mb(size),
         floor * 1e3,
+        floor_cpu * 1e3,
         mb(floor_peak),
         floor_peak as f64 / size as f64
     );
@@ -176,12 +178,13 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     };
     for (name, args) in cases.into_iter().filter(|(name, _)| wanted(name)) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (seconds, peak, code) = measure(&doctor(), &args);
+        let (seconds, cpu, peak, code) = measure(&doctor(), &args);
         println!(
-            "  {name:<22} {:>8.0} ms = {:>6.3} ms/job = {:>5.2}x floor | peak {:>6.0} MB = {:.2}x file | exit {code}",
+            "  {name:<22} {:>8.0} ms = {:>6.3} ms/job = {:>5.2}x floor | CPU {:>5.2}x floor's | peak {:>6.0} MB = {:.2}x file | exit {code}",
             seconds * 1e3,
             seconds * 1e3 / jobs as f64,
             seconds / floor,
+            cpu / floor_cpu,
             mb(peak),
             peak as f64 / size as f64,
         );

@@ -9,6 +9,9 @@ use std::time::Instant;
 #[allow(dead_code)]
 pub struct Measured {
     pub seconds: f64,
+    /// CPU time of the child alone (user and system), in seconds: steadier than wall time on
+    /// a machine shared with other builds.
+    pub cpu: f64,
     /// Peak resident set of the child alone, in bytes.
     pub peak: u64,
     /// Exit code, or -1 when killed by a signal.
@@ -69,8 +72,10 @@ fn run(command: &mut Command, keep_stdout: bool) -> Measured {
     } else {
         -1
     };
+    let time = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measured {
         seconds,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
         peak,
         code,
         stdout,
