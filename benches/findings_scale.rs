@@ -3,9 +3,9 @@
 //! and 10,000 jobs (and 100,000, about 47 MB, with `--full`). Each output runs as its own
 //! `instar-doctor` process (the release binary): the human report, `--format json`, `sarif`,
 //! `junit` and `github`, `--diff --unsafe-fixes`, and `--fix --unsafe-fixes` on a fresh copy;
-//! each with its wall time, its CPU time and its own peak RSS (all from `wait4`, so no
-//! `/proc`), against a floor measured in the same run: a bare `serde_json::from_slice` of the
-//! same file into a `serde_json::Value`, in a process of its own too.
+//! each with its wall time and its own peak RSS (from `wait4`, so no `/proc`), against a floor
+//! measured in the same run: a bare `serde_json::from_slice` of the same file into a
+//! `serde_json::Value`, in a process of its own too.
 //!
 //! Issue #11's targets at 100,000 findings: every output within 3x the floor's time, and peak
 //! memory under 2.5x the file's size. A linear output has a flat ms-per-finding column.
@@ -98,8 +98,8 @@ fn write_corpus(path: &Path, jobs: usize) {
     out.write_all(b"\n]\n").unwrap();
 }
 
-/// Wall seconds, CPU seconds, peak RSS in bytes and exit code of one process, its output
-/// thrown away.
+/// Wall seconds, CPU seconds, peak RSS in bytes and exit code of one process, its output thrown
+/// away.
 fn measure(program: &str, args: &[&str]) -> (f64, f64, u64, i32) {
     let mut command = Command::new(program);
     command.args(args).env("NO_COLOR", "1").env("CI", "1");
@@ -134,7 +134,7 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     };
     let mb = |bytes: u64| bytes as f64 / 1e6;
     println!(
-        "{jobs} jobs, {:.1} MB | floor (serde_json::Value) {:.0} ms, cpu {:.0} ms, peak {:.0} MB ({:.1}x file)",
+        "{jobs} jobs, {:.1} MB | floor (serde_json::Value) {:.0} ms ({:.0} ms CPU), peak {:.0} MB ({:.1}x file)",
         mb(size),
         floor * 1e3,
         floor_cpu * 1e3,
@@ -180,7 +180,7 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (seconds, cpu, peak, code) = measure(&doctor(), &args);
         println!(
-            "  {name:<22} {:>8.0} ms = {:>6.3} ms/job = {:>5.2}x floor | cpu {:>5.2}x floor's | peak {:>6.0} MB = {:.2}x file | exit {code}",
+            "  {name:<22} {:>8.0} ms = {:>6.3} ms/job = {:>5.2}x floor | CPU {:>5.2}x floor's | peak {:>6.0} MB = {:.2}x file | exit {code}",
             seconds * 1e3,
             seconds * 1e3 / jobs as f64,
             seconds / floor,

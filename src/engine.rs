@@ -139,15 +139,21 @@ pub fn run(cx: &Context, selection: &Selection) -> Report {
         });
         crate::diag::append_keeping_larger(&mut diagnostics, found);
     }
-    // A message may quote the bytes it points at; a secret among them is hidden here, once,
-    // before anything renders or records the finding (design §3).
-    let mut sources = crate::redact::Sources::default();
-    for d in &mut diagnostics {
-        sources.scrub_diagnostic(cx, d);
-    }
+    scrub_findings(cx, &mut diagnostics);
     Report {
         checks: outcomes,
         diagnostics,
+    }
+}
+
+/// Hides the secrets of every text of `findings` (`Sources::scrub_diagnostic`): what a
+/// finding spells out or quotes from its file. Every way findings are collected into a report
+/// (`run`, the machine area's own runs) calls this once, before anything renders or records
+/// them: the renderers write the texts as they find them (design §3, issue #11).
+pub fn scrub_findings(cx: &Context, findings: &mut [Diagnostic]) {
+    let mut sources = crate::redact::Sources::default();
+    for d in findings {
+        sources.scrub_diagnostic(cx, d);
     }
 }
 

@@ -13,12 +13,8 @@ use std::path::{Path, PathBuf};
 /// The most lines a function may take, from its `fn` line to its closing brace, both included.
 const MAX_LINES: usize = 80;
 
-/// Known debt: (file under the crate root, function). The renderers' long functions go with
-/// the rendering work.
-const LONG_FUNCTIONS: &[(&str, &str)] = &[
-    ("src/render/human.rs", "view"),
-    ("src/render/junit.rs", "write"),
-];
+/// Known debt: (file under the crate root, function). None left.
+const LONG_FUNCTIONS: &[(&str, &str)] = &[];
 
 /// The folders measured, under the crate root.
 const MEASURED: &[&str] = &["checks", "src"];

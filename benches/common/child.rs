@@ -9,8 +9,8 @@ use std::time::Instant;
 #[allow(dead_code)]
 pub struct Measured {
     pub seconds: f64,
-    /// CPU time of the child alone (user and system), in seconds: on a machine shared with
-    /// other work it swings less than the wall time, and it leaves out waits on the disk.
+    /// CPU time of the child alone (user and system), in seconds: steadier than wall time on
+    /// a machine shared with other builds.
     pub cpu: f64,
     /// Peak resident set of the child alone, in bytes.
     pub peak: u64,
@@ -67,16 +67,15 @@ fn run(command: &mut Command, keep_stdout: bool) -> Measured {
     } else {
         max * 1024
     };
-    let seconds_of = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    let cpu = seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime);
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
         -1
     };
+    let time = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measured {
         seconds,
-        cpu,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
         peak,
         code,
         stdout,

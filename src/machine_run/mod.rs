@@ -116,11 +116,12 @@ pub fn check(cx: &Context, selection: &Selection) -> Report {
         crate::checks::machine::run_machine_fixable(cx, &mut sink)
     }))
     .is_err();
-    let diagnostics: Vec<Diagnostic> = sink
+    let mut diagnostics: Vec<Diagnostic> = sink
         .into_vec()
         .into_iter()
         .filter(|d| selection.keeps("machine", d.code.id))
         .collect();
+    crate::engine::scrub_findings(cx, &mut diagnostics);
     let status = if crashed {
         CheckStatus::Crashed
     } else {

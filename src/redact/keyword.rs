@@ -12,24 +12,36 @@ use super::names::is_secret_name;
 use crate::diag::Span;
 
 /// Appends the ranges of values that follow a secret name and a colon.
+///
+/// Only a word that ends right before a quote or a backslash can be such a name
+/// (`value_after_name`), so the pass jumps from one of these to the next and reads the word
+/// before it backwards, never stepping through a prompt's text (issue #11). The words are those
+/// a left-to-right reading finds: runs of name bytes, none starting before `from` (the end of
+/// the last value hidden).
 pub fn spans(bytes: &[u8], out: &mut Vec<Span>) {
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_name_byte(bytes[i]) {
-            i += 1;
+    let mut from = 0;
+    let mut next = 0;
+    while let Some(p) = bytes
+        .get(next..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        let end = next + p;
+        next = end + 1;
+        let start = bytes[from..end]
+            .iter()
+            .rposition(|&b| !is_name_byte(b))
+            .map_or(from, |q| from + q + 1);
+        if start == end {
             continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_name_byte(bytes[i]) {
-            i += 1;
         }
         // The cheap test first: most words of a file (prompt text) are not followed by a
         // quote and a colon, and are then never read as names (issue #11).
-        let Some(value) = value_after_name(bytes, i) else {
+        let Some(value) = value_after_name(bytes, end) else {
             continue;
         };
-        if is_secret_name(&bytes[start..i]) {
-            i = value.end.max(i);
+        if is_secret_name(&bytes[start..end]) {
+            from = value.end.max(end);
+            next = next.max(from);
             out.push(value);
         }
     }
@@ -127,6 +139,68 @@ mod tests {
             quoted.len() == 1 && quoted[0].starts_with("abc"),
             "{quoted:?}"
         );
+    }
+
+    /// The jumping pass finds what a byte-by-byte reading finds, on bytes made of the
+    /// characters that matter (names, quotes, backslashes, colons, junk, newlines).
+    #[test]
+    fn jumping_agrees_with_reading_every_byte() {
+        fn stepping(bytes: &[u8], out: &mut Vec<Span>) {
+            let mut i = 0;
+            while i < bytes.len() {
+                if !is_name_byte(bytes[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < bytes.len() && is_name_byte(bytes[i]) {
+                    i += 1;
+                }
+                let Some(value) = value_after_name(bytes, i) else {
+                    continue;
+                };
+                if is_secret_name(&bytes[start..i]) {
+                    i = value.end.max(i);
+                    out.push(value);
+                }
+            }
+        }
+        let pieces: &[&[u8]] = &[
+            b"authToken",
+            b"token",
+            b"pin",
+            b"x",
+            b"\"",
+            b"\\",
+            b":",
+            b": ",
+            b",",
+            b" ",
+            b"\n",
+            b"{",
+            b"}",
+            b"]",
+            b"-1",
+            b"abc",
+            b"\xC3\xA9",
+            b"chatId",
+            b"\\\"",
+            b";",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            let mut bytes = Vec::new();
+            for _ in 0..(seed % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                bytes.extend_from_slice(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            spans(&bytes, &mut ours);
+            stepping(&bytes, &mut theirs);
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(&bytes));
+        }
     }
 
     #[test]

@@ -496,13 +496,19 @@ fn is_delimiter(b: u8) -> bool {
 /// quote, or unterminated at the end of its line or of the file.
 pub fn scan_string(bytes: &[u8], open: usize) -> (Span, bool) {
     let mut i = open + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => return (open + 1..i, true),
-            b'\n' => return (open + 1..i, false),
+    // From one quote, newline or backslash to the next: a prompt's text is skipped, not
+    // stepped through (issue #11).
+    while let Some(p) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(b'"', b'\n', b'\\', rest))
+    {
+        let at = i + p;
+        match bytes[at] {
+            b'"' => return (open + 1..at, true),
+            b'\n' => return (open + 1..at, false),
             // An escape never swallows a newline: the line still ends the string.
-            b'\\' if bytes.get(i + 1) != Some(&b'\n') => i += 2,
-            _ => i += 1,
+            _ if bytes.get(at + 1) != Some(&b'\n') => i = at + 2,
+            _ => i = at + 1,
         }
     }
     (open + 1..bytes.len(), false)
@@ -545,6 +551,36 @@ pub fn unescape(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Jumping to the next quote, newline or backslash ends a string where stepping through
+    /// it byte by byte does.
+    #[test]
+    fn scan_string_agrees_with_stepping() {
+        fn stepping(bytes: &[u8], open: usize) -> (Span, bool) {
+            let mut i = open + 1;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => return (open + 1..i, true),
+                    b'\n' => return (open + 1..i, false),
+                    b'\\' if bytes.get(i + 1) != Some(&b'\n') => i += 2,
+                    _ => i += 1,
+                }
+            }
+            (open + 1..bytes.len(), false)
+        }
+        let pieces: &[&[u8]] = &[b"\"", b"\\", b"\n", b"a", b"bc", b"\\\"", b"\\\n", b"\\\\"];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let mut bytes = b"\"".to_vec();
+            for _ in 0..(seed % 12) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                bytes.extend_from_slice(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(scan_string(&bytes, 0), stepping(&bytes, 0), "{bytes:?}");
+        }
+    }
 
     fn hidden(text: &[u8]) -> Vec<String> {
         let mut out = Vec::new();

@@ -114,8 +114,18 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
 /// Replaces every secret of a piece of text (a message, a help, a fix title) with `[redacted]`.
 /// Only quoted keys count here: "no authToken: the agent…" is a sentence.
 pub fn redact_text(text: &str) -> String {
+    redact_prose(text).unwrap_or_else(|| text.to_string())
+}
+
+/// `redact_text`, or `None` when it would change nothing: the common case, answered without
+/// copying the text (every finding's texts are scrubbed; issue #11).
+pub fn redact_prose(text: &str) -> Option<String> {
     let spans = spans_of(text.as_bytes(), Mode::Prose);
-    redact_window(text.as_bytes(), &spans, 0..text.len()).0
+    if spans.is_empty() {
+        return None;
+    }
+    let (clean, _) = redact_window(text.as_bytes(), &spans, 0..text.len());
+    (clean != text).then_some(clean)
 }
 
 /// The text of `window` (file offsets) with the file's secret ranges (computed over the whole
@@ -153,6 +163,24 @@ mod tests {
             assert!(!out.contains(secret), "{secret} leaked: {out}");
         }
         assert!(out.contains("\"agent\"") && out.contains("4040"));
+    }
+
+    #[test]
+    fn prose_with_nothing_to_hide_is_not_copied() {
+        for text in [
+            "job \"job-1\" (#2): bad priority",
+            "",
+            "no authToken: the agent is open",
+        ] {
+            assert_eq!(redact_prose(text), None, "{text}");
+            assert_eq!(redact_text(text), text);
+        }
+        let secret = "set \"authToken\": \"sk-live-0123456789abcdef\" again";
+        let clean = redact_prose(secret).unwrap();
+        assert!(!clean.contains("0123456789abcdef"), "{clean}");
+        assert_eq!(redact_text(secret), clean);
+        // Already redacted: hidden again, and the same text.
+        assert_eq!(redact_prose("\"authToken\": \"[redacted]\""), None);
     }
 
     /// The issue's example: a syntax error next to the secret must not expose it.

@@ -1,6 +1,7 @@
 //! Each file's bytes with its secret ranges, computed once per file (and per render or run),
 //! and the scrubbing of findings' texts that may quote them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,10 +20,8 @@ pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
     lines: HashMap<PathBuf, Arc<LineIndex>>,
     shown: HashMap<PathBuf, String>,
-    /// `redact_text` of texts met before: a code's findings repeat their help and fix title
-    /// word for word, 100,000 times in a broken jobs.json (issue #11). Emptied when full, so
-    /// texts that never repeat (messages naming their job) cost a bounded amount of memory.
-    prose: HashMap<String, String>,
+    /// Shared texts scrubbed, by buffer (`scrub_shared`), the oldest dropped when full.
+    shared: Vec<(Arc<str>, Option<Arc<str>>)>,
     /// The last file asked about and its source: a report's findings come file by file, and
     /// hashing a path walks its components (issue #11: 100,000 findings in one file).
     last: Option<(PathBuf, Option<RedactedSource>)>,
@@ -31,8 +30,8 @@ pub struct Sources {
     last_key_file: Option<(PathBuf, bool)>,
 }
 
-/// How many distinct texts `Sources::prose` keeps.
-const PROSE_MEMO: usize = 256;
+/// How many shared texts `Sources::shared` keeps: a few codes' helps and titles at a time.
+const SHARED_MEMO: usize = 16;
 
 impl Sources {
     pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
@@ -84,26 +83,39 @@ impl Sources {
     /// (a finding handled by a fix run) any secret of the file may be the one quoted.
     pub fn scrub(&mut self, cx: &Context, d: &Diagnostic, text: &str, placed: bool) -> String {
         let near = near_spans(d);
-        self.scrub_near(cx, d.file.as_deref(), &near, text, placed)
+        let quoted = self.quotable(cx, d.file.as_deref(), &near, placed);
+        self.scrub_with(text, &quoted).into_owned()
     }
 
-    /// `scrub` for a finding in `file` whose spans there are `near`.
-    fn scrub_near(
+    /// `text` with its spelled-out secrets hidden (`redact_text`) and then the `quoted` ones
+    /// (`quotable`); borrowed when nothing was hidden.
+    fn scrub_with<'t>(&mut self, text: &'t str, quoted: &[String]) -> Cow<'t, str> {
+        let text = redact::redact_prose(text).map_or(Cow::Borrowed(text), Cow::Owned);
+        if quoted.iter().all(|q| q.len() < 2) {
+            // Nothing `scrub_quoted` would look for.
+            return text;
+        }
+        Cow::Owned(redact::scrub_quoted(&text, quoted))
+    }
+
+    /// The secrets of `file` a finding there may quote: in a key file its base64 runs (a key
+    /// file is secret whole, but its findings name its armour, "a `PRIVATE KEY` block", and a
+    /// damaged header can carry body bytes into the label a finding quotes); elsewhere the
+    /// secrets touching the finding's spans `near`, or every secret of the file when it has
+    /// none or is not `placed`. Empty when the file was not read.
+    fn quotable(
         &mut self,
         cx: &Context,
         file: Option<&Path>,
         near: &[Span],
-        text: &str,
         placed: bool,
-    ) -> String {
-        let text = self.redact_prose(text);
-        let Some(file) = file else { return text };
-        let Some((bytes, secrets)) = self.get(cx, file) else {
-            return text;
+    ) -> Vec<String> {
+        let Some(file) = file else {
+            return Vec::new();
         };
-        // A key file is secret whole, but its findings name its armour ("a `PRIVATE KEY`
-        // block"): what they must not quote is its body, base64 runs. A damaged header can
-        // carry body bytes into the label a finding quotes.
+        let Some((bytes, secrets)) = self.get(cx, file) else {
+            return Vec::new();
+        };
         let key_file = match &self.last_key_file {
             Some((last, known)) if last.as_os_str() == file.as_os_str() => *known,
             _ => {
@@ -113,89 +125,82 @@ impl Sources {
             }
         };
         if key_file {
-            let runs: Vec<String> = bytes
+            return bytes
                 .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
                 .filter(|run| run.len() >= 16)
                 .map(|run| String::from_utf8_lossy(run).into_owned())
                 .collect();
-            return redact::scrub_quoted(&text, &runs);
         }
         let text_of = |s: &Span| String::from_utf8_lossy(&bytes[s.clone()]).into_owned();
-        let quoted: Vec<String> = if !placed || near.is_empty() {
-            secrets.iter().map(text_of).collect()
-        } else {
-            // The secrets touching the finding's spans, found by bisection: a file may hold
-            // thousands, and so may its findings.
-            near.iter()
-                .flat_map(|n| {
-                    let from = secrets.partition_point(|s| s.end < n.start);
-                    secrets[from..].iter().take_while(|s| s.start <= n.end)
-                })
-                .map(text_of)
-                .collect()
-        };
-        redact::scrub_quoted(&text, &quoted)
+        if !placed || near.is_empty() {
+            return secrets.iter().map(text_of).collect();
+        }
+        // The secrets touching the finding's spans, found by bisection: a file may hold
+        // thousands, and so may its findings.
+        near.iter()
+            .flat_map(|n| {
+                let from = secrets.partition_point(|s| s.end < n.start);
+                secrets[from..].iter().take_while(|s| s.start <= n.end)
+            })
+            .map(text_of)
+            .collect()
     }
 
-    /// `redact::redact_text`, remembered for texts that repeat.
-    fn redact_prose(&mut self, text: &str) -> String {
-        if let Some(done) = self.prose.get(text) {
+    /// A shared text (help, label, fix title) scrubbed, remembered by its buffer while nothing
+    /// from the file may be quoted: a code's findings share these word for word (100,000 times
+    /// in a broken jobs.json), so each is scrubbed once and its scrubbed form stays shared.
+    /// `None`: unchanged.
+    fn scrub_shared(&mut self, text: &Arc<str>, quoted: &[String]) -> Option<Arc<str>> {
+        if !quoted.is_empty() {
+            let clean = self.scrub_with(text, quoted);
+            return matches!(clean, Cow::Owned(_)).then(|| Arc::from(clean.as_ref()));
+        }
+        if let Some((_, done)) = self.shared.iter().find(|(t, _)| Arc::ptr_eq(t, text)) {
             return done.clone();
         }
-        let done = redact::redact_text(text);
-        if self.prose.len() >= PROSE_MEMO {
-            self.prose.clear();
+        let done = match self.scrub_with(text, quoted) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(clean) => Some(Arc::from(clean)),
+        };
+        if self.shared.len() >= SHARED_MEMO {
+            self.shared.remove(0);
         }
-        self.prose.insert(text.to_string(), done.clone());
+        // The memo holds the text's buffer, so its address cannot be reused by another.
+        self.shared.push((text.clone(), done.clone()));
         done
     }
 
-    /// Scrubs, in place, every text of a finding that may quote its file: message, help, labels
-    /// and the fix's title. Run once on each finding as the checks produce it, so that nothing
-    /// downstream (a fix run's record, a handled finding rendered after its file changed) holds
-    /// a quoted secret. Only texts with a quote mark are looked at: a quote from a file is
-    /// always shown between quotes, and this keeps a clean 60 MB file from being lexed for it.
+    /// Scrubs, in place, every text of a finding: message, help, labels and the fix's title.
+    /// Run once on each finding as the checks produce it (`engine::scrub_findings`), before
+    /// anything renders or records it: the renderers write these texts as they are, so this is
+    /// the only pass (issue #11: every text was scrubbed here and again by each format).
+    /// Secrets spelled out with their key or as a PEM block are hidden, and so are those the
+    /// text quotes from its file. A text is replaced only when scrubbing changed it: a help or
+    /// title shared by many findings (`diag::Shared`) stays one buffer.
     pub fn scrub_diagnostic(&mut self, cx: &Context, d: &mut Diagnostic) {
-        let may_quote = |t: &str| t.contains(['\'', '"', '`', '…']);
-        let any = may_quote(&d.message)
-            || d.help.as_deref().is_some_and(may_quote)
-            || d.label.as_deref().is_some_and(may_quote)
-            || d.secondary.iter().any(|l| may_quote(&l.message))
-            || d.fix.as_ref().is_some_and(|f| may_quote(f.title()));
-        if !any {
-            return;
-        }
-        // Where the finding is, taken apart from it (not a clone of the whole finding, whose
-        // fix may carry a quarantined entry's bytes) so that its texts can change in place.
-        // A text is replaced only when scrubbing changed it: a help or title shared by many
-        // findings (`diag::Shared`) stays one buffer (issue #11).
-        let file = d.file.clone();
+        // What the finding's texts may quote from its file, found once for all of them.
         let near = near_spans(d);
-        let mut scrubbed = |t: &str| -> Option<String> {
-            if !may_quote(t) {
-                return None;
-            }
-            let clean = self.scrub_near(cx, file.as_deref(), &near, t, true);
-            (clean != t).then_some(clean)
-        };
-        if let Some(clean) = scrubbed(&d.message) {
+        let quoted = self.quotable(cx, d.file.as_deref(), &near, true);
+        if let Cow::Owned(clean) = self.scrub_with(&d.message, &quoted) {
             d.message = clean;
         }
-        if let Some(clean) = d.help.as_deref().and_then(&mut scrubbed) {
-            d.help = Some(Arc::from(clean));
+        if let Some(clean) = d.help.as_ref().and_then(|h| self.scrub_shared(h, &quoted)) {
+            d.help = Some(clean);
         }
-        if let Some(clean) = d.label.as_deref().and_then(&mut scrubbed) {
-            d.label = Some(Arc::from(clean));
+        if let Some(clean) = d.label.as_ref().and_then(|l| self.scrub_shared(l, &quoted)) {
+            d.label = Some(clean);
         }
         for l in &mut d.secondary {
-            if let Some(clean) = scrubbed(&l.message) {
+            if let Cow::Owned(clean) = self.scrub_with(&l.message, &quoted) {
                 l.message = clean;
             }
         }
         if let Some(f) = d.fix.as_mut() {
-            if let Some(clean) = scrubbed(f.title()) {
-                f.set_title(clean);
-            }
+            f.share_title(|t| {
+                if let Some(clean) = self.scrub_shared(t, &quoted) {
+                    *t = clean;
+                }
+            });
         }
     }
 }
@@ -213,25 +218,88 @@ fn near_spans(d: &Diagnostic) -> Vec<Span> {
 }
 
 #[cfg(test)]
-mod prose_memo_tests {
+mod once_tests {
     use super::*;
+    use crate::diag::{Code, Effect, Label, Severity};
+    use crate::fix::Fix;
 
+    const CODE: Code = Code {
+        id: "config/parse-error",
+        severity: Severity::Error,
+        fix: None,
+        summary: "",
+        explain: "",
+    };
+
+    /// The renderers write a finding's texts as collected (issue #11), so the collection must
+    /// scrub every text, not only those with a quote mark: a PEM block or a secret marker needs
+    /// none. Before, such texts were left to a second pass in each format.
     #[test]
-    fn a_remembered_text_is_redacted_the_same_and_the_memo_stays_bounded() {
-        let mut sources = Sources::default();
-        let secret = "set \"authToken\": \"sk-live-0123456789abcdef0123456789\" again";
-        let first = sources.redact_prose(secret);
-        assert_eq!(first, redact::redact_text(secret));
-        assert!(!first.contains("0123456789abcdef"), "{first}");
-        assert_eq!(sources.redact_prose(secret), first, "from the memo");
-        for i in 0..PROSE_MEMO * 3 {
-            sources.redact_prose(&format!("job \"job-{i}\" is broken"));
-            assert!(sources.prose.len() <= PROSE_MEMO);
+    fn texts_without_a_quote_mark_are_scrubbed_when_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
+        let body = "MC4CAQAwBQYDK2VwBCIEIJzufkNno3DuEXQUdjVk8fS5j8Du";
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
+        let mut d = Diagnostic::new(&CODE, Effect::Fatal, format!("key material: {pem}"))
+            .help(format!("remove {pem}"))
+            .file(dir.path().join("not-read.json"))
+            .at(0..1, format!("here {pem}"))
+            .secondary(Label {
+                file: dir.path().join("other"),
+                span: None,
+                message: format!("also {pem}"),
+            })
+            .fix(Some(Fix::manual(format!("drop {pem}"))));
+        for text in [&d.message, d.help.as_deref().unwrap()] {
+            assert!(
+                !text.contains(['"', '\'', '`', '…']),
+                "no quote mark: {text}"
+            );
         }
-        assert_eq!(
-            sources.redact_prose(secret),
-            first,
-            "after the memo was emptied"
+        Sources::default().scrub_diagnostic(&cx, &mut d);
+        let texts = [
+            d.message.as_str(),
+            d.help.as_deref().unwrap(),
+            d.label.as_deref().unwrap(),
+            d.secondary[0].message.as_str(),
+            d.fix.as_ref().unwrap().title(),
+        ];
+        for text in texts {
+            assert!(!text.contains(body), "{text}");
+            assert!(text.contains(redact::REDACTED), "{text}");
+        }
+    }
+
+    /// A help shared by many findings is scrubbed once, and its findings keep sharing one
+    /// scrubbed buffer; a finding whose file holds secrets it may quote is not served from
+    /// that memory.
+    #[test]
+    fn a_shared_text_is_scrubbed_once_and_stays_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
+        let help: Arc<str> = Arc::from("set \"authToken\": \"tok-0123456789abcdef\" again");
+        let mut findings: Vec<Diagnostic> = (0..3)
+            .map(|i| {
+                let mut d = Diagnostic::new(&CODE, Effect::Fatal, format!("finding {i}"));
+                d.help = Some(help.clone());
+                d
+            })
+            .collect();
+        let mut sources = Sources::default();
+        for d in &mut findings {
+            sources.scrub_diagnostic(&cx, d);
+        }
+        let first = findings[0].help.clone().unwrap();
+        assert!(!first.contains("tok-0123456789abcdef"), "{first}");
+        for d in &findings {
+            assert!(Arc::ptr_eq(d.help.as_ref().unwrap(), &first));
+        }
+        // With something to look for from the file, the memory is not used.
+        let quoted = vec!["again".to_string()];
+        let clean = sources.scrub_shared(&help, &quoted).unwrap();
+        assert!(
+            !clean.contains("again") && !clean.contains("tok-0"),
+            "{clean}"
         );
     }
 }

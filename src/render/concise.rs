@@ -56,8 +56,7 @@ fn line(
     paths: &super::paths::HumanPaths,
 ) -> String {
     let place = human::location(cx, sources, d, paths).unwrap_or_else(|| paths.project());
-    let message = sources.scrub(cx, d, &d.message, true);
-    let message = paths.text(&message);
+    let message = paths.text(&d.message);
     // One finding, one line: a message that spans lines is joined.
     let message = super::escape::escape_controls(&message.replace('\n', " ")).into_owned();
     format!("{place}: {}[{}] {message}", d.severity.as_str(), d.code.id)

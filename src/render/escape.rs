@@ -11,9 +11,16 @@ fn must_escape(c: char, next: Option<char>) -> bool {
     match c {
         '\t' | '\n' => false,
         '\r' => next != Some('\n'),
-        // C0, DEL and C1 controls, and the bidirectional overrides that reorder what is shown.
-        _ => c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'),
+        _ => always_escaped(c),
     }
+}
+
+/// Whether `c`, other than a tab or a line break, is shown escaped wherever it stands: C0, DEL
+/// and C1 controls, and the bidirectional overrides that reorder what is shown. For writers
+/// that handle tabs and line breaks their own way (GitHub's workflow commands).
+pub fn always_escaped(c: char) -> bool {
+    !matches!(c, '\t' | '\n' | '\r')
+        && (c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
 }
 
 /// The escape shown for `c`.

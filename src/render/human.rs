@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 use owo_colors::OwoColorize;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Label, Severity};
 use crate::engine::{Context, Report};
 use crate::fix::Applicability;
 
@@ -114,7 +114,6 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
-/// Help text plus the proposed fix, as shown under the snippet. Secrets are scrubbed here too:
 /// Text a finding carries may quote its file: control characters are shown escaped, never sent
 /// to the terminal (render::escape).
 fn shown(text: String) -> String {
@@ -124,7 +123,7 @@ fn shown(text: String) -> String {
     }
 }
 
-/// help and messages may quote values.
+/// Help text plus the proposed fix, as shown under the snippet.
 fn help_text(d: &Diagnostic) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     if let Some(help) = &d.help {
@@ -141,75 +140,20 @@ fn help_text(d: &Diagnostic) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
+/// A finding as miette draws it: its message and help (texts scrubbed when the finding was
+/// collected, control characters shown escaped), its snippet with its labels in its own file,
+/// and one related report per label in another file.
 fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths) -> View {
-    let mut labels = Vec::new();
-    let mut related = Vec::new();
-    let mut snippet = None;
-    if let (Some(file), Some(span)) = (&d.file, &d.span) {
-        if let (Some((bytes, secrets)), Some(lines)) =
-            (sources.get(cx, file), sources.lines(cx, file))
-        {
-            let same_file: Vec<_> = d
-                .secondary
-                .iter()
-                .filter(|l| *l.file == **file && l.span.is_some())
-                .collect();
-            let mut focus = vec![span.clone()];
-            focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
-            let snip = Snippet::build(paths.path(file), &bytes, &lines, &secrets, &focus);
-            labels.push(LabeledSpan::new_primary_with_span(
-                d.label
-                    .as_ref()
-                    .map(|l| shown(sources.scrub(cx, d, l, true))),
-                snip.map_span(span),
-            ));
-            for label in same_file {
-                if let Some(s) = &label.span {
-                    labels.push(LabeledSpan::new_with_span(
-                        Some(shown(sources.scrub(cx, d, &label.message, true))),
-                        snip.map_span(s),
-                    ));
-                }
-            }
-            snippet = Some(snip);
-        }
-    }
-    for label in d
+    let (snippet, labels) = match primary(cx, sources, d, paths) {
+        Some((snippet, labels)) => (Some(snippet), labels),
+        None => (None, Vec::new()),
+    };
+    let related = d
         .secondary
         .iter()
         .filter(|l| Some(l.file.as_path()) != d.file.as_deref())
-    {
-        // miette heads a related report with its severity ("Advice:") and code: the file name
-        // reads well there, the label's text below it.
-        let mut rel = View {
-            message: shown(sources.scrub(cx, d, &label.message, true)),
-            code: format!("also in {}", paths.path(&label.file)),
-            severity: miette::Severity::Advice,
-            help: None,
-            snippet: None,
-            labels: Vec::new(),
-            related: Vec::new(),
-        };
-        if let (Some(span), Some((bytes, secrets)), Some(lines)) = (
-            &label.span,
-            sources.get(cx, &label.file),
-            sources.lines(cx, &label.file),
-        ) {
-            let snip = Snippet::build(
-                paths.path(&label.file),
-                &bytes,
-                &lines,
-                &secrets,
-                std::slice::from_ref(span),
-            );
-            rel.labels.push(LabeledSpan::new_primary_with_span(
-                Some(rel.message.clone()),
-                snip.map_span(span),
-            ));
-            rel.snippet = Some(snip);
-        }
-        related.push(rel);
-    }
+        .map(|label| related(cx, sources, label, paths))
+        .collect();
     let message = match (&d.file, &d.span) {
         (Some(file), None) if !d.message.contains(&cx.display_path(file)) => {
             format!("{} ({})", d.message, paths.path(file))
@@ -217,14 +161,81 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         _ => d.message.clone(),
     };
     View {
-        message: shown(paths.text(&sources.scrub(cx, d, &message, true))),
+        message: shown(paths.text(&message)),
         code: format!("{}[{}]", d.severity.as_str(), d.code.id),
         severity: miette_severity(d.severity),
-        help: help_text(d).map(|h| shown(paths.text(&sources.scrub(cx, d, &h, true)))),
+        help: help_text(d).map(|h| shown(paths.text(&h))),
         snippet,
         labels,
         related,
     }
+}
+
+/// The window of the finding's own file around its span and its labels in that file, with
+/// those labels mapped into it; `None` for a finding without a span, or whose file was not read.
+fn primary(
+    cx: &Context,
+    sources: &mut Sources,
+    d: &Diagnostic,
+    paths: &HumanPaths,
+) -> Option<(Snippet, Vec<LabeledSpan>)> {
+    let (file, span) = (d.file.as_ref()?, d.span.as_ref()?);
+    let ((bytes, secrets), lines) = (sources.get(cx, file)?, sources.lines(cx, file)?);
+    let same_file: Vec<_> = d
+        .secondary
+        .iter()
+        .filter(|l| *l.file == **file && l.span.is_some())
+        .collect();
+    let mut focus = vec![span.clone()];
+    focus.extend(same_file.iter().filter_map(|l| l.span.clone()));
+    let snip = Snippet::build(paths.path(file), &bytes, &lines, &secrets, &focus);
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        d.label.as_ref().map(|l| shown(l.to_string())),
+        snip.map_span(span),
+    )];
+    for label in same_file {
+        if let Some(s) = &label.span {
+            labels.push(LabeledSpan::new_with_span(
+                Some(shown(label.message.clone())),
+                snip.map_span(s),
+            ));
+        }
+    }
+    Some((snip, labels))
+}
+
+/// A label in another file, as a related report: miette heads it with its severity
+/// ("Advice:") and code, where the file name reads well, and the label's text below it, with
+/// its own window when it has a span.
+fn related(cx: &Context, sources: &mut Sources, label: &Label, paths: &HumanPaths) -> View {
+    let mut rel = View {
+        message: shown(label.message.clone()),
+        code: format!("also in {}", paths.path(&label.file)),
+        severity: miette::Severity::Advice,
+        help: None,
+        snippet: None,
+        labels: Vec::new(),
+        related: Vec::new(),
+    };
+    if let (Some(span), Some((bytes, secrets)), Some(lines)) = (
+        &label.span,
+        sources.get(cx, &label.file),
+        sources.lines(cx, &label.file),
+    ) {
+        let snip = Snippet::build(
+            paths.path(&label.file),
+            &bytes,
+            &lines,
+            &secrets,
+            std::slice::from_ref(span),
+        );
+        rel.labels.push(LabeledSpan::new_primary_with_span(
+            Some(rel.message.clone()),
+            snip.map_span(span),
+        ));
+        rel.snippet = Some(snip);
+    }
+    rel
 }
 
 /// Renders one diagnostic (used by the snapshot tests as well as the report).
@@ -275,7 +286,6 @@ fn render_fixed_lines(
     run_id: Option<&str>,
     all: bool,
 ) -> String {
-    let mut sources = Sources::default();
     let mut out = String::new();
     type Group<'a> = (
         &'static str,
@@ -326,13 +336,9 @@ fn render_fixed_lines(
             .as_deref()
             .map(|f| cx.display_path(f))
             .unwrap_or_default();
-        // The file has changed since the finding: any of its secrets may be the one quoted.
-        out.push_str(&shown(sources.scrub(
-            cx,
-            d,
-            &format!("{mark}: {} {file}: {title}\n", d.code.id),
-            false,
-        )));
+        // The title was scrubbed when the finding was collected, while its spans still
+        // pointed into the file (`engine::scrub_findings`).
+        out.push_str(&shown(format!("{mark}: {} {file}: {title}\n", d.code.id)));
     }
     if let Some(run) = run_id {
         // A run recorded in the per-user instar home (not an agent's .instar/) is undone by
@@ -534,7 +540,7 @@ fn one_line(
     paths: &HumanPaths,
     opts: &HumanOptions,
 ) -> String {
-    let message = shown(paths.text(&sources.scrub(cx, d, &d.message, true)));
+    let message = shown(paths.text(&d.message));
     // A message about a file as a whole usually names it already.
     let named = d.span.is_none()
         && d.file

@@ -1,16 +1,15 @@
 //! `--format json`: the instar-doctor/v1 document (design.md §3, schema in schema/).
 
-use std::cell::RefCell;
 use std::io::Write;
 use std::path::Path;
 
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::Sources;
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::{Context, Report};
 use crate::json::line_col;
+use crate::line_index::LineIndex;
 
 pub const SCHEMA_ID: &str = "instar-doctor/v1";
 
@@ -49,26 +48,28 @@ pub struct Pos {
 }
 
 #[derive(Serialize)]
-pub struct FixOut {
+pub struct FixOut<'o> {
     pub applicability: &'static str,
-    pub title: String,
+    pub title: &'o str,
     pub status: &'static str,
 }
 
+/// A finding in its v1 shape. It borrows the finding's texts, which were scrubbed when the
+/// finding was collected (`engine::scrub_findings`): nothing is copied per finding.
 #[derive(Serialize)]
-pub struct DiagnosticOut {
+pub struct DiagnosticOut<'o> {
     pub code: &'static str,
     pub check: &'static str,
     pub severity: &'static str,
-    pub message: String,
-    pub help: Option<String>,
-    pub file: Option<String>,
+    pub message: &'o str,
+    pub help: Option<&'o str>,
+    pub file: Option<&'o str>,
     pub span: Option<SpanOut>,
     pub start: Option<Pos>,
     pub end: Option<Pos>,
-    pub pointer: Option<String>,
+    pub pointer: Option<&'o str>,
     pub instar_effect: &'static str,
-    pub fix: Option<FixOut>,
+    pub fix: Option<FixOut<'o>>,
 }
 
 #[derive(Serialize, Default)]
@@ -139,8 +140,6 @@ struct FindingsOf<'a> {
     placed: &'a [Diagnostic],
     /// Handled by a fix run: their files changed since, so no span or position.
     unplaced: &'a [Diagnostic],
-    /// Files' bytes, secrets and line indexes, computed once per file per render.
-    sources: RefCell<Sources>,
 }
 
 impl<'a> Findings<'a> {
@@ -150,7 +149,6 @@ impl<'a> Findings<'a> {
                 cx,
                 placed,
                 unplaced,
-                sources: RefCell::new(Sources::default()),
             }),
         }
     }
@@ -187,21 +185,77 @@ impl<'a> Findings<'a> {
     pub fn try_for_each<E>(
         &self,
         keep: impl Fn(&Diagnostic) -> bool,
-        mut f: impl FnMut(&'a Diagnostic, DiagnosticOut) -> Result<(), E>,
+        mut f: impl FnMut(&'a Diagnostic, DiagnosticOut<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(run) = &self.run else {
             return Ok(());
         };
-        let mut sources = run.sources.borrow_mut();
-        for d in run.placed.iter().filter(|d| keep(d)) {
-            let out = diagnostic(run.cx, d, &mut sources);
-            f(d, out)?;
-        }
-        for d in run.unplaced.iter().filter(|d| keep(d)) {
-            let out = diagnostic_unplaced(run.cx, d, &mut sources);
-            f(d, out)?;
+        // Findings come file by file: what a file needs is found when the file changes.
+        let mut file: Option<FileView<'a>> = None;
+        let placed = run.placed.iter().map(|d| (d, true));
+        let unplaced = run.unplaced.iter().map(|d| (d, false));
+        for (d, placed) in placed.chain(unplaced).filter(|(d, _)| keep(d)) {
+            let view = match d.file.as_deref() {
+                Some(path) => {
+                    if file.as_ref().is_none_or(|v| !v.is(path)) {
+                        file = Some(FileView::new(run.cx, path));
+                    }
+                    file.as_mut()
+                }
+                None => None,
+            };
+            f(d, diagnostic(d, view, placed))?;
         }
         Ok(())
+    }
+}
+
+/// The file of the findings being written: its path as shown, and its bytes and line index
+/// for their positions (built on first use, once per file per render).
+struct FileView<'a> {
+    path: &'a Path,
+    shown: String,
+    bytes: Option<crate::source::Bytes>,
+    lines: Option<LineIndex>,
+}
+
+impl<'a> FileView<'a> {
+    fn new(cx: &Context, path: &'a Path) -> Self {
+        FileView {
+            path,
+            shown: cx.display_path(path),
+            bytes: cx.bytes_of(path),
+            lines: None,
+        }
+    }
+
+    fn is(&self, path: &Path) -> bool {
+        self.path.as_os_str() == path.as_os_str()
+    }
+
+    /// 1-based line and column (Unicode scalar values, U+FFFD per invalid sequence, BOM not
+    /// counted) of each end of a span: the line by bisection in the file's index, the column
+    /// by `json::line_col` on that line's own bytes.
+    fn positions(&mut self, span: &std::ops::Range<usize>) -> (Option<Pos>, Option<Pos>) {
+        let Some(bytes) = &self.bytes else {
+            return (None, None);
+        };
+        let index = self.lines.get_or_insert_with(|| LineIndex::new(bytes));
+        let position = |offset: usize| {
+            let offset = offset.min(bytes.len());
+            let line = index.line_of(offset);
+            let start = index.start_of(line);
+            let column = if start == 0 {
+                line_col(bytes, offset).1
+            } else {
+                line_col(&bytes[start..], offset - start).1
+            };
+            Pos {
+                line: line + 1,
+                column,
+            }
+        };
+        (Some(position(span.start)), Some(position(span.end)))
     }
 }
 
@@ -229,79 +283,38 @@ fn crashed_message(report: &Report) -> Option<ErrorOut> {
     })
 }
 
-/// A handled finding: its file has changed since, so its old span and position are not given.
-fn diagnostic_unplaced(cx: &Context, d: &Diagnostic, sources: &mut Sources) -> DiagnosticOut {
-    let mut out = diagnostic_at(cx, d, (None, None), sources, false);
-    out.span = None;
-    out
-}
-
-fn diagnostic(cx: &Context, d: &Diagnostic, sources: &mut Sources) -> DiagnosticOut {
-    let positions = match (&d.file, &d.span) {
-        (Some(file), Some(span)) => positions(cx, file, span, sources),
+/// A finding in its v1 shape. `placed`: its span still points into its file as it is now;
+/// a finding handled by a fix run (its file changed since) gets no span and no position.
+fn diagnostic<'o>(
+    d: &'o Diagnostic,
+    mut file: Option<&'o mut FileView<'_>>,
+    placed: bool,
+) -> DiagnosticOut<'o> {
+    let (start, end) = match (file.as_deref_mut(), &d.span) {
+        (Some(file), Some(span)) if placed => file.positions(span),
         _ => (None, None),
     };
-    diagnostic_at(cx, d, positions, sources, true)
-}
-
-/// `placed`: the finding's spans point into the file as it is now (see `Sources::scrub`).
-fn diagnostic_at(
-    cx: &Context,
-    d: &Diagnostic,
-    (start, end): (Option<Pos>, Option<Pos>),
-    sources: &mut Sources,
-    placed: bool,
-) -> DiagnosticOut {
     DiagnosticOut {
         code: d.code.id,
         check: d.code.check(),
         severity: d.severity.as_str(),
-        message: sources.scrub(cx, d, &d.message, placed),
-        help: d.help.as_ref().map(|h| sources.scrub(cx, d, h, placed)),
-        file: d.file.as_ref().map(|f| sources.display(cx, f)),
-        span: d.span.as_ref().map(|s| SpanOut {
+        message: &d.message,
+        help: d.help.as_deref(),
+        file: file.map(|f| f.shown.as_str()),
+        span: d.span.as_ref().filter(|_| placed).map(|s| SpanOut {
             start: s.start,
             end: s.end,
         }),
         start,
         end,
-        pointer: d.pointer.clone(),
+        pointer: d.pointer.as_deref(),
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
             applicability: f.applicability().as_str(),
-            title: sources.scrub(cx, d, f.title(), placed),
+            title: f.title(),
             status: d.fix_status.as_str(),
         }),
     }
-}
-
-/// 1-based lines and columns (Unicode scalar values, U+FFFD per invalid sequence, BOM not
-/// counted) of a span: the line by bisection in the file's index, the column by
-/// `json::line_col` on that line's own bytes.
-fn positions(
-    cx: &Context,
-    file: &Path,
-    span: &std::ops::Range<usize>,
-    sources: &mut Sources,
-) -> (Option<Pos>, Option<Pos>) {
-    let (Some((bytes, _)), Some(index)) = (sources.get(cx, file), sources.lines(cx, file)) else {
-        return (None, None);
-    };
-    let position = |offset: usize| {
-        let offset = offset.min(bytes.len());
-        let line = index.line_of(offset);
-        let start = index.start_of(line);
-        let column = if start == 0 {
-            line_col(&bytes, offset).1
-        } else {
-            line_col(&bytes[start..], offset - start).1
-        };
-        Pos {
-            line: line + 1,
-            column,
-        }
-    };
-    (Some(position(span.start)), Some(position(span.end)))
 }
 
 /// The document for a run that could not give an answer (exit 2).
@@ -324,13 +337,9 @@ pub fn failure(message: &str, project_dir: Option<&Path>) -> Document<'static> {
 
 /// Writes the document to `out` as it is rendered, one finding at a time.
 pub fn write(doc: &Document, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, doc)?;
-    out.write_all(b"\n")
+    super::stream::write_pretty(doc, out)
 }
 
 pub fn to_string(doc: &Document) -> String {
-    let mut text = Vec::new();
-    // Writing to memory fails only if serialisation does, which these types never do.
-    let _ = write(doc, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, text))
 }

@@ -12,38 +12,59 @@
 use std::io::{self, Write};
 
 use super::json::{DiagnosticOut, Document};
+use super::stream::{write_usize, Chunked};
 use crate::diag::{Diagnostic, FixStatus};
 
 /// Text for an element's content: XML's five entities, and the characters XML 1.0 cannot
 /// carry at all replaced by U+FFFD.
+#[cfg(test)]
 fn escape(text: &str) -> String {
-    escape_with(text, false)
+    escaped(text, false)
 }
 
 /// An attribute value: as `escape`, plus line breaks and tabs as character references, which
 /// a reader's attribute normalisation would otherwise turn into spaces.
 pub(crate) fn escape_attr(text: &str) -> String {
-    escape_with(text, true)
+    escaped(text, true)
 }
 
-fn escape_with(text: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\r' if attribute => out.push_str("&#13;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
-            '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
+fn escaped(text: &str, attribute: bool) -> String {
+    super::stream::written(|out| write_escaped(out, text, attribute))
+}
+
+/// `text` escaped for XML (`escape`, or `escape_attr` when `attribute`), written as it is
+/// escaped. Each character is escaped on its own: the escape of two texts joined is the two
+/// escapes joined.
+fn write_escaped(w: &mut impl Write, text: &str, attribute: bool) -> io::Result<()> {
+    const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+    let bytes = text.as_bytes();
+    let (mut i, mut plain) = (0, 0);
+    while i < bytes.len() {
+        let (special, len): (Option<&[u8]>, usize) = match bytes[i] {
+            b'&' => (Some(b"&amp;"), 1),
+            b'<' => (Some(b"&lt;"), 1),
+            b'>' => (Some(b"&gt;"), 1),
+            b'"' => (Some(b"&quot;"), 1),
+            b'\'' => (Some(b"&apos;"), 1),
+            b'\n' if attribute => (Some(b"&#10;"), 1),
+            b'\r' if attribute => (Some(b"&#13;"), 1),
+            b'\t' if attribute => (Some(b"&#9;"), 1),
+            b'\t' | b'\n' | b'\r' => (None, 1),
+            b if b < 0x20 => (Some(REPLACEMENT), 1),
+            // U+FFFE and U+FFFF, which XML cannot carry.
+            0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                (Some(REPLACEMENT), 3)
+            }
+            _ => (None, 1),
+        };
+        if let Some(special) = special {
+            w.write_all(&bytes[plain..i])?;
+            w.write_all(special)?;
+            plain = i + len;
         }
+        i += len;
     }
-    out
+    w.write_all(&bytes[plain..])
 }
 
 fn rank(severity: &str) -> u8 {
@@ -54,60 +75,18 @@ fn rank(severity: &str) -> u8 {
     }
 }
 
-/// What a test case found.
+/// What a test case that is not a finding found.
 enum Outcome {
-    Passed(Option<String>),
-    Failed {
-        kind: String,
-        message: String,
-        body: String,
-    },
-    Errored {
-        message: String,
-    },
+    Passed,
+    Errored { message: String },
 }
 
+/// A test case that is not a finding: a crashed check, a check without findings, a run with no
+/// answer.
 struct Case {
     name: String,
     time: Option<f64>,
     outcome: Outcome,
-}
-
-fn location(d: &DiagnosticOut) -> String {
-    match (&d.file, &d.start) {
-        (Some(file), Some(start)) => format!("{file}:{}:{}", start.line, start.column),
-        (Some(file), None) => file.clone(),
-        _ => String::new(),
-    }
-}
-
-fn finding_case(d: &DiagnosticOut, min: u8) -> Case {
-    let place = location(d);
-    let name = if place.is_empty() {
-        d.code.to_string()
-    } else {
-        format!("{} at {place}", d.code)
-    };
-    let mut body = format!("{place}\n{}", d.message);
-    if let Some(help) = &d.help {
-        body.push('\n');
-        body.push_str(help);
-    }
-    let fixed = d.fix.as_ref().is_some_and(|f| f.status == "applied");
-    let outcome = if rank(d.severity) >= min && !fixed {
-        Outcome::Failed {
-            kind: d.code.to_string(),
-            message: d.message.clone(),
-            body,
-        }
-    } else {
-        Outcome::Passed(Some(format!("{}: {body}", d.severity)))
-    };
-    Case {
-        name,
-        time: None,
-        outcome,
-    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -147,7 +126,7 @@ fn suite_counts(doc: &Document, id: &str, crashed: bool, min: u8) -> Counts {
     counts
 }
 
-fn write_suite_head(out: &mut dyn Write, name: &str, c: Counts, time: f64) -> io::Result<()> {
+fn write_suite_head(out: &mut impl Write, name: &str, c: Counts, time: f64) -> io::Result<()> {
     writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.6}\">",
@@ -159,48 +138,90 @@ fn write_suite_head(out: &mut dyn Write, name: &str, c: Counts, time: f64) -> io
     )
 }
 
-fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
-    let time = case
-        .time
-        .map(|t| format!(" time=\"{t:.6}\""))
-        .unwrap_or_default();
-    write!(
-        out,
-        "    <testcase classname=\"instar-doctor.{}\" name=\"{}\"{time}",
-        escape_attr(suite),
-        escape_attr(&case.name)
-    )?;
-    match &case.outcome {
-        Outcome::Passed(None) => out.write_all(b"/>\n"),
-        Outcome::Passed(Some(text)) => writeln!(
-            out,
-            ">\n      <system-out>{}</system-out>\n    </testcase>",
-            escape(text)
-        ),
-        Outcome::Failed {
-            kind,
-            message,
-            body,
-        } => writeln!(
-            out,
-            ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-            escape_attr(kind),
-            escape_attr(message),
-            escape(body)
-        ),
-        Outcome::Errored { message } => writeln!(
-            out,
-            ">\n      <error type=\"instar-doctor\" message=\"{}\">{}</error>\n    </testcase>",
-            escape_attr(message),
-            escape(message)
-        ),
+/// `<testcase classname="instar-doctor.SUITE" name="`, the start of every case.
+fn write_case_head(out: &mut impl Write, suite: &str) -> io::Result<()> {
+    out.write_all(b"    <testcase classname=\"instar-doctor.")?;
+    write_escaped(out, suite, true)?;
+    out.write_all(b"\" name=\"")
+}
+
+fn write_case(out: &mut impl Write, suite: &str, case: &Case) -> io::Result<()> {
+    write_case_head(out, suite)?;
+    write_escaped(out, &case.name, true)?;
+    out.write_all(b"\"")?;
+    if let Some(t) = case.time {
+        write!(out, " time=\"{t:.6}\"")?;
     }
+    match &case.outcome {
+        Outcome::Passed => out.write_all(b"/>\n"),
+        Outcome::Errored { message } => {
+            out.write_all(b">\n      <error type=\"instar-doctor\" message=\"")?;
+            write_escaped(out, message, true)?;
+            out.write_all(b"\">")?;
+            write_escaped(out, message, false)?;
+            out.write_all(b"</error>\n    </testcase>\n")
+        }
+    }
+}
+
+/// Where a finding is, as its case names it (`file:line:col`, `file`, or nothing), escaped for
+/// an attribute or for content: the file is escaped, the numbers need not be.
+fn write_place(out: &mut impl Write, d: &DiagnosticOut, attribute: bool) -> io::Result<()> {
+    if let Some(file) = d.file {
+        write_escaped(out, file, attribute)?;
+        if let Some(start) = &d.start {
+            out.write_all(b":")?;
+            write_usize(out, start.line)?;
+            out.write_all(b":")?;
+            write_usize(out, start.column)?;
+        }
+    }
+    Ok(())
+}
+
+/// A finding's case, written as it is escaped: named `code at place`; a failure when it fails
+/// the gate (at or above the threshold, not fixed by this run), else a passing case with its
+/// severity and text as output. The text: the place, the message, and the help.
+fn write_finding(out: &mut impl Write, suite: &str, d: &DiagnosticOut, min: u8) -> io::Result<()> {
+    write_case_head(out, suite)?;
+    write_escaped(out, d.code, true)?;
+    // Named by its place unless it has none (no file, or an empty one without a position).
+    if d.file.is_some_and(|f| !f.is_empty() || d.start.is_some()) {
+        out.write_all(b" at ")?;
+        write_place(out, d, true)?;
+    }
+    let fixed = d.fix.as_ref().is_some_and(|f| f.status == "applied");
+    let failed = rank(d.severity) >= min && !fixed;
+    if failed {
+        out.write_all(b"\">\n      <failure type=\"")?;
+        write_escaped(out, d.code, true)?;
+        out.write_all(b"\" message=\"")?;
+        write_escaped(out, d.message, true)?;
+        out.write_all(b"\">")?;
+    } else {
+        out.write_all(b"\">\n      <system-out>")?;
+        write_escaped(out, d.severity, false)?;
+        out.write_all(b": ")?;
+    }
+    write_place(out, d, false)?;
+    out.write_all(b"\n")?;
+    write_escaped(out, d.message, false)?;
+    if let Some(help) = d.help {
+        out.write_all(b"\n")?;
+        write_escaped(out, help, false)?;
+    }
+    out.write_all(if failed {
+        b"</failure>\n    </testcase>\n"
+    } else {
+        b"</system-out>\n    </testcase>\n"
+    })
 }
 
 /// The report, written to `out` one test case at a time: the counts every `<testsuite>` and
 /// the `<testsuites>` carry are taken first from the findings as they are (cheap), then each
 /// case is rendered as it is written (issue #11).
 pub fn write(doc: &Document, threshold: &str, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = Chunked::new(out);
     let min = rank(threshold);
     let suites: Vec<Counts> = doc
         .checks
@@ -213,11 +234,7 @@ pub fn write(doc: &Document, threshold: &str, out: &mut dyn Write) -> io::Result
     let mut total = Counts::default();
     suites.iter().for_each(|c| total.add(*c));
     if failure.is_some() {
-        total.add(Counts {
-            tests: 1,
-            failures: 0,
-            errors: 1,
-        });
+        total.add(ONE_ERROR);
     }
     // Folded from +0.0: an empty `sum` of floats is -0.0, which would print as "-0.000000".
     let total_time = doc
@@ -230,51 +247,10 @@ pub fn write(doc: &Document, threshold: &str, out: &mut dyn Write) -> io::Result
         total.tests, total.failures, total.errors
     )?;
     for (check, counts) in doc.checks.iter().zip(&suites) {
-        let time = check.duration_ms / 1000.0;
-        write_suite_head(out, check.id, *counts, time)?;
-        let mut cases = 0;
-        if check.status == "crashed" {
-            cases += 1;
-            let case = Case {
-                name: format!("{} crashed", check.id),
-                time: None,
-                outcome: Outcome::Errored {
-                    message: format!(
-                        "the {} check crashed (a doctor bug); its findings are incomplete",
-                        check.id
-                    ),
-                },
-            };
-            write_case(out, check.id, &case)?;
-        }
-        doc.diagnostics.try_for_each(
-            |d| d.code.check() == check.id,
-            |_, d| {
-                cases += 1;
-                write_case(out, check.id, &finding_case(&d, min))
-            },
-        )?;
-        if cases == 0 {
-            let case = Case {
-                name: format!("{}: no findings", check.id),
-                time: Some(time),
-                outcome: Outcome::Passed(None),
-            };
-            write_case(out, check.id, &case)?;
-        }
-        out.write_all(b"  </testsuite>\n")?;
+        write_suite(&mut out, doc, check, *counts, min)?;
     }
     if let Some(error) = failure {
-        write_suite_head(
-            out,
-            "instar-doctor",
-            Counts {
-                tests: 1,
-                failures: 0,
-                errors: 1,
-            },
-            0.0,
-        )?;
+        write_suite_head(&mut out, "instar-doctor", ONE_ERROR, 0.0)?;
         let case = Case {
             name: "instar-doctor".to_string(),
             time: None,
@@ -282,18 +258,67 @@ pub fn write(doc: &Document, threshold: &str, out: &mut dyn Write) -> io::Result
                 message: error.message.clone(),
             },
         };
-        write_case(out, "instar-doctor", &case)?;
+        write_case(&mut out, "instar-doctor", &case)?;
         out.write_all(b"  </testsuite>\n")?;
     }
-    out.write_all(b"</testsuites>\n")
+    out.write_all(b"</testsuites>\n")?;
+    out.finish()
+}
+
+/// The counts of a suite of one errored case.
+const ONE_ERROR: Counts = Counts {
+    tests: 1,
+    failures: 0,
+    errors: 1,
+};
+
+/// One check's `<testsuite>`: an errored case when it crashed, a case per finding, or one
+/// passing case when it has neither.
+fn write_suite(
+    out: &mut impl Write,
+    doc: &Document,
+    check: &super::json::CheckOut,
+    counts: Counts,
+    min: u8,
+) -> io::Result<()> {
+    let time = check.duration_ms / 1000.0;
+    write_suite_head(out, check.id, counts, time)?;
+    let mut cases = 0;
+    if check.status == "crashed" {
+        cases += 1;
+        let case = Case {
+            name: format!("{} crashed", check.id),
+            time: None,
+            outcome: Outcome::Errored {
+                message: format!(
+                    "the {} check crashed (a doctor bug); its findings are incomplete",
+                    check.id
+                ),
+            },
+        };
+        write_case(out, check.id, &case)?;
+    }
+    doc.diagnostics.try_for_each(
+        |d| d.code.check() == check.id,
+        |_, d| {
+            cases += 1;
+            write_finding(out, check.id, &d, min)
+        },
+    )?;
+    if cases == 0 {
+        let case = Case {
+            name: format!("{}: no findings", check.id),
+            time: Some(time),
+            outcome: Outcome::Passed,
+        };
+        write_case(out, check.id, &case)?;
+    }
+    out.write_all(b"  </testsuite>\n")
 }
 
 /// The report as text (for `scan`, which nests each agent's suites in its own document).
 pub fn render(doc: &Document, threshold: &str) -> String {
-    let mut text = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(doc, threshold, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, threshold, text))
 }
 
 #[cfg(test)]
@@ -307,6 +332,52 @@ mod tests {
             "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
         );
         assert_eq!(escape_attr("a\nb"), "a&#10;b");
+    }
+
+    /// The escaper that writes as it goes agrees with XML's rule applied character by
+    /// character, on every pairing of awkward pieces.
+    #[test]
+    fn streamed_escaping_is_the_per_character_rule() {
+        fn reference(text: &str, attribute: bool) -> String {
+            text.chars()
+                .map(|c| match c {
+                    '&' => "&amp;".to_string(),
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '"' => "&quot;".to_string(),
+                    '\'' => "&apos;".to_string(),
+                    '\n' if attribute => "&#10;".to_string(),
+                    '\r' if attribute => "&#13;".to_string(),
+                    '\t' if attribute => "&#9;".to_string(),
+                    c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => "\u{FFFD}".into(),
+                    '\u{FFFE}' | '\u{FFFF}' => "\u{FFFD}".to_string(),
+                    c => c.to_string(),
+                })
+                .collect()
+        }
+        let pieces = [
+            "",
+            "plain",
+            "a<b>&\"'",
+            "\t\n\r",
+            "\u{0}\u{1f}\u{7f}",
+            "\u{FFFE}\u{FFFF}\u{FFFD}",
+            "\u{EFFF}\u{F000}",
+            "é€😀\u{9b}",
+            "\u{202e}x",
+        ];
+        for a in pieces {
+            for b in pieces {
+                let text = format!("{a}{b}");
+                for attribute in [false, true] {
+                    assert_eq!(
+                        escaped(&text, attribute),
+                        reference(&text, attribute),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod paths;
 pub mod sarif;
 pub mod scan;
 pub mod snippet;
+pub mod stream;
 pub mod width;
 
 /// Source bytes and their secret spans: kept in `redact`, re-exported for the renderers.

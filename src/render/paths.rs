@@ -155,6 +155,28 @@ impl RepoPaths {
     }
 }
 
+/// Something a renderer derives from a finding's file (its path from the repository root, as a
+/// URI…), kept for the last file only: findings come file by file, so each file's answer is
+/// made once per run of its findings, without hashing the path for every finding (issue #11).
+pub struct LastFile<F> {
+    make: F,
+    last: Option<(String, String)>,
+}
+
+impl<F: FnMut(&str) -> String> LastFile<F> {
+    pub fn new(make: F) -> Self {
+        LastFile { make, last: None }
+    }
+
+    pub fn get(&mut self, file: &str) -> &str {
+        let (key, value) = match self.last.take() {
+            Some((key, value)) if key == file => (key, value),
+            _ => (file.to_string(), (self.make)(file)),
+        };
+        &self.last.insert((key, value)).1
+    }
+}
+
 /// `workspace` as a prefix of `project_dir`, comparing real paths when the spellings differ
 /// (a workspace given through a symlink, or with `..`).
 fn containing(workspace: &Path, project_dir: &Path) -> Option<PathBuf> {

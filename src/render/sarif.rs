@@ -4,22 +4,22 @@
 //! regions from our spans, fingerprints that survive unrelated edits, and fixes as
 //! artifactChanges where a fix is a set of byte-range edits.
 
-use std::cell::RefCell;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::diag::{Diagnostic, Severity};
-use crate::digest::sha256_hex;
+use crate::diag::{Diagnostic, Severity, Span};
 use crate::engine::{self, Context};
 use crate::fix::Change;
 use crate::redact;
+use sha2::{Digest, Sha256};
 
 use super::json::{DiagnosticOut, Document};
-use super::paths::RepoPaths;
-use super::Sources;
+use super::paths::{LastFile, RepoPaths};
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -37,16 +37,34 @@ fn level_of(severity: Severity) -> &'static str {
 }
 
 /// Stable across runs and unrelated edits: the code, the file and where in the JSON the finding
-/// is (or its message when it has no pointer), never line numbers.
-fn fingerprint(d: &DiagnosticOut) -> String {
-    let anchor = d.pointer.as_deref().unwrap_or(&d.message);
-    let text = format!(
-        "{}\u{0}{}\u{0}{}",
-        d.code,
-        d.file.as_deref().unwrap_or(""),
-        anchor
-    );
-    sha256_hex(text.as_bytes())[..32].to_string()
+/// is (or its message when it has no pointer), never line numbers. The first 128 bits of the
+/// SHA-256 of `code \0 file \0 anchor`, in lowercase hex.
+fn fingerprint(d: &DiagnosticOut) -> Fingerprint {
+    let anchor = d.pointer.unwrap_or(d.message);
+    let digest = Sha256::new()
+        .chain_update(d.code.as_bytes())
+        .chain_update([0])
+        .chain_update(d.file.unwrap_or("").as_bytes())
+        .chain_update([0])
+        .chain_update(anchor.as_bytes())
+        .finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 32];
+    for (i, b) in digest.iter().take(16).enumerate() {
+        hex[2 * i] = HEX[usize::from(b >> 4)];
+        hex[2 * i + 1] = HEX[usize::from(b & 15)];
+    }
+    Fingerprint(hex)
+}
+
+/// A fingerprint's 32 hex digits, kept on the stack.
+struct Fingerprint([u8; 32]);
+
+impl Serialize for Fingerprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Hex digits are ASCII.
+        serializer.serialize_str(std::str::from_utf8(&self.0).unwrap_or_default())
+    }
 }
 
 fn rules() -> Vec<Value> {
@@ -72,12 +90,12 @@ fn rules() -> Vec<Value> {
 
 /// The fix as SARIF artifactChanges, when it is made of edits whose text can be shown (no
 /// secret would be revealed by the inserted text).
-fn sarif_fix(
+fn sarif_fix<'d>(
     cx: &Context,
-    d: &Diagnostic,
+    d: &'d Diagnostic,
     repo: &RepoPaths,
-    sources: &mut Sources,
-) -> Option<Value> {
+    files: &mut FixFiles,
+) -> Option<[SarifFix<'d>; 1]> {
     let fix = d.fix.as_ref()?;
     if fix.changes().is_empty() {
         return None;
@@ -90,36 +108,97 @@ fn sarif_fix(
                 span,
                 replacement,
             } => {
+                let (uri, secrets) = files.get(cx, repo, file);
                 // An edit inside or against a secret would show it as its deleted region's
                 // replacement, whatever the replacement text itself says.
                 // The secrets are sorted and disjoint: the first that does not end before the
                 // edit is the only one that may touch it, found by bisection rather than by
                 // reading every secret of the file for every fix (issue #11).
-                let touches_secret = sources.get(cx, file).is_some_and(|(_, secrets)| {
+                let touches_secret = secrets.is_some_and(|secrets| {
                     let first = secrets.partition_point(|s| s.end < span.start);
                     secrets.get(first).is_some_and(|s| s.start <= span.end)
                 });
-                if touches_secret || redact::redact_text(replacement) != *replacement {
+                if touches_secret
+                    || (!replacement.is_empty() && redact::redact_text(replacement) != *replacement)
+                {
                     return None;
                 }
-                changes.push(json!({
-                    "artifactLocation": { "uri": uri_path(&repo.file(&sources.display(cx, file))), "uriBaseId": SRCROOT },
-                    "replacements": [{
-                        "deletedRegion": { "byteOffset": span.start, "byteLength": span.len() },
-                        "insertedContent": { "text": replacement },
+                changes.push(ArtifactChange {
+                    artifact_location: ArtifactLocation {
+                        uri: uri.to_string(),
+                        uri_base_id: SRCROOT,
+                    },
+                    replacements: [Replacement {
+                        deleted_region: DeletedRegion {
+                            byte_offset: span.start,
+                            byte_length: span.len(),
+                        },
+                        inserted_content: Text { text: replacement },
                     }],
-                }));
+                });
             }
             Change::QuarantineData { .. } => {}
             _ => return None,
         }
     }
     (!changes.is_empty()).then(|| {
-        json!([{
-            "description": { "text": sources.scrub(cx, d, fix.title(), true) },
-            "artifactChanges": changes,
-        }])
+        [SarifFix {
+            description: Text { text: fix.title() },
+            artifact_changes: changes,
+        }]
     })
+}
+
+/// For the files a fix edits: the file's URI from the repository root and its secrets, kept
+/// for the last file (a report's fixes come file by file).
+#[derive(Default)]
+struct FixFiles {
+    last: Option<FixFile>,
+}
+
+/// A file's path, its URI from the repository root, and its secrets.
+type FixFile = (PathBuf, String, Option<Arc<Vec<Span>>>);
+
+impl FixFiles {
+    fn get(&mut self, cx: &Context, repo: &RepoPaths, file: &Path) -> (&str, Option<&[Span]>) {
+        let known = matches!(&self.last, Some((last, ..)) if last.as_os_str() == file.as_os_str());
+        if !known {
+            let uri = uri_path(&repo.file(&cx.display_path(file)));
+            self.last = Some((file.to_path_buf(), uri, cx.secret_spans(file)));
+        }
+        match &self.last {
+            Some((_, uri, secrets)) => (uri, secrets.as_deref().map(Vec::as_slice)),
+            None => ("", None),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifFix<'d> {
+    description: Text<'d>,
+    artifact_changes: Vec<ArtifactChange<'d>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange<'d> {
+    artifact_location: ArtifactLocation<String>,
+    replacements: [Replacement<'d>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement<'d> {
+    deleted_region: DeletedRegion,
+    inserted_content: Text<'d>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletedRegion {
+    byte_offset: usize,
+    byte_length: usize,
 }
 
 /// A path as a URI path: every byte but unreserved characters and `/` percent-encoded, so a
@@ -186,8 +265,6 @@ struct RunProperties<'d> {
 struct Results<'d> {
     doc: &'d Document<'d>,
     repo: Option<&'d RepoPaths>,
-    /// For the fixes' redaction, computed once per file per render.
-    sources: RefCell<Sources>,
 }
 
 #[derive(Serialize)]
@@ -205,43 +282,43 @@ struct SarifResult<'o> {
     partial_fingerprints: Fingerprints,
     properties: ResultProperties<'o>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    locations: Option<[Location; 1]>,
+    locations: Option<[Location<'o>; 1]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    fixes: Option<Value>,
+    fixes: Option<[SarifFix<'o>; 1]>,
 }
 
 #[derive(Serialize)]
 struct Fingerprints {
     #[serde(rename = "instarDoctor/v1")]
-    v1: String,
+    v1: Fingerprint,
 }
 
 #[derive(Serialize)]
 struct ResultProperties<'o> {
     instar_effect: &'static str,
-    pointer: &'o Option<String>,
+    pointer: Option<&'o str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<&'o str>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Location {
-    physical_location: PhysicalLocation,
+struct Location<'o> {
+    physical_location: PhysicalLocation<'o>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PhysicalLocation {
-    artifact_location: ArtifactLocation,
+struct PhysicalLocation<'o> {
+    artifact_location: ArtifactLocation<&'o str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     region: Option<Region>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ArtifactLocation {
-    uri: String,
+struct ArtifactLocation<U> {
+    uri: U,
     uri_base_id: &'static str,
 }
 
@@ -256,9 +333,9 @@ struct Region {
     byte_length: usize,
 }
 
-fn location(out: &DiagnosticOut, repo: Option<&RepoPaths>) -> Option<[Location; 1]> {
-    let file = out.file.as_ref()?;
-    let uri = uri_path(&repo.map(|r| r.file(file)).unwrap_or_else(|| file.clone()));
+/// Where a result is: `uri`, the finding's file from the repository root as a URI, and its
+/// region when it has a span.
+fn location<'o>(out: &DiagnosticOut, uri: &'o str) -> [Location<'o>; 1] {
     let region = match (&out.start, &out.end, &out.span) {
         (Some(start), Some(end), Some(span)) => Some(Region {
             start_line: start.line,
@@ -274,7 +351,7 @@ fn location(out: &DiagnosticOut, repo: Option<&RepoPaths>) -> Option<[Location; 
         }),
         _ => None,
     };
-    Some([Location {
+    [Location {
         physical_location: PhysicalLocation {
             artifact_location: ArtifactLocation {
                 uri,
@@ -282,36 +359,45 @@ fn location(out: &DiagnosticOut, repo: Option<&RepoPaths>) -> Option<[Location; 
             },
             region,
         },
-    }])
+    }]
 }
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let catalogue = engine::catalogue();
         let cx = self.doc.diagnostics.context();
-        let mut sources = self.sources.borrow_mut();
+        let mut fix_files = FixFiles::default();
+        // Each file's URI from the repository root, made once per run of its findings.
+        let mut uris = LastFile::new(|file: &str| {
+            uri_path(
+                &self
+                    .repo
+                    .map(|r| r.file(file))
+                    .unwrap_or_else(|| file.to_string()),
+            )
+        });
         let mut seq = serializer.serialize_seq(Some(self.doc.diagnostics.len()))?;
         self.doc.diagnostics.try_for_each(
             |_| true,
             |d, out| {
                 let fixes = match (cx, self.repo) {
-                    (Some(cx), Some(repo)) => sarif_fix(cx, d, repo, &mut sources),
+                    (Some(cx), Some(repo)) => sarif_fix(cx, d, repo, &mut fix_files),
                     _ => None,
                 };
                 seq.serialize_element(&SarifResult {
                     rule_id: out.code,
                     rule_index: catalogue.index_of(out.code),
                     level: level(out.severity),
-                    message: Text { text: &out.message },
+                    message: Text { text: out.message },
                     partial_fingerprints: Fingerprints {
                         v1: fingerprint(&out),
                     },
                     properties: ResultProperties {
                         instar_effect: out.instar_effect,
-                        pointer: &out.pointer,
-                        help: out.help.as_deref(),
+                        pointer: out.pointer,
+                        help: out.help,
                     },
-                    locations: location(&out, self.repo),
+                    locations: out.file.map(|file| location(&out, uris.get(file))),
                     fixes,
                 })
             },
@@ -342,11 +428,7 @@ pub fn write(doc: &Document, repo: Option<&RepoPaths>, out: &mut dyn Write) -> i
             }}),
             invocations: [invocation(doc)],
             column_kind: "unicodeCodePoints",
-            results: Results {
-                doc,
-                repo,
-                sources: RefCell::new(Sources::default()),
-            },
+            results: Results { doc, repo },
             properties: RunProperties {
                 instar_version: &doc.instar_version,
                 exit_code: doc.exit_code,
@@ -354,14 +436,10 @@ pub fn write(doc: &Document, repo: Option<&RepoPaths>, out: &mut dyn Write) -> i
             original_uri_base_ids,
         }],
     };
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    out.write_all(b"\n")
+    super::stream::write_pretty(&log, out)
 }
 
 /// The SARIF log as text (for `scan`, which cuts it apart).
 pub fn render(doc: &Document, repo: Option<&RepoPaths>) -> String {
-    let mut text = Vec::new();
-    // Writing to memory fails only if serialisation does, which these types never do.
-    let _ = write(doc, repo, &mut text);
-    String::from_utf8_lossy(&text).into_owned()
+    super::stream::written(|text| write(doc, repo, text))
 }

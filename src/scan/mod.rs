@@ -297,11 +297,12 @@ fn machine_report(cx: Option<&Context>, agents: &[PathBuf], selection: &Selectio
         checks::machine::run_machine(cx, agents, &mut sink)
     }))
     .is_err();
-    let diagnostics: Vec<_> = sink
+    let mut diagnostics: Vec<_> = sink
         .into_vec()
         .into_iter()
         .filter(|d| selection.keeps("machine", d.code.id))
         .collect();
+    crate::engine::scrub_findings(cx, &mut diagnostics);
     let status = if crashed {
         crate::engine::CheckStatus::Crashed
     } else {
