@@ -27,6 +27,9 @@ use crate::failpoint;
 use crate::paths::DOCTOR_DIR;
 use crate::runs::{self, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus};
 
+/// Why `stream_backup` drops the copy it streamed (never shown: the caller reads the digest).
+const BACKUP_NOT_KEPT: &str = "the backup is not the file the checks read";
+
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
 
@@ -360,15 +363,15 @@ impl Transaction {
                     Ok(())
                 }
                 // Not kept; the caller learns why from the digest.
-                _ => Err(WriteError::Refused(String::new())),
+                _ => Err(WriteError::Refused(BACKUP_NOT_KEPT.to_string())),
             },
         );
         let state = state.into_inner()?;
-        match (landed, &state) {
-            (Ok(()), _) => {}
-            // The copy was refused above: the digest says what stands there instead.
-            (Err(WriteError::Refused(why)), _) if why.is_empty() => {}
-            (Err(err), _) => return Err(err),
+        match landed {
+            Ok(()) => {}
+            // Refused just above: the digest says what stands there instead.
+            Err(WriteError::Refused(why)) if why == BACKUP_NOT_KEPT => {}
+            Err(err) => return Err(err),
         }
         Ok(state)
     }
