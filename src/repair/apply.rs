@@ -266,6 +266,9 @@ pub(super) fn take_handled(
                 Ok(()) => d.fix_status = FixStatus::Applied,
                 Err(reason) => {
                     d.fix_status = FixStatus::Failed;
+                    // Findings are scrubbed when collected; this text comes later, so it is
+                    // scrubbed here (a write error names paths, but nothing may slip through).
+                    let reason = crate::redact::redact_text(&reason);
                     d = d.add_help(format!("the fix was not applied: {reason}"));
                 }
             }

@@ -377,3 +377,16 @@ fn a_lock_that_cannot_be_taken_writes_nothing() {
     assert!(err.to_string().contains("held by another writer"), "{err}");
     assert_eq!(agent.read("a.txt"), "bad");
 }
+
+#[test]
+fn a_failed_fix_reason_is_scrubbed_before_it_joins_the_help() {
+    // Findings are scrubbed when collected; the failure reason is added after, so it must be
+    // scrubbed on its own.
+    let d = Diagnostic::new(&BAD, Effect::Fatal, "bad".to_string());
+    let reason = r#"the file now reads {"authToken": "s3cr3t-t0ken-value"}"#.to_string();
+    let handled = apply::take_handled(vec![d], &[0], vec![Err(reason)]);
+    assert_eq!(handled[0].fix_status, FixStatus::Failed);
+    let help = handled[0].help.as_deref().unwrap();
+    assert!(help.starts_with("the fix was not applied: "), "{help}");
+    assert!(!help.contains("s3cr3t-t0ken-value"), "{help}");
+}
