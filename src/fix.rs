@@ -4,6 +4,7 @@
 //! the disk; `planned_contents` computes what a file would look like after the edits, which the
 //! diff renderer and (later) the writer both use, so a preview is exactly what would be written.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -53,7 +54,12 @@ pub enum Change {
     /// Move a file into the run's quarantine folder (our "delete").
     Quarantine { file: PathBuf },
     /// Save data (e.g. invalid jobs entries) into a named file in the run's quarantine folder.
-    QuarantineData { name: String, contents: SharedBytes },
+    /// The name is most often a constant: borrowed then, not a copy per fix (100,000 of them
+    /// for a broken jobs.json, issue #11).
+    QuarantineData {
+        name: Cow<'static, str>,
+        contents: SharedBytes,
+    },
     /// Rename a file within the project (promote a temp file, swap two key files back). The
     /// bytes move unchanged: this is how a fix relocates a PEM without rewriting it.
     Rename { from: PathBuf, to: PathBuf },
@@ -132,7 +138,9 @@ pub struct Fix {
     applicability: Applicability,
     /// Shared like a finding's help (`diag::Shared`): a code's fixes often have one title.
     title: Arc<str>,
-    changes: Vec<Change>,
+    /// Boxed, not a vector: a fix's changes never grow, and every finding carries room for
+    /// a fix (eight bytes fewer on each of 200,000 findings; issue #11).
+    changes: Box<[Change]>,
 }
 
 impl Fix {
@@ -172,7 +180,7 @@ impl Fix {
         Fix {
             applicability: Applicability::Safe,
             title: Arc::from(title.into()),
-            changes,
+            changes: changes.into_boxed_slice(),
         }
     }
 
@@ -180,7 +188,7 @@ impl Fix {
         Fix {
             applicability: Applicability::Unsafe,
             title: Arc::from(title.into()),
-            changes,
+            changes: changes.into_boxed_slice(),
         }
     }
 
@@ -189,7 +197,7 @@ impl Fix {
         Fix {
             applicability: Applicability::Manual,
             title: Arc::from(title.into()),
-            changes: Vec::new(),
+            changes: Box::default(),
         }
     }
 }

@@ -406,6 +406,13 @@ impl<'a> Validator<'a, '_> {
             );
             return;
         }
+        self.execute_type(&execute);
+        self.execute_value(&execute);
+        self.execute_args(&execute);
+    }
+
+    /// `execute.type`: one of instar's kinds (`agentmd` only in a per-slug manifest).
+    fn execute_type(&mut self, execute: &Value<'a>) {
         let kind = execute.get("type");
         let type_ok = kind.as_ref().is_some_and(|t| {
             t.kind() == Kind::String && EXECUTE_TYPES.contains(&&*t.as_str().unwrap_or_default())
@@ -435,6 +442,10 @@ impl<'a> Validator<'a, '_> {
                 Remedy::Quarantine,
             );
         }
+    }
+
+    /// `execute.value`: the skill, prompt or script, never blank.
+    fn execute_value(&mut self, execute: &Value<'a>) {
         match execute.get("value") {
             Some(v) if is_nonblank_string(&v) => {}
             other => {
@@ -452,6 +463,10 @@ impl<'a> Validator<'a, '_> {
                 );
             }
         }
+    }
+
+    /// `execute.args`, when present: a string.
+    fn execute_args(&mut self, execute: &Value<'a>) {
         if let Some(args) = execute.get("args") {
             if args.kind() != Kind::String {
                 self.problem(

@@ -123,12 +123,52 @@ struct EntryPass {
     /// Every entry's findings repeat their help, fix title and path: shared as they come, so
     /// a file where every job is broken holds each text once (issue #11).
     shared: Shared,
+    /// The order an entry's findings are put in (`settle`), kept from entry to entry.
+    order: Vec<usize>,
 }
 
 impl EntryPass {
     fn push(&mut self, mut diagnostic: Diagnostic) {
         self.shared.share(&mut diagnostic);
         self.found.push(diagnostic);
+    }
+
+    /// Puts the findings pushed since `from` (one entry's) in report order, by span start
+    /// and stably, as the report sorts them: entries are disjoint and come in file order, so
+    /// a file's findings then need no sort of their own (`engine::sort_for_report` checks).
+    /// A quarantine waiting for one of them follows it.
+    fn settle(&mut self, from: usize) {
+        let start = |d: &Diagnostic| d.span.as_ref().map(|s| s.start);
+        let entry = &self.found[from..];
+        if entry
+            .windows(2)
+            .all(|pair| start(&pair[0]) <= start(&pair[1]))
+        {
+            return;
+        }
+        // A handful of findings: a stable sort of their indexes, in a buffer kept for the
+        // next entry, then each finding moved once.
+        let order = &mut self.order;
+        order.clear();
+        order.extend(0..entry.len());
+        order.sort_by_key(|&i| start(&entry[i]));
+        for pending in self.pending.iter_mut().rev() {
+            if pending.diagnostic < from {
+                break;
+            }
+            let was = pending.diagnostic - from;
+            pending.diagnostic = from + order.iter().position(|&i| i == was).unwrap_or(was);
+        }
+        crate::engine::permute(&mut self.found[from..], order);
+    }
+
+    /// Drops what was kept to judge the entries (slugs, caches): the findings and the entry
+    /// spans their quarantine edits need are all that is left to use.
+    fn forget_entries(&mut self) {
+        self.slugs = SlugIndex::default();
+        self.crons = entry::CronCache::default();
+        self.exists_cache = HashMap::new();
+        self.gate_programs = HashMap::new();
     }
 }
 
@@ -203,6 +243,12 @@ impl<'a> JobsRun<'a> {
                     span: array_span, ..
                 },
             )) => {
+                for duplicate in pass.slugs.duplicates(&self.path) {
+                    pass.push(duplicate);
+                }
+                // What only the entries needed goes before the fixes come: their memory is
+                // theirs to reuse (100,000 slugs are about 15 MB; issue #11).
+                pass.forget_entries();
                 for item in &pass.pending {
                     let removal = json_edit::removal_span(&array_span, &pass.entries, item.entry);
                     let entry_span = pass.entries[item.entry].clone();
@@ -211,9 +257,6 @@ impl<'a> JobsRun<'a> {
                     pass.shared.share_fix(&mut fix);
                     pass.found[item.diagnostic].fix = Some(fix);
                 }
-                for duplicate in pass.slugs.duplicates(&self.path) {
-                    pass.push(duplicate);
-                }
                 sink.append(pass.found);
                 !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
@@ -221,8 +264,56 @@ impl<'a> JobsRun<'a> {
     }
 
     fn diagnose_entry(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
+        let from = pass.found.len();
+        self.diagnose_fields(index, entry, pass);
+        pass.settle(from);
+    }
+
+    /// Every finding of one entry, in the order its rules run.
+    fn diagnose_fields(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let fields = entry::Fields::of(&entry);
         let problems = entry::validate(entry, &fields, &mut pass.crons, &self.now);
+        let hazards = self.entry_hazards(&entry, &fields, pass);
+        let slug_value = fields.get("slug");
+        let slug_text = slug_value.and_then(|s| s.as_str());
+        let who = Who {
+            slug: slug_text.as_deref(),
+            index,
+        };
+        for (nth, problem) in problems.into_iter().enumerate() {
+            self.push_problem(&who, nth, problem, pass);
+        }
+        for hazard in hazards {
+            self.push_hazard(&who, hazard, pass);
+        }
+        self.push_tape_findings(index, entry, pass);
+        if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
+            if self.shadowing.contains(slug.as_ref()) {
+                pass.push(
+                    Diagnostic::new(
+                        &SHADOWED_BY_MANIFEST,
+                        Effect::None,
+                        format!(
+                            "{}: replaced by its per-slug manifest; this entry is not loaded",
+                            who.name()
+                        ),
+                    )
+                    .file(&self.path)
+                    .at(value.span(), "shadowed")
+                    .pointer(format!("/{index}/slug")),
+                );
+            }
+            pass.slugs.record(slug, value.span(), index);
+        }
+    }
+
+    /// The hazards of one entry: what instar loads but the runtime gets wrong.
+    fn entry_hazards(
+        &self,
+        entry: &Value<'_>,
+        fields: &entry::Fields<'_>,
+        pass: &mut EntryPass,
+    ) -> Vec<hazards::Hazard> {
         let mut hazard_cx = HazardContext {
             version: self.cx.version,
             now: &self.now,
@@ -235,102 +326,104 @@ impl<'a> JobsRun<'a> {
             project_dir: &self.cx.project_dir,
             host: self.cx.host(),
         };
-        let hazards = hazards::check_entry(&entry, &fields, &mut pass.crons, &mut hazard_cx);
-        let slug_value = fields.get("slug");
-        let slug_text = slug_value.and_then(|s| s.as_str());
-        // Built only for entries that have something to say.
-        // Named as a person finds it: by slug, and by 1-based position in the file.
-        let who = || match &slug_text {
-            Some(slug) => format!("job {slug:?} (#{})", index + 1),
-            None => format!("job #{}", index + 1),
-        };
+        hazards::check_entry(entry, fields, &mut pass.crons, &mut hazard_cx)
+    }
 
-        for (nth, problem) in problems.into_iter().enumerate() {
-            let first_note = if nth > 0 {
-                "instar reports only the first error of an entry; this one comes after it"
-                    .to_string()
-            } else if self.entry_effect == Effect::Fatal {
-                format!(
-                    "instar {} stops at this error and the whole jobs file fails to load",
-                    self.cx.version
-                )
-            } else {
-                format!(
-                    "instar {} skips this job and logs this error",
-                    self.cx.version
-                )
-            };
-            let mut diagnostic = Diagnostic::new(
-                problem.code,
-                self.entry_effect,
-                format!("{}: {}", who(), problem.message),
+    /// What instar does with the entry's `nth` error: only the first is its verdict.
+    fn problem_note(&self, nth: usize) -> String {
+        if nth > 0 {
+            "instar reports only the first error of an entry; this one comes after it".to_string()
+        } else if self.entry_effect == Effect::Fatal {
+            format!(
+                "instar {} stops at this error and the whole jobs file fails to load",
+                self.cx.version
             )
-            .file(&self.path)
-            .at(problem.span, problem.label)
-            .pointer(format!("/{index}{}", problem.pointer))
-            .help(first_note);
-            match problem.remedy {
-                Remedy::Replace {
+        } else {
+            format!(
+                "instar {} skips this job and logs this error",
+                self.cx.version
+            )
+        }
+    }
+
+    /// A rule of instar's loader the entry breaks, with its fix: a replacement of the value,
+    /// or the entry's quarantine, made once the whole array is known.
+    fn push_problem(&self, who: &Who, nth: usize, problem: entry::Problem, pass: &mut EntryPass) {
+        let index = who.index;
+        let mut diagnostic = Diagnostic::new(
+            problem.code,
+            self.entry_effect,
+            format!("{}: {}", who.name(), problem.message),
+        )
+        .file(&self.path)
+        .at(problem.span, problem.label)
+        .pointer(format!("/{index}{}", problem.pointer))
+        .help(self.problem_note(nth));
+        match problem.remedy {
+            Remedy::Replace {
+                span,
+                text,
+                title,
+                safe,
+            } => {
+                let change = Change::Edit {
+                    file: self.path.clone(),
                     span,
-                    text,
-                    title,
-                    safe,
-                } => {
-                    let change = Change::Edit {
-                        file: self.path.clone(),
-                        span,
-                        replacement: text,
-                    };
-                    let fix = if safe {
-                        Fix::safe(title, vec![change])
-                    } else {
-                        Fix::unsafe_(title, vec![change])
-                    };
-                    diagnostic = diagnostic.fix(Some(fix)).add_help(
-                        "alternatively, move the entry to the doctor's quarantine (jobs.invalid.json)",
-                    );
-                }
-                Remedy::Quarantine => pass.pending.push(PendingQuarantine {
-                    diagnostic: pass.found.len(),
-                    entry: index,
-                }),
+                    replacement: text,
+                };
+                let fix = if safe {
+                    Fix::safe(title, vec![change])
+                } else {
+                    Fix::unsafe_(title, vec![change])
+                };
+                diagnostic = diagnostic.fix(Some(fix)).add_help(
+                    "alternatively, move the entry to the doctor's quarantine (jobs.invalid.json)",
+                );
             }
-            pass.push(self.with_dormancy(diagnostic));
+            Remedy::Quarantine => pass.pending.push(PendingQuarantine {
+                diagnostic: pass.found.len(),
+                entry: index,
+            }),
         }
+        pass.push(self.with_dormancy(diagnostic));
+    }
 
-        for hazard in hazards {
-            // Design §3: a `silent` finding is a warning or an error; an info (the grounding
-            // audit, a list that cannot be verified) has no effect on the runtime.
-            let effect = if hazard.severity == crate::diag::Severity::Info {
-                Effect::None
-            } else {
-                Effect::Silent
-            };
-            let mut diagnostic = Diagnostic::new(
-                hazard.code,
-                effect,
-                format!("{}: {}", who(), hazard.message),
-            )
-            .severity(hazard.severity)
-            .file(&self.path)
-            .at(hazard.span, hazard.label)
-            .pointer(format!("/{index}{}", hazard.pointer));
-            if let Some(help) = hazard.help {
-                diagnostic = diagnostic.help(help);
-            }
-            if let Some((span, text)) = hazard.coerce {
-                diagnostic = diagnostic.fix(Some(Fix::unsafe_(
-                    format!("replace the string with the number {text}"),
-                    vec![Change::Edit {
-                        file: self.path.clone(),
-                        span,
-                        replacement: text,
-                    }],
-                )));
-            }
-            pass.push(diagnostic);
+    /// A hazard the loader misses, with its coercion when there is one.
+    fn push_hazard(&self, who: &Who, hazard: hazards::Hazard, pass: &mut EntryPass) {
+        // Design §3: a `silent` finding is a warning or an error; an info (the grounding
+        // audit, a list that cannot be verified) has no effect on the runtime.
+        let effect = if hazard.severity == crate::diag::Severity::Info {
+            Effect::None
+        } else {
+            Effect::Silent
+        };
+        let mut diagnostic = Diagnostic::new(
+            hazard.code,
+            effect,
+            format!("{}: {}", who.name(), hazard.message),
+        )
+        .severity(hazard.severity)
+        .file(&self.path)
+        .at(hazard.span, hazard.label)
+        .pointer(format!("/{}{}", who.index, hazard.pointer));
+        if let Some(help) = hazard.help {
+            diagnostic = diagnostic.help(help);
         }
+        if let Some((span, text)) = hazard.coerce {
+            diagnostic = diagnostic.fix(Some(Fix::unsafe_(
+                format!("replace the string with the number {text}"),
+                vec![Change::Edit {
+                    file: self.path.clone(),
+                    span,
+                    replacement: text,
+                }],
+            )));
+        }
+        pass.push(diagnostic);
+    }
 
+    /// Duplicate keys and invalid UTF-8 inside the entry, as its scan found them.
+    fn push_tape_findings(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let tape = entry.tape();
         let subject = format!("job #{}: ", index + 1);
         for dup in tape.duplicates() {
@@ -347,25 +440,6 @@ impl<'a> JobsRun<'a> {
         {
             pass.push(finding);
         }
-
-        if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
-            if self.shadowing.contains(slug.as_ref()) {
-                pass.push(
-                    Diagnostic::new(
-                        &SHADOWED_BY_MANIFEST,
-                        Effect::None,
-                        format!(
-                            "{}: replaced by its per-slug manifest; this entry is not loaded",
-                            who()
-                        ),
-                    )
-                    .file(&self.path)
-                    .at(value.span(), "shadowed")
-                    .pointer(format!("/{index}/slug")),
-                );
-            }
-            pass.slugs.record(slug, value.span(), index);
-        }
     }
 
     /// The entry's bytes are referred to where the file holds them, not copied.
@@ -380,11 +454,27 @@ impl<'a> JobsRun<'a> {
                     replacement: String::new(),
                 },
                 Change::QuarantineData {
-                    name: "jobs.invalid.json".to_string(),
+                    name: "jobs.invalid.json".into(),
                     contents: raw,
                 },
             ],
         )
+    }
+}
+
+/// An entry as a person finds it: by slug, and by 1-based position in the file. Its name is
+/// built only for entries that have something to say.
+struct Who<'s> {
+    slug: Option<&'s str>,
+    index: usize,
+}
+
+impl Who<'_> {
+    fn name(&self) -> String {
+        match self.slug {
+            Some(slug) => format!("job {slug:?} (#{})", self.index + 1),
+            None => format!("job #{}", self.index + 1),
+        }
     }
 }
 
@@ -474,5 +564,65 @@ impl SlugIndex {
                 !self.first.contains_key(&key) && !self.renamed.contains(&key)
             })
             .unwrap_or_else(|| format!("{slug}-copy"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::Version;
+
+    /// Entries whose findings come out of order (an invalid priority is found before the
+    /// slug's grounding audit, which points earlier): the check still pushes them by span, so
+    /// the report needs no sort of its own, and each quarantine fix stays with its finding.
+    #[test]
+    fn findings_come_in_report_order_with_their_fixes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".instar")).unwrap();
+        let job = |slug: &str, priority: &str| {
+            format!(
+                r#"{{"slug": "{slug}", "name": "n", "description": "d", "schedule": "0 9 * * *", "priority": "{priority}", "expectedDurationMinutes": 1, "model": "haiku", "enabled": true, "execute": {{"type": "prompt", "value": "v"}}}}"#
+            )
+        };
+        let text = format!(
+            "[\n{},\n{},\n{}\n]\n",
+            job("a", "urgent"),
+            job("b", "high"),
+            job("c", "soon")
+        );
+        std::fs::write(dir.path().join(".instar/jobs.json"), &text).unwrap();
+        let version: Version = "0.28.44".parse().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), version, 0);
+        let mut sink = Sink::default();
+        JobsCheck.run(&cx, &mut sink);
+        let found = sink.into_vec();
+        let starts: Vec<usize> = found
+            .iter()
+            .filter_map(|d| d.span.clone())
+            .map(|s| s.start)
+            .collect();
+        assert!(found.len() >= 4, "{found:#?}");
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+        for d in &found {
+            let quarantined = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.title().contains("quarantine"));
+            assert_eq!(quarantined, d.code.id == "jobs/invalid-priority", "{d:#?}");
+            if let Some(fix) = d.fix.as_ref().filter(|_| quarantined) {
+                // The entry it moves holds the finding.
+                let moved = fix.changes().iter().find_map(|c| match c {
+                    Change::QuarantineData { contents, .. } => Some(contents.to_vec()),
+                    _ => None,
+                });
+                let moved = String::from_utf8(moved.unwrap()).unwrap();
+                let at = d.span.clone().unwrap();
+                assert!(moved.contains(&text[at]), "{moved}");
+                assert!(
+                    moved.contains("\"priority\": \"urgent\"")
+                        || moved.contains("\"priority\": \"soon\"")
+                );
+            }
+        }
     }
 }

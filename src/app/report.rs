@@ -90,19 +90,34 @@ pub(super) fn emit(
 
 /// `--diff`: the diffs of the fixes `--fix` would apply. Exit 1 when there is any.
 pub(super) fn diff(cli: &Cli, cx: &Context, report: &Report) -> u8 {
-    let (out, shown) = render::diff::report_diff(cx, report, cli.unsafe_fixes);
-    // Coloured after the fact, line by line, on a terminal (or --color always): the patch
-    // itself is built the same way either way.
-    let out = if crate::terminal::stdout_color(cli.color) {
-        crate::prompt::colour_diff(&out)
+    let diff = render::diff::ReportDiff::plan(cx, report, cli.unsafe_fixes);
+    let shown = diff.shown();
+    // A crashed run's partial diff goes to stderr: stdout stays empty for `git apply`.
+    let mut stdout;
+    let mut stderr;
+    let to: &mut dyn Write = if report.crashed() {
+        stderr = std::io::stderr().lock();
+        &mut stderr
     } else {
-        out
+        stdout = std::io::stdout().lock();
+        &mut stdout
     };
+    if crate::terminal::stdout_color(cli.color) {
+        // Coloured after the fact, line by line, on a terminal (or --color always): the
+        // patch itself is built the same way either way.
+        let mut plain = Vec::new();
+        let _ = diff.write(cx, &mut plain);
+        let coloured = crate::prompt::colour_diff(&String::from_utf8_lossy(&plain));
+        let _ = to.write_all(coloured.as_bytes());
+    } else {
+        // Written as it is made: a diff removing 100,000 jobs is the file's size (issue
+        // #11). A closed pipe (`| head`) stops it, and is not an error worth a word.
+        let mut out = std::io::BufWriter::new(to);
+        let _ = diff.write(cx, &mut out).and_then(|()| out.flush());
+    }
     if report.crashed() {
-        eprint!("{out}");
         return exit::FAILURE;
     }
-    print(&out);
     if let Some(line) = render::fix_summary::diff_summary(&report.diagnostics, cli.unsafe_fixes) {
         eprintln!("{line}");
     }

@@ -3,6 +3,7 @@
 //! computed over each whole file.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::human::HumanOptions;
@@ -21,7 +22,16 @@ const CONTEXT: usize = 3;
 pub fn fix_diff(cx: &Context, fix: &Fix) -> String {
     let mut plan = Plan::default();
     plan.add(cx, None, fix);
-    plan.render(cx, &mut Sources::default(), "")
+    kept(|out| plan.render(cx, &mut Sources::default(), "", out))
+}
+
+/// What `write` writes, kept as text (the prompt's preview, a whole-file diff, tests).
+fn kept(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail.
+    let _ = write(&mut out);
+    // Every piece written is a `str`: the bytes are UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// What a set of fixes changes, gathered per file: all of a file's edits or its whole-file
@@ -114,47 +124,67 @@ impl<'a> Plan<'a> {
     }
 
     /// Each section: its fixes' headers, the file's diff, then its other changes; `gap` after
-    /// each.
-    fn render(self, cx: &Context, sources: &mut Sources, gap: &str) -> String {
+    /// each. Written as it is made: a diff removing 100,000 jobs is the file's size (issue #11).
+    fn render(
+        self,
+        cx: &Context,
+        sources: &mut Sources,
+        gap: &str,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         let Plan {
             order,
             mut sections,
         } = self;
-        let mut out = String::new();
         for file in order {
-            let Some(mut section) = sections.remove(&file) else {
+            let Some(section) = sections.remove(&file) else {
                 continue;
             };
-            for (header, fixes) in &section.headers {
-                out.push_str(header);
-                if *fixes > 1 {
-                    out.push_str(&format!(" ({fixes} fixes)"));
-                }
-                out.push('\n');
-            }
-            if let Some(file) = file {
-                if let Some(contents) = section.write {
-                    let old = cx.bytes_of(file).unwrap_or_default();
-                    out.push_str(&unified(cx, file, &old, contents));
-                }
-                if !section.edits.is_empty() {
-                    write_edits_diff(&mut out, cx, sources, file, &mut section.edits);
-                }
-            }
-            section.actions.iter().for_each(|a| out.push_str(a));
-            for (name, bytes, entries) in section.saved {
-                let count = match entries {
-                    1 => String::new(),
-                    n => format!(" ({n} entries)"),
-                };
-                out.push_str(&format!(
-                    "save {bytes} bytes{count} to .instar/doctor/quarantine/<run>/{name}\n"
-                ));
-            }
-            out.push_str(gap);
+            write_section(cx, sources, file, section, out)?;
+            out.write_all(gap.as_bytes())?;
         }
-        out
+        Ok(())
     }
+}
+
+/// One file's section of a plan: its fixes' headers, its diff, then its other changes.
+fn write_section(
+    cx: &Context,
+    sources: &mut Sources,
+    file: Option<&Path>,
+    mut section: Section<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (header, fixes) in &section.headers {
+        out.write_all(header.as_bytes())?;
+        if *fixes > 1 {
+            write!(out, " ({fixes} fixes)")?;
+        }
+        out.write_all(b"\n")?;
+    }
+    if let Some(file) = file {
+        if let Some(contents) = section.write {
+            let old = cx.bytes_of(file).unwrap_or_default();
+            out.write_all(unified(cx, file, &old, contents).as_bytes())?;
+        }
+        if !section.edits.is_empty() {
+            write_edits_diff(out, cx, sources, file, &mut section.edits)?;
+        }
+    }
+    for action in &section.actions {
+        out.write_all(action.as_bytes())?;
+    }
+    for (name, bytes, entries) in section.saved {
+        let count = match entries {
+            1 => String::new(),
+            n => format!(" ({n} entries)"),
+        };
+        writeln!(
+            out,
+            "save {bytes} bytes{count} to .instar/doctor/quarantine/<run>/{name}"
+        )?;
+    }
+    Ok(())
 }
 
 /// One side of a diff: a whole file's bytes, its secrets and its line index.
@@ -181,6 +211,22 @@ impl Side<'_> {
 
     fn text(&self, line: usize) -> &[u8] {
         &self.bytes[self.line(line)]
+    }
+
+    /// Whether `lines` (0-based, end exclusive) touch no secret and hold no byte that can
+    /// start a character `escape_controls` escapes: such lines are shown as they are.
+    fn is_plain(&self, lines: Span) -> bool {
+        if lines.is_empty() {
+            return true;
+        }
+        let bytes = self.lines.start_of(lines.start)..self.lines.start_of(lines.end);
+        let first = self.secrets.partition_point(|s| s.end <= bytes.start);
+        let touches_secret = self.secrets.get(first).is_some_and(|s| s.start < bytes.end);
+        // Counted without an early exit, which lets the loop run on whole vectors of bytes.
+        let suspicious = self.bytes[bytes].iter().fold(false, |any, &b| {
+            any | ((b < 0x20 && b != b'\n' && b != b'\t') | (b == 0x7F) | (b == 0xC2) | (b == 0xE2))
+        });
+        !touches_secret && !suspicious
     }
 }
 
@@ -211,18 +257,16 @@ const ALIGN_MAX_LINES: usize = 2_000;
 
 /// The unified diff of `edits` (spans into the file as it is now) applied in one pass, with
 /// one read of the file, its secrets and line index from `sources`, and one lexing and one
-/// index of the result. The changed lines come from the edits themselves: each edit's own lines
-/// (on each side) form a block, blocks on shared lines merge, and only a block's lines are
-/// aligned (issue #11): N edits cost the file once plus their own lines, never N times the file.
-/// Written at the end of `out`, the report's text, rather than into a string of its own that
-/// is then copied there: a diff removing 100,000 jobs is about the file's size (issue #11).
+/// index of the result. The changed lines come from the edits themselves (`edit_ops`): N edits
+/// cost the file once plus their own lines, never N times the file (issue #11). Written to
+/// `out` as it is made, never held: a diff removing 100,000 jobs is about the file's size.
 fn write_edits_diff(
-    out: &mut String,
+    out: &mut dyn Write,
     cx: &Context,
     sources: &mut Sources,
     file: &std::path::Path,
     edits: &mut [(Span, &str)],
-) {
+) -> io::Result<()> {
     let (bytes, secrets, lines) = match (sources.get(cx, file), sources.lines(cx, file)) {
         (Some((bytes, secrets)), Some(lines)) => (bytes, secrets, lines),
         _ => (
@@ -240,13 +284,10 @@ fn write_edits_diff(
     edits.sort_by_key(|(span, _)| (span.start, span.end));
     let new_bytes = match apply_edits(old.bytes, edits) {
         Ok(new) => new,
-        Err(err) => {
-            out.push_str(&format!("{}: {err}\n", sources.display(cx, file)));
-            return;
-        }
+        Err(err) => return writeln!(out, "{}: {err}", sources.display(cx, file)),
     };
     if old.bytes == new_bytes.as_slice() {
-        return;
+        return Ok(());
     }
     // Over the whole new file, once (design §8).
     let new_secrets = redact::file_secret_spans(file, &new_bytes);
@@ -256,10 +297,17 @@ fn write_edits_diff(
         secrets: &new_secrets,
         lines: &new_lines,
     };
+    let ops = edit_ops(&old, &new, edits);
+    let name = sources.display(cx, file);
+    write!(out, "--- a/{name}\n+++ b/{name}\n")?;
+    hunks(out, &old, &new, &ops)
+}
+
+/// The lines each edit touches on each side, merged where they share a line. Bytes outside
+/// the edits are the same on both sides, so the lines between two blocks are equal and as
+/// many on each side.
+fn edit_blocks(old: &Side, new: &Side, edits: &[(Span, &str)]) -> Vec<(Span, Span)> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
-    // The lines each edit touches on each side, merged where they share a line. Bytes outside
-    // the edits are the same on both sides, so the lines between two blocks are equal and as
-    // many on each side.
     let mut blocks: Vec<(Span, Span)> = Vec::new();
     let mut shift: isize = 0;
     for (span, replacement) in edits.iter() {
@@ -279,24 +327,29 @@ fn write_edits_diff(
             _ => blocks.push((old_lines, new_lines)),
         }
     }
+    blocks
+}
+
+/// The whole file's ops for `edits` (sorted): equal stretches between the edits' blocks, and
+/// each block aligned on its own (`block_ops`).
+fn edit_ops(old: &Side, new: &Side, edits: &[(Span, &str)]) -> Vec<Op> {
+    let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut ops = Vec::new();
     let (mut old_at, mut new_at) = (0, 0);
-    for (o, n) in blocks {
+    for (o, n) in edit_blocks(old, new, edits) {
         // A block that starts inside the previous one (an insertion at its end) joins it.
         let o = o.start.max(old_at)..o.end.max(old_at);
         let n = n.start.max(new_at)..n.end.max(new_at);
         if o.start > old_at {
             ops.push(Op::equal(old_at..o.start, new_at..n.start));
         }
-        block_ops(&old, &new, o.clone(), n.clone(), &mut ops);
+        block_ops(old, new, o.clone(), n.clone(), &mut ops);
         (old_at, new_at) = (o.end, n.end);
     }
     if old_at < old_count {
         ops.push(Op::equal(old_at..old_count, new_at..new_count));
     }
-    let name = sources.display(cx, file);
-    out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
-    hunks(out, &old, &new, &ops);
+    ops
 }
 
 /// The unified diff of `edits` (see `write_edits_diff`) as a string of its own.
@@ -307,9 +360,7 @@ fn edits_diff(
     file: &std::path::Path,
     edits: &mut [(Span, &str)],
 ) -> String {
-    let mut out = String::new();
-    write_edits_diff(&mut out, cx, sources, file, edits);
-    out
+    kept(|out| write_edits_diff(out, cx, sources, file, edits))
 }
 
 /// A unified diff of two whole texts of `file` (a whole-file write): the lines they share at
@@ -348,9 +399,10 @@ pub fn unified(cx: &Context, file: &std::path::Path, old: &[u8], new: &[u8]) -> 
         0..new.line_count(),
         &mut ops,
     );
-    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
-    hunks(&mut out, &old, &new, &ops);
-    out
+    kept(|out| {
+        write!(out, "--- a/{name}\n+++ b/{name}\n")?;
+        hunks(out, &old, &new, &ops)
+    })
 }
 
 /// The ops of one block of lines: the lines both ends share are equal; what is left is aligned
@@ -404,10 +456,17 @@ fn block_ops(old: &Side, new: &Side, o: Span, n: Span, ops: &mut Vec<Op>) {
 }
 
 /// Groups `ops` (the whole file's, in order) into hunks with `CONTEXT` lines around each
-/// change, as `diff -u` and difflib do, and appends them.
-fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
-    // Empty steps dropped and neighbouring equal stretches joined, so that every equal step
-    // below stands between two changes (or at an end).
+/// change, as `diff -u` and difflib do, and writes them.
+fn hunks(out: &mut dyn Write, old: &Side, new: &Side, ops: &[Op]) -> io::Result<()> {
+    for group in hunk_groups(&joined(ops)) {
+        write_hunk(out, old, new, &group)?;
+    }
+    Ok(())
+}
+
+/// `ops` with empty steps dropped and neighbouring equal stretches joined, so that every
+/// equal step stands between two changes (or at an end).
+fn joined(ops: &[Op]) -> Vec<Op> {
     let mut joined: Vec<Op> = Vec::with_capacity(ops.len());
     for op in ops
         .iter()
@@ -423,7 +482,12 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
             _ => joined.push(op.clone()),
         }
     }
-    let ops = joined;
+    joined
+}
+
+/// The hunks of `ops` (joined): each change with up to `CONTEXT` equal lines on each side,
+/// changes closer than twice that in one hunk.
+fn hunk_groups(ops: &[Op]) -> Vec<Vec<Op>> {
     let mut groups: Vec<Vec<Op>> = Vec::new();
     let mut group: Vec<Op> = Vec::new();
     let last = ops.len().saturating_sub(1);
@@ -463,61 +527,83 @@ fn hunks(out: &mut String, old: &Side, new: &Side, ops: &[Op]) {
     if group.iter().any(|op| op.tag != similar::DiffTag::Equal) {
         groups.push(group);
     }
-    for group in groups {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            continue;
-        };
-        let (old_from, old_to) = (first.old.start, last.old.end);
-        let (new_from, new_to) = (first.new.start, last.new.end);
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range_header(old_from, old_to - old_from),
-            range_header(new_from, new_to - new_from)
-        ));
-        // The hunk's lines go straight into `out`, and its marker lines, which depend on what
-        // the lines held, are put in front of them afterwards (rarely needed): a hunk removing
-        // 100,000 jobs is the file's size, and was held twice (issue #11).
-        let marks_at = out.len();
-        let mut redacted = false;
-        let mut escaped = false;
-        let mut line = |sign: char, side: &Side, at: usize| {
-            let (text, hid) = redact::redact_window(side.bytes, side.secrets, side.line(at));
-            redacted |= hid;
-            // A control character from the file is shown escaped, never sent to the terminal;
-            // the hunk then no longer says the file's bytes, so it is marked like a redaction.
-            let text = match super::escape::escape_controls(&text) {
-                std::borrow::Cow::Borrowed(_) => text,
-                std::borrow::Cow::Owned(shown) => {
-                    escaped = true;
-                    shown
-                }
-            };
-            out.push(sign);
-            out.push_str(&text);
-            if !text.ends_with('\n') {
-                out.push_str("\n\\ No newline at end of file\n");
-            }
-        };
-        for op in &group {
-            match op.tag {
-                similar::DiffTag::Equal => op.old.clone().for_each(|l| line(' ', old, l)),
-                _ => {
-                    op.old.clone().for_each(|l| line('-', old, l));
-                    op.new.clone().for_each(|l| line('+', new, l));
-                }
-            }
-        }
-        let mut marks = String::new();
-        if redacted {
-            marks.push_str(REDACTED_HUNK);
-        }
-        if escaped {
-            marks.push_str(ESCAPED_HUNK);
-        }
-        if !marks.is_empty() {
-            out.insert_str(marks_at, &marks);
+    groups
+}
+
+/// One hunk: its header, its marker lines, then its lines, each written as it is cut from
+/// the redacted text. The markers depend on what the lines hold, and come first: they are
+/// found before the lines are written (`hunk_marks`), so the hunk is never held (a hunk
+/// removing 100,000 jobs is the file's size; issue #11).
+fn write_hunk(out: &mut dyn Write, old: &Side, new: &Side, group: &[Op]) -> io::Result<()> {
+    let (Some(first), Some(last)) = (group.first(), group.last()) else {
+        return Ok(());
+    };
+    let (old_from, old_to) = (first.old.start, last.old.end);
+    let (new_from, new_to) = (first.new.start, last.new.end);
+    writeln!(
+        out,
+        "@@ -{} +{} @@",
+        range_header(old_from, old_to - old_from),
+        range_header(new_from, new_to - new_from)
+    )?;
+    let (redacted, escaped) = hunk_marks(old, new, group);
+    if redacted {
+        out.write_all(REDACTED_HUNK.as_bytes())?;
+    }
+    if escaped {
+        out.write_all(ESCAPED_HUNK.as_bytes())?;
+    }
+    for (sign, on_new, at) in shown_lines(group) {
+        let (text, _, _) = shown_line(if on_new { new } else { old }, at);
+        out.write_all(&[sign])?;
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n\\ No newline at end of file\n")?;
         }
     }
+    Ok(())
+}
+
+/// The lines a hunk shows, in order: its sign, whether it is on the new side, its number.
+fn shown_lines(group: &[Op]) -> impl Iterator<Item = (u8, bool, usize)> + '_ {
+    group.iter().flat_map(|op| {
+        let (sign, added) = match op.tag {
+            similar::DiffTag::Equal => (b' ', 0..0),
+            _ => (b'-', op.new.clone()),
+        };
+        let removed = op.old.clone().map(move |l| (sign, false, l));
+        removed.chain(added.map(|l| (b'+', true, l)))
+    })
+}
+
+/// A line as shown: redacted (design §8), and with a control character from the file shown
+/// escaped, never sent to the terminal; and whether either happened.
+fn shown_line(side: &Side, at: usize) -> (String, bool, bool) {
+    let (text, hid) = redact::redact_window(side.bytes, side.secrets, side.line(at));
+    match super::escape::escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => (text, hid, false),
+        std::borrow::Cow::Owned(shown) => (shown, hid, true),
+    }
+}
+
+/// Whether the hunk shows a redacted secret, and whether it shows an escaped character. A
+/// hunk whose bytes touch no secret and hold no byte a control character is made of (C0, DEL;
+/// 0xC2 and 0xE2 lead the C1 controls and the bidirectional overrides) has neither, known
+/// from one look at its bytes; any other hunk is asked line by line, as it will be shown.
+fn hunk_marks(old: &Side, new: &Side, group: &[Op]) -> (bool, bool) {
+    let changed = |op: &&Op| op.tag != similar::DiffTag::Equal;
+    let plain = group.iter().all(|op| old.is_plain(op.old.clone()))
+        && group
+            .iter()
+            .filter(changed)
+            .all(|op| new.is_plain(op.new.clone()));
+    if plain {
+        return (false, false);
+    }
+    shown_lines(group).fold((false, false), |(redacted, escaped), (_, on_new, at)| {
+        let (_, hid, esc) = shown_line(if on_new { new } else { old }, at);
+        (redacted | hid, escaped | esc)
+    })
 }
 
 /// The line that marks a hunk whose control characters are shown escaped (render::escape).
@@ -543,52 +629,85 @@ fn range_header(start0: usize, len: usize) -> String {
 /// The body of `--diff`: for each file, one header line per fix that `--fix` (with
 /// `unsafe_fixes`, also `--unsafe-fixes`) would apply to it, then one diff with all of them
 /// applied, as ruff's `--diff`; and how many fixes it shows.
+pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String, usize) {
+    let diff = ReportDiff::plan(cx, report, unsafe_fixes);
+    let shown = diff.shown();
+    (kept(|out| diff.write(cx, out)), shown)
+}
+
+/// `--diff`, planned: the fixes it shows, gathered per file, ready to be written as the
+/// diffs are made (`write`), never held whole.
 ///
 /// The fixes are those the first pass of `--fix` applies (`Claims`); a fix that overlaps one of
 /// them is counted in a closing line, since `--fix` re-checks before offering it again. Fixes
 /// shared by several findings are told apart by hashing, never by comparing each with every
 /// other, and each file is read, lexed and indexed once (issue #11).
-pub fn report_diff(cx: &Context, report: &Report, unsafe_fixes: bool) -> (String, usize) {
-    let threshold = if unsafe_fixes {
-        Applicability::Unsafe
-    } else {
-        Applicability::Safe
-    };
-    let mut sources = Sources::default();
-    let mut seen: HashSet<&Fix> = HashSet::new();
-    let mut claims = Claims::default();
-    let mut plan = Plan::default();
-    let (mut shown, mut overlapping) = (0, 0);
-    for d in &report.diagnostics {
-        let Some(fix) = &d.fix else { continue };
-        // Several findings of one entry share its quarantine fix: show it once.
-        if !fix.applies(threshold) || !seen.insert(fix) {
-            continue;
-        }
-        if !claims.try_claim(fix) {
-            overlapping += 1;
-            continue;
-        }
-        shown += 1;
-        let header = format!(
-            "# {} ({}): {}",
-            d.code.id,
-            fix.applicability().as_str(),
-            fix.title()
-        );
-        plan.add(cx, Some(&sources.scrub(cx, d, &header, true)), fix);
-    }
-    let mut out = plan.render(cx, &mut sources, "\n");
-    if overlapping > 0 {
-        let (n, them) = match overlapping {
-            1 => ("1 more fix overlaps".to_string(), "it"),
-            n => (format!("{n} more fixes overlap"), "them"),
+pub struct ReportDiff<'a> {
+    plan: Plan<'a>,
+    sources: Sources,
+    shown: usize,
+    overlapping: usize,
+}
+
+impl<'a> ReportDiff<'a> {
+    pub fn plan(cx: &Context, report: &'a Report, unsafe_fixes: bool) -> Self {
+        let threshold = if unsafe_fixes {
+            Applicability::Unsafe
+        } else {
+            Applicability::Safe
         };
-        out.push_str(&format!(
-            "# {n} the fixes above: `--fix` applies these first, checks again, and offers {them} if still needed\n"
-        ));
+        let mut sources = Sources::default();
+        let mut seen: HashSet<&Fix> = HashSet::new();
+        let mut claims = Claims::default();
+        let mut plan = Plan::default();
+        let (mut shown, mut overlapping) = (0, 0);
+        for d in &report.diagnostics {
+            let Some(fix) = &d.fix else { continue };
+            // Several findings of one entry share its quarantine fix: show it once.
+            if !fix.applies(threshold) || !seen.insert(fix) {
+                continue;
+            }
+            if !claims.try_claim(fix) {
+                overlapping += 1;
+                continue;
+            }
+            shown += 1;
+            let header = format!(
+                "# {} ({}): {}",
+                d.code.id,
+                fix.applicability().as_str(),
+                fix.title()
+            );
+            plan.add(cx, Some(&sources.scrub(cx, d, &header, true)), fix);
+        }
+        ReportDiff {
+            plan,
+            sources,
+            shown,
+            overlapping,
+        }
     }
-    (out, shown)
+
+    /// How many fixes the diff shows.
+    pub fn shown(&self) -> usize {
+        self.shown
+    }
+
+    /// Writes the diffs, then the line counting the overlapping fixes.
+    pub fn write(mut self, cx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        self.plan.render(cx, &mut self.sources, "\n", out)?;
+        if self.overlapping > 0 {
+            let (n, them) = match self.overlapping {
+                1 => ("1 more fix overlaps".to_string(), "it"),
+                n => (format!("{n} more fixes overlap"), "them"),
+            };
+            writeln!(
+                out,
+                "# {n} the fixes above: `--fix` applies these first, checks again, and offers {them} if still needed"
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// What `-i` shows before it asks about a finding: the diagnostic with its snippet, then the
@@ -738,6 +857,70 @@ mod tests {
                         assert!(run <= 2 * CONTEXT, "{diff}");
                     }
                     assert!(run <= CONTEXT, "{diff}");
+                }
+            }
+        }
+    }
+
+    /// The quick look at a hunk's bytes (`Side::is_plain`) never misses a marker that its
+    /// lines, as shown, need: every kind of control character, a secret, or neither.
+    #[test]
+    fn hunk_marks_agree_with_the_lines_shown() {
+        let samples: [&[u8]; 13] = [
+            b"plain\n",
+            "caf\u{e9}\n".as_bytes(),
+            b"esc \x1b[31m\n",
+            b"crlf\r\n",
+            b"cr\ralone\n",
+            "bidi \u{202E}x\n".as_bytes(),
+            "c1 \u{85}\n".as_bytes(),
+            "nbsp\u{a0} and \u{2014}\n".as_bytes(),
+            b"bad \xff\xfe\n",
+            "emoji \u{1F389}\n".as_bytes(),
+            b"tab\there\n",
+            "\u{2066}isolate\n".as_bytes(),
+            b"del \x7f\n",
+        ];
+        let filler: Vec<u8> = (0..12)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        for (i, sample) in samples.iter().enumerate() {
+            // The sample removed from the middle of the file, with a secret or without.
+            let old = [&filler[..], sample, &filler[..]].concat();
+            let new = [&filler[..], &filler[..]].concat();
+            let at = filler.len();
+            // No secret, one inside the removed line, one outside the hunk.
+            let inside: Vec<Span> = std::iter::once(at + 1..at + 3).collect();
+            let outside: Vec<Span> = std::iter::once(0..2).collect();
+            for secrets in [Vec::new(), inside, outside] {
+                let (old_lines, new_lines) = (LineIndex::new(&old), LineIndex::new(&new));
+                let old_side = Side {
+                    bytes: &old,
+                    secrets: &secrets,
+                    lines: &old_lines,
+                };
+                let new_side = Side {
+                    bytes: &new,
+                    secrets: &[],
+                    lines: &new_lines,
+                };
+                let mut ops = Vec::new();
+                let (o, n) = (0..old_side.line_count(), 0..new_side.line_count());
+                block_ops(&old_side, &new_side, o, n, &mut ops);
+                let groups = hunk_groups(&joined(&ops));
+                assert!(!groups.is_empty(), "sample {i}");
+                for group in groups {
+                    let exact =
+                        shown_lines(&group).fold((false, false), |(r, e), (_, on_new, at)| {
+                            let side = if on_new { &new_side } else { &old_side };
+                            let (_, hid, esc) = shown_line(side, at);
+                            (r | hid, e | esc)
+                        });
+                    assert_eq!(
+                        hunk_marks(&old_side, &new_side, &group),
+                        exact,
+                        "sample {i} {secrets:?}"
+                    );
                 }
             }
         }

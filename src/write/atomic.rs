@@ -109,6 +109,17 @@ pub fn write_atomic_streamed(
     mode: u32,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), WriteError> {
+    write_atomic_streamed_if(path, mode, body, || Ok(()))
+}
+
+/// `write_atomic_streamed`, with `still_ok` asked once `body` has written everything, right
+/// before the rename: a backup streamed from a file lands only if it is the file expected.
+pub fn write_atomic_streamed_if(
+    path: &Path,
+    mode: u32,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    still_ok: impl FnOnce() -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
     replace(
         path,
         |file| {
@@ -117,7 +128,7 @@ pub fn write_atomic_streamed(
             out.flush()
         },
         mode,
-        || Ok(()),
+        still_ok,
         Durability::Durable,
     )
 }

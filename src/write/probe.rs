@@ -2,15 +2,17 @@
 //! a FIFO planted where a file should be is reported as one, not opened for reading (see
 //! `crate::safe_read`), and the read is capped by the bytes read, not by an earlier `stat`.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::safe_read::{read_regular, ReadError};
+use sha2::{Digest as _, Sha256};
+
+use crate::safe_read::{open_regular, read_regular, ReadError};
 use crate::source::V8_MAX_STRING_BYTES;
 
 use super::{failed, WriteError};
-use crate::digest::sha256_hex;
+use crate::digest::hex_of_digest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Now {
@@ -22,22 +24,6 @@ pub enum Now {
     },
     /// Anything else: a FIFO, a socket, a device, a folder, a dangling or looping link.
     Other,
-}
-
-impl Now {
-    pub fn hash(&self) -> Option<String> {
-        match self {
-            Now::File { bytes, .. } => Some(sha256_hex(bytes)),
-            _ => None,
-        }
-    }
-
-    pub fn mode(&self) -> Option<u32> {
-        match self {
-            Now::File { mode, .. } => Some(*mode),
-            _ => None,
-        }
-    }
 }
 
 /// Reads what is at `path` now, following a final symlink (a target the caller resolved).
@@ -61,6 +47,165 @@ pub fn now(path: &Path) -> Result<Now, WriteError> {
 }
 
 /// The hash of the regular file at `path` now; `None` when there is none (or something else).
+/// Streamed: a fix run compares a file before each write, and a 47 MB jobs.json was read
+/// whole each time (issue #11).
 pub fn hash_now(path: &Path) -> Option<String> {
-    now(path).ok().and_then(|n| n.hash())
+    digest_now(path)
+        .ok()
+        .and_then(|d| d.hash().map(str::to_string))
+}
+
+/// The permission bits of the regular file at `path` now (`None`: none there, or something
+/// else, as `Now::mode`), from its open descriptor, without reading it.
+pub fn mode_now(path: &Path) -> Option<u32> {
+    std::fs::symlink_metadata(path).ok()?;
+    let (_, meta) = open_regular(path).ok()?;
+    (meta.len() <= V8_MAX_STRING_BYTES).then_some(meta.mode() & 0o7777)
+}
+
+/// What stands at a path now, as `Now` says, with a regular file's hash instead of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Digest {
+    Missing,
+    File { sha256: String, mode: u32 },
+    Other,
+}
+
+impl Digest {
+    pub fn hash(&self) -> Option<&str> {
+        match self {
+            Digest::File { sha256, .. } => Some(sha256),
+            _ => None,
+        }
+    }
+
+    pub fn mode(&self) -> Option<u32> {
+        match self {
+            Digest::File { mode, .. } => Some(*mode),
+            _ => None,
+        }
+    }
+}
+
+/// `now`, hashed as it is read and never held whole: what the compares of a fix run need.
+pub fn digest_now(path: &Path) -> Result<Digest, WriteError> {
+    // Writing to a sink cannot fail.
+    stream_now(path, &mut io::sink()).unwrap_or_else(|err| Err(failed("read file", path)(err)))
+}
+
+/// `digest_now` that also copies the file's bytes into `copy` as they are read (a backup
+/// taken and hashed in one read). What `copy` received is the file only when this returns
+/// `Digest::File`; for anything else it may hold part of a file, or nothing. The outer error
+/// is `copy`'s (the caller knows where it writes), the inner one the file's.
+pub fn stream_now(path: &Path, copy: &mut dyn Write) -> io::Result<Result<Digest, WriteError>> {
+    Ok(match read_into(path, copy) {
+        Ok(digest) => Ok(digest),
+        Err(Failed::Copy(err)) => return Err(err),
+        Err(Failed::Read(err)) => Err(err),
+    })
+}
+
+/// Why `read_into` stopped: writing the copy, or reading the file.
+enum Failed {
+    Copy(io::Error),
+    Read(WriteError),
+}
+
+impl From<WriteError> for Failed {
+    fn from(err: WriteError) -> Self {
+        Failed::Read(err)
+    }
+}
+
+fn read_into(path: &Path, copy: &mut dyn Write) -> Result<Digest, Failed> {
+    match fs_err::symlink_metadata(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Digest::Missing),
+        Err(err) => return Err(WriteError::from(err).into()),
+        Ok(_) => {}
+    }
+    let (file, meta) = match open_regular(path) {
+        Ok(opened) => opened,
+        Err(ReadError::Io(err)) if err.kind() == io::ErrorKind::NotFound => {
+            return Ok(Digest::Other)
+        }
+        Err(ReadError::Io(err)) if err.raw_os_error() == Some(libc::ELOOP) => {
+            return Ok(Digest::Other)
+        }
+        Err(ReadError::NotAFile(_)) | Err(ReadError::TooLarge { .. }) => return Ok(Digest::Other),
+        Err(ReadError::Io(err)) => return Err(failed("read file", path)(err).into()),
+    };
+    if meta.len() > V8_MAX_STRING_BYTES {
+        return Ok(Digest::Other);
+    }
+    // As `read_regular`: the cap is judged by the bytes read, one past it is enough to know.
+    let mut reader = file.take(V8_MAX_STRING_BYTES + 1);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut read: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(failed("read file", path)(err).into()),
+        };
+        read += n as u64;
+        if read > V8_MAX_STRING_BYTES {
+            return Ok(Digest::Other);
+        }
+        hasher.update(&buf[..n]);
+        copy.write_all(&buf[..n]).map_err(Failed::Copy)?;
+    }
+    Ok(Digest::File {
+        sha256: hex_of_digest(hasher.finalize()),
+        mode: meta.mode() & 0o7777,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::sha256_hex;
+
+    /// The streamed probe says what the whole read says, for every kind of thing at a path.
+    #[test]
+    fn a_digest_agrees_with_the_whole_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jobs.json");
+        // Larger than one read buffer, so the hash spans several reads.
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &bytes).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).unwrap();
+        for path in [
+            &file,
+            &link,
+            &dangling,
+            &dir.path().join("missing"),
+            &dir.path().to_path_buf(),
+        ] {
+            let whole = now(path).unwrap();
+            let (hash, mode) = match &whole {
+                Now::File { bytes, mode } => (Some(sha256_hex(bytes)), Some(*mode)),
+                _ => (None, None),
+            };
+            let mut copy = Vec::new();
+            let streamed = stream_now(path, &mut copy).unwrap().unwrap();
+            assert_eq!(streamed.hash().map(str::to_string), hash, "{path:?}");
+            assert_eq!(streamed.mode(), mode, "{path:?}");
+            assert_eq!(mode_now(path), mode, "{path:?}");
+            assert_eq!(
+                streamed == Digest::Missing,
+                whole == Now::Missing,
+                "{path:?}"
+            );
+            if let Now::File { bytes: read, .. } = whole {
+                assert_eq!(copy, read, "{path:?}: the copy is the file");
+            }
+        }
+        assert_eq!(hash_now(&file), Some(sha256_hex(&bytes)));
+        assert_eq!(hash_now(&dir.path().join("missing")), None);
+    }
 }

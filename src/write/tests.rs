@@ -319,3 +319,36 @@ fn a_failed_write_names_its_step_and_its_file() {
         "{err}"
     );
 }
+
+/// The backup is streamed from the file as it is hashed: a file that is no longer what the
+/// checks read is neither backed up nor changed, and the copy streamed from it is not left in
+/// the run folder; a file that is gets a backup of exactly its bytes.
+#[test]
+fn a_backup_is_kept_only_when_it_is_what_the_checks_read() {
+    let (_d, project, state) = agent();
+    let changed = state.join("jobs.json");
+    let same = state.join("config.json");
+    fs::write(&changed, b"[1, 2]").unwrap();
+    fs::write(&same, b"{\"port\": 4040}").unwrap();
+    let mut tx = Transaction::begin(&project, &state).unwrap();
+    tx.expect_diagnosed(&changed, Some(b"[1]"));
+    tx.expect_diagnosed(&same, Some(b"{\"port\": 4040}"));
+    let run_dir = state.join("doctor/runs").join(tx.run_id());
+    let backups = || -> Vec<Vec<u8>> {
+        fs::read_dir(run_dir.join("files"))
+            .map(|dir| dir.map(|e| fs::read(e.unwrap().path()).unwrap()).collect())
+            .unwrap_or_default()
+    };
+    tx.prepare(std::slice::from_ref(&changed)).unwrap();
+    assert!(backups().is_empty(), "a copy of a changed file was left");
+    tx.prepare(std::slice::from_ref(&same)).unwrap();
+    assert!(matches!(
+        tx.write(&changed, b"[]"),
+        Err(WriteError::ChangedSinceDiagnosed(_))
+    ));
+    assert_eq!(fs::read(&changed).unwrap(), b"[1, 2]");
+    tx.write(&same, b"{\"port\": 4041}").unwrap();
+    assert_eq!(backups(), [b"{\"port\": 4040}".to_vec()]);
+    assert_eq!(mode(&run_dir.join("files/0")), 0o600);
+    tx.commit().unwrap();
+}

@@ -7,6 +7,7 @@
 //! compares the file with what we last knew of it right before its rename, and leaves it alone
 //! if it changed; and a rollback puts a backup back only over the bytes the run itself wrote.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,16 +16,19 @@ use crate::fix::SharedBytes;
 
 use super::atomic::{
     remove_empty_dirs, set_mode_nofollow, sync_dir, temp_parts, write_atomic, write_atomic_if,
-    write_atomic_streamed, PRIVATE_FILE_MODE,
+    write_atomic_streamed, write_atomic_streamed_if, PRIVATE_FILE_MODE,
 };
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
 use super::manifest::{new_run_id, write_manifest};
-use super::probe::{hash_now, now, Now};
+use super::probe::{digest_now, hash_now, mode_now, now, stream_now, Digest, Now};
 use super::{doctor_dir, lock, RunLock, WriteError};
 use crate::digest::sha256_hex;
 use crate::failpoint;
 use crate::paths::DOCTOR_DIR;
 use crate::runs::{self, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus};
+
+/// Why `stream_backup` drops the copy it streamed (never shown: the caller reads the digest).
+const BACKUP_NOT_KEPT: &str = "the backup is not the file the checks read";
 
 /// Mode for files a run creates where nothing stood before (instar's writers use 0644).
 pub(crate) const NEW_FILE_MODE: u32 = 0o644;
@@ -277,34 +281,33 @@ impl Transaction {
             .filter(|m| m.file_type().is_symlink())
             .and_then(|_| fs::read_link(path).ok())
             .map(|t| t.display().to_string());
+        let backup = format!("files/{}", self.manifest.files.len());
+        let expected = self.diagnosed.get(&shown);
         let state = match (&link, resolve_target(&self.project_dir, path)) {
-            (None, _) => Now::Missing,
-            (Some(_), Ok(real)) => now(&real)?,
-            (Some(_), Err(_)) => Now::Other,
+            (None, _) => Digest::Missing,
+            (Some(_), Ok(real)) => self.stream_backup(&real, &backup, expected)?,
+            (Some(_), Err(_)) => Digest::Other,
         };
-        if let Some(expected) = self.diagnosed.get(&shown) {
-            if state.hash() != *expected || matches!(state, Now::Other) && expected.is_none() {
+        if let Some(expected) = expected {
+            if state.hash() != expected.as_deref()
+                || matches!(state, Digest::Other) && expected.is_none()
+            {
                 self.changed_under_us.insert(shown);
                 return Ok(());
             }
         }
         let record = match state {
-            Now::File { bytes, mode } => {
-                let backup = format!("files/{}", self.manifest.files.len());
-                own_dir(&self.state_dir, &self.run_dir.join("files"))?;
-                write_atomic(&self.run_dir.join(&backup), &bytes, PRIVATE_FILE_MODE)?;
-                FileRecord {
-                    path: shown,
-                    existed: true,
-                    mode: Some(mode),
-                    sha256_before: Some(sha256_hex(&bytes)),
-                    sha256_after: None,
-                    sha256_written: None,
-                    backup: Some(backup),
-                    symlink_target,
-                }
-            }
-            Now::Missing => FileRecord {
+            Digest::File { sha256, mode } => FileRecord {
+                path: shown,
+                existed: true,
+                mode: Some(mode),
+                sha256_before: Some(sha256),
+                sha256_after: None,
+                sha256_written: None,
+                backup: Some(backup),
+                symlink_target,
+            },
+            Digest::Missing => FileRecord {
                 path: shown,
                 existed: false,
                 mode: None,
@@ -314,7 +317,7 @@ impl Transaction {
                 backup: None,
                 symlink_target,
             },
-            Now::Other => FileRecord {
+            Digest::Other => FileRecord {
                 path: shown,
                 existed: true,
                 mode: None,
@@ -327,6 +330,50 @@ impl Transaction {
         };
         self.manifest.files.push(record);
         Ok(())
+    }
+
+    /// Copies the regular file at `real` to the run's `backup` as it reads and hashes it: one
+    /// read, never held whole (a 47 MB jobs.json was read into memory for its backup, issue
+    /// #11). The copy lands only when it is a regular file's and, if the checks read the file,
+    /// the bytes they read (`expected`); otherwise it is dropped and the digest says why.
+    fn stream_backup(
+        &self,
+        real: &Path,
+        backup: &str,
+        expected: Option<&Option<String>>,
+    ) -> Result<Digest, WriteError> {
+        let regular = fs::metadata(real).map(|m| m.is_file()).unwrap_or(false);
+        if !regular {
+            // Nothing to copy: a folder, a FIFO, a link to nowhere (said without reading).
+            return digest_now(real);
+        }
+        own_dir(&self.state_dir, &self.run_dir.join("files"))?;
+        let state: RefCell<Result<Digest, WriteError>> = RefCell::new(Ok(Digest::Other));
+        let landed = write_atomic_streamed_if(
+            &self.run_dir.join(backup),
+            PRIVATE_FILE_MODE,
+            |out| {
+                *state.borrow_mut() = stream_now(real, out)?;
+                Ok(())
+            },
+            || match &*state.borrow() {
+                Ok(Digest::File { sha256, .. })
+                    if expected.is_none_or(|e| e.as_deref() == Some(sha256.as_str())) =>
+                {
+                    Ok(())
+                }
+                // Not kept; the caller learns why from the digest.
+                _ => Err(WriteError::Refused(BACKUP_NOT_KEPT.to_string())),
+            },
+        );
+        let state = state.into_inner()?;
+        match landed {
+            Ok(()) => {}
+            // Refused just above: the digest says what stands there instead.
+            Err(WriteError::Refused(why)) if why == BACKUP_NOT_KEPT => {}
+            Err(err) => return Err(err),
+        }
+        Ok(state)
     }
 
     /// Refuses when the file was found changed since it was diagnosed.
@@ -376,12 +423,7 @@ impl Transaction {
         let real = resolve_target(&self.project_dir, path)?;
         self.backup(path)?;
         self.refuse_if_changed(path)?;
-        let mode = mode.unwrap_or_else(|| {
-            now(&real)
-                .ok()
-                .and_then(|n| n.mode())
-                .unwrap_or(NEW_FILE_MODE)
-        });
+        let mode = mode.unwrap_or_else(|| mode_now(&real).unwrap_or(NEW_FILE_MODE));
         let shown = self.display(path);
         let known = self.last_known(&shown);
         let previous = self.record(&shown).and_then(|r| r.sha256_written.clone());
@@ -515,12 +557,12 @@ impl Transaction {
         let now_of = |shown: &str| {
             let path = absolute(&project_dir, shown);
             let real = resolve_target(&project_dir, &path).unwrap_or(path);
-            now(&real).unwrap_or(Now::Other)
+            digest_now(&real).unwrap_or(Digest::Other)
         };
         let mut modes_now = Vec::new();
         for record in &mut self.manifest.files {
             let state = now_of(&record.path);
-            record.sha256_after = state.hash();
+            record.sha256_after = state.hash().map(str::to_string);
             modes_now.push(state.mode());
         }
         // A file backed up for a fix that then failed is unchanged: not part of the run.
@@ -645,15 +687,15 @@ pub(crate) fn restore(
         failpoint::hit("restoring");
         let path = manifest_path(project_dir, &record.path)?;
         let real = resolve_target(project_dir, &path)?;
-        let state = now(&real)?;
-        let ours = |state: &Now| {
+        let state = digest_now(&real)?;
+        let ours = |state: &Digest| {
             !manifest.records_writes
-                || (state.hash().is_some() && state.hash() == record.sha256_written)
+                || (state.hash().is_some() && state.hash() == record.sha256_written.as_deref())
         };
         match (&record.backup, record.existed) {
             (Some(backup), true) => {
                 let mode = record.mode.unwrap_or(NEW_FILE_MODE);
-                if state.hash().is_some() && state.hash() == record.sha256_before {
+                if state.hash().is_some() && state.hash() == record.sha256_before.as_deref() {
                     if state.mode() != Some(mode) {
                         set_mode_nofollow(&real, mode)?;
                         done.touched += 1;
@@ -661,7 +703,7 @@ pub(crate) fn restore(
                     continue;
                 }
                 let copy = manifest_path(run_dir, backup)?;
-                if !(state == Now::Missing || ours(&state)) {
+                if !(state == Digest::Missing || ours(&state)) {
                     done.kept.push(Kept {
                         path: record.path.clone(),
                         backup: Some(shown(&copy)),
@@ -674,7 +716,7 @@ pub(crate) fn restore(
             // A link or FIFO the run moved: the quarantine loop above put it back.
             (None, true) => {}
             (_, false) => match state {
-                Now::Missing => {}
+                Digest::Missing => {}
                 _ if ours(&state) => {
                     fs_err::remove_file(&path)?;
                     done.touched += 1;
