@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A byte range in a file, end exclusive. BOM bytes are included in offsets. Defined here, below
@@ -39,7 +39,7 @@ impl Applicability {
 }
 
 /// One concrete change on disk.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Replace the bytes `span` of `file` with `replacement`.
     Edit {
@@ -75,6 +75,46 @@ impl Change {
             | Change::Quarantine { file }
             | Change::Rename { from: file, .. } => Some(file),
             Change::QuarantineData { .. } => None,
+        }
+    }
+}
+
+/// Hashes what tells changes apart cheaply: the kind, the file's name (never the whole path:
+/// `Path`'s hash walks its components, and a fix run hashes every fix of a 100,000-finding file;
+/// issue #11), the span and the lengths of what is written. Equal changes hash alike, so `Eq`
+/// stays consistent; the rare changes that collide are told apart by `Eq`.
+impl Hash for Change {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        fn name(path: &Path) -> Option<&[u8]> {
+            path.file_name().map(std::ffi::OsStr::as_encoded_bytes)
+        }
+        match self {
+            Change::Edit {
+                file,
+                span,
+                replacement,
+            } => {
+                name(file).hash(state);
+                (span.start, span.end, replacement.len()).hash(state);
+            }
+            Change::Write { file, contents } => {
+                name(file).hash(state);
+                contents.len().hash(state);
+            }
+            Change::SetMode { file, mode } => {
+                name(file).hash(state);
+                mode.hash(state);
+            }
+            Change::Quarantine { file } => name(file).hash(state),
+            Change::QuarantineData { name, contents } => {
+                name.hash(state);
+                contents.hash(state);
+            }
+            Change::Rename { from, to } => {
+                name(from).hash(state);
+                name(to).hash(state);
+            }
         }
     }
 }
