@@ -363,6 +363,65 @@ pub fn apply_edits(original: &[u8], edits: &[(Span, &str)]) -> Result<Vec<u8>, P
 mod tests {
     use super::*;
 
+    /// `Hash` is hand-written to skip what is slow to hash; equal changes must still hash
+    /// alike, whatever the spelling of their paths (`Path` compares by components) and wherever
+    /// their bytes live (a shared range of the file, or a copy).
+    #[test]
+    fn equal_changes_hash_alike() {
+        let state = std::collections::hash_map::RandomState::new();
+        let hash = |c: &Change| {
+            use std::hash::BuildHasher;
+            state.hash_one(c)
+        };
+        let spellings = [
+            "/a/b/jobs.json",
+            "/a//b/jobs.json",
+            "/a/./b/jobs.json",
+            "/a/b/jobs.json/",
+        ];
+        for one in spellings {
+            for other in spellings {
+                let (x, y) = (
+                    Change::Edit {
+                        file: one.into(),
+                        span: 3..9,
+                        replacement: "x".into(),
+                    },
+                    Change::Edit {
+                        file: other.into(),
+                        span: 3..9,
+                        replacement: "x".into(),
+                    },
+                );
+                assert_eq!(x, y);
+                assert_eq!(hash(&x), hash(&y), "{one} {other}");
+                let (x, y) = (
+                    Change::Rename {
+                        from: one.into(),
+                        to: other.into(),
+                    },
+                    Change::Rename {
+                        from: other.into(),
+                        to: one.into(),
+                    },
+                );
+                assert_eq!(x, y);
+                assert_eq!(hash(&x), hash(&y), "{one} {other}");
+            }
+        }
+        let file = Arc::new(b"[{\"slug\": \"a\"}, {\"slug\": \"a\"}]".to_vec());
+        let shared = Change::QuarantineData {
+            name: "jobs.invalid.json".into(),
+            contents: SharedBytes::range_of(Arc::clone(&file), 1..14),
+        };
+        let copied = Change::QuarantineData {
+            name: Cow::Owned("jobs.invalid.json".to_string()),
+            contents: SharedBytes::from(file[16..29].to_vec()),
+        };
+        assert_eq!(shared, copied);
+        assert_eq!(hash(&shared), hash(&copied));
+    }
+
     #[test]
     fn edits_apply_in_order_regardless_of_input_order() {
         let out = apply_edits(b"abcdef", &[(4..5, "E"), (0..1, "")]).unwrap();
