@@ -50,14 +50,15 @@ const BLOCKER_DATE_FIELDS: &[&str] = &[
 
 /// An entry's members, indexed once: validation and the hazards look up some thirty fields per
 /// entry, and a 100,000-job file makes every lookup count.
+/// Keys are held as bytes: a plain key is the source's own, not checked as UTF-8 once more.
 pub struct Fields<'a> {
-    members: Vec<(std::borrow::Cow<'a, str>, Value<'a>)>,
+    members: Vec<(std::borrow::Cow<'a, [u8]>, Value<'a>)>,
 }
 
 impl<'a> Fields<'a> {
     pub fn of(entry: &Value<'a>) -> Self {
         Fields {
-            members: entry.members().collect(),
+            members: entry.member_key_bytes().collect(),
         }
     }
 
@@ -66,15 +67,18 @@ impl<'a> Fields<'a> {
         self.members
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| **k == *key.as_bytes())
             .map(|(_, v)| *v)
     }
 }
 
 /// croner verdicts by schedule text: agents reuse a handful of schedules across all their jobs.
+/// Each entry asks twice (its rules, then its hazards), so a hit costs one hash: the map gives
+/// a position in `verdicts` rather than the verdict itself.
 #[derive(Default)]
 pub struct CronCache {
-    verdicts: std::collections::HashMap<String, Result<cron::Schedule, cron::CronError>>,
+    positions: std::collections::HashMap<Box<str>, usize>,
+    verdicts: Vec<Result<cron::Schedule, cron::CronError>>,
 }
 
 impl CronCache {
@@ -83,11 +87,15 @@ impl CronCache {
         text: &str,
         now: &cron::Now,
     ) -> &Result<cron::Schedule, cron::CronError> {
-        if !self.verdicts.contains_key(text) {
-            self.verdicts
-                .insert(text.to_string(), cron::parse(text, now));
-        }
-        &self.verdicts[text]
+        let at = match self.positions.get(text) {
+            Some(&at) => at,
+            None => {
+                self.verdicts.push(cron::parse(text, now));
+                self.positions.insert(text.into(), self.verdicts.len() - 1);
+                self.verdicts.len() - 1
+            }
+        };
+        &self.verdicts[at]
     }
 }
 
@@ -126,7 +134,7 @@ pub fn shown(value: &Value<'_>) -> String {
 }
 
 fn is_nonblank_string(value: &Value<'_>) -> bool {
-    value.kind() == Kind::String && !json::js_trim(&value.as_str().unwrap_or_default()).is_empty()
+    value.is_nonblank_string()
 }
 
 fn is_slug(text: &str) -> bool {
@@ -616,14 +624,17 @@ impl<'a> Validator<'a, '_> {
                 );
             }
         }
-        for field in ["contextFiles", "questions"] {
+        // Names spelled out: a healthy entry builds no strings.
+        for (field, what, pointer) in [
+            (
+                "contextFiles",
+                "grounding.contextFiles",
+                "/grounding/contextFiles",
+            ),
+            ("questions", "grounding.questions", "/grounding/questions"),
+        ] {
             if let Some(v) = grounding.get(field) {
-                self.string_array(
-                    &v,
-                    &format!("grounding.{field}"),
-                    &format!("/grounding/{field}"),
-                    &INVALID_GROUNDING,
-                );
+                self.string_array(&v, what, pointer, &INVALID_GROUNDING);
             }
         }
     }

@@ -425,6 +425,9 @@ impl<'a> JobsRun<'a> {
     /// Duplicate keys and invalid UTF-8 inside the entry, as its scan found them.
     fn push_tape_findings(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let tape = entry.tape();
+        if tape.duplicates().is_empty() && tape.invalid_utf8().is_empty() {
+            return; // the usual case: no subject to build
+        }
         let subject = format!("job #{}: ", index + 1);
         for dup in tape.duplicates() {
             pass.push(shared::duplicate_key_finding(
