@@ -346,6 +346,11 @@ impl<'a> Value<'a> {
 
     fn key_is(&self, key: &str) -> bool {
         let node = self.node();
+        if node.flags & F_KEY_DECODE == 0
+            && (node.key_end.wrapping_sub(node.key_start) as usize) != key.len() + 2
+        {
+            return false; // a plain key token is its text and two quotes
+        }
         let body = text::string_body(self.tape.src, node.key_start, node.key_end);
         if node.flags & F_KEY_DECODE == 0 {
             body == key.as_bytes()
