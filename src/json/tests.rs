@@ -641,6 +641,36 @@ fn js_trim_matches_string_prototype_trim() {
 }
 
 #[test]
+fn strings_stop_at_the_first_special_byte_wherever_it_falls() {
+    // Every offset in and across the 16-byte steps of the plain-byte skip.
+    for lead in 0..40 {
+        for (special, decoded) in [("\\\"", "\""), ("\\n", "\n"), ("é", "é"), ("\"", "")] {
+            let plain = "a".repeat(lead);
+            let tail = if special == "\"" {
+                ""
+            } else {
+                "bcdefghijklmnopqrstu\""
+            };
+            let src = format!("\"{plain}{special}{tail}");
+            let mut tape = Tape::new();
+            parse(src.as_bytes(), &mut tape).unwrap();
+            let expected = format!("{plain}{decoded}{}", tail.trim_end_matches('"'));
+            assert_eq!(
+                tape.root().as_str().unwrap(),
+                expected,
+                "lead {lead}, {special}"
+            );
+            assert_eq!(tape.root().span(), 0..src.len());
+        }
+        let control = format!("\"{}\u{1}\"", "a".repeat(lead));
+        assert!(
+            parse(control.as_bytes(), &mut Tape::new()).is_err(),
+            "lead {lead}"
+        );
+    }
+}
+
+#[test]
 fn nonblank_strings_are_judged_as_decoded_and_trimmed() {
     let src = "[\"a\", \" a\", \"\\u0020\", \"\\n\\t\", \"\\u0041\", \"\u{a0}\u{3000}\", \"\u{a0}x\", \"\", 1, null, [\"x\"], \"\\\\\"]";
     let mut tape = Tape::new();
