@@ -73,13 +73,17 @@ impl<'a> Fields<'a> {
 }
 
 /// croner verdicts by schedule text: agents reuse a handful of schedules across all their jobs.
-/// Each entry asks twice (its rules, then its hazards), so a hit costs one hash: the map gives
-/// a position in `verdicts` rather than the verdict itself.
+/// Each entry asks twice (its rules, then its hazards). While the schedules are few they are
+/// compared in turn, which is cheaper than hashing the text; past that the map says where a
+/// schedule's verdict is.
 #[derive(Default)]
 pub struct CronCache {
     positions: std::collections::HashMap<Box<str>, usize>,
-    verdicts: Vec<Result<cron::Schedule, cron::CronError>>,
+    verdicts: Vec<(Box<str>, Result<cron::Schedule, cron::CronError>)>,
 }
+
+/// Up to this many distinct schedules, a lookup is a walk of the list.
+const FEW_SCHEDULES: usize = 8;
 
 impl CronCache {
     pub fn parse(
@@ -87,15 +91,17 @@ impl CronCache {
         text: &str,
         now: &cron::Now,
     ) -> &Result<cron::Schedule, cron::CronError> {
-        let at = match self.positions.get(text) {
-            Some(&at) => at,
-            None => {
-                self.verdicts.push(cron::parse(text, now));
-                self.positions.insert(text.into(), self.verdicts.len() - 1);
-                self.verdicts.len() - 1
-            }
+        let found = if self.verdicts.len() <= FEW_SCHEDULES {
+            self.verdicts.iter().position(|(known, _)| **known == *text)
+        } else {
+            self.positions.get(text).copied()
         };
-        &self.verdicts[at]
+        let at = found.unwrap_or_else(|| {
+            self.verdicts.push((text.into(), cron::parse(text, now)));
+            self.positions.insert(text.into(), self.verdicts.len() - 1);
+            self.verdicts.len() - 1
+        });
+        &self.verdicts[at].1
     }
 }
 
@@ -820,4 +826,40 @@ pub fn validate<'a>(
         }
     }
     v.problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Below and past the few schedules compared in turn, every text gets its own verdict, and
+    /// each is parsed once.
+    #[test]
+    fn cron_cache_answers_each_text_with_its_own_verdict() {
+        let now = cron::Now {
+            year: 2026,
+            month: 12,
+            day: 4,
+            hour: 8,
+            minute: 0,
+            second: 0,
+            weekday: 5,
+        };
+        // Every third one has an hour out of range: errors are remembered too.
+        let texts: Vec<String> = (0..20)
+            .map(|m| match m % 3 {
+                0 => format!("{m} 99 * * *"),
+                _ => format!("{m} 9 * * *"),
+            })
+            .collect();
+        let mut cache = CronCache::default();
+        for _round in 0..2 {
+            for text in &texts {
+                let cached = format!("{:?}", cache.parse(text, &now));
+                assert_eq!(cached, format!("{:?}", cron::parse(text, &now)), "{text}");
+            }
+        }
+        assert_eq!(cache.verdicts.len(), texts.len());
+        assert!(cache.parse("0 99 * * *", &now).is_err());
+    }
 }
