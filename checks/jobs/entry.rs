@@ -50,14 +50,15 @@ const BLOCKER_DATE_FIELDS: &[&str] = &[
 
 /// An entry's members, indexed once: validation and the hazards look up some thirty fields per
 /// entry, and a 100,000-job file makes every lookup count.
+/// Keys are held as bytes: a plain key is the source's own, not checked as UTF-8 once more.
 pub struct Fields<'a> {
-    members: Vec<(std::borrow::Cow<'a, str>, Value<'a>)>,
+    members: Vec<(std::borrow::Cow<'a, [u8]>, Value<'a>)>,
 }
 
 impl<'a> Fields<'a> {
     pub fn of(entry: &Value<'a>) -> Self {
         Fields {
-            members: entry.members().collect(),
+            members: entry.member_key_bytes().collect(),
         }
     }
 
@@ -66,16 +67,23 @@ impl<'a> Fields<'a> {
         self.members
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| **k == *key.as_bytes())
             .map(|(_, v)| *v)
     }
 }
 
 /// croner verdicts by schedule text: agents reuse a handful of schedules across all their jobs.
+/// Each entry asks twice (its rules, then its hazards). While the schedules are few they are
+/// compared in turn, which is cheaper than hashing the text; past that the map says where a
+/// schedule's verdict is.
 #[derive(Default)]
 pub struct CronCache {
-    verdicts: std::collections::HashMap<String, Result<cron::Schedule, cron::CronError>>,
+    positions: std::collections::HashMap<Box<str>, usize>,
+    verdicts: Vec<(Box<str>, Result<cron::Schedule, cron::CronError>)>,
 }
+
+/// Up to this many distinct schedules, a lookup is a walk of the list.
+const FEW_SCHEDULES: usize = 8;
 
 impl CronCache {
     pub fn parse(
@@ -83,11 +91,17 @@ impl CronCache {
         text: &str,
         now: &cron::Now,
     ) -> &Result<cron::Schedule, cron::CronError> {
-        if !self.verdicts.contains_key(text) {
-            self.verdicts
-                .insert(text.to_string(), cron::parse(text, now));
-        }
-        &self.verdicts[text]
+        let found = if self.verdicts.len() <= FEW_SCHEDULES {
+            self.verdicts.iter().position(|(known, _)| **known == *text)
+        } else {
+            self.positions.get(text).copied()
+        };
+        let at = found.unwrap_or_else(|| {
+            self.verdicts.push((text.into(), cron::parse(text, now)));
+            self.positions.insert(text.into(), self.verdicts.len() - 1);
+            self.verdicts.len() - 1
+        });
+        &self.verdicts[at].1
     }
 }
 
@@ -126,7 +140,7 @@ pub fn shown(value: &Value<'_>) -> String {
 }
 
 fn is_nonblank_string(value: &Value<'_>) -> bool {
-    value.kind() == Kind::String && !json::js_trim(&value.as_str().unwrap_or_default()).is_empty()
+    value.is_nonblank_string()
 }
 
 fn is_slug(text: &str) -> bool {
@@ -616,14 +630,17 @@ impl<'a> Validator<'a, '_> {
                 );
             }
         }
-        for field in ["contextFiles", "questions"] {
+        // Names spelled out: a healthy entry builds no strings.
+        for (field, what, pointer) in [
+            (
+                "contextFiles",
+                "grounding.contextFiles",
+                "/grounding/contextFiles",
+            ),
+            ("questions", "grounding.questions", "/grounding/questions"),
+        ] {
             if let Some(v) = grounding.get(field) {
-                self.string_array(
-                    &v,
-                    &format!("grounding.{field}"),
-                    &format!("/grounding/{field}"),
-                    &INVALID_GROUNDING,
-                );
+                self.string_array(&v, what, pointer, &INVALID_GROUNDING);
             }
         }
     }
@@ -809,4 +826,40 @@ pub fn validate<'a>(
         }
     }
     v.problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Below and past the few schedules compared in turn, every text gets its own verdict, and
+    /// each is parsed once.
+    #[test]
+    fn cron_cache_answers_each_text_with_its_own_verdict() {
+        let now = cron::Now {
+            year: 2026,
+            month: 12,
+            day: 4,
+            hour: 8,
+            minute: 0,
+            second: 0,
+            weekday: 5,
+        };
+        // Every third one has an hour out of range: errors are remembered too.
+        let texts: Vec<String> = (0..20)
+            .map(|m| match m % 3 {
+                0 => format!("{m} 99 * * *"),
+                _ => format!("{m} 9 * * *"),
+            })
+            .collect();
+        let mut cache = CronCache::default();
+        for _round in 0..2 {
+            for text in &texts {
+                let cached = format!("{:?}", cache.parse(text, &now));
+                assert_eq!(cached, format!("{:?}", cron::parse(text, &now)), "{text}");
+            }
+        }
+        assert_eq!(cache.verdicts.len(), texts.len());
+        assert!(cache.parse("0 99 * * *", &now).is_err());
+    }
 }

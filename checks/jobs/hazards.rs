@@ -457,14 +457,17 @@ fn grounding_hazards(
     out: &mut Vec<Hazard>,
 ) {
     let enabled = fields.get("enabled").and_then(|v| v.as_bool()) == Some(true);
-    let slug = entry
-        .get("slug")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+    // Decoded only for an enabled job without grounding: the rest never ask.
+    let slug = || {
+        fields
+            .get("slug")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+    };
     match fields.get("grounding") {
-        None if enabled && !grounding_exempt(&slug, hx.version) => {
+        None if enabled && !grounding_exempt(&slug(), hx.version) => {
             let start = entry.span().start;
-            let span = entry
+            let span = fields
                 .get("slug")
                 .map(|s| s.span())
                 .unwrap_or(start..start + 1);

@@ -9,6 +9,7 @@ mod hazards;
 mod manifests;
 mod sources;
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -425,6 +426,9 @@ impl<'a> JobsRun<'a> {
     /// Duplicate keys and invalid UTF-8 inside the entry, as its scan found them.
     fn push_tape_findings(&self, index: usize, entry: Value<'_>, pass: &mut EntryPass) {
         let tape = entry.tape();
+        if tape.duplicates().is_empty() && tape.invalid_utf8().is_empty() {
+            return; // the usual case: no subject to build
+        }
         let subject = format!("job #{}: ", index + 1);
         for dup in tape.duplicates() {
             pass.push(shared::duplicate_key_finding(
@@ -490,18 +494,26 @@ struct SlugIndex {
 
 impl SlugIndex {
     fn record(&mut self, slug: &str, span: Span, index: usize) {
-        let key = slug.to_lowercase();
-        match self.first.get(&key) {
-            Some((first_slug, first_span, first_index)) => self.repeats.push((
-                slug.to_string(),
-                span,
-                index,
-                first_slug.clone(),
-                first_span.clone(),
-                *first_index,
-            )),
-            None => {
-                self.first.insert(key, (slug.to_string(), span, index));
+        // Valid slugs are ASCII, where lowercasing needs no Unicode tables.
+        let key = if slug.is_ascii() {
+            slug.to_ascii_lowercase()
+        } else {
+            slug.to_lowercase()
+        };
+        match self.first.entry(key) {
+            Entry::Occupied(first) => {
+                let (first_slug, first_span, first_index) = first.get();
+                self.repeats.push((
+                    slug.to_string(),
+                    span,
+                    index,
+                    first_slug.clone(),
+                    first_span.clone(),
+                    *first_index,
+                ))
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((slug.to_string(), span, index));
             }
         }
     }

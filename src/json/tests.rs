@@ -641,6 +641,70 @@ fn js_trim_matches_string_prototype_trim() {
 }
 
 #[test]
+fn strings_stop_at_the_first_special_byte_wherever_it_falls() {
+    // Every offset in and across the 16-byte steps of the plain-byte skip.
+    for lead in 0..40 {
+        for (special, decoded) in [("\\\"", "\""), ("\\n", "\n"), ("é", "é"), ("\"", "")] {
+            let plain = "a".repeat(lead);
+            let tail = if special == "\"" {
+                ""
+            } else {
+                "bcdefghijklmnopqrstu\""
+            };
+            let src = format!("\"{plain}{special}{tail}");
+            let mut tape = Tape::new();
+            parse(src.as_bytes(), &mut tape).unwrap();
+            let expected = format!("{plain}{decoded}{}", tail.trim_end_matches('"'));
+            assert_eq!(
+                tape.root().as_str().unwrap(),
+                expected,
+                "lead {lead}, {special}"
+            );
+            assert_eq!(tape.root().span(), 0..src.len());
+        }
+        let control = format!("\"{}\u{1}\"", "a".repeat(lead));
+        assert!(
+            parse(control.as_bytes(), &mut Tape::new()).is_err(),
+            "lead {lead}"
+        );
+    }
+}
+
+#[test]
+fn nonblank_strings_are_judged_as_decoded_and_trimmed() {
+    let src = "[\"a\", \" a\", \"\\u0020\", \"\\n\\t\", \"\\u0041\", \"\u{a0}\u{3000}\", \"\u{a0}x\", \"\", 1, null, [\"x\"], \"\\\\\"]";
+    let mut tape = Tape::new();
+    parse(src.as_bytes(), &mut tape).unwrap();
+    let verdicts: Vec<bool> = tape
+        .root()
+        .elements()
+        .map(|v| v.is_nonblank_string())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [true, true, false, false, true, false, true, false, false, false, false, true]
+    );
+    // Invalid UTF-8 decodes to U+FFFD, which is not whitespace.
+    parse(b"\"\xff\"", &mut tape).unwrap();
+    assert!(tape.root().is_nonblank_string());
+}
+
+#[test]
+fn member_key_bytes_borrow_plain_keys_and_decode_the_rest() {
+    let src = b"{\"plain\": 1, \"a\\u0062\": 2, \"k\xff\": 3}";
+    let mut tape = Tape::new();
+    parse(src, &mut tape).unwrap();
+    let keys: Vec<_> = tape.root().member_key_bytes().map(|(k, _)| k).collect();
+    assert_eq!(keys[0], Cow::Borrowed(&b"plain"[..]));
+    assert!(matches!(keys[0], Cow::Borrowed(_)));
+    assert_eq!(&*keys[1], b"ab");
+    assert_eq!(&*keys[2], "k\u{FFFD}".as_bytes());
+    assert_eq!(tape.root().elements().count(), 0);
+    parse(b"[1]", &mut tape).unwrap();
+    assert_eq!(tape.root().member_key_bytes().count(), 0);
+}
+
+#[test]
 fn stream_root_array_delivers_each_element() {
     let src = b" [ {\"a\":1,\"a\":2}, [2, {\"b\":\"x\"}], \"s\\u0041\", {\"c\":\"\xff\"} ] ";
     let mut tape = Tape::new();
@@ -1048,6 +1112,15 @@ proptest! {
             stack.extend(v.elements());
             stack.extend(v.members().map(|(_, m)| m));
         }
+    }
+
+    /// The shortcut on a string's first byte agrees with decoding and trimming it.
+    #[test]
+    fn nonblank_agrees_with_decode_and_trim(text in "[ \\t\\n\u{a0}\u{3000}\u{feff}a\u{e9}\\\\\"]{0,6}") {
+        let encoded = serde_json::to_vec(&text).unwrap();
+        let mut tape = Tape::new();
+        parse(&encoded, &mut tape).unwrap();
+        prop_assert_eq!(tape.root().is_nonblank_string(), !js_trim(&text).is_empty());
     }
 
     #[test]

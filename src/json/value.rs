@@ -317,6 +317,21 @@ impl<'a> Value<'a> {
         })
     }
 
+    /// Whether this is a string that JavaScript's `trim()` leaves non-empty. Most strings start
+    /// with a plain ASCII character and are answered without decoding (a long prompt with
+    /// escapes would otherwise be copied just to look at its first letter).
+    pub fn is_nonblank_string(&self) -> bool {
+        let node = self.node();
+        if node.kind != Kind::String {
+            return false;
+        }
+        let body = text::string_body(self.tape.src, node.start, node.end);
+        match body.first() {
+            Some(&b) if b > b' ' && b < 0x80 && b != b'\\' => true,
+            _ => !text::js_trim(&decode_str(body, node.flags & F_DECODE != 0)).is_empty(),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         self.kind() == Kind::Null
     }
@@ -331,6 +346,11 @@ impl<'a> Value<'a> {
 
     fn key_is(&self, key: &str) -> bool {
         let node = self.node();
+        if node.flags & F_KEY_DECODE == 0
+            && (node.key_end.wrapping_sub(node.key_start) as usize) != key.len() + 2
+        {
+            return false; // a plain key token is its text and two quotes
+        }
         let body = text::string_body(self.tape.src, node.key_start, node.key_end);
         if node.flags & F_KEY_DECODE == 0 {
             body == key.as_bytes()
@@ -344,6 +364,23 @@ impl<'a> Value<'a> {
         Members {
             children: self.children_if(Kind::Object),
         }
+    }
+
+    /// Object members in order, duplicates included, each with its decoded key as UTF-8 bytes:
+    /// the source's own bytes when the key has no escape (the scan flags invalid UTF-8 too), so
+    /// no key is validated again. Empty for non-objects.
+    pub fn member_key_bytes(&self) -> impl Iterator<Item = (Cow<'a, [u8]>, Value<'a>)> {
+        let src = self.tape.src;
+        self.children_if(Kind::Object).map(move |value| {
+            let node = value.node();
+            let body = text::string_body(src, node.key_start, node.key_end);
+            let key = if node.flags & F_KEY_DECODE == 0 {
+                Cow::Borrowed(body)
+            } else {
+                Cow::Owned(text::decode(body).into_bytes())
+            };
+            (key, value)
+        })
     }
 
     /// Array elements in order. Empty for non-arrays.
