@@ -1,4 +1,4 @@
-//! Benchmark: the full jobs check of a 100,000-job jobs.json (about 60 MB) against a bare
+//! Benchmark: the full jobs check of a 100,000-job jobs.json (about 75 MB) against a bare
 //! `serde_json::from_slice::<serde_json::Value>` of the same bytes.
 //!
 //! Targets (issue #2): the doctor takes no longer than the bare parse, and its peak memory stays
