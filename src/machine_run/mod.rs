@@ -165,10 +165,10 @@ pub fn stale_lock_finding(report: &Report) -> Option<&Diagnostic> {
 fn withhold_holder_fixes(mut report: Report, lock: &str, why: lock::Abandoned) -> Report {
     let why = match why {
         lock::Abandoned::DeadOwner(pid) => format!(
-            "not fixed in this run: {lock} was left by pid {pid}, which is not running; instar takes it back at its next session spawn, then run the fix again"
+            "not fixed in this run: {lock} was left by pid {pid}, which is not running; once instar has taken it back (at its next session spawn), run the fix again"
         ),
         lock::Abandoned::NoOwner => format!(
-            "not fixed in this run: {lock} names no process that holds it; instar takes it back at its next session spawn, then run the fix again"
+            "not fixed in this run: {lock} names no process that holds it; once instar has taken it back (at its next session spawn), run the fix again"
         ),
         lock::Abandoned::NotAFile => format!(
             "not fixed in this run: {lock} is not a file, so neither instar nor the doctor can take that lock; move it away, then run the fix again"
@@ -318,10 +318,10 @@ pub fn fix(
     let run_check = |cx: &Context| {
         let report = without_stale_lock(check(cx, selection));
         match abandoned {
-            Some(pid) => withhold_holder_fixes(
+            Some(why) => withhold_holder_fixes(
                 report,
                 &cx.display_path(&home.join(lock::HOLDERS_LOCK)),
-                pid,
+                why,
             ),
             None => report,
         }
