@@ -77,16 +77,6 @@ impl Sources {
         Some(index)
     }
 
-    /// A finding's text (message, help, fix title) with its secrets hidden: those it spells out
-    /// with their key, and those it quotes from its file (a parse error quotes the token it
-    /// met). `placed`: the finding's spans still point into the file as it is now; otherwise
-    /// (a finding handled by a fix run) any secret of the file may be the one quoted.
-    pub fn scrub(&mut self, cx: &Context, d: &Diagnostic, text: &str, placed: bool) -> String {
-        let near = near_spans(d);
-        let quoted = self.quotable(cx, d.file.as_deref(), &near, placed);
-        self.scrub_with(text, &quoted).into_owned()
-    }
-
     /// `text` with its spelled-out secrets hidden (`redact_text`) and then the `quoted` ones
     /// (`quotable`); borrowed when nothing was hidden.
     fn scrub_with<'t>(&mut self, text: &'t str, quoted: &[String]) -> Cow<'t, str> {
@@ -101,15 +91,10 @@ impl Sources {
     /// The secrets of `file` a finding there may quote: in a key file its base64 runs (a key
     /// file is secret whole, but its findings name its armour, "a `PRIVATE KEY` block", and a
     /// damaged header can carry body bytes into the label a finding quotes); elsewhere the
-    /// secrets touching the finding's spans `near`, or every secret of the file when it has
-    /// none or is not `placed`. Empty when the file was not read.
-    fn quotable(
-        &mut self,
-        cx: &Context,
-        file: Option<&Path>,
-        near: &[Span],
-        placed: bool,
-    ) -> Vec<String> {
+    /// secrets touching the finding's spans `near` (which point into the file as read: findings
+    /// are scrubbed when collected), or every secret of the file when it has none. Empty when
+    /// the file was not read.
+    fn quotable(&mut self, cx: &Context, file: Option<&Path>, near: &[Span]) -> Vec<String> {
         let Some(file) = file else {
             return Vec::new();
         };
@@ -132,7 +117,7 @@ impl Sources {
                 .collect();
         }
         let text_of = |s: &Span| String::from_utf8_lossy(&bytes[s.clone()]).into_owned();
-        if !placed || near.is_empty() {
+        if near.is_empty() {
             return secrets.iter().map(text_of).collect();
         }
         // The secrets touching the finding's spans, found by bisection: a file may hold
@@ -180,7 +165,7 @@ impl Sources {
     pub fn scrub_diagnostic(&mut self, cx: &Context, d: &mut Diagnostic) {
         // What the finding's texts may quote from its file, found once for all of them.
         let near = near_spans(d);
-        let quoted = self.quotable(cx, d.file.as_deref(), &near, true);
+        let quoted = self.quotable(cx, d.file.as_deref(), &near);
         if let Cow::Owned(clean) = self.scrub_with(&d.message, &quoted) {
             d.message = clean;
         }

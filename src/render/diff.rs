@@ -656,7 +656,7 @@ impl<'a> ReportDiff<'a> {
         } else {
             Applicability::Safe
         };
-        let mut sources = Sources::default();
+        let sources = Sources::default();
         let mut seen: HashSet<&Fix> = HashSet::new();
         let mut claims = Claims::default();
         let mut plan = Plan::default();
@@ -678,7 +678,9 @@ impl<'a> ReportDiff<'a> {
                 fix.applicability().as_str(),
                 fix.title()
             );
-            plan.add(cx, Some(&sources.scrub(cx, d, &header, true)), fix);
+            // The title was scrubbed with the rest of the finding when it was collected
+            // (`engine::scrub_findings`); the code and the applicability are ours.
+            plan.add(cx, Some(&header), fix);
         }
         ReportDiff {
             plan,
