@@ -174,12 +174,17 @@ pub enum Abandoned {
 /// writer is waited for, as instar does).
 pub fn abandoned_holders_lock(home: &Path, alive: impl Fn(u32) -> bool) -> Option<Abandoned> {
     let meta = fs::symlink_metadata(home.join(HOLDERS_LOCK)).ok()?;
-    // Only a small regular file is read: a FIFO would block the read; a link is not followed.
-    if !meta.is_file() || meta.len() > 4096 {
+    // Only a regular file is read: a FIFO would block the read; a link is not followed.
+    if !meta.is_file() {
         return Some(Abandoned::NotAFile);
     }
-    // `{"pid":N,"at":T}` as instar writes it.
-    let body = fs::read(home.join(HOLDERS_LOCK)).unwrap_or_default();
+    // `{"pid":N,"at":T}` as instar writes it: a few dozen bytes. Anything much larger was not
+    // written by instar and names no owner; it is not read.
+    let body = if meta.len() <= 4096 {
+        fs::read(home.join(HOLDERS_LOCK)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let pid = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.get("pid")?.as_u64())
@@ -270,6 +275,16 @@ mod tests {
                 "{body:?}"
             );
         }
+        fs::write(
+            &lock,
+            format!(r#"{{"pid":43,"pad":"{}"}}"#, "x".repeat(5000)),
+        )
+        .unwrap();
+        assert_eq!(
+            abandoned_holders_lock(home, alive),
+            Some(Abandoned::NoOwner),
+            "a large file is not read, and is a file all the same"
+        );
         fs::remove_file(&lock).unwrap();
         fs::create_dir(&lock).unwrap();
         assert_eq!(
