@@ -12,8 +12,10 @@
 //!
 //! Run: `cargo bench --bench findings_scale` (`-- --quick` for 1,000 only, `-- --full` to add
 //! 100,000; `FINDINGS_SCALE_JOBS=100000` for given sizes, `FINDINGS_SCALE_ONLY=sarif,json` for
-//! the outputs whose names hold one of these words). `INSTAR_DOCTOR_BIN=path/to/instar-doctor`
-//! times another build (an older one, for a before-and-after). The corpora live in a temporary
+//! the outputs whose names hold one of these words). `-i --unsafe-fixes` runs in a
+//! pseudo-terminal (python3's `pty`, skipped without python3) answering `a` at its first
+//! question, so every quarantine is applied after one preview.
+//! `INSTAR_DOCTOR_BIN=path/to/instar-doctor` times another build (an older one, for a before-and-after). The corpora live in a temporary
 //! directory, removed as the run goes.
 
 use std::io::Write;
@@ -176,9 +178,25 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
         only.as_deref()
             .is_none_or(|words| words.split(',').any(|w| name.contains(w.trim())))
     };
+    // `-i` in a pseudo-terminal, answering `a` (every fix of the code) at its first question:
+    // one preview, then every quarantine applied. On its own fresh copy.
+    let asked = scratch.join(format!("interactive-{jobs}"));
+    std::fs::create_dir_all(asked.join(".instar")).unwrap();
+    std::fs::copy(path, asked.join(".instar/jobs.json")).unwrap();
+    let mut interactive = check(&["-i", "--unsafe-fixes"]);
+    interactive[1] = asked.to_str().unwrap().to_string();
+    cases.push(("-i --unsafe-fixes, a", interactive));
     for (name, args) in cases.into_iter().filter(|(name, _)| wanted(name)) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (seconds, cpu, peak, code) = measure(&doctor(), &args);
+        let measured = if name.starts_with("-i") {
+            on_a_terminal(&args)
+        } else {
+            Some(measure(&doctor(), &args))
+        };
+        let Some((seconds, cpu, peak, code)) = measured else {
+            println!("  {name:<22} skipped: no python3 to drive a pseudo-terminal");
+            continue;
+        };
         println!(
             "  {name:<22} {:>8.0} ms = {:>6.3} ms/job = {:>5.2}x floor | CPU {:>5.2}x floor's | peak {:>6.0} MB = {:.2}x file | exit {code}",
             seconds * 1e3,
@@ -190,4 +208,41 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
         );
     }
     std::fs::remove_dir_all(&copy).unwrap();
+    std::fs::remove_dir_all(&asked).unwrap();
+}
+
+/// `measure` for a run that asks questions: the doctor in a pseudo-terminal driven by
+/// `common/answer_all.py`, which answers `a` at every prompt and reports the doctor's own wall
+/// time, CPU time, peak RSS (`wait4`) and exit code. `None` without python3.
+fn on_a_terminal(args: &[&str]) -> Option<(f64, f64, u64, i32)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/common/answer_all.py");
+    let out = match Command::new("python3")
+        .arg(script)
+        .arg("--")
+        .arg(doctor())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+    {
+        Ok(out) => out,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) => panic!("python3: {err}"),
+    };
+    let line = String::from_utf8_lossy(&out.stdout);
+    let field = |key: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+            .unwrap_or_else(|| panic!("answer_all.py gave no {key}: {line}"))
+    };
+    assert!(
+        field("prompts") >= 1.0,
+        "the doctor asked nothing on a terminal: {line}"
+    );
+    Some((
+        field("wall"),
+        field("cpu"),
+        field("peak") as u64,
+        field("exit") as i32,
+    ))
 }
