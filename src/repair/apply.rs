@@ -181,15 +181,15 @@ fn write_edits(
         crate::failpoint::hit("between-files");
         let diagnosed = cx.bytes_of(file);
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
-        let edits: Vec<(&Span, &str)> = file_edits
-            .iter()
-            .filter_map(|(change, _)| match change {
-                Change::Edit {
-                    span, replacement, ..
-                } => Some((span, replacement.as_str())),
-                _ => None,
-            })
-            .collect();
+        let mut edits: Vec<(&Span, &str)> = Vec::with_capacity(file_edits.len());
+        for (change, _) in file_edits {
+            if let Change::Edit {
+                span, replacement, ..
+            } = change
+            {
+                edits.push((span, replacement.as_str()));
+            }
+        }
         let slots = || file_edits.iter().map(|e| e.1);
         let edited = match Edited::new(original, edits) {
             Ok(edited) => edited,
