@@ -232,7 +232,10 @@ impl<'o> Planner<'o> {
         // Only a prompt shows the counter.
         let offers = self.opts.interactive.then(|| Offers::of(&firsts));
         let mut claims = Claims::default();
-        let mut chosen = Chosen::default();
+        let mut chosen = Chosen {
+            findings: Vec::with_capacity(candidates.len()),
+            owner: Vec::with_capacity(candidates.len()),
+        };
         // What this pass decided for each fix, by the place of its first candidate: chosen
         // (with its place in `chosen`) or declined.
         let mut decided: Vec<Option<Decision>> = vec![None; candidates.len()];
