@@ -236,17 +236,24 @@ fn read_into(path: &Path, sink: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> Resu
 mod tests {
     use super::*;
     use crate::digest::sha256_hex;
+    use std::path::PathBuf;
+
+    /// `jobs.json` in `dir`, `len` bytes of a pattern, and a link to it.
+    fn a_file_and_a_link_to_it(dir: &Path, len: u32) -> (PathBuf, Vec<u8>, PathBuf) {
+        let file = dir.join("jobs.json");
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &bytes).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        (file, bytes, link)
+    }
 
     /// The streamed probe says what the whole read says, for every kind of thing at a path.
     #[test]
     fn a_digest_agrees_with_the_whole_read() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("jobs.json");
         // Larger than one read buffer, so the hash spans several reads.
-        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&file, &bytes).unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let (file, bytes, link) = a_file_and_a_link_to_it(dir.path(), 200_000);
         let dangling = dir.path().join("dangling");
         std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).unwrap();
         for path in [
@@ -284,12 +291,8 @@ mod tests {
     #[test]
     fn holding_bytes_is_having_their_hash() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("jobs.json");
         // Over two read buffers: a difference in a later read counts too.
-        let bytes: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&file, &bytes).unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let (file, bytes, link) = a_file_and_a_link_to_it(dir.path(), 150_000);
         let mut late = bytes.clone();
         late[140_000] ^= 1;
         let mut early = bytes.clone();
