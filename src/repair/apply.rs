@@ -12,8 +12,36 @@ use crate::write::{Transaction, WriteError};
 
 use super::plan::Chosen;
 
-/// What became of each chosen finding's fix: applied, or refused with the reason.
-pub(super) type Outcomes = Vec<Result<(), String>>;
+/// What became of each chosen finding's fix, by its slot (its place in `Chosen`): applied,
+/// unless a reason why not is kept for it. Only failures are kept: a pass that applies
+/// 100,000 fixes holds an empty map, not 100,000 results (issue #11).
+#[derive(Debug, Default)]
+pub(super) struct Outcomes {
+    failed: BTreeMap<usize, String>,
+}
+
+impl Outcomes {
+    /// Outcomes where the given slots failed, with their reasons.
+    #[cfg(test)]
+    pub(super) fn failed(reasons: impl IntoIterator<Item = (usize, String)>) -> Self {
+        Outcomes {
+            failed: reasons.into_iter().collect(),
+        }
+    }
+
+    pub(super) fn is_ok(&self, slot: usize) -> bool {
+        !self.failed.contains_key(&slot)
+    }
+
+    fn fail(&mut self, slot: usize, reason: String) {
+        self.failed.insert(slot, reason);
+    }
+
+    /// The outcome of `slot`, taken out.
+    fn take(&mut self, slot: usize) -> Result<(), String> {
+        self.failed.remove(&slot).map_or(Ok(()), Err)
+    }
+}
 
 /// The changes of a pass, grouped for writing: every edit of a file together (applied to its
 /// diagnosed bytes in one write), the other changes after, each with the slot (the place in
@@ -87,7 +115,7 @@ struct Progress {
 impl Progress {
     fn fail(&mut self, slots: impl Iterator<Item = usize>, reason: String) {
         for slot in slots {
-            self.results[slot] = Err(reason.clone());
+            self.results.fail(slot, reason.clone());
         }
     }
 
@@ -129,7 +157,7 @@ pub(super) fn apply(
     back_up(cx, tx, &grouped)?;
     let final_modes = grouped.final_modes();
     let mut progress = Progress {
-        results: vec![Ok(()); chosen.findings.len()],
+        results: Outcomes::default(),
         touched: vec![false; chosen.findings.len()],
     };
     write_edits(cx, tx, &grouped, &final_modes, &mut progress)?;
@@ -144,7 +172,7 @@ pub(super) fn apply(
     });
     for &(change, slot) in &grouped.later {
         // A fix that failed already makes no further change.
-        if progress.results[slot].is_err() {
+        if !progress.results.is_ok(slot) {
             continue;
         }
         crate::failpoint::hit("between-files");
@@ -233,7 +261,9 @@ fn make_change(
 fn share_results(owner: &[usize], mut results: Outcomes) -> Outcomes {
     for (slot, &owned_by) in owner.iter().enumerate() {
         if owned_by != slot {
-            results[slot] = results[owned_by].clone();
+            if let Some(reason) = results.failed.get(&owned_by).cloned() {
+                results.fail(slot, reason);
+            }
         }
     }
     results
@@ -244,10 +274,14 @@ fn share_results(owner: &[usize], mut results: Outcomes) -> Outcomes {
 pub(super) fn take_handled(
     diagnostics: Vec<Diagnostic>,
     chosen: &[usize],
-    outcomes: Outcomes,
+    mut outcomes: Outcomes,
 ) -> Vec<Diagnostic> {
     debug_assert!(chosen.windows(2).all(|w| w[0] < w[1]));
-    let mut picks = chosen.iter().zip(outcomes).peekable();
+    let mut picks = chosen
+        .iter()
+        .enumerate()
+        .map(|(slot, at)| (at, outcomes.take(slot)))
+        .peekable();
     // Collected in the report's own buffer (an in-place collect), then cut to size: a second
     // buffer for 100,000 fixed findings was 18 MB at the fix run's peak (issue #11).
     let mut handled: Vec<Diagnostic> = diagnostics

@@ -130,9 +130,9 @@ fn run_passes(
         let applied_here: Vec<&Diagnostic> = chosen
             .findings
             .iter()
-            .zip(&applied)
-            .filter(|(_, ok)| ok.is_ok())
-            .map(|(i, _)| &report.diagnostics[*i])
+            .enumerate()
+            .filter(|(slot, _)| applied.is_ok(*slot))
+            .map(|(_, i)| &report.diagnostics[*i])
             .collect();
         verify(&report, &next, &applied_here).map_err(Stop::RolledBack)?;
         drop(applied_here);
@@ -194,15 +194,14 @@ fn record(
     chosen: &[usize],
     applied: &Outcomes,
 ) {
-    for (i, outcome) in chosen.iter().zip(applied) {
+    for (slot, i) in chosen.iter().enumerate() {
         let d = &report.diagnostics[*i];
-        match outcome {
-            Ok(()) => {
-                if let Some(fix) = &d.fix {
-                    tx.record_fix(d.code.id, fix.shared_title());
-                }
+        if applied.is_ok(slot) {
+            if let Some(fix) = &d.fix {
+                tx.record_fix(d.code.id, fix.shared_title());
             }
-            Err(_) => planner.settle(cx, d),
+        } else {
+            planner.settle(cx, d);
         }
     }
 }
