@@ -196,6 +196,11 @@ impl Fix {
         &self.title
     }
 
+    /// The title itself, shared: a fix run's record of 100,000 fixes keeps no copy of it.
+    pub fn shared_title(&self) -> Arc<str> {
+        Arc::clone(&self.title)
+    }
+
     pub fn changes(&self) -> &[Change] {
         &self.changes
     }
@@ -283,10 +288,16 @@ impl Claims {
         for change in &fix.changes {
             match change {
                 Change::Edit { file, span, .. } => {
-                    self.edits
-                        .entry(file.clone())
-                        .or_default()
-                        .insert(span.start, span.end);
+                    // Looked up before an entry is made: a file's path is copied once, not
+                    // once per edit (100,000 for a broken jobs.json; issue #11).
+                    match self.edits.get_mut(file) {
+                        Some(taken) => taken.insert(span.start, span.end),
+                        None => self
+                            .edits
+                            .entry(file.clone())
+                            .or_default()
+                            .insert(span.start, span.end),
+                    };
                 }
                 Change::Write { file, .. } | Change::Quarantine { file } => {
                     self.whole.insert(file.clone());
@@ -337,25 +348,71 @@ pub enum PlanError {
     OutOfBounds(usize, usize),
 }
 
+/// A file's edits put in the order they apply and checked against the file: what
+/// `apply_edits` makes, as pieces handed out one after the other, so that a fix run hashes and
+/// writes an edited file without a copy of it (issue #11).
+pub struct Edited<'a> {
+    original: &'a [u8],
+    edits: Vec<(&'a Span, &'a str)>,
+}
+
+impl<'a> Edited<'a> {
+    /// Edits are applied in span order; overlapping edits are refused rather than guessed at.
+    pub fn new(original: &'a [u8], mut edits: Vec<(&'a Span, &'a str)>) -> Result<Self, PlanError> {
+        // Findings come in report order, so their edits mostly do: a sorted list is left as it
+        // is (a stable sort takes a buffer of half of it even then).
+        if !edits.is_sorted_by_key(|(span, _)| (span.start, span.end)) {
+            edits.sort_by_key(|(span, _)| (span.start, span.end));
+        }
+        let mut cursor = 0;
+        for (span, _) in &edits {
+            if span.end > original.len() || span.start > span.end {
+                return Err(PlanError::OutOfBounds(span.end, original.len()));
+            }
+            if span.start < cursor {
+                return Err(PlanError::Overlap(span.start, cursor));
+            }
+            cursor = span.end;
+        }
+        Ok(Edited { original, edits })
+    }
+
+    /// The edits, in the order they apply.
+    pub fn edits(&self) -> &[(&'a Span, &'a str)] {
+        &self.edits
+    }
+
+    /// Hands each piece of the edited file to `out`, in order.
+    pub fn pieces<E>(&self, out: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        let mut cursor = 0;
+        for (span, replacement) in &self.edits {
+            out(&self.original[cursor..span.start])?;
+            out(replacement.as_bytes())?;
+            cursor = span.end;
+        }
+        out(&self.original[cursor..])
+    }
+
+    /// The edited file's length in bytes.
+    pub fn size(&self) -> usize {
+        self.edits
+            .iter()
+            .fold(self.original.len(), |len, (span, r)| {
+                len - span.len() + r.len()
+            })
+    }
+}
+
 /// The contents `original` would have after applying `edits` (spans into `original`).
 /// Edits are applied in span order; overlapping edits are refused rather than guessed at.
 pub fn apply_edits(original: &[u8], edits: &[(Span, &str)]) -> Result<Vec<u8>, PlanError> {
-    let mut sorted: Vec<&(Span, &str)> = edits.iter().collect();
-    sorted.sort_by_key(|(span, _)| (span.start, span.end));
-    let mut out = Vec::with_capacity(original.len());
-    let mut cursor = 0;
-    for (span, replacement) in sorted {
-        if span.end > original.len() || span.start > span.end {
-            return Err(PlanError::OutOfBounds(span.end, original.len()));
-        }
-        if span.start < cursor {
-            return Err(PlanError::Overlap(span.start, cursor));
-        }
-        out.extend_from_slice(&original[cursor..span.start]);
-        out.extend_from_slice(replacement.as_bytes());
-        cursor = span.end;
-    }
-    out.extend_from_slice(&original[cursor..]);
+    let edited = Edited::new(original, edits.iter().map(|(s, r)| (s, *r)).collect())?;
+    let mut out = Vec::with_capacity(edited.size());
+    let filled: Result<(), std::convert::Infallible> = edited.pieces(&mut |piece| {
+        out.extend_from_slice(piece);
+        Ok(())
+    });
+    let Ok(()) = filled;
     Ok(out)
 }
 
@@ -426,6 +483,31 @@ mod tests {
     fn edits_apply_in_order_regardless_of_input_order() {
         let out = apply_edits(b"abcdef", &[(4..5, "E"), (0..1, "")]).unwrap();
         assert_eq!(out, b"bcdEf");
+    }
+
+    /// A fix run hashes and writes an edited file from its pieces (`Edited`): they are what
+    /// `apply_edits` makes, byte for byte, and as long as `size` says.
+    #[test]
+    fn edited_pieces_are_the_edited_file() {
+        let original = b"[{\"a\":1},{\"b\":2},{\"c\":3}]";
+        let cases: Vec<Vec<(Span, &str)>> = vec![
+            vec![],
+            vec![(1..9, ""), (9..17, "")],
+            vec![(17..24, "X"), (0..0, "pre"), (25..25, "post")],
+            vec![(1..24, "{}")],
+        ];
+        for edits in cases {
+            let edited =
+                Edited::new(original, edits.iter().map(|(s, r)| (s, *r)).collect()).unwrap();
+            let mut pieces = Vec::new();
+            let _ = edited.pieces::<()>(&mut |p| {
+                pieces.extend_from_slice(p);
+                Ok(())
+            });
+            let whole = apply_edits(original, &edits).unwrap();
+            assert_eq!(pieces, whole, "{edits:?}");
+            assert_eq!(edited.size(), whole.len(), "{edits:?}");
+        }
     }
 
     #[test]

@@ -50,10 +50,12 @@ pub struct QuarantineRecord {
     pub to: String,
 }
 
+/// A fix a run applied. Its code is one of ours and its title is shared with the finding that
+/// proposed it: a run of 100,000 fixes keeps no copy of either (issue #11).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FixRecord {
-    pub code: String,
-    pub title: String,
+    pub code: std::borrow::Cow<'static, str>,
+    pub title: std::sync::Arc<str>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use super::human::HumanOptions;
 use super::Sources;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::{Context, Report};
-use crate::fix::{apply_edits, Applicability, Change, Claims, Fix};
+use crate::fix::{Applicability, Change, Claims, Edited, Fix};
 use crate::line_index::LineIndex;
 use crate::redact;
 
@@ -51,7 +51,7 @@ struct Section<'a> {
     /// once with how many fixes it stands for: 100,000 quarantines of one kind are one line.
     headers: Vec<(String, usize)>,
     header_at: HashMap<String, usize>,
-    edits: Vec<(Span, &'a str)>,
+    edits: Vec<(&'a Span, &'a str)>,
     write: Option<&'a [u8]>,
     /// `chmod`, `move` and `rename` lines.
     actions: Vec<String>,
@@ -96,7 +96,7 @@ impl<'a> Plan<'a> {
             match change {
                 Change::Edit {
                     span, replacement, ..
-                } => section.edits.push((span.clone(), replacement.as_str())),
+                } => section.edits.push((span, replacement.as_str())),
                 Change::Write { contents, .. } => section.write = Some(contents),
                 Change::SetMode { file, mode } => section
                     .actions
@@ -168,7 +168,7 @@ fn write_section(
             out.write_all(unified(cx, file, &old, contents).as_bytes())?;
         }
         if !section.edits.is_empty() {
-            write_edits_diff(out, cx, sources, file, &mut section.edits)?;
+            write_edits_diff(out, cx, sources, file, std::mem::take(&mut section.edits))?;
         }
     }
     for action in &section.actions {
@@ -265,7 +265,7 @@ fn write_edits_diff(
     cx: &Context,
     sources: &mut Sources,
     file: &std::path::Path,
-    edits: &mut [(Span, &str)],
+    edits: Vec<(&Span, &str)>,
 ) -> io::Result<()> {
     let (bytes, secrets, lines) = match (sources.get(cx, file), sources.lines(cx, file)) {
         (Some((bytes, secrets)), Some(lines)) => (bytes, secrets, lines),
@@ -280,12 +280,18 @@ fn write_edits_diff(
         secrets: &secrets,
         lines: &lines,
     };
-    // The order `apply_edits` applies them in.
-    edits.sort_by_key(|(span, _)| (span.start, span.end));
-    let new_bytes = match apply_edits(old.bytes, edits) {
-        Ok(new) => new,
+    // Put in the order a fix run applies them in, and applied as it applies them.
+    let edited = match Edited::new(old.bytes, edits) {
+        Ok(edited) => edited,
         Err(err) => return writeln!(out, "{}: {err}", sources.display(cx, file)),
     };
+    let mut new_bytes = Vec::with_capacity(edited.size());
+    let filled: Result<(), std::convert::Infallible> = edited.pieces(&mut |piece| {
+        new_bytes.extend_from_slice(piece);
+        Ok(())
+    });
+    let Ok(()) = filled;
+    let edits = edited.edits();
     if old.bytes == new_bytes.as_slice() {
         return Ok(());
     }
@@ -306,7 +312,7 @@ fn write_edits_diff(
 /// The lines each edit touches on each side, merged where they share a line. Bytes outside
 /// the edits are the same on both sides, so the lines between two blocks are equal and as
 /// many on each side.
-fn edit_blocks(old: &Side, new: &Side, edits: &[(Span, &str)]) -> Vec<(Span, Span)> {
+fn edit_blocks(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<(Span, Span)> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut blocks: Vec<(Span, Span)> = Vec::new();
     let mut shift: isize = 0;
@@ -332,7 +338,7 @@ fn edit_blocks(old: &Side, new: &Side, edits: &[(Span, &str)]) -> Vec<(Span, Spa
 
 /// The whole file's ops for `edits` (sorted): equal stretches between the edits' blocks, and
 /// each block aligned on its own (`block_ops`).
-fn edit_ops(old: &Side, new: &Side, edits: &[(Span, &str)]) -> Vec<Op> {
+fn edit_ops(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<Op> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut ops = Vec::new();
     let (mut old_at, mut new_at) = (0, 0);
@@ -360,6 +366,7 @@ fn edits_diff(
     file: &std::path::Path,
     edits: &mut [(Span, &str)],
 ) -> String {
+    let edits = edits.iter().map(|(s, r)| (s, *r)).collect();
     kept(|out| write_edits_diff(out, cx, sources, file, edits))
 }
 
@@ -726,6 +733,7 @@ pub fn preview(cx: &Context, d: &Diagnostic, opts: &HumanOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::apply_edits;
     use crate::version::NEWEST_KNOWN;
 
     /// A context of `project` that has read `file` (a diff reads files through the run's cache).

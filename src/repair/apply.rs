@@ -7,48 +7,71 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, FixStatus, Span};
 use crate::engine::{Context, Report};
-use crate::fix::{apply_edits, Change, Fix};
+use crate::fix::{Change, Edited};
 use crate::write::{Transaction, WriteError};
 
-/// What became of each chosen finding's fix: applied, or refused with the reason.
-pub(super) type Outcomes = Vec<Result<(), String>>;
+use super::plan::Chosen;
+
+/// What became of each chosen finding's fix, by its slot (its place in `Chosen`): applied,
+/// unless a reason why not is kept for it. Only failures are kept: a pass that applies
+/// 100,000 fixes holds an empty map, not 100,000 results (issue #11).
+#[derive(Debug, Default)]
+pub(super) struct Outcomes {
+    failed: BTreeMap<usize, String>,
+}
+
+impl Outcomes {
+    /// Outcomes where the given slots failed, with their reasons.
+    #[cfg(test)]
+    pub(super) fn failed(reasons: impl IntoIterator<Item = (usize, String)>) -> Self {
+        Outcomes {
+            failed: reasons.into_iter().collect(),
+        }
+    }
+
+    pub(super) fn is_ok(&self, slot: usize) -> bool {
+        !self.failed.contains_key(&slot)
+    }
+
+    fn fail(&mut self, slot: usize, reason: String) {
+        self.failed.insert(slot, reason);
+    }
+
+    /// The outcome of `slot`, taken out.
+    fn take(&mut self, slot: usize) -> Result<(), String> {
+        self.failed.remove(&slot).map_or(Ok(()), Err)
+    }
+}
 
 /// The changes of a pass, grouped for writing: every edit of a file together (applied to its
 /// diagnosed bytes in one write), the other changes after, each with the slot (the place in
 /// `chosen`) of the finding that owns its fix.
 struct Grouped<'r> {
-    /// Each shared fix is applied once, by the first finding chosen for it (its owner).
-    owner: HashMap<&'r Fix, usize>,
-    edits: BTreeMap<PathBuf, Vec<(Span, &'r str, usize)>>,
+    edits: BTreeMap<&'r Path, Vec<(&'r Change, usize)>>,
     later: Vec<(&'r Change, usize)>,
 }
 
 impl<'r> Grouped<'r> {
-    fn of(report: &'r Report, chosen: &[usize]) -> Self {
+    /// Each shared fix is applied once, by its owner (`Chosen::owner`).
+    fn of(report: &'r Report, chosen: &Chosen) -> Self {
         let mut grouped = Grouped {
-            owner: HashMap::new(),
             edits: BTreeMap::new(),
             later: Vec::new(),
         };
-        for (slot, &i) in chosen.iter().enumerate() {
+        for (slot, &i) in chosen.findings.iter().enumerate() {
             let Some(fix) = &report.diagnostics[i].fix else {
                 continue;
             };
-            if grouped.owner.contains_key(fix) {
+            if chosen.owner[slot] != slot {
                 continue;
             }
-            grouped.owner.insert(fix, slot);
             for change in fix.changes() {
                 match change {
-                    Change::Edit {
-                        file,
-                        span,
-                        replacement,
-                    } => grouped.edits.entry(file.clone()).or_default().push((
-                        span.clone(),
-                        replacement.as_str(),
-                        slot,
-                    )),
+                    Change::Edit { file, .. } => grouped
+                        .edits
+                        .entry(file.as_path())
+                        .or_default()
+                        .push((change, slot)),
                     other => grouped.later.push((other, slot)),
                 }
             }
@@ -58,7 +81,7 @@ impl<'r> Grouped<'r> {
 
     /// Every file the pass may change (both ends of a rename).
     fn paths(&self) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = self.edits.keys().cloned().collect();
+        let mut paths: Vec<PathBuf> = self.edits.keys().map(|f| f.to_path_buf()).collect();
         for (change, _) in &self.later {
             match change {
                 Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
@@ -92,7 +115,7 @@ struct Progress {
 impl Progress {
     fn fail(&mut self, slots: impl Iterator<Item = usize>, reason: String) {
         for slot in slots {
-            self.results[slot] = Err(reason.clone());
+            self.results.fail(slot, reason.clone());
         }
     }
 
@@ -100,15 +123,15 @@ impl Progress {
     /// fails those fixes (when none of their changes landed yet); anything else stops the run.
     fn landed(
         &mut self,
-        slots: &[usize],
+        slots: impl Iterator<Item = usize> + Clone,
         written: Result<(), WriteError>,
     ) -> Result<(), WriteError> {
         match written {
-            Ok(()) => slots.iter().for_each(|&s| self.touched[s] = true),
+            Ok(()) => slots.for_each(|s| self.touched[s] = true),
             // A fix refused after some of its changes landed would stay half-applied (one key
             // of a swap moved): the whole run is rolled back instead.
-            Err(err) if err.refuses_one_file() && !slots.iter().any(|&s| self.touched[s]) => {
-                self.fail(slots.iter().copied(), err.to_string())
+            Err(err) if err.refuses_one_file() && !slots.clone().any(|s| self.touched[s]) => {
+                self.fail(slots, err.to_string())
             }
             Err(other) => return Err(other),
         }
@@ -128,14 +151,14 @@ pub(super) fn apply(
     cx: &Context,
     tx: &mut Transaction,
     report: &Report,
-    chosen: &[usize],
+    chosen: &Chosen,
 ) -> Result<Outcomes, WriteError> {
     let mut grouped = Grouped::of(report, chosen);
     back_up(cx, tx, &grouped)?;
     let final_modes = grouped.final_modes();
     let mut progress = Progress {
-        results: vec![Ok(()); chosen.len()],
-        touched: vec![false; chosen.len()],
+        results: Outcomes::default(),
+        touched: vec![false; chosen.findings.len()],
     };
     write_edits(cx, tx, &grouped, &final_modes, &mut progress)?;
     // Contents first, then renames (in each fix's own order: the sort is stable), then modes and
@@ -149,19 +172,14 @@ pub(super) fn apply(
     });
     for &(change, slot) in &grouped.later {
         // A fix that failed already makes no further change.
-        if progress.results[slot].is_err() {
+        if !progress.results.is_ok(slot) {
             continue;
         }
         crate::failpoint::hit("between-files");
         let written = make_change(tx, change, &final_modes);
-        progress.landed(&[slot], written)?;
+        progress.landed(std::iter::once(slot), written)?;
     }
-    Ok(share_results(
-        report,
-        chosen,
-        &grouped.owner,
-        progress.results,
-    ))
+    Ok(share_results(&chosen.owner, progress.results))
 }
 
 /// Every file of the pass is backed up and named in the in-progress manifest before the first
@@ -169,11 +187,11 @@ pub(super) fn apply(
 /// only while it still holds them.
 fn back_up(cx: &Context, tx: &mut Transaction, grouped: &Grouped<'_>) -> Result<(), WriteError> {
     for file in grouped.edits.keys() {
-        tx.expect_diagnosed(file, cx.bytes_of(file).as_deref().map(Vec::as_slice));
+        tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
     }
     for (change, _) in &grouped.later {
         if let Change::Write { file, .. } = change {
-            tx.expect_diagnosed(file, cx.bytes_of(file).as_deref().map(Vec::as_slice));
+            tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
         }
     }
     tx.prepare(&grouped.paths())
@@ -187,21 +205,33 @@ fn write_edits(
     final_modes: &HashMap<&Path, u32>,
     progress: &mut Progress,
 ) -> Result<(), WriteError> {
-    for (file, file_edits) in &grouped.edits {
+    for (&file, file_edits) in &grouped.edits {
         crate::failpoint::hit("between-files");
         let diagnosed = cx.bytes_of(file);
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
-        let plain: Vec<(Span, &str)> = file_edits.iter().map(|(s, r, _)| (s.clone(), *r)).collect();
-        let slots: Vec<usize> = file_edits.iter().map(|e| e.2).collect();
-        let new = match apply_edits(original, &plain) {
-            Ok(new) => new,
+        let mut edits: Vec<(&Span, &str)> = Vec::with_capacity(file_edits.len());
+        for (change, _) in file_edits {
+            if let Change::Edit {
+                span, replacement, ..
+            } = change
+            {
+                edits.push((span, replacement.as_str()));
+            }
+        }
+        let slots = || file_edits.iter().map(|e| e.1);
+        let edited = match Edited::new(original, edits) {
+            Ok(edited) => edited,
             Err(err) => {
-                progress.fail(slots.into_iter(), err.to_string());
+                progress.fail(slots(), err.to_string());
                 continue;
             }
         };
-        let written = tx.write_with_mode(file, &new, final_modes.get(file.as_path()).copied());
-        progress.landed(&slots, written)?;
+        let written = tx.write_pieces(
+            file,
+            &|out| edited.pieces(out),
+            final_modes.get(file).copied(),
+        );
+        progress.landed(slots(), written)?;
     }
     Ok(())
 }
@@ -227,20 +257,13 @@ fn make_change(
     }
 }
 
-/// Every finding chosen for a shared fix gets the shared fix's result.
-fn share_results(
-    report: &Report,
-    chosen: &[usize],
-    owner: &HashMap<&Fix, usize>,
-    mut results: Outcomes,
-) -> Outcomes {
-    for (slot, &i) in chosen.iter().enumerate() {
-        let owned_by = report.diagnostics[i]
-            .fix
-            .as_ref()
-            .and_then(|fix| owner.get(fix).copied());
-        if let Some(owned_by) = owned_by.filter(|&o| o != slot) {
-            results[slot] = results[owned_by].clone();
+/// Every finding chosen for a shared fix gets the shared fix's result (its owner's).
+fn share_results(owner: &[usize], mut results: Outcomes) -> Outcomes {
+    for (slot, &owned_by) in owner.iter().enumerate() {
+        if owned_by != slot {
+            if let Some(reason) = results.failed.get(&owned_by).cloned() {
+                results.fail(slot, reason);
+            }
         }
     }
     results
@@ -251,10 +274,14 @@ fn share_results(
 pub(super) fn take_handled(
     diagnostics: Vec<Diagnostic>,
     chosen: &[usize],
-    outcomes: Outcomes,
+    mut outcomes: Outcomes,
 ) -> Vec<Diagnostic> {
     debug_assert!(chosen.windows(2).all(|w| w[0] < w[1]));
-    let mut picks = chosen.iter().zip(outcomes).peekable();
+    let mut picks = chosen
+        .iter()
+        .enumerate()
+        .map(|(slot, at)| (at, outcomes.take(slot)))
+        .peekable();
     // Collected in the report's own buffer (an in-place collect), then cut to size: a second
     // buffer for 100,000 fixed findings was 18 MB at the fix run's peak (issue #11).
     let mut handled: Vec<Diagnostic> = diagnostics

@@ -24,7 +24,7 @@ mod rollback;
 mod verify;
 
 use apply::{apply, take_handled, Outcomes};
-use plan::{planned_files, Planner};
+use plan::{planned_files, Chosen, Planner};
 use rollback::{aborted, Stop};
 use verify::verify;
 
@@ -124,14 +124,15 @@ fn run_passes(
         }
         let applied = apply_locked(env, tx, &cx, &report, &chosen)?;
         stop_if_interrupted(env)?;
-        record(tx, &mut planner, &cx, &report, &chosen, &applied);
+        record(tx, &mut planner, &cx, &report, &chosen.findings, &applied);
         let next_cx = (env.new_context)();
         let next = (env.check)(&next_cx);
         let applied_here: Vec<&Diagnostic> = chosen
+            .findings
             .iter()
-            .zip(&applied)
-            .filter(|(_, ok)| ok.is_ok())
-            .map(|(i, _)| &report.diagnostics[*i])
+            .enumerate()
+            .filter(|(slot, _)| applied.is_ok(*slot))
+            .map(|(_, i)| &report.diagnostics[*i])
             .collect();
         verify(&report, &next, &applied_here).map_err(Stop::RolledBack)?;
         drop(applied_here);
@@ -139,7 +140,7 @@ fn run_passes(
         // copied while it lives: 100,000 fixed findings are one list, not two (issue #11).
         handled.extend(take_handled(
             std::mem::take(&mut report.diagnostics),
-            &chosen,
+            &chosen.findings,
             applied,
         ));
         cx = next_cx;
@@ -156,12 +157,20 @@ fn apply_locked(
     tx: &mut Transaction,
     cx: &Context,
     report: &Report,
-    chosen: &[usize],
+    chosen: &Chosen,
 ) -> Result<Outcomes, Stop> {
-    let pass: Vec<&Diagnostic> = chosen.iter().map(|&i| &report.diagnostics[i]).collect();
+    // The pass's findings are listed only for a lock that judges them (not for 100,000 fixes
+    // of an agent's own files; issue #11).
     let held = env
         .lock_pass
-        .map(|take| take(Some(&pass)))
+        .map(|take| {
+            let pass: Vec<&Diagnostic> = chosen
+                .findings
+                .iter()
+                .map(|&i| &report.diagnostics[i])
+                .collect();
+            take(Some(&pass))
+        })
         .transpose()
         .map_err(Stop::Aborted)?;
     let applied = apply(cx, tx, report, chosen);
@@ -185,15 +194,14 @@ fn record(
     chosen: &[usize],
     applied: &Outcomes,
 ) {
-    for (i, outcome) in chosen.iter().zip(applied) {
+    for (slot, i) in chosen.iter().enumerate() {
         let d = &report.diagnostics[*i];
-        match outcome {
-            Ok(()) => {
-                if let Some(fix) = &d.fix {
-                    tx.record_fix(d.code.id, fix.title());
-                }
+        if applied.is_ok(slot) {
+            if let Some(fix) = &d.fix {
+                tx.record_fix(d.code.id, fix.shared_title());
             }
-            Err(_) => planner.settle(cx, d),
+        } else {
+            planner.settle(cx, d);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! claimed so that no two chosen fixes touch the same bytes.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, FixStatus};
@@ -44,19 +45,31 @@ fn wanted(fix: &Fix, opts: &RepairOptions) -> bool {
     })
 }
 
-/// The files the wanted fixes of `report` would change.
+/// The files the wanted fixes of `report` would change, each once: 100,000 fixes of one file
+/// are one path for the preflight to resolve, not 100,000 (issue #11).
 pub(super) fn planned_files(report: &Report, opts: &RepairOptions) -> Vec<PathBuf> {
-    report
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut seen: HashSet<&Path> = HashSet::new();
+    let changes = report
         .diagnostics
         .iter()
         .filter_map(|d| d.fix.as_ref())
         .filter(|fix| wanted(fix, opts))
-        .flat_map(|fix| fix.changes())
-        .flat_map(|change| match change {
-            Change::Rename { from, to } => vec![from.clone(), to.clone()],
-            other => other.file().cloned().into_iter().collect(),
-        })
-        .collect()
+        .flat_map(|fix| fix.changes());
+    for change in changes {
+        let paths = match change {
+            Change::Rename { from, to } => [Some(from), Some(to)],
+            other => [other.file(), None],
+        };
+        for path in paths.into_iter().flatten() {
+            // The same file as the last one is the usual case: no hash for it.
+            if files.last().is_some_and(|last| last == path) || !seen.insert(path) {
+                continue;
+            }
+            files.push(path.clone());
+        }
+    }
+    files
 }
 
 /// The answers that outlive one question: `a` (every fix of a code), `q` (quit) and `d`
@@ -80,27 +93,112 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
     files
 }
 
-/// Each distinct fix of a pass and its place among the pass's offers (1-based), found by
-/// hashing, never by comparing each fix with every other (issue #11).
-struct Offers<'r> {
-    number: HashMap<&'r Fix, usize>,
+/// A fix with its hash, computed once: a pass tells equal fixes apart by hashing each once,
+/// never by comparing each fix with every other, nor by hashing it again at every lookup
+/// (a fix hashes its title and each change; issue #11).
+struct Hashed<'r> {
+    hash: u64,
+    fix: &'r Fix,
 }
 
-impl<'r> Offers<'r> {
-    fn of(report: &'r Report, candidates: &[usize]) -> Self {
-        let mut number: HashMap<&Fix, usize> = HashMap::new();
-        for &i in candidates {
-            if let Some(fix) = &report.diagnostics[i].fix {
-                let next = number.len() + 1;
-                number.entry(fix).or_insert(next);
+impl Hash for Hashed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.fix == other.fix
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+/// Hands a `Hashed`'s hash, already computed, to the map as it is.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called (`Hashed::hash`); anything else is still folded in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// For each candidate (by its place in `candidates`), the place of the first candidate whose
+/// fix equals its own (itself, for the first): several findings can share one fix (an entry's
+/// problems and its quarantine), which a pass offers and applies once.
+fn firsts(report: &Report, candidates: &[usize]) -> Vec<usize> {
+    let state = RandomState::new();
+    let mut first: HashMap<Hashed<'_>, usize, BuildHasherDefault<Prehashed>> = HashMap::default();
+    let mut out = Vec::with_capacity(candidates.len());
+    for (at, &i) in candidates.iter().enumerate() {
+        let Some(fix) = &report.diagnostics[i].fix else {
+            out.push(at);
+            continue;
+        };
+        let key = Hashed {
+            hash: state.hash_one(fix),
+            fix,
+        };
+        out.push(*first.entry(key).or_insert(at));
+    }
+    out
+}
+
+/// Each distinct fix of a pass's candidates numbered (1-based) in the order they are offered,
+/// for the prompt's counter: `number[at]` for the candidate at `at`.
+struct Offers {
+    number: Vec<usize>,
+    total: usize,
+}
+
+impl Offers {
+    fn of(firsts: &[usize]) -> Self {
+        let mut number = Vec::with_capacity(firsts.len());
+        let mut total = 0;
+        for (at, &first) in firsts.iter().enumerate() {
+            if first == at {
+                total += 1;
+                number.push(total);
+            } else {
+                number.push(number[first]);
             }
         }
-        Offers { number }
+        Offers { number, total }
     }
+}
 
-    fn total(&self) -> usize {
-        self.number.len()
+/// What a pass applies: the findings whose fixes it applies (indexes into the report,
+/// ascending), and for each, its fix's owner: the place in `findings` of the first finding
+/// chosen for an equal fix, which applies it for all of them (itself, most often).
+#[derive(Debug, Default)]
+pub(super) struct Chosen {
+    pub(super) findings: Vec<usize>,
+    pub(super) owner: Vec<usize>,
+}
+
+impl Chosen {
+    pub(super) fn is_empty(&self) -> bool {
+        self.findings.is_empty()
     }
+}
+
+/// What a pass decided for a fix.
+#[derive(Clone, Copy)]
+enum Decision {
+    /// Chosen: applied by the finding at this place in `Chosen`.
+    Chosen(usize),
+    Declined,
 }
 
 /// What the passes of one run remember: the options, the fixes settled (declined or failed:
@@ -120,44 +218,54 @@ impl<'o> Planner<'o> {
         }
     }
 
-    /// The findings (indexes into `report`, ascending) whose fixes this pass applies; the ones
-    /// declined are pushed to `handled`. `Stop::Interrupted` for Ctrl-C at the prompt.
+    /// The findings whose fixes this pass applies (`Chosen`); the ones declined are pushed to
+    /// `handled`. `Stop::Interrupted` for Ctrl-C at the prompt.
     pub(super) fn pass(
         &mut self,
         cx: &Context,
         report: &Report,
         confirm: &mut dyn Confirmer,
         handled: &mut Vec<Diagnostic>,
-    ) -> Result<Vec<usize>, Stop> {
+    ) -> Result<Chosen, Stop> {
         let candidates = self.candidates(cx, report);
-        let offers = Offers::of(report, &candidates);
+        let firsts = firsts(report, &candidates);
+        // Only a prompt shows the counter.
+        let offers = self.opts.interactive.then(|| Offers::of(&firsts));
         let mut claims = Claims::default();
-        let mut chosen: Vec<usize> = Vec::new();
-        // What this pass decided for each fix: chosen (true) or declined (false).
-        let mut decided: HashMap<&Fix, bool> = HashMap::new();
-        for &i in &candidates {
+        let mut chosen = Chosen {
+            findings: Vec::with_capacity(candidates.len()),
+            owner: Vec::with_capacity(candidates.len()),
+        };
+        // What this pass decided for each fix, by the place of its first candidate: chosen
+        // (with its place in `chosen`) or declined.
+        let mut decided: Vec<Option<Decision>> = vec![None; candidates.len()];
+        for (at, &i) in candidates.iter().enumerate() {
             let d = &report.diagnostics[i];
             let Some(fix) = &d.fix else { continue };
             // A finding sharing a fix already decided in this pass follows that decision.
-            match decided.get(fix) {
-                Some(true) => {
-                    chosen.push(i);
+            match decided[firsts[at]] {
+                Some(Decision::Chosen(owner)) => {
+                    chosen.owner.push(owner);
+                    chosen.findings.push(i);
                     continue;
                 }
-                Some(false) => {
+                Some(Decision::Declined) => {
                     self.decline(cx, d, handled);
                     continue;
                 }
                 None => {}
             }
-            if self.opts.interactive && !self.ask(cx, d, fix, &offers, confirm)? {
-                decided.insert(fix, false);
-                self.decline(cx, d, handled);
-                continue;
+            if let Some(offers) = &offers {
+                if !self.ask(cx, d, fix, (offers.number[at], offers.total), confirm)? {
+                    decided[firsts[at]] = Some(Decision::Declined);
+                    self.decline(cx, d, handled);
+                    continue;
+                }
             }
             if claims.try_claim(fix) {
-                decided.insert(fix, true);
-                chosen.push(i);
+                decided[firsts[at]] = Some(Decision::Chosen(chosen.findings.len()));
+                chosen.owner.push(chosen.findings.len());
+                chosen.findings.push(i);
             }
         }
         Ok(chosen)
@@ -185,12 +293,11 @@ impl<'o> Planner<'o> {
         cx: &Context,
         d: &Diagnostic,
         fix: &Fix,
-        offers: &Offers<'_>,
+        (number, total): (usize, usize),
         confirm: &mut dyn Confirmer,
     ) -> Result<bool, Stop> {
-        // Its place among this pass's offers, counted even where no question is needed, so the
-        // counter is the same whatever was answered before.
-        let number = offers.number.get(fix).copied().unwrap_or(offers.total());
+        // `number` is its place among this pass's offers, counted even where no question is
+        // needed, so the counter is the same whatever was answered before.
         let files = files_of(d, fix);
         let asked = &mut self.asked;
         let answer = if asked.quit || files.iter().any(|f| asked.skipped_files.contains(f)) {
@@ -202,7 +309,7 @@ impl<'o> Planner<'o> {
                 cx,
                 diagnostic: d,
                 index: number,
-                total: offers.total(),
+                total,
             })
         };
         Ok(match answer {

@@ -384,7 +384,7 @@ fn a_failed_fix_reason_is_scrubbed_before_it_joins_the_help() {
     // scrubbed on its own.
     let d = Diagnostic::new(&BAD, Effect::Fatal, "bad".to_string());
     let reason = r#"the file now reads {"authToken": "s3cr3t-t0ken-value"}"#.to_string();
-    let handled = apply::take_handled(vec![d], &[0], vec![Err(reason)]);
+    let handled = apply::take_handled(vec![d], &[0], apply::Outcomes::failed([(0, reason)]));
     assert_eq!(handled[0].fix_status, FixStatus::Failed);
     let help = handled[0].help.as_deref().unwrap();
     assert!(help.starts_with("the fix was not applied: "), "{help}");

@@ -4,24 +4,22 @@
 use std::fs;
 use std::path::Path;
 
-use super::atomic::{write_atomic, PRIVATE_FILE_MODE};
+use super::atomic::{write_atomic_streamed, PRIVATE_FILE_MODE};
 use super::confine::own_dir;
 use super::WriteError;
 use crate::runs::{runs_dir, Manifest};
 
-/// Writes (atomically, fsynced) the manifest into its run folder.
+/// Writes (atomically, fsynced) the manifest into its run folder, as it is serialized: the
+/// record of 100,000 fixes is 13 MB of text, never held whole (issue #11).
 pub fn write_manifest(
     state_dir: &Path,
     run_dir: &Path,
     manifest: &Manifest,
 ) -> Result<(), WriteError> {
     own_dir(state_dir, run_dir)?;
-    let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
-    write_atomic(
-        &run_dir.join("manifest.json"),
-        text.as_bytes(),
-        PRIVATE_FILE_MODE,
-    )
+    write_atomic_streamed(&run_dir.join("manifest.json"), PRIVATE_FILE_MODE, |out| {
+        Ok(serde_json::to_writer_pretty(out, manifest)?)
+    })
 }
 
 /// A run id that sorts in run order: the wall-clock second (never INSTAR_DOCTOR_NOW, which tests

@@ -13,19 +13,25 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::fix::SharedBytes;
+use crate::source::Bytes;
 
 use super::atomic::{
-    remove_empty_dirs, set_mode_nofollow, sync_dir, temp_parts, write_atomic, write_atomic_if,
+    remove_empty_dirs, set_mode_nofollow, sync_dir, temp_parts, write_atomic,
     write_atomic_streamed, write_atomic_streamed_if, PRIVATE_FILE_MODE,
 };
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
 use super::manifest::{new_run_id, write_manifest};
-use super::probe::{digest_now, hash_now, mode_now, now, stream_now, Digest, Now};
+use super::probe::{digest_now, hash_now, holds, mode_now, now, stream_now, Digest, Now, Same};
 use super::{doctor_dir, lock, RunLock, WriteError};
-use crate::digest::sha256_hex;
+use crate::digest::{hex_of_digest, sha256_hex};
 use crate::failpoint;
 use crate::paths::DOCTOR_DIR;
 use crate::runs::{self, FileRecord, FixRecord, Manifest, QuarantineRecord, RunStatus};
+use sha2::{Digest as _, Sha256};
+
+/// A file's bytes as pieces: handed in order to the sink it is given.
+pub type Pieces<'a> =
+    dyn Fn(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> + 'a;
 
 /// Why `stream_backup` drops the copy it streamed (never shown: the caller reads the digest).
 const BACKUP_NOT_KEPT: &str = "the backup is not the file the checks read";
@@ -106,12 +112,17 @@ pub struct Transaction {
     /// Data saved into the quarantine, by file name, written when the run finishes. Shared
     /// with the fixes that carry it (often ranges of the file the checks read), not copied.
     saved: Vec<(String, Vec<SharedBytes>)>,
-    /// The hash of what the checks read (`None`: absent), for files not backed up yet.
-    diagnosed: HashMap<String, Option<String>>,
+    /// What the checks read (`None`: absent), for files not backed up yet: shared with the
+    /// checks' context, not copied, and compared with the file as its backup streams.
+    diagnosed: HashMap<String, Option<Bytes>>,
     /// Files found changed by someone else since they were diagnosed: not touched again.
     changed_under_us: HashSet<String>,
     /// What each file holds after this run's own changes (`None`: absent, e.g. renamed away).
     known: HashMap<String, Option<String>>,
+    /// The bytes of each file backed up as the checks read them, until the run changes it: its
+    /// compare-and-swap compares them with the file instead of hashing the file again (a 47 MB
+    /// jobs.json was hashed three times per run; issue #11).
+    known_bytes: HashMap<String, Bytes>,
     _lock: RunLock,
 }
 
@@ -152,6 +163,7 @@ impl Transaction {
             diagnosed: HashMap::new(),
             changed_under_us: HashSet::new(),
             known: HashMap::new(),
+            known_bytes: HashMap::new(),
             _lock: lock,
         })
     }
@@ -193,10 +205,11 @@ impl Transaction {
         &self.manifest.run_id
     }
 
-    pub fn record_fix(&mut self, code: &str, title: &str) {
+    /// Records a fix applied; a title the finding shares (`Fix::shared_title`) is not copied.
+    pub fn record_fix(&mut self, code: &'static str, title: impl Into<std::sync::Arc<str>>) {
         self.manifest.fixes.push(FixRecord {
-            code: code.to_string(),
-            title: title.to_string(),
+            code: code.into(),
+            title: title.into(),
         });
     }
 
@@ -220,15 +233,36 @@ impl Transaction {
     /// Declares the bytes the checks read from `path` (`None`: it was absent). The run backs up
     /// and changes the file only while it still holds them.
     pub fn expect_diagnosed(&mut self, path: &Path, diagnosed: Option<&[u8]>) {
+        self.expect_diagnosed_bytes(path, diagnosed.map(|b| Bytes::new(b.to_vec())));
+    }
+
+    /// `expect_diagnosed` of bytes the checks' context holds, shared rather than copied.
+    pub fn expect_diagnosed_bytes(&mut self, path: &Path, diagnosed: Option<Bytes>) {
         let shown = self.display(path);
-        let hash = diagnosed.map(sha256_hex);
         if self.record(&shown).is_some() {
-            if self.last_known(&shown) != hash {
+            // Backed up by an earlier pass: what the run left there is known by its hash.
+            if self.last_known(&shown) != diagnosed.as_deref().map(|b| sha256_hex(b)) {
                 self.changed_under_us.insert(shown);
             }
         } else {
-            self.diagnosed.insert(shown, hash);
+            self.diagnosed.insert(shown, diagnosed);
         }
+    }
+
+    /// Whether `real` (the file shown as `shown`) still holds what the run last knew of it:
+    /// the bytes the checks read while the run has not changed it, else what the run's own
+    /// last change left (or, for a file backed up but not changed, its hash from then).
+    fn holds_known(&self, shown: &str, real: &Path) -> bool {
+        match (self.known.get(shown), self.known_bytes.get(shown)) {
+            (None, Some(bytes)) => holds(real, bytes),
+            _ => hash_now(real) == self.last_known(shown),
+        }
+    }
+
+    /// The run changes what stands at `shown`: from now on it is known by its hash.
+    fn now_knows(&mut self, shown: String, hash: Option<String>) {
+        self.known_bytes.remove(&shown);
+        self.known.insert(shown, hash);
     }
 
     /// Backs up every path a step is about to touch and records them all in the in-progress
@@ -282,19 +316,27 @@ impl Transaction {
             .and_then(|_| fs::read_link(path).ok())
             .map(|t| t.display().to_string());
         let backup = format!("files/{}", self.manifest.files.len());
-        let expected = self.diagnosed.get(&shown);
-        let state = match (&link, resolve_target(&self.project_dir, path)) {
-            (None, _) => Digest::Missing,
-            (Some(_), Ok(real)) => self.stream_backup(&real, &backup, expected)?,
-            (Some(_), Err(_)) => Digest::Other,
+        let expected = self.diagnosed.remove(&shown);
+        let (state, same) = match (&link, resolve_target(&self.project_dir, path)) {
+            (None, _) => (Digest::Missing, false),
+            (Some(_), Ok(real)) => self.stream_backup(&real, &backup, expected.as_ref())?,
+            (Some(_), Err(_)) => (Digest::Other, false),
         };
-        if let Some(expected) = expected {
-            if state.hash() != expected.as_deref()
-                || matches!(state, Digest::Other) && expected.is_none()
-            {
+        // The file must stand as the checks saw it: absent if they found nothing, else a
+        // regular file holding the very bytes they read (compared as the backup streamed).
+        if let Some(expected) = &expected {
+            let agrees = match (expected, &state) {
+                (None, Digest::Missing) => true,
+                (Some(_), Digest::File { .. }) => same,
+                _ => false,
+            };
+            if !agrees {
                 self.changed_under_us.insert(shown);
                 return Ok(());
             }
+        }
+        if let (Some(Some(bytes)), Digest::File { .. }) = (expected, &state) {
+            self.known_bytes.insert(shown.clone(), bytes);
         }
         let record = match state {
             Digest::File { sha256, mode } => FileRecord {
@@ -334,34 +376,36 @@ impl Transaction {
 
     /// Copies the regular file at `real` to the run's `backup` as it reads and hashes it: one
     /// read, never held whole (a 47 MB jobs.json was read into memory for its backup, issue
-    /// #11). The copy lands only when it is a regular file's and, if the checks read the file,
-    /// the bytes they read (`expected`); otherwise it is dropped and the digest says why.
+    /// #11), and compared on the way with the bytes the checks read, when they read the file
+    /// (`expected`): the digest, and whether the file was those bytes. The copy lands only
+    /// when it is a regular file's and, if the checks read the file, the bytes they read;
+    /// otherwise it is dropped and the digest says why.
     fn stream_backup(
         &self,
         real: &Path,
         backup: &str,
-        expected: Option<&Option<String>>,
-    ) -> Result<Digest, WriteError> {
+        expected: Option<&Option<Bytes>>,
+    ) -> Result<(Digest, bool), WriteError> {
         let regular = fs::metadata(real).map(|m| m.is_file()).unwrap_or(false);
         if !regular {
             // Nothing to copy: a folder, a FIFO, a link to nowhere (said without reading).
-            return digest_now(real);
+            return Ok((digest_now(real)?, false));
         }
         own_dir(&self.state_dir, &self.run_dir.join("files"))?;
         let state: RefCell<Result<Digest, WriteError>> = RefCell::new(Ok(Digest::Other));
+        let same = std::cell::Cell::new(false);
         let landed = write_atomic_streamed_if(
             &self.run_dir.join(backup),
             PRIVATE_FILE_MODE,
             |out| {
-                *state.borrow_mut() = stream_now(real, out)?;
+                let diagnosed = expected.and_then(Option::as_deref);
+                let mut copy = Same::new(out, diagnosed.map_or(&[][..], Vec::as_slice));
+                *state.borrow_mut() = stream_now(real, &mut copy)?;
+                same.set(diagnosed.is_some() && copy.whole());
                 Ok(())
             },
             || match &*state.borrow() {
-                Ok(Digest::File { sha256, .. })
-                    if expected.is_none_or(|e| e.as_deref() == Some(sha256.as_str())) =>
-                {
-                    Ok(())
-                }
+                Ok(Digest::File { .. }) if expected.is_none() || same.get() => Ok(()),
                 // Not kept; the caller learns why from the digest.
                 _ => Err(WriteError::Refused(BACKUP_NOT_KEPT.to_string())),
             },
@@ -373,7 +417,7 @@ impl Transaction {
             Err(WriteError::Refused(why)) if why == BACKUP_NOT_KEPT => {}
             Err(err) => return Err(err),
         }
-        Ok(state)
+        Ok((state, same.get()))
     }
 
     /// Refuses when the file was found changed since it was diagnosed.
@@ -401,7 +445,7 @@ impl Transaction {
     /// The compare of the compare-and-swap: `real` must still hold what the run last knew.
     fn still_as_known(&self, path: &Path, real: &Path) -> Result<(), WriteError> {
         let shown = self.display(path);
-        if hash_now(real) == self.last_known(&shown) {
+        if self.holds_known(&shown, real) {
             Ok(())
         } else {
             Err(WriteError::ChangedSinceDiagnosed(shown))
@@ -419,24 +463,46 @@ impl Transaction {
         bytes: &[u8],
         mode: Option<u32>,
     ) -> Result<(), WriteError> {
+        self.write_pieces(path, &|out| out(bytes), mode)
+    }
+
+    /// `write_with_mode` of the bytes `pieces` hands to its sink one after the other (it is
+    /// called twice: to hash them, then to write them): an edited file is written from the
+    /// file the checks read and its edits, never held whole (issue #11).
+    pub fn write_pieces(
+        &mut self,
+        path: &Path,
+        pieces: &Pieces<'_>,
+        mode: Option<u32>,
+    ) -> Result<(), WriteError> {
         self.refuse_if_changed(path)?;
         let real = resolve_target(&self.project_dir, path)?;
         self.backup(path)?;
         self.refuse_if_changed(path)?;
         let mode = mode.unwrap_or_else(|| mode_now(&real).unwrap_or(NEW_FILE_MODE));
         let shown = self.display(path);
-        let known = self.last_known(&shown);
         let previous = self.record(&shown).and_then(|r| r.sha256_written.clone());
-        let new_hash = sha256_hex(bytes);
+        let mut hasher = Sha256::new();
+        // Hashing cannot fail.
+        let _ = pieces(&mut |piece| {
+            hasher.update(piece);
+            Ok(())
+        });
+        let new_hash = hex_of_digest(hasher.finalize());
         self.record_written(path, Some(new_hash.clone()))?;
         // The record now names the new bytes: compare against what was there before them.
-        let result = write_atomic_if(&real, bytes, mode, || {
-            if hash_now(&real) == known {
-                Ok(())
-            } else {
-                Err(WriteError::ChangedSinceDiagnosed(shown.clone()))
-            }
-        });
+        let result = write_atomic_streamed_if(
+            &real,
+            mode,
+            |out| pieces(&mut |piece| out.write_all(piece)),
+            || {
+                if self.holds_known(&shown, &real) {
+                    Ok(())
+                } else {
+                    Err(WriteError::ChangedSinceDiagnosed(shown.clone()))
+                }
+            },
+        );
         if let Err(WriteError::ChangedSinceDiagnosed(_)) = &result {
             // Nothing of ours landed; the manifest's note of the bytes we meant to write is
             // harmless (a rollback compares with them and finds another writer's bytes).
@@ -445,7 +511,7 @@ impl Transaction {
             }
             self.changed_under_us.insert(shown);
         } else if result.is_ok() {
-            self.known.insert(shown, Some(new_hash));
+            self.now_knows(shown, Some(new_hash));
         }
         result
     }
@@ -475,8 +541,8 @@ impl Transaction {
         let moving = self.last_known(&self.display(from));
         self.record_written(to, moving.clone())?;
         fs_err::rename(&real_from, &real_to)?;
-        self.known.insert(self.display(from), None);
-        self.known.insert(self.display(to), moving);
+        self.now_knows(self.display(from), None);
+        self.now_knows(self.display(to), moving);
         sync_dir(real_to.parent().unwrap_or(Path::new(".")))?;
         failpoint::hit("renamed");
         Ok(())
