@@ -136,8 +136,9 @@ pub fn lock_file(state_dir: &Path) -> PathBuf {
     state_dir.join(DOCTOR_DIR).join("lock")
 }
 
-/// A manifest is a few lines per file touched; anything larger is not one of ours.
-const MANIFEST_CAP: u64 = 64 << 20;
+/// A manifest is a few lines per file touched and per fix (about 130 bytes a fix); anything
+/// larger is not one of ours: the writer never writes one (`write::manifest`).
+pub const MANIFEST_CAP: u64 = 64 << 20;
 
 /// Runs recorded under `.instar/doctor/runs/`, newest first. Reads only, and never blocks: a
 /// FIFO or a link planted as a run folder or manifest is skipped.
