@@ -165,3 +165,56 @@ fn every_machine_format_of_a_run_with_no_answer() {
         );
     }
 }
+
+/// SARIF's results are written by hand (issue #11): the log must be laid out exactly as
+/// serde_json's pretty printer lays out the same value, escapes included, for findings whose
+/// texts hold quotes, backslashes, control characters, non-ASCII and U+2028, in a folder whose
+/// URI needs percent-encoding.
+#[test]
+fn sarif_is_laid_out_as_serde_json_would() {
+    let root = tempfile::tempdir().unwrap();
+    let agent = root.path().join("an agent #1");
+    std::fs::create_dir_all(agent.join(".instar")).unwrap();
+    let names = [
+        r#"q\"uote"#,
+        r"back\\slash",
+        r"ctl\u0001\u001f\b\f\t",
+        "non-ascii é 😀",
+        r"sep\u2028\u2029",
+        "del\u{7f}",
+    ];
+    let jobs: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            format!(
+                r#"  {{"slug": "{name}-{i}", "name": "{name}", "schedule": "*/5 * * * *", "priority": "{name}", "enabled": true, "execute": {{"type": "prompt", "value": "x"}}}}"#
+            )
+        })
+        .collect();
+    std::fs::write(
+        agent.join(".instar/jobs.json"),
+        format!("[\n{}\n]\n", jobs.join(",\n")),
+    )
+    .unwrap();
+    let dir = agent.to_str().unwrap();
+    let args = [
+        "--dir",
+        dir,
+        "--select",
+        "jobs",
+        "--instar-version",
+        "0.28.44",
+    ];
+    let stdout = output(root.path(), &args, "sarif", 1);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let results = value["runs"][0]["results"].as_array().unwrap();
+    assert!(results.len() >= names.len(), "{stdout}");
+    assert!(
+        results.iter().any(|r| r.get("fixes").is_some()),
+        "a result with a fix: {stdout}"
+    );
+    assert!(stdout.contains("an%20agent%20%231"), "{stdout}");
+    let relaid = serde_json::to_string_pretty(&value).unwrap() + "\n";
+    assert_eq!(stdout, relaid);
+}

@@ -1240,3 +1240,84 @@ proptest! {
         }
     }
 }
+
+// ---- whitespace runs (the scanner skips indentation a word at a time) -----
+
+/// `compact` (serde's compact output) with a whitespace run from `runs` after every
+/// structural byte outside strings, taken in turn: indentation of every length around the
+/// word-at-a-time skip's edges, tabs, CRLF, and a lone space after colons.
+fn with_whitespace(compact: &[u8], runs: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(compact.len() * 2);
+    let mut runs = runs.iter().cycle();
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in compact {
+        out.push(b);
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b'{' | b'}' | b'[' | b']' | b',' | b':') {
+            if let Some(run) = runs.next() {
+                out.extend_from_slice(run);
+            }
+        }
+    }
+    out
+}
+
+fn whitespace_run() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (0usize..40).prop_map(|n| vec![b' '; n]),
+        (0usize..30).prop_map(|n| [&b"\n"[..], &vec![b' '; n]].concat()),
+        (0usize..30).prop_map(|n| [&b"\r\n"[..], &vec![b' '; n], b"\t"].concat()),
+        prop::collection::vec(prop::sample::select(vec![b' ', b'\t', b'\n', b'\r']), 0..24),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Any layout of whitespace between tokens: the same verdict and values as serde_json,
+    /// and every node's span starts and ends on its own bytes, never on whitespace.
+    #[test]
+    fn whitespace_runs_agree_with_serde(
+        value in arb_json(),
+        runs in prop::collection::vec(whitespace_run(), 1..8),
+        before in whitespace_run(),
+    ) {
+        let compact = serde_json::to_vec(&value).unwrap();
+        let src = [before, with_whitespace(&compact, &runs)].concat();
+        let theirs: serde_json::Value = serde_json::from_slice(&src).unwrap();
+        prop_assert_eq!(&theirs, &value);
+        let mut tape = Tape::new();
+        prop_assert_eq!(parse(&src, &mut tape), Ok(ParseOutcome { bom: false }));
+        same_structure(tape.root(), &theirs, true).map_err(TestCaseError::fail)?;
+        let is_ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\n' | b'\r'));
+        let mut stack = vec![tape.root()];
+        while let Some(v) = stack.pop() {
+            let raw = v.raw();
+            prop_assert!(!raw.is_empty() && !is_ws(raw.first()) && !is_ws(raw.last()), "{:?}", v.span());
+            stack.extend(v.elements());
+            stack.extend(v.members().map(|(_, m)| m));
+        }
+        check_against_serde(&src)?;
+    }
+
+    /// A byte that is not JSON whitespace after a run of spaces of any length is reported
+    /// exactly where it stands, as serde_json refuses it too.
+    #[test]
+    fn a_stray_byte_after_spaces_is_found_where_it_is(
+        spaces in 0usize..40,
+        stray in prop::sample::select(vec![&b"\x0b"[..], b"\x0c", b"\xc2\xa0", b"\x00", b"x", b"/"]),
+    ) {
+        let src = [&b"[1,"[..], &vec![b' '; spaces], stray, b"2]"].concat();
+        prop_assert!(serde_json::from_slice::<serde_json::Value>(&src).is_err());
+        let error = run(&src).unwrap_err();
+        prop_assert_eq!(error.span.start, 3 + spaces, "{:?}", error);
+    }
+}

@@ -8,7 +8,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -20,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::json::{DiagnosticOut, Document};
 use super::paths::{LastFile, RepoPaths};
+use super::stream::{Chunked, Hand};
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -60,10 +60,10 @@ fn fingerprint(d: &DiagnosticOut) -> Fingerprint {
 /// A fingerprint's 32 hex digits, kept on the stack.
 struct Fingerprint([u8; 32]);
 
-impl Serialize for Fingerprint {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl Fingerprint {
+    fn as_str(&self) -> &str {
         // Hex digits are ASCII.
-        serializer.serialize_str(std::str::from_utf8(&self.0).unwrap_or_default())
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -95,7 +95,7 @@ fn sarif_fix<'d>(
     d: &'d Diagnostic,
     repo: &RepoPaths,
     files: &mut FixFiles,
-) -> Option<[SarifFix<'d>; 1]> {
+) -> Option<SarifFix<'d>> {
     let fix = d.fix.as_ref()?;
     if fix.changes().is_empty() {
         return None;
@@ -124,28 +124,19 @@ fn sarif_fix<'d>(
                     return None;
                 }
                 changes.push(ArtifactChange {
-                    artifact_location: ArtifactLocation {
-                        uri: uri.to_string(),
-                        uri_base_id: SRCROOT,
-                    },
-                    replacements: [Replacement {
-                        deleted_region: DeletedRegion {
-                            byte_offset: span.start,
-                            byte_length: span.len(),
-                        },
-                        inserted_content: Text { text: replacement },
-                    }],
+                    uri: uri.to_string(),
+                    byte_offset: span.start,
+                    byte_length: span.len(),
+                    inserted: replacement,
                 });
             }
             Change::QuarantineData { .. } => {}
             _ => return None,
         }
     }
-    (!changes.is_empty()).then(|| {
-        [SarifFix {
-            description: Text { text: fix.title() },
-            artifact_changes: changes,
-        }]
+    (!changes.is_empty()).then(|| SarifFix {
+        description: fix.title(),
+        changes,
     })
 }
 
@@ -173,32 +164,19 @@ impl FixFiles {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A fix that SARIF can carry: its title and its edits.
 struct SarifFix<'d> {
-    description: Text<'d>,
-    artifact_changes: Vec<ArtifactChange<'d>>,
+    description: &'d str,
+    changes: Vec<ArtifactChange<'d>>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One edit of a fix: in the file at `uri`, `byte_length` bytes from `byte_offset` replaced by
+/// `inserted`.
 struct ArtifactChange<'d> {
-    artifact_location: ArtifactLocation<String>,
-    replacements: [Replacement<'d>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Replacement<'d> {
-    deleted_region: DeletedRegion,
-    inserted_content: Text<'d>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeletedRegion {
+    uri: String,
     byte_offset: usize,
     byte_length: usize,
+    inserted: &'d str,
 }
 
 /// A path as a URI path: every byte but unreserved characters and `/` percent-encoded, so a
@@ -233,210 +211,220 @@ fn invocation(doc: &Document) -> Value {
     invocation
 }
 
-/// The SARIF log, written field by field in the order consumers and snapshots know; its
-/// results are rendered one finding at a time as they are written (issue #11).
-#[derive(Serialize)]
-struct Log<'d> {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    version: &'static str,
-    runs: [Run<'d>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Run<'d> {
-    tool: Value,
-    invocations: [Value; 1],
-    column_kind: &'static str,
-    results: Results<'d>,
-    properties: RunProperties<'d>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    original_uri_base_ids: Option<Value>,
-}
-
 #[derive(Serialize)]
 struct RunProperties<'d> {
     instar_version: &'d Option<String>,
     exit_code: u8,
 }
 
-/// The document's findings as SARIF results, with their fixes when the run is known.
-struct Results<'d> {
-    doc: &'d Document<'d>,
-    repo: Option<&'d RepoPaths>,
-}
-
-#[derive(Serialize)]
-struct Text<'o> {
-    text: &'o str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifResult<'o> {
-    rule_id: &'static str,
-    rule_index: Option<usize>,
-    level: &'static str,
-    message: Text<'o>,
-    partial_fingerprints: Fingerprints,
-    properties: ResultProperties<'o>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locations: Option<[Location<'o>; 1]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fixes: Option<[SarifFix<'o>; 1]>,
-}
-
-#[derive(Serialize)]
-struct Fingerprints {
-    #[serde(rename = "instarDoctor/v1")]
-    v1: Fingerprint,
-}
-
-#[derive(Serialize)]
-struct ResultProperties<'o> {
-    instar_effect: &'static str,
-    pointer: Option<&'o str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    help: Option<&'o str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Location<'o> {
-    physical_location: PhysicalLocation<'o>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PhysicalLocation<'o> {
-    artifact_location: ArtifactLocation<&'o str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<Region>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ArtifactLocation<U> {
-    uri: U,
-    uri_base_id: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Region {
-    start_line: usize,
-    start_column: usize,
-    end_line: usize,
-    end_column: usize,
-    byte_offset: usize,
-    byte_length: usize,
-}
-
-/// Where a result is: `uri`, the finding's file from the repository root as a URI, and its
-/// region when it has a span.
-fn location<'o>(out: &DiagnosticOut, uri: &'o str) -> [Location<'o>; 1] {
-    let region = match (&out.start, &out.end, &out.span) {
-        (Some(start), Some(end), Some(span)) => Some(Region {
-            start_line: start.line,
-            start_column: start.column,
-            end_line: end.line,
-            end_column: end.column.max(if end.line == start.line {
-                start.column
-            } else {
-                1
-            }),
-            byte_offset: span.start,
-            byte_length: span.end - span.start,
-        }),
-        _ => None,
+/// Where a finding is, as SARIF's region: 1-based lines and columns (an empty span's end column
+/// never before its start), and the byte range.
+fn write_region(j: &mut Hand, out: &DiagnosticOut) {
+    let (Some(start), Some(end), Some(span)) = (&out.start, &out.end, &out.span) else {
+        return;
     };
-    [Location {
-        physical_location: PhysicalLocation {
-            artifact_location: ArtifactLocation {
-                uri,
-                uri_base_id: SRCROOT,
-            },
-            region,
-        },
-    }]
+    let end_column = end.column.max(if end.line == start.line {
+        start.column
+    } else {
+        1
+    });
+    j.key("region");
+    j.open_object();
+    j.key_usize("startLine", start.line);
+    j.key_usize("startColumn", start.column);
+    j.key_usize("endLine", end.line);
+    j.key_usize("endColumn", end_column);
+    j.key_usize("byteOffset", span.start);
+    j.key_usize("byteLength", span.end - span.start);
+    j.close_object();
 }
 
-impl Serialize for Results<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let catalogue = engine::catalogue();
-        let cx = self.doc.diagnostics.context();
-        let mut fix_files = FixFiles::default();
-        // Each file's URI from the repository root, made once per run of its findings.
-        let mut uris = LastFile::new(|file: &str| {
-            uri_path(
-                &self
-                    .repo
-                    .map(|r| r.file(file))
-                    .unwrap_or_else(|| file.to_string()),
-            )
-        });
-        let mut seq = serializer.serialize_seq(Some(self.doc.diagnostics.len()))?;
-        self.doc.diagnostics.try_for_each(
-            |_| true,
-            |d, out| {
-                let fixes = match (cx, self.repo) {
-                    (Some(cx), Some(repo)) => sarif_fix(cx, d, repo, &mut fix_files),
-                    _ => None,
-                };
-                seq.serialize_element(&SarifResult {
-                    rule_id: out.code,
-                    rule_index: catalogue.index_of(out.code),
-                    level: level(out.severity),
-                    message: Text { text: out.message },
-                    partial_fingerprints: Fingerprints {
-                        v1: fingerprint(&out),
-                    },
-                    properties: ResultProperties {
-                        instar_effect: out.instar_effect,
-                        pointer: out.pointer,
-                        help: out.help,
-                    },
-                    locations: out.file.map(|file| location(&out, uris.get(file))),
-                    fixes,
-                })
-            },
-        )?;
-        seq.end()
+/// `"artifactLocation": {"uri": …, "uriBaseId": "%SRCROOT%"}`. `uri` is percent-encoded
+/// (`uri_path`): nothing in it needs escaping.
+fn write_artifact_location(j: &mut Hand, uri: &str) {
+    j.key("artifactLocation");
+    j.open_object();
+    j.key("uri");
+    j.plain_str(uri);
+    j.key("uriBaseId");
+    j.plain_str(SRCROOT);
+    j.close_object();
+}
+
+/// `"key": {"text": …}`, SARIF's message shape.
+fn write_text(j: &mut Hand, key: &str, text: &str) {
+    j.key(key);
+    j.open_object();
+    j.key_str("text", text);
+    j.close_object();
+}
+
+fn write_fix(j: &mut Hand, fix: &SarifFix) {
+    j.key("fixes");
+    j.open_array();
+    j.element();
+    j.open_object();
+    write_text(j, "description", fix.description);
+    j.key("artifactChanges");
+    j.open_array();
+    for change in &fix.changes {
+        j.element();
+        j.open_object();
+        write_artifact_location(j, &change.uri);
+        j.key("replacements");
+        j.open_array();
+        j.element();
+        j.open_object();
+        j.key("deletedRegion");
+        j.open_object();
+        j.key_usize("byteOffset", change.byte_offset);
+        j.key_usize("byteLength", change.byte_length);
+        j.close_object();
+        write_text(j, "insertedContent", change.inserted);
+        j.close_object();
+        j.close_array();
+        j.close_object();
     }
+    j.close_array();
+    j.close_object();
+    j.close_array();
 }
 
-/// The SARIF log, written to `out` as it is rendered. Locations are relative to the repository
-/// root (`repo`, which is `None` only for a run that stopped before finding an agent, and so
-/// has no results); fixes are given when the document has its run.
+/// One finding as a SARIF result. `uri`: its file from the repository root, when it has one.
+fn write_result(
+    j: &mut Hand,
+    out: &DiagnosticOut,
+    rule_index: Option<usize>,
+    uri: Option<&str>,
+    fix: Option<&SarifFix>,
+) {
+    j.open_object();
+    j.key("ruleId");
+    j.plain_str(out.code);
+    j.key("ruleIndex");
+    j.opt_usize(rule_index);
+    j.key("level");
+    j.plain_str(level(out.severity));
+    write_text(j, "message", out.message);
+    j.key("partialFingerprints");
+    j.open_object();
+    j.key("instarDoctor/v1");
+    j.plain_str(fingerprint(out).as_str());
+    j.close_object();
+    j.key("properties");
+    j.open_object();
+    j.key("instar_effect");
+    j.plain_str(out.instar_effect);
+    j.key("pointer");
+    j.opt_str(out.pointer);
+    if let Some(help) = out.help {
+        j.key_str("help", help);
+    }
+    j.close_object();
+    if let Some(uri) = uri {
+        j.key("locations");
+        j.open_array();
+        j.element();
+        j.open_object();
+        j.key("physicalLocation");
+        j.open_object();
+        write_artifact_location(j, uri);
+        write_region(j, out);
+        j.close_object();
+        j.close_object();
+        j.close_array();
+    }
+    if let Some(fix) = fix {
+        write_fix(j, fix);
+    }
+    j.close_object();
+}
+
+/// The document's findings as SARIF results, one at a time as they are written, with their
+/// fixes when the run is known.
+fn write_results(j: &mut Hand, doc: &Document, repo: Option<&RepoPaths>) -> io::Result<()> {
+    let catalogue = engine::catalogue();
+    let cx = doc.diagnostics.context();
+    let mut fix_files = FixFiles::default();
+    // Each file's URI from the repository root, made once per run of its findings.
+    let mut uris = LastFile::new(|file: &str| {
+        uri_path(
+            &repo
+                .map(|r| r.file(file))
+                .unwrap_or_else(|| file.to_string()),
+        )
+    });
+    // Findings come in runs of one code: its rule index is looked up once per run.
+    let mut rule: Option<(&'static str, Option<usize>)> = None;
+    doc.diagnostics.try_for_each(
+        |_| true,
+        |d, out| {
+            let fix = match (cx, repo) {
+                (Some(cx), Some(repo)) => sarif_fix(cx, d, repo, &mut fix_files),
+                _ => None,
+            };
+            let rule_index = match rule {
+                Some((code, index)) if code == out.code => index,
+                _ => rule.insert((out.code, catalogue.index_of(out.code))).1,
+            };
+            j.element();
+            let uri = out.file.map(|file| uris.get(file));
+            write_result(j, &out, rule_index, uri, fix.as_ref());
+            j.status()
+        },
+    )
+}
+
+/// The SARIF log, written to `out` as it is rendered (its results one finding at a time, issue
+/// #11), laid out as serde_json's pretty printer would, field by field in the order consumers
+/// and snapshots know. Locations are relative to the repository root (`repo`, which is `None`
+/// only for a run that stopped before finding an agent, and so has no results); fixes are given
+/// when the document has its run.
 pub fn write(doc: &Document, repo: Option<&RepoPaths>, out: &mut dyn Write) -> io::Result<()> {
-    let original_uri_base_ids = repo.map(|repo| {
+    let mut out = Chunked::new(out);
+    let mut j = Hand::new(&mut out);
+    j.open_object();
+    j.key_str("$schema", SARIF_SCHEMA);
+    j.key_str("version", "2.1.0");
+    j.key("runs");
+    j.open_array();
+    j.element();
+    j.open_object();
+    j.key("tool");
+    j.value(&json!({ "driver": {
+        "name": "instar-doctor",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "informationUri": "https://github.com/JKHeadley/instar",
+        "rules": rules(),
+    }}));
+    j.key("invocations");
+    j.open_array();
+    j.element();
+    j.value(&invocation(doc));
+    j.close_array();
+    j.key_str("columnKind", "unicodeCodePoints");
+    j.key("results");
+    j.open_array();
+    j.status()?;
+    write_results(&mut j, doc, repo)?;
+    j.close_array();
+    j.key("properties");
+    j.value(&RunProperties {
+        instar_version: &doc.instar_version,
+        exit_code: doc.exit_code,
+    });
+    if let Some(repo) = repo {
         let root = repo.root().to_string_lossy();
         let root = format!("file://{}/", uri_path(root.trim_end_matches('/')));
-        json!({ SRCROOT: { "uri": root } })
-    });
-    let log = Log {
-        schema: SARIF_SCHEMA,
-        version: "2.1.0",
-        runs: [Run {
-            tool: json!({ "driver": {
-                "name": "instar-doctor",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/JKHeadley/instar",
-                "rules": rules(),
-            }}),
-            invocations: [invocation(doc)],
-            column_kind: "unicodeCodePoints",
-            results: Results { doc, repo },
-            properties: RunProperties {
-                instar_version: &doc.instar_version,
-                exit_code: doc.exit_code,
-            },
-            original_uri_base_ids,
-        }],
-    };
-    super::stream::write_pretty(&log, out)
+        j.key("originalUriBaseIds");
+        j.value(&json!({ SRCROOT: { "uri": root } }));
+    }
+    j.close_object();
+    j.close_array();
+    j.close_object();
+    j.end()?;
+    out.finish()
 }
 
 /// The SARIF log as text (for `scan`, which cuts it apart).
