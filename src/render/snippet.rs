@@ -212,30 +212,40 @@ impl Builder {
         };
         self.map.push((body.start, self.text.len()));
         let mut offset = body.start;
-        for chunk in bytes[body].utf8_chunks() {
-            let valid = chunk.valid();
-            let base = offset;
-            escape::for_each_piece(valid, |at, piece| {
-                self.map.push((base + at, self.text.len()));
-                match piece {
-                    escape::Piece::Plain(text) => self.text.push_str(text),
-                    escape::Piece::Escaped(c) => {
-                        self.text.push_str(&escape::escape_char(c));
-                        self.map.push((base + at + c.len_utf8(), self.text.len()));
-                    }
+        // Valid text (nearly every window) is checked at once: the chunked decoding below
+        // walks it a byte at a time, and costs more than the rest of the window (issue #11).
+        if let Ok(valid) = std::str::from_utf8(&bytes[body.clone()]) {
+            self.valid(offset, valid);
+        } else {
+            for chunk in bytes[body].utf8_chunks() {
+                let valid = chunk.valid();
+                self.valid(offset, valid);
+                offset += valid.len();
+                if !chunk.invalid().is_empty() {
+                    self.map.push((offset, self.text.len()));
+                    self.text.push('\u{FFFD}');
+                    offset += chunk.invalid().len();
+                    self.map.push((offset, self.text.len()));
                 }
-            });
-            offset += valid.len();
-            if !chunk.invalid().is_empty() {
-                self.map.push((offset, self.text.len()));
-                self.text.push('\u{FFFD}');
-                offset += chunk.invalid().len();
-                self.map.push((offset, self.text.len()));
             }
         }
         if crlf {
             self.push_raw(range.end - 1, "\r");
         }
+    }
+
+    /// Appends valid text that starts at file offset `base`, control characters escaped.
+    fn valid(&mut self, base: usize, valid: &str) {
+        escape::for_each_piece(valid, |at, piece| {
+            self.map.push((base + at, self.text.len()));
+            match piece {
+                escape::Piece::Plain(text) => self.text.push_str(text),
+                escape::Piece::Escaped(c) => {
+                    self.text.push_str(&escape::escape_char(c));
+                    self.map.push((base + at + c.len_utf8(), self.text.len()));
+                }
+            }
+        });
     }
 }
 
