@@ -135,15 +135,8 @@ mod tests {
         );
         assert_eq!(escape_controls("line\r\nnext\rx"), "line\r\nnext\\u{d}x");
         assert_eq!(escape_controls("caf\u{e9} \u{202e}"), "caf\u{e9} \\u{202e}");
-        let mut seen = Vec::new();
-        for_each_piece("plain \u{7}x", |at, piece| {
-            seen.push(match piece {
-                Piece::Plain(s) => (at, s.to_string()),
-                Piece::Escaped(c) => (at, escape_char(c)),
-            })
-        });
         assert_eq!(
-            seen,
+            pieces("plain \u{7}x"),
             [
                 (0, "plain ".to_string()),
                 (6, "\\u{7}".to_string()),
@@ -152,9 +145,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn pieces_cover_the_text_in_order() {
-        let text = "ab\u{1b}c\u{7}";
+    /// Each piece of `text` with its offset, escapes as they are shown.
+    fn pieces(text: &str) -> Vec<(usize, String)> {
         let mut seen = Vec::new();
         for_each_piece(text, |at, piece| {
             seen.push(match piece {
@@ -162,8 +154,13 @@ mod tests {
                 Piece::Escaped(c) => (at, escape_char(c)),
             })
         });
+        seen
+    }
+
+    #[test]
+    fn pieces_cover_the_text_in_order() {
         assert_eq!(
-            seen,
+            pieces("ab\u{1b}c\u{7}"),
             [
                 (0, "ab".to_string()),
                 (2, "\\u{1b}".to_string()),

@@ -827,8 +827,8 @@ mod scale_tests {
     use crate::line_index::LineIndex;
     use crate::version::NEWEST_KNOWN;
 
-    #[test]
-    fn one_line_index_per_file_per_render() {
+    /// An agent whose jobs.json holds 20 jobs with an invalid priority each, and its report.
+    fn twenty_broken_jobs() -> (tempfile::TempDir, Context, Report) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(".instar")).unwrap();
         let jobs: Vec<String> = (0..20)
@@ -851,6 +851,12 @@ mod scale_tests {
                 ignore: vec![],
             },
         );
+        (dir, cx, report)
+    }
+
+    #[test]
+    fn one_line_index_per_file_per_render() {
+        let (_dir, cx, report) = twenty_broken_jobs();
         let placed: Vec<_> = report
             .diagnostics
             .iter()
@@ -895,5 +901,52 @@ mod scale_tests {
         );
         assert_eq!(diff.matches("--- a/").count(), 1, "{diff}");
         assert_eq!(LineIndex::builds() - before, 2);
+    }
+
+    #[test]
+    fn the_report_is_written_as_it_is_drawn() {
+        let (_dir, cx, report) = twenty_broken_jobs();
+        let verbose = HumanOptions {
+            color: false,
+            width: 100,
+            quiet: false,
+            verbose: true,
+            threshold: Severity::Error,
+            hint: false,
+            cwd: None,
+            command: None,
+        };
+        // Written as it is drawn: a writer that fails (a closed pipe) stops the drawing at
+        // once instead of after every finding (-v draws each in full).
+        struct ClosedPipe(usize);
+        impl std::io::Write for ClosedPipe {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                self.0 += 1;
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut pipe = ClosedPipe(0);
+        assert!(write(&cx, &report, &verbose, &mut pipe).is_err());
+        assert_eq!(pipe.0, 1);
+        // And never held whole: no write carries more than a few findings' drawings.
+        #[derive(Default)]
+        struct Sizes(Vec<usize>);
+        impl std::io::Write for Sizes {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.push(buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut sizes = Sizes::default();
+        write(&cx, &report, &verbose, &mut sizes).unwrap();
+        let total: usize = sizes.0.iter().sum();
+        assert!(sizes.0.len() > report.diagnostics.len(), "{:?}", sizes.0);
+        assert!(sizes.0.iter().all(|n| n * 10 < total), "{:?}", sizes.0);
     }
 }
