@@ -1,9 +1,10 @@
 //! Benchmark: the human views of a report with many findings (issues #11 and #14). A jobs.json
 //! where every job has two findings (an invalid `priority` and a schedule with a trailing
 //! space), at 10,000 and 100,000 jobs; times, in process, the default report (findings
-//! collapsed after three per code and file), the full report (`-v`), `--format concise` and
-//! `--statistics`, against a floor measured in the same run: a bare `serde_json::from_slice`
-//! into a `serde_json::Value` of the same file.
+//! collapsed after three per code and file), the full report (`-v`: as one string, and
+//! written to a sink a finding at a time as the command writes it to stdout), `--format
+//! concise` and `--statistics`, against a floor measured in the same run: a bare
+//! `serde_json::from_slice` into a `serde_json::Value` of the same file.
 //!
 //! Run: `cargo bench --bench report_views` (`-- --quick` for 10,000 only). The corpora live in
 //! a temporary directory that is removed as it goes.
@@ -89,6 +90,8 @@ fn run(project: &Path, path: &Path, jobs: usize) {
     };
     let collapsed = time(|| render::human::render(&cx, &report, &opts));
     let full = time(|| render::human::render(&cx, &report, &verbose));
+    // What the command does with it: written as it is drawn (here to a sink), never held whole.
+    let streamed = time(|| render::human::write(&cx, &report, &verbose, &mut std::io::sink()));
     let concise = time(|| render::concise::render(&cx, &report, &opts));
     let statistics = time(|| render::concise::statistics(&cx, &report, &opts));
     let show = |name: &str, s: f64| {
@@ -100,11 +103,12 @@ fn run(project: &Path, path: &Path, jobs: usize) {
         )
     };
     println!(
-        "{jobs} jobs, {:.1} MB, {findings} findings | floor {:.0} ms | {} | {} | {} | {}",
+        "{jobs} jobs, {:.1} MB, {findings} findings | floor {:.0} ms | {} | {} | {} | {} | {}",
         size as f64 / 1e6,
         floor * 1e3,
         show("report", collapsed),
         show("report -v", full),
+        show("report -v streamed", streamed),
         show("concise", concise),
         show("statistics", statistics),
     );

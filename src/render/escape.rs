@@ -28,9 +28,23 @@ pub fn escape_char(c: char) -> String {
     format!("\\u{{{:x}}}", c as u32)
 }
 
+/// Where the characters that might need a look start: printable ASCII, tab and newline are
+/// never escaped, so a scan of bytes skips them (most of what the human report shows is such
+/// text, read a character at a time before: issue #11). Never inside a character, and past
+/// no carriage return (whether it is escaped depends on what follows it).
+fn first_to_look_at(text: &str) -> usize {
+    text.bytes()
+        .position(|b| !matches!(b, b' '..=b'~' | b'\t' | b'\n'))
+        .unwrap_or(text.len())
+}
+
 /// `text` with every control character escaped; borrowed when there is none (the common case).
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let mut chars = text.char_indices().peekable();
+    let skip = first_to_look_at(text);
+    let mut chars = text[skip..]
+        .char_indices()
+        .map(|(at, c)| (skip + at, c))
+        .peekable();
     let mut first = None;
     while let Some((at, c)) = chars.next() {
         if must_escape(c, chars.peek().map(|&(_, n)| n)) {
@@ -64,7 +78,11 @@ pub enum Piece<'a> {
 /// snippet builder keeps its offset map exact with it.
 pub fn for_each_piece(text: &str, mut each: impl FnMut(usize, Piece<'_>)) {
     let mut run_start = 0;
-    let mut chars = text.char_indices().peekable();
+    let skip = first_to_look_at(text);
+    let mut chars = text[skip..]
+        .char_indices()
+        .map(|(at, c)| (skip + at, c))
+        .peekable();
     while let Some((at, c)) = chars.next() {
         if must_escape(c, chars.peek().map(|&(_, n)| n)) {
             if run_start < at {
@@ -104,8 +122,31 @@ mod tests {
     }
 
     #[test]
-    fn pieces_cover_the_text_in_order() {
-        let text = "ab\u{1b}c\u{7}";
+    fn the_plain_ascii_skip_stops_where_a_look_is_needed() {
+        assert_eq!(first_to_look_at("plain text\twith tabs\n"), 21);
+        assert_eq!(first_to_look_at("ab\rc"), 2);
+        assert_eq!(first_to_look_at("ab\u{e9}"), 2);
+        assert_eq!(first_to_look_at("ab\u{7f}"), 2);
+        // What comes after the skip is judged as before: a control after plain text, a
+        // carriage return by what follows it.
+        assert_eq!(
+            escape_controls("plain then \u{1b}[2J"),
+            "plain then \\u{1b}[2J"
+        );
+        assert_eq!(escape_controls("line\r\nnext\rx"), "line\r\nnext\\u{d}x");
+        assert_eq!(escape_controls("caf\u{e9} \u{202e}"), "caf\u{e9} \\u{202e}");
+        assert_eq!(
+            pieces("plain \u{7}x"),
+            [
+                (0, "plain ".to_string()),
+                (6, "\\u{7}".to_string()),
+                (7, "x".to_string())
+            ]
+        );
+    }
+
+    /// Each piece of `text` with its offset, escapes as they are shown.
+    fn pieces(text: &str) -> Vec<(usize, String)> {
         let mut seen = Vec::new();
         for_each_piece(text, |at, piece| {
             seen.push(match piece {
@@ -113,8 +154,13 @@ mod tests {
                 Piece::Escaped(c) => (at, escape_char(c)),
             })
         });
+        seen
+    }
+
+    #[test]
+    fn pieces_cover_the_text_in_order() {
         assert_eq!(
-            seen,
+            pieces("ab\u{1b}c\u{7}"),
             [
                 (0, "ab".to_string()),
                 (2, "\\u{1b}".to_string()),

@@ -238,13 +238,21 @@ fn related(cx: &Context, sources: &mut Sources, label: &Label, paths: &HumanPath
     rel
 }
 
-/// Renders one diagnostic (used by the snapshot tests as well as the report).
+/// Renders one diagnostic (used by the snapshot tests, the `-i` prompt and `--diff`'s
+/// preview); the report draws its findings through one `Drawer` instead.
 pub fn render_diagnostic(
     cx: &Context,
     sources: &mut Sources,
     d: &Diagnostic,
     opts: &HumanOptions,
 ) -> String {
+    let mut drawer = Drawer::new(cx, opts);
+    drawer.draw(cx, sources, d);
+    std::mem::take(&mut drawer.out)
+}
+
+/// miette's handler as the report configures it.
+fn handler(opts: &HumanOptions) -> GraphicalReportHandler {
     let theme = if opts.color {
         GraphicalTheme::unicode()
     } else {
@@ -252,20 +260,48 @@ pub fn render_diagnostic(
     };
     // Lines break at spaces only: a path, a command or a code is never cut (textwrap's default
     // splitter breaks at hyphens, `--unsafe-fixes` included); in a pipe nothing wraps.
-    let handler = GraphicalReportHandler::new_themed(theme)
+    GraphicalReportHandler::new_themed(theme)
         .with_width(opts.width)
         .with_wrap_lines(opts.width < super::width::UNWRAPPED)
         .with_break_words(false)
         .with_word_separator(textwrap::WordSeparator::AsciiSpace)
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(2)
-        .with_links(false);
-    let view = view(cx, sources, d, &opts.paths(cx));
-    let mut out = String::new();
-    if handler.render_report(&mut out, &view).is_err() {
-        out = format!("{}: {} [{}]\n", d.severity, view.message, d.code.id);
+        .with_links(false)
+}
+
+/// Draws findings one after another with what they share made once: miette's handler and
+/// theme, the paths' rules, and the buffer each diagnostic is drawn into before it is written
+/// (`-v` draws 300,000 of them on a broken 100,000-job file: issue #11).
+struct Drawer {
+    handler: GraphicalReportHandler,
+    paths: HumanPaths,
+    /// The diagnostic just drawn; cleared before the next.
+    out: String,
+}
+
+impl Drawer {
+    fn new(cx: &Context, opts: &HumanOptions) -> Self {
+        Drawer {
+            handler: handler(opts),
+            paths: opts.paths(cx),
+            out: String::new(),
+        }
     }
-    out
+
+    /// Draws `d` into `self.out`, replacing what was there.
+    fn draw(&mut self, cx: &Context, sources: &mut Sources, d: &Diagnostic) -> &str {
+        self.out.clear();
+        let view = view(cx, sources, d, &self.paths);
+        if self.handler.render_report(&mut self.out, &view).is_err() {
+            self.out.clear();
+            self.out.push_str(&format!(
+                "{}: {} [{}]\n",
+                d.severity, view.message, d.code.id
+            ));
+        }
+        &self.out
+    }
 }
 
 /// The findings a fix run handled, one line each, and how to undo the run. After a few of one
@@ -358,45 +394,89 @@ fn render_fixed_lines(
 /// them with `-v`): a jobs.json with 10,000 broken entries stays a report one can read.
 pub const SHOWN_PER_CODE_AND_FILE: usize = 3;
 
+/// The report as one string: `write` into memory (the snapshot tests, `scan`'s agents).
+pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
+    let mut out = Vec::new();
+    write(cx, report, opts, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8: each piece is a &str")
+}
+
 /// The report: the overview (one line per area), then the errors, the warnings, the infos one
 /// line each (in full with `-v`), then the summary, what the fixes would clear and, on a
 /// terminal, the command that clears what fails the run (design §8 "The human report").
-pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
+///
+/// Written to `out` as it is drawn, one finding at a time: `-v` on 100,000 broken jobs is
+/// over 500 MB of text, which was built whole before a byte was shown (issue #11). A failed
+/// write (a closed pipe) stops the drawing.
+pub fn write(
+    cx: &Context,
+    report: &Report,
+    opts: &HumanOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut sources = Sources::default();
-    let mut out = String::new();
+    let mut drawer = Drawer::new(cx, opts);
     if opts.quiet {
         for severity in [Severity::Error, Severity::Warning, Severity::Info] {
             if severity < opts.threshold {
                 continue;
             }
             for d in report.diagnostics.iter().filter(|d| d.severity == severity) {
-                out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
-                out.push('\n');
+                out.write_all(drawer.draw(cx, &mut sources, d).as_bytes())?;
+                out.write_all(b"\n")?;
             }
         }
-        return out;
+        return Ok(());
     }
-    out.push_str(&super::overview::render(
-        report,
-        opts.color,
-        opts.width,
-        cx.areas_run_once,
-        cx.only_areas,
-    ));
-    out.push('\n');
+    out.write_all(
+        super::overview::render(
+            report,
+            opts.color,
+            opts.width,
+            cx.areas_run_once,
+            cx.only_areas,
+        )
+        .as_bytes(),
+    )?;
+    out.write_all(b"\n")?;
+    write_findings(cx, report, opts, &mut drawer, &mut sources, out)?;
+    if opts.verbose {
+        for check in &report.checks {
+            writeln!(
+                out,
+                "check {:<10} {:<8} {:.2} ms",
+                check.id,
+                check.status.as_str(),
+                check.duration_ms
+            )?;
+        }
+    }
+    out.write_all(closing(cx, report, opts).as_bytes())
+}
+
+/// The errors, then the warnings, drawn in full or collapsed; then the infos, one line each
+/// unless `-v`.
+fn write_findings(
+    cx: &Context,
+    report: &Report,
+    opts: &HumanOptions,
+    drawer: &mut Drawer,
+    sources: &mut Sources,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let paths = opts.paths(cx);
     let mut collapse = Collapse::new(&report.diagnostics, opts.verbose);
     for severity in [Severity::Error, Severity::Warning] {
         for d in report.diagnostics.iter().filter(|d| d.severity == severity) {
             match collapse.next(d) {
                 Shown::Full => {
-                    out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
-                    out.push('\n');
+                    out.write_all(drawer.draw(cx, sources, d).as_bytes())?;
+                    out.write_all(b"\n")?;
                 }
                 Shown::Last(hidden) => {
-                    out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
-                    out.push_str(&collapsed_line(d, hidden, &paths, opts));
-                    out.push_str("\n\n");
+                    out.write_all(drawer.draw(cx, sources, d).as_bytes())?;
+                    out.write_all(collapsed_line(d, hidden, &paths, opts).as_bytes())?;
+                    out.write_all(b"\n\n")?;
                 }
                 Shown::Hidden => {}
             }
@@ -409,36 +489,25 @@ pub fn render(cx: &Context, report: &Report, opts: &HumanOptions) -> String {
         .filter(|d| d.severity == Severity::Info)
     {
         if opts.verbose {
-            out.push_str(&render_diagnostic(cx, &mut sources, d, opts));
-            out.push('\n');
+            out.write_all(drawer.draw(cx, sources, d).as_bytes())?;
+            out.write_all(b"\n")?;
             continue;
         }
         match collapse.next(d) {
-            Shown::Full => out.push_str(&one_line(cx, &mut sources, d, &paths, opts)),
+            Shown::Full => out.write_all(one_line(cx, sources, d, &paths, opts).as_bytes())?,
             Shown::Last(hidden) => {
-                out.push_str(&one_line(cx, &mut sources, d, &paths, opts));
-                out.push_str(&collapsed_line(d, hidden, &paths, opts));
-                out.push('\n');
+                out.write_all(one_line(cx, sources, d, &paths, opts).as_bytes())?;
+                out.write_all(collapsed_line(d, hidden, &paths, opts).as_bytes())?;
+                out.write_all(b"\n")?;
             }
             Shown::Hidden => {}
         }
         infos = true;
     }
     if infos {
-        out.push('\n');
+        out.write_all(b"\n")?;
     }
-    if opts.verbose {
-        for check in &report.checks {
-            out.push_str(&format!(
-                "check {:<10} {:<8} {:.2} ms\n",
-                check.id,
-                check.status.as_str(),
-                check.duration_ms
-            ));
-        }
-    }
-    out.push_str(&closing(cx, report, opts));
-    out
+    Ok(())
 }
 
 /// The lines every view ends with: the verdict and counts, what `--fix` and `--unsafe-fixes`
@@ -758,8 +827,8 @@ mod scale_tests {
     use crate::line_index::LineIndex;
     use crate::version::NEWEST_KNOWN;
 
-    #[test]
-    fn one_line_index_per_file_per_render() {
+    /// An agent whose jobs.json holds 20 jobs with an invalid priority each, and its report.
+    fn twenty_broken_jobs() -> (tempfile::TempDir, Context, Report) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(".instar")).unwrap();
         let jobs: Vec<String> = (0..20)
@@ -782,6 +851,12 @@ mod scale_tests {
                 ignore: vec![],
             },
         );
+        (dir, cx, report)
+    }
+
+    #[test]
+    fn one_line_index_per_file_per_render() {
+        let (_dir, cx, report) = twenty_broken_jobs();
         let placed: Vec<_> = report
             .diagnostics
             .iter()
@@ -826,5 +901,52 @@ mod scale_tests {
         );
         assert_eq!(diff.matches("--- a/").count(), 1, "{diff}");
         assert_eq!(LineIndex::builds() - before, 2);
+    }
+
+    #[test]
+    fn the_report_is_written_as_it_is_drawn() {
+        let (_dir, cx, report) = twenty_broken_jobs();
+        let verbose = HumanOptions {
+            color: false,
+            width: 100,
+            quiet: false,
+            verbose: true,
+            threshold: Severity::Error,
+            hint: false,
+            cwd: None,
+            command: None,
+        };
+        // Written as it is drawn: a writer that fails (a closed pipe) stops the drawing at
+        // once instead of after every finding (-v draws each in full).
+        struct ClosedPipe(usize);
+        impl std::io::Write for ClosedPipe {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                self.0 += 1;
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut pipe = ClosedPipe(0);
+        assert!(write(&cx, &report, &verbose, &mut pipe).is_err());
+        assert_eq!(pipe.0, 1);
+        // And never held whole: no write carries more than a few findings' drawings.
+        #[derive(Default)]
+        struct Sizes(Vec<usize>);
+        impl std::io::Write for Sizes {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.push(buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut sizes = Sizes::default();
+        write(&cx, &report, &verbose, &mut sizes).unwrap();
+        let total: usize = sizes.0.iter().sum();
+        assert!(sizes.0.len() > report.diagnostics.len(), "{:?}", sizes.0);
+        assert!(sizes.0.iter().all(|n| n * 10 < total), "{:?}", sizes.0);
     }
 }

@@ -28,6 +28,9 @@ fn below(base: &Path, path: &Path) -> Option<String> {
 pub struct HumanPaths {
     cwd: Option<PathBuf>,
     project_dir: PathBuf,
+    /// The last path shown and how: a full report names one file for thousands of findings
+    /// in a row, and working it out walked both paths' components each time (issue #11).
+    last: std::cell::RefCell<Option<(PathBuf, String)>>,
 }
 
 impl HumanPaths {
@@ -35,15 +38,25 @@ impl HumanPaths {
         HumanPaths {
             cwd,
             project_dir: project_dir.to_path_buf(),
+            last: std::cell::RefCell::new(None),
         }
     }
 
     /// Any path: relative to the working directory when below it, else as given.
     pub fn path(&self, path: &Path) -> String {
-        self.cwd
+        if let Some((last, shown)) = &*self.last.borrow() {
+            // The same bytes: the same path (a component-wise compare would cost the walk).
+            if last.as_os_str() == path.as_os_str() {
+                return shown.clone();
+            }
+        }
+        let shown = self
+            .cwd
             .as_deref()
             .and_then(|cwd| below(cwd, path))
-            .unwrap_or_else(|| path.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        *self.last.borrow_mut() = Some((path.to_path_buf(), shown.clone()));
+        shown
     }
 
     /// The project folder: relative when it is below the working directory; absolute when it is
