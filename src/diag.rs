@@ -11,6 +11,11 @@ use std::sync::Arc;
 pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
 
+mod pointer;
+mod text;
+pub use pointer::Pointer;
+pub use text::Text;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
@@ -102,7 +107,8 @@ pub struct Diagnostic {
     pub code: &'static Code,
     pub severity: Severity,
     pub effect: Effect,
-    pub message: String,
+    /// One buffer, or parts shared with other findings (`Text`; issue #11).
+    pub message: Text,
     /// Shared, not owned: a code's help repeats word for word on each of its findings (100,000
     /// times in a broken jobs.json, issue #11), so `Shared` hands every equal text one buffer.
     pub help: Option<Arc<str>>,
@@ -113,8 +119,9 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     /// Text for the primary label under the snippet; shared like the help.
     pub label: Option<Arc<str>>,
-    /// JSON Pointer of the value in `file`, when it is a JSON value.
-    pub pointer: Option<String>,
+    /// JSON Pointer of the value in `file`, when it is a JSON value; an entry's index and a
+    /// shared member path for the findings of a large array (`Pointer::element`).
+    pub pointer: Option<Pointer>,
     pub secondary: Labels,
     pub fix: Option<Fix>,
     /// What became of the fix in a fix run.
@@ -192,7 +199,7 @@ impl FixStatus {
 
 impl Diagnostic {
     /// A finding with the code's default severity and no location yet.
-    pub fn new(code: &'static Code, effect: Effect, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static Code, effect: Effect, message: impl Into<Text>) -> Self {
         Diagnostic {
             code,
             severity: code.severity,
@@ -225,7 +232,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn pointer(mut self, pointer: impl Into<String>) -> Self {
+    pub fn pointer(mut self, pointer: impl Into<Pointer>) -> Self {
         self.pointer = Some(pointer.into());
         self
     }
@@ -312,6 +319,17 @@ impl Shared {
         fix.share_title(|title| self.text(title));
     }
 
+    /// The shared buffer of a text equal to `text`, made if none is known: for the parts of
+    /// findings' messages and pointers that repeat (`Text`), looked up before any copy.
+    pub fn intern(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.texts.get(text) {
+            return known.clone();
+        }
+        let mut made = Arc::from(text);
+        self.text(&mut made);
+        made
+    }
+
     fn text(&mut self, text: &mut Arc<str>) {
         if let Some(known) = self.texts.get(text) {
             *text = known.clone();
@@ -376,8 +394,8 @@ mod tests {
         explain: "",
     };
 
-    fn messages(list: &[Diagnostic]) -> Vec<&str> {
-        list.iter().map(|d| d.message.as_str()).collect()
+    fn messages(list: &[Diagnostic]) -> Vec<String> {
+        list.iter().map(|d| d.message.to_string()).collect()
     }
 
     fn found(names: &[&str]) -> Vec<Diagnostic> {
@@ -392,7 +410,7 @@ mod tests {
     #[test]
     fn a_finding_stays_small() {
         assert!(
-            std::mem::size_of::<Diagnostic>() <= 184,
+            std::mem::size_of::<Diagnostic>() <= 192,
             "{} bytes",
             std::mem::size_of::<Diagnostic>()
         );

@@ -166,8 +166,9 @@ impl Sources {
         // What the finding's texts may quote from its file, found once for all of them.
         let near = near_spans(d);
         let quoted = self.quotable(cx, d.file.as_deref(), &near);
-        if let Cow::Owned(clean) = self.scrub_with(&d.message, &quoted) {
-            d.message = clean;
+        // A message in shared pieces is scrubbed whole: a secret could straddle them.
+        if let Cow::Owned(clean) = self.scrub_with(&d.message.as_cow(), &quoted) {
+            d.message = clean.into();
         }
         if let Some(clean) = d.help.as_ref().and_then(|h| self.scrub_shared(h, &quoted)) {
             d.help = Some(clean);
@@ -235,15 +236,17 @@ mod once_tests {
                 message: format!("also {pem}"),
             })
             .fix(Some(Fix::manual(format!("drop {pem}"))));
-        for text in [&d.message, d.help.as_deref().unwrap()] {
+        let message = d.message.to_string();
+        for text in [message.as_str(), d.help.as_deref().unwrap()] {
             assert!(
                 !text.contains(['"', '\'', '`', '…']),
                 "no quote mark: {text}"
             );
         }
         Sources::default().scrub_diagnostic(&cx, &mut d);
+        let message = d.message.to_string();
         let texts = [
-            d.message.as_str(),
+            message.as_str(),
             d.help.as_deref().unwrap(),
             d.label.as_deref().unwrap(),
             d.secondary[0].message.as_str(),
@@ -253,6 +256,38 @@ mod once_tests {
             assert!(!text.contains(body), "{text}");
             assert!(text.contains(redact::REDACTED), "{text}");
         }
+    }
+
+    /// A message held in shared pieces (`diag::Text`, issue #11) is scrubbed as the string it
+    /// reads as: a secret whose key ends one piece and whose value starts the next is hidden,
+    /// and a clean message keeps its shared pieces.
+    #[test]
+    fn a_message_in_pieces_is_scrubbed_as_one_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
+        let straddling = crate::diag::Text::joined(
+            Arc::from("job #1: \"authToken\": "),
+            Arc::from("\"tok-0123456789abcdef\" is set here"),
+        );
+        let whole = straddling.to_string();
+        let mut pieces = Diagnostic::new(&CODE, Effect::Fatal, straddling);
+        let mut one = Diagnostic::new(&CODE, Effect::Fatal, whole);
+        let mut sources = Sources::default();
+        sources.scrub_diagnostic(&cx, &mut pieces);
+        sources.scrub_diagnostic(&cx, &mut one);
+        assert!(!pieces.message.contains("tok-0123"), "{}", pieces.message);
+        assert!(
+            pieces.message.contains(redact::REDACTED),
+            "{}",
+            pieces.message
+        );
+        assert_eq!(pieces.message, one.message);
+
+        let clean = crate::diag::Text::joined(Arc::from("job #2: "), Arc::from("no schedule"));
+        let mut d = Diagnostic::new(&CODE, Effect::Fatal, clean);
+        sources.scrub_diagnostic(&cx, &mut d);
+        assert!(matches!(d.message, crate::diag::Text::Joined { .. }));
+        assert_eq!(d.message, "job #2: no schedule");
     }
 
     /// A help shared by many findings is scrubbed once, and its findings keep sharing one

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Pointer, Severity, Text};
 use crate::engine::{Context, Report};
 use crate::json::line_col;
 use crate::line_index::LineIndex;
@@ -61,13 +61,13 @@ pub struct DiagnosticOut<'o> {
     pub code: &'static str,
     pub check: &'static str,
     pub severity: &'static str,
-    pub message: &'o str,
+    pub message: &'o Text,
     pub help: Option<&'o str>,
     pub file: Option<&'o str>,
     pub span: Option<SpanOut>,
     pub start: Option<Pos>,
     pub end: Option<Pos>,
-    pub pointer: Option<&'o str>,
+    pub pointer: Option<&'o Pointer>,
     pub instar_effect: &'static str,
     pub fix: Option<FixOut<'o>>,
 }
@@ -307,7 +307,7 @@ fn diagnostic<'o>(
         }),
         start,
         end,
-        pointer: d.pointer.as_deref(),
+        pointer: d.pointer.as_ref(),
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
             applicability: f.applicability().as_str(),

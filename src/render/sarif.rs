@@ -12,7 +12,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::diag::{Diagnostic, Severity, Span};
+use crate::diag::{self, Diagnostic, Severity, Span};
 use crate::engine::{self, Context};
 use crate::fix::Change;
 use crate::redact;
@@ -40,14 +40,20 @@ fn level_of(severity: Severity) -> &'static str {
 /// is (or its message when it has no pointer), never line numbers. The first 128 bits of the
 /// SHA-256 of `code \0 file \0 anchor`, in lowercase hex.
 fn fingerprint(d: &DiagnosticOut) -> Fingerprint {
-    let anchor = d.pointer.unwrap_or(d.message);
-    let digest = Sha256::new()
+    let mut hasher = Sha256::new()
         .chain_update(d.code.as_bytes())
         .chain_update([0])
         .chain_update(d.file.unwrap_or("").as_bytes())
-        .chain_update([0])
-        .chain_update(anchor.as_bytes())
-        .finalize();
+        .chain_update([0]);
+    let mut hash = |piece: &str| {
+        hasher.update(piece.as_bytes());
+        Ok::<(), ()>(())
+    };
+    let _ = match d.pointer {
+        Some(pointer) => pointer.for_each_piece(&mut hash),
+        None => d.message.for_each_piece(&mut hash),
+    };
+    let digest = hasher.finalize();
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = [0u8; 32];
     for (i, b) in digest.iter().take(16).enumerate() {
@@ -272,13 +278,19 @@ struct Text<'o> {
     text: &'o str,
 }
 
+/// SARIF's message object around a finding's message, written in its pieces (`diag::Text`).
+#[derive(Serialize)]
+struct Message<'o> {
+    text: &'o diag::Text,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifResult<'o> {
     rule_id: &'static str,
     rule_index: Option<usize>,
     level: &'static str,
-    message: Text<'o>,
+    message: Message<'o>,
     partial_fingerprints: Fingerprints,
     properties: ResultProperties<'o>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -296,7 +308,7 @@ struct Fingerprints {
 #[derive(Serialize)]
 struct ResultProperties<'o> {
     instar_effect: &'static str,
-    pointer: Option<&'o str>,
+    pointer: Option<&'o diag::Pointer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<&'o str>,
 }
@@ -388,7 +400,7 @@ impl Serialize for Results<'_> {
                     rule_id: out.code,
                     rule_index: catalogue.index_of(out.code),
                     level: level(out.severity),
-                    message: Text { text: out.message },
+                    message: Message { text: out.message },
                     partial_fingerprints: Fingerprints {
                         v1: fingerprint(&out),
                     },
