@@ -13,8 +13,10 @@ use crate::fix::{Applicability, Fix};
 
 mod pointer;
 mod text;
+mod thin;
 pub use pointer::Pointer;
 pub use text::Text;
+pub use thin::Thin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -110,15 +112,16 @@ pub struct Diagnostic {
     /// One buffer, or parts shared with other findings (`Text`; issue #11).
     pub message: Text,
     /// Shared, not owned: a code's help repeats word for word on each of its findings (100,000
-    /// times in a broken jobs.json, issue #11), so `Shared` hands every equal text one buffer.
-    pub help: Option<Arc<str>>,
+    /// times in a broken jobs.json, issue #11), so `Shared` hands every equal text one buffer,
+    /// behind a thin pointer.
+    pub help: Option<Thin<str>>,
     /// Absolute path of the file the finding is about (the file a fix must change); shared
     /// between the findings of one file, as the help is.
-    pub file: Option<Arc<Path>>,
+    pub file: Option<Thin<Path>>,
     /// The primary span in `file`; `None` for a finding about a file as a whole.
     pub span: Option<Span>,
     /// Text for the primary label under the snippet; shared like the help.
-    pub label: Option<Arc<str>>,
+    pub label: Option<Thin<str>>,
     /// JSON Pointer of the value in `file`, when it is a JSON value; an entry's index and a
     /// shared member path for the findings of a large array (`Pointer::element`).
     pub pointer: Option<Pointer>,
@@ -222,13 +225,13 @@ impl Diagnostic {
     }
 
     pub fn file(mut self, file: impl AsRef<Path>) -> Self {
-        self.file = Some(Arc::from(file.as_ref()));
+        self.file = Some(Thin::from(file.as_ref()));
         self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
         self.span = Some(span);
-        self.label = Some(Arc::from(label.into()));
+        self.label = Some(Thin::from(label.into()));
         self
     }
 
@@ -238,7 +241,7 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(Arc::from(help.into()));
+        self.help = Some(Thin::from(help.into()));
         self
     }
 
@@ -246,8 +249,8 @@ impl Diagnostic {
     pub fn add_help(mut self, more: impl AsRef<str>) -> Self {
         let more = more.as_ref();
         self.help = Some(match self.help.take() {
-            Some(h) => Arc::from(format!("{h}\n{more}")),
-            None => Arc::from(more),
+            Some(h) => Thin::from(format!("{h}\n{more}")),
+            None => Thin::from(more),
         });
         self
     }
@@ -282,8 +285,11 @@ pub fn append_keeping_larger(into: &mut Vec<Diagnostic>, mut more: Vec<Diagnosti
 /// bounded amount of bookkeeping; what it has shared stays shared.
 #[derive(Debug, Default)]
 pub struct Shared {
+    /// Fixes' titles and the parts of messages and pointers (`Text`, `Pointer`).
     texts: HashSet<Arc<str>>,
-    paths: HashSet<Arc<Path>>,
+    /// Helps and labels.
+    thin: HashSet<Thin<str>>,
+    paths: HashSet<Thin<Path>>,
 }
 
 /// How many distinct texts (and paths) `Shared` remembers.
@@ -293,23 +299,16 @@ impl Shared {
     /// Points the finding's help, label, fix title and file at the buffers of equal ones seen before.
     pub fn share(&mut self, d: &mut Diagnostic) {
         if let Some(help) = d.help.as_mut() {
-            self.text(help);
+            remember(&mut self.thin, help);
         }
         if let Some(label) = d.label.as_mut() {
-            self.text(label);
+            remember(&mut self.thin, label);
         }
         if let Some(fix) = d.fix.as_mut() {
             self.share_fix(fix);
         }
         if let Some(file) = d.file.as_mut() {
-            if let Some(known) = self.paths.get(file) {
-                *file = known.clone();
-            } else {
-                if self.paths.len() >= SHARED_MEMO {
-                    self.paths.clear();
-                }
-                self.paths.insert(file.clone());
-            }
+            remember(&mut self.paths, file);
         }
     }
 
@@ -331,14 +330,20 @@ impl Shared {
     }
 
     fn text(&mut self, text: &mut Arc<str>) {
-        if let Some(known) = self.texts.get(text) {
-            *text = known.clone();
-        } else {
-            if self.texts.len() >= SHARED_MEMO {
-                self.texts.clear();
-            }
-            self.texts.insert(text.clone());
+        remember(&mut self.texts, text);
+    }
+}
+
+/// Points `item` at the buffer of an equal one in `memo`, or remembers it; the memo forgets
+/// everything when full (`SHARED_MEMO`).
+fn remember<T: std::hash::Hash + Eq + Clone>(memo: &mut HashSet<T>, item: &mut T) {
+    if let Some(known) = memo.get(item) {
+        *item = known.clone();
+    } else {
+        if memo.len() >= SHARED_MEMO {
+            memo.clear();
         }
+        memo.insert(item.clone());
     }
 }
 
@@ -410,7 +415,7 @@ mod tests {
     #[test]
     fn a_finding_stays_small() {
         assert!(
-            std::mem::size_of::<Diagnostic>() <= 192,
+            std::mem::size_of::<Diagnostic>() <= 168,
             "{} bytes",
             std::mem::size_of::<Diagnostic>()
         );
@@ -462,10 +467,10 @@ mod tests {
         let found = sink.into_vec();
         let help = |d: &Diagnostic| d.help.clone().unwrap();
         let file = |d: &Diagnostic| d.file.clone().unwrap();
-        assert!(Arc::ptr_eq(&help(&found[0]), &help(&found[2])));
-        assert!(Arc::ptr_eq(&file(&found[0]), &file(&found[1])));
+        assert!(Thin::ptr_eq(&help(&found[0]), &help(&found[2])));
+        assert!(Thin::ptr_eq(&file(&found[0]), &file(&found[1])));
         let label = |d: &Diagnostic| d.label.clone().unwrap();
-        assert!(Arc::ptr_eq(&label(&found[1]), &label(&found[2])));
+        assert!(Thin::ptr_eq(&label(&found[1]), &label(&found[2])));
         let title = |d: &Diagnostic| d.fix.as_ref().unwrap().title().as_ptr();
         assert_eq!(title(&found[0]), title(&found[2]), "same title: one buffer");
         assert_ne!(title(&found[0]), title(&found[1]), "another title");
