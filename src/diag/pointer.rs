@@ -33,27 +33,11 @@ impl Pointer {
     /// Calls `each` with the pointer's pieces in order; their concatenation is the pointer.
     pub fn for_each_piece<E>(&self, mut each: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
         if let Some(index) = self.index {
-            let mut digits = [0u8; 11];
-            each(decimal(index, &mut digits))?;
+            each("/")?;
+            each(crate::decimal::digits(index as usize, &mut [0; 20]))?;
         }
         each(&self.tail)
     }
-}
-
-/// `/{n}` in decimal, written into `digits` (a slash and at most ten digits).
-fn decimal(mut n: u32, digits: &mut [u8; 11]) -> &str {
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    at -= 1;
-    digits[at] = b'/';
-    std::str::from_utf8(&digits[at..]).unwrap_or("/")
 }
 
 impl From<String> for Pointer {

@@ -77,18 +77,8 @@ pub fn written(write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
 }
 
 /// `n` in decimal, without going through `fmt`.
-pub fn write_usize(w: &mut impl Write, mut n: usize) -> io::Result<()> {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    w.write_all(&digits[at..])
+pub fn write_usize(w: &mut impl Write, n: usize) -> io::Result<()> {
+    w.write_all(crate::decimal::digits(n, &mut [0; 20]).as_bytes())
 }
 
 /// serde_json's `PrettyFormatter` with its two-space indentation, writing a line break and its
