@@ -11,6 +11,13 @@ use std::sync::Arc;
 pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
 
+mod pointer;
+mod text;
+mod thin;
+pub use pointer::Pointer;
+pub use text::Text;
+pub use thin::Thin;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
@@ -102,19 +109,22 @@ pub struct Diagnostic {
     pub code: &'static Code,
     pub severity: Severity,
     pub effect: Effect,
-    pub message: String,
+    /// One buffer, or parts shared with other findings (`Text`; issue #11).
+    pub message: Text,
     /// Shared, not owned: a code's help repeats word for word on each of its findings (100,000
-    /// times in a broken jobs.json, issue #11), so `Shared` hands every equal text one buffer.
-    pub help: Option<Arc<str>>,
+    /// times in a broken jobs.json, issue #11), so `Shared` hands every equal text one buffer,
+    /// behind a thin pointer.
+    pub help: Option<Thin<str>>,
     /// Absolute path of the file the finding is about (the file a fix must change); shared
     /// between the findings of one file, as the help is.
-    pub file: Option<Arc<Path>>,
+    pub file: Option<Thin<Path>>,
     /// The primary span in `file`; `None` for a finding about a file as a whole.
     pub span: Option<Span>,
     /// Text for the primary label under the snippet; shared like the help.
-    pub label: Option<Arc<str>>,
-    /// JSON Pointer of the value in `file`, when it is a JSON value.
-    pub pointer: Option<String>,
+    pub label: Option<Thin<str>>,
+    /// JSON Pointer of the value in `file`, when it is a JSON value; an entry's index and a
+    /// shared member path for the findings of a large array (`Pointer::element`).
+    pub pointer: Option<Pointer>,
     pub secondary: Labels,
     pub fix: Option<Fix>,
     /// What became of the fix in a fix run.
@@ -192,7 +202,7 @@ impl FixStatus {
 
 impl Diagnostic {
     /// A finding with the code's default severity and no location yet.
-    pub fn new(code: &'static Code, effect: Effect, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static Code, effect: Effect, message: impl Into<Text>) -> Self {
         Diagnostic {
             code,
             severity: code.severity,
@@ -215,23 +225,23 @@ impl Diagnostic {
     }
 
     pub fn file(mut self, file: impl AsRef<Path>) -> Self {
-        self.file = Some(Arc::from(file.as_ref()));
+        self.file = Some(Thin::from(file.as_ref()));
         self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
         self.span = Some(span);
-        self.label = Some(Arc::from(label.into()));
+        self.label = Some(Thin::from(label.into()));
         self
     }
 
-    pub fn pointer(mut self, pointer: impl Into<String>) -> Self {
+    pub fn pointer(mut self, pointer: impl Into<Pointer>) -> Self {
         self.pointer = Some(pointer.into());
         self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(Arc::from(help.into()));
+        self.help = Some(Thin::from(help.into()));
         self
     }
 
@@ -239,8 +249,8 @@ impl Diagnostic {
     pub fn add_help(mut self, more: impl AsRef<str>) -> Self {
         let more = more.as_ref();
         self.help = Some(match self.help.take() {
-            Some(h) => Arc::from(format!("{h}\n{more}")),
-            None => Arc::from(more),
+            Some(h) => Thin::from(format!("{h}\n{more}")),
+            None => Thin::from(more),
         });
         self
     }
@@ -275,8 +285,11 @@ pub fn append_keeping_larger(into: &mut Vec<Diagnostic>, mut more: Vec<Diagnosti
 /// bounded amount of bookkeeping; what it has shared stays shared.
 #[derive(Debug, Default)]
 pub struct Shared {
+    /// Fixes' titles and the parts of messages and pointers (`Text`, `Pointer`).
     texts: HashSet<Arc<str>>,
-    paths: HashSet<Arc<Path>>,
+    /// Helps and labels.
+    thin: HashSet<Thin<str>>,
+    paths: HashSet<Thin<Path>>,
 }
 
 /// How many distinct texts (and paths) `Shared` remembers.
@@ -286,23 +299,16 @@ impl Shared {
     /// Points the finding's help, label, fix title and file at the buffers of equal ones seen before.
     pub fn share(&mut self, d: &mut Diagnostic) {
         if let Some(help) = d.help.as_mut() {
-            self.text(help);
+            remember(&mut self.thin, help);
         }
         if let Some(label) = d.label.as_mut() {
-            self.text(label);
+            remember(&mut self.thin, label);
         }
         if let Some(fix) = d.fix.as_mut() {
             self.share_fix(fix);
         }
         if let Some(file) = d.file.as_mut() {
-            if let Some(known) = self.paths.get(file) {
-                *file = known.clone();
-            } else {
-                if self.paths.len() >= SHARED_MEMO {
-                    self.paths.clear();
-                }
-                self.paths.insert(file.clone());
-            }
+            remember(&mut self.paths, file);
         }
     }
 
@@ -312,15 +318,32 @@ impl Shared {
         fix.share_title(|title| self.text(title));
     }
 
-    fn text(&mut self, text: &mut Arc<str>) {
+    /// The shared buffer of a text equal to `text`, made if none is known: for the parts of
+    /// findings' messages and pointers that repeat (`Text`), looked up before any copy.
+    pub fn intern(&mut self, text: &str) -> Arc<str> {
         if let Some(known) = self.texts.get(text) {
-            *text = known.clone();
-        } else {
-            if self.texts.len() >= SHARED_MEMO {
-                self.texts.clear();
-            }
-            self.texts.insert(text.clone());
+            return known.clone();
         }
+        let mut made = Arc::from(text);
+        self.text(&mut made);
+        made
+    }
+
+    fn text(&mut self, text: &mut Arc<str>) {
+        remember(&mut self.texts, text);
+    }
+}
+
+/// Points `item` at the buffer of an equal one in `memo`, or remembers it; the memo forgets
+/// everything when full (`SHARED_MEMO`).
+fn remember<T: std::hash::Hash + Eq + Clone>(memo: &mut HashSet<T>, item: &mut T) {
+    if let Some(known) = memo.get(item) {
+        *item = known.clone();
+    } else {
+        if memo.len() >= SHARED_MEMO {
+            memo.clear();
+        }
+        memo.insert(item.clone());
     }
 }
 
@@ -376,8 +399,8 @@ mod tests {
         explain: "",
     };
 
-    fn messages(list: &[Diagnostic]) -> Vec<&str> {
-        list.iter().map(|d| d.message.as_str()).collect()
+    fn messages(list: &[Diagnostic]) -> Vec<String> {
+        list.iter().map(|d| d.message.to_string()).collect()
     }
 
     fn found(names: &[&str]) -> Vec<Diagnostic> {
@@ -392,7 +415,7 @@ mod tests {
     #[test]
     fn a_finding_stays_small() {
         assert!(
-            std::mem::size_of::<Diagnostic>() <= 184,
+            std::mem::size_of::<Diagnostic>() <= 168,
             "{} bytes",
             std::mem::size_of::<Diagnostic>()
         );
@@ -444,10 +467,10 @@ mod tests {
         let found = sink.into_vec();
         let help = |d: &Diagnostic| d.help.clone().unwrap();
         let file = |d: &Diagnostic| d.file.clone().unwrap();
-        assert!(Arc::ptr_eq(&help(&found[0]), &help(&found[2])));
-        assert!(Arc::ptr_eq(&file(&found[0]), &file(&found[1])));
+        assert!(Thin::ptr_eq(&help(&found[0]), &help(&found[2])));
+        assert!(Thin::ptr_eq(&file(&found[0]), &file(&found[1])));
         let label = |d: &Diagnostic| d.label.clone().unwrap();
-        assert!(Arc::ptr_eq(&label(&found[1]), &label(&found[2])));
+        assert!(Thin::ptr_eq(&label(&found[1]), &label(&found[2])));
         let title = |d: &Diagnostic| d.fix.as_ref().unwrap().title().as_ptr();
         assert_eq!(title(&found[0]), title(&found[2]), "same title: one buffer");
         assert_ne!(title(&found[0]), title(&found[1]), "another title");

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod cron;
+pub mod decimal;
 pub mod diag;
 pub mod digest;
 pub mod engine;

@@ -147,7 +147,7 @@ fn record_finding(project_dir: &Path, d: &Diagnostic) -> RecordFinding {
             .file
             .as_deref()
             .map(|f| engine::display_path(project_dir, f)),
-        message: d.message.clone(),
+        message: d.message.to_string(),
         fix: d.fix.as_ref().map(|f| f.title().to_string()),
         command: command_for(project_dir, d),
     }

@@ -273,7 +273,7 @@ fn foreign_spawn_holders_with_a_dead_pid_and_an_old_heartbeat() {
         codes(&found),
         [("machine/foreign-spawn-holder", Severity::Warning)]
     );
-    assert_eq!(found[0].pointer.as_deref(), Some("/holders/0"));
+    assert_eq!(found[0].pointer, Some("/holders/0".into()));
     // The same file on a network home: another host's holder may be alive, so nothing is said.
     let shared = h.host().with_remote(&h.home);
     assert_eq!(codes(&h.scan(shared, &[])), []);

@@ -12,9 +12,10 @@ mod sources;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cron;
-use crate::diag::{Code, Diagnostic, Effect, Label, Shared, Sink, Span};
+use crate::diag::{Code, Diagnostic, Effect, Label, Pointer, Shared, Sink, Span, Text};
 use crate::engine::Context;
 use crate::fix::{Change, Fix, SharedBytes};
 use crate::json::{self, RootShape, Tape, Value};
@@ -277,10 +278,7 @@ impl<'a> JobsRun<'a> {
         let hazards = self.entry_hazards(&entry, &fields, pass);
         let slug_value = fields.get("slug");
         let slug_text = slug_value.and_then(|s| s.as_str());
-        let who = Who {
-            slug: slug_text.as_deref(),
-            index,
-        };
+        let who = Who::new(slug_text.as_deref(), index);
         for (nth, problem) in problems.into_iter().enumerate() {
             self.push_problem(&who, nth, problem, pass);
         }
@@ -290,18 +288,16 @@ impl<'a> JobsRun<'a> {
         self.push_tape_findings(index, entry, pass);
         if let (Some(value), Some(slug)) = (slug_value, &slug_text) {
             if self.shadowing.contains(slug.as_ref()) {
+                let message = who.message(
+                    "replaced by its per-slug manifest; this entry is not loaded",
+                    &mut pass.shared,
+                );
+                let pointer = who.pointer("/slug", &mut pass.shared);
                 pass.push(
-                    Diagnostic::new(
-                        &SHADOWED_BY_MANIFEST,
-                        Effect::None,
-                        format!(
-                            "{}: replaced by its per-slug manifest; this entry is not loaded",
-                            who.name()
-                        ),
-                    )
-                    .file(&self.path)
-                    .at(value.span(), "shadowed")
-                    .pointer(format!("/{index}/slug")),
+                    Diagnostic::new(&SHADOWED_BY_MANIFEST, Effect::None, message)
+                        .file(&self.path)
+                        .at(value.span(), "shadowed")
+                        .pointer(pointer),
                 );
             }
             pass.slugs.record(slug, value.span(), index);
@@ -354,11 +350,11 @@ impl<'a> JobsRun<'a> {
         let mut diagnostic = Diagnostic::new(
             problem.code,
             self.entry_effect,
-            format!("{}: {}", who.name(), problem.message),
+            who.message(&problem.message, &mut pass.shared),
         )
         .file(&self.path)
         .at(problem.span, problem.label)
-        .pointer(format!("/{index}{}", problem.pointer))
+        .pointer(who.pointer(&problem.pointer, &mut pass.shared))
         .help(self.problem_note(nth));
         match problem.remedy {
             Remedy::Replace {
@@ -401,12 +397,12 @@ impl<'a> JobsRun<'a> {
         let mut diagnostic = Diagnostic::new(
             hazard.code,
             effect,
-            format!("{}: {}", who.name(), hazard.message),
+            who.message(&hazard.message, &mut pass.shared),
         )
         .severity(hazard.severity)
         .file(&self.path)
         .at(hazard.span, hazard.label)
-        .pointer(format!("/{}{}", who.index, hazard.pointer));
+        .pointer(who.pointer(&hazard.pointer, &mut pass.shared));
         if let Some(help) = hazard.help {
             diagnostic = diagnostic.help(help);
         }
@@ -467,18 +463,42 @@ impl<'a> JobsRun<'a> {
 }
 
 /// An entry as a person finds it: by slug, and by 1-based position in the file. Its name is
-/// built only for entries that have something to say.
+/// built only for entries that have something to say, once, and shared by their findings.
 struct Who<'s> {
     slug: Option<&'s str>,
     index: usize,
+    /// `job "slug" (#n): `, the head of each of the entry's messages (`diag::Text`).
+    head: std::cell::OnceCell<Arc<str>>,
 }
 
-impl Who<'_> {
-    fn name(&self) -> String {
-        match self.slug {
-            Some(slug) => format!("job {slug:?} (#{})", self.index + 1),
-            None => format!("job #{}", self.index + 1),
+impl<'s> Who<'s> {
+    fn new(slug: Option<&'s str>, index: usize) -> Self {
+        Who {
+            slug,
+            index,
+            head: std::cell::OnceCell::new(),
         }
+    }
+
+    fn head(&self) -> Arc<str> {
+        let head = self.head.get_or_init(|| {
+            Arc::from(match self.slug {
+                Some(slug) => format!("job {slug:?} (#{}): ", self.index + 1),
+                None => format!("job #{}: ", self.index + 1),
+            })
+        });
+        head.clone()
+    }
+
+    /// `job "slug" (#n): {says}`: the entry's name shared by its findings, what it says by
+    /// every finding that says the same (issue #11: no buffer of its own per finding).
+    fn message(&self, says: &str, shared: &mut Shared) -> Text {
+        Text::joined(self.head(), shared.intern(says))
+    }
+
+    /// `/{index}{member}`, the JSON Pointer of `member` (empty: the entry) in this entry.
+    fn pointer(&self, member: &str, shared: &mut Shared) -> Pointer {
+        Pointer::element(self.index, shared.intern(member))
     }
 }
 

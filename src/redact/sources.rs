@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super as redact;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, Span, Thin};
 use crate::engine::Context;
 use crate::line_index::LineIndex;
 
@@ -22,6 +22,8 @@ pub struct Sources {
     shown: HashMap<PathBuf, String>,
     /// Shared texts scrubbed, by buffer (`scrub_shared`), the oldest dropped when full.
     shared: Vec<(Arc<str>, Option<Arc<str>>)>,
+    /// The same for helps and labels, which are thin (`diag::Thin`).
+    shared_thin: Vec<(Thin<str>, Option<Thin<str>>)>,
     /// The last file asked about and its source: a report's findings come file by file, and
     /// hashing a path walks its components (issue #11: 100,000 findings in one file).
     last: Option<(PathBuf, Option<RedactedSource>)>,
@@ -135,23 +137,24 @@ impl Sources {
     /// from the file may be quoted: a code's findings share these word for word (100,000 times
     /// in a broken jobs.json), so each is scrubbed once and its scrubbed form stays shared.
     /// `None`: unchanged.
-    fn scrub_shared(&mut self, text: &Arc<str>, quoted: &[String]) -> Option<Arc<str>> {
+    fn scrub_shared<T: SharedStr>(&mut self, text: &T, quoted: &[String]) -> Option<T> {
         if !quoted.is_empty() {
             let clean = self.scrub_with(text, quoted);
-            return matches!(clean, Cow::Owned(_)).then(|| Arc::from(clean.as_ref()));
+            return matches!(clean, Cow::Owned(_)).then(|| T::made(clean.as_ref()));
         }
-        if let Some((_, done)) = self.shared.iter().find(|(t, _)| Arc::ptr_eq(t, text)) {
+        if let Some((_, done)) = T::memo(self).iter().find(|(t, _)| t.same(text)) {
             return done.clone();
         }
         let done = match self.scrub_with(text, quoted) {
             Cow::Borrowed(_) => None,
-            Cow::Owned(clean) => Some(Arc::from(clean)),
+            Cow::Owned(clean) => Some(T::made(&clean)),
         };
-        if self.shared.len() >= SHARED_MEMO {
-            self.shared.remove(0);
+        let memo = T::memo(self);
+        if memo.len() >= SHARED_MEMO {
+            memo.remove(0);
         }
         // The memo holds the text's buffer, so its address cannot be reused by another.
-        self.shared.push((text.clone(), done.clone()));
+        memo.push((text.clone(), done.clone()));
         done
     }
 
@@ -166,8 +169,9 @@ impl Sources {
         // What the finding's texts may quote from its file, found once for all of them.
         let near = near_spans(d);
         let quoted = self.quotable(cx, d.file.as_deref(), &near);
-        if let Cow::Owned(clean) = self.scrub_with(&d.message, &quoted) {
-            d.message = clean;
+        // A message in shared pieces is scrubbed whole: a secret could straddle them.
+        if let Cow::Owned(clean) = self.scrub_with(&d.message.as_cow(), &quoted) {
+            d.message = clean.into();
         }
         if let Some(clean) = d.help.as_ref().and_then(|h| self.scrub_shared(h, &quoted)) {
             d.help = Some(clean);
@@ -187,6 +191,38 @@ impl Sources {
                 }
             });
         }
+    }
+}
+
+/// A text shared between findings, as `scrub_shared` remembers it: a fix's title
+/// (`Arc<str>`) or a help or label (`Thin<str>`), each in a memory of its own kind.
+trait SharedStr: Clone + std::ops::Deref<Target = str> + Sized {
+    fn same(&self, other: &Self) -> bool;
+    fn made(text: &str) -> Self;
+    fn memo(sources: &mut Sources) -> &mut Vec<(Self, Option<Self>)>;
+}
+
+impl SharedStr for Arc<str> {
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(self, other)
+    }
+    fn made(text: &str) -> Self {
+        Arc::from(text)
+    }
+    fn memo(sources: &mut Sources) -> &mut Vec<(Self, Option<Self>)> {
+        &mut sources.shared
+    }
+}
+
+impl SharedStr for Thin<str> {
+    fn same(&self, other: &Self) -> bool {
+        Thin::ptr_eq(self, other)
+    }
+    fn made(text: &str) -> Self {
+        Thin::from(text)
+    }
+    fn memo(sources: &mut Sources) -> &mut Vec<(Self, Option<Self>)> {
+        &mut sources.shared_thin
     }
 }
 
@@ -235,15 +271,17 @@ mod once_tests {
                 message: format!("also {pem}"),
             })
             .fix(Some(Fix::manual(format!("drop {pem}"))));
-        for text in [&d.message, d.help.as_deref().unwrap()] {
+        let message = d.message.to_string();
+        for text in [message.as_str(), d.help.as_deref().unwrap()] {
             assert!(
                 !text.contains(['"', '\'', '`', '…']),
                 "no quote mark: {text}"
             );
         }
         Sources::default().scrub_diagnostic(&cx, &mut d);
+        let message = d.message.to_string();
         let texts = [
-            d.message.as_str(),
+            message.as_str(),
             d.help.as_deref().unwrap(),
             d.label.as_deref().unwrap(),
             d.secondary[0].message.as_str(),
@@ -255,6 +293,38 @@ mod once_tests {
         }
     }
 
+    /// A message held in shared pieces (`diag::Text`, issue #11) is scrubbed as the string it
+    /// reads as: a secret whose key ends one piece and whose value starts the next is hidden,
+    /// and a clean message keeps its shared pieces.
+    #[test]
+    fn a_message_in_pieces_is_scrubbed_as_one_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
+        let straddling = crate::diag::Text::joined(
+            Arc::from("job #1: \"authToken\": "),
+            Arc::from("\"tok-0123456789abcdef\" is set here"),
+        );
+        let whole = straddling.to_string();
+        let mut pieces = Diagnostic::new(&CODE, Effect::Fatal, straddling);
+        let mut one = Diagnostic::new(&CODE, Effect::Fatal, whole);
+        let mut sources = Sources::default();
+        sources.scrub_diagnostic(&cx, &mut pieces);
+        sources.scrub_diagnostic(&cx, &mut one);
+        assert!(!pieces.message.contains("tok-0123"), "{}", pieces.message);
+        assert!(
+            pieces.message.contains(redact::REDACTED),
+            "{}",
+            pieces.message
+        );
+        assert_eq!(pieces.message, one.message);
+
+        let clean = crate::diag::Text::joined(Arc::from("job #2: "), Arc::from("no schedule"));
+        let mut d = Diagnostic::new(&CODE, Effect::Fatal, clean);
+        sources.scrub_diagnostic(&cx, &mut d);
+        assert!(matches!(d.message, crate::diag::Text::Joined { .. }));
+        assert_eq!(d.message, "job #2: no schedule");
+    }
+
     /// A help shared by many findings is scrubbed once, and its findings keep sharing one
     /// scrubbed buffer; a finding whose file holds secrets it may quote is not served from
     /// that memory.
@@ -262,7 +332,7 @@ mod once_tests {
     fn a_shared_text_is_scrubbed_once_and_stays_shared() {
         let dir = tempfile::tempdir().unwrap();
         let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
-        let help: Arc<str> = Arc::from("set \"authToken\": \"tok-0123456789abcdef\" again");
+        let help: Thin<str> = Thin::from("set \"authToken\": \"tok-0123456789abcdef\" again");
         let mut findings: Vec<Diagnostic> = (0..3)
             .map(|i| {
                 let mut d = Diagnostic::new(&CODE, Effect::Fatal, format!("finding {i}"));
@@ -277,7 +347,7 @@ mod once_tests {
         let first = findings[0].help.clone().unwrap();
         assert!(!first.contains("tok-0123456789abcdef"), "{first}");
         for d in &findings {
-            assert!(Arc::ptr_eq(d.help.as_ref().unwrap(), &first));
+            assert!(Thin::ptr_eq(d.help.as_ref().unwrap(), &first));
         }
         // With something to look for from the file, the memory is not used.
         let quoted = vec!["again".to_string()];

@@ -56,7 +56,7 @@ fn line(
     paths: &super::paths::HumanPaths,
 ) -> String {
     let place = human::location(cx, sources, d, paths).unwrap_or_else(|| paths.project());
-    let message = paths.text(&d.message);
+    let message = paths.text(&d.message.as_cow());
     // One finding, one line: a message that spans lines is joined.
     let message = super::escape::escape_controls(&message.replace('\n', " ")).into_owned();
     format!("{place}: {}[{}] {message}", d.severity.as_str(), d.code.id)

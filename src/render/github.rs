@@ -116,7 +116,8 @@ fn annotation(w: &mut impl Write, d: &DiagnosticOut, file: Option<&str>) -> io::
     w.write_all(b"title=")?;
     write_escaped(w, d.code, true)?;
     w.write_all(b"::")?;
-    write_escaped(w, d.message, false)?;
+    d.message
+        .for_each_piece(|piece| write_escaped(w, piece, false))?;
     if let Some(help) = d.help {
         w.write_all(b"%0A")?;
         write_escaped(w, help, false)?;

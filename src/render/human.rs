@@ -158,7 +158,7 @@ fn view(cx: &Context, sources: &mut Sources, d: &Diagnostic, paths: &HumanPaths)
         (Some(file), None) if !d.message.contains(&cx.display_path(file)) => {
             format!("{} ({})", d.message, paths.path(file))
         }
-        _ => d.message.clone(),
+        _ => d.message.to_string(),
     };
     View {
         message: shown(paths.text(&message)),
@@ -609,7 +609,7 @@ fn one_line(
     paths: &HumanPaths,
     opts: &HumanOptions,
 ) -> String {
-    let message = shown(paths.text(&d.message));
+    let message = shown(paths.text(&d.message.as_cow()));
     // A message about a file as a whole usually names it already.
     let named = d.span.is_none()
         && d.file

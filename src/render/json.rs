@@ -6,7 +6,8 @@ use std::path::Path;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Severity};
+use super::line_cursor::LineCursor;
+use crate::diag::{Diagnostic, Pointer, Severity, Text};
 use crate::engine::{Context, Report};
 use crate::json::line_col;
 use crate::line_index::LineIndex;
@@ -61,13 +62,13 @@ pub struct DiagnosticOut<'o> {
     pub code: &'static str,
     pub check: &'static str,
     pub severity: &'static str,
-    pub message: &'o str,
+    pub message: &'o Text,
     pub help: Option<&'o str>,
     pub file: Option<&'o str>,
     pub span: Option<SpanOut>,
     pub start: Option<Pos>,
     pub end: Option<Pos>,
-    pub pointer: Option<&'o str>,
+    pub pointer: Option<&'o Pointer>,
     pub instar_effect: &'static str,
     pub fix: Option<FixOut<'o>>,
 }
@@ -210,12 +211,14 @@ impl<'a> Findings<'a> {
     }
 }
 
-/// The file of the findings being written: its path as shown, and its bytes and line index
-/// for their positions (built on first use, once per file per render).
+/// The file of the findings being written: its path as shown, and its bytes for their
+/// positions, found by a cursor while the findings come in file order, by a line index
+/// (built on first use, once per file per render) once one does not.
 struct FileView<'a> {
     path: &'a Path,
     shown: String,
     bytes: Option<crate::source::Bytes>,
+    cursor: LineCursor,
     lines: Option<LineIndex>,
 }
 
@@ -225,6 +228,7 @@ impl<'a> FileView<'a> {
             path,
             shown: cx.display_path(path),
             bytes: cx.bytes_of(path),
+            cursor: LineCursor::default(),
             lines: None,
         }
     }
@@ -234,28 +238,42 @@ impl<'a> FileView<'a> {
     }
 
     /// 1-based line and column (Unicode scalar values, U+FFFD per invalid sequence, BOM not
-    /// counted) of each end of a span: the line by bisection in the file's index, the column
-    /// by `json::line_col` on that line's own bytes.
+    /// counted) of each end of a span: the line by the cursor (or by bisection in the file's
+    /// index), the column by `json::line_col` on that line's own bytes.
     fn positions(&mut self, span: &std::ops::Range<usize>) -> (Option<Pos>, Option<Pos>) {
         let Some(bytes) = &self.bytes else {
             return (None, None);
         };
-        let index = self.lines.get_or_insert_with(|| LineIndex::new(bytes));
-        let position = |offset: usize| {
-            let offset = offset.min(bytes.len());
-            let line = index.line_of(offset);
-            let start = index.start_of(line);
-            let column = if start == 0 {
-                line_col(bytes, offset).1
-            } else {
-                line_col(&bytes[start..], offset - start).1
-            };
-            Pos {
-                line: line + 1,
-                column,
+        if self.lines.is_none() {
+            if let Some(start) = self.cursor.advance(bytes, span.start) {
+                if let Some(end) = self.cursor.peek(bytes, span.end) {
+                    let pos =
+                        |(line, line_start), offset| position(bytes, line, line_start, offset);
+                    return (Some(pos(start, span.start)), Some(pos(end, span.end)));
+                }
             }
+        }
+        let index = self.lines.get_or_insert_with(|| LineIndex::new(bytes));
+        let pos = |offset: usize| {
+            let line = index.line_of(offset.min(bytes.len()));
+            position(bytes, line, index.start_of(line), offset)
         };
-        (Some(position(span.start)), Some(position(span.end)))
+        (Some(pos(span.start)), Some(pos(span.end)))
+    }
+}
+
+/// The position of `offset` (cut to the file's length) on `line`, which starts at
+/// `line_start`.
+fn position(bytes: &[u8], line: usize, line_start: usize, offset: usize) -> Pos {
+    let offset = offset.min(bytes.len());
+    let column = if line_start == 0 {
+        line_col(bytes, offset).1
+    } else {
+        line_col(&bytes[line_start..], offset - line_start).1
+    };
+    Pos {
+        line: line + 1,
+        column,
     }
 }
 
@@ -307,7 +325,7 @@ fn diagnostic<'o>(
         }),
         start,
         end,
-        pointer: d.pointer.as_deref(),
+        pointer: d.pointer.as_ref(),
         instar_effect: d.effect.as_str(),
         fix: d.fix.as_ref().map(|f| FixOut {
             applicability: f.applicability().as_str(),

@@ -196,7 +196,8 @@ fn write_finding(out: &mut impl Write, suite: &str, d: &DiagnosticOut, min: u8) 
         out.write_all(b"\">\n      <failure type=\"")?;
         write_escaped(out, d.code, true)?;
         out.write_all(b"\" message=\"")?;
-        write_escaped(out, d.message, true)?;
+        d.message
+            .for_each_piece(|piece| write_escaped(out, piece, true))?;
         out.write_all(b"\">")?;
     } else {
         out.write_all(b"\">\n      <system-out>")?;
@@ -205,7 +206,8 @@ fn write_finding(out: &mut impl Write, suite: &str, d: &DiagnosticOut, min: u8) 
     }
     write_place(out, d, false)?;
     out.write_all(b"\n")?;
-    write_escaped(out, d.message, false)?;
+    d.message
+        .for_each_piece(|piece| write_escaped(out, piece, false))?;
     if let Some(help) = d.help {
         out.write_all(b"\n")?;
         write_escaped(out, help, false)?;

@@ -40,14 +40,20 @@ fn level_of(severity: Severity) -> &'static str {
 /// is (or its message when it has no pointer), never line numbers. The first 128 bits of the
 /// SHA-256 of `code \0 file \0 anchor`, in lowercase hex.
 fn fingerprint(d: &DiagnosticOut) -> Fingerprint {
-    let anchor = d.pointer.unwrap_or(d.message);
-    let digest = Sha256::new()
+    let mut hasher = Sha256::new()
         .chain_update(d.code.as_bytes())
         .chain_update([0])
         .chain_update(d.file.unwrap_or("").as_bytes())
-        .chain_update([0])
-        .chain_update(anchor.as_bytes())
-        .finalize();
+        .chain_update([0]);
+    let mut hash = |piece: &str| {
+        hasher.update(piece.as_bytes());
+        Ok::<(), ()>(())
+    };
+    let _ = match d.pointer {
+        Some(pointer) => pointer.for_each_piece(&mut hash),
+        None => d.message.for_each_piece(&mut hash),
+    };
+    let digest = hasher.finalize();
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = [0u8; 32];
     for (i, b) in digest.iter().take(16).enumerate() {
@@ -305,7 +311,11 @@ fn write_result(
     j.opt_usize(rule_index);
     j.key("level");
     j.plain_str(level(out.severity));
-    write_text(j, "message", out.message);
+    j.key("message");
+    j.open_object();
+    j.key("text");
+    j.pieces(|put| out.message.for_each_piece(put));
+    j.close_object();
     j.key("partialFingerprints");
     j.open_object();
     j.key("instarDoctor/v1");
@@ -316,7 +326,10 @@ fn write_result(
     j.key("instar_effect");
     j.plain_str(out.instar_effect);
     j.key("pointer");
-    j.opt_str(out.pointer);
+    match out.pointer {
+        Some(pointer) => j.pieces(|put| pointer.for_each_piece(put)),
+        None => j.null(),
+    }
     if let Some(help) = out.help {
         j.key_str("help", help);
     }

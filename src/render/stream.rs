@@ -96,18 +96,8 @@ pub fn written(write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
 }
 
 /// `n` in decimal, without going through `fmt`.
-pub fn write_usize(w: &mut impl Write, mut n: usize) -> io::Result<()> {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    w.write_all(&digits[at..])
+pub fn write_usize(w: &mut impl Write, n: usize) -> io::Result<()> {
+    w.write_all(crate::decimal::digits(n, &mut [0; 20]).as_bytes())
 }
 
 /// serde_json's `PrettyFormatter` with its two-space indentation, writing a line break and its
@@ -236,11 +226,17 @@ pub fn write_pretty_in<T: Serialize + ?Sized>(
 /// (DEL, non-ASCII, U+2028) as itself.
 pub fn write_json_str(w: &mut impl Write, text: &str) -> io::Result<()> {
     w.write_all(b"\"")?;
+    write_json_str_body(w, text)?;
+    w.write_all(b"\"")
+}
+
+/// `write_json_str` without the quotes. Every escape stands for one byte, so a text written in
+/// pieces (`diag::Text`) is escaped exactly as the whole would be.
+fn write_json_str_body(w: &mut (impl Write + ?Sized), text: &str) -> io::Result<()> {
     let bytes = text.as_bytes();
     // Most texts need no escape at all: one check over the bytes, one copy.
     if !bytes.iter().any(|&b| needs_escape(b)) {
-        w.write_all(bytes)?;
-        return w.write_all(b"\"");
+        return w.write_all(bytes);
     }
     let mut run = 0;
     for (at, &b) in bytes.iter().enumerate() {
@@ -264,8 +260,7 @@ pub fn write_json_str(w: &mut impl Write, text: &str) -> io::Result<()> {
             }
         }
     }
-    w.write_all(&bytes[run..])?;
-    w.write_all(b"\"")
+    w.write_all(&bytes[run..])
 }
 
 #[inline]
@@ -401,6 +396,29 @@ impl<'c, 'w> Hand<'c, 'w> {
         self.put(b"\"");
         self.put(text.as_bytes());
         self.put(b"\"");
+    }
+
+    /// One JSON string given in pieces (`diag::Text`, `diag::Pointer`: `for_each_piece`),
+    /// escaped piece by piece with no copy of the whole.
+    pub fn pieces(
+        &mut self,
+        each_piece: impl FnOnce(&mut dyn FnMut(&str) -> io::Result<()>) -> io::Result<()>,
+    ) {
+        if self.error.is_some() {
+            return;
+        }
+        let out = &mut *self.out;
+        let written = out
+            .write_all(b"\"")
+            .and_then(|()| each_piece(&mut |piece| write_json_str_body(&mut *out, piece)))
+            .and_then(|()| out.write_all(b"\""));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    pub fn null(&mut self) {
+        self.put(b"null");
     }
 
     pub fn opt_str(&mut self, text: Option<&str>) {
