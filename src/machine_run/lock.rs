@@ -48,14 +48,23 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct Held {
     path: PathBuf,
-    identity: (u64, u64),
+    identity: Identity,
     is_dir: bool,
+}
+
+/// What tells one lock from another standing at the same path: its device and inode, and its
+/// birth time where the file system keeps one. A lock removed and made again may get the inode
+/// just freed; its birth time is still its own (at the clock's resolution).
+type Identity = (u64, u64, Option<SystemTime>);
+
+fn identity(meta: &fs::Metadata) -> Identity {
+    (meta.dev(), meta.ino(), meta.created().ok())
 }
 
 impl Held {
     /// Whether the lock is still the one this process created (nobody removed or replaced it).
     pub fn intact(&self) -> bool {
-        fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
+        fs::symlink_metadata(&self.path).is_ok_and(|m| identity(&m) == self.identity)
     }
 }
 
@@ -139,7 +148,7 @@ pub fn lock_registry(home: &Path) -> Result<Held, LockError> {
                 let meta = fs_err::symlink_metadata(&lock)?;
                 return Ok(Held {
                     path: lock,
-                    identity: (meta.dev(), meta.ino()),
+                    identity: identity(&meta),
                     is_dir: true,
                 });
             }
@@ -217,7 +226,7 @@ pub fn lock_holders(home: &Path, now_ms: u64) -> Result<Held, LockError> {
                 let meta = file.metadata()?;
                 return Ok(Held {
                     path: lock,
-                    identity: (meta.dev(), meta.ino()),
+                    identity: identity(&meta),
                     is_dir: false,
                 });
             }
@@ -332,10 +341,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let held = lock_registry(tmp.path()).unwrap();
         let lock = tmp.path().join(REGISTRY_LOCK);
-        // instar force-removed ours and took its own.
+        // instar force-removed ours and took its own. Its folder is made before ours goes, so
+        // it cannot be given the inode ours frees (a test that made it after failed now and
+        // then, when the file system handed that inode out again).
+        let theirs = tmp.path().join("theirs");
+        fs::create_dir(&theirs).unwrap();
         fs::remove_dir(&lock).unwrap();
-        fs::create_dir(tmp.path().join("other")).unwrap();
-        fs::create_dir(&lock).unwrap();
+        fs::rename(&theirs, &lock).unwrap();
         assert!(!held.intact());
         drop(held);
         assert!(lock.is_dir(), "someone else's lock stays");
