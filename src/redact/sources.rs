@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super as redact;
 use crate::diag::{Diagnostic, Span, Thin};
 use crate::engine::Context;
-use crate::line_index::LineIndex;
+use crate::line_index::{LineFinder, LineIndex};
 
 /// A file's bytes and the spans of its secrets.
 pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
@@ -19,6 +19,7 @@ pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
     lines: HashMap<PathBuf, Arc<LineIndex>>,
+    finders: HashMap<PathBuf, LineFinder>,
     shown: HashMap<PathBuf, String>,
     /// Shared texts scrubbed, by buffer (`scrub_shared`), the oldest dropped when full.
     shared: Vec<(Arc<str>, Option<Arc<str>>)>,
@@ -77,6 +78,18 @@ impl Sources {
         let index = Arc::new(LineIndex::new(&bytes));
         self.lines.insert(path.to_path_buf(), index.clone());
         Some(index)
+    }
+
+    /// The file's bytes, secrets and a `LineFinder` over them: the human report's snippets and
+    /// places find their lines near where the last one was, without indexing the whole file.
+    pub fn finder(
+        &mut self,
+        cx: &Context,
+        path: &Path,
+    ) -> Option<(RedactedSource, &mut LineFinder)> {
+        let source = self.get(cx, path)?;
+        let finder = self.finders.entry(path.to_path_buf()).or_default();
+        Some((source, finder))
     }
 
     /// `text` with its spelled-out secrets hidden (`redact_text`) and then the `quoted` ones

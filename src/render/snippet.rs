@@ -7,7 +7,7 @@
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::diag::Span;
-use crate::line_index::LineIndex;
+use crate::line_index::LineFinder;
 use crate::redact::REDACTED;
 
 use super::escape;
@@ -28,12 +28,13 @@ pub struct Snippet {
 
 impl Snippet {
     /// A window covering `focus` (the label spans, file offsets) with a few lines of context.
-    /// `lines` is the file's index, built once per render (`Sources::lines`): with it a window
-    /// costs its own size and a few bisections, whatever the file's size (issue #11).
+    /// `lines` finds lines near the last ones asked (`Sources::finder`): a window costs its own
+    /// size and a short scan, whatever the file's size, with no index of the whole file
+    /// (issue #11).
     pub fn build(
         name: String,
         bytes: &[u8],
-        lines: &LineIndex,
+        lines: &mut LineFinder,
         secrets: &[Span],
         focus: &[Span],
     ) -> Snippet {
@@ -49,25 +50,25 @@ impl Snippet {
             .max()
             .unwrap_or(0)
             .min(bytes.len());
-        let mut start = lines.line_start(lo);
+        let mut start = lines.line_start(bytes, lo);
         for _ in 0..CONTEXT_LINES {
             if start == 0 {
                 break;
             }
-            start = lines.line_start(start - 1);
+            start = lines.line_start(bytes, start - 1);
         }
-        let mut end = lines.line_end(hi);
+        let mut end = lines.line_end(bytes, hi);
         for _ in 0..CONTEXT_LINES {
             if end >= bytes.len() {
                 break;
             }
-            end = lines.line_end(end + 1);
+            end = lines.line_end(bytes, end + 1);
         }
-        let first_line = lines.line_of(start);
+        let first_line = lines.line_of(bytes, start);
         let mut builder = Builder::default();
         let mut line_from = start;
         while line_from <= end {
-            let line_to = lines.line_end(line_from).min(end);
+            let line_to = lines.line_end(bytes, line_from).min(end);
             builder.line(bytes, line_from..line_to, secrets, focus);
             if line_to >= end {
                 break;
@@ -443,7 +444,7 @@ mod tests {
         let snip = Snippet::build(
             "f".into(),
             bytes,
-            &LineIndex::new(bytes),
+            &mut LineFinder::default(),
             &secrets,
             std::slice::from_ref(&(0..bytes.len())),
         );
@@ -517,7 +518,7 @@ mod tests {
         let snip = Snippet::build(
             "f".into(),
             &bytes,
-            &LineIndex::new(&bytes),
+            &mut LineFinder::default(),
             &[],
             std::slice::from_ref(&(5000..5001)),
         );
@@ -542,7 +543,7 @@ mod tests {
         let snip = Snippet::build(
             "f".into(),
             &bytes,
-            &LineIndex::new(&bytes),
+            &mut LineFinder::default(),
             &secrets,
             std::slice::from_ref(&focus),
         );
