@@ -101,7 +101,7 @@ pub fn bom_finding(
     .fix(Some(Fix::safe(
         "strip the byte order mark",
         vec![Change::Edit {
-            file: path.to_path_buf(),
+            file: path.to_path_buf().into(),
             span: 0..BOM.len(),
             replacement: String::new(),
         }],
@@ -166,7 +166,7 @@ pub fn duplicate_key_finding(
         Fix::unsafe_(
             format!("remove the earlier, overridden {key} member"),
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span,
                 replacement: String::new(),
             }],

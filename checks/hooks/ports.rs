@@ -58,7 +58,7 @@ pub fn check(cx: &Context, hooks: &[HookFile], sink: &mut Sink) {
                 .fix(Some(Fix::unsafe_(
                     format!("replace {found} with {port}"),
                     vec![Change::Edit {
-                        file: path.clone(),
+                        file: path.clone().into(),
                         span,
                         replacement: port.to_string(),
                     }],

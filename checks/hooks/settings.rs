@@ -137,7 +137,7 @@ fn http_hook(
         .fix(Some(Fix::unsafe_(
             "remove this http hook entry",
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: json_edit::removal_span(&hooks.span(), siblings, index),
                 replacement: String::new(),
             }],
@@ -205,7 +205,7 @@ fn conflict_finding(cx: &Context, path: &Path, bytes: &[u8], markers: &[Span], s
                 markers
                     .iter()
                     .map(|span| Change::Edit {
-                        file: path.to_path_buf(),
+                        file: path.to_path_buf().into(),
                         span: span.clone(),
                         replacement: String::new(),
                     })

@@ -487,7 +487,7 @@ fn public_key(
         let text = json_edit::string_literal(&machine::spki_base64(alg, &raw));
         let change = match value {
             Some(v) => Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: v.span(),
                 replacement: text,
             },
@@ -496,7 +496,7 @@ fn public_key(
                 let (span, replacement) =
                     json_edit::insert_member(bytes, &root.span(), &members, field, &text);
                 Change::Edit {
-                    file: path.to_path_buf(),
+                    file: path.to_path_buf().into(),
                     span,
                     replacement,
                 }

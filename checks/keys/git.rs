@@ -70,7 +70,7 @@ fn gitignore(cx: &Context, sink: &mut Sink) {
             };
             let lead = if len == 0 { "" } else { lead };
             Change::Edit {
-                file: path.clone(),
+                file: path.clone().into(),
                 span: len..len,
                 replacement: format!("{lead}{BLOCK}"),
             }

@@ -248,7 +248,7 @@ fn machines_finding(
     members: &[crate::diag::Span],
 ) -> Option<Diagnostic> {
     let edit = |span, replacement| Change::Edit {
-        file: path.to_path_buf(),
+        file: path.to_path_buf().into(),
         span,
         replacement,
     };
@@ -314,7 +314,7 @@ fn version_finding(
                     v.span(),
                     "not a number",
                     Change::Edit {
-                        file: path.to_path_buf(),
+                        file: path.to_path_buf().into(),
                         span: v.span(),
                         replacement: "1".into(),
                     },
@@ -327,7 +327,7 @@ fn version_finding(
                         shared::opening(root),
                         "no version",
                         Change::Edit {
-                            file: path.to_path_buf(),
+                            file: path.to_path_buf().into(),
                             span,
                             replacement,
                         },
@@ -381,7 +381,7 @@ fn machines_not_object(cx: &Context, path: &Path, shown: &str, m: Value<'_>) -> 
         .fix(Some(Fix::unsafe_(
             format!("replace it with {{}}{dropped}"),
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: m.span(),
                 replacement: "{}".into(),
             }],

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::human::HumanOptions;
 use super::Sources;
@@ -73,11 +73,12 @@ impl<'a> Plan<'a> {
         let home = fix
             .changes()
             .iter()
-            .find_map(|c| c.file().map(PathBuf::as_path));
+            .find_map(|c| c.file());
         let mut headed: Vec<Option<&Path>> = Vec::new();
         for change in fix.changes() {
             let file = match change {
-                Change::Edit { file, .. } | Change::Write { file, .. } => Some(file.as_path()),
+                Change::Edit { file, .. } => Some(&**file),
+                Change::Write { file, .. } => Some(file.as_path()),
                 _ => home,
             };
             let section = self.section(file);

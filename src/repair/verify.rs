@@ -2,7 +2,7 @@
 //! get worse? A pass that fails it is rolled back whole.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::diag::{Diagnostic, Effect};
 use crate::engine::Report;
@@ -68,7 +68,7 @@ pub(super) fn verify(
         .flat_map(|f| {
             f.changes()
                 .iter()
-                .filter_map(|c| c.file().map(PathBuf::as_path))
+                .filter_map(|c| c.file())
         })
         .collect();
     for file in touched {
