@@ -103,7 +103,7 @@ pub fn bom_finding(
         vec![Change::Edit {
             file: path.to_path_buf().into(),
             span: 0..BOM.len(),
-            replacement: String::new(),
+            replacement: Box::default(),
         }],
     )))
 }
@@ -168,7 +168,7 @@ pub fn duplicate_key_finding(
             vec![Change::Edit {
                 file: path.to_path_buf().into(),
                 span,
-                replacement: String::new(),
+                replacement: String::new().into(),
             }],
         )
     });

@@ -25,7 +25,7 @@ fn edit(cfg: &Config<'_>, span: crate::diag::Span, replacement: String) -> Chang
     Change::Edit {
         file: cfg.path.clone().into(),
         span,
-        replacement,
+        replacement: replacement.into(),
     }
 }
 

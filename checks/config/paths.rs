@@ -95,7 +95,7 @@ fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
                     vec![Change::Edit {
                         file: cfg.path.clone().into(),
                         span: value.span(),
-                        replacement: json_edit::string_literal(&new_text),
+                        replacement: json_edit::string_literal(&new_text).into(),
                     }],
                 ))),
         );
@@ -172,7 +172,7 @@ fn missing_configured(
             vec![Change::Edit {
                 file: cfg.path.clone().into(),
                 span,
-                replacement: String::new(),
+                replacement: String::new().into(),
             }],
         )
     });

@@ -329,7 +329,7 @@ pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
     let edit = |replacement: String| Change::Edit {
         file: cfg.path.clone().into(),
         span: value.span(),
-        replacement,
+        replacement: replacement.into(),
     };
     let diagnostic = match port_verdict(&value) {
         PortVerdict::Fine => match value.as_f64() {

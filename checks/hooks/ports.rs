@@ -60,7 +60,7 @@ pub fn check(cx: &Context, hooks: &[HookFile], sink: &mut Sink) {
                     vec![Change::Edit {
                         file: path.clone().into(),
                         span,
-                        replacement: port.to_string(),
+                        replacement: port.to_string().into(),
                     }],
                 ))),
             );

@@ -139,7 +139,7 @@ fn http_hook(
             vec![Change::Edit {
                 file: path.to_path_buf().into(),
                 span: json_edit::removal_span(&hooks.span(), siblings, index),
-                replacement: String::new(),
+                replacement: Box::default(),
             }],
         ))),
     );
@@ -207,7 +207,7 @@ fn conflict_finding(cx: &Context, path: &Path, bytes: &[u8], markers: &[Span], s
                     .map(|span| Change::Edit {
                         file: path.to_path_buf().into(),
                         span: span.clone(),
-                        replacement: String::new(),
+                        replacement: Box::default(),
                     })
                     .collect(),
             )))

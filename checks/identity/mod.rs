@@ -489,7 +489,7 @@ fn public_key(
             Some(v) => Change::Edit {
                 file: path.to_path_buf().into(),
                 span: v.span(),
-                replacement: text,
+                replacement: text.into(),
             },
             None => {
                 let members = shared::member_spans(root);
@@ -498,7 +498,7 @@ fn public_key(
                 Change::Edit {
                     file: path.to_path_buf().into(),
                     span,
-                    replacement,
+                    replacement: replacement.into(),
                 }
             }
         };

@@ -33,7 +33,7 @@ pub fn stale_jobs_file(
             vec![Change::Edit {
                 file: scheduler.config_path.clone().into(),
                 span: setting.span.clone(),
-                replacement: json_edit::string_literal(&target),
+                replacement: json_edit::string_literal(&target).into(),
             }],
         )
     } else {

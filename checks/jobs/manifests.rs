@@ -552,7 +552,7 @@ fn add_defaults_fix(path: &Path, bytes: &[u8], root: Value<'_>) -> Option<Fix> {
         vec![Change::Edit {
             file: path.to_path_buf().into(),
             span: at..at,
-            replacement: insertion,
+            replacement: insertion.into(),
         }],
     ))
 }

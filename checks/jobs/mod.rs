@@ -369,7 +369,7 @@ impl<'a> JobsRun<'a> {
                 let change = Change::Edit {
                     file: self.shared_path.clone(),
                     span,
-                    replacement: text,
+                    replacement: text.into(),
                 };
                 let fix = if safe {
                     Fix::safe(title, vec![change])
@@ -415,7 +415,7 @@ impl<'a> JobsRun<'a> {
                 vec![Change::Edit {
                     file: self.shared_path.clone(),
                     span,
-                    replacement: text,
+                    replacement: text.into(),
                 }],
             )));
         }
@@ -454,7 +454,7 @@ impl<'a> JobsRun<'a> {
                 Change::Edit {
                     file: self.shared_path.clone(),
                     span: removal,
-                    replacement: String::new(),
+                    replacement: Box::default(),
                 },
                 Change::QuarantineData {
                     name: "jobs.invalid.json".into(),
@@ -566,7 +566,7 @@ impl SlugIndex {
                 vec![Change::Edit {
                     file: path.to_path_buf().into(),
                     span: span.clone(),
-                    replacement: json_edit::string_literal(&renamed),
+                    replacement: json_edit::string_literal(&renamed).into(),
                 }],
             );
             let help = if exact {

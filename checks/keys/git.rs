@@ -72,7 +72,7 @@ fn gitignore(cx: &Context, sink: &mut Sink) {
             Change::Edit {
                 file: path.clone().into(),
                 span: len..len,
-                replacement: format!("{lead}{BLOCK}"),
+                replacement: format!("{lead}{BLOCK}").into(),
             }
         }
         _ => Change::Write {

@@ -75,7 +75,7 @@ fn holders(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
                 vec![Change::Edit {
                     file: path.clone().into(),
                     span: crate::json_edit::removal_span(&list.span(), &siblings, i),
-                    replacement: String::new(),
+                    replacement: Box::default(),
                 }],
             ))),
             Concern::MachineOnly,

@@ -100,7 +100,7 @@ fn removal(machine: &Machine, index: usize) -> Option<Fix> {
         vec![Change::Edit {
             file: machine.registry_path.clone().into(),
             span: crate::json_edit::removal_span(container, &siblings, index),
-            replacement: String::new(),
+            replacement: Box::default(),
         }],
     ))
 }
@@ -218,7 +218,7 @@ fn registration(cx: &Context, machine: &Machine, agent: &Agent, pid: u32) -> Opt
         vec![Change::Edit {
             file: machine.registry_path.clone().into(),
             span,
-            replacement,
+            replacement: replacement.into(),
         }],
     ))
 }

@@ -178,7 +178,7 @@ impl Entries<'_, '_> {
             vec![Change::Edit {
                 file: self.file.path.to_path_buf().into(),
                 span: json_edit::removal_span(&self.machines.span(), &self.spans, index),
-                replacement: String::new(),
+                replacement: Box::default(),
             }],
         )
     }
@@ -485,7 +485,7 @@ fn nickname(
             vec![Change::Edit {
                 file: path.to_path_buf().into(),
                 span: nick.span(),
-                replacement: json_edit::string_literal(&renamed),
+                replacement: json_edit::string_literal(&renamed).into(),
             }],
         ))),
     );
@@ -544,7 +544,7 @@ fn self_missing_finding(
             vec![Change::Edit {
                 file: path.to_path_buf().into(),
                 span,
-                replacement,
+                replacement: replacement.into(),
             }],
         ))),
     );

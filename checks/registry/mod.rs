@@ -268,7 +268,7 @@ fn machines_finding(
                 .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
                     "add an empty machines object",
-                    vec![edit(span, replacement)],
+                    vec![edit(span, replacement.into())],
                 ))),
             )
         }
@@ -329,7 +329,7 @@ fn version_finding(
                         Change::Edit {
                             file: path.to_path_buf().into(),
                             span,
-                            replacement,
+                            replacement: replacement.into(),
                         },
                         "`version` is missing",
                     )

@@ -91,7 +91,7 @@ fn ghost_finding(cx: &Context, tmux: &str, keep: &Live, ghosts: &[Live]) -> Diag
         .map(|ghost| Change::Edit {
             file: ghost.path.clone().into(),
             span: ghost.status_span.clone(),
-            replacement: "\"completed\"".to_string(),
+            replacement: "\"completed\"".to_string().into(),
         })
         .collect();
     let healed = cx.version >= boundary::GHOST_SESSIONS_SUPERSEDED;

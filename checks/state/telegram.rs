@@ -77,7 +77,7 @@ pub fn string_ids(cx: &Context, sink: &mut Sink) {
             .map(|(span, number)| Change::Edit {
                 file: path.clone().into(),
                 span: span.clone(),
-                replacement: number.clone(),
+                replacement: number.clone().into(),
             })
             .collect();
         sink.push(

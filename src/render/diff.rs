@@ -70,10 +70,7 @@ impl<'a> Plan<'a> {
     /// Adds every change of `fix`; `header` goes once into each section it touches.
     fn add(&mut self, cx: &Context, header: Option<&str>, fix: &'a Fix) {
         // Data the fix saves goes with the first file it touches.
-        let home = fix
-            .changes()
-            .iter()
-            .find_map(|c| c.file());
+        let home = fix.changes().iter().find_map(|c| c.file());
         let mut headed: Vec<Option<&Path>> = Vec::new();
         for change in fix.changes() {
             let file = match change {
@@ -97,7 +94,7 @@ impl<'a> Plan<'a> {
             match change {
                 Change::Edit {
                     span, replacement, ..
-                } => section.edits.push((span, replacement.as_str())),
+                } => section.edits.push((span, &**replacement)),
                 Change::Write { contents, .. } => section.write = Some(contents),
                 Change::SetMode { file, mode } => section
                     .actions

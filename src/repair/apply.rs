@@ -215,7 +215,7 @@ fn write_edits(
                 span, replacement, ..
             } = change
             {
-                edits.push((span, replacement.as_str()));
+                edits.push((span, &**replacement));
             }
         }
         let slots = || file_edits.iter().map(|e| e.1);

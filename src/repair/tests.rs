@@ -97,7 +97,7 @@ fn check(cx: &Context) -> Report {
                         vec![Change::Edit {
                             file: path.clone().into(),
                             span,
-                            replacement: to.to_string(),
+                            replacement: to.into(),
                         }],
                     ))),
             );

@@ -65,11 +65,7 @@ pub(super) fn verify(
     let touched: HashSet<&Path> = applied
         .iter()
         .filter_map(|d| d.fix.as_ref())
-        .flat_map(|f| {
-            f.changes()
-                .iter()
-                .filter_map(|c| c.file())
-        })
+        .flat_map(|f| f.changes().iter().filter_map(|c| c.file()))
         .collect();
     for file in touched {
         if after.fatal_in(file) > before.fatal_in(file) {
