@@ -101,9 +101,9 @@ pub fn bom_finding(
     .fix(Some(Fix::safe(
         "strip the byte order mark",
         vec![Change::Edit {
-            file: path.to_path_buf(),
+            file: path.to_path_buf().into(),
             span: 0..BOM.len(),
-            replacement: String::new(),
+            replacement: Box::default(),
         }],
     )))
 }
@@ -166,9 +166,9 @@ pub fn duplicate_key_finding(
         Fix::unsafe_(
             format!("remove the earlier, overridden {key} member"),
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span,
-                replacement: String::new(),
+                replacement: String::new().into(),
             }],
         )
     });

@@ -43,9 +43,11 @@ impl Applicability {
 pub enum Change {
     /// Replace the bytes `span` of `file` with `replacement`.
     Edit {
-        file: PathBuf,
+        /// Shared, not a copy per edit: the jobs check's 100,000 quarantine fixes point at one
+        /// path (issue #11).
+        file: Arc<Path>,
         span: Span,
-        replacement: String,
+        replacement: Box<str>,
     },
     /// Write (create or replace) a whole file.
     Write { file: PathBuf, contents: Vec<u8> },
@@ -67,10 +69,10 @@ pub enum Change {
 
 impl Change {
     /// The project file this change modifies, if any.
-    pub fn file(&self) -> Option<&PathBuf> {
+    pub fn file(&self) -> Option<&Path> {
         match self {
-            Change::Edit { file, .. }
-            | Change::Write { file, .. }
+            Change::Edit { file, .. } => Some(file),
+            Change::Write { file, .. }
             | Change::SetMode { file, .. }
             | Change::Quarantine { file }
             | Change::Rename { from: file, .. } => Some(file),
@@ -259,7 +261,7 @@ impl Fix {
 /// (a logarithmic lookup), never against every claimed span (issue #11).
 #[derive(Default)]
 pub struct Claims {
-    edits: HashMap<PathBuf, BTreeMap<usize, usize>>,
+    edits: HashMap<Arc<Path>, BTreeMap<usize, usize>>,
     whole: HashSet<PathBuf>,
 }
 
@@ -269,10 +271,10 @@ impl Claims {
     pub fn try_claim(&mut self, fix: &Fix) -> bool {
         let edits = &self.edits;
         let whole = &self.whole;
-        let edited = |file: &PathBuf| edits.get(file).is_some_and(|m| !m.is_empty());
+        let edited = |file: &Path| edits.get(file).is_some_and(|m| !m.is_empty());
         let free = fix.changes.iter().all(|change| match change {
             Change::Edit { file, span, .. } => {
-                !whole.contains(file) && edits.get(file).is_none_or(|taken| fits(taken, span))
+                !whole.contains(&**file) && edits.get(&**file).is_none_or(|taken| fits(taken, span))
             }
             Change::Write { file, .. } | Change::Quarantine { file } => {
                 !whole.contains(file) && !edited(file)
@@ -290,7 +292,7 @@ impl Claims {
                 Change::Edit { file, span, .. } => {
                     // Looked up before an entry is made: a file's path is copied once, not
                     // once per edit (100,000 for a broken jobs.json; issue #11).
-                    match self.edits.get_mut(file) {
+                    match self.edits.get_mut(&**file) {
                         Some(taken) => taken.insert(span.start, span.end),
                         None => self
                             .edits
@@ -440,12 +442,12 @@ mod tests {
             for other in spellings {
                 let (x, y) = (
                     Change::Edit {
-                        file: one.into(),
+                        file: Path::new(one).into(),
                         span: 3..9,
                         replacement: "x".into(),
                     },
                     Change::Edit {
-                        file: other.into(),
+                        file: Path::new(other).into(),
                         span: 3..9,
                         replacement: "x".into(),
                     },
@@ -520,9 +522,9 @@ mod tests {
 
     fn edit(span: Span) -> Change {
         Change::Edit {
-            file: PathBuf::from("f"),
+            file: PathBuf::from("f").into(),
             span,
-            replacement: String::new(),
+            replacement: Box::default(),
         }
     }
 
@@ -599,6 +601,13 @@ mod tests {
     #[test]
     fn out_of_bounds_edit_is_refused() {
         assert!(apply_edits(b"ab", &[(1..5, "x")]).is_err());
+    }
+
+    /// A fix run holds two changes for each of 100,000 broken jobs entries (issue #11): a
+    /// change that grows past this is felt in every fix.
+    #[test]
+    fn a_change_stays_small() {
+        assert!(std::mem::size_of::<Change>() <= 56);
     }
 
     #[test]

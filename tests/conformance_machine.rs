@@ -420,8 +420,8 @@ fn this_machine_missing_is_re_registered_as_standby_never_awake() {
         panic!("an edit")
     };
     let original = fs::read(agent.path("machines/registry.json")).unwrap();
-    let new = instar_doctor::fix::apply_edits(&original, &[(span.clone(), replacement.as_str())])
-        .unwrap();
+    let new =
+        instar_doctor::fix::apply_edits(&original, &[(span.clone(), &**replacement)]).unwrap();
     let parsed: serde_json::Value = serde_json::from_slice(&new).unwrap();
     let me = &parsed["machines"][SELF];
     assert_eq!(me["role"], "standby");

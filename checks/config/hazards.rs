@@ -23,9 +23,9 @@ pub fn check(cfg: &Config<'_>, sink: &mut Sink) {
 
 fn edit(cfg: &Config<'_>, span: crate::diag::Span, replacement: String) -> Change {
     Change::Edit {
-        file: cfg.path.clone(),
+        file: cfg.path.clone().into(),
         span,
-        replacement,
+        replacement: replacement.into(),
     }
 }
 

@@ -93,9 +93,9 @@ fn stale_paths(cfg: &Config<'_>, sink: &mut Sink) {
                 .fix(Some(Fix::unsafe_(
                     format!("rewrite the prefix {old_text} to {}", project.display()),
                     vec![Change::Edit {
-                        file: cfg.path.clone(),
+                        file: cfg.path.clone().into(),
                         span: value.span(),
-                        replacement: json_edit::string_literal(&new_text),
+                        replacement: json_edit::string_literal(&new_text).into(),
                     }],
                 ))),
         );
@@ -170,9 +170,9 @@ fn missing_configured(
                 super::schema::dotted(&pointer)
             ),
             vec![Change::Edit {
-                file: cfg.path.clone(),
+                file: cfg.path.clone().into(),
                 span,
-                replacement: String::new(),
+                replacement: String::new().into(),
             }],
         )
     });

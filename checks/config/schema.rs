@@ -249,12 +249,12 @@ fn type_fix(cfg: &Config<'_>, pointer: &str, value: Value<'_>) -> Fix {
             "wrap the single messaging adapter in an array",
             vec![
                 Change::Edit {
-                    file: cfg.path.clone(),
+                    file: cfg.path.clone().into(),
                     span: whole.start..whole.start,
                     replacement: "[".into(),
                 },
                 Change::Edit {
-                    file: cfg.path.clone(),
+                    file: cfg.path.clone().into(),
                     span: whole.end..whole.end,
                     replacement: "]".into(),
                 },
@@ -327,9 +327,9 @@ pub fn port(cfg: &Config<'_>, sink: &mut Sink) {
         return;
     };
     let edit = |replacement: String| Change::Edit {
-        file: cfg.path.clone(),
+        file: cfg.path.clone().into(),
         span: value.span(),
-        replacement,
+        replacement: replacement.into(),
     };
     let diagnostic = match port_verdict(&value) {
         PortVerdict::Fine => match value.as_f64() {

@@ -58,9 +58,9 @@ pub fn check(cx: &Context, hooks: &[HookFile], sink: &mut Sink) {
                 .fix(Some(Fix::unsafe_(
                     format!("replace {found} with {port}"),
                     vec![Change::Edit {
-                        file: path.clone(),
+                        file: path.clone().into(),
                         span,
-                        replacement: port.to_string(),
+                        replacement: port.to_string().into(),
                     }],
                 ))),
             );

@@ -137,9 +137,9 @@ fn http_hook(
         .fix(Some(Fix::unsafe_(
             "remove this http hook entry",
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: json_edit::removal_span(&hooks.span(), siblings, index),
-                replacement: String::new(),
+                replacement: Box::default(),
             }],
         ))),
     );
@@ -205,9 +205,9 @@ fn conflict_finding(cx: &Context, path: &Path, bytes: &[u8], markers: &[Span], s
                 markers
                     .iter()
                     .map(|span| Change::Edit {
-                        file: path.to_path_buf(),
+                        file: path.to_path_buf().into(),
                         span: span.clone(),
-                        replacement: String::new(),
+                        replacement: Box::default(),
                     })
                     .collect(),
             )))

@@ -487,18 +487,18 @@ fn public_key(
         let text = json_edit::string_literal(&machine::spki_base64(alg, &raw));
         let change = match value {
             Some(v) => Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: v.span(),
-                replacement: text,
+                replacement: text.into(),
             },
             None => {
                 let members = shared::member_spans(root);
                 let (span, replacement) =
                     json_edit::insert_member(bytes, &root.span(), &members, field, &text);
                 Change::Edit {
-                    file: path.to_path_buf(),
+                    file: path.to_path_buf().into(),
                     span,
-                    replacement,
+                    replacement: replacement.into(),
                 }
             }
         };

@@ -31,9 +31,9 @@ pub fn stale_jobs_file(
                 cx.display_path(default_path)
             ),
             vec![Change::Edit {
-                file: scheduler.config_path.clone(),
+                file: scheduler.config_path.clone().into(),
                 span: setting.span.clone(),
-                replacement: json_edit::string_literal(&target),
+                replacement: json_edit::string_literal(&target).into(),
             }],
         )
     } else {

@@ -550,9 +550,9 @@ fn add_defaults_fix(path: &Path, bytes: &[u8], root: Value<'_>) -> Option<Fix> {
     Some(Fix::unsafe_(
         "add jobMigrate's defaults (priority medium, expectedDurationMinutes 5)",
         vec![Change::Edit {
-            file: path.to_path_buf(),
+            file: path.to_path_buf().into(),
             span: at..at,
-            replacement: insertion,
+            replacement: insertion.into(),
         }],
     ))
 }

@@ -96,6 +96,8 @@ impl Check for JobsCheck {
 struct JobsRun<'a> {
     cx: &'a Context,
     path: PathBuf,
+    /// The path once more, shared by every fix's edit: one copy, not one per broken entry.
+    shared_path: Arc<Path>,
     /// What an invalid entry does at this version.
     entry_effect: Effect,
     dormant: Option<String>,
@@ -188,6 +190,7 @@ impl<'a> JobsRun<'a> {
         };
         JobsRun {
             cx,
+            shared_path: Arc::from(path.as_path()),
             path,
             entry_effect,
             dormant: sources::dormant_reason(cx, scheduler),
@@ -364,9 +367,9 @@ impl<'a> JobsRun<'a> {
                 safe,
             } => {
                 let change = Change::Edit {
-                    file: self.path.clone(),
+                    file: self.shared_path.clone(),
                     span,
-                    replacement: text,
+                    replacement: text.into(),
                 };
                 let fix = if safe {
                     Fix::safe(title, vec![change])
@@ -410,9 +413,9 @@ impl<'a> JobsRun<'a> {
             diagnostic = diagnostic.fix(Some(Fix::unsafe_(
                 format!("replace the string with the number {text}"),
                 vec![Change::Edit {
-                    file: self.path.clone(),
+                    file: self.shared_path.clone(),
                     span,
-                    replacement: text,
+                    replacement: text.into(),
                 }],
             )));
         }
@@ -449,9 +452,9 @@ impl<'a> JobsRun<'a> {
             "move this entry to the doctor's quarantine (jobs.invalid.json)",
             vec![
                 Change::Edit {
-                    file: self.path.clone(),
+                    file: self.shared_path.clone(),
                     span: removal,
-                    replacement: String::new(),
+                    replacement: Box::default(),
                 },
                 Change::QuarantineData {
                     name: "jobs.invalid.json".into(),
@@ -561,9 +564,9 @@ impl SlugIndex {
             let fix = Fix::unsafe_(
                 format!("rename this job's slug to {renamed:?}"),
                 vec![Change::Edit {
-                    file: path.to_path_buf(),
+                    file: path.to_path_buf().into(),
                     span: span.clone(),
-                    replacement: json_edit::string_literal(&renamed),
+                    replacement: json_edit::string_literal(&renamed).into(),
                 }],
             );
             let help = if exact {

@@ -70,9 +70,9 @@ fn gitignore(cx: &Context, sink: &mut Sink) {
             };
             let lead = if len == 0 { "" } else { lead };
             Change::Edit {
-                file: path.clone(),
+                file: path.clone().into(),
                 span: len..len,
-                replacement: format!("{lead}{BLOCK}"),
+                replacement: format!("{lead}{BLOCK}").into(),
             }
         }
         _ => Change::Write {

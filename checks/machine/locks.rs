@@ -73,9 +73,9 @@ fn holders(cx: &Context, machine: &Machine, out: &mut Vec<Finding>) {
             .fix(Some(Fix::unsafe_(
                 "drop this holder",
                 vec![Change::Edit {
-                    file: path.clone(),
+                    file: path.clone().into(),
                     span: crate::json_edit::removal_span(&list.span(), &siblings, i),
-                    replacement: String::new(),
+                    replacement: Box::default(),
                 }],
             ))),
             Concern::MachineOnly,

@@ -98,9 +98,9 @@ fn removal(machine: &Machine, index: usize) -> Option<Fix> {
     Some(Fix::unsafe_(
         "remove this entry from the registry",
         vec![Change::Edit {
-            file: machine.registry_path.clone(),
+            file: machine.registry_path.clone().into(),
             span: crate::json_edit::removal_span(container, &siblings, index),
-            replacement: String::new(),
+            replacement: Box::default(),
         }],
     ))
 }
@@ -216,9 +216,9 @@ fn registration(cx: &Context, machine: &Machine, agent: &Agent, pid: u32) -> Opt
     Some(Fix::unsafe_(
         "add the agent's entry to the registry",
         vec![Change::Edit {
-            file: machine.registry_path.clone(),
+            file: machine.registry_path.clone().into(),
             span,
-            replacement,
+            replacement: replacement.into(),
         }],
     ))
 }

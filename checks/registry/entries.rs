@@ -176,9 +176,9 @@ impl Entries<'_, '_> {
         Fix::unsafe_(
             format!("remove the {key:?} entry"),
             vec![Change::Edit {
-                file: self.file.path.to_path_buf(),
+                file: self.file.path.to_path_buf().into(),
                 span: json_edit::removal_span(&self.machines.span(), &self.spans, index),
-                replacement: String::new(),
+                replacement: Box::default(),
             }],
         )
     }
@@ -252,7 +252,7 @@ fn revoked_awake(path: &Path, key: &str, role_value: Value<'_>, pointer: &str) -
     .fix(Some(Fix::unsafe_(
         "set its role to \"standby\" (what revokeMachine does)",
         vec![Change::Edit {
-            file: path.to_path_buf(),
+            file: path.to_path_buf().into(),
             span: role_value.span(),
             replacement: "\"standby\"".into(),
         }],
@@ -483,9 +483,9 @@ fn nickname(
         .fix(Some(Fix::unsafe_(
             format!("rename it to {renamed:?}"),
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: nick.span(),
-                replacement: json_edit::string_literal(&renamed),
+                replacement: json_edit::string_literal(&renamed).into(),
             }],
         ))),
     );
@@ -542,9 +542,9 @@ fn self_missing_finding(
         .fix(Some(Fix::safe(
             "register this machine as standby, exactly as instar's self-heal does",
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span,
-                replacement,
+                replacement: replacement.into(),
             }],
         ))),
     );
@@ -579,7 +579,7 @@ fn split_brain(
                 .iter()
                 .filter(|(id, _)| id != keep)
                 .map(|(_, span)| Change::Edit {
-                    file: path.to_path_buf(),
+                    file: path.to_path_buf().into(),
                     span: span.clone(),
                     replacement: "\"standby\"".into(),
                 })

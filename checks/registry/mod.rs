@@ -248,7 +248,7 @@ fn machines_finding(
     members: &[crate::diag::Span],
 ) -> Option<Diagnostic> {
     let edit = |span, replacement| Change::Edit {
-        file: path.to_path_buf(),
+        file: path.to_path_buf().into(),
         span,
         replacement,
     };
@@ -268,7 +268,7 @@ fn machines_finding(
                 .help(CORRUPT)
                 .fix(Some(Fix::unsafe_(
                     "add an empty machines object",
-                    vec![edit(span, replacement)],
+                    vec![edit(span, replacement.into())],
                 ))),
             )
         }
@@ -314,7 +314,7 @@ fn version_finding(
                     v.span(),
                     "not a number",
                     Change::Edit {
-                        file: path.to_path_buf(),
+                        file: path.to_path_buf().into(),
                         span: v.span(),
                         replacement: "1".into(),
                     },
@@ -327,9 +327,9 @@ fn version_finding(
                         shared::opening(root),
                         "no version",
                         Change::Edit {
-                            file: path.to_path_buf(),
+                            file: path.to_path_buf().into(),
                             span,
-                            replacement,
+                            replacement: replacement.into(),
                         },
                         "`version` is missing",
                     )
@@ -381,7 +381,7 @@ fn machines_not_object(cx: &Context, path: &Path, shown: &str, m: Value<'_>) -> 
         .fix(Some(Fix::unsafe_(
             format!("replace it with {{}}{dropped}"),
             vec![Change::Edit {
-                file: path.to_path_buf(),
+                file: path.to_path_buf().into(),
                 span: m.span(),
                 replacement: "{}".into(),
             }],

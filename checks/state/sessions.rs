@@ -89,9 +89,9 @@ fn ghost_finding(cx: &Context, tmux: &str, keep: &Live, ghosts: &[Live]) -> Diag
     let changes = ghosts
         .iter()
         .map(|ghost| Change::Edit {
-            file: ghost.path.clone(),
+            file: ghost.path.clone().into(),
             span: ghost.status_span.clone(),
-            replacement: "\"completed\"".to_string(),
+            replacement: "\"completed\"".to_string().into(),
         })
         .collect();
     let healed = cx.version >= boundary::GHOST_SESSIONS_SUPERSEDED;

@@ -75,9 +75,9 @@ pub fn string_ids(cx: &Context, sink: &mut Sink) {
         let changes = strings
             .iter()
             .map(|(span, number)| Change::Edit {
-                file: path.clone(),
+                file: path.clone().into(),
                 span: span.clone(),
-                replacement: number.clone(),
+                replacement: number.clone().into(),
             })
             .collect();
         sink.push(

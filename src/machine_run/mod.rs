@@ -330,7 +330,11 @@ pub fn fix(
         let files: Option<Vec<PathBuf>> = pass.map(|pass| {
             pass.iter()
                 .filter_map(|d| d.fix.as_ref())
-                .flat_map(|fix| fix.changes().iter().filter_map(|c| c.file().cloned()))
+                .flat_map(|fix| {
+                    fix.changes()
+                        .iter()
+                        .filter_map(|c| c.file().map(Path::to_path_buf))
+                })
                 .collect()
         });
         let held = take_locks(home, files.as_deref()).map_err(|err| err.to_string())?;

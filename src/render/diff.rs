@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::human::HumanOptions;
 use super::Sources;
@@ -70,14 +70,12 @@ impl<'a> Plan<'a> {
     /// Adds every change of `fix`; `header` goes once into each section it touches.
     fn add(&mut self, cx: &Context, header: Option<&str>, fix: &'a Fix) {
         // Data the fix saves goes with the first file it touches.
-        let home = fix
-            .changes()
-            .iter()
-            .find_map(|c| c.file().map(PathBuf::as_path));
+        let home = fix.changes().iter().find_map(|c| c.file());
         let mut headed: Vec<Option<&Path>> = Vec::new();
         for change in fix.changes() {
             let file = match change {
-                Change::Edit { file, .. } | Change::Write { file, .. } => Some(file.as_path()),
+                Change::Edit { file, .. } => Some(&**file),
+                Change::Write { file, .. } => Some(file.as_path()),
                 _ => home,
             };
             let section = self.section(file);
@@ -96,7 +94,7 @@ impl<'a> Plan<'a> {
             match change {
                 Change::Edit {
                     span, replacement, ..
-                } => section.edits.push((span, replacement.as_str())),
+                } => section.edits.push((span, &**replacement)),
                 Change::Write { contents, .. } => section.write = Some(contents),
                 Change::SetMode { file, mode } => section
                     .actions

@@ -125,7 +125,8 @@ fn sarif_fix<'d>(
                     secrets.get(first).is_some_and(|s| s.start <= span.end)
                 });
                 if touches_secret
-                    || (!replacement.is_empty() && redact::redact_text(replacement) != *replacement)
+                    || (!replacement.is_empty()
+                        && *redact::redact_text(replacement) != **replacement)
                 {
                     return None;
                 }

@@ -69,7 +69,7 @@ impl<'r> Grouped<'r> {
                 match change {
                     Change::Edit { file, .. } => grouped
                         .edits
-                        .entry(file.as_path())
+                        .entry(&**file)
                         .or_default()
                         .push((change, slot)),
                     other => grouped.later.push((other, slot)),
@@ -85,7 +85,7 @@ impl<'r> Grouped<'r> {
         for (change, _) in &self.later {
             match change {
                 Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
-                other => paths.extend(other.file().cloned()),
+                other => paths.extend(other.file().map(Path::to_path_buf)),
             }
         }
         paths
@@ -215,7 +215,7 @@ fn write_edits(
                 span, replacement, ..
             } = change
             {
-                edits.push((span, replacement.as_str()));
+                edits.push((span, &**replacement));
             }
         }
         let slots = || file_edits.iter().map(|e| e.1);

@@ -58,7 +58,7 @@ pub(super) fn planned_files(report: &Report, opts: &RepairOptions) -> Vec<PathBu
         .flat_map(|fix| fix.changes());
     for change in changes {
         let paths = match change {
-            Change::Rename { from, to } => [Some(from), Some(to)],
+            Change::Rename { from, to } => [Some(from.as_path()), Some(to.as_path())],
             other => [other.file(), None],
         };
         for path in paths.into_iter().flatten() {
@@ -66,7 +66,7 @@ pub(super) fn planned_files(report: &Report, opts: &RepairOptions) -> Vec<PathBu
             if files.last().is_some_and(|last| last == path) || !seen.insert(path) {
                 continue;
             }
-            files.push(path.clone());
+            files.push(path.to_path_buf());
         }
     }
     files
@@ -87,7 +87,7 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
         .changes()
         .iter()
         .filter_map(Change::file)
-        .cloned()
+        .map(Path::to_path_buf)
         .collect();
     files.extend(d.file.as_deref().map(Path::to_path_buf));
     files

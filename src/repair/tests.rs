@@ -95,9 +95,9 @@ fn check(cx: &Context) -> Report {
                     .fix(Some(Fix::safe(
                         format!("fix {}", code.id),
                         vec![Change::Edit {
-                            file: path.clone(),
+                            file: path.clone().into(),
                             span,
-                            replacement: to.to_string(),
+                            replacement: to.into(),
                         }],
                     ))),
             );

@@ -2,7 +2,7 @@
 //! get worse? A pass that fails it is rolled back whole.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::diag::{Diagnostic, Effect};
 use crate::engine::Report;
@@ -65,11 +65,7 @@ pub(super) fn verify(
     let touched: HashSet<&Path> = applied
         .iter()
         .filter_map(|d| d.fix.as_ref())
-        .flat_map(|f| {
-            f.changes()
-                .iter()
-                .filter_map(|c| c.file().map(PathBuf::as_path))
-        })
+        .flat_map(|f| f.changes().iter().filter_map(|c| c.file()))
         .collect();
     for file in touched {
         if after.fatal_in(file) > before.fatal_in(file) {
