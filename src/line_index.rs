@@ -233,6 +233,8 @@ mod tests {
             b"\n",
             b"ab\ncd\n",
             b"\n\nx\n\ny",
+            b"a\r\nb",
+            b"\xEF\xBB\xBF[\n  1\n]\n",
             long.as_bytes(),
         ]
         .iter()

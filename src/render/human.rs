@@ -891,6 +891,11 @@ mod scale_tests {
         // any file is built for the report (issue #11: 5.6 MB on a 46.7 MB jobs.json).
         assert!(!files.is_empty());
         assert_eq!(LineIndex::builds() - before, 0);
+        // Nor for the machine formats, which place the same findings with the same finder.
+        let before = LineIndex::builds();
+        let json = serde_json::to_string(&crate::render::json::document(&cx, &report, 1)).unwrap();
+        assert!(json.contains("\"line\""), "{json}");
+        assert_eq!(LineIndex::builds() - before, 0);
         // --diff: one diff for the file with every fix of the first pass applied (removing
         // job 1 overlaps removing job 0: it waits), indexed once before and once after.
         let before = LineIndex::builds();

@@ -6,11 +6,10 @@ use std::path::Path;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::line_cursor::LineCursor;
 use crate::diag::{Diagnostic, Pointer, Severity, Text};
 use crate::engine::{Context, Report};
 use crate::json::line_col;
-use crate::line_index::LineIndex;
+use crate::line_index::LineFinder;
 
 pub const SCHEMA_ID: &str = "instar-doctor/v1";
 
@@ -212,14 +211,13 @@ impl<'a> Findings<'a> {
 }
 
 /// The file of the findings being written: its path as shown, and its bytes for their
-/// positions, found by a cursor while the findings come in file order, by a line index
-/// (built on first use, once per file per render) once one does not.
+/// positions, whose lines a `LineFinder` finds near the last ones asked (the findings come in
+/// file order), with no index of the whole file unless they do not.
 struct FileView<'a> {
     path: &'a Path,
     shown: String,
     bytes: Option<crate::source::Bytes>,
-    cursor: LineCursor,
-    lines: Option<LineIndex>,
+    lines: LineFinder,
 }
 
 impl<'a> FileView<'a> {
@@ -228,8 +226,7 @@ impl<'a> FileView<'a> {
             path,
             shown: cx.display_path(path),
             bytes: cx.bytes_of(path),
-            cursor: LineCursor::default(),
-            lines: None,
+            lines: LineFinder::default(),
         }
     }
 
@@ -238,25 +235,16 @@ impl<'a> FileView<'a> {
     }
 
     /// 1-based line and column (Unicode scalar values, U+FFFD per invalid sequence, BOM not
-    /// counted) of each end of a span: the line by the cursor (or by bisection in the file's
-    /// index), the column by `json::line_col` on that line's own bytes.
+    /// counted) of each end of a span: the line by the finder, the column by `json::line_col`
+    /// on that line's own bytes.
     fn positions(&mut self, span: &std::ops::Range<usize>) -> (Option<Pos>, Option<Pos>) {
         let Some(bytes) = &self.bytes else {
             return (None, None);
         };
-        if self.lines.is_none() {
-            if let Some(start) = self.cursor.advance(bytes, span.start) {
-                if let Some(end) = self.cursor.peek(bytes, span.end) {
-                    let pos =
-                        |(line, line_start), offset| position(bytes, line, line_start, offset);
-                    return (Some(pos(start, span.start)), Some(pos(end, span.end)));
-                }
-            }
-        }
-        let index = self.lines.get_or_insert_with(|| LineIndex::new(bytes));
-        let pos = |offset: usize| {
-            let line = index.line_of(offset.min(bytes.len()));
-            position(bytes, line, index.start_of(line), offset)
+        let lines = &mut self.lines;
+        let mut pos = |offset: usize| {
+            let line = lines.line_of(bytes, offset);
+            position(bytes, line, lines.line_start(bytes, offset), offset)
         };
         (Some(pos(span.start)), Some(pos(span.end)))
     }

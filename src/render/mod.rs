@@ -9,7 +9,6 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
-mod line_cursor;
 pub mod openmetrics;
 pub mod overview;
 pub mod paths;
