@@ -290,16 +290,11 @@ impl Claims {
         for change in &fix.changes {
             match change {
                 Change::Edit { file, span, .. } => {
-                    // Looked up before an entry is made: a file's path is copied once, not
-                    // once per edit (100,000 for a broken jobs.json; issue #11).
-                    match self.edits.get_mut(&**file) {
-                        Some(taken) => taken.insert(span.start, span.end),
-                        None => self
-                            .edits
-                            .entry(file.clone())
-                            .or_default()
-                            .insert(span.start, span.end),
-                    };
+                    // The key shares the edit's path (`Arc<Path>`): no copy per edit.
+                    self.edits
+                        .entry(Arc::clone(file))
+                        .or_default()
+                        .insert(span.start, span.end);
                 }
                 Change::Write { file, .. } | Change::Quarantine { file } => {
                     self.whole.insert(file.clone());
