@@ -91,7 +91,8 @@ impl Sources {
         // Asked once per snippet and place (300,000 times for `-v` on a broken jobs.json):
         // the path is copied only the first time.
         if !self.finders.contains_key(path) {
-            self.finders.insert(path.to_path_buf(), LineFinder::default());
+            self.finders
+                .insert(path.to_path_buf(), LineFinder::default());
         }
         let finder = self.finders.get_mut(path)?;
         Some((source, finder))
