@@ -141,6 +141,12 @@ impl SharedBytes {
             range: start..end,
         }
     }
+
+    /// The buffer these bytes lie in, and where: a holder of many ranges of one file keeps
+    /// the buffer once (the fix run's quarantine queue; issue #11).
+    pub fn parts(&self) -> (&Arc<Vec<u8>>, Span) {
+        (&self.bytes, self.range.clone())
+    }
 }
 
 impl From<Vec<u8>> for SharedBytes {
@@ -361,16 +367,7 @@ impl<'a> Edited<'a> {
         if !edits.is_sorted_by_key(|(span, _)| (span.start, span.end)) {
             edits.sort_by_key(|(span, _)| (span.start, span.end));
         }
-        let mut cursor = 0;
-        for (span, _) in &edits {
-            if span.end > original.len() || span.start > span.end {
-                return Err(PlanError::OutOfBounds(span.end, original.len()));
-            }
-            if span.start < cursor {
-                return Err(PlanError::Overlap(span.start, cursor));
-            }
-            cursor = span.end;
-        }
+        check_in_order(original.len(), edits.iter().map(|(span, _)| *span))?;
         Ok(Edited { original, edits })
     }
 
@@ -381,13 +378,7 @@ impl<'a> Edited<'a> {
 
     /// Hands each piece of the edited file to `out`, in order.
     pub fn pieces<E>(&self, out: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
-        let mut cursor = 0;
-        for (span, replacement) in &self.edits {
-            out(&self.original[cursor..span.start])?;
-            out(replacement.as_bytes())?;
-            cursor = span.end;
-        }
-        out(&self.original[cursor..])
+        edited_pieces(self.original, self.edits.iter().copied(), out)
     }
 
     /// The edited file's length in bytes.
@@ -398,6 +389,42 @@ impl<'a> Edited<'a> {
                 len - span.len() + r.len()
             })
     }
+}
+
+/// Whether edits in the order they apply (by span) fit a file of `len` bytes: none reaches
+/// past its end, none overlaps the one before. A caller whose edits come in order checks them
+/// here without a list of them (the fix run's 100,000 quarantine edits; issue #11).
+pub fn check_in_order<'s>(
+    len: usize,
+    spans: impl Iterator<Item = &'s Span>,
+) -> Result<(), PlanError> {
+    let mut cursor = 0;
+    for span in spans {
+        if span.end > len || span.start > span.end {
+            return Err(PlanError::OutOfBounds(span.end, len));
+        }
+        if span.start < cursor {
+            return Err(PlanError::Overlap(span.start, cursor));
+        }
+        cursor = span.end;
+    }
+    Ok(())
+}
+
+/// Hands each piece of `original` with `edits` applied to `out`, in order; the edits come in
+/// the order they apply and fit the file (`check_in_order`).
+pub fn edited_pieces<'e, E>(
+    original: &[u8],
+    edits: impl Iterator<Item = (&'e Span, &'e str)>,
+    out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cursor = 0;
+    for (span, replacement) in edits {
+        out(&original[cursor..span.start])?;
+        out(replacement.as_bytes())?;
+        cursor = span.end;
+    }
+    out(&original[cursor..])
 }
 
 /// The contents `original` would have after applying `edits` (spans into `original`).
