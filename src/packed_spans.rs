@@ -2,7 +2,9 @@
 //! quarantined entries (`write::saved`) and the spans a pass has claimed (`fix::Claims`) hold
 //! 100,000 of them for a broken jobs.json, where a `Range<usize>` is 16 bytes (issue #11).
 
-use crate::fix::Span;
+/// A byte range, end exclusive (`fix::Span`, named here without depending on `fix`, which
+/// depends on this leaf).
+type Span = std::ops::Range<usize>;
 
 /// Ranges kept as the distance of each start from the previous end (zigzag, so a range before
 /// the previous one costs a few bytes more, not a wrong answer) and each length, both LEB128:

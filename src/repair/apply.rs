@@ -45,39 +45,47 @@ impl Outcomes {
 }
 
 /// The changes of a pass, read where the chosen findings hold them, each shared fix once (by
-/// its owner, `Chosen::owner`), with the place of the finding that owns it. Walked again for
-/// each step rather than listed: 100,000 quarantine fixes made two lists of 16 bytes a change
-/// and a third of 24 bytes an edit (issue #11).
+/// its owner, `Chosen::owner`), with the place of the finding that owns it.
+///
+/// Edits and saved data, which come by the hundred thousand (a broken jobs.json's quarantine
+/// fixes), are walked again where they are needed rather than listed: 100,000 of them made two
+/// lists of 16 bytes a change and a third of 24 bytes an edit (issue #11). One walk notes the
+/// rest: the files edited, whether any data is saved, and the whole-file changes (a file's
+/// write, rename, mode or move: one a file).
 struct Pass<'r> {
     report: &'r Report,
     chosen: &'r Chosen,
+    /// The files the pass edits, each once, in path order: every edit of a file is applied to
+    /// its diagnosed bytes in one write.
+    edited: BTreeSet<&'r Path>,
+    saves_data: bool,
+    /// The changes other than edits and saved data, in fix order.
+    whole: Vec<(&'r Change, usize)>,
 }
 
 impl<'r> Pass<'r> {
-    fn changes(&self) -> impl Iterator<Item = (&'r Change, usize)> + Clone + '_ {
-        let report = self.report;
-        self.chosen
-            .findings()
-            .filter(|&at| self.chosen.owner(at) == at)
-            .filter_map(move |at| report.diagnostics[at].fix.as_ref().map(|fix| (at, fix)))
-            .flat_map(|(at, fix)| fix.changes().iter().map(move |change| (change, at)))
-    }
-
-    /// The files the pass edits, each once, in path order: every edit of a file is applied to
-    /// its diagnosed bytes in one write.
-    fn edited_files(&self) -> BTreeSet<&'r Path> {
-        let mut files = BTreeSet::new();
+    fn of(report: &'r Report, chosen: &'r Chosen) -> Self {
+        let mut pass = Pass {
+            report,
+            chosen,
+            edited: BTreeSet::new(),
+            saves_data: false,
+            whole: Vec::new(),
+        };
         let mut last: Option<&Path> = None;
-        for (change, _) in self.changes() {
-            if let Change::Edit { file, .. } = change {
+        for (change, at) in changes(report, chosen) {
+            match change {
                 // The same file as the last edit's is the usual case: no lookup for it.
-                if last != Some(&**file) {
-                    files.insert(&**file);
+                Change::Edit { file, .. } if last != Some(&**file) => {
+                    pass.edited.insert(&**file);
                     last = Some(file);
                 }
+                Change::Edit { .. } => {}
+                Change::QuarantineData { .. } => pass.saves_data = true,
+                other => pass.whole.push((other, at)),
             }
         }
-        files
+        pass
     }
 
     /// The edits of `file`, each with its owner's place, in fix order.
@@ -85,19 +93,19 @@ impl<'r> Pass<'r> {
         &'p self,
         file: &'p Path,
     ) -> impl Iterator<Item = ((&'r Span, &'r str), usize)> + Clone + 'p {
-        self.changes().filter_map(move |(change, at)| match change {
+        changes(self.report, self.chosen).filter_map(move |(change, at)| match change {
             Change::Edit {
                 file: edited,
                 span,
                 replacement,
-            } if &**edited == file => Some(((span, &**replacement), at)),
+            } if same_path(edited, file) => Some(((span, &**replacement), at)),
             _ => None,
         })
     }
 
     /// The changes other than edits, in the order they are made: contents first, then renames
-    /// (each fix's in its own order), then modes and moves, so a chmod applies to the file that
-    /// ends up at its path.
+    /// (each fix's in its own order), then modes, saved data and moves, so a chmod applies to
+    /// the file that ends up at its path.
     fn later(&self) -> impl Iterator<Item = (&'r Change, usize)> + '_ {
         let step = |change: &Change| match change {
             Change::Write { .. } => 0,
@@ -106,20 +114,29 @@ impl<'r> Pass<'r> {
             Change::QuarantineData { .. } => 3,
             Change::Quarantine { .. } | Change::Edit { .. } => 4,
         };
-        (0..=4).flat_map(move |n| {
-            self.changes()
-                .filter(move |(change, _)| !matches!(change, Change::Edit { .. }))
+        let whole_at = move |n| {
+            self.whole
+                .iter()
+                .copied()
                 .filter(move |(change, _)| step(change) == n)
-        })
+        };
+        let data = self
+            .saves_data
+            .then(|| {
+                changes(self.report, self.chosen)
+                    .filter(|(change, _)| matches!(change, Change::QuarantineData { .. }))
+            })
+            .into_iter()
+            .flatten();
+        (0..3).flat_map(whole_at).chain(data).chain(whole_at(4))
     }
 
     /// Every file the pass may change (both ends of a rename): the edited files, then the
     /// others in fix order.
-    fn paths(&self, edited: &BTreeSet<&Path>) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = edited.iter().map(|f| f.to_path_buf()).collect();
-        for (change, _) in self.changes() {
+    fn paths(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self.edited.iter().map(|f| f.to_path_buf()).collect();
+        for (change, _) in &self.whole {
             match change {
-                Change::Edit { .. } => {}
                 Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
                 other => paths.extend(other.file().map(Path::to_path_buf)),
             }
@@ -131,13 +148,33 @@ impl<'r> Pass<'r> {
     /// appears with a mode it has neither before nor after the run (a wrapper without its exec
     /// bit).
     fn final_modes(&self) -> HashMap<&'r Path, u32> {
-        self.changes()
+        self.whole
+            .iter()
             .filter_map(|(change, _)| match change {
                 Change::SetMode { file, mode } => Some((file.as_path(), *mode)),
                 _ => None,
             })
             .collect()
     }
+}
+
+/// The changes of the chosen findings' fixes, each shared fix once (by its owner), with the
+/// place of the finding that owns it.
+fn changes<'r>(
+    report: &'r Report,
+    chosen: &'r Chosen,
+) -> impl Iterator<Item = (&'r Change, usize)> + Clone + 'r {
+    chosen
+        .findings()
+        .filter(|&at| chosen.owner(at) == at)
+        .filter_map(move |at| report.diagnostics[at].fix.as_ref().map(|fix| (at, fix)))
+        .flat_map(|(at, fix)| fix.changes().iter().map(move |change| (change, at)))
+}
+
+/// Whether two paths are the same: an edit's path is most often the very one the set of edited
+/// files holds (a file's edits share one `Arc<Path>`), known without reading it.
+fn same_path(a: &Path, b: &Path) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Each chosen finding's result so far, and whether any change of its fix has landed (a later
@@ -192,15 +229,14 @@ pub(super) fn apply(
     report: &Report,
     chosen: &Chosen,
 ) -> Result<Outcomes, WriteError> {
-    let pass = Pass { report, chosen };
-    let edited = pass.edited_files();
-    back_up(cx, tx, &pass, &edited)?;
+    let pass = Pass::of(report, chosen);
+    back_up(cx, tx, &pass)?;
     let final_modes = pass.final_modes();
     let mut progress = Progress {
         results: Outcomes::default(),
         touched: Bits::default(),
     };
-    write_edits(cx, tx, &pass, &edited, &final_modes, &mut progress)?;
+    write_edits(cx, tx, &pass, &final_modes, &mut progress)?;
     for (change, at) in pass.later() {
         // A fix that failed already makes no further change.
         if !progress.results.is_ok(at) {
@@ -216,21 +252,16 @@ pub(super) fn apply(
 /// Every file of the pass is backed up and named in the in-progress manifest before the first
 /// of them changes, each known by the bytes the checks read: a file is backed up and changed
 /// only while it still holds them.
-fn back_up(
-    cx: &Context,
-    tx: &mut Transaction,
-    pass: &Pass<'_>,
-    edited: &BTreeSet<&Path>,
-) -> Result<(), WriteError> {
-    for file in edited {
+fn back_up(cx: &Context, tx: &mut Transaction, pass: &Pass<'_>) -> Result<(), WriteError> {
+    for file in &pass.edited {
         tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
     }
-    for (change, _) in pass.changes() {
+    for (change, _) in &pass.whole {
         if let Change::Write { file, .. } = change {
             tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
         }
     }
-    tx.prepare(&pass.paths(edited))
+    tx.prepare(&pass.paths())
 }
 
 /// Each edited file, written once with all its edits applied to the bytes the checks read:
@@ -239,11 +270,10 @@ fn write_edits(
     cx: &Context,
     tx: &mut Transaction,
     pass: &Pass<'_>,
-    edited: &BTreeSet<&Path>,
     final_modes: &HashMap<&Path, u32>,
     progress: &mut Progress,
 ) -> Result<(), WriteError> {
-    for &file in edited {
+    for &file in &pass.edited {
         crate::failpoint::hit("between-files");
         let diagnosed = cx.bytes_of(file);
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
@@ -252,12 +282,12 @@ fn write_edits(
         let in_order = edits
             .clone()
             .is_sorted_by_key(|((span, _), _)| (span.start, span.end));
-        let sorted;
+        // Edits in file order are checked and written as they come; others are sorted into
+        // a list first (`Edited`).
         let checked = if in_order {
             check_in_order(original.len(), edits.clone().map(|((span, _), _)| span)).map(|()| None)
         } else {
-            sorted = Edited::new(original, edits.clone().map(|(edit, _)| edit).collect());
-            sorted.map(Some)
+            Edited::new(original, edits.clone().map(|(edit, _)| edit).collect()).map(Some)
         };
         let sorted = match checked {
             Ok(sorted) => sorted,

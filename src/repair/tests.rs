@@ -467,3 +467,22 @@ fn a_fix_shared_by_findings_is_offered_and_applied_once_for_all_of_them() {
         ]
     );
 }
+
+/// Edits that come in file order are written as they come; the others are sorted first.
+/// Both write the same file.
+#[test]
+fn edits_out_of_file_order_are_written_in_order() {
+    let reversed = |cx: &Context| {
+        let mut report = check(cx);
+        report.diagnostics.reverse();
+        report
+    };
+    for check in [&check as &dyn Fn(&Context) -> Report, &reversed] {
+        let agent = Agent::new(&[("a.txt", "bad, bad and bad")]);
+        let flag = AtomicBool::new(false);
+        let mut script = Scripted::new(&[]);
+        let outcome = run_with(&agent, false, &mut script, check, &flag).unwrap();
+        assert_eq!(agent.read("a.txt"), "good, good and good");
+        assert_eq!(statuses(&outcome), [FixStatus::Applied; 3]);
+    }
+}
