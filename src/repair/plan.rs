@@ -13,7 +13,7 @@ use crate::prompt::{Answer, Confirmer, Offer};
 use super::bits::Bits;
 use super::env::RepairOptions;
 use super::rollback::Stop;
-use super::same_fix::SameFixes;
+use super::same_fix::Firsts;
 
 /// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
 /// files change, but the code, file, title and the bytes the finding points at do not.
@@ -96,31 +96,27 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
 
 /// Each distinct fix of a pass numbered (1-based) in the order it is offered, for the prompt's
 /// counter, by the finding that first carries it. Only `-i` counts them.
-struct Offers<'r> {
-    firsts: SameFixes<'r>,
+struct Offers {
     number: HashMap<usize, usize>,
     total: usize,
 }
 
-impl<'r> Offers<'r> {
-    fn of(report: &'r Report, candidates: &Bits) -> Self {
+impl Offers {
+    fn of(firsts: &Firsts, candidates: &Bits) -> Self {
         let mut offers = Offers {
-            firsts: SameFixes::with_capacity(&report.diagnostics, candidates.len()),
             number: HashMap::new(),
             total: 0,
         };
-        for at in candidates.iter() {
-            if offers.firsts.first(at) == at {
-                offers.total += 1;
-                offers.number.insert(at, offers.total);
-            }
+        for at in candidates.iter().filter(|&at| firsts.first(at) == at) {
+            offers.total += 1;
+            offers.number.insert(at, offers.total);
         }
         offers
     }
 
     /// The number of the fix of the finding at `at`: its place among the pass's offers.
-    fn number_of(&mut self, at: usize) -> usize {
-        let first = self.firsts.first(at);
+    fn number_of(&self, firsts: &Firsts, at: usize) -> usize {
+        let first = firsts.first(at);
         self.number.get(&first).copied().unwrap_or(0)
     }
 }
@@ -213,38 +209,42 @@ impl<'o> Planner<'o> {
         handled: &mut Vec<Diagnostic>,
     ) -> Result<Chosen, Stop> {
         let candidates = self.candidates(cx, report);
+        let firsts = Firsts::of(&report.diagnostics, &candidates);
         // Only a prompt shows the counter.
-        let mut offers = self
+        let offers = self
             .opts
             .interactive
-            .then(|| Offers::of(report, &candidates));
-        let mut same = SameFixes::with_capacity(&report.diagnostics, candidates.len());
+            .then(|| Offers::of(&firsts, &candidates));
         let mut claims = Claims::default();
         let mut chosen = Chosen::new(report.diagnostics.len());
         // The findings whose fix this pass declined; the ones it chose are in `chosen`. A fix
-        // shared by several findings is decided by the one `same` says stands for it.
+        // shared by several findings is decided by its first finding, or by the later one
+        // that decided it (`decided_by`, keyed by the first: rare, a first is most often
+        // decided itself).
         let mut declined = Bits::default();
+        let mut decided_by: HashMap<usize, usize> = HashMap::new();
         for at in candidates.iter() {
             let d = &report.diagnostics[at];
             let Some(fix) = &d.fix else { continue };
-            let first = same.first(at);
+            let first = firsts.first(at);
+            let decider = decided_by.get(&first).copied().unwrap_or(first);
             // A finding sharing a fix already decided in this pass follows that decision.
-            if first != at {
-                if chosen.contains(first) {
-                    chosen.follow(at, first);
+            if decider != at {
+                if chosen.contains(decider) {
+                    chosen.follow(at, decider);
                     continue;
                 }
-                if declined.contains(first) {
+                if declined.contains(decider) {
                     self.decline(cx, d, handled);
                     continue;
                 }
             }
-            if let Some(offers) = &mut offers {
-                let number = offers.number_of(at);
+            if let Some(offers) = &offers {
+                let number = offers.number_of(&firsts, at);
                 if !self.ask(cx, d, fix, (number, offers.total), confirm)? {
                     declined.insert(at);
                     if first != at {
-                        same.stand_for(at);
+                        decided_by.insert(first, at);
                     }
                     self.decline(cx, d, handled);
                     continue;
@@ -253,7 +253,7 @@ impl<'o> Planner<'o> {
             if claims.try_claim(fix) {
                 chosen.pick(at);
                 if first != at {
-                    same.stand_for(at);
+                    decided_by.insert(first, at);
                 }
             }
         }

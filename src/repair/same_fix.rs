@@ -1,77 +1,100 @@
-//! Which earlier finding of a pass has a fix equal to this one's: several findings can share a
-//! fix (an entry's problems and its quarantine), which a pass offers and applies once.
+//! Which findings of a pass share a fix: several findings can share one (an entry's problems
+//! and its quarantine), which a pass offers and applies once.
 //!
-//! A table of findings by their place in the report, four bytes each, hashed and compared by
-//! their fixes where the report holds them: a map keyed by the fix (its reference and its
-//! hash) and the place was 24 bytes a fix, 3 MB of a 100,000-fix pass (issue #11). Each fix is
-//! hashed once when it is looked up, never compared with every other.
+//! Each candidate's fix is hashed once, into a table of findings' places (four bytes each,
+//! compared by the fixes where the report holds them), never compared with every other fix.
+//! A map keyed by the fix (its reference and its hash) was 24 bytes a fix, 3 MB of a
+//! 100,000-fix pass (issue #11).
 
 use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
+use super::bits::Bits;
 use crate::diag::Diagnostic;
-use crate::fix::Fix;
 
-pub(super) struct SameFixes<'r> {
-    diagnostics: &'r [Diagnostic],
-    state: RandomState,
-    /// Each distinct fix once, as the place of the finding that stands for it.
-    table: HashTable<u32>,
+/// For each candidate, by its place in the report, the place of the first candidate whose fix
+/// equals its own (its own place, for the first).
+pub(super) struct Firsts {
+    first: Vec<u32>,
 }
 
-impl<'r> SameFixes<'r> {
-    /// A table with room for `fixes` distinct fixes: growing it would hash every fix in it
-    /// again.
-    pub(super) fn with_capacity(diagnostics: &'r [Diagnostic], fixes: usize) -> Self {
-        SameFixes {
-            diagnostics,
-            state: RandomState::new(),
-            table: HashTable::with_capacity(fixes),
+impl Firsts {
+    pub(super) fn of(diagnostics: &[Diagnostic], candidates: &Bits) -> Self {
+        // A report of 2^32 findings would be hundreds of gigabytes; were there one, its fixes
+        // would each stand alone (`first` answers a place it does not hold with itself).
+        let Ok(len) = u32::try_from(diagnostics.len()) else {
+            return Firsts { first: Vec::new() };
+        };
+        let fix_at = |at: u32| diagnostics.get(at as usize).and_then(|d| d.fix.as_ref());
+        let state = RandomState::new();
+        let mut table: HashTable<u32> = HashTable::with_capacity(candidates.len());
+        let mut first: Vec<u32> = (0..len).collect();
+        for at in candidates.iter() {
+            let place = at as u32;
+            let Some(fix) = fix_at(place) else { continue };
+            let entry = table.entry(
+                state.hash_one(fix),
+                |&other| fix_at(other) == Some(fix),
+                // Only findings with a fix are in the table.
+                |&other| fix_at(other).map_or(0, |f| state.hash_one(f)),
+            );
+            first[at] = *entry.or_insert(place).get();
         }
+        Firsts { first }
     }
 
-    fn fix_at(diagnostics: &[Diagnostic], at: u32) -> Option<&Fix> {
-        diagnostics.get(at as usize).and_then(|d| d.fix.as_ref())
+    /// The place of the first candidate whose fix equals that of the candidate at `at`.
+    pub(super) fn first(&self, at: usize) -> usize {
+        self.first.get(at).map_or(at, |&first| first as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Code, Effect, Severity};
+    use crate::fix::{Change, Fix};
+
+    static CODE: Code = Code {
+        id: "test/same",
+        severity: Severity::Error,
+        fix: None,
+        summary: "same",
+        explain: "",
+    };
+
+    fn with_fix(title: &str, span: std::ops::Range<usize>) -> Diagnostic {
+        Diagnostic::new(&CODE, Effect::Silent, "m".to_string()).fix(Some(Fix::safe(
+            title,
+            vec![Change::Edit {
+                file: std::path::Path::new("f").into(),
+                span,
+                replacement: "x".into(),
+            }],
+        )))
     }
 
-    /// The finding that stands for the fix of the finding at `at`: the one recorded for an
-    /// equal fix, or `at` itself, recorded now, when no equal fix came before.
-    pub(super) fn first(&mut self, at: usize) -> usize {
-        // A report of 2^32 findings would be hundreds of gigabytes: each place fits in 32 bits.
-        let Ok(place) = u32::try_from(at) else {
-            return at;
-        };
-        let Some(fix) = Self::fix_at(self.diagnostics, place) else {
-            return at;
-        };
-        let (diagnostics, state) = (self.diagnostics, &self.state);
-        let hash = state.hash_one(fix);
-        let entry = self.table.entry(
-            hash,
-            |&other| Self::fix_at(diagnostics, other) == Some(fix),
-            // Only findings with a fix are recorded.
-            |&other| Self::fix_at(diagnostics, other).map_or(0, |f| state.hash_one(f)),
-        );
-        *entry.or_insert(place).get() as usize
-    }
-
-    /// From now on the finding at `at` stands for its fix (a pass decided it, and the findings
-    /// that share the fix follow that decision).
-    pub(super) fn stand_for(&mut self, at: usize) {
-        let Ok(place) = u32::try_from(at) else {
-            return;
-        };
-        let Some(fix) = Self::fix_at(self.diagnostics, place) else {
-            return;
-        };
-        let diagnostics = self.diagnostics;
-        let hash = self.state.hash_one(fix);
-        if let Some(slot) = self
-            .table
-            .find_mut(hash, |&other| Self::fix_at(diagnostics, other) == Some(fix))
-        {
-            *slot = place;
+    #[test]
+    fn equal_fixes_point_at_their_first_candidate() {
+        let diagnostics = vec![
+            with_fix("a", 0..1),
+            with_fix("b", 0..1),
+            Diagnostic::new(&CODE, Effect::Silent, "no fix".to_string()),
+            with_fix("a", 0..1),
+            with_fix("a", 2..3),
+            with_fix("b", 0..1),
+            with_fix("a", 0..1),
+        ];
+        let mut candidates = Bits::default();
+        // The first and the fifth are no candidates (settled before): their equals do not
+        // point at them.
+        for at in [1, 2, 3, 5, 6] {
+            candidates.insert(at);
         }
+        let firsts = Firsts::of(&diagnostics, &candidates);
+        let found: Vec<usize> = (0..diagnostics.len()).map(|at| firsts.first(at)).collect();
+        assert_eq!(found, [0, 1, 2, 3, 4, 1, 3]);
+        assert_eq!(firsts.first(99), 99);
     }
 }
