@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
 
+mod heads;
 mod pointer;
 mod text;
 pub use crate::thin::Thin;
+pub use heads::{Head, Heads};
 pub use pointer::Pointer;
 pub use text::Text;
 
@@ -287,6 +289,8 @@ pub struct Shared {
     /// `Pointer`).
     texts: HashSet<Thin<str>>,
     paths: HashSet<Thin<Path>>,
+    /// The heads of messages (`Text`): one entry's name each, written into shared buffers.
+    heads: Heads,
 }
 
 /// How many distinct texts (and paths) `Shared` remembers.
@@ -324,6 +328,18 @@ impl Shared {
         let mut made = Thin::from(text);
         self.text(&mut made);
         made
+    }
+
+    /// `text`, the head of the messages of one entry's findings, written with the other
+    /// heads into a shared buffer (`Heads`): the findings must stay with their check until
+    /// `seal_heads` (or the drop of this `Shared`).
+    pub fn head(&mut self, text: &str) -> Head {
+        self.heads.add(text)
+    }
+
+    /// Completes every head handed out so far (`head`).
+    pub fn seal_heads(&mut self) {
+        self.heads.seal();
     }
 
     fn text(&mut self, text: &mut Thin<str>) {

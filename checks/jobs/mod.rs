@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cron;
-use crate::diag::{Code, Diagnostic, Effect, Label, Pointer, Shared, Sink, Span, Text};
+use crate::diag::{Code, Diagnostic, Effect, Head, Label, Pointer, Shared, Sink, Span, Text};
 use crate::engine::Context;
 use crate::fix::{Change, Fix, SharedBytes};
 use crate::json::{self, RootShape, Tape, Value};
@@ -262,6 +262,8 @@ impl<'a> JobsRun<'a> {
                     pass.shared.share_fix(&mut fix);
                     pass.found[item.diagnostic].fix = Some(fix);
                 }
+                // The findings leave the check: their messages' heads must read whole.
+                pass.shared.seal_heads();
                 sink.append(pass.found);
                 !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
@@ -471,7 +473,7 @@ struct Who<'s> {
     slug: Option<&'s str>,
     index: usize,
     /// `job "slug" (#n): `, the head of each of the entry's messages (`diag::Text`).
-    head: std::cell::OnceCell<Arc<str>>,
+    head: std::cell::OnceCell<Head>,
 }
 
 impl<'s> Who<'s> {
@@ -483,9 +485,9 @@ impl<'s> Who<'s> {
         }
     }
 
-    fn head(&self) -> Arc<str> {
+    fn head(&self, shared: &mut Shared) -> Head {
         let head = self.head.get_or_init(|| {
-            Arc::from(match self.slug {
+            shared.head(&match self.slug {
                 Some(slug) => format!("job {slug:?} (#{}): ", self.index + 1),
                 None => format!("job #{}: ", self.index + 1),
             })
@@ -496,7 +498,7 @@ impl<'s> Who<'s> {
     /// `job "slug" (#n): {says}`: the entry's name shared by its findings, what it says by
     /// every finding that says the same (issue #11: no buffer of its own per finding).
     fn message(&self, says: &str, shared: &mut Shared) -> Text {
-        Text::joined(self.head(), shared.intern(says))
+        Text::joined(self.head(shared), shared.intern(says))
     }
 
     /// `/{index}{member}`, the JSON Pointer of `member` (empty: the entry) in this entry.

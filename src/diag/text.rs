@@ -4,7 +4,7 @@
 //! name followed by one of a few sentences, and whose pointers are the entry's index followed
 //! by one of a few member paths (issue #11). As one `String` each, they were 400,000 heap
 //! buffers (24 MB and the allocator's overhead). Here a text is one buffer, or a head shared
-//! by the findings of one entry and a tail shared by every equal one (`diag::Shared`); the
+//! by the findings of one entry (`Heads`) and a tail shared by every equal one (`diag::Shared`); the
 //! pointers are `Pointer`s.
 //!
 //! A text reads as the `String` it replaces: `Display`, `Serialize`, comparisons and
@@ -13,24 +13,22 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 
-use super::Thin;
+use super::{Head, Thin};
 
 #[derive(Clone)]
 pub enum Text {
     /// The whole text in one buffer of its exact size.
     Whole(Box<str>),
-    /// `head` then `tail`, each possibly shared with other findings. The tail, one of a few
-    /// sentences that every equal finding shares, is thin (eight bytes less on each finding);
-    /// the head, one entry's name shared by its few findings, is not: a thin pointer's second
-    /// allocation would cost more per entry than it saves.
-    Joined { head: Arc<str>, tail: Thin<str> },
+    /// `head` then `tail`, each shared with other findings. The head, one entry's name, is a
+    /// range of a buffer of many entries' names (`Heads`); the tail, one of a few sentences
+    /// that every equal finding shares, is thin. Twenty-four bytes in all.
+    Joined { head: Head, tail: Thin<str> },
 }
 
 impl Text {
     /// `head` followed by `tail`.
-    pub fn joined(head: Arc<str>, tail: Thin<str>) -> Self {
+    pub fn joined(head: Head, tail: Thin<str>) -> Self {
         Text::Joined { head, tail }
     }
 
@@ -39,7 +37,7 @@ impl Text {
         match self {
             Text::Whole(text) => each(text),
             Text::Joined { head, tail } => {
-                each(head)?;
+                each(head.as_str())?;
                 each(tail)
             }
         }
@@ -161,8 +159,8 @@ impl serde::Serialize for Text {
 mod tests {
     use super::*;
 
-    fn shared(text: &str) -> Arc<str> {
-        Arc::from(text)
+    fn shared(text: &str) -> Head {
+        Head::alone(text)
     }
 
     fn thin(text: &str) -> Thin<str> {

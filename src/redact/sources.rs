@@ -288,7 +288,7 @@ mod once_tests {
         let dir = tempfile::tempdir().unwrap();
         let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
         let straddling = crate::diag::Text::joined(
-            Arc::from("job #1: \"authToken\": "),
+            crate::diag::Head::alone("job #1: \"authToken\": "),
             Thin::from("\"tok-0123456789abcdef\" is set here"),
         );
         let whole = straddling.to_string();
@@ -305,7 +305,10 @@ mod once_tests {
         );
         assert_eq!(pieces.message, one.message);
 
-        let clean = crate::diag::Text::joined(Arc::from("job #2: "), Thin::from("no schedule"));
+        let clean = crate::diag::Text::joined(
+            crate::diag::Head::alone("job #2: "),
+            Thin::from("no schedule"),
+        );
         let mut d = Diagnostic::new(&CODE, Effect::Fatal, clean);
         sources.scrub_diagnostic(&cx, &mut d);
         assert!(matches!(d.message, crate::diag::Text::Joined { .. }));
