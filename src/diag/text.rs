@@ -4,8 +4,8 @@
 //! name followed by one of a few sentences, and whose pointers are the entry's index followed
 //! by one of a few member paths (issue #11). As one `String` each, they were 400,000 heap
 //! buffers (24 MB and the allocator's overhead). Here a text is one buffer, or a head shared
-//! by the findings of one entry (`Heads`) and a tail shared by every equal one (`diag::Shared`); the
-//! pointers are `Pointer`s.
+//! by the findings of one entry (`Heads`) and a tail shared by every equal one
+//! (`diag::Shared`); the pointers are `Pointer`s.
 //!
 //! A text reads as the `String` it replaces: `Display`, `Serialize`, comparisons and
 //! `as_cow` give exactly its characters; `for_each_piece` hands its pieces in order to writers
