@@ -11,7 +11,7 @@ use super::Sources;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::{Context, Report};
 use crate::fix::{Applicability, Change, Claims, Edited, Fix};
-use crate::line_index::LineIndex;
+use crate::line_index::SparseLines;
 use crate::redact;
 
 /// Lines of context around each change, as `diff -u`.
@@ -185,11 +185,21 @@ fn write_section(
     Ok(())
 }
 
-/// One side of a diff: a whole file's bytes, its secrets and its line index.
+/// One side of a diff: a whole file's bytes, its secrets and its lines.
 struct Side<'a> {
     bytes: &'a [u8],
     secrets: &'a [Span],
-    lines: &'a LineIndex,
+    lines: SparseLines<'a>,
+}
+
+impl<'a> Side<'a> {
+    fn new(bytes: &'a [u8], secrets: &'a [Span]) -> Self {
+        Side {
+            bytes,
+            secrets,
+            lines: SparseLines::new(bytes),
+        }
+    }
 }
 
 impl Side<'_> {
@@ -198,7 +208,7 @@ impl Side<'_> {
         if self.bytes.is_empty() {
             0
         } else {
-            self.lines.line_of(self.bytes.len()) + usize::from(self.bytes.last() != Some(&b'\n'))
+            self.lines.newlines() + usize::from(self.bytes.last() != Some(&b'\n'))
         }
     }
 
@@ -265,19 +275,8 @@ fn write_edits_diff(
     file: &std::path::Path,
     edits: Vec<(&Span, &str)>,
 ) -> io::Result<()> {
-    let (bytes, secrets, lines) = match (sources.get(cx, file), sources.lines(cx, file)) {
-        (Some((bytes, secrets)), Some(lines)) => (bytes, secrets, lines),
-        _ => (
-            crate::source::Bytes::default(),
-            std::sync::Arc::default(),
-            std::sync::Arc::new(LineIndex::new(b"")),
-        ),
-    };
-    let old = Side {
-        bytes: &bytes,
-        secrets: &secrets,
-        lines: &lines,
-    };
+    let (bytes, secrets) = sources.get(cx, file).unwrap_or_default();
+    let old = Side::new(&bytes, &secrets);
     // Put in the order a fix run applies them in, and applied as it applies them.
     let edited = match Edited::new(old.bytes, edits) {
         Ok(edited) => edited,
@@ -295,12 +294,7 @@ fn write_edits_diff(
     }
     // Over the whole new file, once (design §8).
     let new_secrets = redact::file_secret_spans(file, &new_bytes);
-    let new_lines = LineIndex::new(&new_bytes);
-    let new = Side {
-        bytes: &new_bytes,
-        secrets: &new_secrets,
-        lines: &new_lines,
-    };
+    let new = Side::new(&new_bytes, &new_secrets);
     let ops = edit_ops(&old, &new, edits);
     let name = sources.display(cx, file);
     write!(out, "--- a/{name}\n+++ b/{name}\n")?;
@@ -384,18 +378,8 @@ pub fn unified(cx: &Context, file: &std::path::Path, old: &[u8], new: &[u8]) -> 
     }
     let old_secrets = redact::file_secret_spans(file, old);
     let new_secrets = redact::file_secret_spans(file, new);
-    let old_lines = LineIndex::new(old);
-    let new_lines = LineIndex::new(new);
-    let old = Side {
-        bytes: old,
-        secrets: &old_secrets,
-        lines: &old_lines,
-    };
-    let new = Side {
-        bytes: new,
-        secrets: &new_secrets,
-        lines: &new_lines,
-    };
+    let old = Side::new(old, &old_secrets);
+    let new = Side::new(new, &new_secrets);
     let mut ops = Vec::new();
     block_ops(
         &old,
@@ -901,17 +885,8 @@ mod tests {
             let inside: Vec<Span> = std::iter::once(at + 1..at + 3).collect();
             let outside: Vec<Span> = std::iter::once(0..2).collect();
             for secrets in [Vec::new(), inside, outside] {
-                let (old_lines, new_lines) = (LineIndex::new(&old), LineIndex::new(&new));
-                let old_side = Side {
-                    bytes: &old,
-                    secrets: &secrets,
-                    lines: &old_lines,
-                };
-                let new_side = Side {
-                    bytes: &new,
-                    secrets: &[],
-                    lines: &new_lines,
-                };
+                let old_side = Side::new(&old, &secrets);
+                let new_side = Side::new(&new, &[]);
                 let mut ops = Vec::new();
                 let (o, n) = (0..old_side.line_count(), 0..new_side.line_count());
                 block_ops(&old_side, &new_side, o, n, &mut ops);
