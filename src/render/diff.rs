@@ -10,7 +10,7 @@ use super::human::HumanOptions;
 use super::Sources;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::{Context, Report};
-use crate::fix::{Applicability, Change, Claims, Edited, Fix};
+use crate::fix::{Applicability, Change, Claims, Edited, Fix, Replacement};
 use crate::line_index::SparseLines;
 use crate::redact;
 
@@ -51,7 +51,9 @@ struct Section<'a> {
     /// once with how many fixes it stands for: 100,000 quarantines of one kind are one line.
     headers: Vec<(String, usize)>,
     header_at: HashMap<String, usize>,
-    edits: Vec<(&'a Span, &'a str)>,
+    /// The file's edits (each a `Change::Edit`), by reference: 100,000 of them were 3.2 MB of
+    /// the `--diff` peak as spans and texts (issue #11).
+    edits: Vec<&'a Change>,
     write: Option<&'a [u8]>,
     /// `chmod`, `move` and `rename` lines.
     actions: Vec<String>,
@@ -92,9 +94,7 @@ impl<'a> Plan<'a> {
                 }
             }
             match change {
-                Change::Edit {
-                    span, replacement, ..
-                } => section.edits.push((span, &**replacement)),
+                Change::Edit { .. } => section.edits.push(change),
                 Change::Write { contents, .. } => section.write = Some(contents),
                 Change::SetMode { file, mode } => section
                     .actions
@@ -273,7 +273,7 @@ fn write_edits_diff(
     cx: &Context,
     sources: &mut Sources,
     file: &std::path::Path,
-    edits: Vec<(&Span, &str)>,
+    edits: Vec<impl Replacement>,
 ) -> io::Result<()> {
     let (bytes, secrets) = sources.get(cx, file).unwrap_or_default();
     let old = Side::new(&bytes, &secrets);
@@ -304,11 +304,12 @@ fn write_edits_diff(
 /// The lines each edit touches on each side, merged where they share a line. Bytes outside
 /// the edits are the same on both sides, so the lines between two blocks are equal and as
 /// many on each side.
-fn edit_blocks(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<(Span, Span)> {
+fn edit_blocks(old: &Side, new: &Side, edits: &[impl Replacement]) -> Vec<(Span, Span)> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut blocks: Vec<(Span, Span)> = Vec::new();
     let mut shift: isize = 0;
-    for (span, replacement) in edits.iter() {
+    for edit in edits {
+        let (span, replacement) = (edit.span(), edit.text());
         let new_start = span.start.saturating_add_signed(shift);
         let new_end = new_start + replacement.len();
         shift += replacement.len() as isize - span.len() as isize;
@@ -330,7 +331,7 @@ fn edit_blocks(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<(Span, Sp
 
 /// The whole file's ops for `edits` (sorted): equal stretches between the edits' blocks, and
 /// each block aligned on its own (`block_ops`).
-fn edit_ops(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<Op> {
+fn edit_ops(old: &Side, new: &Side, edits: &[impl Replacement]) -> Vec<Op> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut ops = Vec::new();
     let (mut old_at, mut new_at) = (0, 0);
