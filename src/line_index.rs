@@ -228,6 +228,13 @@ impl<'a> SparseLines<'a> {
         before + memchr::memchr_iter(b'\n', &self.bytes[block * BLOCK..offset]).count()
     }
 
+    /// One past the end of the line that starts at `start`, its newline included: the start
+    /// of the next line, or the file's length after the last one.
+    pub fn end_of_line(&self, start: usize) -> usize {
+        let start = start.min(self.bytes.len());
+        memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |i| start + i + 1)
+    }
+
     /// The first byte of 0-based `line`, or the file's length past the last line (see
     /// `LineIndex::start_of`).
     pub fn start_of(&self, line: usize) -> usize {
@@ -242,7 +249,11 @@ impl<'a> SparseLines<'a> {
             last_start
         } else if last_line + 1 == line {
             // The next line: it starts after the newline that ends the last one.
-            next_line_start(self.bytes, last_start)
+            self.end_of_line(last_start)
+        } else if line + 1 == last_line {
+            // The line before (a diff's common suffix is walked backwards): it starts after
+            // the newline before the one that ends it, at `last_start - 1`.
+            memchr::memrchr(b'\n', &self.bytes[..last_start - 1]).map_or(0, |i| i + 1)
         } else {
             // The block holding the line's newline: the last one with fewer before it.
             let block = self.before.partition_point(|&n| n < line) - 1;
@@ -255,12 +266,6 @@ impl<'a> SparseLines<'a> {
         self.last.set((line, start));
         start
     }
-}
-
-/// One past the first `\n` at or after `from` (the file holds one: the caller asked for a
-/// line that exists).
-fn next_line_start(bytes: &[u8], from: usize) -> usize {
-    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i + 1)
 }
 
 fn newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
@@ -396,8 +401,14 @@ mod tests {
             let sparse = SparseLines::new(text);
             let newlines = text.iter().filter(|b| **b == b'\n').count();
             prop_assert_eq!(sparse.newlines(), newlines);
-            for line in 0..newlines + 3 {
+            for line in (0..newlines + 3).chain((0..newlines + 3).rev()) {
                 prop_assert_eq!(sparse.start_of(line), index.start_of(line), "line {}", line);
+                prop_assert_eq!(
+                    sparse.end_of_line(index.start_of(line)),
+                    index.start_of(line + 1),
+                    "line {}",
+                    line
+                );
             }
             for offset in 0..=text.len() + 2 {
                 prop_assert_eq!(sparse.line_of(offset), index.line_of(offset.min(text.len())));

@@ -212,9 +212,11 @@ impl Side<'_> {
         }
     }
 
-    /// The bytes of 0-based `line`, its newline included.
+    /// The bytes of 0-based `line`, its newline included. Its end is found from its start, so
+    /// that a walk through the lines, forwards or backwards, moves one line at a time.
     fn line(&self, line: usize) -> Span {
-        self.lines.start_of(line)..self.lines.start_of(line + 1)
+        let start = self.lines.start_of(line);
+        start..self.lines.end_of_line(start)
     }
 
     fn text(&self, line: usize) -> &[u8] {
