@@ -9,16 +9,15 @@ use std::sync::Arc;
 use super as redact;
 use crate::diag::{Diagnostic, Span, Thin};
 use crate::engine::Context;
-use crate::line_index::{LineFinder, LineIndex};
+use crate::line_index::LineFinder;
 
 /// A file's bytes and the spans of its secrets.
 pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 
-/// Source bytes, their secret spans and line index, computed once per file per render.
+/// Source bytes, their secret spans and line finder, computed once per file per render.
 #[derive(Default)]
 pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
-    lines: HashMap<PathBuf, Arc<LineIndex>>,
     finders: HashMap<PathBuf, LineFinder>,
     shown: HashMap<PathBuf, String>,
     /// Shared texts (helps, labels, fix titles: all `diag::Thin`) scrubbed, by buffer
@@ -66,18 +65,6 @@ impl Sources {
         let shown = cx.display_path(path);
         self.shown.insert(path.to_path_buf(), shown.clone());
         shown
-    }
-
-    /// The file's line index, built on first use: every snippet and diff hunk of a render finds
-    /// its lines by bisection instead of scanning from byte 0 (issue #11).
-    pub fn lines(&mut self, cx: &Context, path: &Path) -> Option<Arc<LineIndex>> {
-        if let Some(index) = self.lines.get(path) {
-            return Some(index.clone());
-        }
-        let (bytes, _) = self.get(cx, path)?;
-        let index = Arc::new(LineIndex::new(&bytes));
-        self.lines.insert(path.to_path_buf(), index.clone());
-        Some(index)
     }
 
     /// The file's bytes, secrets and a `LineFinder` over them: the human report's snippets and
