@@ -11,6 +11,8 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::thin::Thin;
+
 /// A byte range in a file, end exclusive. BOM bytes are included in offsets. Defined here, below
 /// the findings (`diag` re-exports it), so that findings depend on fixes and never the reverse.
 pub type Span = std::ops::Range<usize>;
@@ -183,7 +185,8 @@ impl Hash for SharedBytes {
 pub struct Fix {
     applicability: Applicability,
     /// Shared like a finding's help (`diag::Shared`): a code's fixes often have one title.
-    title: Arc<str>,
+    /// Thin: eight bytes less on each of 200,000 findings than an `Arc<str>` (issue #11).
+    title: Thin<str>,
     /// Boxed, not a vector: a fix's changes never grow, and every finding carries room for
     /// a fix (eight bytes fewer on each of 200,000 findings; issue #11).
     changes: Box<[Change]>,
@@ -200,7 +203,7 @@ impl Fix {
 
     /// The title itself, shared: a fix run's record of 100,000 fixes keeps no copy of it.
     pub fn shared_title(&self) -> Arc<str> {
-        Arc::clone(&self.title)
+        self.title.shared()
     }
 
     pub fn changes(&self) -> &[Change] {
@@ -210,11 +213,11 @@ impl Fix {
     /// Replaces the title, for the redaction pass that hides what it quotes
     /// (`redact::sources`).
     pub fn set_title(&mut self, title: String) {
-        self.title = Arc::from(title);
+        self.title = Thin::from(title);
     }
 
     /// Lets `diag::Shared` point the title at an equal one's buffer.
-    pub fn share_title(&mut self, share: impl FnOnce(&mut Arc<str>)) {
+    pub fn share_title(&mut self, share: impl FnOnce(&mut Thin<str>)) {
         share(&mut self.title);
     }
 
@@ -230,7 +233,7 @@ impl Fix {
     pub fn safe(title: impl Into<String>, changes: Vec<Change>) -> Self {
         Fix {
             applicability: Applicability::Safe,
-            title: Arc::from(title.into()),
+            title: Thin::from(title.into()),
             changes: changes.into_boxed_slice(),
         }
     }
@@ -238,7 +241,7 @@ impl Fix {
     pub fn unsafe_(title: impl Into<String>, changes: Vec<Change>) -> Self {
         Fix {
             applicability: Applicability::Unsafe,
-            title: Arc::from(title.into()),
+            title: Thin::from(title.into()),
             changes: changes.into_boxed_slice(),
         }
     }
@@ -247,7 +250,7 @@ impl Fix {
     pub fn manual(title: impl Into<String>) -> Self {
         Fix {
             applicability: Applicability::Manual,
-            title: Arc::from(title.into()),
+            title: Thin::from(title.into()),
             changes: Box::default(),
         }
     }
