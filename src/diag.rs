@@ -6,17 +6,17 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub use crate::fix::Span;
 use crate::fix::{Applicability, Fix};
 
+mod heads;
 mod pointer;
 mod text;
-mod thin;
+pub use crate::thin::Thin;
+pub use heads::{Head, Heads};
 pub use pointer::Pointer;
 pub use text::Text;
-pub use thin::Thin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -285,11 +285,12 @@ pub fn append_keeping_larger(into: &mut Vec<Diagnostic>, mut more: Vec<Diagnosti
 /// bounded amount of bookkeeping; what it has shared stays shared.
 #[derive(Debug, Default)]
 pub struct Shared {
-    /// Fixes' titles and the parts of messages and pointers (`Text`, `Pointer`).
-    texts: HashSet<Arc<str>>,
-    /// Helps and labels.
-    thin: HashSet<Thin<str>>,
+    /// Helps, labels, fixes' titles and the shared parts of messages and pointers (`Text`,
+    /// `Pointer`).
+    texts: HashSet<Thin<str>>,
     paths: HashSet<Thin<Path>>,
+    /// The heads of messages (`Text`): one entry's name each, written into shared buffers.
+    heads: Heads,
 }
 
 /// How many distinct texts (and paths) `Shared` remembers.
@@ -299,10 +300,10 @@ impl Shared {
     /// Points the finding's help, label, fix title and file at the buffers of equal ones seen before.
     pub fn share(&mut self, d: &mut Diagnostic) {
         if let Some(help) = d.help.as_mut() {
-            remember(&mut self.thin, help);
+            self.text(help);
         }
         if let Some(label) = d.label.as_mut() {
-            remember(&mut self.thin, label);
+            self.text(label);
         }
         if let Some(fix) = d.fix.as_mut() {
             self.share_fix(fix);
@@ -320,16 +321,28 @@ impl Shared {
 
     /// The shared buffer of a text equal to `text`, made if none is known: for the parts of
     /// findings' messages and pointers that repeat (`Text`), looked up before any copy.
-    pub fn intern(&mut self, text: &str) -> Arc<str> {
+    pub fn intern(&mut self, text: &str) -> Thin<str> {
         if let Some(known) = self.texts.get(text) {
             return known.clone();
         }
-        let mut made = Arc::from(text);
+        let mut made = Thin::from(text);
         self.text(&mut made);
         made
     }
 
-    fn text(&mut self, text: &mut Arc<str>) {
+    /// `text`, the head of the messages of one entry's findings, written with the other
+    /// heads into a shared buffer (`Heads`): the findings must stay with their check until
+    /// `seal_heads` (or the drop of this `Shared`).
+    pub fn head(&mut self, text: &str) -> Head {
+        self.heads.add(text)
+    }
+
+    /// Completes every head handed out so far (`head`).
+    pub fn seal_heads(&mut self) {
+        self.heads.seal();
+    }
+
+    fn text(&mut self, text: &mut Thin<str>) {
         remember(&mut self.texts, text);
     }
 }
@@ -390,6 +403,7 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     static CODE: Code = Code {
         id: "test/order",
@@ -415,7 +429,7 @@ mod tests {
     #[test]
     fn a_finding_stays_small() {
         assert!(
-            std::mem::size_of::<Diagnostic>() <= 168,
+            std::mem::size_of::<Diagnostic>() <= 144,
             "{} bytes",
             std::mem::size_of::<Diagnostic>()
         );
@@ -472,6 +486,11 @@ mod tests {
         let label = |d: &Diagnostic| d.label.clone().unwrap();
         assert!(Thin::ptr_eq(&label(&found[1]), &label(&found[2])));
         let title = |d: &Diagnostic| d.fix.as_ref().unwrap().title().as_ptr();
+        let record = |d: &Diagnostic| d.fix.as_ref().unwrap().shared_title();
+        assert!(
+            Arc::ptr_eq(&record(&found[0]), &record(&found[2])),
+            "a fix run's record of a title shares the finding's buffer"
+        );
         assert_eq!(title(&found[0]), title(&found[2]), "same title: one buffer");
         assert_ne!(title(&found[0]), title(&found[1]), "another title");
         assert_eq!(found[1].fix.as_ref().unwrap().title(), "remove job #0");

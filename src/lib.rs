@@ -42,6 +42,7 @@ pub mod selection;
 pub mod source;
 pub mod suggest;
 pub mod terminal;
+pub mod thin;
 pub mod usage;
 pub mod version;
 pub mod write;

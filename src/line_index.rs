@@ -7,6 +7,8 @@ use std::cell::Cell;
 thread_local! {
     /// How many indexes this thread built: lets tests prove one build per file per render.
     static BUILDS: Cell<usize> = const { Cell::new(0) };
+    /// The same for `SparseLines`.
+    static SPARSE_BUILDS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Line starts of one file (0-based lines; a line ends before its `\n`).
@@ -170,6 +172,102 @@ impl LineFinder {
     }
 }
 
+/// Bytes per block of a `SparseLines`: no question scans more than this.
+const BLOCK: usize = 512;
+
+/// Line questions about one file for a diff, answered from how many newlines precede each
+/// `BLOCK`-byte block instead of every line's start: a diff asks lines by number, all over a
+/// 46.7 MB jobs.json, and its 1.4 million line starts were 5.6 MB of the `--diff` peak (issue
+/// #11); these are 0.7 MB. A question scans at most one block, or from the last line asked to
+/// the next, as a diff's hunks ask them in order. Answers are `LineIndex`'s.
+#[derive(Debug)]
+pub struct SparseLines<'a> {
+    bytes: &'a [u8],
+    /// `before[i]`: the newlines in `bytes[..i * BLOCK]`.
+    before: Vec<usize>,
+    newlines: usize,
+    /// The last line whose start was asked, and its start.
+    last: Cell<(usize, usize)>,
+}
+
+impl<'a> SparseLines<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        SPARSE_BUILDS.with(|b| b.set(b.get() + 1));
+        let mut before = Vec::with_capacity(bytes.len() / BLOCK + 1);
+        let mut newlines = 0;
+        for block in bytes.chunks(BLOCK) {
+            before.push(newlines);
+            newlines += memchr::memchr_iter(b'\n', block).count();
+        }
+        SparseLines {
+            bytes,
+            before,
+            newlines,
+            last: Cell::new((0, 0)),
+        }
+    }
+
+    /// How many this thread built so far (for tests).
+    pub fn builds() -> usize {
+        SPARSE_BUILDS.with(Cell::get)
+    }
+
+    /// How many `\n` the file holds.
+    pub fn newlines(&self) -> usize {
+        self.newlines
+    }
+
+    /// The 0-based line holding `offset` (see `LineIndex::line_of`).
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.bytes.len());
+        let block = offset / BLOCK;
+        let Some(&before) = self.before.get(block) else {
+            // At the very end of a file whose length is a multiple of a block.
+            return self.newlines;
+        };
+        before + memchr::memchr_iter(b'\n', &self.bytes[block * BLOCK..offset]).count()
+    }
+
+    /// One past the end of the line that starts at `start`, its newline included: the start
+    /// of the next line, or the file's length after the last one.
+    pub fn end_of_line(&self, start: usize) -> usize {
+        let start = start.min(self.bytes.len());
+        memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |i| start + i + 1)
+    }
+
+    /// The first byte of 0-based `line`, or the file's length past the last line (see
+    /// `LineIndex::start_of`).
+    pub fn start_of(&self, line: usize) -> usize {
+        if line == 0 {
+            return 0;
+        }
+        if line > self.newlines {
+            return self.bytes.len();
+        }
+        let (last_line, last_start) = self.last.get();
+        let start = if last_line == line {
+            last_start
+        } else if last_line + 1 == line {
+            // The next line: it starts after the newline that ends the last one.
+            self.end_of_line(last_start)
+        } else if line + 1 == last_line {
+            // The line before (a diff's common suffix is walked backwards): it starts after
+            // the newline before the one that ends it, at `last_start - 1`.
+            memchr::memrchr(b'\n', &self.bytes[..last_start - 1]).map_or(0, |i| i + 1)
+        } else {
+            // The block holding the line's newline: the last one with fewer before it.
+            let block = self.before.partition_point(|&n| n < line) - 1;
+            let from = block * BLOCK;
+            let skip = line - 1 - self.before[block];
+            memchr::memchr_iter(b'\n', &self.bytes[from..])
+                .nth(skip)
+                .map_or(self.bytes.len(), |i| from + i + 1)
+        };
+        self.last.set((line, start));
+        start
+    }
+}
+
 fn newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     bytes
         .iter()
@@ -275,5 +373,64 @@ mod tests {
             finder.line_end(text, offset);
         }
         assert_eq!(LineIndex::builds(), before);
+    }
+
+    /// The sparse lines give the index's answers, whatever the order of the questions: lines
+    /// in order (a hunk), at random (the edits' blocks), past the end; with lines shorter and
+    /// longer than a block, and files ending on a block's edge or not.
+    #[test]
+    fn sparse_lines_agree_with_the_index() {
+        use proptest::prelude::*;
+        let line = prop_oneof![
+            4 => "[a-z ]{0,40}",
+            1 => "[a-z]{500,1500}",
+            1 => Just(String::new()),
+        ];
+        let text = proptest::collection::vec((line, any::<bool>()), 0..60).prop_map(|lines| {
+            lines
+                .into_iter()
+                .map(|(l, crlf)| l + if crlf { "\r\n" } else { "\n" })
+                .collect::<String>()
+        });
+        let questions = proptest::collection::vec(any::<prop::sample::Index>(), 0..80);
+        let config = ProptestConfig::with_cases(300);
+        proptest!(config, |(text in text, cut in any::<prop::sample::Index>(), questions in questions)| {
+            // Cut anywhere: a file need not end with a newline.
+            let text = &text.as_bytes()[..cut.index(text.len() + 1)];
+            let index = LineIndex::new(text);
+            let sparse = SparseLines::new(text);
+            let newlines = text.iter().filter(|b| **b == b'\n').count();
+            prop_assert_eq!(sparse.newlines(), newlines);
+            for line in (0..newlines + 3).chain((0..newlines + 3).rev()) {
+                prop_assert_eq!(sparse.start_of(line), index.start_of(line), "line {}", line);
+                prop_assert_eq!(
+                    sparse.end_of_line(index.start_of(line)),
+                    index.start_of(line + 1),
+                    "line {}",
+                    line
+                );
+            }
+            for offset in 0..=text.len() + 2 {
+                prop_assert_eq!(sparse.line_of(offset), index.line_of(offset.min(text.len())));
+            }
+            for q in &questions {
+                let line = q.index(newlines + 3);
+                prop_assert_eq!(sparse.start_of(line), index.start_of(line), "line {}", line);
+                let offset = q.index(text.len() + 1);
+                prop_assert_eq!(sparse.line_of(offset), index.line_of(offset));
+            }
+        });
+    }
+
+    /// A file whose length is a whole number of blocks: its end is on no block.
+    #[test]
+    fn sparse_lines_at_the_end_of_a_whole_block() {
+        let text = format!("{}\n", "x".repeat(BLOCK - 1)).repeat(2);
+        let sparse = SparseLines::new(text.as_bytes());
+        assert_eq!(sparse.line_of(text.len()), 2);
+        assert_eq!(sparse.start_of(2), text.len());
+        assert_eq!(sparse.start_of(1), BLOCK);
+        assert_eq!(SparseLines::new(b"").line_of(0), 0);
+        assert_eq!(SparseLines::new(b"").start_of(1), 0);
     }
 }

@@ -224,22 +224,81 @@ pub const MANIFEST_CAP: u64 = 64 << 20;
 /// Runs recorded under `.instar/doctor/runs/`, newest first. Reads only, and never blocks: a
 /// FIFO or a link planted as a run folder or manifest is skipped.
 pub fn all(state_dir: &Path) -> Vec<Manifest> {
-    let mut manifests: Vec<Manifest> = fs::read_dir(runs_dir(state_dir))
+    let mut manifests: Vec<Manifest> = manifest_paths(state_dir)
+        .filter_map(|path| read_manifest(&path))
+        .collect();
+    manifests.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    manifests
+}
+
+/// Each run folder's `manifest.json` that is a regular file, not a link.
+fn manifest_paths(state_dir: &Path) -> impl Iterator<Item = PathBuf> {
+    fs::read_dir(runs_dir(state_dir))
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| {
-            let path = e.path().join("manifest.json");
-            fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
-            read_regular(&path, MANIFEST_CAP)
-                .ok()
-                .map(|(bytes, _)| bytes)
-        })
-        .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
-        .collect();
-    manifests.sort_by(|a, b| b.run_id.cmp(&a.run_id));
-    manifests
+        .map(|e| e.path().join("manifest.json"))
+        .filter(|path| fs::symlink_metadata(path).is_ok_and(|m| m.is_file()))
+}
+
+fn read_manifest(path: &Path) -> Option<Manifest> {
+    let (bytes, _) = read_regular(path, MANIFEST_CAP).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether the record at `path` says `in-progress`, read only as far as its status: every
+/// doctor start asks this of every past run, and a run of 100,000 fixes records 13 MB, which
+/// held and parsed whole cost each later check of the agent 35 MB and a tenth of a second
+/// (issue #11). The writer puts the status before the files and fixes, so this reads one
+/// buffer of it. A record that cannot be read or parsed is no run, as in `all`; one without a
+/// status (written before statuses existed) is read to its end and is committed.
+fn says_in_progress(path: &Path) -> bool {
+    let Ok((file, meta)) = crate::safe_read::open_regular(path) else {
+        return false;
+    };
+    if meta.len() > MANIFEST_CAP {
+        return false;
+    }
+    // One byte past the cap is enough to make the parse fail on a record that grew since.
+    let reader = io::BufReader::new(io::Read::take(file, MANIFEST_CAP + 1));
+    let found = std::cell::Cell::new(None);
+    // Once the status is read the parse ends in an error (`StatusSeed`): the cell tells.
+    let _ = serde::de::DeserializeSeed::deserialize(
+        StatusSeed(&found),
+        &mut serde_json::Deserializer::from_reader(reader),
+    );
+    // No status read: not a record, or one from before statuses, which is committed.
+    found.get() == Some(RunStatus::InProgress)
+}
+
+/// Reads a record's members up to its `status` and keeps it in the cell. It then stops the
+/// parse with an error, the one way serde_json has to leave the rest of a document unread;
+/// the caller reads the cell, not the error.
+struct StatusSeed<'a>(&'a std::cell::Cell<Option<RunStatus>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for StatusSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StatusSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a run record")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "status" {
+                self.0.set(Some(map.next_value()?));
+                return Err(serde::de::Error::custom("the status is all that is asked"));
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Ok(())
+    }
 }
 
 /// Whether `run` was undone: marked so, or undone by a committed undo run whose mark on `run`
@@ -254,10 +313,13 @@ pub fn is_undone(run: &Manifest, all: &[Manifest]) -> bool {
 /// Runs left in progress by a writer that is gone, newest first. Reads only (a check asks, through
 /// `Context`). From inside a fix run the lock is ours and held, so its own run is never reported.
 pub fn interrupted(state_dir: &Path) -> Vec<Manifest> {
-    let in_progress: Vec<Manifest> = all(state_dir)
-        .into_iter()
+    // Only a record that says it is in progress is read whole.
+    let mut in_progress: Vec<Manifest> = manifest_paths(state_dir)
+        .filter(|path| says_in_progress(path))
+        .filter_map(|path| read_manifest(&path))
         .filter(|m| m.status == RunStatus::InProgress)
         .collect();
+    in_progress.sort_by(|a, b| b.run_id.cmp(&a.run_id));
     if in_progress.is_empty() || !lock_is_free(state_dir) {
         return Vec::new();
     }
@@ -284,7 +346,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn record(code: &'static str, title: &Arc<str>) -> FixRecord {
+    fn fix_record(code: &'static str, title: &Arc<str>) -> FixRecord {
         FixRecord {
             code: code.into(),
             title: Arc::clone(title),
@@ -300,12 +362,12 @@ mod tests {
         let equal: Arc<str> = Arc::from("move this entry to the quarantine");
         let other: Arc<str> = Arc::from("set the mode");
         let records = vec![
-            record("jobs/invalid-priority", &quarantine),
-            record("jobs/invalid-priority", &quarantine),
-            record("jobs/invalid-priority", &equal),
-            record("jobs/bad-cron", &quarantine),
-            record("jobs/invalid-priority", &other),
-            record("jobs/invalid-priority", &quarantine),
+            fix_record("jobs/invalid-priority", &quarantine),
+            fix_record("jobs/invalid-priority", &quarantine),
+            fix_record("jobs/invalid-priority", &equal),
+            fix_record("jobs/bad-cron", &quarantine),
+            fix_record("jobs/invalid-priority", &other),
+            fix_record("jobs/invalid-priority", &quarantine),
         ];
         let fixes: Fixes = records.iter().cloned().collect();
         assert_eq!(fixes.len(), 6);
@@ -326,5 +388,84 @@ mod tests {
         let manifest: Manifest =
             serde_json::from_str(r#"{"run_id": "r", "doctor_version": "0", "files": []}"#).unwrap();
         assert!(manifest.fixes.is_empty());
+    }
+
+    fn record(state: &Path, run_id: &str, text: &str) -> PathBuf {
+        let path = manifest_file(state, run_id);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn header(run_id: &str, status: &str) -> String {
+        format!(r#"{{"run_id":"{run_id}","doctor_version":"0.1.0","status":"{status}","#)
+    }
+
+    /// The status is read where it stands and nothing after it: a record cut short after its
+    /// status is still known by it (a whole parse would fail), and only a record that says
+    /// `in-progress` is read whole.
+    #[test]
+    fn the_status_is_read_without_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let cut = record(
+            dir.path(),
+            "1",
+            &(header("1", "in-progress") + r#""files":[{"pa"#),
+        );
+        assert!(says_in_progress(&cut));
+        let committed = record(
+            dir.path(),
+            "2",
+            &(header("2", "committed") + r#""files":[{"#),
+        );
+        assert!(!says_in_progress(&committed));
+        // A cut record is no run: `interrupted` reads whole what says it is in progress.
+        assert!(interrupted(dir.path()).is_empty());
+    }
+
+    /// What `interrupted` reports is what it reported when it read every record whole: in
+    /// progress and well formed, wherever the status stands, newest first.
+    #[test]
+    fn interrupted_runs_are_the_whole_records_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        let body = r#""files":[],"fixes":[{"code":"jobs/x","title":"t"}]}"#;
+        record(
+            state,
+            "20260101T000000Z-0001",
+            &(header("20260101T000000Z-0001", "in-progress") + body),
+        );
+        record(
+            state,
+            "20260101T000000Z-0002",
+            &(header("20260101T000000Z-0002", "committed") + body),
+        );
+        // The status last, after the fixes.
+        record(
+            state,
+            "20260101T000000Z-0003",
+            r#"{"run_id":"20260101T000000Z-0003","doctor_version":"0.1.0","files":[],"fixes":[],"status":"in-progress"}"#,
+        );
+        // No status: written before statuses existed, committed.
+        record(
+            state,
+            "20260101T000000Z-0004",
+            r#"{"run_id":"20260101T000000Z-0004","doctor_version":"0.1.0","files":[]}"#,
+        );
+        // In progress, but not a record: a member of the wrong type after the status.
+        record(
+            state,
+            "20260101T000000Z-0005",
+            &(header("20260101T000000Z-0005", "in-progress") + r#""files":7}"#),
+        );
+        record(state, "20260101T000000Z-0006", "not json");
+        let found: Vec<String> = interrupted(state).into_iter().map(|m| m.run_id).collect();
+        assert_eq!(found, ["20260101T000000Z-0003", "20260101T000000Z-0001"]);
+        let whole: Vec<String> = all(state)
+            .into_iter()
+            .filter(|m| m.status == RunStatus::InProgress)
+            .map(|m| m.run_id)
+            .collect();
+        assert_eq!(found, whole);
     }
 }

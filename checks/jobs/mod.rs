@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cron;
-use crate::diag::{Code, Diagnostic, Effect, Label, Pointer, Shared, Sink, Span, Text};
+use crate::diag::{Code, Diagnostic, Effect, Head, Label, Pointer, Shared, Sink, Span, Text};
 use crate::engine::Context;
 use crate::fix::{Change, Fix, SharedBytes};
 use crate::json::{self, RootShape, Tape, Value};
@@ -262,6 +262,8 @@ impl<'a> JobsRun<'a> {
                     pass.shared.share_fix(&mut fix);
                     pass.found[item.diagnostic].fix = Some(fix);
                 }
+                // The findings leave the check: their messages' heads must read whole.
+                pass.shared.seal_heads();
                 sink.append(pass.found);
                 !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
             }
@@ -471,7 +473,7 @@ struct Who<'s> {
     slug: Option<&'s str>,
     index: usize,
     /// `job "slug" (#n): `, the head of each of the entry's messages (`diag::Text`).
-    head: std::cell::OnceCell<Arc<str>>,
+    head: std::cell::OnceCell<Head>,
 }
 
 impl<'s> Who<'s> {
@@ -483,9 +485,9 @@ impl<'s> Who<'s> {
         }
     }
 
-    fn head(&self) -> Arc<str> {
+    fn head(&self, shared: &mut Shared) -> Head {
         let head = self.head.get_or_init(|| {
-            Arc::from(match self.slug {
+            shared.head(&match self.slug {
                 Some(slug) => format!("job {slug:?} (#{}): ", self.index + 1),
                 None => format!("job #{}: ", self.index + 1),
             })
@@ -496,7 +498,7 @@ impl<'s> Who<'s> {
     /// `job "slug" (#n): {says}`: the entry's name shared by its findings, what it says by
     /// every finding that says the same (issue #11: no buffer of its own per finding).
     fn message(&self, says: &str, shared: &mut Shared) -> Text {
-        Text::joined(self.head(), shared.intern(says))
+        Text::joined(self.head(shared), shared.intern(says))
     }
 
     /// `/{index}{member}`, the JSON Pointer of `member` (empty: the entry) in this entry.
@@ -508,35 +510,50 @@ impl<'s> Who<'s> {
 /// Slugs seen so far, to find exact and case-insensitive repeats.
 #[derive(Default)]
 struct SlugIndex {
-    /// lowercased slug → (slug as written, its span, entry index) of the first occurrence.
-    first: HashMap<String, (String, Span, usize)>,
+    /// lowercased slug → its first occurrence. Boxed, exact-size keys, and the slug as
+    /// written only where it is not the key: with every entry in it, a 100,000-job file's
+    /// index was the largest thing held beside the file and its findings (issue #11).
+    first: HashMap<Box<str>, FirstUse>,
     repeats: Vec<(String, Span, usize, String, Span, usize)>,
     /// Names handed out by renames, so two renames never collide.
     renamed: std::collections::HashSet<String>,
 }
 
+/// Where a slug was first used.
+struct FirstUse {
+    /// The slug as written; `None` when it is its lowercased key, as most slugs are.
+    written: Option<Box<str>>,
+    span: Span,
+    index: usize,
+}
+
 impl SlugIndex {
     fn record(&mut self, slug: &str, span: Span, index: usize) {
         // Valid slugs are ASCII, where lowercasing needs no Unicode tables.
-        let key = if slug.is_ascii() {
-            slug.to_ascii_lowercase()
+        let key: Box<str> = if slug.is_ascii() {
+            slug.to_ascii_lowercase().into()
         } else {
-            slug.to_lowercase()
+            slug.to_lowercase().into()
         };
         match self.first.entry(key) {
             Entry::Occupied(first) => {
-                let (first_slug, first_span, first_index) = first.get();
+                let (key, first) = (first.key(), first.get());
                 self.repeats.push((
                     slug.to_string(),
                     span,
                     index,
-                    first_slug.clone(),
-                    first_span.clone(),
-                    *first_index,
+                    first.written.as_deref().unwrap_or(key).to_string(),
+                    first.span.clone(),
+                    first.index,
                 ))
             }
             Entry::Vacant(slot) => {
-                slot.insert((slug.to_string(), span, index));
+                let written = (**slot.key() != *slug).then(|| Box::from(slug));
+                slot.insert(FirstUse {
+                    written,
+                    span,
+                    index,
+                });
             }
         }
     }
@@ -596,7 +613,7 @@ impl SlugIndex {
             .map(|n| format!("{slug}-{n}"))
             .find(|candidate| {
                 let key = candidate.to_lowercase();
-                !self.first.contains_key(&key) && !self.renamed.contains(&key)
+                !self.first.contains_key(key.as_str()) && !self.renamed.contains(&key)
             })
             .unwrap_or_else(|| format!("{slug}-copy"))
     }
@@ -606,6 +623,42 @@ impl SlugIndex {
 mod tests {
     use super::*;
     use crate::version::Version;
+
+    /// The index keeps a slug as written only where it is not its lowercased key: a repeat
+    /// still names the first use as it was written, whichever of the two has capitals.
+    #[test]
+    fn repeated_slugs_name_the_first_use_as_written() {
+        let mut slugs = SlugIndex::default();
+        slugs.record("Daily-Run", 10..21, 0);
+        slugs.record("daily-run", 40..51, 1);
+        slugs.record("weekly", 70..78, 2);
+        slugs.record("Weekly", 90..98, 3);
+        slugs.record("Daily-Run", 110..121, 4);
+        let found = slugs.duplicates(Path::new("/a/.instar/jobs.json"));
+        let said: Vec<String> = found.iter().map(|d| d.message.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                "job #2: slug \"daily-run\" differs only in case from job #1's \"Daily-Run\"",
+                "job #4: slug \"Weekly\" differs only in case from job #3's \"weekly\"",
+                "job #5: slug \"Daily-Run\" is already used by job #1",
+            ]
+        );
+        let firsts: Vec<_> = found.iter().map(|d| d.secondary[0].span.clone()).collect();
+        assert_eq!(firsts, [Some(10..21), Some(70..78), Some(10..21)]);
+        let titles: Vec<&str> = found
+            .iter()
+            .map(|d| d.fix.as_ref().unwrap().title())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "rename this job's slug to \"daily-run-2\"",
+                "rename this job's slug to \"Weekly-2\"",
+                "rename this job's slug to \"Daily-Run-3\"",
+            ]
+        );
+    }
 
     /// Entries whose findings come out of order (an invalid priority is found before the
     /// slug's grounding audit, which points earlier): the check still pushes them by span, so

@@ -6,13 +6,15 @@
 //! heap buffers (issue #11). A pointer reads as the string it replaces.
 
 use std::fmt;
-use std::sync::Arc;
+
+use super::Thin;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pointer {
     /// The member path inside the element (empty or starting with a slash), or the whole
-    /// pointer when there is no `index`.
-    tail: Arc<str>,
+    /// pointer when there is no `index`. Thin: eight bytes less on each of 200,000 findings
+    /// than an `Arc<str>`, and the `None` of an `Option<Pointer>` fits in its null.
+    tail: Thin<str>,
     /// Four bytes: an array of more than four billion elements is not read whole; such an
     /// index is written into `tail` instead.
     index: Option<u32>,
@@ -20,7 +22,7 @@ pub struct Pointer {
 
 impl Pointer {
     /// `/{index}{member}`: `member` (empty or starting with a slash) in element `index`.
-    pub fn element(index: usize, member: Arc<str>) -> Self {
+    pub fn element(index: usize, member: Thin<str>) -> Self {
         match u32::try_from(index) {
             Ok(index) => Pointer {
                 tail: member,
@@ -43,7 +45,7 @@ impl Pointer {
 impl From<String> for Pointer {
     fn from(pointer: String) -> Self {
         Pointer {
-            tail: Arc::from(pointer),
+            tail: Thin::from(pointer),
             index: None,
         }
     }
@@ -52,7 +54,7 @@ impl From<String> for Pointer {
 impl From<&str> for Pointer {
     fn from(pointer: &str) -> Self {
         Pointer {
-            tail: Arc::from(pointer),
+            tail: Thin::from(pointer),
             index: None,
         }
     }
@@ -102,8 +104,8 @@ mod tests {
     /// Every way a pointer is read gives the characters of the string it replaces.
     #[test]
     fn a_pointer_reads_as_its_string() {
-        assert!(std::mem::size_of::<Option<Pointer>>() <= 24);
-        let member = |m: &str| Arc::<str>::from(m);
+        assert!(std::mem::size_of::<Option<Pointer>>() <= 16);
+        let member = |m: &str| Thin::<str>::from(m);
         for (pointer, string) in [
             (Pointer::element(0, member("/priority")), "/0/priority"),
             (Pointer::element(1234567, member("")), "/1234567"),

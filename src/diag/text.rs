@@ -4,8 +4,8 @@
 //! name followed by one of a few sentences, and whose pointers are the entry's index followed
 //! by one of a few member paths (issue #11). As one `String` each, they were 400,000 heap
 //! buffers (24 MB and the allocator's overhead). Here a text is one buffer, or a head shared
-//! by the findings of one entry and a tail shared by every equal one (`diag::Shared`); the
-//! pointers are `Pointer`s.
+//! by the findings of one entry (`Heads`) and a tail shared by every equal one
+//! (`diag::Shared`); the pointers are `Pointer`s.
 //!
 //! A text reads as the `String` it replaces: `Display`, `Serialize`, comparisons and
 //! `as_cow` give exactly its characters; `for_each_piece` hands its pieces in order to writers
@@ -13,19 +13,22 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+
+use super::{Head, Thin};
 
 #[derive(Clone)]
 pub enum Text {
     /// The whole text in one buffer of its exact size.
     Whole(Box<str>),
-    /// `head` then `tail`, each possibly shared with other findings.
-    Joined { head: Arc<str>, tail: Arc<str> },
+    /// `head` then `tail`, each shared with other findings. The head, one entry's name, is a
+    /// range of a buffer of many entries' names (`Heads`); the tail, one of a few sentences
+    /// that every equal finding shares, is thin. Twenty-four bytes in all.
+    Joined { head: Head, tail: Thin<str> },
 }
 
 impl Text {
     /// `head` followed by `tail`.
-    pub fn joined(head: Arc<str>, tail: Arc<str>) -> Self {
+    pub fn joined(head: Head, tail: Thin<str>) -> Self {
         Text::Joined { head, tail }
     }
 
@@ -34,7 +37,7 @@ impl Text {
         match self {
             Text::Whole(text) => each(text),
             Text::Joined { head, tail } => {
-                each(head)?;
+                each(head.as_str())?;
                 each(tail)
             }
         }
@@ -156,15 +159,19 @@ impl serde::Serialize for Text {
 mod tests {
     use super::*;
 
-    fn shared(text: &str) -> Arc<str> {
-        Arc::from(text)
+    fn shared(text: &str) -> Head {
+        Head::alone(text)
+    }
+
+    fn thin(text: &str) -> Thin<str> {
+        Thin::from(text)
     }
 
     fn each_form() -> Vec<(Text, &'static str)> {
         vec![
             (Text::from("job #1: no schedule"), "job #1: no schedule"),
             (
-                Text::joined(shared("job \"a\" (#1): "), shared("no schedule")),
+                Text::joined(shared("job \"a\" (#1): "), thin("no schedule")),
                 "job \"a\" (#1): no schedule",
             ),
             (Text::default(), ""),
@@ -175,8 +182,8 @@ mod tests {
     #[test]
     fn a_text_reads_as_its_string() {
         assert!(
-            std::mem::size_of::<Text>() <= 32,
-            "two shared buffers at most"
+            std::mem::size_of::<Text>() <= 24,
+            "two shared buffers at most, one of them thin"
         );
         for (text, string) in each_form() {
             assert_eq!(text.to_string(), string);
@@ -202,7 +209,7 @@ mod tests {
 
     #[test]
     fn texts_in_pieces_escape_as_one_string() {
-        let text = Text::joined(shared("job \"q\\\"\" (#1):\n"), shared("tab\there \u{1b}"));
+        let text = Text::joined(shared("job \"q\\\"\" (#1):\n"), thin("tab\there \u{1b}"));
         let whole = "job \"q\\\"\" (#1):\ntab\there \u{1b}";
         assert_eq!(
             serde_json::to_string_pretty(&text).unwrap(),

@@ -9,22 +9,20 @@ use std::sync::Arc;
 use super as redact;
 use crate::diag::{Diagnostic, Span, Thin};
 use crate::engine::Context;
-use crate::line_index::{LineFinder, LineIndex};
+use crate::line_index::LineFinder;
 
 /// A file's bytes and the spans of its secrets.
 pub type RedactedSource = (crate::source::Bytes, Arc<Vec<Span>>);
 
-/// Source bytes, their secret spans and line index, computed once per file per render.
+/// Source bytes, their secret spans and line finder, computed once per file per render.
 #[derive(Default)]
 pub struct Sources {
     cache: HashMap<PathBuf, Option<RedactedSource>>,
-    lines: HashMap<PathBuf, Arc<LineIndex>>,
     finders: HashMap<PathBuf, LineFinder>,
     shown: HashMap<PathBuf, String>,
-    /// Shared texts scrubbed, by buffer (`scrub_shared`), the oldest dropped when full.
-    shared: Vec<(Arc<str>, Option<Arc<str>>)>,
-    /// The same for helps and labels, which are thin (`diag::Thin`).
-    shared_thin: Vec<(Thin<str>, Option<Thin<str>>)>,
+    /// Shared texts (helps, labels, fix titles: all `diag::Thin`) scrubbed, by buffer
+    /// (`scrub_shared`), the oldest dropped when full.
+    shared: Vec<(Thin<str>, Option<Thin<str>>)>,
     /// The last file asked about and its source: a report's findings come file by file, and
     /// hashing a path walks its components (issue #11: 100,000 findings in one file).
     last: Option<(PathBuf, Option<RedactedSource>)>,
@@ -33,8 +31,9 @@ pub struct Sources {
     last_key_file: Option<(PathBuf, bool)>,
 }
 
-/// How many shared texts `Sources::shared` keeps: a few codes' helps and titles at a time.
-const SHARED_MEMO: usize = 16;
+/// How many shared texts `Sources::shared` keeps: a few codes' helps, labels and titles at a
+/// time.
+const SHARED_MEMO: usize = 32;
 
 impl Sources {
     pub fn get(&mut self, cx: &Context, path: &Path) -> Option<RedactedSource> {
@@ -66,18 +65,6 @@ impl Sources {
         let shown = cx.display_path(path);
         self.shown.insert(path.to_path_buf(), shown.clone());
         shown
-    }
-
-    /// The file's line index, built on first use: every snippet and diff hunk of a render finds
-    /// its lines by bisection instead of scanning from byte 0 (issue #11).
-    pub fn lines(&mut self, cx: &Context, path: &Path) -> Option<Arc<LineIndex>> {
-        if let Some(index) = self.lines.get(path) {
-            return Some(index.clone());
-        }
-        let (bytes, _) = self.get(cx, path)?;
-        let index = Arc::new(LineIndex::new(&bytes));
-        self.lines.insert(path.to_path_buf(), index.clone());
-        Some(index)
     }
 
     /// The file's bytes, secrets and a `LineFinder` over them: the human report's snippets and
@@ -156,19 +143,19 @@ impl Sources {
     /// from the file may be quoted: a code's findings share these word for word (100,000 times
     /// in a broken jobs.json), so each is scrubbed once and its scrubbed form stays shared.
     /// `None`: unchanged.
-    fn scrub_shared<T: SharedStr>(&mut self, text: &T, quoted: &[String]) -> Option<T> {
+    fn scrub_shared(&mut self, text: &Thin<str>, quoted: &[String]) -> Option<Thin<str>> {
         if !quoted.is_empty() {
             let clean = self.scrub_with(text, quoted);
-            return matches!(clean, Cow::Owned(_)).then(|| T::made(clean.as_ref()));
+            return matches!(clean, Cow::Owned(_)).then(|| Thin::from(clean.as_ref()));
         }
-        if let Some((_, done)) = T::memo(self).iter().find(|(t, _)| t.same(text)) {
+        if let Some((_, done)) = self.shared.iter().find(|(t, _)| Thin::ptr_eq(t, text)) {
             return done.clone();
         }
         let done = match self.scrub_with(text, quoted) {
             Cow::Borrowed(_) => None,
-            Cow::Owned(clean) => Some(T::made(&clean)),
+            Cow::Owned(clean) => Some(Thin::from(clean.as_str())),
         };
-        let memo = T::memo(self);
+        let memo = &mut self.shared;
         if memo.len() >= SHARED_MEMO {
             memo.remove(0);
         }
@@ -210,38 +197,6 @@ impl Sources {
                 }
             });
         }
-    }
-}
-
-/// A text shared between findings, as `scrub_shared` remembers it: a fix's title
-/// (`Arc<str>`) or a help or label (`Thin<str>`), each in a memory of its own kind.
-trait SharedStr: Clone + std::ops::Deref<Target = str> + Sized {
-    fn same(&self, other: &Self) -> bool;
-    fn made(text: &str) -> Self;
-    fn memo(sources: &mut Sources) -> &mut Vec<(Self, Option<Self>)>;
-}
-
-impl SharedStr for Arc<str> {
-    fn same(&self, other: &Self) -> bool {
-        Arc::ptr_eq(self, other)
-    }
-    fn made(text: &str) -> Self {
-        Arc::from(text)
-    }
-    fn memo(sources: &mut Sources) -> &mut Vec<(Self, Option<Self>)> {
-        &mut sources.shared
-    }
-}
-
-impl SharedStr for Thin<str> {
-    fn same(&self, other: &Self) -> bool {
-        Thin::ptr_eq(self, other)
-    }
-    fn made(text: &str) -> Self {
-        Thin::from(text)
-    }
-    fn memo(sources: &mut Sources) -> &mut Vec<(Self, Option<Self>)> {
-        &mut sources.shared_thin
     }
 }
 
@@ -320,8 +275,8 @@ mod once_tests {
         let dir = tempfile::tempdir().unwrap();
         let cx = Context::at_version(dir.path().to_path_buf(), crate::version::NEWEST_KNOWN, 0);
         let straddling = crate::diag::Text::joined(
-            Arc::from("job #1: \"authToken\": "),
-            Arc::from("\"tok-0123456789abcdef\" is set here"),
+            crate::diag::Head::alone("job #1: \"authToken\": "),
+            Thin::from("\"tok-0123456789abcdef\" is set here"),
         );
         let whole = straddling.to_string();
         let mut pieces = Diagnostic::new(&CODE, Effect::Fatal, straddling);
@@ -337,7 +292,10 @@ mod once_tests {
         );
         assert_eq!(pieces.message, one.message);
 
-        let clean = crate::diag::Text::joined(Arc::from("job #2: "), Arc::from("no schedule"));
+        let clean = crate::diag::Text::joined(
+            crate::diag::Head::alone("job #2: "),
+            Thin::from("no schedule"),
+        );
         let mut d = Diagnostic::new(&CODE, Effect::Fatal, clean);
         sources.scrub_diagnostic(&cx, &mut d);
         assert!(matches!(d.message, crate::diag::Text::Joined { .. }));

@@ -10,8 +10,8 @@ use super::human::HumanOptions;
 use super::Sources;
 use crate::diag::{Diagnostic, Span};
 use crate::engine::{Context, Report};
-use crate::fix::{Applicability, Change, Claims, Edited, Fix};
-use crate::line_index::LineIndex;
+use crate::fix::{Applicability, Change, Claims, Edited, Fix, Replacement};
+use crate::line_index::SparseLines;
 use crate::redact;
 
 /// Lines of context around each change, as `diff -u`.
@@ -51,7 +51,9 @@ struct Section<'a> {
     /// once with how many fixes it stands for: 100,000 quarantines of one kind are one line.
     headers: Vec<(String, usize)>,
     header_at: HashMap<String, usize>,
-    edits: Vec<(&'a Span, &'a str)>,
+    /// The file's edits (each a `Change::Edit`), by reference: 100,000 of them were 3.2 MB of
+    /// the `--diff` peak as spans and texts (issue #11).
+    edits: Vec<&'a Change>,
     write: Option<&'a [u8]>,
     /// `chmod`, `move` and `rename` lines.
     actions: Vec<String>,
@@ -92,9 +94,7 @@ impl<'a> Plan<'a> {
                 }
             }
             match change {
-                Change::Edit {
-                    span, replacement, ..
-                } => section.edits.push((span, &**replacement)),
+                Change::Edit { .. } => section.edits.push(change),
                 Change::Write { contents, .. } => section.write = Some(contents),
                 Change::SetMode { file, mode } => section
                     .actions
@@ -185,11 +185,21 @@ fn write_section(
     Ok(())
 }
 
-/// One side of a diff: a whole file's bytes, its secrets and its line index.
+/// One side of a diff: a whole file's bytes, its secrets and its lines.
 struct Side<'a> {
     bytes: &'a [u8],
     secrets: &'a [Span],
-    lines: &'a LineIndex,
+    lines: SparseLines<'a>,
+}
+
+impl<'a> Side<'a> {
+    fn new(bytes: &'a [u8], secrets: &'a [Span]) -> Self {
+        Side {
+            bytes,
+            secrets,
+            lines: SparseLines::new(bytes),
+        }
+    }
 }
 
 impl Side<'_> {
@@ -198,13 +208,15 @@ impl Side<'_> {
         if self.bytes.is_empty() {
             0
         } else {
-            self.lines.line_of(self.bytes.len()) + usize::from(self.bytes.last() != Some(&b'\n'))
+            self.lines.newlines() + usize::from(self.bytes.last() != Some(&b'\n'))
         }
     }
 
-    /// The bytes of 0-based `line`, its newline included.
+    /// The bytes of 0-based `line`, its newline included. Its end is found from its start, so
+    /// that a walk through the lines, forwards or backwards, moves one line at a time.
     fn line(&self, line: usize) -> Span {
-        self.lines.start_of(line)..self.lines.start_of(line + 1)
+        let start = self.lines.start_of(line);
+        start..self.lines.end_of_line(start)
     }
 
     fn text(&self, line: usize) -> &[u8] {
@@ -263,21 +275,10 @@ fn write_edits_diff(
     cx: &Context,
     sources: &mut Sources,
     file: &std::path::Path,
-    edits: Vec<(&Span, &str)>,
+    edits: Vec<impl Replacement>,
 ) -> io::Result<()> {
-    let (bytes, secrets, lines) = match (sources.get(cx, file), sources.lines(cx, file)) {
-        (Some((bytes, secrets)), Some(lines)) => (bytes, secrets, lines),
-        _ => (
-            crate::source::Bytes::default(),
-            std::sync::Arc::default(),
-            std::sync::Arc::new(LineIndex::new(b"")),
-        ),
-    };
-    let old = Side {
-        bytes: &bytes,
-        secrets: &secrets,
-        lines: &lines,
-    };
+    let (bytes, secrets) = sources.get(cx, file).unwrap_or_default();
+    let old = Side::new(&bytes, &secrets);
     // Put in the order a fix run applies them in, and applied as it applies them.
     let edited = match Edited::new(old.bytes, edits) {
         Ok(edited) => edited,
@@ -295,12 +296,7 @@ fn write_edits_diff(
     }
     // Over the whole new file, once (design §8).
     let new_secrets = redact::file_secret_spans(file, &new_bytes);
-    let new_lines = LineIndex::new(&new_bytes);
-    let new = Side {
-        bytes: &new_bytes,
-        secrets: &new_secrets,
-        lines: &new_lines,
-    };
+    let new = Side::new(&new_bytes, &new_secrets);
     let ops = edit_ops(&old, &new, edits);
     let name = sources.display(cx, file);
     write!(out, "--- a/{name}\n+++ b/{name}\n")?;
@@ -310,11 +306,12 @@ fn write_edits_diff(
 /// The lines each edit touches on each side, merged where they share a line. Bytes outside
 /// the edits are the same on both sides, so the lines between two blocks are equal and as
 /// many on each side.
-fn edit_blocks(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<(Span, Span)> {
+fn edit_blocks(old: &Side, new: &Side, edits: &[impl Replacement]) -> Vec<(Span, Span)> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut blocks: Vec<(Span, Span)> = Vec::new();
     let mut shift: isize = 0;
-    for (span, replacement) in edits.iter() {
+    for edit in edits {
+        let (span, replacement) = (edit.span(), edit.text());
         let new_start = span.start.saturating_add_signed(shift);
         let new_end = new_start + replacement.len();
         shift += replacement.len() as isize - span.len() as isize;
@@ -336,7 +333,7 @@ fn edit_blocks(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<(Span, Sp
 
 /// The whole file's ops for `edits` (sorted): equal stretches between the edits' blocks, and
 /// each block aligned on its own (`block_ops`).
-fn edit_ops(old: &Side, new: &Side, edits: &[(&Span, &str)]) -> Vec<Op> {
+fn edit_ops(old: &Side, new: &Side, edits: &[impl Replacement]) -> Vec<Op> {
     let (old_count, new_count) = (old.line_count(), new.line_count());
     let mut ops = Vec::new();
     let (mut old_at, mut new_at) = (0, 0);
@@ -384,18 +381,8 @@ pub fn unified(cx: &Context, file: &std::path::Path, old: &[u8], new: &[u8]) -> 
     }
     let old_secrets = redact::file_secret_spans(file, old);
     let new_secrets = redact::file_secret_spans(file, new);
-    let old_lines = LineIndex::new(old);
-    let new_lines = LineIndex::new(new);
-    let old = Side {
-        bytes: old,
-        secrets: &old_secrets,
-        lines: &old_lines,
-    };
-    let new = Side {
-        bytes: new,
-        secrets: &new_secrets,
-        lines: &new_lines,
-    };
+    let old = Side::new(old, &old_secrets);
+    let new = Side::new(new, &new_secrets);
     let mut ops = Vec::new();
     block_ops(
         &old,
@@ -901,17 +888,8 @@ mod tests {
             let inside: Vec<Span> = std::iter::once(at + 1..at + 3).collect();
             let outside: Vec<Span> = std::iter::once(0..2).collect();
             for secrets in [Vec::new(), inside, outside] {
-                let (old_lines, new_lines) = (LineIndex::new(&old), LineIndex::new(&new));
-                let old_side = Side {
-                    bytes: &old,
-                    secrets: &secrets,
-                    lines: &old_lines,
-                };
-                let new_side = Side {
-                    bytes: &new,
-                    secrets: &[],
-                    lines: &new_lines,
-                };
+                let old_side = Side::new(&old, &secrets);
+                let new_side = Side::new(&new, &[]);
                 let mut ops = Vec::new();
                 let (o, n) = (0..old_side.line_count(), 0..new_side.line_count());
                 block_ops(&old_side, &new_side, o, n, &mut ops);

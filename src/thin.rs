@@ -1,9 +1,15 @@
 //! A text or path that many findings share, behind one thin pointer.
 //!
+//! Its own module, below findings and fixes alike (`diag` re-exports it): a fix's title is one
+//! too, and fixes never name findings.
+//!
 //! A finding's help, label and file repeat word for word on each finding of a code in a file
 //! and are shared (`diag::Shared`). As `Arc<str>` or `Arc<Path>` each costs sixteen bytes on
 //! every finding; as `Thin` eight: 4.8 MB over a report of 200,000 findings (issue #11). The
 //! price, a second allocation per distinct text, is paid once per text, not per finding.
+//!
+//! The text inside is itself an `Arc`, so code that keeps a text beyond the finding (a fix
+//! run records 100,000 fix titles) takes a plain `Arc` of it (`Thin::shared`), not a copy.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -12,12 +18,17 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub struct Thin<T: ?Sized>(Arc<Box<T>>);
+pub struct Thin<T: ?Sized>(Arc<Arc<T>>);
 
 impl<T: ?Sized> Thin<T> {
     /// Whether both are the one shared buffer.
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         Arc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// What it holds, as an `Arc` sharing the buffer: no copy.
+    pub fn shared(&self) -> Arc<T> {
+        Arc::clone(&self.0)
     }
 }
 
@@ -75,25 +86,25 @@ impl fmt::Display for Thin<str> {
 
 impl From<String> for Thin<str> {
     fn from(text: String) -> Self {
-        Thin(Arc::new(text.into_boxed_str()))
+        Thin(Arc::new(Arc::from(text)))
     }
 }
 
 impl From<&str> for Thin<str> {
     fn from(text: &str) -> Self {
-        Thin(Arc::new(Box::from(text)))
+        Thin(Arc::new(Arc::from(text)))
     }
 }
 
 impl From<PathBuf> for Thin<Path> {
     fn from(path: PathBuf) -> Self {
-        Thin(Arc::new(path.into_boxed_path()))
+        Thin(Arc::new(Arc::from(path)))
     }
 }
 
 impl From<&Path> for Thin<Path> {
     fn from(path: &Path) -> Self {
-        Thin(Arc::new(Box::from(path)))
+        Thin(Arc::new(Arc::from(path)))
     }
 }
 
@@ -117,6 +128,10 @@ mod tests {
         assert_eq!(help, again);
         assert!(!Thin::ptr_eq(&help, &again));
         assert!(Thin::ptr_eq(&help, &help.clone()));
+        assert!(
+            Arc::ptr_eq(&help.shared(), &help.clone().shared()),
+            "one buffer, handed out without a copy"
+        );
         let set: HashSet<Thin<str>> = [help.clone()].into_iter().collect();
         assert!(Thin::ptr_eq(
             set.get("instar 1.3 skips this job").unwrap(),
