@@ -11,6 +11,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::packed_spans::PackedSpans;
 use crate::thin::Thin;
 
 /// A byte range in a file, end exclusive. BOM bytes are included in offsets. Defined here, below
@@ -143,6 +144,12 @@ impl SharedBytes {
             range: start..end,
         }
     }
+
+    /// The buffer these bytes lie in, and where: a holder of many ranges of one file keeps
+    /// the buffer once (the fix run's quarantine queue; issue #11).
+    pub fn parts(&self) -> (&Arc<Vec<u8>>, Span) {
+        (&self.bytes, self.range.clone())
+    }
 }
 
 impl From<Vec<u8>> for SharedBytes {
@@ -259,25 +266,86 @@ impl Fix {
 /// The byte ranges and whole files claimed by the fixes chosen so far for one pass: the fix run
 /// and `--diff` choose the same way, so a diff shows what the first pass of `--fix` writes.
 ///
-/// Each file's claimed edits are kept by start offset; being pairwise disjoint, their ends
-/// rise with their starts, so a new span is checked against its few neighbours in the map
-/// (a logarithmic lookup), never against every claimed span (issue #11).
+/// No new span is compared with every claimed span (issue #11): see `Spans`.
 #[derive(Default)]
 pub struct Claims {
-    edits: HashMap<Arc<Path>, BTreeMap<usize, usize>>,
+    edits: HashMap<Arc<Path>, Spans>,
     whole: HashSet<PathBuf>,
+}
+
+/// A file's claimed spans, pairwise disjoint.
+///
+/// Claimed in order (each starting at or after the last one's start: findings come in file
+/// order), a new span can only touch the last one: every earlier span ends before the last
+/// starts. They are then kept packed (`PackedSpans`, a few bytes each: a map of 100,000
+/// quarantine spans was about 3 MB of a fix run's peak). The first span claimed out of order
+/// turns them into a map by start, where a new span is checked against its few neighbours
+/// (a logarithmic lookup).
+enum Spans {
+    InOrder { packed: PackedSpans, last: Span },
+    ByStart(BTreeMap<usize, usize>),
+}
+
+impl Spans {
+    fn of(span: &Span) -> Self {
+        let mut packed = PackedSpans::default();
+        packed.push(span.clone());
+        Spans::InOrder {
+            packed,
+            last: span.clone(),
+        }
+    }
+
+    /// Makes ready to be asked about `span`: spans asked about out of order are kept by start
+    /// from then on, so no question walks every span.
+    fn ready_for(&mut self, span: &Span) {
+        if let Spans::InOrder { packed, last } = self {
+            if span.start < last.start {
+                *self = Spans::ByStart(packed.iter().map(|s| (s.start, s.end)).collect());
+            }
+        }
+    }
+
+    /// Whether `span` is disjoint from every claimed span (after `ready_for`).
+    fn fits(&self, span: &Span) -> bool {
+        match self {
+            Spans::InOrder { last, .. } => disjoint(span, last),
+            Spans::ByStart(taken) => fits(taken, span),
+        }
+    }
+
+    /// Adds a span that fits.
+    fn claim(&mut self, span: &Span) {
+        self.ready_for(span);
+        match self {
+            Spans::InOrder { packed, last } => {
+                packed.push(span.clone());
+                *last = span.clone();
+            }
+            Spans::ByStart(taken) => {
+                taken.insert(span.start, span.end);
+            }
+        }
+    }
 }
 
 impl Claims {
     /// Claims the fix's changes unless one overlaps a change already claimed; an overlapping fix
     /// waits for the next pass, where it is re-diagnosed against the new text.
     pub fn try_claim(&mut self, fix: &Fix) -> bool {
+        for change in &fix.changes {
+            if let Change::Edit { file, span, .. } = change {
+                if let Some(taken) = self.edits.get_mut(&**file) {
+                    taken.ready_for(span);
+                }
+            }
+        }
         let edits = &self.edits;
         let whole = &self.whole;
-        let edited = |file: &Path| edits.get(file).is_some_and(|m| !m.is_empty());
+        let edited = |file: &Path| edits.contains_key(file);
         let free = fix.changes.iter().all(|change| match change {
             Change::Edit { file, span, .. } => {
-                !whole.contains(&**file) && edits.get(&**file).is_none_or(|taken| fits(taken, span))
+                !whole.contains(&**file) && edits.get(&**file).is_none_or(|taken| taken.fits(span))
             }
             Change::Write { file, .. } | Change::Quarantine { file } => {
                 !whole.contains(file) && !edited(file)
@@ -292,13 +360,13 @@ impl Claims {
         }
         for change in &fix.changes {
             match change {
-                Change::Edit { file, span, .. } => {
+                Change::Edit { file, span, .. } => match self.edits.get_mut(&**file) {
+                    Some(taken) => taken.claim(span),
                     // The key shares the edit's path (`Arc<Path>`): no copy per edit.
-                    self.edits
-                        .entry(Arc::clone(file))
-                        .or_default()
-                        .insert(span.start, span.end);
-                }
+                    None => {
+                        self.edits.insert(Arc::clone(file), Spans::of(span));
+                    }
+                },
                 Change::Write { file, .. } | Change::Quarantine { file } => {
                     self.whole.insert(file.clone());
                 }
@@ -399,17 +467,7 @@ impl<'a, E: Replacement> Edited<'a, E> {
         if !edits.is_sorted_by_key(key) {
             edits.sort_by_key(key);
         }
-        let mut cursor = 0;
-        for edit in &edits {
-            let span = edit.span();
-            if span.end > original.len() || span.start > span.end {
-                return Err(PlanError::OutOfBounds(span.end, original.len()));
-            }
-            if span.start < cursor {
-                return Err(PlanError::Overlap(span.start, cursor));
-            }
-            cursor = span.end;
-        }
+        check_in_order(original.len(), edits.iter().map(|e| e.span()))?;
         Ok(Edited { original, edits })
     }
 
@@ -420,13 +478,8 @@ impl<'a, E: Replacement> Edited<'a, E> {
 
     /// Hands each piece of the edited file to `out`, in order.
     pub fn pieces<X>(&self, out: &mut dyn FnMut(&[u8]) -> Result<(), X>) -> Result<(), X> {
-        let mut cursor = 0;
-        for edit in &self.edits {
-            out(&self.original[cursor..edit.span().start])?;
-            out(edit.text().as_bytes())?;
-            cursor = edit.span().end;
-        }
-        out(&self.original[cursor..])
+        let edits = self.edits.iter().map(|e| (e.span(), e.text()));
+        edited_pieces(self.original, edits, out)
     }
 
     /// The edited file's length in bytes.
@@ -435,6 +488,42 @@ impl<'a, E: Replacement> Edited<'a, E> {
             len - edit.span().len() + edit.text().len()
         })
     }
+}
+
+/// Whether edits in the order they apply (by span) fit a file of `len` bytes: none reaches
+/// past its end, none overlaps the one before. A caller whose edits come in order checks them
+/// here without a list of them (the fix run's 100,000 quarantine edits; issue #11).
+pub fn check_in_order<'s>(
+    len: usize,
+    spans: impl Iterator<Item = &'s Span>,
+) -> Result<(), PlanError> {
+    let mut cursor = 0;
+    for span in spans {
+        if span.end > len || span.start > span.end {
+            return Err(PlanError::OutOfBounds(span.end, len));
+        }
+        if span.start < cursor {
+            return Err(PlanError::Overlap(span.start, cursor));
+        }
+        cursor = span.end;
+    }
+    Ok(())
+}
+
+/// Hands each piece of `original` with `edits` applied to `out`, in order; the edits come in
+/// the order they apply and fit the file (`check_in_order`).
+pub fn edited_pieces<'e, E>(
+    original: &[u8],
+    edits: impl Iterator<Item = (&'e Span, &'e str)>,
+    out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cursor = 0;
+    for (span, replacement) in edits {
+        out(&original[cursor..span.start])?;
+        out(replacement.as_bytes())?;
+        cursor = span.end;
+    }
+    out(&original[cursor..])
 }
 
 /// The contents `original` would have after applying `edits` (spans into `original`).
@@ -622,35 +711,69 @@ mod tests {
         )));
     }
 
-    #[test]
-    fn claims_agree_with_pairwise_comparison() {
-        // Every span over a small range, claimed in a scrambled order: the map's neighbour
-        // lookup must accept exactly what comparing with every claimed span accepts.
+    /// Claims `order` one span a fix, checking each answer against comparing with every span
+    /// claimed before it.
+    fn claimed_as_pairwise(order: Vec<Span>) -> Claims {
+        let mut claims = Claims::default();
+        let mut taken: Vec<Span> = Vec::new();
+        for span in order {
+            let expected = taken.iter().all(|t| disjoint(&span, t));
+            assert_eq!(
+                claims.try_claim(&Fix::safe("x", vec![edit(span.clone())])),
+                expected,
+                "{span:?} against {taken:?}"
+            );
+            if expected {
+                taken.push(span);
+            }
+        }
+        claims
+    }
+
+    /// Every span over a small range.
+    fn small_spans() -> Vec<Span> {
         let mut spans = Vec::new();
         for start in 0..12 {
             for end in start..12 {
                 spans.push(start..end);
             }
         }
+        spans
+    }
+
+    #[test]
+    fn claims_agree_with_pairwise_comparison() {
+        // Claimed in a scrambled order: the map's neighbour lookup must accept exactly what
+        // comparing with every claimed span accepts.
+        let spans = small_spans();
         for seed in 0..20usize {
             let mut order = spans.clone();
             let n = order.len();
             for i in 0..n {
                 order.swap(i, (i * 7 + seed * 13 + i * i * seed) % n);
             }
-            let mut claims = Claims::default();
-            let mut taken: Vec<Span> = Vec::new();
-            for span in order {
-                let expected = taken.iter().all(|t| disjoint(&span, t));
-                assert_eq!(
-                    claims.try_claim(&Fix::safe("x", vec![edit(span.clone())])),
-                    expected,
-                    "{span:?} against {taken:?}"
-                );
-                if expected {
-                    taken.push(span);
-                }
-            }
+            claimed_as_pairwise(order);
+        }
+    }
+
+    /// In file order, as findings come, only the last claimed span is asked about, and the
+    /// spans stay packed; one span out of order then moves them into the map, and the answers
+    /// stay those of comparing with every span.
+    #[test]
+    fn claims_in_file_order_agree_with_pairwise_comparison() {
+        let mut in_order = small_spans();
+        in_order.sort_by_key(|s| (s.start, s.end));
+        let claims = claimed_as_pairwise(in_order.clone());
+        assert!(matches!(
+            claims.edits.values().next(),
+            Some(Spans::InOrder { .. })
+        ));
+        for late in [0, 3, 40, 77] {
+            let mut order = in_order.clone();
+            let span = order.remove(late);
+            order.insert(order.len() / 2, span.clone());
+            order.push(span);
+            claimed_as_pairwise(order);
         }
     }
 

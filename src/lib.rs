@@ -27,6 +27,7 @@ pub mod lossy;
 pub mod machine;
 pub mod machine_run;
 pub mod output_file;
+pub mod packed_spans;
 pub mod paths;
 pub mod preflight;
 pub mod progress;

@@ -58,6 +58,87 @@ pub struct FixRecord {
     pub title: std::sync::Arc<str>,
 }
 
+impl FixRecord {
+    /// The same fix as `other`: a shared title is the same without reading it.
+    fn same_as(&self, other: &FixRecord) -> bool {
+        self.code == other.code
+            && (std::sync::Arc::ptr_eq(&self.title, &other.title) || self.title == other.title)
+    }
+}
+
+/// The fixes a run applied, in order, kept as runs of equal records: 100,000 fixes of one code
+/// with one title are one record and a count in memory (40 bytes each made 5 MB of a fix run's
+/// peak; issue #11), and still 100,000 records in `manifest.json`, one per fix as always.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fixes {
+    runs: Vec<(FixRecord, usize)>,
+}
+
+impl Fixes {
+    /// Records one more fix, after the others.
+    pub fn push(&mut self, record: FixRecord) {
+        match self.runs.last_mut() {
+            Some((last, count)) if last.same_as(&record) => *count += 1,
+            _ => self.runs.push((record, 1)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// How many fixes are recorded.
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(|(_, count)| count).sum()
+    }
+
+    /// Every fix in the order recorded, each as often as it was applied.
+    pub fn iter(&self) -> impl Iterator<Item = &FixRecord> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|(record, count)| std::iter::repeat_n(record, *count))
+    }
+}
+
+impl FromIterator<FixRecord> for Fixes {
+    fn from_iter<I: IntoIterator<Item = FixRecord>>(records: I) -> Self {
+        let mut fixes = Fixes::default();
+        records.into_iter().for_each(|record| fixes.push(record));
+        fixes
+    }
+}
+
+/// One element per fix, as the list of records it always was.
+impl Serialize for Fixes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// Read one record at a time into runs: a large run's record is never a list of its fixes.
+impl<'de> Deserialize<'de> for Fixes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Records;
+        impl<'de> serde::de::Visitor<'de> for Records {
+            type Value = Fixes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of fixes")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Fixes, A::Error> {
+                let mut fixes = Fixes::default();
+                while let Some(record) = seq.next_element::<FixRecord>()? {
+                    fixes.push(record);
+                }
+                Ok(fixes)
+            }
+        }
+        deserializer.deserialize_seq(Records)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
@@ -111,7 +192,7 @@ pub struct Manifest {
     #[serde(default)]
     pub saved: Vec<String>,
     #[serde(default)]
-    pub fixes: Vec<FixRecord>,
+    pub fixes: Fixes,
 }
 
 pub fn runs_dir(state_dir: &Path) -> PathBuf {
@@ -263,6 +344,51 @@ fn lock_is_free(state_dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    fn fix_record(code: &'static str, title: &Arc<str>) -> FixRecord {
+        FixRecord {
+            code: code.into(),
+            title: Arc::clone(title),
+        }
+    }
+
+    /// Kept as runs, the fixes are still written one record per fix, in order, as the list
+    /// they always were, and read back the same.
+    #[test]
+    fn fixes_are_written_and_read_one_record_per_fix() {
+        let quarantine: Arc<str> = Arc::from("move this entry to the quarantine");
+        // Equal to `quarantine` but not shared with it: still the same fix.
+        let equal: Arc<str> = Arc::from("move this entry to the quarantine");
+        let other: Arc<str> = Arc::from("set the mode");
+        let records = vec![
+            fix_record("jobs/invalid-priority", &quarantine),
+            fix_record("jobs/invalid-priority", &quarantine),
+            fix_record("jobs/invalid-priority", &equal),
+            fix_record("jobs/bad-cron", &quarantine),
+            fix_record("jobs/invalid-priority", &other),
+            fix_record("jobs/invalid-priority", &quarantine),
+        ];
+        let fixes: Fixes = records.iter().cloned().collect();
+        assert_eq!(fixes.len(), 6);
+        assert_eq!(fixes.runs.len(), 4, "equal neighbours are one run");
+        assert!(fixes.iter().eq(records.iter()));
+        let written = serde_json::to_string_pretty(&fixes).unwrap();
+        assert_eq!(written, serde_json::to_string_pretty(&records).unwrap());
+        let read: Fixes = serde_json::from_str(&written).unwrap();
+        assert_eq!(read, fixes);
+        assert!(read.iter().eq(records.iter()));
+        assert!(Fixes::default().is_empty());
+        assert_eq!(serde_json::to_string(&Fixes::default()).unwrap(), "[]");
+    }
+
+    /// A manifest without fixes (older runs) reads as none.
+    #[test]
+    fn a_manifest_without_fixes_has_none() {
+        let manifest: Manifest =
+            serde_json::from_str(r#"{"run_id": "r", "doctor_version": "0", "files": []}"#).unwrap();
+        assert!(manifest.fixes.is_empty());
+    }
 
     fn record(state: &Path, run_id: &str, text: &str) -> PathBuf {
         let path = manifest_file(state, run_id);

@@ -14,6 +14,7 @@
 //! - `lock`: the run lock;
 //! - `manifest`: writing the run record (`crate::runs` reads it) and a new run's id;
 //! - `transaction`: a run (backups, changes, commit, rollback);
+//! - `saved`: the data a run saves into its quarantine, until it commits;
 //! - `recover`: runs a killed doctor left in progress;
 //! - `undo`: a committed run put back, as a run of its own;
 //!
@@ -31,6 +32,7 @@ mod lock;
 mod manifest;
 mod probe;
 mod recover;
+mod saved;
 mod transaction;
 mod undo;
 

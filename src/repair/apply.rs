@@ -2,26 +2,27 @@
 //! shared fix once, every file backed up before the first of them changes; then each finding
 //! marked with what became of its fix.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, FixStatus, Span};
 use crate::engine::{Context, Report};
-use crate::fix::{Change, Edited};
+use crate::fix::{check_in_order, edited_pieces, Change, Edited};
 use crate::write::{Transaction, WriteError};
 
+use super::bits::Bits;
 use super::plan::Chosen;
 
-/// What became of each chosen finding's fix, by its slot (its place in `Chosen`): applied,
-/// unless a reason why not is kept for it. Only failures are kept: a pass that applies
-/// 100,000 fixes holds an empty map, not 100,000 results (issue #11).
+/// What became of each chosen finding's fix, by its place in the report: applied, unless a
+/// reason why not is kept for it. Only failures are kept: a pass that applies 100,000 fixes
+/// holds an empty map, not 100,000 results (issue #11).
 #[derive(Debug, Default)]
 pub(super) struct Outcomes {
     failed: BTreeMap<usize, String>,
 }
 
 impl Outcomes {
-    /// Outcomes where the given slots failed, with their reasons.
+    /// Outcomes where the findings at the given places failed, with their reasons.
     #[cfg(test)]
     pub(super) fn failed(reasons: impl IntoIterator<Item = (usize, String)>) -> Self {
         Outcomes {
@@ -29,60 +30,112 @@ impl Outcomes {
         }
     }
 
-    pub(super) fn is_ok(&self, slot: usize) -> bool {
-        !self.failed.contains_key(&slot)
+    pub(super) fn is_ok(&self, at: usize) -> bool {
+        !self.failed.contains_key(&at)
     }
 
-    fn fail(&mut self, slot: usize, reason: String) {
-        self.failed.insert(slot, reason);
+    fn fail(&mut self, at: usize, reason: String) {
+        self.failed.insert(at, reason);
     }
 
-    /// The outcome of `slot`, taken out.
-    fn take(&mut self, slot: usize) -> Result<(), String> {
-        self.failed.remove(&slot).map_or(Ok(()), Err)
+    /// The outcome of the finding at `at`, taken out.
+    fn take(&mut self, at: usize) -> Result<(), String> {
+        self.failed.remove(&at).map_or(Ok(()), Err)
     }
 }
 
-/// The changes of a pass, grouped for writing: every edit of a file together (applied to its
-/// diagnosed bytes in one write), the other changes after, each with the slot (the place in
-/// `chosen`) of the finding that owns its fix.
-struct Grouped<'r> {
-    edits: BTreeMap<&'r Path, Vec<(&'r Change, usize)>>,
-    later: Vec<(&'r Change, usize)>,
+/// The changes of a pass, read where the chosen findings hold them, each shared fix once (by
+/// its owner, `Chosen::owner`), with the place of the finding that owns it.
+///
+/// Edits and saved data, which come by the hundred thousand (a broken jobs.json's quarantine
+/// fixes), are walked again where they are needed rather than listed: 100,000 of them made two
+/// lists of 16 bytes a change and a third of 24 bytes an edit (issue #11). One walk notes the
+/// rest: the files edited, whether any data is saved, and the whole-file changes (a file's
+/// write, rename, mode or move: one a file).
+struct Pass<'r> {
+    report: &'r Report,
+    chosen: &'r Chosen,
+    /// The files the pass edits, each once, in path order: every edit of a file is applied to
+    /// its diagnosed bytes in one write.
+    edited: BTreeSet<&'r Path>,
+    saves_data: bool,
+    /// The changes other than edits and saved data, in fix order.
+    whole: Vec<(&'r Change, usize)>,
 }
 
-impl<'r> Grouped<'r> {
-    /// Each shared fix is applied once, by its owner (`Chosen::owner`).
-    fn of(report: &'r Report, chosen: &Chosen) -> Self {
-        let mut grouped = Grouped {
-            edits: BTreeMap::new(),
-            later: Vec::new(),
+impl<'r> Pass<'r> {
+    fn of(report: &'r Report, chosen: &'r Chosen) -> Self {
+        let mut pass = Pass {
+            report,
+            chosen,
+            edited: BTreeSet::new(),
+            saves_data: false,
+            whole: Vec::new(),
         };
-        for (slot, &i) in chosen.findings.iter().enumerate() {
-            let Some(fix) = &report.diagnostics[i].fix else {
-                continue;
-            };
-            if chosen.owner[slot] != slot {
-                continue;
-            }
-            for change in fix.changes() {
-                match change {
-                    Change::Edit { file, .. } => grouped
-                        .edits
-                        .entry(&**file)
-                        .or_default()
-                        .push((change, slot)),
-                    other => grouped.later.push((other, slot)),
+        let mut last: Option<&Path> = None;
+        for (change, at) in changes(report, chosen) {
+            match change {
+                // The same file as the last edit's is the usual case: no lookup for it.
+                Change::Edit { file, .. } if last != Some(&**file) => {
+                    pass.edited.insert(&**file);
+                    last = Some(file);
                 }
+                Change::Edit { .. } => {}
+                Change::QuarantineData { .. } => pass.saves_data = true,
+                other => pass.whole.push((other, at)),
             }
         }
-        grouped
+        pass
     }
 
-    /// Every file the pass may change (both ends of a rename).
+    /// The edits of `file`, each with its owner's place, in fix order.
+    fn edits_of<'p>(
+        &'p self,
+        file: &'p Path,
+    ) -> impl Iterator<Item = ((&'r Span, &'r str), usize)> + Clone + 'p {
+        changes(self.report, self.chosen).filter_map(move |(change, at)| match change {
+            Change::Edit {
+                file: edited,
+                span,
+                replacement,
+            } if same_path(edited, file) => Some(((span, &**replacement), at)),
+            _ => None,
+        })
+    }
+
+    /// The changes other than edits, in the order they are made: contents first, then renames
+    /// (each fix's in its own order), then modes, saved data and moves, so a chmod applies to
+    /// the file that ends up at its path.
+    fn later(&self) -> impl Iterator<Item = (&'r Change, usize)> + '_ {
+        let step = |change: &Change| match change {
+            Change::Write { .. } => 0,
+            Change::Rename { .. } => 1,
+            Change::SetMode { .. } => 2,
+            Change::QuarantineData { .. } => 3,
+            Change::Quarantine { .. } | Change::Edit { .. } => 4,
+        };
+        let whole_at = move |n| {
+            self.whole
+                .iter()
+                .copied()
+                .filter(move |(change, _)| step(change) == n)
+        };
+        let data = self
+            .saves_data
+            .then(|| {
+                changes(self.report, self.chosen)
+                    .filter(|(change, _)| matches!(change, Change::QuarantineData { .. }))
+            })
+            .into_iter()
+            .flatten();
+        (0..3).flat_map(whole_at).chain(data).chain(whole_at(4))
+    }
+
+    /// Every file the pass may change (both ends of a rename): the edited files, then the
+    /// others in fix order.
     fn paths(&self) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = self.edits.keys().map(|f| f.to_path_buf()).collect();
-        for (change, _) in &self.later {
+        let mut paths: Vec<PathBuf> = self.edited.iter().map(|f| f.to_path_buf()).collect();
+        for (change, _) in &self.whole {
             match change {
                 Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
                 other => paths.extend(other.file().map(Path::to_path_buf)),
@@ -95,9 +148,9 @@ impl<'r> Grouped<'r> {
     /// appears with a mode it has neither before nor after the run (a wrapper without its exec
     /// bit).
     fn final_modes(&self) -> HashMap<&'r Path, u32> {
-        self.later
+        self.whole
             .iter()
-            .filter_map(|(change, _)| match *change {
+            .filter_map(|(change, _)| match change {
                 Change::SetMode { file, mode } => Some((file.as_path(), *mode)),
                 _ => None,
             })
@@ -105,33 +158,56 @@ impl<'r> Grouped<'r> {
     }
 }
 
+/// The changes of the chosen findings' fixes, each shared fix once (by its owner), with the
+/// place of the finding that owns it.
+fn changes<'r>(
+    report: &'r Report,
+    chosen: &'r Chosen,
+) -> impl Iterator<Item = (&'r Change, usize)> + Clone + 'r {
+    chosen
+        .findings()
+        .filter(|&at| chosen.owner(at) == at)
+        .filter_map(move |at| report.diagnostics[at].fix.as_ref().map(|fix| (at, fix)))
+        .flat_map(|(at, fix)| fix.changes().iter().map(move |change| (change, at)))
+}
+
+/// Whether two paths are the same: an edit's path is most often the very one the set of edited
+/// files holds (a file's edits share one `Arc<Path>`), known without reading it.
+fn same_path(a: &Path, b: &Path) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 /// Each chosen finding's result so far, and whether any change of its fix has landed (a later
 /// refusal then rolls the run back rather than leave the fix half-applied).
 struct Progress {
     results: Outcomes,
-    touched: Vec<bool>,
+    touched: Bits,
 }
 
 impl Progress {
-    fn fail(&mut self, slots: impl Iterator<Item = usize>, reason: String) {
-        for slot in slots {
-            self.results.fail(slot, reason.clone());
+    fn fail(&mut self, owners: impl Iterator<Item = usize>, reason: String) {
+        for at in owners {
+            self.results.fail(at, reason.clone());
         }
     }
 
-    /// A change of the fixes in `slots` was written, or refused: a refusal of the file alone
-    /// fails those fixes (when none of their changes landed yet); anything else stops the run.
+    /// A change of the fixes owned by `owners` was written, or refused: a refusal of the file
+    /// alone fails those fixes (when none of their changes landed yet); anything else stops the
+    /// run.
     fn landed(
         &mut self,
-        slots: impl Iterator<Item = usize> + Clone,
+        owners: impl Iterator<Item = usize> + Clone,
         written: Result<(), WriteError>,
     ) -> Result<(), WriteError> {
         match written {
-            Ok(()) => slots.for_each(|s| self.touched[s] = true),
+            Ok(()) => owners.for_each(|at| self.touched.insert(at)),
             // A fix refused after some of its changes landed would stay half-applied (one key
             // of a swap moved): the whole run is rolled back instead.
-            Err(err) if err.refuses_one_file() && !slots.clone().any(|s| self.touched[s]) => {
-                self.fail(slots, err.to_string())
+            Err(err)
+                if err.refuses_one_file()
+                    && !owners.clone().any(|at| self.touched.contains(at)) =>
+            {
+                self.fail(owners, err.to_string())
             }
             Err(other) => return Err(other),
         }
@@ -153,85 +229,79 @@ pub(super) fn apply(
     report: &Report,
     chosen: &Chosen,
 ) -> Result<Outcomes, WriteError> {
-    let mut grouped = Grouped::of(report, chosen);
-    back_up(cx, tx, &grouped)?;
-    let final_modes = grouped.final_modes();
+    let pass = Pass::of(report, chosen);
+    back_up(cx, tx, &pass)?;
+    let final_modes = pass.final_modes();
     let mut progress = Progress {
         results: Outcomes::default(),
-        touched: vec![false; chosen.findings.len()],
+        touched: Bits::default(),
     };
-    write_edits(cx, tx, &grouped, &final_modes, &mut progress)?;
-    // Contents first, then renames (in each fix's own order: the sort is stable), then modes and
-    // moves, so a chmod applies to the file that ends up at its path.
-    grouped.later.sort_by_key(|(change, _)| match change {
-        Change::Write { .. } => 0,
-        Change::Rename { .. } => 1,
-        Change::SetMode { .. } => 2,
-        Change::QuarantineData { .. } => 3,
-        Change::Quarantine { .. } | Change::Edit { .. } => 4,
-    });
-    for &(change, slot) in &grouped.later {
+    write_edits(cx, tx, &pass, &final_modes, &mut progress)?;
+    for (change, at) in pass.later() {
         // A fix that failed already makes no further change.
-        if !progress.results.is_ok(slot) {
+        if !progress.results.is_ok(at) {
             continue;
         }
         crate::failpoint::hit("between-files");
         let written = make_change(tx, change, &final_modes);
-        progress.landed(std::iter::once(slot), written)?;
+        progress.landed(std::iter::once(at), written)?;
     }
-    Ok(share_results(&chosen.owner, progress.results))
+    Ok(share_results(chosen, progress.results))
 }
 
 /// Every file of the pass is backed up and named in the in-progress manifest before the first
 /// of them changes, each known by the bytes the checks read: a file is backed up and changed
 /// only while it still holds them.
-fn back_up(cx: &Context, tx: &mut Transaction, grouped: &Grouped<'_>) -> Result<(), WriteError> {
-    for file in grouped.edits.keys() {
+fn back_up(cx: &Context, tx: &mut Transaction, pass: &Pass<'_>) -> Result<(), WriteError> {
+    for file in &pass.edited {
         tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
     }
-    for (change, _) in &grouped.later {
+    for (change, _) in &pass.whole {
         if let Change::Write { file, .. } = change {
             tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
         }
     }
-    tx.prepare(&grouped.paths())
+    tx.prepare(&pass.paths())
 }
 
-/// Each edited file, written once with all its edits applied to the bytes the checks read.
+/// Each edited file, written once with all its edits applied to the bytes the checks read:
+/// from where the findings hold them when they come in order (the usual case), else sorted.
 fn write_edits(
     cx: &Context,
     tx: &mut Transaction,
-    grouped: &Grouped<'_>,
+    pass: &Pass<'_>,
     final_modes: &HashMap<&Path, u32>,
     progress: &mut Progress,
 ) -> Result<(), WriteError> {
-    for (&file, file_edits) in &grouped.edits {
+    for &file in &pass.edited {
         crate::failpoint::hit("between-files");
         let diagnosed = cx.bytes_of(file);
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
-        let mut edits: Vec<(&Span, &str)> = Vec::with_capacity(file_edits.len());
-        for (change, _) in file_edits {
-            if let Change::Edit {
-                span, replacement, ..
-            } = change
-            {
-                edits.push((span, &**replacement));
-            }
-        }
-        let slots = || file_edits.iter().map(|e| e.1);
-        let edited = match Edited::new(original, edits) {
-            Ok(edited) => edited,
+        let edits = pass.edits_of(file);
+        let owners = || edits.clone().map(|(_, at)| at);
+        let in_order = edits
+            .clone()
+            .is_sorted_by_key(|((span, _), _)| (span.start, span.end));
+        // Edits in file order are checked and written as they come; others are sorted into
+        // a list first (`Edited`).
+        let checked = if in_order {
+            check_in_order(original.len(), edits.clone().map(|((span, _), _)| span)).map(|()| None)
+        } else {
+            Edited::new(original, edits.clone().map(|(edit, _)| edit).collect()).map(Some)
+        };
+        let sorted = match checked {
+            Ok(sorted) => sorted,
             Err(err) => {
-                progress.fail(slots(), err.to_string());
+                progress.fail(owners(), err.to_string());
                 continue;
             }
         };
-        let written = tx.write_pieces(
-            file,
-            &|out| edited.pieces(out),
-            final_modes.get(file).copied(),
-        );
-        progress.landed(slots(), written)?;
+        let pieces = |out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>| match &sorted {
+            Some(edited) => edited.pieces(out),
+            None => edited_pieces(original, edits.clone().map(|(edit, _)| edit), out),
+        };
+        let written = tx.write_pieces(file, &pieces, final_modes.get(file).copied());
+        progress.landed(owners(), written)?;
     }
     Ok(())
 }
@@ -258,38 +328,30 @@ fn make_change(
 }
 
 /// Every finding chosen for a shared fix gets the shared fix's result (its owner's).
-fn share_results(owner: &[usize], mut results: Outcomes) -> Outcomes {
-    for (slot, &owned_by) in owner.iter().enumerate() {
-        if owned_by != slot {
-            if let Some(reason) = results.failed.get(&owned_by).cloned() {
-                results.fail(slot, reason);
-            }
+fn share_results(chosen: &Chosen, mut results: Outcomes) -> Outcomes {
+    for (at, owner) in chosen.followers() {
+        if let Some(reason) = results.failed.get(&owner).cloned() {
+            results.fail(at, reason);
         }
     }
     results
 }
 
-/// The `chosen` findings of `diagnostics` (indexes in ascending order), each marked with what
-/// became of its fix (`outcomes`, one per chosen finding), in that order.
+/// The `chosen` findings of `diagnostics`, each marked with what became of its fix
+/// (`outcomes`), in report order.
 pub(super) fn take_handled(
     diagnostics: Vec<Diagnostic>,
-    chosen: &[usize],
+    chosen: &Chosen,
     mut outcomes: Outcomes,
 ) -> Vec<Diagnostic> {
-    debug_assert!(chosen.windows(2).all(|w| w[0] < w[1]));
-    let mut picks = chosen
-        .iter()
-        .enumerate()
-        .map(|(slot, at)| (at, outcomes.take(slot)))
-        .peekable();
     // Collected in the report's own buffer (an in-place collect), then cut to size: a second
     // buffer for 100,000 fixed findings was 18 MB at the fix run's peak (issue #11).
     let mut handled: Vec<Diagnostic> = diagnostics
         .into_iter()
         .enumerate()
-        .filter_map(|(i, mut d)| {
-            let (_, outcome) = picks.next_if(|(&at, _)| at == i)?;
-            match outcome {
+        .filter(|(at, _)| chosen.contains(*at))
+        .map(|(at, mut d)| {
+            match outcomes.take(at) {
                 Ok(()) => d.fix_status = FixStatus::Applied,
                 Err(reason) => {
                     d.fix_status = FixStatus::Failed;
@@ -299,7 +361,7 @@ pub(super) fn take_handled(
                     d = d.add_help(format!("the fix was not applied: {reason}"));
                 }
             }
-            Some(d)
+            d
         })
         .collect();
     handled.shrink_to_fit();

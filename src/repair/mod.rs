@@ -18,9 +18,11 @@ use crate::prompt::Confirmer;
 use crate::write::Transaction;
 
 mod apply;
+mod bits;
 mod env;
 mod plan;
 mod rollback;
+mod same_fix;
 mod verify;
 
 use apply::{apply, take_handled, Outcomes};
@@ -124,23 +126,19 @@ fn run_passes(
         }
         let applied = apply_locked(env, tx, &cx, &report, &chosen)?;
         stop_if_interrupted(env)?;
-        record(tx, &mut planner, &cx, &report, &chosen.findings, &applied);
+        record(tx, &mut planner, &cx, &report, &chosen, &applied);
         let next_cx = (env.new_context)();
         let next = (env.check)(&next_cx);
-        let applied_here: Vec<&Diagnostic> = chosen
-            .findings
-            .iter()
-            .enumerate()
-            .filter(|(slot, _)| applied.is_ok(*slot))
-            .map(|(_, i)| &report.diagnostics[*i])
-            .collect();
-        verify(&report, &next, &applied_here).map_err(Stop::RolledBack)?;
-        drop(applied_here);
+        let applied_here = chosen
+            .findings()
+            .filter(|&at| applied.is_ok(at))
+            .map(|at| &report.diagnostics[at]);
+        verify(&report, &next, applied_here).map_err(Stop::RolledBack)?;
         // The pass's findings are moved out of its report, which is done with, rather than
         // copied while it lives: 100,000 fixed findings are one list, not two (issue #11).
         handled.extend(take_handled(
             std::mem::take(&mut report.diagnostics),
-            &chosen.findings,
+            &chosen,
             applied,
         ));
         cx = next_cx;
@@ -165,9 +163,8 @@ fn apply_locked(
         .lock_pass
         .map(|take| {
             let pass: Vec<&Diagnostic> = chosen
-                .findings
-                .iter()
-                .map(|&i| &report.diagnostics[i])
+                .findings()
+                .map(|at| &report.diagnostics[at])
                 .collect();
             take(Some(&pass))
         })
@@ -191,12 +188,12 @@ fn record(
     planner: &mut Planner<'_>,
     cx: &Context,
     report: &Report,
-    chosen: &[usize],
+    chosen: &Chosen,
     applied: &Outcomes,
 ) {
-    for (slot, i) in chosen.iter().enumerate() {
-        let d = &report.diagnostics[*i];
-        if applied.is_ok(slot) {
+    for at in chosen.findings() {
+        let d = &report.diagnostics[at];
+        if applied.is_ok(at) {
             if let Some(fix) = &d.fix {
                 tx.record_fix(d.code.id, fix.shared_title());
             }

@@ -3,7 +3,6 @@
 //! claimed so that no two chosen fixes touch the same bytes.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, FixStatus};
@@ -11,8 +10,10 @@ use crate::engine::{Context, Report};
 use crate::fix::{Applicability, Change, Claims, Fix};
 use crate::prompt::{Answer, Confirmer, Offer};
 
+use super::bits::Bits;
 use super::env::RepairOptions;
 use super::rollback::Stop;
+use super::same_fix::Firsts;
 
 /// Identifies a declined or failed fix across passes, so it is not offered again: spans move as
 /// files change, but the code, file, title and the bytes the finding points at do not.
@@ -93,112 +94,92 @@ fn files_of(d: &Diagnostic, fix: &Fix) -> Vec<PathBuf> {
     files
 }
 
-/// A fix with its hash, computed once: a pass tells equal fixes apart by hashing each once,
-/// never by comparing each fix with every other, nor by hashing it again at every lookup
-/// (a fix hashes its title and each change; issue #11).
-struct Hashed<'r> {
-    hash: u64,
-    fix: &'r Fix,
-}
-
-impl Hash for Hashed<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-impl PartialEq for Hashed<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.fix == other.fix
-    }
-}
-
-impl Eq for Hashed<'_> {}
-
-/// Hands a `Hashed`'s hash, already computed, to the map as it is.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is ever called (`Hashed::hash`); anything else is still folded in.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// For each candidate (by its place in `candidates`), the place of the first candidate whose
-/// fix equals its own (itself, for the first): several findings can share one fix (an entry's
-/// problems and its quarantine), which a pass offers and applies once.
-fn firsts(report: &Report, candidates: &[usize]) -> Vec<usize> {
-    let state = RandomState::new();
-    let mut first: HashMap<Hashed<'_>, usize, BuildHasherDefault<Prehashed>> = HashMap::default();
-    let mut out = Vec::with_capacity(candidates.len());
-    for (at, &i) in candidates.iter().enumerate() {
-        let Some(fix) = &report.diagnostics[i].fix else {
-            out.push(at);
-            continue;
-        };
-        let key = Hashed {
-            hash: state.hash_one(fix),
-            fix,
-        };
-        out.push(*first.entry(key).or_insert(at));
-    }
-    out
-}
-
-/// Each distinct fix of a pass's candidates numbered (1-based) in the order they are offered,
-/// for the prompt's counter: `number[at]` for the candidate at `at`.
+/// Each distinct fix of a pass numbered (1-based) in the order it is offered, for the prompt's
+/// counter, by the finding that first carries it. Only `-i` counts them.
 struct Offers {
-    number: Vec<usize>,
+    number: HashMap<usize, usize>,
     total: usize,
 }
 
 impl Offers {
-    fn of(firsts: &[usize]) -> Self {
-        let mut number = Vec::with_capacity(firsts.len());
-        let mut total = 0;
-        for (at, &first) in firsts.iter().enumerate() {
-            if first == at {
-                total += 1;
-                number.push(total);
-            } else {
-                number.push(number[first]);
-            }
+    fn of(firsts: &Firsts, candidates: &Bits) -> Self {
+        let mut offers = Offers {
+            number: HashMap::new(),
+            total: 0,
+        };
+        for at in candidates.iter().filter(|&at| firsts.first(at) == at) {
+            offers.total += 1;
+            offers.number.insert(at, offers.total);
         }
-        Offers { number, total }
+        offers
+    }
+
+    /// The number of the fix of the finding at `at`: its place among the pass's offers.
+    fn number_of(&self, firsts: &Firsts, at: usize) -> usize {
+        let first = firsts.first(at);
+        self.number.get(&first).copied().unwrap_or(0)
     }
 }
 
-/// What a pass applies: the findings whose fixes it applies (indexes into the report,
-/// ascending), and for each, its fix's owner: the place in `findings` of the first finding
-/// chosen for an equal fix, which applies it for all of them (itself, most often).
+/// What a pass applies: the findings whose fixes it applies, by their place in the report, and
+/// for a finding whose fix equals an earlier chosen one's, that earlier finding (its fix's
+/// owner), which applies the fix for both. A finding is its own owner most often: only the
+/// others are listed.
 #[derive(Debug, Default)]
 pub(super) struct Chosen {
-    pub(super) findings: Vec<usize>,
-    pub(super) owner: Vec<usize>,
+    picked: Bits,
+    count: usize,
+    follows: HashMap<usize, usize>,
 }
 
 impl Chosen {
-    pub(super) fn is_empty(&self) -> bool {
-        self.findings.is_empty()
+    fn new(len: usize) -> Self {
+        Chosen {
+            picked: Bits::with_len(len),
+            ..Chosen::default()
+        }
     }
-}
 
-/// What a pass decided for a fix.
-#[derive(Clone, Copy)]
-enum Decision {
-    /// Chosen: applied by the finding at this place in `Chosen`.
-    Chosen(usize),
-    Declined,
+    /// The findings at `places` chosen, each owning its fix.
+    #[cfg(test)]
+    pub(super) fn of(places: &[usize]) -> Self {
+        let mut chosen = Chosen::default();
+        places.iter().for_each(|&at| chosen.pick(at));
+        chosen
+    }
+
+    fn pick(&mut self, at: usize) {
+        self.picked.insert(at);
+        self.count += 1;
+    }
+
+    fn follow(&mut self, at: usize, owner: usize) {
+        self.pick(at);
+        self.follows.insert(at, owner);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub(super) fn contains(&self, at: usize) -> bool {
+        self.picked.contains(at)
+    }
+
+    /// The chosen findings' places, ascending.
+    pub(super) fn findings(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+        self.picked.iter()
+    }
+
+    /// The finding that applies the fix of the chosen finding at `at`.
+    pub(super) fn owner(&self, at: usize) -> usize {
+        self.follows.get(&at).copied().unwrap_or(at)
+    }
+
+    /// Each chosen finding whose fix another one applies, with that one.
+    pub(super) fn followers(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.follows.iter().map(|(&at, &owner)| (at, owner))
+    }
 }
 
 /// What the passes of one run remember: the options, the fixes settled (declined or failed:
@@ -228,62 +209,70 @@ impl<'o> Planner<'o> {
         handled: &mut Vec<Diagnostic>,
     ) -> Result<Chosen, Stop> {
         let candidates = self.candidates(cx, report);
-        let firsts = firsts(report, &candidates);
+        let firsts = Firsts::of(&report.diagnostics, &candidates);
         // Only a prompt shows the counter.
-        let offers = self.opts.interactive.then(|| Offers::of(&firsts));
+        let offers = self
+            .opts
+            .interactive
+            .then(|| Offers::of(&firsts, &candidates));
         let mut claims = Claims::default();
-        let mut chosen = Chosen {
-            findings: Vec::with_capacity(candidates.len()),
-            owner: Vec::with_capacity(candidates.len()),
-        };
-        // What this pass decided for each fix, by the place of its first candidate: chosen
-        // (with its place in `chosen`) or declined.
-        let mut decided: Vec<Option<Decision>> = vec![None; candidates.len()];
-        for (at, &i) in candidates.iter().enumerate() {
-            let d = &report.diagnostics[i];
+        let mut chosen = Chosen::new(report.diagnostics.len());
+        // The findings whose fix this pass declined; the ones it chose are in `chosen`. A fix
+        // shared by several findings is decided by its first finding, or by the later one
+        // that decided it (`decided_by`, keyed by the first: rare, a first is most often
+        // decided itself).
+        let mut declined = Bits::default();
+        let mut decided_by: HashMap<usize, usize> = HashMap::new();
+        for at in candidates.iter() {
+            let d = &report.diagnostics[at];
             let Some(fix) = &d.fix else { continue };
+            let first = firsts.first(at);
+            let decider = decided_by.get(&first).copied().unwrap_or(first);
             // A finding sharing a fix already decided in this pass follows that decision.
-            match decided[firsts[at]] {
-                Some(Decision::Chosen(owner)) => {
-                    chosen.owner.push(owner);
-                    chosen.findings.push(i);
+            if decider != at {
+                if chosen.contains(decider) {
+                    chosen.follow(at, decider);
                     continue;
                 }
-                Some(Decision::Declined) => {
+                if declined.contains(decider) {
                     self.decline(cx, d, handled);
                     continue;
                 }
-                None => {}
             }
             if let Some(offers) = &offers {
-                if !self.ask(cx, d, fix, (offers.number[at], offers.total), confirm)? {
-                    decided[firsts[at]] = Some(Decision::Declined);
+                let number = offers.number_of(&firsts, at);
+                if !self.ask(cx, d, fix, (number, offers.total), confirm)? {
+                    declined.insert(at);
+                    if first != at {
+                        decided_by.insert(first, at);
+                    }
                     self.decline(cx, d, handled);
                     continue;
                 }
             }
             if claims.try_claim(fix) {
-                decided[firsts[at]] = Some(Decision::Chosen(chosen.findings.len()));
-                chosen.owner.push(chosen.findings.len());
-                chosen.findings.push(i);
+                chosen.pick(at);
+                if first != at {
+                    decided_by.insert(first, at);
+                }
             }
         }
         Ok(chosen)
     }
 
-    /// The findings whose fix this pass can offer, in report order. Several findings can share
-    /// one fix (an entry's problems and its quarantine): it is offered once.
-    fn candidates(&self, cx: &Context, report: &Report) -> Vec<usize> {
-        report
-            .diagnostics
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| {
-                d.fix.as_ref().is_some_and(|fix| wanted(fix, self.opts))
-                    && (self.settled.is_empty() || !self.settled.contains(&key_of(cx, d)))
-            })
-            .map(|(i, _)| i)
-            .collect()
+    /// The findings whose fix this pass can offer, as the pass starts (a fix declined during the
+    /// pass still decides the findings that share it). Several findings can share one fix (an
+    /// entry's problems and its quarantine): it is offered once.
+    fn candidates(&self, cx: &Context, report: &Report) -> Bits {
+        let mut candidates = Bits::with_len(report.diagnostics.len());
+        for (at, d) in report.diagnostics.iter().enumerate() {
+            if d.fix.as_ref().is_some_and(|fix| wanted(fix, self.opts))
+                && (self.settled.is_empty() || !self.settled.contains(&key_of(cx, d)))
+            {
+                candidates.insert(at);
+            }
+        }
+        candidates
     }
 
     /// Whether the person accepts the fix of `d` (`-i`), or an earlier `a`, `q` or `d` decides it

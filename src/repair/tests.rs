@@ -384,9 +384,105 @@ fn a_failed_fix_reason_is_scrubbed_before_it_joins_the_help() {
     // scrubbed on its own.
     let d = Diagnostic::new(&BAD, Effect::Fatal, "bad".to_string());
     let reason = r#"the file now reads {"authToken": "s3cr3t-t0ken-value"}"#.to_string();
-    let handled = apply::take_handled(vec![d], &[0], apply::Outcomes::failed([(0, reason)]));
+    let handled = apply::take_handled(
+        vec![d],
+        &plan::Chosen::of(&[0]),
+        apply::Outcomes::failed([(0, reason)]),
+    );
     assert_eq!(handled[0].fix_status, FixStatus::Failed);
     let help = handled[0].help.as_deref().unwrap();
     assert!(help.starts_with("the fix was not applied: "), "{help}");
     assert!(!help.contains("s3cr3t-t0ken-value"), "{help}");
+}
+
+/// `check`, and in every `*.txt` each "twin" is two findings (`test/bad` and `test/worse`)
+/// that share one fix, to "pair": an entry's problems and its quarantine share one so.
+fn check_twins(cx: &Context) -> Report {
+    let mut report = check(cx);
+    for name in cx.list_dir(&cx.state_dir) {
+        let path = cx.state_dir.join(&name);
+        let Some(bytes) = cx.file(&path).loaded().map(|l| l.bytes.clone()) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        for (at, _) in text.match_indices("twin") {
+            let fix = Fix::safe(
+                "fix the twins",
+                vec![Change::Edit {
+                    file: path.clone().into(),
+                    span: at..at + 4,
+                    replacement: "pair".into(),
+                }],
+            );
+            for code in [&BAD, &WORSE] {
+                report.diagnostics.push(
+                    Diagnostic::new(code, Effect::Silent, format!("{} twin", code.id))
+                        .file(&path)
+                        .at(at..at + 4, "here")
+                        .fix(Some(fix.clone())),
+                );
+            }
+        }
+    }
+    report
+        .diagnostics
+        .sort_by_key(|d| d.span.as_ref().map(|s| s.start));
+    report
+}
+
+fn run_twins(agent: &Agent, answers: &[Answer]) -> (RepairOutcome, Scripted) {
+    let mut script = Scripted::new(answers);
+    let flag = AtomicBool::new(false);
+    let interactive = !answers.is_empty();
+    let outcome = run_with(agent, interactive, &mut script, &check_twins, &flag).unwrap();
+    (outcome, script)
+}
+
+#[test]
+fn a_fix_shared_by_findings_is_offered_and_applied_once_for_all_of_them() {
+    let agent = Agent::new(&[("a.txt", "twin bad twin")]);
+    let (outcome, script) = run_twins(&agent, &[]);
+    assert_eq!(agent.read("a.txt"), "pair good pair");
+    assert!(script.asked.is_empty());
+    assert_eq!(statuses(&outcome), [FixStatus::Applied; 5]);
+    let run = &runs::all(&agent.state)[0];
+    // Each finding's fix is recorded, the shared ones too, as before.
+    assert_eq!(run.fixes.len(), 5);
+
+    // Asked: the first twin's fix (and its partner follows), "bad", the second twin's fix.
+    let agent = Agent::new(&[("a.txt", "twin bad twin")]);
+    let (outcome, script) = run_twins(&agent, &[Answer::Yes, Answer::No, Answer::No]);
+    assert_eq!(agent.read("a.txt"), "pair bad twin");
+    let counters: Vec<(usize, usize)> = script.asked.iter().map(|a| (a.1, a.2)).collect();
+    assert_eq!(counters, [(1, 3), (2, 3), (3, 3)]);
+    // Declined as they are decided, then the applied ones in report order.
+    assert_eq!(
+        statuses(&outcome),
+        [
+            FixStatus::Declined,
+            FixStatus::Declined,
+            FixStatus::Declined,
+            FixStatus::Applied,
+            FixStatus::Applied
+        ]
+    );
+}
+
+/// Edits that come in file order are written as they come; the others are sorted first.
+/// Both write the same file.
+#[test]
+fn edits_out_of_file_order_are_written_in_order() {
+    let reversed = |cx: &Context| {
+        let mut report = check(cx);
+        report.diagnostics.reverse();
+        report
+    };
+    for check in [&check as &dyn Fn(&Context) -> Report, &reversed] {
+        let agent = Agent::new(&[("a.txt", "bad, bad and bad")]);
+        let flag = AtomicBool::new(false);
+        let mut script = Scripted::new(&[]);
+        let outcome = run_with(&agent, false, &mut script, check, &flag).unwrap();
+        assert_eq!(agent.read("a.txt"), "good, good and good");
+        assert_eq!(statuses(&outcome), [FixStatus::Applied; 3]);
+    }
 }

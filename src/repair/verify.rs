@@ -42,14 +42,14 @@ impl<'a> Tally<'a> {
 /// A pass is good when every applied fix removed its finding and no touched file gained a fatal
 /// finding (a file that stopped parsing included). Findings a fixed problem had masked are new
 /// but not fatal-by-the-fix, and are left for the next pass.
-pub(super) fn verify(
+pub(super) fn verify<'a>(
     before: &Report,
     after: &Report,
-    applied: &[&Diagnostic],
+    applied: impl Iterator<Item = &'a Diagnostic> + Clone,
 ) -> Result<(), String> {
     let (before, after) = (Tally::of(before), Tally::of(after));
     let mut expected: HashMap<(&str, Option<&Path>), usize> = HashMap::new();
-    for d in applied {
+    for d in applied.clone() {
         *expected.entry((d.code.id, d.file.as_deref())).or_default() += 1;
     }
     for ((code, file), fixed) in expected {
@@ -63,7 +63,6 @@ pub(super) fn verify(
         }
     }
     let touched: HashSet<&Path> = applied
-        .iter()
         .filter_map(|d| d.fix.as_ref())
         .flat_map(|f| f.changes().iter().filter_map(|c| c.file()))
         .collect();

@@ -119,7 +119,7 @@ mod tests {
             records_writes: true,
             quarantined: Vec::new(),
             saved: (0..200).map(|i| format!("jobs.invalid.{i}.json")).collect(),
-            fixes: Vec::new(),
+            fixes: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@ use super::atomic::{
 use super::confine::{check_dir, manifest_path, own_dir, resolve_target};
 use super::manifest::{new_run_id, write_manifest};
 use super::probe::{digest_now, hash_now, holds, mode_now, now, stream_now, Digest, Now, Same};
+use super::saved::Saved;
 use super::{doctor_dir, lock, RunLock, WriteError};
 use crate::digest::{hex_of_digest, sha256_hex};
 use crate::failpoint;
@@ -110,8 +111,9 @@ pub struct Transaction {
     /// Whether the in-progress manifest is on disk (written before the first change).
     recorded: bool,
     /// Data saved into the quarantine, by file name, written when the run finishes. Shared
-    /// with the fixes that carry it (often ranges of the file the checks read), not copied.
-    saved: Vec<(String, Vec<SharedBytes>)>,
+    /// with the fixes that carry it (often ranges of the file the checks read), not copied,
+    /// and kept as ranges of those bytes (`saved`).
+    saved: Saved,
     /// What the checks read (`None`: absent), for files not backed up yet: shared with the
     /// checks' context, not copied, and compared with the file as its backup streams.
     diagnosed: HashMap<String, Option<Bytes>>,
@@ -156,10 +158,10 @@ impl Transaction {
                 records_writes: true,
                 quarantined: Vec::new(),
                 saved: Vec::new(),
-                fixes: Vec::new(),
+                fixes: Default::default(),
             },
             recorded: false,
-            saved: Vec::new(),
+            saved: Saved::default(),
             diagnosed: HashMap::new(),
             changed_under_us: HashSet::new(),
             known: HashMap::new(),
@@ -583,10 +585,7 @@ impl Transaction {
 
     /// Saves data (a JSON value's bytes) into a named JSON-array file in the quarantine.
     pub fn save_to_quarantine(&mut self, name: &str, item: &SharedBytes) {
-        match self.saved.iter_mut().find(|(n, _)| n == name) {
-            Some((_, items)) => items.push(item.clone()),
-            None => self.saved.push((name.to_string(), vec![item.clone()])),
-        }
+        self.saved.push(name, item);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -609,11 +608,11 @@ impl Transaction {
     /// one atomic manifest write). A run that changed nothing leaves nothing. On an error the
     /// run is still in progress: the caller rolls it back.
     pub fn commit(&mut self) -> Result<Option<String>, WriteError> {
-        for (name, items) in std::mem::take(&mut self.saved) {
+        for file in self.saved.take() {
             own_dir(&self.state_dir, &self.quarantine_dir)?;
-            let path = self.quarantine_dir.join(&name);
+            let path = self.quarantine_dir.join(&file.name);
             write_atomic_streamed(&path, PRIVATE_FILE_MODE, |out| {
-                write_quarantine_file(&items, out)
+                write_quarantine_file(file.items(), out)
             })?;
             self.manifest
                 .saved
@@ -817,12 +816,12 @@ fn put_back(copy: &Path, real: &Path, mode: u32) -> Result<(), WriteError> {
 /// The JSON array a quarantine file holds: each saved item as an element, one per line,
 /// written as it goes (100,000 quarantined jobs used to be copied three times over on their
 /// way to the disk: issue #11).
-fn write_quarantine_file(
-    items: &[SharedBytes],
+fn write_quarantine_file<'i>(
+    items: impl Iterator<Item = &'i [u8]>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     out.write_all(b"[\n  ")?;
-    for (n, item) in items.iter().enumerate() {
+    for (n, item) in items.enumerate() {
         if n > 0 {
             out.write_all(b",\n  ")?;
         }
@@ -859,7 +858,7 @@ mod quarantine_file_tests {
         for items in cases {
             let plain: Vec<&[u8]> = items.iter().map(|i| &**i).collect();
             let mut written = Vec::new();
-            write_quarantine_file(&items, &mut written).unwrap();
+            write_quarantine_file(plain.iter().copied(), &mut written).unwrap();
             assert_eq!(String::from_utf8(written).unwrap(), as_before(&plain));
         }
     }
