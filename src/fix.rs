@@ -152,6 +152,13 @@ impl SharedBytes {
     }
 }
 
+impl SharedBytes {
+    /// The same bytes in a buffer of their own: the one they shared can go.
+    pub fn detach(&mut self) {
+        *self = SharedBytes::from(self.to_vec());
+    }
+}
+
 impl From<Vec<u8>> for SharedBytes {
     fn from(bytes: Vec<u8>) -> Self {
         let range = 0..bytes.len();
@@ -215,6 +222,15 @@ impl Fix {
 
     pub fn changes(&self) -> &[Change] {
         &self.changes
+    }
+
+    /// The bytes this fix saves into the quarantine (`Change::QuarantineData`), to be let go
+    /// of once it has been applied (`repair`).
+    pub fn saved_data_mut(&mut self) -> impl Iterator<Item = &mut SharedBytes> {
+        self.changes.iter_mut().filter_map(|change| match change {
+            Change::QuarantineData { contents, .. } => Some(contents),
+            _ => None,
+        })
     }
 
     /// Replaces the title, for the redaction pass that hides what it quotes

@@ -10,10 +10,13 @@
 //! - `verify`: the re-check that accepts or refutes a pass;
 //! - `rollback`: every way a begun run stops before its commit, rolled back in one place.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::diag::{Diagnostic, FixStatus};
 use crate::engine::{Context, Report};
+use crate::fix::Fix;
 use crate::prompt::Confirmer;
 use crate::write::Transaction;
 
@@ -28,7 +31,7 @@ mod verify;
 use apply::{apply, take_handled, Outcomes};
 use plan::{planned_files, Chosen, Planner};
 use rollback::{aborted, Stop};
-use verify::verify;
+use verify::Expected;
 
 pub use env::{LockPass, PassLock, RepairEnv, RepairError, RepairOptions, MAX_PASSES};
 
@@ -127,13 +130,12 @@ fn run_passes(
         let applied = apply_locked(env, tx, &cx, &report, &chosen)?;
         stop_if_interrupted(env)?;
         record(tx, &mut planner, &cx, &report, &chosen, &applied);
-        let next_cx = (env.new_context)();
-        let next = (env.check)(&next_cx);
         let applied_here = chosen
             .findings()
             .filter(|&at| applied.is_ok(at))
             .map(|at| &report.diagnostics[at]);
-        verify(&report, &next, applied_here).map_err(Stop::RolledBack)?;
+        let expected = Expected::of(&report, applied_here);
+        let from = handled.len();
         // The pass's findings are moved out of its report, which is done with, rather than
         // copied while it lives: 100,000 fixed findings are one list, not two (issue #11).
         handled.extend(take_handled(
@@ -141,10 +143,49 @@ fn run_passes(
             &chosen,
             applied,
         ));
+        // The report and the files it was checked from go before the re-check reads the new
+        // ones (`Expected`), unless what was saved from them keeps them.
+        detach_sparse_saves(&mut handled[from..]);
+        tx.let_go_of_sparse_buffers();
+        drop(report);
+        drop(cx);
+        let next_cx = (env.new_context)();
+        let next = (env.check)(&next_cx);
+        expected.verify(&next).map_err(Stop::RolledBack)?;
         cx = next_cx;
         report = next;
     }
     Err(Stop::NotConverged)
+}
+
+/// The data a pass's fixes saved into the quarantine are ranges of the files as its checks
+/// read them, held by the fixed findings and by the run's queue until it commits. Where they
+/// are little of a file, they are copied out so that the file can go before the re-check
+/// reads it again: a run that quarantined a few entries of a 46.7 MB file in each of two passes
+/// held three copies of it (issue #11). Where they are most of it (every entry quarantined),
+/// it stays shared: a copy would only double it. The run's queue does the same
+/// (`Transaction::let_go_of_sparse_buffers`).
+fn detach_sparse_saves(found: &mut [Diagnostic]) {
+    let buffer = |saved: &crate::fix::SharedBytes| Arc::as_ptr(saved.parts().0);
+    let mut used: HashMap<*const Vec<u8>, (usize, usize)> = HashMap::new();
+    for saved in found
+        .iter_mut()
+        .flat_map(|d| d.fix.iter_mut().flat_map(Fix::saved_data_mut))
+    {
+        let (bytes, range) = saved.parts();
+        used.entry(Arc::as_ptr(bytes)).or_insert((0, bytes.len())).0 += range.len();
+    }
+    let sparse = |(used, len): (usize, usize)| used.saturating_mul(2) < len;
+    if used.values().any(|u| sparse(*u)) {
+        for saved in found
+            .iter_mut()
+            .flat_map(|d| d.fix.iter_mut().flat_map(Fix::saved_data_mut))
+        {
+            if used.get(&buffer(saved)).is_some_and(|u| sparse(*u)) {
+                saved.detach();
+            }
+        }
+    }
 }
 
 /// Applies a pass under the pass lock, when there is one. A lock broken while held: another

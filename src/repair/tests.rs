@@ -486,3 +486,53 @@ fn edits_out_of_file_order_are_written_in_order() {
         assert_eq!(statuses(&outcome), [FixStatus::Applied; 3]);
     }
 }
+
+/// The data fixed findings saved is copied out of a file it uses little of, so that the file
+/// can go before the re-check; what fills most of its file keeps sharing it.
+#[test]
+fn saved_data_lets_go_of_a_file_it_uses_little_of() {
+    let saving = |bytes: &std::sync::Arc<Vec<u8>>, range: std::ops::Range<usize>| {
+        let mut d = Diagnostic::new(&BAD, Effect::None, "saved");
+        d.fix = Some(Fix::unsafe_(
+            "quarantine",
+            vec![Change::QuarantineData {
+                name: "jobs.invalid.json".into(),
+                contents: crate::fix::SharedBytes::range_of(bytes.clone(), range),
+            }],
+        ));
+        d
+    };
+    let big = std::sync::Arc::new(vec![b'x'; 10_000]);
+    let small = std::sync::Arc::new(b"[{\"a\":1},{\"b\":2}]".to_vec());
+    let mut found = vec![
+        saving(&big, 10..20),
+        saving(&small, 1..8),
+        saving(&big, 500..600),
+        saving(&small, 9..16),
+    ];
+    detach_sparse_saves(&mut found);
+    assert_eq!(
+        std::sync::Arc::strong_count(&big),
+        1,
+        "the big file is let go"
+    );
+    assert_eq!(
+        std::sync::Arc::strong_count(&small),
+        3,
+        "the small one is still shared"
+    );
+    let saved: Vec<Vec<u8>> = found
+        .iter_mut()
+        .flat_map(|d| d.fix.iter_mut().flat_map(Fix::saved_data_mut))
+        .map(|s| s.to_vec())
+        .collect();
+    assert_eq!(
+        saved,
+        [
+            vec![b'x'; 10],
+            b"{\"a\":1}".to_vec(),
+            vec![b'x'; 100],
+            b"{\"b\":2}".to_vec()
+        ]
+    );
+}

@@ -61,6 +61,31 @@ impl Saved {
         self.files.is_empty()
     }
 
+    /// Copies out the items of each buffer they use less than half of, so that the buffer,
+    /// most often the file as a pass's checks read it, can go before the next pass reads the
+    /// file again: a run that quarantines a few of a big file's entries in each of several
+    /// passes held every pass's copy of it to the end (issue #11). A buffer the items mostly
+    /// fill (every entry quarantined) stays shared: a copy would only double it.
+    pub(super) fn let_go_of_sparse_buffers(&mut self) {
+        for segment in self.files.iter_mut().flat_map(|f| f.segments.iter_mut()) {
+            let used: usize = segment.ranges.iter().map(|r| r.len()).sum();
+            if used.saturating_mul(2) >= segment.bytes.len() {
+                continue;
+            }
+            let mut own = Vec::with_capacity(used);
+            let mut ranges = PackedSpans::default();
+            for range in segment.ranges.iter() {
+                let start = own.len();
+                own.extend_from_slice(&segment.bytes[range]);
+                ranges.push(start..own.len());
+            }
+            *segment = Segment {
+                bytes: Arc::new(own),
+                ranges,
+            };
+        }
+    }
+
     /// The files, handed over for writing.
     pub(super) fn take(&mut self) -> Vec<SavedFile> {
         std::mem::take(&mut self.files)
@@ -130,5 +155,32 @@ mod tests {
             ]
         );
         assert!(saved.is_empty());
+    }
+
+    /// Items that use little of their buffer are copied out of it, and read as before; items
+    /// that fill most of theirs keep sharing it.
+    #[test]
+    fn sparse_buffers_are_let_go() {
+        let big = Arc::new((0..=255u8).cycle().take(10_000).collect::<Vec<u8>>());
+        let full = Arc::new(b"[{\"a\":1},{\"b\":2}]".to_vec());
+        let mut saved = Saved::default();
+        for range in [10..20, 30..31, 9_000..9_100] {
+            saved.push(
+                "jobs.invalid.json",
+                &SharedBytes::range_of(Arc::clone(&big), range),
+            );
+        }
+        for range in [1..8, 9..16] {
+            saved.push(
+                "jobs.invalid.json",
+                &SharedBytes::range_of(Arc::clone(&full), range),
+            );
+        }
+        let before: Vec<Vec<u8>> = saved.files[0].items().map(<[u8]>::to_vec).collect();
+        saved.let_go_of_sparse_buffers();
+        assert_eq!(Arc::strong_count(&big), 1, "the sparse buffer is let go");
+        assert_eq!(Arc::strong_count(&full), 2, "the full one is still shared");
+        let after: Vec<Vec<u8>> = saved.files[0].items().map(<[u8]>::to_vec).collect();
+        assert_eq!(after, before);
     }
 }

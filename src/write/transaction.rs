@@ -588,6 +588,11 @@ impl Transaction {
         self.saved.push(name, item);
     }
 
+    /// Lets go of the buffers the queued data uses little of (`Saved::let_go_of_sparse_buffers`).
+    pub fn let_go_of_sparse_buffers(&mut self) {
+        self.saved.let_go_of_sparse_buffers();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.manifest.files.is_empty() && self.saved.is_empty()
     }
