@@ -59,7 +59,7 @@ fn main() {
         let project = dir.path().join(format!("agent-{jobs}"));
         std::fs::create_dir_all(project.join(".instar")).unwrap();
         let path = project.join(".instar/jobs.json");
-        write_corpus(&path, jobs);
+        write_corpus(&path, jobs, jobs);
         run(dir.path(), &project, &path, jobs);
         // Keep the shared disk clean as we go.
         std::fs::remove_dir_all(&project).unwrap();
@@ -67,14 +67,16 @@ fn main() {
 }
 
 /// A job shaped like a real agent's (as in `jobs_large`), with a priority instar refuses.
-fn job(i: usize) -> String {
+/// Job `i`, with an invalid priority when `broken` (an error with an unsafe quarantine fix);
+/// every job also has an info finding (its prompt names nothing it can be grounded on).
+fn job(i: usize, broken: bool) -> String {
     format!(
         r#"  {{
     "slug": "job-{i:06}",
     "name": "Job number {i}",
     "description": "Monitor the agent's health, part {i}.",
     "schedule": "*/15 * * * *",
-    "priority": "urgent",
+    "priority": "{priority}",
     "expectedDurationMinutes": {duration},
     "model": "haiku",
     "enabled": true,
@@ -84,18 +86,20 @@ fn job(i: usize) -> String {
     }},
     "tags": ["cat:ops", "bench"]
   }}"#,
-        duration = 1 + i % 9
+        duration = 1 + i % 9,
+        priority = if broken { "urgent" } else { "high" },
     )
 }
 
-fn write_corpus(path: &Path, jobs: usize) {
+/// `jobs` jobs, the first `broken` of them with an invalid priority.
+fn write_corpus(path: &Path, jobs: usize, broken: usize) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     out.write_all(b"[\n").unwrap();
     for i in 0..jobs {
         if i > 0 {
             out.write_all(b",\n").unwrap();
         }
-        out.write_all(job(i).as_bytes()).unwrap();
+        out.write_all(job(i, i < broken).as_bytes()).unwrap();
     }
     out.write_all(b"\n]\n").unwrap();
 }
@@ -164,6 +168,25 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
         vec![
             "--dir".into(),
             copy_dir,
+            "--select".into(),
+            "jobs".into(),
+            "--instar-version".into(),
+            "0.28.44".into(),
+            "--fix".into(),
+            "--unsafe-fixes".into(),
+        ],
+    ));
+    // A fix run that fixes few of many findings: 10 entries quarantined (in two passes, as the
+    // first two are neighbours) while every job's info finding stays. Each pass is re-checked
+    // against the one before, which once held both reports and every pass's copy of the file.
+    let few = scratch.join(format!("fix-few-{jobs}"));
+    std::fs::create_dir_all(few.join(".instar")).unwrap();
+    write_corpus(&few.join(".instar/jobs.json"), jobs, 10.min(jobs));
+    cases.push((
+        "--fix, 10 fixable",
+        vec![
+            "--dir".into(),
+            few.to_str().unwrap().to_string(),
             "--select".into(),
             "jobs".into(),
             "--instar-version".into(),
