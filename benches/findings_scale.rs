@@ -162,19 +162,15 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     let copy = scratch.join(format!("fix-{jobs}"));
     std::fs::create_dir_all(copy.join(".instar")).unwrap();
     std::fs::copy(path, copy.join(".instar/jobs.json")).unwrap();
-    let copy_dir = copy.to_str().unwrap().to_string();
+    // The same arguments, on another agent: `args[1]` is the agent's folder.
+    let on = |agent: &Path, extra: &[&str]| {
+        let mut args = check(extra);
+        args[1] = agent.to_str().unwrap().to_string();
+        args
+    };
     cases.push((
         "--fix --unsafe-fixes",
-        vec![
-            "--dir".into(),
-            copy_dir,
-            "--select".into(),
-            "jobs".into(),
-            "--instar-version".into(),
-            "0.28.44".into(),
-            "--fix".into(),
-            "--unsafe-fixes".into(),
-        ],
+        on(&copy, &["--fix", "--unsafe-fixes"]),
     ));
     // A fix run that fixes few of many findings: 10 entries quarantined (in two passes, as the
     // first two are neighbours) while every job's info finding stays. Each pass is re-checked
@@ -182,19 +178,7 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     let few = scratch.join(format!("fix-few-{jobs}"));
     std::fs::create_dir_all(few.join(".instar")).unwrap();
     write_corpus(&few.join(".instar/jobs.json"), jobs, 10.min(jobs));
-    cases.push((
-        "--fix, 10 fixable",
-        vec![
-            "--dir".into(),
-            few.to_str().unwrap().to_string(),
-            "--select".into(),
-            "jobs".into(),
-            "--instar-version".into(),
-            "0.28.44".into(),
-            "--fix".into(),
-            "--unsafe-fixes".into(),
-        ],
-    ));
+    cases.push(("--fix, 10 fixable", on(&few, &["--fix", "--unsafe-fixes"])));
     // `FINDINGS_SCALE_ONLY=sarif,json`: only the outputs whose name holds one of these words.
     let only = std::env::var("FINDINGS_SCALE_ONLY").ok();
     let wanted = |name: &str| {
@@ -206,9 +190,10 @@ fn run(scratch: &Path, project: &Path, path: &Path, jobs: usize) {
     let asked = scratch.join(format!("interactive-{jobs}"));
     std::fs::create_dir_all(asked.join(".instar")).unwrap();
     std::fs::copy(path, asked.join(".instar/jobs.json")).unwrap();
-    let mut interactive = check(&["-i", "--unsafe-fixes"]);
-    interactive[1] = asked.to_str().unwrap().to_string();
-    cases.push(("-i --unsafe-fixes, a", interactive));
+    cases.push((
+        "-i --unsafe-fixes, a",
+        on(&asked, &["-i", "--unsafe-fixes"]),
+    ));
     for (name, args) in cases.into_iter().filter(|(name, _)| wanted(name)) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let measured = if name.starts_with("-i") {
