@@ -2,7 +2,8 @@
 //! shared fix once, every file backed up before the first of them changes; then each finding
 //! marked with what became of its fix.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, FixStatus, Span};
@@ -56,8 +57,10 @@ struct Pass<'r> {
     report: &'r Report,
     chosen: &'r Chosen,
     /// The files the pass edits, each once, in path order: every edit of a file is applied to
-    /// its diagnosed bytes in one write.
-    edited: BTreeSet<&'r Path>,
+    /// its diagnosed bytes in one write. With each, the stretch of the report where its edits
+    /// are (the first and last owner's place): its edits are walked there, not over the whole
+    /// pass, which for thousands of edited files would be quadratic.
+    edited: BTreeMap<&'r Path, RangeInclusive<usize>>,
     saves_data: bool,
     /// The changes other than edits and saved data, in fix order.
     whole: Vec<(&'r Change, usize)>,
@@ -68,32 +71,49 @@ impl<'r> Pass<'r> {
         let mut pass = Pass {
             report,
             chosen,
-            edited: BTreeSet::new(),
+            edited: BTreeMap::new(),
             saves_data: false,
             whole: Vec::new(),
         };
-        let mut last: Option<&Path> = None;
-        for (change, at) in changes(report, chosen) {
+        // The file of the last edit and its places so far: the same file as the last edit's is
+        // the usual case, with no lookup for it.
+        let mut last: Option<(&Path, RangeInclusive<usize>)> = None;
+        for (change, at) in changes(report, chosen, 0..=usize::MAX) {
             match change {
-                // The same file as the last edit's is the usual case: no lookup for it.
-                Change::Edit { file, .. } if last != Some(&**file) => {
-                    pass.edited.insert(&**file);
-                    last = Some(file);
-                }
-                Change::Edit { .. } => {}
+                Change::Edit { file, .. } => match &mut last {
+                    Some((same, places)) if same_path(same, file) => *places = *places.start()..=at,
+                    _ => {
+                        if let Some((file, places)) = last.replace((file, at..=at)) {
+                            pass.note_edits(file, places);
+                        }
+                    }
+                },
                 Change::QuarantineData { .. } => pass.saves_data = true,
                 other => pass.whole.push((other, at)),
             }
         }
+        if let Some((file, places)) = last {
+            pass.note_edits(file, places);
+        }
         pass
     }
 
-    /// The edits of `file`, each with its owner's place, in fix order.
+    /// Notes that `file` has edits at `places` (ascending), besides any noted before.
+    fn note_edits(&mut self, file: &'r Path, places: RangeInclusive<usize>) {
+        self.edited
+            .entry(file)
+            .and_modify(|known| *known = *known.start()..=*places.end())
+            .or_insert(places);
+    }
+
+    /// The edits of `file`, each with its owner's place, in fix order, from its stretch of the
+    /// report (`places`, as `edited` holds it).
     fn edits_of<'p>(
         &'p self,
         file: &'p Path,
+        places: RangeInclusive<usize>,
     ) -> impl Iterator<Item = ((&'r Span, &'r str), usize)> + Clone + 'p {
-        changes(self.report, self.chosen).filter_map(move |(change, at)| match change {
+        changes(self.report, self.chosen, places).filter_map(move |(change, at)| match change {
             Change::Edit {
                 file: edited,
                 span,
@@ -123,7 +143,7 @@ impl<'r> Pass<'r> {
         let data = self
             .saves_data
             .then(|| {
-                changes(self.report, self.chosen)
+                changes(self.report, self.chosen, 0..=usize::MAX)
                     .filter(|(change, _)| matches!(change, Change::QuarantineData { .. }))
             })
             .into_iter()
@@ -134,7 +154,7 @@ impl<'r> Pass<'r> {
     /// Every file the pass may change (both ends of a rename): the edited files, then the
     /// others in fix order.
     fn paths(&self) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = self.edited.iter().map(|f| f.to_path_buf()).collect();
+        let mut paths: Vec<PathBuf> = self.edited.keys().map(|f| f.to_path_buf()).collect();
         for (change, _) in &self.whole {
             match change {
                 Change::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
@@ -158,14 +178,15 @@ impl<'r> Pass<'r> {
     }
 }
 
-/// The changes of the chosen findings' fixes, each shared fix once (by its owner), with the
-/// place of the finding that owns it.
+/// The changes of the chosen findings' fixes within `places`, each shared fix once (by its
+/// owner), with the place of the finding that owns it.
 fn changes<'r>(
     report: &'r Report,
     chosen: &'r Chosen,
+    places: RangeInclusive<usize>,
 ) -> impl Iterator<Item = (&'r Change, usize)> + Clone + 'r {
     chosen
-        .findings()
+        .findings_within(places)
         .filter(|&at| chosen.owner(at) == at)
         .filter_map(move |at| report.diagnostics[at].fix.as_ref().map(|fix| (at, fix)))
         .flat_map(|(at, fix)| fix.changes().iter().map(move |change| (change, at)))
@@ -253,7 +274,7 @@ pub(super) fn apply(
 /// of them changes, each known by the bytes the checks read: a file is backed up and changed
 /// only while it still holds them.
 fn back_up(cx: &Context, tx: &mut Transaction, pass: &Pass<'_>) -> Result<(), WriteError> {
-    for file in &pass.edited {
+    for file in pass.edited.keys() {
         tx.expect_diagnosed_bytes(file, cx.bytes_of(file));
     }
     for (change, _) in &pass.whole {
@@ -273,11 +294,11 @@ fn write_edits(
     final_modes: &HashMap<&Path, u32>,
     progress: &mut Progress,
 ) -> Result<(), WriteError> {
-    for &file in &pass.edited {
+    for (&file, places) in &pass.edited {
         crate::failpoint::hit("between-files");
         let diagnosed = cx.bytes_of(file);
         let original = diagnosed.as_deref().map(Vec::as_slice).unwrap_or_default();
-        let edits = pass.edits_of(file);
+        let edits = pass.edits_of(file, places.clone());
         let owners = || edits.clone().map(|(_, at)| at);
         let in_order = edits
             .clone()

@@ -38,17 +38,34 @@ impl Bits {
 
     /// The places in the set, ascending.
     pub(super) fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
-        self.words.iter().enumerate().flat_map(|(n, &word)| {
-            let mut left = word;
-            std::iter::from_fn(move || {
-                if left == 0 {
-                    return None;
-                }
-                let bit = left.trailing_zeros() as usize;
-                left &= left - 1;
-                Some(n * 64 + bit)
+        self.iter_within(0..=usize::MAX)
+    }
+
+    /// The places in the set within `places`, ascending, reading only the words that hold
+    /// them: a pass asks for each edited file's stretch of the report, and a walk from the
+    /// start for each of thousands of files would be quadratic.
+    pub(super) fn iter_within(
+        &self,
+        places: std::ops::RangeInclusive<usize>,
+    ) -> impl Iterator<Item = usize> + Clone + '_ {
+        let (first, last) = (*places.start(), *places.end());
+        let from = (first / 64).min(self.words.len());
+        let to = (last / 64).saturating_add(1).clamp(from, self.words.len());
+        self.words[from..to]
+            .iter()
+            .enumerate()
+            .flat_map(move |(n, &word)| {
+                let mut left = word;
+                std::iter::from_fn(move || {
+                    if left == 0 {
+                        return None;
+                    }
+                    let bit = left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    Some((from + n) * 64 + bit)
+                })
             })
-        })
+            .filter(move |at| (first..=last).contains(at))
     }
 }
 
@@ -70,6 +87,22 @@ mod tests {
             assert_eq!(bits.contains(at), places.contains(&at), "{at}");
         }
         assert_eq!(Bits::default().iter().count(), 0);
+        for (first, last) in [
+            (0, 0),
+            (1, 64),
+            (63, 65),
+            (66, 1000),
+            (129, 4095),
+            (5000, 9000),
+        ] {
+            let within: Vec<usize> = bits.iter_within(first..=last).collect();
+            let expected: Vec<usize> = places
+                .iter()
+                .copied()
+                .filter(|at| (first..=last).contains(at))
+                .collect();
+            assert_eq!(within, expected, "{first}..={last}");
+        }
         assert!(!Bits::default().contains(0));
     }
 }

@@ -171,6 +171,14 @@ impl Chosen {
         self.picked.iter()
     }
 
+    /// The chosen findings within `places`, in report order.
+    pub(super) fn findings_within(
+        &self,
+        places: std::ops::RangeInclusive<usize>,
+    ) -> impl Iterator<Item = usize> + Clone + '_ {
+        self.picked.iter_within(places)
+    }
+
     /// The finding that applies the fix of the chosen finding at `at`.
     pub(super) fn owner(&self, at: usize) -> usize {
         self.follows.get(&at).copied().unwrap_or(at)
