@@ -150,12 +150,17 @@ impl SharedBytes {
     pub fn parts(&self) -> (&Arc<Vec<u8>>, Span) {
         (&self.bytes, self.range.clone())
     }
-}
 
-impl SharedBytes {
     /// The same bytes in a buffer of their own: the one they shared can go.
     pub fn detach(&mut self) {
         *self = SharedBytes::from(self.to_vec());
+    }
+
+    /// Whether bytes that use `used` of a buffer of `len` should rather be copied out of it
+    /// once it is otherwise done with: they are less than half of it. Most of it (every entry
+    /// of a file quarantined) stays shared, where a copy would only double it (issue #11).
+    pub fn leave_buffer(used: usize, len: usize) -> bool {
+        used.saturating_mul(2) < len
     }
 }
 

@@ -175,7 +175,7 @@ fn detach_sparse_saves(found: &mut [Diagnostic]) {
         let (bytes, range) = saved.parts();
         used.entry(Arc::as_ptr(bytes)).or_insert((0, bytes.len())).0 += range.len();
     }
-    let sparse = |(used, len): (usize, usize)| used.saturating_mul(2) < len;
+    let sparse = |(used, len): (usize, usize)| crate::fix::SharedBytes::leave_buffer(used, len);
     if used.values().any(|u| sparse(*u)) {
         for saved in found
             .iter_mut()

@@ -69,7 +69,7 @@ impl Saved {
     pub(super) fn let_go_of_sparse_buffers(&mut self) {
         for segment in self.files.iter_mut().flat_map(|f| f.segments.iter_mut()) {
             let used: usize = segment.ranges.iter().map(|r| r.len()).sum();
-            if used.saturating_mul(2) >= segment.bytes.len() {
+            if !SharedBytes::leave_buffer(used, segment.bytes.len()) {
                 continue;
             }
             let mut own = Vec::with_capacity(used);
